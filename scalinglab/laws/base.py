@@ -1,0 +1,492 @@
+"""The ScalingLaw base class and the law registry.
+
+Conventions (scikit-learn's, without depending on it): the constructor only stores options;
+`fit(X, y, sample_weight=None)` returns `self`; what fitting estimates ends in an underscore
+(`params_`, `stderr_`, `ci_`, `bootstrap_params_`, `converged_`, ...). Each law declares its
+parameters as data (`Param`: name, bounds, log scale, start grid) and writes its formula once, as
+`log_predict`, in torch so that one batched solver (scalinglab.fitting.solver) fits every law.
+
+A subclass that sets `name` registers itself, so a user's own law works from the CLI by name
+once its module is imported.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from numpy.typing import ArrayLike, NDArray
+
+from scalinglab.errors import FitWarning, ScalingLabError
+
+Tensor = torch.Tensor
+FloatArray = NDArray[np.float64]
+
+_REGISTRY: dict[str, type[ScalingLaw]] = {}
+
+OBJECTIVES = ("huber", "ls_log", "ls_linear")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a law, declared as data (lmfit-style).
+
+    `log=True` means the solver works with log(value): the parameter is a positive scale, and a
+    start grid spanning orders of magnitude is natural. `grid` holds start values in natural units;
+    an empty grid means "start from the law's guess()".
+    """
+
+    name: str
+    lower: float = -math.inf
+    upper: float = math.inf
+    log: bool = False
+    grid: tuple[float, ...] = ()
+    doc: str = ""
+
+    def __post_init__(self) -> None:
+        if self.log and self.lower < 0:
+            raise ValueError(f"log-scale parameter {self.name} must have lower bound >= 0")
+
+
+def get_law(name: str) -> type[ScalingLaw]:
+    """The law class registered under `name` (see `available_laws()`)."""
+    _load_builtin_laws()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY))
+        raise ScalingLabError(f"unknown law {name!r}; choose one of: {known}") from None
+
+
+def available_laws() -> list[str]:
+    """Names of every registered law."""
+    _load_builtin_laws()
+    return sorted(_REGISTRY)
+
+
+def _load_builtin_laws() -> None:
+    import scalinglab.laws  # noqa: F401  (importing the package registers the built-in laws)
+
+
+class ScalingLaw:
+    """Base class of every scaling law.
+
+    Subclasses set `name`, `variables` (the X columns, in order), `params` (tuple of `Param`) and
+    implement `log_predict(p, x, logx)`: the log of the prediction for a batch of parameter
+    vectors, where each p[name] has shape (b, 1) and x, logx have shape (n, k); result (b, n).
+
+    Options (stored by the constructor, used by `fit`):
+      objective: "huber" (Huber loss on log residuals, Hoffmann 2022 / Besiroglu 2024), "ls_log"
+        (least squares on log residuals) or "ls_linear" (least squares on y).
+      delta: the Huber threshold (default 1e-3, as Hoffmann 2022).
+      fixed: {name: value} parameters held fixed.
+      tied: {name: other} parameters set equal to another parameter.
+      bounds: {name: (lower, upper)} overriding the declared bounds.
+      starts: {name: [values]} overriding the declared start grid (natural units).
+      n_bootstrap: resamples for standard errors, intervals and prediction bands (0: none; the
+        standard errors then come from the Gauss-Newton covariance of the log residuals).
+      random_state: seed of the bootstrap.
+      max_iter, tol: solver limits.
+    """
+
+    name: ClassVar[str] = ""
+    variables: ClassVar[tuple[str, ...]] = ("x",)
+    params: ClassVar[tuple[Param, ...]] = ()
+    formula: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("name"):
+            _REGISTRY[cls.name] = cls
+
+    def __init__(
+        self,
+        *,
+        objective: str = "huber",
+        delta: float = 1e-3,
+        fixed: Mapping[str, float] | None = None,
+        tied: Mapping[str, str] | None = None,
+        bounds: Mapping[str, tuple[float, float]] | None = None,
+        starts: Mapping[str, Sequence[float]] | None = None,
+        n_bootstrap: int = 0,
+        random_state: int | None = 0,
+        max_iter: int = 1000,
+        tol: float = 1e-12,
+    ) -> None:
+        self.objective = objective
+        self.delta = delta
+        self.fixed = fixed
+        self.tied = tied
+        self.bounds = bounds
+        self.starts = starts
+        self.n_bootstrap = n_bootstrap
+        self.random_state = random_state
+        self.max_iter = max_iter
+        self.tol = tol
+
+    # ----------------------------------------------------------------------------------------
+    # What each law provides
+    # ----------------------------------------------------------------------------------------
+    def log_predict(self, p: Mapping[str, Tensor], x: Tensor, logx: Tensor) -> Tensor:
+        """log of the law's prediction; p[name] is (b, 1), x and logx are (n, k); returns (b, n)."""
+        raise NotImplementedError
+
+    def guess(self, x: FloatArray, y: FloatArray) -> dict[str, float]:
+        """A data-driven start point (natural units), used where a parameter has no grid.
+
+        The default is lmfit's: a straight line in log-log space gives a scale and an exponent.
+        """
+        return {}
+
+    def start_grid(self, x: FloatArray, y: FloatArray) -> dict[str, tuple[float, ...]]:
+        """Start values per parameter (natural units); the solver takes their Cartesian product."""
+        guess = self.guess(x, y)
+        grid: dict[str, tuple[float, ...]] = {}
+        for prm in self.params:
+            if prm.grid:
+                grid[prm.name] = prm.grid
+            elif prm.name in guess:
+                grid[prm.name] = (guess[prm.name],)
+            else:
+                grid[prm.name] = (_default_start(prm),)
+        return grid
+
+    def inverse(self, target: ArrayLike, **known: float) -> FloatArray:
+        """The value of the one unknown variable at which the law predicts `target`.
+
+        For a one-variable law: the x (data, compute, ...) needed to reach `target`. For a law of
+        several variables pass the others by name, e.g. `inverse(2.0, params=7e10)` for tokens.
+        Solved by bisection on log x; laws with a closed form override this.
+        """
+        self._check_fitted()
+        unknown = [v for v in self.variables if v not in known]
+        if len(unknown) != 1:
+            raise ScalingLabError(
+                f"law {self.name!r} has variables {list(self.variables)}: give all but one of "
+                f"them to invert (got {sorted(known)})"
+            )
+        from scalinglab.fitting.inverse import invert_monotone
+
+        return invert_monotone(self, np.atleast_1d(np.asarray(target, dtype=float)), known)
+
+    # ----------------------------------------------------------------------------------------
+    # Parameter bookkeeping
+    # ----------------------------------------------------------------------------------------
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params)
+
+    def _param(self, name: str) -> Param:
+        for prm in self.params:
+            if prm.name == name:
+                return prm
+        raise ScalingLabError(
+            f"law {self.name!r} has no parameter {name!r}; its parameters are "
+            f"{list(self.param_names)}"
+        )
+
+    def _bounds(self, name: str) -> tuple[float, float]:
+        prm = self._param(name)
+        if self.bounds and name in self.bounds:
+            lower, upper = (float(b) for b in self.bounds[name])
+            if not lower < upper:
+                raise ScalingLabError(f"bounds for {name} must have lower < upper")
+            if prm.log and lower < 0:
+                raise ScalingLabError(f"{name} is a positive scale: its lower bound must be >= 0")
+            return lower, upper
+        return prm.lower, prm.upper
+
+    def free_params(self) -> tuple[str, ...]:
+        """Parameters the solver estimates: all but the fixed and the tied ones."""
+        fixed = dict(self.fixed or {})
+        tied = dict(self.tied or {})
+        for name in (*fixed, *tied):
+            self._param(name)
+        for name, other in tied.items():
+            self._param(other)
+            if other in tied or other in fixed:
+                raise ScalingLabError(f"{name} is tied to {other}, which is itself fixed or tied")
+        return tuple(n for n in self.param_names if n not in fixed and n not in tied)
+
+    def expand(self, theta: Tensor, free: Sequence[str]) -> dict[str, Tensor]:
+        """Natural-unit parameters (each (b, 1)) from solver coordinates theta (b, len(free))."""
+        out: dict[str, Tensor] = {}
+        for j, name in enumerate(free):
+            col = theta[:, j : j + 1]
+            out[name] = torch.exp(col) if self._param(name).log else col
+        b = theta.shape[0]
+        for name, value in (self.fixed or {}).items():
+            out[name] = torch.full((b, 1), float(value), dtype=theta.dtype)
+        for name, other in (self.tied or {}).items():
+            out[name] = out[other]
+        return out
+
+    def to_solver(self, name: str, value: float) -> float:
+        """Solver coordinate of a natural-unit value."""
+        if self._param(name).log:
+            return math.log(value) if value > 0 else -745.0
+        return value
+
+    def from_solver(self, name: str, value: float) -> float:
+        return math.exp(value) if self._param(name).log else value
+
+    # ----------------------------------------------------------------------------------------
+    # Validation of X and y
+    # ----------------------------------------------------------------------------------------
+    def check_X(self, X: ArrayLike) -> FloatArray:
+        """X as a float (n, k) array in the order of `variables`, finite and positive."""
+        arr = np.asarray(X, dtype=float)
+        k = len(self.variables)
+        if arr.ndim == 1 and k == 1:
+            arr = arr[:, None]
+        if arr.ndim != 2 or arr.shape[1] != k:
+            raise ScalingLabError(
+                f"law {self.name!r} needs X with {k} column(s) {list(self.variables)}, "
+                f"got shape {arr.shape}"
+            )
+        if not np.all(np.isfinite(arr)):
+            raise ScalingLabError("X contains NaN or inf; drop or fix those rows")
+        if np.any(arr <= 0):
+            raise ScalingLabError(
+                f"law {self.name!r} takes logs of X: every value of {list(self.variables)} "
+                "must be > 0"
+            )
+        return arr
+
+    def check_y(self, y: ArrayLike, n: int) -> FloatArray:
+        arr = np.asarray(y, dtype=float).reshape(-1)
+        if arr.shape[0] != n:
+            raise ScalingLabError(f"X has {n} rows but y has {arr.shape[0]}; they must match")
+        if not np.all(np.isfinite(arr)):
+            raise ScalingLabError("y contains NaN or inf; drop or fix those rows")
+        if np.any(arr <= 0):
+            raise ScalingLabError("y must be > 0: laws are fitted on log(y)")
+        return arr
+
+    # ----------------------------------------------------------------------------------------
+    # Fitting and predicting
+    # ----------------------------------------------------------------------------------------
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> ScalingLaw:
+        """Fit by batched multi-start minimisation of the objective; returns self."""
+        from scalinglab.fitting.fit import fit_law
+
+        x_arr = self.check_X(X)
+        y_arr = self.check_y(y, x_arr.shape[0])
+        w_arr = None
+        if sample_weight is not None:
+            w_arr = np.asarray(sample_weight, dtype=float).reshape(-1)
+            if w_arr.shape[0] != x_arr.shape[0]:
+                raise ScalingLabError("sample_weight must have one weight per row of X")
+            if not np.all(np.isfinite(w_arr)) or np.any(w_arr < 0) or w_arr.sum() <= 0:
+                raise ScalingLabError("sample_weight must be finite, >= 0 and not all zero")
+        if self.objective not in OBJECTIVES:
+            raise ScalingLabError(
+                f"unknown objective {self.objective!r}; choose one of {', '.join(OBJECTIVES)}"
+            )
+        n_free = len(self.free_params())
+        if x_arr.shape[0] < n_free:
+            raise ScalingLabError(
+                f"law {self.name!r} has {n_free} free parameters but only {x_arr.shape[0]} "
+                "points were given; add points, fix parameters or pick a simpler law"
+            )
+        fit_law(self, x_arr, y_arr, w_arr)
+        for message in self.warnings_:
+            warnings.warn(message, FitWarning, stacklevel=2)
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "params_"):
+            raise ScalingLabError(f"this {self.name} law is not fitted yet: call fit() first")
+
+    def _log_predict_draws(self, X: ArrayLike, draws: FloatArray) -> FloatArray:
+        """log predictions (b, n) for parameter draws (b, len(param_names)) in natural units."""
+        x = torch.as_tensor(self.check_X(X))
+        with torch.no_grad():
+            p = {
+                name: torch.as_tensor(draws[:, j : j + 1], dtype=torch.float64)
+                for j, name in enumerate(self.param_names)
+            }
+            out = self.log_predict(p, x, torch.log(x))
+        return out.numpy().astype(float)
+
+    def predict(self, X: ArrayLike) -> FloatArray:
+        """The law's prediction at X (n, k)."""
+        self._check_fitted()
+        theta = np.array([[self.params_[n] for n in self.param_names]], dtype=float)
+        return np.exp(self._log_predict_draws(X, theta)[0])
+
+    def predict_draws(self, X: ArrayLike) -> FloatArray:
+        """Predictions (draws, n) for every bootstrap (or covariance) draw of the parameters."""
+        self._check_fitted()
+        draws = self.parameter_draws()
+        return np.exp(self._log_predict_draws(X, draws))
+
+    def parameter_draws(self, n: int = 2000) -> FloatArray:
+        """Parameter draws (natural units): the bootstrap's, else samples from the covariance."""
+        self._check_fitted()
+        if self.bootstrap_params_ is not None and len(self.bootstrap_params_):
+            return self.bootstrap_params_
+        from scalinglab.fitting.uncertainty import covariance_draws
+
+        draws = covariance_draws(self, n)
+        if draws is None:
+            raise ScalingLabError(
+                "this fit has no uncertainty estimate (no bootstrap draws and no covariance); "
+                "refit with n_bootstrap > 0 (CLI: --bootstrap N)"
+            )
+        return draws
+
+    def predict_interval(self, X: ArrayLike, level: float = 0.9) -> tuple[FloatArray, FloatArray]:
+        """Central `level` interval of the prediction at X, from the parameter draws.
+
+        The band covers parameter uncertainty only; see scalinglab.fitting.select for intervals
+        calibrated on held-out extrapolation.
+        """
+        if not 0 < level < 1:
+            raise ScalingLabError(f"level must be between 0 and 1, got {level}")
+        preds = self.predict_draws(X)
+        lo = np.nanquantile(preds, (1 - level) / 2, axis=0)
+        hi = np.nanquantile(preds, (1 + level) / 2, axis=0)
+        return lo, hi
+
+    # ----------------------------------------------------------------------------------------
+    # Serialisation
+    # ----------------------------------------------------------------------------------------
+    def get_options(self) -> dict[str, Any]:
+        return {
+            "objective": self.objective,
+            "delta": self.delta,
+            "fixed": dict(self.fixed) if self.fixed else None,
+            "tied": dict(self.tied) if self.tied else None,
+            "bounds": {k: list(v) for k, v in self.bounds.items()} if self.bounds else None,
+            "starts": {k: list(v) for k, v in self.starts.items()} if self.starts else None,
+            "n_bootstrap": self.n_bootstrap,
+            "random_state": self.random_state,
+            "max_iter": self.max_iter,
+            "tol": self.tol,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready description: the law, its options and (when fitted) what fitting found."""
+        out: dict[str, Any] = {"law": self.name, "variables": list(self.variables)}
+        out["options"] = self.get_options()
+        if hasattr(self, "params_"):
+            out["params"] = dict(self.params_)
+            out["stderr"] = dict(self.stderr_)
+            out["ci"] = {k: list(v) for k, v in self.ci_.items()}
+            out["ci_level"] = self.ci_level_
+            out["objective"] = self.objective_
+            out["n_points"] = self.n_points_
+            out["converged"] = self.converged_
+            out["at_bounds"] = list(self.at_bounds_)
+            out["warnings"] = list(self.warnings_)
+            out["covariance"] = (
+                None if self.covariance_ is None else np.asarray(self.covariance_).tolist()
+            )
+            out["bootstrap_params"] = (
+                None if self.bootstrap_params_ is None else self.bootstrap_params_.tolist()
+            )
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ScalingLaw:
+        """Rebuild a law from `to_dict()` output, or from just {"law", "params"}."""
+        if not isinstance(data, Mapping) or "law" not in data:
+            raise ScalingLabError("a fit file needs a 'law' field naming the law")
+        law_cls = get_law(str(data["law"])) if cls is ScalingLaw else cls
+        if cls is not ScalingLaw and data["law"] != cls.name:
+            raise ScalingLabError(f"fit file holds law {data['law']!r}, not {cls.name!r}")
+        options = {k: v for k, v in dict(data.get("options") or {}).items() if v is not None}
+        try:
+            law = law_cls(**options)
+        except TypeError as exc:
+            raise ScalingLabError(f"fit file has bad options for {law_cls.name}: {exc}") from None
+        params = data.get("params")
+        if params is None:
+            return law
+        if not isinstance(params, Mapping):
+            raise ScalingLabError("'params' in a fit file must map parameter names to numbers")
+        missing = [n for n in law.param_names if n not in params]
+        extra = [n for n in params if n not in law.param_names]
+        if missing or extra:
+            raise ScalingLabError(
+                f"fit file params for law {law.name!r} must be exactly {list(law.param_names)}"
+                + (f"; missing {missing}" if missing else "")
+                + (f"; unknown {extra}" if extra else "")
+            )
+        try:
+            law.params_ = {n: float(params[n]) for n in law.param_names}
+        except (TypeError, ValueError):
+            raise ScalingLabError("every value in 'params' must be a number") from None
+        if not all(math.isfinite(v) for v in law.params_.values()):
+            raise ScalingLabError("every value in 'params' must be finite")
+        stderr = data.get("stderr") or {}
+        law.stderr_ = {n: float(stderr.get(n, math.nan)) for n in law.param_names}
+        ci = data.get("ci") or {}
+        law.ci_ = {
+            n: tuple(float(v) for v in ci.get(n, (math.nan, math.nan))) for n in law.param_names
+        }  # type: ignore[misc]
+        law.ci_level_ = float(data.get("ci_level", 0.95))
+        law.objective_ = float(data.get("objective", math.nan))
+        law.n_points_ = int(data.get("n_points", 0))
+        law.converged_ = bool(data.get("converged", True))
+        law.at_bounds_ = list(data.get("at_bounds", []))
+        law.warnings_ = list(data.get("warnings", []))
+        cov = data.get("covariance")
+        law.covariance_ = None if cov is None else np.asarray(cov, dtype=float)
+        boot = data.get("bootstrap_params")
+        law.bootstrap_params_ = None if boot is None else np.asarray(boot, dtype=float)
+        return law
+
+    def __repr__(self) -> str:
+        if hasattr(self, "params_"):
+            inner = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
+            return f"{type(self).__name__}({inner})"
+        return f"{type(self).__name__}()"
+
+    # Attributes set by fitting (declared for type checkers).
+    params_: dict[str, float]
+    stderr_: dict[str, float]
+    ci_: dict[str, tuple[float, float]]
+    ci_level_: float
+    objective_: float
+    n_points_: int
+    converged_: bool
+    at_bounds_: list[str]
+    warnings_: list[str]
+    covariance_: FloatArray | None
+    bootstrap_params_: FloatArray | None
+
+
+def _default_start(prm: Param) -> float:
+    """A start inside the bounds when neither a grid nor a guess gives one."""
+    lo, hi = prm.lower, prm.upper
+    if prm.log:
+        return 1.0 if hi > 1.0 else hi / 2
+    if math.isfinite(lo) and math.isfinite(hi):
+        return (lo + hi) / 2
+    if math.isfinite(lo):
+        return lo + 1.0
+    if math.isfinite(hi):
+        return hi - 1.0
+    return 0.0
+
+
+def loglog_line(x: FloatArray, y: FloatArray) -> tuple[float, float]:
+    """(scale, exponent) of the least-squares line log y = log a + b log x (lmfit's guess)."""
+    lx, ly = np.log(x), np.log(y)
+    if np.ptp(lx) == 0:
+        return float(np.exp(ly.mean())), 0.0
+    b, log_a = np.polyfit(lx, ly, 1)
+    return float(np.exp(log_a)), float(b)
+
+
+def product_grid(grid: Mapping[str, Sequence[float]], names: Sequence[str]) -> FloatArray:
+    """Cartesian product of per-parameter start values, columns in the order of `names`."""
+    return np.array(list(itertools.product(*(grid[n] for n in names))), dtype=float)

@@ -1,0 +1,100 @@
+"""The task protocol: data, a model family with a size knob, and `train(config) -> TrainResult`.
+
+A study (Hestness et al. 2017) trains many (shard size, model size, hyperparameters) candidates
+of one task. The study engine only talks to a task through this protocol, so a user's own task is
+any object with these attributes (or an import path to one in the study config).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+
+# A task calls report(examples_seen, val_loss) after every validation evaluation. The study engine
+# passes one that records the curve and may raise optuna.TrialPruned to stop a hopeless trial early
+# (Optuna's pruner, per shard); the exception propagates out of train(), so tasks never catch it.
+ReportFn = Callable[[int, float], None]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run: which nested shard, which model, which hyperparameters."""
+
+    shard_size: int  # training examples in the shard (the shard is nested_shard(...)[:shard_size])
+    model_size: int  # the model family's size knob (e.g. width); see Task.n_params
+    hparams: dict[str, float] = field(default_factory=dict)  # learning rate at least ("lr")
+    seed: int = 0  # model initialisation and batch order
+    data_seed: int = 0  # which nested shard draw; fixed across a study so shards nest
+    max_epochs: int = 50  # upper bound on passes over the shard
+    patience: int = 3  # early stopping: evaluations without improvement before stopping
+    max_steps: int | None = None  # optional hard cap on optimizer steps
+    flop_budget: float | None = None  # optional cap on training FLOPs for this trial
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class TrainResult:
+    """What a trial measured: a structured record, never scraped from logs."""
+
+    best_val_loss: float  # validation cross-entropy (or the task's loss) at the best checkpoint
+    best_val_error: float  # the task's error metric at that checkpoint (lower is better)
+    n_params: int  # exact trainable parameter count
+    steps: int  # optimizer steps taken
+    examples_seen: int  # training examples processed
+    flops: float  # training FLOPs (forward + backward, ~3x forward)
+    wall_time: float  # seconds
+    curve: list[tuple[int, float]] = field(default_factory=list)  # (examples seen, val loss)
+    extra: dict[str, float] = field(default_factory=dict)  # other metrics (e.g. BLEU, bits/char)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@runtime_checkable
+class Task(Protocol):
+    """A built-in or user task. See scalinglab.tasks for the built-in ones."""
+
+    name: str
+    metric: str  # name of best_val_error, e.g. "top1_error"
+
+    def train_pool_size(self) -> int:
+        """Number of training examples shards are drawn from (the largest possible shard)."""
+        ...
+
+    def n_params(self, model_size: int) -> int:
+        """Exact parameter count of the model at this size knob."""
+        ...
+
+    def flops_per_example(self, model_size: int) -> float:
+        """Training FLOPs per example (forward + backward) at this size knob."""
+        ...
+
+    def train(self, config: TrainConfig, report: ReportFn | None = None) -> TrainResult:
+        """Train on the shard with early stopping on the fixed validation set.
+
+        Call `report(examples_seen, val_loss)` after each validation evaluation (see ReportFn).
+        """
+        ...
+
+
+def nested_shard(pool_size: int, shard_size: int, data_seed: int) -> np.ndarray:
+    """Indices of a training shard: the first `shard_size` of one seeded permutation of the pool.
+
+    Every shard of a study is a prefix of the same permutation, so smaller shards are contained in
+    larger ones (Hestness 2017, Sec. 3: nested training-set shards).
+    """
+    if not 0 < shard_size <= pool_size:
+        from scalinglab.errors import ScalingLabError
+
+        raise ScalingLabError(
+            f"shard size {shard_size} is outside 1..{pool_size} (the task's training pool); "
+            "use smaller shard sizes"
+        )
+    order = np.random.default_rng(data_seed).permutation(pool_size)
+    return order[:shard_size]
