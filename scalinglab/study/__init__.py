@@ -1,0 +1,33 @@
+"""The Hestness et al. (2017) scaling-study loop: nested shards, a search per shard, storage.
+
+    from scalinglab.study import run_study, load_results, best_per_shard, fit_study
+    run_study("examples/synthetic.toml")               # resumable; runs/<name>.db by default
+    df = load_results("synthetic-demo")                # one row per trial (see .results)
+    curve = best_per_shard(df)                         # the learning curve and model sizes
+    fit = fit_study(df)                                # eps(m) = a m^b + c and s(m) = a m^b
+
+Modules, one job each: config (the TOML study file), storage (Optuna RDB storage by URL),
+layout (one Optuna study per shard search, trials queued up front), search (sampler, pruner,
+search space), worker (claim-train-record loop, heartbeats), executors (local processes, Ray),
+progress (live display), results/status (tables), fit (learning and model-size curves).
+"""
+
+from scalinglab.study.config import StudyConfig, load_config
+from scalinglab.study.fit import fit_study
+from scalinglab.study.results import best_per_shard, export_results, load_results
+from scalinglab.study.runner import RunResult, check_task, run_study
+from scalinglab.study.status import StudyStatus, study_status
+
+__all__ = [
+    "RunResult",
+    "StudyConfig",
+    "StudyStatus",
+    "best_per_shard",
+    "check_task",
+    "export_results",
+    "fit_study",
+    "load_config",
+    "load_results",
+    "run_study",
+    "study_status",
+]

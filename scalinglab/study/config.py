@@ -1,0 +1,294 @@
+"""The study file: a TOML declaration of one Hestness (2017) scaling study, validated by pydantic.
+
+Example (examples/synthetic.toml)::
+
+    name = "synthetic-demo"            # the study's name in its storage
+
+    [task]
+    name = "synthetic"                 # built-in name, or "package.module:Class"
+    options = { pool_size = 8192 }     # passed to the task's constructor
+
+    [shards]                           # nested training-set shards (Hestness 2017, Sec. 3)
+    smallest = 128                     # geometric: smallest * factor**k up to largest
+    largest = 4096
+    factor = 2                         # or: sizes = [128, 512, 2048]
+
+    [search]                           # per-shard search for the best-fit model
+    model_sizes = [4, 8, 16, 32, 64]   # the model family's size knob (width)
+    trials_per_shard = 8
+    sampler = "tpe"                    # tpe | random | grid
+    pruner = "median"                  # median | none (early stop of hopeless trials)
+    hparams.lr = { low = 1e-3, high = 3e-2, log = true }
+
+    [train]
+    seeds = [0]                        # one independent replicate of the study per seed
+    max_epochs = 50
+    patience = 3                       # early stopping: evaluations without improvement
+
+    [budget]                           # optional compute limits
+    flops_per_trial = 1e12
+    total_flops = 1e14
+    wall_time = 3600                   # seconds for one `study run`
+
+    [resources]                        # what one trial needs; the executor places it
+    cpus_per_trial = 1
+    gpus_per_trial = 0
+
+Everything wrong with a file (malformed TOML, unknown keys, an empty model grid, inverted shard
+bounds) becomes one ScalingLabError line naming the file and the field, before any training.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from scalinglab.errors import ScalingLabError
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TaskSpec(_Strict):
+    """Which task to train: a built-in name or an import path, and its constructor options."""
+
+    name: str = Field(min_length=1)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class ShardSpec(_Strict):
+    """Shard sizes: an explicit list, or a geometric series smallest * factor**k <= largest."""
+
+    sizes: list[int] | None = None
+    smallest: int | None = Field(default=None, ge=1)
+    largest: int | None = Field(default=None, ge=1)
+    factor: float = Field(default=2.0, gt=1.0)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> ShardSpec:
+        if self.sizes is not None:
+            if self.smallest is not None or self.largest is not None:
+                raise ValueError("give either sizes or smallest/largest, not both")
+            if not self.sizes:
+                raise ValueError("sizes is empty")
+            if any(s < 1 for s in self.sizes):
+                raise ValueError("sizes must be positive")
+        else:
+            if self.smallest is None or self.largest is None:
+                raise ValueError("give sizes = [...] or both smallest and largest")
+            if self.smallest > self.largest:
+                raise ValueError(f"smallest={self.smallest} is larger than largest={self.largest}")
+        return self
+
+    def resolve(self) -> list[int]:
+        """The sorted, distinct shard sizes."""
+        if self.sizes is not None:
+            return sorted(set(self.sizes))
+        assert self.smallest is not None and self.largest is not None
+        sizes: list[int] = []
+        k = 0
+        while True:
+            size = round(self.smallest * self.factor**k)
+            if size > self.largest * (1 + 1e-9):
+                break
+            sizes.append(size)
+            k += 1
+        if sizes[-1] != self.largest:
+            sizes.append(self.largest)  # always include the largest shard asked for
+        return sorted(set(sizes))
+
+
+class HParamSpec(_Strict):
+    """One searched hyperparameter: a range (low, high, log) or a list of choices."""
+
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    choices: list[float | int | str] | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> HParamSpec:
+        if self.choices is not None:
+            if self.low is not None or self.high is not None:
+                raise ValueError("give either choices or low/high, not both")
+            if not self.choices:
+                raise ValueError("choices is empty")
+            return self
+        if self.low is None or self.high is None:
+            raise ValueError("give low and high, or choices")
+        if not (math.isfinite(self.low) and math.isfinite(self.high)) or self.low > self.high:
+            raise ValueError(f"need finite low <= high, got low={self.low}, high={self.high}")
+        if self.log and self.low <= 0:
+            raise ValueError("a log-scale range needs low > 0")
+        return self
+
+
+class SearchSpec(_Strict):
+    """The per-shard search for the best-fit model (Hestness 2017, Sec. 3)."""
+
+    model_sizes: list[int]
+    trials_per_shard: int | None = Field(default=None, ge=1)
+    sampler: Literal["tpe", "random", "grid"] = "tpe"
+    pruner: Literal["median", "none"] = "median"
+    pruner_startup_trials: int = Field(default=3, ge=0)  # finished trials before pruning starts
+    pruner_warmup_evals: int = Field(default=2, ge=0)  # evaluations before a trial can be pruned
+    hparams: dict[str, HParamSpec] = Field(
+        default_factory=lambda: {"lr": HParamSpec(low=1e-3, high=3e-2, log=True)}
+    )
+
+    @field_validator("model_sizes")
+    @classmethod
+    def _sizes(cls, value: list[int]) -> list[int]:
+        if not value:
+            raise ValueError("the model-size grid is empty; list at least one size")
+        if any(v < 1 for v in value):
+            raise ValueError("model sizes must be positive")
+        return sorted(set(value))
+
+    @model_validator(mode="after")
+    def _check(self) -> SearchSpec:
+        if "lr" not in self.hparams:
+            raise ValueError("hparams must include lr (the learning rate)")
+        if "model_size" in self.hparams:
+            raise ValueError("model_size is searched over model_sizes; remove it from hparams")
+        if self.sampler == "grid":
+            ranged = [k for k, v in self.hparams.items() if v.choices is None]
+            if ranged:
+                raise ValueError(f"sampler 'grid' needs choices for every hparam, not {ranged}")
+        elif self.trials_per_shard is None:
+            raise ValueError("trials_per_shard is required unless sampler = 'grid'")
+        return self
+
+    def grid(self) -> list[dict[str, Any]]:
+        """All combinations of model size and hparam choices (sampler = 'grid')."""
+        combos: list[dict[str, Any]] = [{"model_size": m} for m in self.model_sizes]
+        for key, spec in self.hparams.items():
+            assert spec.choices is not None
+            combos = [{**c, key: v} for c in combos for v in spec.choices]
+        return combos
+
+    def n_trials(self) -> int:
+        """Trials per shard and seed."""
+        if self.sampler == "grid":
+            n = len(self.grid())
+            return n if self.trials_per_shard is None else min(n, self.trials_per_shard)
+        assert self.trials_per_shard is not None
+        return self.trials_per_shard
+
+
+class TrainSpec(_Strict):
+    """Training of each candidate: replicate seeds and the early-stopping rule."""
+
+    seeds: list[int] = Field(default_factory=lambda: [0])
+    max_epochs: int = Field(default=50, ge=1)
+    patience: int = Field(default=3, ge=1)
+    max_steps: int | None = Field(default=None, ge=1)
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds(cls, value: list[int]) -> list[int]:
+        if not value:
+            raise ValueError("seeds is empty")
+        if len(set(value)) != len(value):
+            raise ValueError("seeds has duplicates")
+        return value
+
+
+class BudgetSpec(_Strict):
+    """Optional compute limits: per trial, for the whole study, and per `study run` call."""
+
+    flops_per_trial: float | None = Field(default=None, gt=0)
+    total_flops: float | None = Field(default=None, gt=0)
+    wall_time: float | None = Field(default=None, gt=0)
+
+
+class ResourceSpec(_Strict):
+    """What one trial needs; the executor (local processes or Ray) decides where it runs."""
+
+    cpus_per_trial: float = Field(default=1.0, gt=0)
+    gpus_per_trial: float = Field(default=0.0, ge=0)
+
+
+class ReliabilitySpec(_Strict):
+    """How a dead worker is noticed: Optuna heartbeats; a stale trial is retried."""
+
+    heartbeat_interval: int = Field(default=5, ge=1)  # seconds between a running trial's beats
+    grace_period: int = Field(default=20, ge=1)  # seconds without a beat before it counts as dead
+    max_retry: int = Field(default=3, ge=0)  # retries of one trial whose worker died
+
+
+class StudyConfig(_Strict):
+    """One scaling study (Hestness 2017): task, nested shards, per-shard search, training."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    task: TaskSpec
+    shards: ShardSpec
+    search: SearchSpec
+    train: TrainSpec = Field(default_factory=TrainSpec)
+    budget: BudgetSpec = Field(default_factory=BudgetSpec)
+    resources: ResourceSpec = Field(default_factory=ResourceSpec)
+    reliability: ReliabilitySpec = Field(default_factory=ReliabilitySpec)
+
+    def shard_sizes(self) -> list[int]:
+        return self.shards.resolve()
+
+    def identity(self) -> dict[str, Any]:
+        """The parts that define the study's trials; a rerun must match them to resume."""
+        return self.model_dump(
+            mode="json", include={"name", "task", "shards", "search", "train"}, exclude_none=True
+        )
+
+    def fingerprint(self) -> str:
+        text = json.dumps(self.identity(), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _format_error(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:3]:
+        loc = ".".join(str(p) for p in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif err["type"] == "missing":
+            msg = "missing"
+        parts.append(f"{loc}: {msg}" if loc else msg)
+    more = len(exc.errors()) - 3
+    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+
+
+def parse_config(data: dict[str, Any], source: str = "config") -> StudyConfig:
+    """Validate a study declaration given as a dict (the parsed TOML)."""
+    try:
+        return StudyConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ScalingLabError(f"{source}: {_format_error(exc)}") from None
+
+
+def load_config(source: str | Path | dict[str, Any] | StudyConfig) -> StudyConfig:
+    """A StudyConfig from a TOML path, a dict, or a StudyConfig (returned as is)."""
+    if isinstance(source, StudyConfig):
+        return source
+    if isinstance(source, dict):
+        return parse_config(source)
+    path = Path(source)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ScalingLabError(f"{path}: no such study file") from None
+    except OSError as exc:
+        raise ScalingLabError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScalingLabError(f"{path}: malformed TOML: {exc}") from None
+    return parse_config(data, str(path))

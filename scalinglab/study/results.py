@@ -1,0 +1,210 @@
+"""A study's results as a table: one row per trial, and the best trial per shard.
+
+`load_results(name, storage)` returns a pandas DataFrame with these columns (the table `study
+export` writes, and what `scalinglab fit`, planning and the report read):
+
+    study           study name
+    task            task name (built-in or import path)
+    metric          name of the task's error metric (e.g. top1_error)
+    seed            replicate seed (data shard draw, initialisation, batch order)
+    shard_size      training examples in the nested shard (Hestness 2017: m)
+    trial           trial number within its (seed, shard) search
+    slot            queue slot 0..trials_per_shard-1 the trial fills (a retry keeps its slot)
+    state           COMPLETE | PRUNED | FAIL | RUNNING | WAITING
+    model_size      the model family's size knob (e.g. width)
+    n_params        exact trainable parameter count (Hestness 2017: s)
+    lr, ...         searched hyperparameters, one column each, under their own names
+    best_val_loss   validation loss at the best evaluation (the search objective)
+    best_val_error  the task metric at that evaluation (lower is better)
+    flops           training FLOPs spent (forward + backward)
+    flops_per_example
+    examples_seen   training examples processed
+    steps           optimizer steps
+    n_evals         validation evaluations (length of the curve)
+    wall_time       seconds of training
+    host, worker    where it ran
+    started, finished  ISO timestamps
+    error           why it failed or was stopped (empty otherwise)
+    retry_of        number of the trial it retries, if its worker died (else empty)
+    is_best         True for the shard's best-fit model: lowest best_val_loss among COMPLETE
+    curve           JSON list of [examples_seen, val_loss] pairs
+
+`best_per_shard(df)` keeps the `is_best` rows: one per (seed, shard), sorted by shard size; its
+(shard_size, best_val_loss or best_val_error) columns are the learning curve and its (shard_size,
+n_params) columns the model-size curve of Hestness et al. (2017).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pandas as pd
+from optuna.trial import TrialState
+
+from scalinglab.errors import ScalingLabError
+from scalinglab.study.config import StudyConfig
+from scalinglab.study.layout import load_study_config, searches_of
+from scalinglab.study.storage import normalize_url, open_storage
+
+BASE_COLUMNS = [
+    "study", "task", "metric", "seed", "shard_size", "trial", "slot", "state", "model_size",
+    "n_params",
+]  # fmt: skip
+MEASURE_COLUMNS = [
+    "best_val_loss", "best_val_error", "flops", "flops_per_example", "examples_seen", "steps",
+    "n_evals", "wall_time", "host", "worker", "started", "finished", "error", "retry_of",
+    "is_best", "curve",
+]  # fmt: skip
+
+
+def _iso(value: datetime | None) -> str:
+    return value.isoformat(timespec="seconds") if value is not None else ""
+
+
+def _row(config: StudyConfig, metric: str, seed: int, shard: int, t: Any) -> dict[str, Any]:
+    # A retry starts as a copy of the dead trial's attributes: show nothing until it reports.
+    fresh = t.state in (TrialState.WAITING, TrialState.RUNNING)
+    setup = {} if t.state == TrialState.WAITING else t.user_attrs.get("setup") or {}
+    res = {} if fresh else t.user_attrs.get("result") or {}
+    ua = {**setup, **res}
+    params = dict(t.params)
+    curve = ua.get("curve") or []
+    retry_of = t.system_attrs.get("failed_trial")
+    row: dict[str, Any] = {
+        "study": config.name,
+        "task": config.task.name,
+        "metric": metric,
+        "seed": seed,
+        "shard_size": shard,
+        "trial": t.number,
+        "slot": t.user_attrs.get("slot"),
+        "state": t.state.name,
+        "model_size": params.pop("model_size", None),
+        "n_params": ua.get("n_params"),
+    }
+    for name in config.search.hparams:
+        row[name] = params.pop(name, None)
+    row.update(
+        best_val_loss=ua.get("best_val_loss", math.nan),
+        best_val_error=ua.get("best_val_error", math.nan),
+        flops=ua.get("flops", math.nan),
+        flops_per_example=ua.get("flops_per_example", math.nan),
+        examples_seen=ua.get("examples_seen"),
+        steps=ua.get("steps"),
+        n_evals=len(curve),
+        wall_time=ua.get("wall_time", math.nan),
+        host=ua.get("host", ""),
+        worker=ua.get("worker", ""),
+        started=_iso(t.datetime_start),
+        finished=_iso(t.datetime_complete),
+        error=ua.get("error", "") if t.state != TrialState.COMPLETE else "",
+        retry_of=retry_of,
+        is_best=False,
+        curve=json.dumps(curve),
+    )
+    return row
+
+
+def open_existing(name: str, storage: str | None) -> optuna.storages.BaseStorage:
+    """Open the storage of an existing study (never creates a database file)."""
+    return open_storage(normalize_url(storage, name), create=False)
+
+
+def results_frame(
+    config: StudyConfig, storage: optuna.storages.BaseStorage, metric: str = ""
+) -> pd.DataFrame:
+    """The trial table of `config`'s study in an open storage."""
+    rows: list[dict[str, Any]] = []
+    for search in searches_of(config):
+        try:
+            study = optuna.load_study(study_name=search.optuna_name, storage=storage)
+        except KeyError:
+            continue
+        for t in study.get_trials(deepcopy=False):
+            rows.append(_row(config, metric, search.seed, search.shard_size, t))
+    columns = BASE_COLUMNS + list(config.search.hparams) + MEASURE_COLUMNS
+    df = pd.DataFrame(rows, columns=columns)
+    for col in ("seed", "shard_size", "trial"):
+        df[col] = df[col].astype("int64")
+    for col in ("model_size", "n_params", "slot", "examples_seen", "steps", "retry_of"):
+        df[col] = df[col].astype("Int64")
+    for col in ("best_val_loss", "best_val_error", "flops", "flops_per_example", "wall_time"):
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
+    df = df.sort_values(["seed", "shard_size", "trial"], kind="stable").reset_index(drop=True)
+    return _mark_best(df)
+
+
+def _mark_best(df: pd.DataFrame) -> pd.DataFrame:
+    df["is_best"] = False
+    done = df[(df["state"] == "COMPLETE") & df["best_val_loss"].notna()]
+    if not done.empty:
+        best_idx = done.groupby(["seed", "shard_size"])["best_val_loss"].idxmin()
+        df.loc[best_idx.to_numpy(), "is_best"] = True
+    return df
+
+
+def load_results(name: str, storage: str | None = None) -> pd.DataFrame:
+    """One row per trial of study `name` (columns: see the module docstring)."""
+    store = open_existing(name, storage)
+    config = load_study_config(name, store)
+    return results_frame(config, store, _metric_name(config))
+
+
+def _metric_name(config: StudyConfig) -> str:
+    """The task's metric name, without loading its data (class attribute) when possible."""
+    from scalinglab.tasks import BUILTIN_TASKS
+    from scalinglab.tasks import _resolve as resolve_task
+
+    try:
+        factory = resolve_task(BUILTIN_TASKS.get(config.task.name, config.task.name))
+    except ScalingLabError:
+        return ""
+    return str(getattr(factory, "metric", ""))
+
+
+def best_per_shard(df: pd.DataFrame) -> pd.DataFrame:
+    """The best-fit model of each (seed, shard): the learning-curve and model-size-curve points."""
+    if "is_best" not in df.columns:
+        df = _mark_best(df.copy())
+    best = df[df["is_best"].astype(bool)]
+    return best.sort_values(["seed", "shard_size"], kind="stable").reset_index(drop=True)
+
+
+def write_table(df: pd.DataFrame, path: Path) -> None:
+    """Write CSV (.csv) or Parquet (.parquet/.pq)."""
+    suffix = path.suffix.lower()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if suffix == ".csv":
+            df.to_csv(path, index=False)
+        elif suffix in (".parquet", ".pq"):
+            df.to_parquet(path, index=False)
+        else:
+            raise ScalingLabError(f"{path}: unknown table format; use .csv or .parquet")
+    except OSError as exc:
+        raise ScalingLabError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def best_path(path: Path) -> Path:
+    """Where the per-shard best table goes next to the trial table: results.best.csv."""
+    return path.with_name(f"{path.stem}.best{path.suffix}")
+
+
+def export_results(
+    name: str, out: str | Path, storage: str | None = None, best_only: bool = False
+) -> list[Path]:
+    """Write the trial table to `out` and the per-shard best table beside it; return the paths."""
+    path = Path(out)
+    df = load_results(name, storage)
+    best = best_per_shard(df)
+    if best_only:
+        write_table(best, path)
+        return [path]
+    write_table(df, path)
+    write_table(best, best_path(path))
+    return [path, best_path(path)]

@@ -1,0 +1,122 @@
+"""`run_study`: check the study file against its task, lay it out in storage, run the workers.
+
+This is the loop of Hestness et al. (2017) end to end: nested shards, a search per shard, every
+candidate trained with early stopping, results in persistent storage. Running it again on the same
+storage resumes: finished trials are kept, queued ones run, and trials whose worker died are
+retried once their heartbeat goes stale.
+"""
+
+from __future__ import annotations
+
+import pickle
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from scalinglab.errors import ScalingLabError
+from scalinglab.study.config import StudyConfig, load_config
+from scalinglab.study.executors import ExecutionResult, make_executor
+from scalinglab.study.layout import prepare_study
+from scalinglab.study.progress import ProgressMonitor
+from scalinglab.study.status import StudyStatus, status_of
+from scalinglab.study.storage import normalize_url, open_storage, sqlite_path
+from scalinglab.study.worker import WorkerReport, WorkerSpec
+from scalinglab.tasks import get_task
+from scalinglab.tasks.base import Task
+
+
+@dataclass
+class RunResult:
+    """What one `run_study` call did, and where the study stands afterwards."""
+
+    name: str
+    url: str
+    status: StudyStatus
+    interrupted: bool = False
+    reports: list[WorkerReport] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def finished(self) -> bool:
+        return self.status.state == "finished"
+
+
+def check_task(config: StudyConfig, task: Task | None = None) -> Task:
+    """Build the task and check the study file against it, before any training starts."""
+    task = task if task is not None else get_task(config.task.name, **config.task.options)
+    pool = int(task.train_pool_size())
+    largest = max(config.shard_sizes())
+    if largest > pool:
+        raise ScalingLabError(
+            f"shard size {largest} is larger than the task's training data ({pool} examples); "
+            f"lower [shards] largest to at most {pool}"
+        )
+    for size in config.search.model_sizes:
+        task.n_params(size)  # raises ScalingLabError for a size the model family cannot build
+    return task
+
+
+def run_study(
+    config: str | Path | dict[str, Any] | StudyConfig,
+    storage: str | None = None,
+    executor: str = "local",
+    workers: int | None = None,
+    address: str | None = None,
+    task: Task | None = None,
+    progress: bool | None = None,
+    console: Console | None = None,
+) -> RunResult:
+    """Run (or resume) a study; returns when it is finished, out of budget, or interrupted.
+
+    config: a TOML path, a dict or a StudyConfig. storage: a URL (default runs/<name>.db).
+    executor: "local" (worker processes; `workers` defaults to one per core) or "ray"
+    (`address` of the cluster; default RAY_ADDRESS or a local instance). task: a Task object to
+    use instead of the config's [task] (it must be picklable for several workers or Ray).
+    """
+    t0 = time.monotonic()
+    cfg = load_config(config)
+    check_task(cfg, task)
+    runner = make_executor(executor, workers, address)
+    url = normalize_url(storage, cfg.name)
+    rel = cfg.reliability
+    store = open_storage(
+        url,
+        heartbeat_interval=rel.heartbeat_interval,
+        grace_period=rel.grace_period,
+        max_retry=rel.max_retry,
+    )
+    prepare_study(cfg, store)
+    console = console or Console(stderr=True)
+    if executor == "ray" and address is not None and sqlite_path(url) is not None:
+        console.print(
+            "[yellow]warning:[/] SQLite storage works on Ray only if every node sees this file; "
+            "use --storage postgresql://... for a multi-node cluster"
+        )
+
+    deadline = time.time() + cfg.budget.wall_time if cfg.budget.wall_time else None
+    task_pickle = pickle.dumps(task) if task is not None else None
+    config_json = cfg.model_dump(mode="json")
+
+    def make_spec(worker_id: str, threads: int) -> WorkerSpec:
+        return WorkerSpec(url, config_json, worker_id, deadline, threads, task_pickle)
+
+    show = console.is_terminal if progress is None else progress
+    result: ExecutionResult
+    if show:
+        with ProgressMonitor(cfg, url, console):
+            result = runner.run(make_spec, cfg.resources)
+    else:
+        result = runner.run(make_spec, cfg.resources)
+    return RunResult(
+        name=cfg.name,
+        url=url,
+        status=status_of(cfg, store),
+        interrupted=result.interrupted,
+        reports=result.reports,
+        errors=result.errors,
+        seconds=time.monotonic() - t0,
+    )

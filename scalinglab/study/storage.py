@@ -1,0 +1,165 @@
+"""Where a study lives: Optuna's RDB storage, chosen by one URL.
+
+- no URL: a SQLite file `runs/<study>.db` under the current directory (created on first run);
+- `sqlite:///path.db` or a bare `path.db`: that SQLite file;
+- `postgresql://user@host:port/db`: a PostgreSQL database, for many workers on many machines
+  (psycopg 3 is used: `postgresql://` is read as `postgresql+psycopg://`).
+
+A study of the Hestness (2017) loop is stored as one Optuna study per (seed, shard) search, named
+`<study>/seed=<s>/shard=<m>`, plus a parent Optuna study `<study>` holding the study file.
+
+SQLite and several processes: pysqlite starts a transaction lazily at the first write, so a
+read-check-write such as Optuna's WAITING -> RUNNING claim is not atomic across processes and two
+workers could claim one trial. `open_storage` therefore makes every SQLite transaction
+`BEGIN IMMEDIATE` (the SQLAlchemy-documented recipe): transactions serialize, claims are atomic.
+PostgreSQL already locks the row (`SELECT ... FOR UPDATE`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import warnings
+from pathlib import Path
+from typing import Any
+
+import optuna
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError
+
+from scalinglab.errors import ScalingLabError
+
+DEFAULT_DIR = Path("runs")
+SQLITE_TIMEOUT = 120.0  # seconds a writer waits for the database lock
+
+
+def default_url(name: str) -> str:
+    """The default storage of study `name`: runs/<name>.db."""
+    return f"sqlite:///{DEFAULT_DIR / f'{name}.db'}"
+
+
+def normalize_url(url: str | None, name: str) -> str:
+    """Resolve None / a bare path / a URL to an SQLAlchemy URL Optuna can open."""
+    if url is None or not str(url).strip():
+        url = default_url(name)
+    url = str(url).strip()
+    if "://" not in url:
+        url = f"sqlite:///{url}"
+    path = sqlite_path(url)
+    if path is not None:
+        # Absolute, so that workers started elsewhere (Ray tasks, other cwd) open the same file.
+        return f"sqlite:///{path.expanduser().resolve()}"
+    scheme = url.split("://", 1)[0]
+    if scheme in ("postgresql", "postgres"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    if scheme.startswith(("sqlite", "postgresql", "mysql")):
+        return url
+    raise ScalingLabError(
+        f"storage {url!r}: unsupported URL scheme {scheme!r}; use sqlite:///FILE.db or "
+        "postgresql://USER@HOST:PORT/DB"
+    )
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The database file of a SQLite URL (None for other databases or in-memory SQLite)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(str(parsed.database))
+
+
+def display_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def _serialize_sqlite(engine: Engine) -> None:
+    """Make every SQLite transaction BEGIN IMMEDIATE so claims are atomic across processes."""
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # let the "begin" hook below emit BEGIN
+        # WAL + synchronous=NORMAL: commits survive a killed process (what resuming needs); only
+        # a power cut can drop the last few. Saves an fsync per trial report.
+        dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    engine.dispose()  # connections opened during Optuna's setup are replaced by hooked ones
+
+
+def open_storage(
+    url: str,
+    *,
+    heartbeat_interval: int | None = None,
+    grace_period: int | None = None,
+    max_retry: int = 3,
+    create: bool = True,
+) -> optuna.storages.BaseStorage:
+    """Open (or create) the RDB storage at `url`, with heartbeats if an interval is given.
+
+    With heartbeats on, a trial whose worker stops beating for `grace_period` seconds is marked
+    FAIL and re-queued (Optuna's RetryHeartbeatStaleTrialCallback) by the next worker that looks.
+    """
+    path = sqlite_path(url)
+    engine_kwargs: dict[str, Any] = {}
+    if path is not None:
+        if not create and not path.exists():
+            raise ScalingLabError(f"no study database at {path}; pass --storage URL")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with sqlite3.connect(path, timeout=SQLITE_TIMEOUT) as conn:
+                conn.execute("PRAGMA journal_mode=WAL")  # readers don't block the writer
+        except (OSError, sqlite3.Error) as exc:
+            raise ScalingLabError(f"cannot open SQLite storage {path}: {exc}") from None
+        engine_kwargs["connect_args"] = {"timeout": SQLITE_TIMEOUT}
+    else:
+        engine_kwargs["pool_pre_ping"] = True
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            callback = None
+            if heartbeat_interval is not None:
+                callback = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=max_retry)
+            storage = optuna.storages.RDBStorage(
+                url,
+                engine_kwargs=engine_kwargs,
+                heartbeat_interval=heartbeat_interval,
+                grace_period=grace_period,
+                heartbeat_stale_trial_callback=callback,
+            )
+    except ImportError as exc:
+        raise ScalingLabError(
+            f"storage {display_url(url)}: database driver missing ({exc}); "
+            "install scalinglab[postgres]"
+        ) from None
+    except Exception as exc:  # sqlalchemy / driver errors: unreachable server, bad credentials
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ScalingLabError(f"cannot open storage {display_url(url)}: {first}") from None
+    if path is not None:
+        _serialize_sqlite(storage.engine)
+    # Optuna's own wrapper (what optuna.load_study(storage=url) uses): one trial cache per process,
+    # shared by every Study and Trial object built on it.
+    return optuna.storages.get_storage(storage)
+
+
+def shard_study_name(study: str, seed: int, shard_size: int) -> str:
+    """Optuna study holding the search of one (seed, shard)."""
+    return f"{study}/seed={seed}/shard={shard_size}"
+
+
+def study_names(storage: optuna.storages.BaseStorage) -> list[str]:
+    """Names of the scalinglab studies (parent studies) in a storage."""
+    names = []
+    for summary in optuna.get_all_study_summaries(storage, include_best_trial=False):
+        if "scalinglab.config" in summary.user_attrs:
+            names.append(summary.study_name)
+    return sorted(names)

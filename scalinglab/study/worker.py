@@ -1,0 +1,358 @@
+"""One worker of a study: claim a queued trial, train it, record it, repeat until none are left.
+
+Every executor (local processes, Ray) runs this same loop against the shared storage; there is no
+central scheduler to lose. Hestness et al. (2017) train each (shard, model size, hyperparameters)
+candidate with early stopping on the fixed validation set; here each such training is one Optuna
+trial whose value is the best validation loss, and which records the rest (parameter count,
+FLOPs, examples seen, error metric, the validation curve, wall time, host, the error text if it
+failed) as user attributes.
+
+Safety: a claim is an atomic WAITING -> RUNNING update, so no two workers train one trial. While
+it trains, a thread records Optuna heartbeats; if the worker dies, its trial goes stale and the
+next worker that looks marks it FAIL and queues a retry with the same parameters. On Ctrl-C or
+SIGTERM the worker re-queues its trial itself and exits, so nothing is lost either way.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import os
+import pickle
+import signal
+import socket
+import threading
+import time
+import traceback
+import warnings
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from scalinglab.study.config import StudyConfig
+from scalinglab.study.layout import ShardSearch, searches_of
+from scalinglab.study.search import make_pruner, make_sampler, suggest, trial_seed
+from scalinglab.study.storage import open_storage
+from scalinglab.tasks import get_task
+from scalinglab.tasks.base import Task, TrainConfig, TrainResult
+
+POLL_SECONDS = 0.5  # how often an idle worker looks for queued or stale trials
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """Everything a worker needs, plain and picklable (it crosses process and node boundaries)."""
+
+    url: str
+    config: dict[str, Any]  # StudyConfig.model_dump(mode="json")
+    worker_id: str = "w0"
+    deadline: float | None = None  # unix time after which no new trial is started
+    threads: int = 1  # torch intra-op threads per trial
+    task_pickle: bytes | None = None  # a Task object given in Python instead of by name
+
+
+@dataclass
+class WorkerReport:
+    """What one worker did."""
+
+    worker_id: str
+    host: str
+    completed: int = 0
+    pruned: int = 0
+    failed: int = 0
+    stopped: str = "done"  # done | wall_time | total_flops | interrupted
+    trials: list[int] = field(default_factory=list)  # storage trial ids it finished
+
+
+class _Heartbeat:
+    """Record an Optuna heartbeat for a running trial every `interval` seconds, in a thread."""
+
+    def __init__(self, storage: Any, trial_id: int, interval: float):
+        self._storage, self._trial_id, self._interval = storage, trial_id, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self._storage.record_heartbeat(self._trial_id)
+            except Exception:  # a missed beat is retried; a dead DB fails the trial itself
+                continue
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+class _Reporter:
+    """The `report` a task calls after each evaluation: curve, Optuna report, pruning."""
+
+    def __init__(self, trial: optuna.Trial, prune: bool) -> None:
+        self.trial, self.prune = trial, prune
+        self.curve: list[tuple[int, float]] = []
+
+    def __call__(self, examples_seen: int, val_loss: float) -> None:
+        self.curve.append((int(examples_seen), float(val_loss)))
+        if not math.isfinite(val_loss):
+            return
+        self.trial.report(float(val_loss), step=len(self.curve) - 1)
+        if self.prune and self.trial.should_prune():
+            raise optuna.TrialPruned(f"pruned at {examples_seen} examples (val loss {val_loss:g})")
+
+
+def _accepts_report(task: Task) -> bool:
+    try:
+        return "report" in inspect.signature(task.train).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _raise_interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def build_task(config: StudyConfig, task_pickle: bytes | None = None) -> Task:
+    """The study's task: an unpickled user object, or built from [task] name and options."""
+    if task_pickle is not None:
+        task: Task = pickle.loads(task_pickle)
+        return task
+    return get_task(config.task.name, **config.task.options)
+
+
+class Worker:
+    """Runs queued trials of one study until none are left, a budget ends, or it is stopped."""
+
+    def __init__(self, spec: WorkerSpec, task: Task | None = None) -> None:
+        self.spec = spec
+        self.config = StudyConfig.model_validate(spec.config)
+        self.task = task if task is not None else build_task(self.config, spec.task_pickle)
+        rel = self.config.reliability
+        self.storage: Any = open_storage(  # Optuna's cached RDB storage (with heartbeats)
+            spec.url,
+            heartbeat_interval=rel.heartbeat_interval,
+            grace_period=rel.grace_period,
+            max_retry=rel.max_retry,
+        )
+        self.searches = searches_of(self.config)
+        self.host = socket.gethostname()
+        self.report = WorkerReport(spec.worker_id, self.host)
+        self._study_ids = {
+            s.optuna_name: self.storage.get_study_id_from_name(s.optuna_name)
+            for s in self.searches
+        }
+
+    # ---- the loop ----------------------------------------------------------------------------
+    def run(self) -> WorkerReport:
+        """Claim and run trials until the study is finished (or a budget/deadline stops it)."""
+        try:
+            while True:
+                reason = self._budget_exhausted()
+                if reason:
+                    self.report.stopped = reason
+                    break
+                claimed = self._claim()
+                if claimed is not None:
+                    self._run_trial(*claimed)
+                    continue
+                if not self._recover_stale():
+                    break  # nothing waiting, nothing running: the study is finished
+                time.sleep(POLL_SECONDS)
+        except KeyboardInterrupt:
+            self.report.stopped = "interrupted"
+        return self.report
+
+    def _budget_exhausted(self) -> str | None:
+        if self.spec.deadline is not None and time.time() >= self.spec.deadline:
+            return "wall_time"
+        total = self.config.budget.total_flops
+        if total is not None:
+            used = 0.0
+            for study_id in self._study_ids.values():
+                for t in self.storage.get_all_trials(study_id, deepcopy=False):
+                    used += float((t.user_attrs.get("result") or {}).get("flops", 0.0) or 0.0)
+            if used >= total:
+                return "total_flops"
+        return None
+
+    def _claim(self) -> tuple[ShardSearch, int] | None:
+        """Atomically move one WAITING trial to RUNNING; smallest shards first."""
+        for search in self.searches:
+            study_id = self._study_ids[search.optuna_name]
+            waiting = self.storage.get_all_trials(
+                study_id, deepcopy=False, states=(TrialState.WAITING,)
+            )
+            for frozen in sorted(waiting, key=lambda t: t.number):
+                trial_id = self.storage.get_trial_id_from_study_id_trial_number(
+                    study_id, frozen.number
+                )
+                try:
+                    claimed = self.storage.set_trial_state_values(trial_id, TrialState.RUNNING)
+                except optuna.exceptions.UpdateFinishedTrialError:
+                    continue
+                if claimed:
+                    self.storage.record_heartbeat(trial_id)  # visible to stale checks at once
+                    return search, trial_id
+        return None
+
+    def _recover_stale(self) -> bool:
+        """Fail-and-retry trials whose worker died; True if any trial is still running."""
+        running = False
+        for search in self.searches:
+            study = optuna.load_study(study_name=search.optuna_name, storage=self.storage)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                optuna.storages.fail_stale_trials(study)
+            states = (TrialState.RUNNING, TrialState.WAITING)
+            if study.get_trials(deepcopy=False, states=states):
+                running = True
+        return running
+
+    # ---- one trial ---------------------------------------------------------------------------
+    def _run_trial(self, search: ShardSearch, trial_id: int) -> None:
+        frozen = self.storage.get_trial(trial_id)
+        study = optuna.load_study(
+            study_name=search.optuna_name,
+            storage=self.storage,
+            sampler=make_sampler(
+                self.config.search,
+                trial_seed(search.seed, search.shard_size, frozen.number),
+            ),
+            pruner=make_pruner(self.config.search),
+        )
+        rel = self.config.reliability
+        with _Heartbeat(self.storage, trial_id, rel.heartbeat_interval):
+            trial = optuna.Trial(study, trial_id)
+            try:
+                state = self._train(search, trial)
+            except KeyboardInterrupt:
+                self._requeue(study, trial_id, "interrupted (Ctrl-C or SIGTERM); re-queued")
+                raise
+        self.report.trials.append(trial_id)
+        if state == TrialState.COMPLETE:
+            self.report.completed += 1
+        elif state == TrialState.PRUNED:
+            self.report.pruned += 1
+        else:
+            self.report.failed += 1
+
+    def _train(self, search: ShardSearch, trial: optuna.Trial) -> TrialState:
+        params = suggest(trial, self.config.search)
+        model_size = int(params.pop("model_size"))
+        train = self.config.train
+        config = TrainConfig(
+            shard_size=search.shard_size,
+            model_size=model_size,
+            hparams=params,
+            seed=search.seed,
+            data_seed=search.seed,
+            max_epochs=train.max_epochs,
+            patience=train.patience,
+            max_steps=train.max_steps,
+            flop_budget=self.config.budget.flops_per_trial,
+        )
+        reporter = _Reporter(trial, prune=self.config.search.pruner != "none")
+        t0 = time.perf_counter()
+        try:
+            n_params = int(self.task.n_params(model_size))
+            fpe = float(self.task.flops_per_example(model_size))
+            trial.set_user_attr(
+                "setup",
+                {
+                    "host": self.host,
+                    "worker": f"{self.spec.worker_id}@{self.host}:{os.getpid()}",
+                    "train_config": config.to_dict(),
+                    "n_params": n_params,
+                    "flops_per_example": fpe,
+                },
+            )
+            if _accepts_report(self.task):
+                result = self.task.train(config, report=reporter)
+            else:
+                result = self.task.train(config)
+                for examples, loss in result.curve:
+                    reporter.curve.append((examples, loss))
+        except optuna.TrialPruned as exc:
+            fpe = float(self.task.flops_per_example(model_size))
+            trial.set_user_attr("result", _partial(reporter, fpe, time.perf_counter() - t0, str(exc)))
+            trial.study.tell(trial, state=TrialState.PRUNED)
+            return TrialState.PRUNED
+        except Exception as exc:
+            text = "".join(traceback.format_exception_only(exc)).strip()[:2000]
+            trial.set_user_attr("result", _partial(reporter, 0.0, time.perf_counter() - t0, text))
+            trial.study.tell(trial, state=TrialState.FAIL)
+            return TrialState.FAIL
+        record = _measured(result)
+        if not math.isfinite(result.best_val_loss):
+            record["error"] = "diverged: validation loss is not finite"
+            trial.set_user_attr("result", record)
+            trial.study.tell(trial, state=TrialState.FAIL)
+            return TrialState.FAIL
+        trial.set_user_attr("result", record)
+        trial.study.tell(trial, float(result.best_val_loss))
+        return TrialState.COMPLETE
+
+    def _requeue(self, study: optuna.Study, trial_id: int, note: str) -> None:
+        """Give an interrupted trial back: FAIL it and queue a copy with the same parameters."""
+        try:
+            self.storage.set_trial_user_attr(trial_id, "result", {"error": note})
+            if self.storage.set_trial_state_values(trial_id, TrialState.FAIL):
+                frozen: FrozenTrial = self.storage.get_trial(trial_id)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                    retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=None)
+                    retry(study, frozen)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            pass
+
+
+def _measured(result: TrainResult) -> dict[str, Any]:
+    """A finished trial's measurements, as one JSON user attribute (one storage write)."""
+    return {
+        "best_val_loss": float(result.best_val_loss),
+        "best_val_error": float(result.best_val_error),
+        "n_params": int(result.n_params),
+        "steps": int(result.steps),
+        "examples_seen": int(result.examples_seen),
+        "flops": float(result.flops),
+        "wall_time": float(result.wall_time),
+        "curve": [[int(e), float(v)] for e, v in result.curve],
+        "extra": {k: float(v) for k, v in result.extra.items()},
+    }
+
+
+def _partial(
+    reporter: _Reporter, flops_per_example: float, wall_time: float, error: str
+) -> dict[str, Any]:
+    """Measurements of a trial that stopped early (pruned) or failed, from its reports."""
+    losses = [v for _, v in reporter.curve if math.isfinite(v)]
+    examples = reporter.curve[-1][0] if reporter.curve else 0
+    return {
+        "best_val_loss": min(losses) if losses else math.nan,
+        "examples_seen": int(examples),
+        "flops": flops_per_example * examples,
+        "wall_time": float(wall_time),
+        "curve": [[int(e), float(v)] for e, v in reporter.curve],
+        "error": error,
+    }
+
+
+def run_worker(spec: WorkerSpec) -> WorkerReport:
+    """Entry point of a worker process or Ray task: set threads, then run the loop."""
+    import torch
+
+    os.environ["SCALINGLAB_THREADS"] = str(spec.threads)
+    torch.set_num_threads(max(1, spec.threads))
+    if threading.current_thread() is not threading.main_thread():
+        return Worker(spec).run()
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)  # SIGTERM: re-queue, exit
+    try:
+        return Worker(spec).run()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
