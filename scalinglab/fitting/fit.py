@@ -56,7 +56,7 @@ def start_points(
     size = math.prod(len(grid[n]) for n in free)
     if size > MAX_STARTS:
         raise ScalingLabError(f"{size} start points is too many (at most {MAX_STARTS})")
-    natural = product_grid(grid, free)
+    natural = law.filter_starts(free, product_grid(grid, free))
     out = np.empty_like(natural)
     for j, name in enumerate(free):
         lower, upper = law._bounds(name)
@@ -112,6 +112,19 @@ def fit_law(
     law: ScalingLaw, x: FloatArray, y: FloatArray, sample_weight: FloatArray | None
 ) -> None:
     """Fit `law` in place (sets params_, stderr_, ci_, ... on it)."""
+    # The batched problems are many small elementwise kernels: one thread avoids the thread
+    # hand-offs that cost more than they save here (and collapse when another process is busy).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        _fit_law(law, x, y, sample_weight)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _fit_law(
+    law: ScalingLaw, x: FloatArray, y: FloatArray, sample_weight: FloatArray | None
+) -> None:
     free = law.free_params()
     xt = torch.tensor(x, dtype=torch.float64)
     yt = torch.tensor(y, dtype=torch.float64)

@@ -1,12 +1,25 @@
 """The law library. Every law is a ScalingLaw registered by name; see `available_laws()`."""
 
+from scalinglab.laws.alabdulmohsin import M1, M2, M3, M4
 from scalinglab.laws.base import Param, ScalingLaw, available_laws, get_law
+from scalinglab.laws.bnsl import BNSL
 from scalinglab.laws.chinchilla import Chinchilla
+from scalinglab.laws.data_constrained import DataConstrained
+from scalinglab.laws.hestness import Hestness
 from scalinglab.laws.kaplan import KaplanC, KaplanD, KaplanN, KaplanND
+from scalinglab.laws.misc import EncoderDecoder, Transfer, ViT
 from scalinglab.laws.power import PowerLaw, PowerLawConst
 
 __all__ = [
+    "BNSL",
+    "M1",
+    "M2",
+    "M3",
+    "M4",
     "Chinchilla",
+    "DataConstrained",
+    "EncoderDecoder",
+    "Hestness",
     "KaplanC",
     "KaplanD",
     "KaplanN",
@@ -15,6 +28,8 @@ __all__ = [
     "PowerLaw",
     "PowerLawConst",
     "ScalingLaw",
+    "Transfer",
+    "ViT",
     "available_laws",
     "get_law",
 ]

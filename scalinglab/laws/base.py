@@ -157,6 +157,10 @@ class ScalingLaw:
                 grid[prm.name] = (_default_start(prm),)
         return grid
 
+    def filter_starts(self, names: tuple[str, ...], starts: FloatArray) -> FloatArray:
+        """Drop start points (rows, natural units, columns `names`) that make no sense."""
+        return starts
+
     def inverse(self, target: ArrayLike, **known: float) -> FloatArray:
         """The value of the one unknown variable at which the law predicts `target`.
 

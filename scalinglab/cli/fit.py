@@ -1,0 +1,248 @@
+"""`scalinglab fit`, `scalinglab predict` and `scalinglab laws`: fit a law to a table, use a fit."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.table import Table
+
+from scalinglab.cli.app import app, console, fail, write_json
+from scalinglab.errors import FitWarning
+from scalinglab.io import fit_variables, load_fit, numeric_columns, read_table
+from scalinglab.laws import ScalingLaw, available_laws, get_law
+
+
+def _parse_assignments(items: list[str], what: str) -> dict[str, float]:
+    """NAME=VALUE pairs (repeated options or comma-separated) as a dict of floats."""
+    out: dict[str, float] = {}
+    for item in items:
+        for part in filter(None, (p.strip() for p in item.split(","))):
+            name, sep, value = part.partition("=")
+            if not sep or not name.strip():
+                fail(f"{what} takes NAME=VALUE pairs, got {part!r}")
+            try:
+                out[name.strip()] = float(value)
+            except ValueError:
+                fail(f"{what}: {value!r} is not a number (in {part!r})")
+    return out
+
+
+def fit_document(law: ScalingLaw, x: list[str], y: str, where: str | None) -> dict[str, Any]:
+    """The JSON written by `fit --json`: the law's to_dict() plus the columns it was fitted on."""
+    doc = law.to_dict()
+    doc.update({"x": x, "y": y, "where": where})
+    return doc
+
+
+def _format(value: float) -> str:
+    return "nan" if not math.isfinite(value) else f"{value:.6g}"
+
+
+def print_fit(law: ScalingLaw, x: list[str], y: str) -> None:
+    """A table of parameters with standard errors and intervals."""
+    source = "bootstrap" if law.bootstrap_params_ is not None else "Gauss-Newton"
+    table = Table(
+        title=f"{law.name}: {law.formula}   ({y} vs {', '.join(x)}; {law.n_points_} points)",
+        title_justify="left",
+    )
+    table.add_column("parameter")
+    table.add_column("value", justify="right")
+    table.add_column(f"stderr ({source})", justify="right")
+    table.add_column(f"{law.ci_level_:.0%} interval", justify="right")
+    for name in law.param_names:
+        lo, hi = law.ci_[name]
+        table.add_row(
+            name,
+            _format(law.params_[name]),
+            _format(law.stderr_[name]),
+            f"[{_format(lo)}, {_format(hi)}]",
+        )
+    console.print(table)
+    status = "converged" if law.converged_ else "[red]did NOT converge[/]"
+    console.print(f"objective {law.objective} = {law.objective_:.6g}; {status}")
+    regions = getattr(law, "regions", None)
+    if callable(regions):
+        r = regions()
+        console.print(
+            "regions: small-data below x = {:.4g}, irreducible-error above x = {:.4g}; "
+            "best-guess error {:.4g}, irreducible {:.4g}".format(
+                r["small_data_end"],
+                r["irreducible_start"],
+                r["best_guess_error"],
+                r["irreducible_error"],
+            )
+        )
+    for message in law.warnings_:
+        console.print(f"[yellow]warning:[/] {message}")
+
+
+@app.command("fit")
+def fit_command(
+    data: Annotated[Path, typer.Argument(help="CSV or Parquet file with one row per run.")],
+    law: Annotated[str, typer.Option(help="Law to fit (see `scalinglab laws`).")] = "power_const",
+    x: Annotated[
+        list[str] | None, typer.Option("--x", help="Input column(s), in the law's variable order.")
+    ] = None,
+    y: Annotated[str, typer.Option("--y", help="Column to predict (loss or error).")] = "loss",
+    where: Annotated[
+        str | None, typer.Option(help='pandas query to filter rows, e.g. "epoch_outlier == 0".')
+    ] = None,
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples (0: none).")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    objective: Annotated[str, typer.Option(help="huber | ls_log | ls_linear.")] = "huber",
+    delta: Annotated[float, typer.Option(help="Huber threshold on log residuals.")] = 1e-3,
+    fix: Annotated[
+        list[str] | None, typer.Option(help="Hold a parameter fixed: NAME=VALUE (repeatable).")
+    ] = None,
+    n_breaks: Annotated[int, typer.Option(help="Breaks of the bnsl law.")] = 1,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the fit as JSON here ('-' for stdout).")
+    ] = None,
+) -> None:
+    """Fit a scaling law to a table of runs.
+
+    Examples:
+
+      scalinglab fit runs.csv --law power_const --x shard_size --y best_val_error
+
+      scalinglab fit ../shared/data/chinchilla_besiroglu2024.csv --law chinchilla
+      --x params --x tokens --y loss --where "epoch_outlier == 0" --bootstrap 4000 --json fit.json
+    """
+    law_cls = get_law(law)
+    if bootstrap < 0:
+        fail("--bootstrap must be >= 0")
+    df = read_table(data, where)
+    columns = list(x) if x else list(law_cls.variables)
+    options: dict[str, Any] = {
+        "objective": objective,
+        "delta": delta,
+        "n_bootstrap": bootstrap,
+        "random_state": seed,
+        "fixed": _parse_assignments(fix or [], "--fix") or None,
+    }
+    if law == "bnsl":
+        options["n_breaks"] = n_breaks
+    model = law_cls(**options)
+    if len(columns) != len(model.variables):
+        fail(
+            f"law {law!r} takes {len(model.variables)} x column(s) {list(model.variables)}; "
+            f"got --x {' --x '.join(columns)}"
+        )
+    X = numeric_columns(df, columns, str(data))
+    target = numeric_columns(df, [y], str(data))[:, 0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)  # shown in the table below instead
+        with console.status(f"fitting {law} to {len(target)} points..."):
+            model.fit(X, target)
+    doc = fit_document(model, columns, y, where)
+    if json_out is not None and str(json_out) == "-":
+        write_json(json_out, doc)
+        return
+    print_fit(model, columns, y)
+    if json_out is not None:
+        write_json(json_out, doc)
+        console.print(f"fit written to {json_out}")
+
+
+def _parse_at(at: list[str], names: list[str]) -> np.ndarray:
+    """--at name=v1,name2=v2 (values may be ';'-separated lists) as an (n, k) array."""
+    values: dict[str, list[float]] = {}
+    for item in at:
+        for part in filter(None, (p.strip() for p in item.split(","))):
+            key, sep, raw = part.partition("=")
+            if not sep:
+                fail(f"--at takes NAME=VALUE pairs, got {part!r}; variables: {names}")
+            try:
+                values[key.strip()] = [float(v) for v in raw.split(";") if v.strip()]
+            except ValueError:
+                fail(f"--at: {raw!r} is not a number (in {part!r})")
+    unknown = [k for k in values if k not in names]
+    missing = [n for n in names if n not in values]
+    if unknown or missing:
+        fail(
+            f"--at must give exactly the fit's variables {names}"
+            + (f"; unknown {unknown}" if unknown else "")
+            + (f"; missing {missing}" if missing else "")
+        )
+    lengths = {len(v) for v in values.values()}
+    if len(lengths) != 1 or 0 in lengths:
+        fail("--at: every variable needs the same number of values")
+    return np.column_stack([values[n] for n in names])
+
+
+@app.command("predict")
+def predict_command(
+    fit_file: Annotated[Path, typer.Argument(help="Fit JSON from `scalinglab fit --json`.")],
+    at: Annotated[
+        list[str],
+        typer.Option(help="Where to predict: NAME=VALUE,... (several points: v1;v2;v3)."),
+    ],
+    level: Annotated[float, typer.Option(help="Level of the prediction interval.")] = 0.9,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the prediction as JSON ('-': stdout).")
+    ] = None,
+) -> None:
+    """Predict with a fitted law.
+
+    Examples:
+
+      scalinglab predict fit.json --at params=7e10,tokens=1.4e12
+
+      scalinglab predict curve.json --at "shard_size=1e5;1e6" --level 0.9 --json pred.json
+    """
+    model, doc = load_fit(fit_file)
+    names = fit_variables(model, doc)
+    X = _parse_at(at, names)
+    if not 0 < level < 1:
+        fail(f"--level must be between 0 and 1, got {level}")
+    prediction = model.predict(X)
+    has_draws = model.bootstrap_params_ is not None
+    interval = model.predict_interval(X, level) if has_draws else None
+    scalar = len(prediction) == 1
+    payload: dict[str, Any] = {
+        "law": model.name,
+        "at": {n: (X[0, j] if scalar else X[:, j].tolist()) for j, n in enumerate(names)},
+        "prediction": float(prediction[0]) if scalar else prediction.tolist(),
+        "level": level,
+    }
+    if interval is not None:
+        lo, hi = interval
+        payload["interval"] = [float(lo[0]), float(hi[0])] if scalar else [lo.tolist(), hi.tolist()]
+    if json_out is not None and str(json_out) == "-":
+        write_json(json_out, payload)
+        return
+    table = Table(title=f"{model.name} prediction", title_justify="left")
+    for n in names:
+        table.add_column(n, justify="right")
+    table.add_column(str(doc.get("y", "prediction")), justify="right")
+    if interval is not None:
+        table.add_column(f"{level:.0%} interval", justify="right")
+    for i in range(len(prediction)):
+        row = [f"{v:.4g}" for v in X[i]] + [f"{prediction[i]:.6g}"]
+        if interval is not None:
+            row.append(f"[{interval[0][i]:.6g}, {interval[1][i]:.6g}]")
+        table.add_row(*row)
+    console.print(table)
+    if interval is None:
+        console.print("no bootstrap draws in this fit: refit with --bootstrap N for an interval")
+    if json_out is not None:
+        write_json(json_out, payload)
+
+
+@app.command("laws")
+def laws_command() -> None:
+    """List the registered scaling laws with their formulas and variables."""
+    table = Table(title="scaling laws", title_justify="left")
+    table.add_column("name")
+    table.add_column("formula")
+    table.add_column("variables (X columns in order)")
+    table.add_column("parameters")
+    for name in available_laws():
+        law = get_law(name)()
+        table.add_row(name, law.formula, ", ".join(law.variables), ", ".join(law.param_names))
+    console.print(table)

@@ -1,0 +1,86 @@
+"""The three-region learning curve of Hestness et al. (2017, arXiv:1712.00409, Fig. 1).
+
+Generalization error vs training-set size m has a small-data region (error near the best-guess
+level), a power-law region ε ≈ α·m^β_g, and an irreducible-error region (ε → γ). We join them
+with a harmonic blend of the small-data excess ε_s and the power law, on top of γ:
+
+    ε(m) = γ + 1 / (1/ε_s + 1/(α·m^β_g))
+
+so ε → γ + ε_s (the best-guess error) as m → 0 and ε ≈ α·m^β_g + γ once α·m^β_g ≪ ε_s.
+Region boundaries: the small-data region ends where the power law meets the best-guess excess,
+m_s = (ε_s/α)^(1/β_g); the irreducible-error region starts where the power-law term falls to γ,
+m_γ = (γ/α)^(1/β_g).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import torch
+
+from scalinglab.laws.base import FloatArray, Param, ScalingLaw, Tensor, loglog_line
+
+
+class Hestness(ScalingLaw):
+    """ε(m) = γ + (1/ε_s + 1/(α·m^β_g))^(−1); see the module docstring for the regions."""
+
+    name = "hestness"
+    variables = ("x",)
+    params = (
+        Param("alpha", lower=0.0, log=True, doc="power-law scale α"),
+        Param("beta_g", lower=-5.0, upper=0.0, doc="power-law exponent β_g (< 0)"),
+        Param("gamma", lower=0.0, doc="irreducible error γ"),
+        Param("eps_s", lower=0.0, log=True, doc="small-data excess: best-guess error − γ"),
+    )
+    formula = "y = gamma + 1/(1/eps_s + 1/(alpha·x^beta_g))"
+
+    def log_predict(self, p: Mapping[str, Tensor], x: Tensor, logx: Tensor) -> Tensor:
+        # 1/(α m^β) = exp(−log α − β log m); the harmonic blend written to avoid overflow.
+        inv_power = torch.exp(-torch.log(p["alpha"]) - p["beta_g"] * logx[:, 0])
+        excess = 1.0 / (1.0 / p["eps_s"] + inv_power)
+        return torch.log(p["gamma"] + excess)
+
+    def start_grid(self, x: FloatArray, y: FloatArray) -> dict[str, tuple[float, ...]]:
+        ymin, ymax = float(y.min()), float(y.max())
+        gammas = (0.0, 0.5 * ymin, 0.9 * ymin)
+        lines = [loglog_line(x[:, 0], y - g) for g in gammas]
+        return {
+            "alpha": tuple(sorted({a for a, _ in lines})),
+            "beta_g": tuple(sorted({min(b, -0.01) for _, b in lines} | {-0.3})),
+            "gamma": gammas,
+            "eps_s": (ymax, 3.0 * ymax, 30.0 * ymax),
+        }
+
+    def regions(self) -> dict[str, float]:
+        """Best-guess error, power-law exponent and the two region boundaries (in units of x)."""
+        self._check_fitted()
+        p = self.params_
+        beta = p["beta_g"]
+        m_small = (p["eps_s"] / p["alpha"]) ** (1.0 / beta) if beta < 0 else math.nan
+        m_irreducible = (
+            (p["gamma"] / p["alpha"]) ** (1.0 / beta) if beta < 0 and p["gamma"] > 0 else math.inf
+        )
+        return {
+            "best_guess_error": p["gamma"] + p["eps_s"],
+            "beta_g": beta,
+            "irreducible_error": p["gamma"],
+            "small_data_end": float(m_small),
+            "irreducible_start": float(m_irreducible),
+        }
+
+    def region_of(self, x: FloatArray) -> np.ndarray:
+        """'small-data', 'power-law' or 'irreducible' for each x."""
+        r = self.regions()
+        xs = np.asarray(x, dtype=float).reshape(-1)
+        out = np.full(xs.shape, "power-law", dtype=object)
+        out[xs < r["small_data_end"]] = "small-data"
+        out[xs >= r["irreducible_start"]] = "irreducible"
+        return out
+
+    def to_dict(self) -> dict[str, object]:
+        out = super().to_dict()
+        if hasattr(self, "params_"):
+            out["regions"] = self.regions()
+        return out
