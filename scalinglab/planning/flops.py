@@ -1,0 +1,103 @@
+"""FLOP accounting: how much compute a model of N parameters trained on D tokens costs.
+
+The default is the transformer rule of thumb C ≈ 6·N·D (Kaplan et al. 2020, arXiv:2001.08361,
+Sec. 2.1: 2·N FLOPs per token forward, twice that backward; Hoffmann et al. 2022 use it for
+their allocation). `FlopModel(k)` is C = k·N·D for another constant; `FlopModel(function=f)`
+takes any f(N, D) → C (numpy arrays in, array out) that grows with N and with D, e.g. one that
+adds attention FLOPs. Inference costs 2·N FLOPs per token (Sardana et al. 2023).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from scalinglab.errors import ScalingLabError
+from scalinglab.laws.base import FloatArray
+
+FlopFunction = Callable[[FloatArray, FloatArray], FloatArray]
+
+TRAIN_FLOPS_PER_PARAM_TOKEN = 6.0  # Kaplan 2020, Sec. 2.1; Hoffmann 2022, Sec. 3
+INFERENCE_FLOPS_PER_PARAM_TOKEN = 2.0  # forward pass only (Sardana 2023, Sec. 2)
+
+_LOG_LO, _LOG_HI = np.log(1e-30), np.log(1e80)
+
+
+@dataclass(frozen=True)
+class FlopModel:
+    """Training compute C(N, D): k·N·D, or a user function of (N, D).
+
+    `linear` is True for k·N·D; the closed-form Chinchilla allocation needs it, every other
+    planner works with either.
+    """
+
+    k: float = TRAIN_FLOPS_PER_PARAM_TOKEN
+    function: FlopFunction | None = None
+
+    def __post_init__(self) -> None:
+        if self.function is None and not (np.isfinite(self.k) and self.k > 0):
+            raise ScalingLabError(f"FLOPs per parameter per token must be > 0, got {self.k}")
+
+    @property
+    def linear(self) -> bool:
+        return self.function is None
+
+    def describe(self) -> str:
+        if self.function is None:
+            return f"C = {self.k:g}·N·D"
+        return f"C = {getattr(self.function, '__name__', 'f')}(N, D)"
+
+    def compute(self, params: ArrayLike, tokens: ArrayLike) -> FloatArray:
+        """C for N parameters trained on D tokens."""
+        n = np.asarray(params, dtype=float)
+        d = np.asarray(tokens, dtype=float)
+        if self.function is None:
+            return self.k * n * d
+        out = np.asarray(self.function(*np.broadcast_arrays(n, d)), dtype=float)
+        return out
+
+    def tokens(self, compute: ArrayLike, params: ArrayLike) -> FloatArray:
+        """D such that C(N, D) = compute (D = C/(k·N) for the linear model)."""
+        c = np.asarray(compute, dtype=float)
+        n = np.asarray(params, dtype=float)
+        if self.function is None:
+            return c / (self.k * n)
+        c, n = np.broadcast_arrays(c, n)
+        return self._solve(c, lambda logd: self.compute(n, np.exp(logd)))
+
+    def params(self, compute: ArrayLike, tokens: ArrayLike) -> FloatArray:
+        """N such that C(N, D) = compute."""
+        c = np.asarray(compute, dtype=float)
+        d = np.asarray(tokens, dtype=float)
+        if self.function is None:
+            return c / (self.k * d)
+        c, d = np.broadcast_arrays(c, d)
+        return self._solve(c, lambda logn: self.compute(np.exp(logn), d))
+
+    @staticmethod
+    def _solve(c: FloatArray, fun: Callable[[FloatArray], FloatArray]) -> FloatArray:
+        """Bisection on log of the unknown, elementwise; fun must increase with it."""
+        lo = np.full(c.shape, _LOG_LO)
+        hi = np.full(c.shape, _LOG_HI)
+        for _ in range(120):
+            mid = 0.5 * (lo + hi)
+            above = fun(mid) > c
+            hi = np.where(above, mid, hi)
+            lo = np.where(above, lo, mid)
+            if np.all(hi - lo < 1e-13):
+                break
+        return np.asarray(np.exp(0.5 * (lo + hi)), dtype=float)
+
+
+def check_budget(compute: ArrayLike, name: str = "compute budget") -> FloatArray:
+    """Budgets as a 1-D float array, each finite and > 0 (else a one-line ScalingLabError)."""
+    c = np.atleast_1d(np.asarray(compute, dtype=float)).reshape(-1)
+    if c.size == 0:
+        raise ScalingLabError(f"give at least one {name}")
+    bad = ~np.isfinite(c) | (c <= 0)
+    if bad.any():
+        raise ScalingLabError(f"the {name} must be a positive number of FLOPs, got {c[bad][0]:g}")
+    return c
