@@ -1,0 +1,117 @@
+"""Power laws of compute, y = coef·C^exponent, fitted through compute-optimal points.
+
+Approaches 1 and 2 of Hoffmann et al. (2022, arXiv:2203.15556, Sec. 3.1–3.2, Table 2) end by
+fitting N_opt ∝ C^a and D_opt ∝ C^b as straight lines in log-log space through per-budget optima.
+`PowerLawLine` is one such line with the uncertainty of its exponent; `AllocationLines` pairs the
+N and D lines, which is all a projection table (Hoffmann Table 3) needs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy import stats
+
+from scalinglab.errors import ScalingLabError
+from scalinglab.laws.base import FloatArray
+
+
+@dataclass
+class PowerLawLine:
+    """y = coef·C^exponent, with a standard error and interval for the exponent.
+
+    `source` says where the uncertainty comes from: "ols" (least squares on the log points;
+    optimistic when the points are correlated, as envelope points are) or "bootstrap".
+    """
+
+    exponent: float
+    coef: float
+    exponent_stderr: float = math.nan
+    exponent_interval: tuple[float, float] = (math.nan, math.nan)
+    level: float = 0.9
+    n_points: int = 0
+    source: str = "ols"
+
+    def __call__(self, compute: ArrayLike) -> FloatArray:
+        c = np.asarray(compute, dtype=float)
+        return np.asarray(self.coef * c**self.exponent, dtype=float)
+
+    def inverse(self, value: ArrayLike) -> FloatArray:
+        """C at which the line reaches `value`."""
+        if self.exponent == 0:
+            raise ScalingLabError("cannot invert a power law of compute with exponent 0")
+        v = np.asarray(value, dtype=float)
+        return np.asarray((v / self.coef) ** (1.0 / self.exponent), dtype=float)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["exponent_interval"] = list(self.exponent_interval)
+        return out
+
+
+@dataclass
+class AllocationLines:
+    """N_opt(C) and D_opt(C) as power laws of compute (what Approaches 1 and 2 produce)."""
+
+    n_line: PowerLawLine
+    d_line: PowerLawLine
+
+    @property
+    def a(self) -> float:
+        return self.n_line.exponent
+
+    @property
+    def b(self) -> float:
+        return self.d_line.exponent
+
+
+def fit_power_line(compute: ArrayLike, values: ArrayLike, level: float = 0.9) -> PowerLawLine:
+    """Least-squares line log y = log coef + exponent·log C, with a t-interval on the slope."""
+    c = np.asarray(compute, dtype=float)
+    y = np.asarray(values, dtype=float)
+    ok = np.isfinite(c) & np.isfinite(y) & (c > 0) & (y > 0)
+    c, y = c[ok], y[ok]
+    n = c.size
+    if n < 2 or np.ptp(np.log(c)) == 0:
+        raise ScalingLabError(
+            f"fitting a power law of compute needs optima at 2 or more distinct budgets, got {n}"
+        )
+    lx, ly = np.log(c), np.log(y)
+    slope, intercept = np.polyfit(lx, ly, 1)
+    se = math.nan
+    lo = hi = math.nan
+    if n > 2:
+        resid = ly - (intercept + slope * lx)
+        s2 = float(resid @ resid) / (n - 2)
+        se = math.sqrt(s2 / float(((lx - lx.mean()) ** 2).sum()))
+        t = float(stats.t.ppf((1 + level) / 2, n - 2))
+        lo, hi = slope - t * se, slope + t * se
+    return PowerLawLine(
+        exponent=float(slope),
+        coef=float(math.exp(intercept)),
+        exponent_stderr=se,
+        exponent_interval=(lo, hi),
+        level=level,
+        n_points=n,
+        source="ols",
+    )
+
+
+def batched_slopes(logc: FloatArray, logy: FloatArray) -> FloatArray:
+    """OLS slope of each row of logy (B, m) on logc (B, m) or (m,), NaN entries ignored."""
+    x = np.broadcast_to(logc, logy.shape)
+    w = np.isfinite(logy) & np.isfinite(x)
+    n = w.sum(axis=1)
+    xs = np.where(w, x, 0.0)
+    ys = np.where(w, logy, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mx = xs.sum(axis=1) / n
+        my = ys.sum(axis=1) / n
+        dx = np.where(w, x - mx[:, None], 0.0)
+        dy = np.where(w, logy - my[:, None], 0.0)
+        slope = (dx * dy).sum(axis=1) / (dx * dx).sum(axis=1)
+    return np.where(n >= 2, slope, np.nan)

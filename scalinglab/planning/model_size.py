@@ -1,0 +1,103 @@
+"""Model size for data (Hestness et al. 2017, "Deep Learning Scaling is Predictable,
+Empirically", arXiv:1712.00409, Sec. 4 and Fig. 3 of each domain).
+
+In a Hestness study each training shard of m examples gets a hyperparameter search; the best-fit
+model's size is the model-size curve
+
+    s(m) = α_p·m^β_p,   β_p < 1 (sublinear: the best model grows more slowly than the data),
+
+fitted as the `power` law. It answers "what model size for m examples", with an interval from
+the fit's bootstrap (or covariance) draws. Hestness report β_p between 0.5 and 0.8 (word LM 0.72,
+character LM 0.7, NMT and speech smaller).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+
+from scalinglab.errors import ScalingLabError
+from scalinglab.io import numeric_columns
+from scalinglab.laws.base import ScalingLaw, get_law
+from scalinglab.planning._numeric import interval
+from scalinglab.planning.surface import law_draws
+
+
+def best_model_sizes(df: pd.DataFrame, data_col: str, size_col: str, loss_col: str) -> pd.DataFrame:
+    """The best-fit model per shard: for each value of `data_col`, the row with lowest loss.
+
+    Returns columns data, size, loss (one row per shard, sorted by data).
+    """
+    arr = numeric_columns(df, [data_col, size_col, loss_col], "the results table")
+    frame = pd.DataFrame(arr, columns=["data", "size", "loss"])
+    best = frame.loc[frame.groupby("data")["loss"].idxmin()].sort_values("data")
+    return best.reset_index(drop=True)
+
+
+@dataclass
+class ModelSizeCurve:
+    """s(m) = alpha_p·m^beta_p fitted to best-fit model sizes (a fitted `power` law)."""
+
+    law: ScalingLaw
+
+    @property
+    def alpha_p(self) -> float:
+        return float(self.law.params_["a"])
+
+    @property
+    def beta_p(self) -> float:
+        return float(self.law.params_["b"])
+
+    @property
+    def sublinear(self) -> bool:
+        """β_p < 1: the best model grows more slowly than the data (Hestness's finding)."""
+        return self.beta_p < 1.0
+
+    def size_for(self, data: ArrayLike, level: float = 0.9) -> pd.DataFrame:
+        """Model size for `data` examples: columns data, size and (with draws) size_lo, size_hi."""
+        return model_size_for_data(self.law, data, level)
+
+
+def fit_model_size_curve(
+    data: ArrayLike, sizes: ArrayLike, n_bootstrap: int = 200, random_state: int | None = 0
+) -> ModelSizeCurve:
+    """Fit s(m) = α_p·m^β_p to (shard size, best-fit model size) pairs."""
+    m = np.asarray(data, dtype=float).reshape(-1)
+    s = np.asarray(sizes, dtype=float).reshape(-1)
+    if m.size != s.size:
+        raise ScalingLabError("give one best-fit model size per shard size")
+    if np.unique(m).size < 2:
+        raise ScalingLabError("the model-size curve needs best-fit sizes at 2 or more shard sizes")
+    law = get_law("power")(n_bootstrap=n_bootstrap, random_state=random_state, objective="ls_log")
+    return ModelSizeCurve(law.fit(m[:, None], s))
+
+
+def model_size_for_data(law: ScalingLaw, data: ArrayLike, level: float = 0.9) -> pd.DataFrame:
+    """Predicted best-fit model size for `data` examples from a fitted one-variable size curve."""
+    if len(law.variables) != 1:
+        raise ScalingLabError(
+            f"a model-size curve is a one-variable law (power); the fit holds {law.name!r}"
+        )
+    m = np.atleast_1d(np.asarray(data, dtype=float)).reshape(-1)
+    if m.size == 0 or np.any(~np.isfinite(m) | (m <= 0)):
+        raise ScalingLabError("the data sizes must be positive numbers")
+    if not 0 < level < 1:
+        raise ScalingLabError(f"the interval level must be between 0 and 1, got {level}")
+    out = pd.DataFrame({"data": m, "size": law.predict(m[:, None])})
+    dr = law_draws(law)
+    if dr.theta is not None:
+        preds = np.exp(law._log_predict_draws(m[:, None], dr.theta))
+        bounds = np.array([interval(col, level) for col in preds.T])
+        out["size_lo"], out["size_hi"] = bounds[:, 0], bounds[:, 1]
+    return out
+
+
+__all__ = [
+    "ModelSizeCurve",
+    "best_model_sizes",
+    "fit_model_size_curve",
+    "model_size_for_data",
+]
