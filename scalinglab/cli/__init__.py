@@ -13,6 +13,7 @@ from scalinglab.cli.app import app, run_app
 # Importing the command modules registers their commands on `app`.
 from scalinglab.cli import fit as _fit  # noqa: F401  isort: skip
 from scalinglab.cli import data as _data  # noqa: F401  isort: skip
+from scalinglab.cli import study as _study  # noqa: F401  isort: skip
 
 
 def main() -> None:

@@ -1,0 +1,220 @@
+"""Image classification on Fashion-MNIST: the ImageNet stand-in of Hestness 2017 (Sec. 4.3).
+
+Data: 60,000 training images (the pool nested shards are drawn from) and the 10,000 official test
+images as the fixed validation set, from the Debian package `dataset-fashion-mnist`.
+
+Model family, one size knob `w` (width):
+  cnn (default): conv 5x5 stride 2, 1->w channels (28x28 -> 14x14), ReLU,
+                 conv 3x3 stride 2, w->2w channels (14x14 -> 7x7), ReLU, linear 98w -> 10.
+                 Strided convolutions instead of max-pooling: ~4x fewer FLOPs, same accuracy
+                 class (~91% at w=32), which is what makes a study fit in minutes on 2 CPU cores.
+  mlp:           784 -> w -> 10 with a ReLU (w hidden units).
+
+Metrics: top-1 error (best_val_error) and cross-entropy in nats (best_val_loss) on the fixed
+validation set, at the evaluation with the lowest validation error (early stopping monitors the
+error: a small shard's cross-entropy rises from over-confidence while its error still falls).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from functools import cached_property
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from scalinglab.datasets import image as image_data
+from scalinglab.errors import ScalingLabError
+from scalinglab.tasks._common import (
+    EarlyStopping,
+    eval_interval,
+    hparam,
+    setup_cpu,
+    step_budget,
+)
+from scalinglab.tasks.base import ReportFn, TrainConfig, TrainResult, nested_shard
+
+N_CLASSES = 10
+# Per-pixel mean and std of the Fashion-MNIST training set (grey levels / 255).
+PIXEL_MEAN, PIXEL_STD = 0.2860, 0.3530
+ARCHS = ("cnn", "mlp")
+
+DEFAULTS = {
+    "lr": 3e-3,  # Adam; good for every width here (the study may search it)
+    "batch_size": 128,
+    "weight_decay": 0.0,
+}
+EVAL_MIN_EXAMPLES = 4096  # validate at most every 4k examples (one validation pass costs ~3k)
+EVAL_MAX_EXAMPLES = 16384  # and at least every 16k (large shards: several times an epoch)
+VAL_BATCH = 1000
+
+
+def build_model(arch: str, w: int) -> nn.Module:
+    if arch == "cnn":
+        return nn.Sequential(
+            nn.Conv2d(1, w, 5, stride=2, padding=2),  # 28x28 -> 14x14
+            nn.ReLU(),
+            nn.Conv2d(w, 2 * w, 3, stride=2, padding=1),  # 14x14 -> 7x7
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(2 * w * 7 * 7, N_CLASSES),
+        )
+    return nn.Sequential(nn.Flatten(), nn.Linear(28 * 28, w), nn.ReLU(), nn.Linear(w, N_CLASSES))
+
+
+def count_params(arch: str, w: int) -> int:
+    if arch == "cnn":
+        conv1 = 25 * w + w
+        conv2 = 9 * w * 2 * w + 2 * w
+        fc = 98 * w * N_CLASSES + N_CLASSES
+        return conv1 + conv2 + fc  # = 18w^2 + 1008w + 10
+    return 784 * w + w + w * N_CLASSES + N_CLASSES  # = 795w + 10
+
+
+def forward_macs(arch: str, w: int) -> int:
+    """Multiply-accumulates of one forward pass (biases and ReLUs are negligible and ignored)."""
+    if arch == "cnn":
+        conv1 = 14 * 14 * w * 25  # output positions x out channels x kernel taps
+        conv2 = 7 * 7 * 2 * w * 9 * w
+        fc = 98 * w * N_CLASSES
+        return conv1 + conv2 + fc  # = 882w^2 + 5880w
+    return 784 * w + w * N_CLASSES
+
+
+class ImageTask:
+    """Fashion-MNIST classification; `arch` picks the CNN (default) or MLP family."""
+
+    name = "image"
+    metric = "top1_error"
+
+    def __init__(
+        self,
+        arch: str = "cnn",
+        cache_dir: str | os.PathLike[str] | None = None,
+        num_threads: int | None = None,
+    ) -> None:
+        if arch not in ARCHS:
+            raise ScalingLabError(f"image arch {arch!r} is not one of {', '.join(ARCHS)}")
+        self.arch = arch
+        self.cache_dir = cache_dir
+        self.num_threads = num_threads
+
+    # ---- data ------------------------------------------------------------------------------
+    @cached_property
+    def data(self) -> image_data.FashionMNIST:
+        return image_data.load(self.cache_dir)
+
+    @cached_property
+    def val_tensors(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self._to_tensors(self.data.x_val, self.data.y_val)
+
+    @staticmethod
+    def _to_tensors(x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        xt = torch.from_numpy(np.ascontiguousarray(x)).to(torch.float32)
+        xt = xt.div_(255.0).sub_(PIXEL_MEAN).div_(PIXEL_STD).unsqueeze_(1)  # (n, 1, 28, 28)
+        return xt, torch.from_numpy(y.astype(np.int64))
+
+    def train_pool_size(self) -> int:
+        return int(self.data.y_train.shape[0])
+
+    # ---- model family ----------------------------------------------------------------------
+    def _check_size(self, model_size: int) -> int:
+        if int(model_size) < 1:
+            raise ScalingLabError(f"image model_size (width) must be >= 1, got {model_size}")
+        return int(model_size)
+
+    def n_params(self, model_size: int) -> int:
+        return count_params(self.arch, self._check_size(model_size))
+
+    def flops_per_example(self, model_size: int) -> float:
+        # 2 FLOPs per multiply-accumulate; backward ~ 2x forward (Kaplan 2020, Sec. 2.1).
+        return 3.0 * 2.0 * forward_macs(self.arch, self._check_size(model_size))
+
+    def build_model(self, model_size: int) -> nn.Module:
+        return build_model(self.arch, self._check_size(model_size))
+
+    # ---- training --------------------------------------------------------------------------
+    @torch.inference_mode()
+    def evaluate(self, model: nn.Module) -> tuple[float, float]:
+        """Cross-entropy (nats) and top-1 error on the whole fixed validation set, batched."""
+        model.eval()
+        x, y = self.val_tensors
+        loss_sum, wrong = 0.0, 0
+        for xb, yb in zip(x.split(VAL_BATCH), y.split(VAL_BATCH), strict=True):
+            logits = model(xb)
+            loss_sum += float(F.cross_entropy(logits, yb, reduction="sum"))
+            wrong += int((logits.argmax(1) != yb).sum())
+        model.train()
+        n = y.shape[0]
+        return loss_sum / n, wrong / n
+
+    def train(self, config: TrainConfig, report: ReportFn | None = None) -> TrainResult:
+        t0 = time.perf_counter()
+        setup_cpu(self.num_threads)
+        w = self._check_size(config.model_size)
+        lr = hparam(config, "lr", DEFAULTS["lr"])
+        wd = config.hparams.get("weight_decay", DEFAULTS["weight_decay"])
+
+        # The nested shard, normalized once; batches below are views into a reused buffer.
+        idx = nested_shard(self.train_pool_size(), config.shard_size, config.data_seed)
+        x, y = self._to_tensors(self.data.x_train[idx], self.data.y_train[idx])
+        n = x.shape[0]
+        bs = min(int(hparam(config, "batch_size", DEFAULTS["batch_size"])), n)
+        steps_per_epoch = math.ceil(n / bs)
+        flops_per_example = self.flops_per_example(w)
+        max_steps = step_budget(config, steps_per_epoch, flops_per_example * bs)
+        every = eval_interval(n, bs, EVAL_MIN_EXAMPLES, EVAL_MAX_EXAMPLES)
+
+        with torch.random.fork_rng():
+            torch.manual_seed(config.seed)
+            model = build_model(self.arch, w)
+        opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=float(wd))
+        gen = torch.Generator().manual_seed(config.seed)
+        stopper = EarlyStopping(config.patience, report, monitor="error")
+        xs, ys = torch.empty_like(x), torch.empty_like(y)  # shuffled copy, reused every epoch
+
+        step = seen = 0
+        train_time = 0.0
+        done = False
+        while not done:
+            t_epoch = time.perf_counter()
+            perm = torch.randperm(n, generator=gen)
+            torch.index_select(x, 0, perm, out=xs)
+            torch.index_select(y, 0, perm, out=ys)
+            for start in range(0, n, bs):
+                xb, yb = xs[start : start + bs], ys[start : start + bs]
+                loss = F.cross_entropy(model(xb), yb)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                step += 1
+                seen += xb.shape[0]
+                if step % every == 0 or step >= max_steps:
+                    train_time += time.perf_counter() - t_epoch
+                    val_loss, val_err = self.evaluate(model)
+                    done = stopper.update(seen, val_loss, val_err) or step >= max_steps
+                    t_epoch = time.perf_counter()
+                    if done:
+                        break
+            else:
+                train_time += time.perf_counter() - t_epoch
+
+        return TrainResult(
+            best_val_loss=stopper.best_loss,
+            best_val_error=stopper.best_error,
+            n_params=count_params(self.arch, w),
+            steps=step,
+            examples_seen=seen,
+            flops=flops_per_example * seen,
+            wall_time=time.perf_counter() - t0,
+            curve=stopper.curve,
+            extra={
+                "train_seconds": train_time,  # optimizer steps only, without validation
+                "best_examples_seen": float(stopper.best_examples),
+                "epochs": seen / n,
+            },
+        )
