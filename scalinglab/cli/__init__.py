@@ -14,6 +14,7 @@ from scalinglab.cli.app import app, run_app
 from scalinglab.cli import fit as _fit  # noqa: F401  isort: skip
 from scalinglab.cli import data as _data  # noqa: F401  isort: skip
 from scalinglab.cli import study as _study  # noqa: F401  isort: skip
+from scalinglab.cli import plan as _plan  # noqa: F401  isort: skip
 
 
 def main() -> None:

@@ -1,0 +1,500 @@
+"""`scalinglab plan` and `scalinglab isoflop`: decide what to train next from a fit or from runs.
+
+Thin commands over scalinglab.planning; every number they print is one function call away.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from scalinglab.cli.app import app, console, fail, write_json
+from scalinglab.io import load_fit, numeric_columns, read_table
+from scalinglab.laws.base import ScalingLaw
+from scalinglab.planning import (
+    FlopModel,
+    allocation_exponents,
+    compute_for_loss,
+    compute_optimal,
+    data_constrained_optimal,
+    data_for_target,
+    envelope_analysis,
+    inference_optimal,
+    isoflop_analysis,
+    projection_table,
+)
+from scalinglab.planning.lines import PowerLawLine
+
+
+def _num(value: float) -> str:
+    if value is None or not math.isfinite(value):
+        return "inf" if value == math.inf else "nan"
+    return f"{value:.4g}"
+
+
+def _span(bounds: tuple[float, float] | list[float] | None) -> str:
+    if not bounds or not all(isinstance(b, float | int) for b in bounds):
+        return ""
+    lo, hi = bounds
+    if math.isnan(lo) and math.isnan(hi):
+        return ""
+    return f"[{_num(lo)}, {_num(hi)}]"
+
+
+def _result_table(title: str, rows: list[tuple[str, float, Any]], level: float) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    show_interval = any(_span(b) for _, _, b in rows)
+    if show_interval:
+        table.add_column(f"{level:.0%} interval", justify="right")
+    for name, value, bounds in rows:
+        cells = [name, _num(value)]
+        if show_interval:
+            cells.append(_span(bounds))
+        table.add_row(*cells)
+    return table
+
+
+def _emit(payload: dict[str, Any], json_out: Path | None, tables: list[Any]) -> None:
+    if json_out is not None and str(json_out) == "-":
+        write_json(json_out, payload)
+        return
+    for item in tables:
+        console.print(item)
+    if json_out is not None:
+        write_json(json_out, payload)
+        console.print(f"plan written to {json_out}")
+
+
+def _parse_sizes(text: str) -> list[float]:
+    sizes = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        try:
+            sizes.append(float(part))
+        except ValueError:
+            fail(f"--model-sizes takes comma-separated numbers, got {part!r}")
+    if not sizes:
+        fail("--model-sizes needs at least one model size, e.g. 4e8,1e9,1e10")
+    return sizes
+
+
+def _source_note(source: str, n: int) -> str:
+    if source == "none":
+        return "no parameter draws in this fit: refit with --bootstrap N for intervals"
+    return f"intervals from {n} {source} draws of the fit's parameters"
+
+
+@app.command("plan")
+def plan_command(
+    fit_file: Annotated[Path, typer.Argument(help="Fit JSON from `scalinglab fit --json`.")],
+    compute: Annotated[
+        float | None, typer.Option(help="Training budget in FLOPs: the compute-optimal N, D.")
+    ] = None,
+    target_loss: Annotated[
+        float | None, typer.Option(help="Loss to reach: the compute, N and D it takes.")
+    ] = None,
+    target_error: Annotated[
+        float | None,
+        typer.Option(help="Error to reach on a one-variable learning curve: the data it takes."),
+    ] = None,
+    model_sizes: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated model sizes: a Hoffmann 2022 Table 3 projection."),
+    ] = None,
+    unique_tokens: Annotated[
+        float | None,
+        typer.Option(help="Unique tokens available (with --compute): Muennighoff 2023 epochs."),
+    ] = None,
+    inference_tokens: Annotated[
+        float | None,
+        typer.Option(help="Tokens the model will serve (with --compute or --target-loss)."),
+    ] = None,
+    flops_per_param_token: Annotated[
+        float, typer.Option(help="k in the training FLOP model C = k·N·D.")
+    ] = 6.0,
+    r_d_star: Annotated[
+        float | None, typer.Option(help="R*_D for --unique-tokens with a chinchilla fit.")
+    ] = None,
+    r_n_star: Annotated[
+        float | None, typer.Option(help="R*_N for --unique-tokens with a chinchilla fit.")
+    ] = None,
+    level: Annotated[float, typer.Option(help="Level of the intervals.")] = 0.9,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the plan as JSON here ('-': stdout).")
+    ] = None,
+) -> None:
+    """Plan a run from a fitted law: allocation, inverse queries, projections.
+
+    Examples:
+
+      scalinglab plan fit.json --compute 1e24
+
+      scalinglab plan fit.json --compute 1e24 --flops-per-param-token 8 --json plan.json
+
+      scalinglab plan fit.json --target-loss 2.0
+
+      scalinglab plan curve.json --target-error 0.05
+
+      scalinglab plan fit.json --model-sizes 4e8,1e9,1e10,6.7e10,1.75e11,2.8e11,5.2e11,1e12,1e13
+
+      scalinglab plan fit.json --compute 1e22 --unique-tokens 1e10
+
+      scalinglab plan fit.json --compute 1e22 --inference-tokens 1e12
+    """
+    queries = {
+        "--compute": compute,
+        "--target-loss": target_loss,
+        "--target-error": target_error,
+        "--model-sizes": model_sizes,
+    }
+    given = [k for k, v in queries.items() if v is not None]
+    if not given:
+        fail("say what to plan: --compute, --target-loss, --target-error or --model-sizes")
+    if len(given) > 1:
+        fail(f"give one query at a time, got {' and '.join(given)}")
+    if unique_tokens is not None and compute is None:
+        fail("--unique-tokens goes with --compute (a budget to spend on repeated data)")
+    if inference_tokens is not None and compute is None and target_loss is None:
+        fail("--inference-tokens goes with --compute or --target-loss")
+    if unique_tokens is not None and inference_tokens is not None:
+        fail("--unique-tokens and --inference-tokens cannot be combined")
+    if (r_d_star is not None or r_n_star is not None) and unique_tokens is None:
+        fail("--r-d-star and --r-n-star only apply with --unique-tokens")
+    if not 0 < level < 1:
+        fail(f"--level must be between 0 and 1, got {level}")
+    if not (math.isfinite(flops_per_param_token) and flops_per_param_token > 0):
+        fail(f"--flops-per-param-token must be > 0, got {flops_per_param_token}")
+    law, _ = load_fit(fit_file)
+    flops = FlopModel(flops_per_param_token)
+
+    if inference_tokens is not None:
+        _plan_inference(law, flops, inference_tokens, compute, target_loss, level, json_out)
+    elif unique_tokens is not None:
+        assert compute is not None
+        _plan_data_constrained(
+            law, flops, compute, unique_tokens, r_d_star, r_n_star, level, json_out
+        )
+    elif compute is not None:
+        _plan_compute(law, flops, compute, level, json_out)
+    elif target_loss is not None:
+        if len(law.variables) == 1:
+            _plan_curve(law, target_loss, level, json_out, "target_loss")
+        else:
+            _plan_target_loss(law, flops, target_loss, level, json_out)
+    elif target_error is not None:
+        _plan_curve(law, target_error, level, json_out, "target_error")
+    else:
+        assert model_sizes is not None
+        _plan_projection(law, flops, _parse_sizes(model_sizes), level, json_out)
+
+
+def _plan_compute(
+    law: ScalingLaw, flops: FlopModel, compute: float, level: float, json_out: Path | None
+) -> None:
+    alloc = compute_optimal(law, compute, flops, level)
+    exps = allocation_exponents(law, compute, flops, level)
+    iv = alloc.intervals
+    table = _result_table(
+        f"compute-optimal allocation for C = {compute:.4g} FLOPs ({law.name}, "
+        f"{alloc.flop_model}, {alloc.method})",
+        [
+            ("N_opt (parameters)", alloc.n_opt, iv.get("n_opt")),
+            ("D_opt (tokens)", alloc.d_opt, iv.get("d_opt")),
+            ("tokens per parameter", alloc.tokens_per_param, iv.get("tokens_per_param")),
+            ("predicted loss", alloc.loss, iv.get("loss")),
+            ("a in N_opt ∝ C^a", exps.a, exps.a_interval),
+            ("b in D_opt ∝ C^b", exps.b, exps.b_interval),
+        ],
+        level,
+    )
+    payload = {"query": "compute", **alloc.to_dict(), "exponents": exps.to_dict()}
+    _emit(payload, json_out, [table, _source_note(alloc.interval_source, alloc.n_draws)])
+
+
+def _plan_target_loss(
+    law: ScalingLaw, flops: FlopModel, target: float, level: float, json_out: Path | None
+) -> None:
+    res = compute_for_loss(law, target, flops, level)
+    iv = res.intervals
+    table = _result_table(
+        f"cheapest compute-optimal run reaching loss {target:g} ({law.name}, {res.flop_model})",
+        [
+            ("compute (FLOPs)", res.compute, iv.get("compute")),
+            ("N_opt (parameters)", res.n_opt, iv.get("n_opt")),
+            ("D_opt (tokens)", res.d_opt, iv.get("d_opt")),
+            ("tokens per parameter", res.tokens_per_param, None),
+        ],
+        level,
+    )
+    notes: list[Any] = [table, _source_note(res.interval_source, res.n_draws)]
+    if res.unreachable_fraction > 0:
+        notes.append(
+            f"[yellow]{res.unreachable_fraction:.1%} of the draws never reach this loss[/] "
+            "(their irreducible loss is above it): the interval's upper end is infinite"
+        )
+    _emit({"query": "target_loss", **res.to_dict()}, json_out, notes)
+
+
+def _plan_curve(
+    law: ScalingLaw, target: float, level: float, json_out: Path | None, query: str
+) -> None:
+    res = data_for_target(law, target, level)
+    table = _result_table(
+        f"{res.variable} needed to reach {target:g} ({law.name})",
+        [
+            (res.variable, res.value, res.interval),
+            ("fitted irreducible level", res.irreducible, None),
+        ],
+        level,
+    )
+    notes: list[Any] = [table, _source_note(res.interval_source, res.n_draws)]
+    if res.unreachable_fraction > 0:
+        notes.append(
+            f"[yellow]{res.unreachable_fraction:.1%} of the draws never reach this target[/]"
+        )
+    _emit({"query": query, **res.to_dict()}, json_out, notes)
+
+
+def _plan_projection(
+    law: ScalingLaw, flops: FlopModel, sizes: list[float], level: float, json_out: Path | None
+) -> None:
+    frame = projection_table(law, sizes, flops, level)
+    table = Table(
+        title=f"compute-optimal budgets and tokens per model size ({law.name}; Hoffmann 2022 "
+        "Table 3)",
+        title_justify="left",
+    )
+    for col in ("parameters", "FLOPs", "FLOPs (Gopher units)", "tokens", "tokens/param", "loss"):
+        table.add_column(col, justify="right")
+    has_iv = "flops_lo" in frame
+    if has_iv:
+        table.add_column(f"FLOPs {level:.0%} interval", justify="right")
+    for rec in frame.to_dict(orient="records"):
+        g = rec["flops_gopher"]
+        gopher = f"1/{1 / g:,.0f}" if g < 1 else f"{g:,.3g}"
+        cells = [
+            _num(rec["params"]),
+            _num(rec["flops"]),
+            gopher,
+            _num(rec["tokens"]),
+            f"{rec['tokens_per_param']:.1f}",
+            f"{rec['loss']:.4f}",
+        ]
+        if has_iv:
+            cells.append(_span((rec["flops_lo"], rec["flops_hi"])))
+        table.add_row(*cells)
+    payload = {
+        "query": "model_sizes",
+        "law": law.name,
+        "flop_model": flops.describe(),
+        "level": level,
+        "rows": [{k: float(v) for k, v in r.items()} for r in frame.to_dict(orient="records")],
+    }
+    _emit(payload, json_out, [table])
+
+
+def _plan_data_constrained(
+    law: ScalingLaw,
+    flops: FlopModel,
+    compute: float,
+    unique: float,
+    r_d_star: float | None,
+    r_n_star: float | None,
+    level: float,
+    json_out: Path | None,
+) -> None:
+    res = data_constrained_optimal(law, compute, unique, flops, level, r_d_star, r_n_star)
+    iv = res.intervals
+    table = _result_table(
+        f"data-constrained plan: C = {compute:.4g} FLOPs, U = {unique:.4g} unique tokens "
+        f"(Muennighoff 2023; R* from {res.r_source})",
+        [
+            ("N_opt (parameters)", res.n_opt, iv.get("n_opt")),
+            ("tokens (with repeats)", res.d_opt, iv.get("d_opt")),
+            ("epochs over the unique data", res.epochs, iv.get("epochs")),
+            ("effective tokens D′", res.effective_tokens, None),
+            ("predicted loss", res.loss, iv.get("loss")),
+            ("loss with unlimited unique data", res.loss_unconstrained, None),
+            ("loss lost to repetition", res.loss_lost_to_repetition, None),
+        ],
+        level,
+    )
+    notes: list[Any] = [table]
+    if res.note:
+        notes.append(f"[yellow]note:[/] {res.note}")
+    _emit({"query": "data_constrained", **res.to_dict()}, json_out, notes)
+
+
+def _plan_inference(
+    law: ScalingLaw,
+    flops: FlopModel,
+    inference_tokens: float,
+    compute: float | None,
+    target_loss: float | None,
+    level: float,
+    json_out: Path | None,
+) -> None:
+    res = inference_optimal(law, inference_tokens, target_loss, compute, flops, level=level)
+    iv = res.intervals
+    table = _result_table(
+        f"inference-aware plan: loss {res.target_loss:.4g}, {inference_tokens:.4g} inference "
+        "tokens (Sardana 2023)",
+        [
+            ("N_opt (parameters)", res.n_opt, iv.get("n_opt")),
+            ("training tokens", res.d_train, iv.get("d_train")),
+            ("tokens per parameter", res.tokens_per_param, None),
+            ("training FLOPs", res.train_flops, None),
+            ("inference FLOPs", res.inference_flops, None),
+            ("total FLOPs", res.total_flops, iv.get("total_flops")),
+            ("Chinchilla-optimal N for this loss", res.n_chinchilla, None),
+            ("its total FLOPs", res.total_flops_chinchilla, None),
+            ("saving", res.savings, None),
+        ],
+        level,
+    )
+    _emit({"query": "inference", **res.to_dict()}, json_out, [table])
+
+
+def _line_row(name: str, line: PowerLawLine) -> list[str]:
+    return [
+        name,
+        f"{line.exponent:.4f}",
+        _num(line.exponent_stderr),
+        _span(line.exponent_interval),
+        f"{line.coef:.4g}",
+        line.source,
+    ]
+
+
+@app.command("isoflop")
+def isoflop_command(
+    runs: Annotated[Path, typer.Argument(help="CSV or Parquet file, one row per run.")],
+    params: Annotated[str, typer.Option(help="Column of model sizes N.")] = "params",
+    tokens: Annotated[
+        str | None, typer.Option(help="Column of training tokens D (default: 'tokens' if any).")
+    ] = None,
+    flops_col: Annotated[
+        str | None,
+        typer.Option("--flops", help="Column of FLOPs C (default: 'flops', else k·N·D)."),
+    ] = None,
+    loss: Annotated[str, typer.Option(help="Column of final (or recorded) loss.")] = "loss",
+    where: Annotated[str | None, typer.Option(help="pandas query to filter rows.")] = None,
+    method: Annotated[
+        str, typer.Option(help="isoflop (Approach 2) or envelope (Approach 1).")
+    ] = "isoflop",
+    run: Annotated[
+        str | None, typer.Option(help="Run id column for --method envelope (default: N).")
+    ] = None,
+    budget_tolerance: Annotated[
+        float, typer.Option(help="Runs within this relative FLOPs difference share a budget.")
+    ] = 0.05,
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples over runs (0: none).")] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    flops_per_param_token: Annotated[
+        float, typer.Option(help="k in C = k·N·D when there is no FLOPs column.")
+    ] = 6.0,
+    level: Annotated[float, typer.Option(help="Level of the intervals.")] = 0.9,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the analysis as JSON ('-': stdout).")
+    ] = None,
+) -> None:
+    """Fit N_opt ∝ C^a and D_opt ∝ C^b from raw runs (Hoffmann 2022, Approaches 1 and 2).
+
+    Examples:
+
+      scalinglab isoflop runs.csv --params params --tokens tokens --flops flops --loss loss
+
+      scalinglab isoflop runs.csv --bootstrap 2000 --json isoflop.json
+
+      scalinglab isoflop curves.csv --method envelope --run run_id
+    """
+    if method not in ("isoflop", "envelope"):
+        fail(f"--method must be isoflop or envelope, got {method!r}")
+    if bootstrap < 0:
+        fail("--bootstrap must be >= 0")
+    if not 0 < level < 1:
+        fail(f"--level must be between 0 and 1, got {level}")
+    if not (math.isfinite(flops_per_param_token) and flops_per_param_token > 0):
+        fail(f"--flops-per-param-token must be > 0, got {flops_per_param_token}")
+    if run is not None and method != "envelope":
+        fail("--run only applies with --method envelope")
+    df = read_table(runs, where)
+    source = str(runs)
+    tok_col = tokens if tokens is not None else ("tokens" if "tokens" in df.columns else None)
+    c_col = flops_col if flops_col is not None else ("flops" if "flops" in df.columns else None)
+    if tok_col is None and c_col is None:
+        fail(f"{source} needs a FLOPs column (--flops) or a tokens column (--tokens)")
+    n_arr = numeric_columns(df, [params], source)[:, 0]
+    y_arr = numeric_columns(df, [loss], source)[:, 0]
+    d_arr = None if tok_col is None else numeric_columns(df, [tok_col], source)[:, 0]
+    c_arr = None if c_col is None else numeric_columns(df, [c_col], source)[:, 0]
+    flops = FlopModel(flops_per_param_token)
+    title_runs = f"{len(df)} runs from {source}"
+    if method == "isoflop":
+        with console.status("fitting IsoFLOP parabolas..."):
+            res = isoflop_analysis(
+                n_arr,
+                y_arr,
+                c_arr,
+                d_arr,
+                flops,
+                budget_tolerance,
+                bootstrap,
+                level,
+                seed,
+            )
+        per = Table(
+            title=f"IsoFLOP profiles (Hoffmann 2022, Approach 2): {title_runs}",
+            title_justify="left",
+        )
+        for col in ("budget (FLOPs)", "runs", "N_opt", "D_opt", "loss at N_opt", "note"):
+            per.add_column(col, justify="left" if col == "note" else "right")
+        for rec in res.budgets.to_dict(orient="records"):
+            per.add_row(
+                _num(rec["compute"]),
+                str(rec["n_runs"]),
+                _num(rec["n_opt"]),
+                _num(rec["d_opt"]),
+                _num(rec["loss_opt"]),
+                rec["note"],
+            )
+        tables: list[Any] = [per, *(f"[yellow]warning:[/] {w}" for w in res.warnings)]
+        payload = res.to_dict()
+        res_lines = (res.n_line, res.d_line)
+    else:
+        run_arr = None
+        if run is not None:
+            if run not in df.columns:
+                fail(f"{source} has no column {run!r}; its columns are: {', '.join(df.columns)}")
+            run_arr = df[run].to_numpy()
+        with console.status("building the loss envelope..."):
+            env = envelope_analysis(
+                n_arr,
+                y_arr,
+                c_arr,
+                d_arr,
+                run_arr,
+                flops,
+                n_bootstrap=bootstrap,
+                level=level,
+                random_state=seed,
+            )
+        tables = [
+            f"loss envelope (Hoffmann 2022, Approach 1): {title_runs}, "
+            f"{len(env.points)} envelope points"
+        ]
+        payload = env.to_dict()
+        res_lines = (env.n_line, env.d_line)
+    lines = Table(title="compute-optimal scaling", title_justify="left")
+    for col in ("fit", "exponent", "stderr", f"{level:.0%} interval", "coefficient", "from"):
+        lines.add_column(col, justify="right")
+    lines.add_row(*_line_row("N_opt ∝ C^a", res_lines[0]))
+    lines.add_row(*_line_row("D_opt ∝ C^b", res_lines[1]))
+    tables.append(lines)
+    payload["runs_file"] = source
+    _emit(payload, json_out, tables)
