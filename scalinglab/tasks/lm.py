@@ -179,8 +179,11 @@ class LMTask:
         w = int(model_size)
         if w < 1:
             raise ScalingLabError(f"lm model_size (width) must be >= 1, got {model_size}")
-        if self.arch == "transformer" and w % max(1, w // HEAD_DIM):
-            raise ScalingLabError(f"transformer width {w} must be a multiple of {HEAD_DIM}")
+        heads = max(1, w // HEAD_DIM)
+        if self.arch == "transformer" and w % heads:
+            raise ScalingLabError(
+                f"transformer width {w} does not split into {heads} heads; use a multiple of 32"
+            )
         return w
 
     def n_params(self, model_size: int) -> int:

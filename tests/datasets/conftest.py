@@ -29,3 +29,9 @@ def installed(domain: str) -> bool:
 def require(domain: str) -> None:
     if not installed(domain):
         pytest.skip(f"{domain} data package not installed (run scripts/install-system.sh)")
+
+
+@pytest.fixture
+def need():  # type: ignore[no-untyped-def]
+    """need("image") skips the test when that domain's Debian package is missing."""
+    return require

@@ -86,7 +86,7 @@ def test_budgets_cap_the_run(image_task: ImageTask) -> None:
 
 
 def test_user_errors_are_one_clear_line(image_task: ImageTask) -> None:
-    with pytest.raises(ScalingLabError, match="outside 1..60000"):
+    with pytest.raises(ScalingLabError, match=r"outside 1\.\.60000"):
         image_task.train(TrainConfig(shard_size=60001, model_size=4))
     with pytest.raises(ScalingLabError, match="width"):
         image_task.n_params(0)
