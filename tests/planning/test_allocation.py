@@ -124,7 +124,7 @@ def test_bad_budget(example_law: ScalingLaw, budget: float) -> None:
 
 def test_wrong_law_for_allocation() -> None:
     law = ScalingLaw.from_dict({"law": "power_const", "params": {"a": 2.0, "b": -0.3, "c": 0.1}})
-    with pytest.raises(ScalingLabError, match="params.*tokens"):
+    with pytest.raises(ScalingLabError, match=r"params.*tokens"):
         compute_optimal(law, 1e20)
 
 

@@ -53,7 +53,7 @@ def test_inverse_agrees_with_forward(example_law: ScalingLaw) -> None:
 
 
 def test_target_below_irreducible_loss(example_law: ScalingLaw) -> None:
-    with pytest.raises(ScalingLabError, match="irreducible loss E = 1.7002"):
+    with pytest.raises(ScalingLabError, match=r"irreducible loss E = 1\.7002"):
         compute_for_loss(example_law, 1.7)
     with pytest.raises(ScalingLabError, match="positive"):
         compute_for_loss(example_law, -1.0)
