@@ -1,0 +1,297 @@
+"""`scalinglab plan` and `scalinglab isoflop`: tables, JSON, and one-line errors (exit 2)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import scalinglab.cli.plan  # noqa: F401  (registers the commands)
+from scalinglab.cli.app import run_app
+
+EXAMPLE = {"E": 1.7002, "A": 184.69, "B": 1633.48, "alpha": 0.2890, "beta": 0.3558}
+HOFFMANN = {"E": 1.69337, "A": 406.401, "B": 410.723, "alpha": 0.33917, "beta": 0.28491}
+
+
+def write(path: Path, doc: dict[str, Any]) -> Path:
+    path.write_text(json.dumps(doc))
+    return path
+
+
+@pytest.fixture
+def example_fit(tmp_path: Path) -> Path:
+    return write(tmp_path / "fit.json", {"law": "chinchilla", "params": EXAMPLE})
+
+
+@pytest.fixture
+def fit_with_draws(tmp_path: Path) -> Path:
+    """A chinchilla fit file with 300 bootstrap-like draws around the example parameters."""
+    rng = np.random.default_rng(0)
+    center = np.array([EXAMPLE[k] for k in ("E", "A", "B", "alpha", "beta")])
+    draws = center * np.exp(rng.normal(0, [0.01, 0.05, 0.05, 0.02, 0.02], (300, 5)))
+    doc = {"law": "chinchilla", "params": EXAMPLE, "bootstrap_params": draws.tolist()}
+    return write(tmp_path / "boot.json", doc)
+
+
+@pytest.fixture
+def curve_fit(tmp_path: Path) -> Path:
+    return write(
+        tmp_path / "curve.json", {"law": "power_const", "params": {"a": 3.0, "b": -0.3, "c": 0.05}}
+    )
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = run_app(argv)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_plan_compute_json(
+    example_fit: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_path = tmp_path / "plan.json"
+    code, out, _ = run(
+        ["plan", str(example_fit), "--compute", "1e24", "--json", str(out_path)], capsys
+    )
+    assert code == 0
+    assert "N_opt" in out and "1.605e+11" in out
+    doc = json.loads(out_path.read_text())
+    assert {"compute", "n_opt", "d_opt", "tokens_per_param", "loss"} <= set(doc)
+    assert doc["n_opt"] == pytest.approx(1.60e11, rel=0.01)
+    assert doc["d_opt"] == pytest.approx(1.04e12, rel=0.01)
+    assert doc["exponents"]["a"] == pytest.approx(0.3558 / (0.2890 + 0.3558))
+
+
+def test_plan_compute_intervals(fit_with_draws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["plan", str(fit_with_draws), "--compute", "1e24", "--json", "-"], capsys)
+    assert code == 0
+    doc = json.loads(out)
+    for key in ("n_opt", "d_opt", "tokens_per_param", "loss"):
+        lo, hi = doc["intervals"][key]
+        assert lo < doc[key] < hi
+    assert doc["interval_source"] == "bootstrap" and doc["n_draws"] == 300
+
+
+def test_plan_flop_constant(example_fit: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        [
+            "plan",
+            str(example_fit),
+            "--compute",
+            "1e24",
+            "--flops-per-param-token",
+            "8",
+            "--json",
+            "-",
+        ],
+        capsys,
+    )
+    assert code == 0
+    doc = json.loads(out)
+    assert 8 * doc["n_opt"] * doc["d_opt"] == pytest.approx(1e24)
+
+
+def test_plan_target_loss(example_fit: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["plan", str(example_fit), "--target-loss", "2.0", "--json", "-"], capsys)
+    assert code == 0
+    doc = json.loads(out)
+    n, d = doc["n_opt"], doc["d_opt"]
+    loss = EXAMPLE["E"] + EXAMPLE["A"] / n ** EXAMPLE["alpha"] + EXAMPLE["B"] / d ** EXAMPLE["beta"]
+    assert loss == pytest.approx(2.0, rel=1e-6)
+
+
+def test_plan_target_error(curve_fit: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["plan", str(curve_fit), "--target-error", "0.1", "--json", "-"], capsys)
+    assert code == 0
+    doc = json.loads(out)
+    assert 3.0 * doc["value"] ** -0.3 + 0.05 == pytest.approx(0.1, rel=1e-6)
+    code, out, _ = run(["plan", str(curve_fit), "--target-error", "0.1"], capsys)
+    assert code == 0 and "irreducible" in out
+
+
+def test_plan_model_sizes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fit = write(tmp_path / "h.json", {"law": "chinchilla", "params": HOFFMANN})
+    sizes = "4e8,1e9,1e10,6.7e10,1.75e11,2.8e11,5.2e11,1e12,1e13"
+    code, out, _ = run(["plan", str(fit), "--model-sizes", sizes], capsys)
+    assert code == 0 and "Gopher" in out and "1/" in out
+    code, out, _ = run(["plan", str(fit), "--model-sizes", sizes, "--json", "-"], capsys)
+    rows = json.loads(out)["rows"]
+    assert [r["params"] for r in rows] == [float(s) for s in sizes.split(",")]
+    assert rows[3]["flops_gopher"] == pytest.approx(rows[3]["flops"] / 5.76e23)
+
+
+def test_plan_unique_tokens(example_fit: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        ["plan", str(example_fit), "--compute", "1e22", "--unique-tokens", "1e10", "--json", "-"],
+        capsys,
+    )
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["epochs"] == pytest.approx(doc["d_opt"] / 1e10)
+    assert doc["loss_lost_to_repetition"] > 0
+
+
+def test_plan_inference_tokens(example_fit: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        [
+            "plan",
+            str(example_fit),
+            "--compute",
+            "1e22",
+            "--inference-tokens",
+            "1e12",
+            "--json",
+            "-",
+        ],
+        capsys,
+    )
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["n_opt"] < doc["n_chinchilla"] and doc["savings"] > 0
+
+
+def isoflop_csv(path: Path, noise: float = 0.003) -> Path:
+    rng = np.random.default_rng(0)
+    E, A, B, al, be = (HOFFMANN[k] for k in ("E", "A", "B", "alpha", "beta"))
+    G = (al * A / (be * B)) ** (1 / (al + be))
+    rows = []
+    for c in np.geomspace(6e18, 3e21, 9):
+        n_opt = G * (c / 6) ** (be / (al + be))
+        for n in n_opt * np.geomspace(0.15, 6, 11):
+            d = c / (6 * n)
+            rows.append((n, d, c, (E + A * n**-al + B * d**-be) * np.exp(rng.normal(0, noise))))
+    pd.DataFrame(rows, columns=["N", "D", "C", "L"]).to_csv(path, index=False)
+    return path
+
+
+def test_isoflop_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    runs = isoflop_csv(tmp_path / "runs.csv")
+    out_path = tmp_path / "iso.json"
+    argv = ["isoflop", str(runs), "--params", "N", "--tokens", "D", "--flops", "C", "--loss", "L"]
+    code, out, _ = run([*argv, "--bootstrap", "200", "--json", str(out_path)], capsys)
+    assert code == 0 and "N_opt ∝ C^a" in out
+    doc = json.loads(out_path.read_text())
+    a_true = HOFFMANN["beta"] / (HOFFMANN["alpha"] + HOFFMANN["beta"])
+    assert doc["a"] == pytest.approx(a_true, abs=0.02)
+    assert doc["b"] == pytest.approx(1 - a_true, abs=0.02)
+    assert len(doc["budgets"]) == 9
+    code, out, _ = run([*argv, "--method", "envelope", "--bootstrap", "0"], capsys)
+    assert code == 0 and "envelope" in out
+
+
+def one_line_error(code: int, err: str, needle: str) -> None:
+    assert code == 2
+    lines = [ln for ln in err.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error:") and needle in lines[0], err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--compute", "0"], "positive"),
+        (["--compute", "-1e20"], "positive"),
+        (["--target-loss", "1.5"], "irreducible"),
+        (["--target-error", "0.1"], "one-variable"),
+        (["--compute", "1e22", "--target-loss", "2"], "one query"),
+        ([], "say what to plan"),
+        (["--model-sizes", "1e9,abc"], "comma-separated"),
+        (["--unique-tokens", "1e10"], "--compute"),
+        (["--compute", "1e22", "--unique-tokens", "-5"], "unique tokens"),
+        (["--compute", "1e22", "--flops-per-param-token", "0"], "> 0"),
+    ],
+)
+def test_plan_bad_input(
+    example_fit: Path, args: list[str], needle: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(["plan", str(example_fit), *args], capsys)
+    one_line_error(code, err, needle)
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--compute", "1e22"], "params"),
+        (["--model-sizes", "1e9"], "params"),
+        (["--compute", "1e22", "--unique-tokens", "1e9"], "chinchilla or data_constrained"),
+        (["--target-error", "0.01"], "irreducible"),
+    ],
+)
+def test_plan_wrong_law(
+    curve_fit: Path, args: list[str], needle: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(["plan", str(curve_fit), *args], capsys)
+    one_line_error(code, err, needle)
+
+
+def test_plan_bad_fit_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["plan", str(tmp_path / "missing.json"), "--compute", "1e22"], capsys)
+    one_line_error(code, err, "no such fit file")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    code, _, err = run(["plan", str(bad), "--compute", "1e22"], capsys)
+    one_line_error(code, err, "not a valid JSON")
+
+
+def test_isoflop_bad_tables(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    runs = isoflop_csv(tmp_path / "runs.csv")
+    code, _, err = run(
+        ["isoflop", str(runs), "--params", "nope", "--flops", "C", "--loss", "L"], capsys
+    )
+    one_line_error(code, err, "no column 'nope'")
+    text = tmp_path / "text.csv"
+    text.write_text("params,flops,loss\n1e8,1e20,abc\n2e8,1e20,3.0\n")
+    code, _, err = run(["isoflop", str(text)], capsys)
+    one_line_error(code, err, "non-numeric")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    code, _, err = run(["isoflop", str(empty)], capsys)
+    one_line_error(code, err, "empty")
+    one = tmp_path / "one.csv"
+    one.write_text("params,flops,loss\n1e8,1e20,3.1\n2e8,1e20,3.0\n4e8,1e20,3.05\n")
+    code, _, err = run(["isoflop", str(one), "--bootstrap", "0"], capsys)
+    one_line_error(code, err, "2 or more budgets")
+    code, _, err = run(["isoflop", str(one), "--method", "magic"], capsys)
+    one_line_error(code, err, "--method")
+
+
+def test_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    for command in ("plan", "isoflop"):
+        code, out, _ = run([command, "--help"], capsys)
+        assert code == 0 and "Examples" in out
+
+
+def test_fit_then_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("scalinglab.cli.fit")
+    import scalinglab.cli  # noqa: F401  (registers `fit`)
+
+    x = np.geomspace(1e3, 1e7, 10)
+    pd.DataFrame({"shard_size": x, "err": 3 * x**-0.3 + 0.05}).to_csv(
+        tmp_path / "c.csv", index=False
+    )
+    fit = tmp_path / "curve.json"
+    code, _, err = run(
+        [
+            "fit",
+            str(tmp_path / "c.csv"),
+            "--law",
+            "power_const",
+            "--x",
+            "shard_size",
+            "--y",
+            "err",
+            "--json",
+            str(fit),
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    code, out, _ = run(["plan", str(fit), "--target-error", "0.1", "--json", "-"], capsys)
+    assert code == 0
+    value = json.loads(out)["value"]
+    assert 3 * value**-0.3 + 0.05 == pytest.approx(0.1, rel=1e-3)
