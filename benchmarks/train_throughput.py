@@ -1,0 +1,270 @@
+"""Training throughput of each built-in task's loop against a minimal hand-written PyTorch loop.
+
+    .venv/bin/python benchmarks/train_throughput.py                 # all tasks whose data is ready
+    .venv/bin/python benchmarks/train_throughput.py --tasks image --threads 2
+
+For each task and model size, in the same process and with the same thread count:
+- task loop: `task.train()` capped at --steps optimizer steps; examples/s over its training time
+  (TrainResult.extra["train_seconds"]: shuffling, batching, forward, backward, step; the
+  validation passes are excluded because the minimal loop has none);
+- minimal loop: the same model (`task.build_model`), optimizer and loss on one pre-built batch
+  reused every step: the floor of what a training loop can cost;
+- ratio = task / minimal (issue 5 asks for >= 0.85), and the achieved FLOP/s (task FLOPs per
+  example x examples/s) as a fraction of this machine's fp32 matmul FLOP/s.
+
+Runs alternate task and minimal loops and keep the best of --repeats, so a busy shared machine
+disturbs both sides alike. Prints a table; --json writes the rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from scalinglab.errors import ScalingLabError
+from scalinglab.tasks import get_task
+from scalinglab.tasks.base import TrainConfig
+
+Batch = tuple[torch.Tensor, ...]
+
+
+@dataclass(frozen=True)
+class Case:
+    label: str
+    task: str
+    options: dict[str, Any]
+    model_size: int
+    batch_size: int
+    shard_size: int
+    make_batch: Callable[[int], Batch]  # batch_size -> tensors as the task's loop sees them
+    loss: Callable[[nn.Module, Batch], torch.Tensor]
+    lr: float
+    clip: float | None = None
+
+
+def _image_batch(bs: int) -> Batch:
+    return torch.randn(bs, 1, 28, 28), torch.randint(0, 10, (bs,))
+
+
+def _image_loss(model: nn.Module, b: Batch) -> torch.Tensor:
+    return F.cross_entropy(model(b[0]), b[1])
+
+
+def _lm_batch(bs: int) -> Batch:
+    return (torch.randint(0, 96, (bs, 129), dtype=torch.uint8),)
+
+
+def _lm_loss(model: nn.Module, b: Batch) -> torch.Tensor:
+    x = b[0].long()  # the task stores uint8 windows and widens one batch at a time, as here
+    return F.cross_entropy(model(x[:, :-1]).reshape(-1, 96), x[:, 1:].reshape(-1))
+
+
+def _seq2seq_loss(model: nn.Module, b: Batch) -> torch.Tensor:
+    logits = model(b[0], b[1][:, :-1])
+    return F.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), b[1][:, 1:].reshape(-1), ignore_index=0
+    )
+
+
+def cases() -> list[Case]:
+    out = [
+        Case(
+            "image cnn w=8", "image", {"arch": "cnn"}, 8, 128, 8192, _image_batch, _image_loss, 3e-3
+        ),
+        Case(
+            "image cnn w=32",
+            "image",
+            {"arch": "cnn"},
+            32,
+            128,
+            8192,
+            _image_batch,
+            _image_loss,
+            3e-3,
+        ),
+        Case(
+            "image mlp w=256",
+            "image",
+            {"arch": "mlp"},
+            256,
+            128,
+            8192,
+            _image_batch,
+            _image_loss,
+            3e-3,
+        ),
+        Case(
+            "lm lstm w=128", "lm", {"arch": "lstm"}, 128, 32, 2048, _lm_batch, _lm_loss, 2e-3, 1.0
+        ),
+        Case(
+            "lm transformer w=128",
+            "lm",
+            {"arch": "transformer"},
+            128,
+            32,
+            2048,
+            _lm_batch,
+            _lm_loss,
+            2e-3,
+            1.0,
+        ),
+    ]
+    try:
+        from scalinglab.tasks import translation
+
+        out.append(
+            Case(
+                "translation w=128",
+                "translation",
+                {},
+                128,
+                32,
+                2048,
+                translation.synthetic_batch,
+                _seq2seq_loss,
+                1e-3,
+                1.0,
+            )
+        )
+    except ImportError:
+        pass
+    try:
+        from scalinglab.tasks import speech
+
+        out.append(
+            Case(
+                "speech cnn w=32",
+                "speech",
+                {},
+                32,
+                64,
+                4096,
+                speech.synthetic_batch,
+                _image_loss,
+                3e-3,
+            )
+        )
+    except ImportError:
+        pass
+    return out
+
+
+def matmul_flops(threads: int, n: int = 1024, seconds: float = 1.0) -> float:
+    """This machine's fp32 matmul FLOP/s at this thread count (best of a few timed bursts)."""
+    torch.set_num_threads(threads)
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    best = 0.0
+    t_end = time.perf_counter() + seconds
+    while time.perf_counter() < t_end:
+        t0 = time.perf_counter()
+        for _ in range(4):
+            a @ b
+        best = max(best, 4 * 2 * n**3 / (time.perf_counter() - t0))
+    return best
+
+
+def minimal_loop(case: Case, steps: int, task: Any) -> float:
+    """Examples/s of the plainest loop: one fixed batch, forward, backward, step."""
+    model = task.build_model(case.model_size)
+    opt = torch.optim.Adam(model.parameters(), lr=case.lr)
+    params = list(model.parameters())
+    batch = case.make_batch(case.batch_size)
+    for _ in range(3):  # warm-up (allocator, oneDNN primitives)
+        opt.zero_grad(set_to_none=True)
+        case.loss(model, batch).backward()
+        opt.step()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        loss = case.loss(model, batch)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if case.clip is not None:
+            torch.nn.utils.clip_grad_norm_(params, case.clip, foreach=True)
+        opt.step()
+    return steps * case.batch_size / (time.perf_counter() - t0)
+
+
+def task_loop(case: Case, steps: int, task: Any) -> float:
+    cfg = TrainConfig(
+        shard_size=case.shard_size,
+        model_size=case.model_size,
+        hparams={"lr": case.lr, "batch_size": case.batch_size},
+        max_steps=steps,
+        max_epochs=10**6,
+        patience=10**6,
+    )
+    res = task.train(cfg)
+    return float(res.examples_seen / res.extra["train_seconds"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--tasks", default="image,lm,translation,speech")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--steps", type=int, default=60, help="optimizer steps per timed run")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--json", default=None, help="write the rows to this file")
+    args = ap.parse_args(argv)
+    wanted = set(args.tasks.split(","))
+
+    import os
+
+    os.environ["SCALINGLAB_THREADS"] = str(args.threads)
+    peak = matmul_flops(args.threads)
+    print(f"fp32 matmul (1024^2, {args.threads} thread(s)): {peak / 1e9:.1f} GFLOP/s")
+    header = (
+        f"{'case':<22} {'task ex/s':>10} {'minimal ex/s':>12} {'ratio':>6} "
+        f"{'GFLOP/s':>8} {'of peak':>8}"
+    )
+    print(header)
+    print("-" * len(header))
+    rows = []
+    for case in cases():
+        if case.task not in wanted:
+            continue
+        try:
+            task = get_task(case.task, **case.options)
+            task.train_pool_size()  # loads (or builds) the data before timing
+        except ScalingLabError as exc:
+            print(f"{case.label:<22} skipped: {exc}")
+            continue
+        task_best = min_best = 0.0
+        task_loop(case, 5, task)  # warm-up: data on the task side, threads, primitives
+        for _ in range(args.repeats):
+            task_best = max(task_best, task_loop(case, args.steps, task))
+            min_best = max(min_best, minimal_loop(case, args.steps, task))
+        flops = task.flops_per_example(case.model_size) * task_best
+        row = {
+            "case": case.label,
+            "task_examples_per_s": task_best,
+            "minimal_examples_per_s": min_best,
+            "ratio": task_best / min_best if min_best else math.nan,
+            "gflops": flops / 1e9,
+            "fraction_of_matmul_peak": flops / peak,
+            "threads": args.threads,
+        }
+        rows.append(row)
+        print(
+            f"{case.label:<22} {task_best:>10.0f} {min_best:>12.0f} {row['ratio']:>6.2f} "
+            f"{flops / 1e9:>8.2f} {flops / peak:>8.1%}",
+            flush=True,
+        )
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"matmul_gflops": peak / 1e9, "rows": rows}, fh, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
