@@ -145,7 +145,9 @@ class RayExecutor:
         try:
             import ray
         except ImportError:
-            raise ScalingLabError("the Ray executor needs ray: pip install scalinglab[ray]") from None
+            raise ScalingLabError(
+                "the Ray executor needs ray: pip install scalinglab[ray]"
+            ) from None
         started_here = not ray.is_initialized()
         if started_here:
             try:

@@ -22,20 +22,16 @@ from scalinglab.study.results import best_per_shard
 CURVE_LAWS = ("power_const", "hestness")
 
 
-def _fit_law(name: str, x: np.ndarray, y: np.ndarray, n_bootstrap: int) -> Any:
+def _fit_law(name: str, x: np.ndarray, y: np.ndarray, n_bootstrap: int) -> dict[str, Any]:
+    """Fit law `name` to (x, y); its to_dict() plus the FitWarnings it raised."""
     from scalinglab.laws import get_law
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", FitWarning)
         law = get_law(name)(n_bootstrap=n_bootstrap, random_state=0).fit(x.reshape(-1, 1), y)
-    law.study_warnings_ = [str(w.message) for w in caught if issubclass(w.category, FitWarning)]
-    return law
-
-
-def _summary(law: Any) -> dict[str, Any]:
     out: dict[str, Any] = law.to_dict()
     out.pop("bootstrap_params", None)  # large; the fit is reproducible from the points
-    out["fit_warnings"] = list(getattr(law, "study_warnings_", []))
+    out["fit_warnings"] = [str(w.message) for w in caught if issubclass(w.category, FitWarning)]
     return out
 
 
@@ -63,14 +59,14 @@ def fit_study(
     result: dict[str, Any] = {
         "y": y,
         "points": best[["seed", "shard_size", "model_size", "n_params", y]].to_dict("records"),
-        "learning_curve": _summary(curve),
-        "beta_g": float(curve.params_["b"]) if "b" in curve.params_ else math.nan,
+        "learning_curve": curve,
+        "beta_g": float(curve["params"].get("b", math.nan)),
     }
     s = best["n_params"].to_numpy(dtype=float)
     if len(np.unique(s)) >= 2:
         size_curve = _fit_law("power", m, s, n_bootstrap)
-        result["model_size_curve"] = _summary(size_curve)
-        result["beta_p"] = float(size_curve.params_["b"])
+        result["model_size_curve"] = size_curve
+        result["beta_p"] = float(size_curve["params"]["b"])
     else:
         result["model_size_curve"] = None
         result["beta_p"] = 0.0  # the same best size at every shard: flat

@@ -79,6 +79,15 @@ def _stored_config(parent: optuna.Study) -> dict[str, Any] | None:
 
 def prepare_study(config: StudyConfig, storage: optuna.storages.BaseStorage) -> list[ShardSearch]:
     """Create the study in `storage`, or check that the stored one matches `config` (resume)."""
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # not one INFO line per shard study
+    try:
+        return _prepare(config, storage)
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+
+
+def _prepare(config: StudyConfig, storage: optuna.storages.BaseStorage) -> list[ShardSearch]:
     try:
         parent = optuna.create_study(study_name=config.name, storage=storage, direction="minimize")
     except optuna.exceptions.DuplicatedStudyError:

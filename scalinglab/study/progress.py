@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 
+import pandas as pd
 from rich.console import Console, Group
 from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -22,12 +23,13 @@ from scalinglab.study.storage import open_storage
 def shard_table(status: StudyStatus, title: str | None = None) -> Table:
     """The per-shard table: trials by state and the best-fit model so far."""
     table = Table(title=title, show_edge=False, pad_edge=False)
-    for col in ("seed", "shard", "done", "pruned", "failed", "running", "left"):
+    for col in ("seed", "shard", "done", "pruned", "failed", "running", "queued"):
         table.add_column(col, justify="right")
-    for col in ("best val loss", "best val error", "best size", "best lr"):
-        table.add_column(col, justify="right")
+    for col in ("val loss", "val error", "size", "lr"):  # of the shard's best trial so far
+        table.add_column(col, justify="right", style="bold")
     for r in status.shards.to_dict(orient="records"):
         best = r.get("best_val_loss")
+        best = None if best is None or pd.isna(best) else best
         table.add_row(
             str(r["seed"]),
             str(r["shard_size"]),
@@ -38,7 +40,7 @@ def shard_table(status: StudyStatus, title: str | None = None) -> Table:
             str(r["waiting"]),
             f"{best:.4g}" if best is not None else "-",
             f"{r['best_val_error']:.4g}" if best is not None else "-",
-            str(r["best_model_size"]) if best is not None else "-",
+            str(int(r["best_model_size"])) if best is not None else "-",
             f"{r['best_lr']:.3g}" if best is not None and r.get("best_lr") else "-",
         )
     return table

@@ -43,36 +43,33 @@ class StudyStatus:
 
 def summarize(config: StudyConfig, df: pd.DataFrame) -> StudyStatus:
     """Status from a trial table (see scalinglab.study.results)."""
-    counts = (
-        df.groupby(["seed", "shard_size"])["state"].value_counts().unstack(fill_value=0)
-        if not df.empty
-        else pd.DataFrame()
-    )
-    best = best_per_shard(df).set_index(["seed", "shard_size"]) if not df.empty else None
-    rows = []
+    rows: dict[tuple[int, int], dict[str, Any]] = {}
     for size in config.shard_sizes():
         for seed in config.train.seeds:
-            row: dict[str, Any] = {"seed": seed, "shard_size": size}
-            for state in STATES:
-                key = (seed, size)
-                has = not counts.empty and key in counts.index and state in counts.columns
-                row[state.lower()] = int(counts.loc[key, state]) if has else 0
-            if best is not None and (seed, size) in best.index:
-                b = best.loc[(seed, size)]
-                row["best_val_loss"] = float(b["best_val_loss"])
-                row["best_val_error"] = float(b["best_val_error"])
-                row["best_model_size"] = int(b["model_size"])
-                row["best_lr"] = float(b["lr"])
-            else:
-                row.update(best_val_loss=None, best_val_error=None, best_model_size=None)
-                row["best_lr"] = None
-            rows.append(row)
-    shards = pd.DataFrame(rows)
-    retried = int(df["retry_of"].notna().sum()) if not df.empty else 0
+            rows[(seed, size)] = {"seed": seed, "shard_size": size}
+            rows[(seed, size)].update({state.lower(): 0 for state in STATES})
+            rows[(seed, size)].update(
+                best_val_loss=None, best_val_error=None, best_model_size=None, best_lr=None
+            )
+    for rec in df[["seed", "shard_size", "state"]].to_dict("records"):
+        row = rows.get((int(rec["seed"]), int(rec["shard_size"])))
+        if row is not None:
+            row[str(rec["state"]).lower()] += 1
+    for rec in best_per_shard(df).to_dict("records"):
+        row = rows.get((int(rec["seed"]), int(rec["shard_size"])))
+        if row is not None:
+            row.update(
+                best_val_loss=float(rec["best_val_loss"]),
+                best_val_error=float(rec["best_val_error"]),
+                best_model_size=int(rec["model_size"]),
+                best_lr=float(rec["lr"]) if rec.get("lr") is not None else None,
+            )
+    shards = pd.DataFrame(list(rows.values()))
+    retried = int(df["retry_of"].notna().sum())
     finished = int(shards[["complete", "pruned", "fail"]].to_numpy().sum()) - retried
     running = int(shards["running"].sum())
     waiting = int(shards["waiting"].sum())
-    flops = float(df["flops"].fillna(0).sum()) if not df.empty else 0.0
+    flops = float(df["flops"].fillna(0).sum())
     return StudyStatus(
         config.name, config.task.name, shards, finished + running + waiting, finished,
         running, waiting, flops,

@@ -144,8 +144,7 @@ class Worker:
         self.host = socket.gethostname()
         self.report = WorkerReport(spec.worker_id, self.host)
         self._study_ids = {
-            s.optuna_name: self.storage.get_study_id_from_name(s.optuna_name)
-            for s in self.searches
+            s.optuna_name: self.storage.get_study_id_from_name(s.optuna_name) for s in self.searches
         }
 
     # ---- the loop ----------------------------------------------------------------------------
@@ -280,7 +279,9 @@ class Worker:
                     reporter.curve.append((examples, loss))
         except optuna.TrialPruned as exc:
             fpe = float(self.task.flops_per_example(model_size))
-            trial.set_user_attr("result", _partial(reporter, fpe, time.perf_counter() - t0, str(exc)))
+            trial.set_user_attr(
+                "result", _partial(reporter, fpe, time.perf_counter() - t0, str(exc))
+            )
             trial.study.tell(trial, state=TrialState.PRUNED)
             return TrialState.PRUNED
         except Exception as exc:

@@ -51,7 +51,7 @@ def _resolve(spec: str) -> Any:
 def get_task(name: str, **options: Any) -> Task:
     """Build a task from a built-in name or an import path, passing `options` to its constructor."""
     if not isinstance(name, str) or not name.strip():
-        raise ScalingLabError("task name is empty; use e.g. name = \"synthetic\"")
+        raise ScalingLabError('task name is empty; use e.g. name = "synthetic"')
     name = name.strip()
     spec = BUILTIN_TASKS.get(name)
     if spec is None and ":" not in name and "." not in name:

@@ -21,7 +21,6 @@ import math
 import time
 from functools import cached_property
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -68,7 +67,7 @@ class SyntheticTask:
 
     # ---- data ------------------------------------------------------------------------------
     @cached_property
-    def _teacher(self) -> nn.Module:
+    def _teacher(self) -> nn.Sequential:
         gen = torch.Generator().manual_seed(self.data_seed_base)
         w1 = torch.randn(self.dim, TEACHER_WIDTH, generator=gen) / math.sqrt(self.dim)
         w2 = torch.randn(TEACHER_WIDTH, self.classes, generator=gen) / math.sqrt(TEACHER_WIDTH)
@@ -77,9 +76,11 @@ class SyntheticTask:
             nn.Tanh(),
             nn.Linear(TEACHER_WIDTH, self.classes, bias=False),
         )
+        first, last = net[0], net[2]
+        assert isinstance(first, nn.Linear) and isinstance(last, nn.Linear)
         with torch.no_grad():
-            net[0].weight.copy_(w1.T)
-            net[2].weight.copy_(w2.T * TEACHER_SCALE)
+            first.weight.copy_(w1.T)
+            last.weight.copy_(w2.T * TEACHER_SCALE)
         return net
 
     def _draw(self, n: int, stream: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -118,7 +119,11 @@ class SyntheticTask:
     def build_model(self, model_size: int) -> nn.Module:
         w = self._width(model_size)
         return nn.Sequential(
-            nn.Linear(self.dim, w), nn.ReLU(), nn.Linear(w, w), nn.ReLU(), nn.Linear(w, self.classes)
+            nn.Linear(self.dim, w),
+            nn.ReLU(),
+            nn.Linear(w, w),
+            nn.ReLU(),
+            nn.Linear(w, self.classes),
         )
 
     def n_params(self, model_size: int) -> int:

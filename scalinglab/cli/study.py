@@ -1,0 +1,212 @@
+"""`scalinglab study run|status|export|fit`: the Hestness (2017) study loop from a TOML file."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import click
+import typer
+from rich.table import Table
+
+from scalinglab.cli.app import app, console, err_console, fail, write_json
+
+study_app = typer.Typer(
+    help="Run a scaling study (nested shards x per-shard search), inspect it, export it, fit it.",
+    no_args_is_help=True,
+)
+app.add_typer(study_app, name="study")
+
+STORAGE_HELP = (
+    "Storage URL: sqlite:///FILE.db or postgresql://USER@HOST:PORT/DB (default: runs/NAME.db)."
+)
+
+
+def _optuna_quiet() -> None:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+@study_app.command("run")
+def run_cmd(
+    config: Path = typer.Argument(..., help="The study file (TOML); see examples/synthetic.toml."),
+    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
+    executor: str = typer.Option("local", "--executor", help="local (processes) or ray."),
+    address: str | None = typer.Option(
+        None, "--address", help="Ray cluster address (default: $RAY_ADDRESS, else a local one)."
+    ),
+    workers: int | None = typer.Option(
+        None, "--workers", min=1, help="Concurrent trials (default: CPUs / cpus_per_trial)."
+    ),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Live progress display."),
+    json_out: Path | None = typer.Option(None, "--json", help="Write the final status as JSON."),
+) -> None:
+    """Run a study, or resume it: finished trials are kept, dead workers' trials are retried.
+
+    \b
+    Examples:
+      scalinglab study run examples/synthetic.toml
+      scalinglab study run study.toml --workers 4 --storage postgresql://me@db:5432/studies
+      scalinglab study run study.toml --executor ray --address 10.0.0.5:6379
+    """
+    from scalinglab.study import run_study
+
+    _optuna_quiet()
+    result = run_study(
+        config,
+        storage=storage,
+        executor=executor,
+        workers=workers,
+        address=address,
+        progress=progress and err_console.is_terminal,
+        console=err_console,
+    )
+    status = result.status
+    console.print(_shard_table(status, f"study {status.name} ({status.task})"))
+    console.print(
+        f"{status.finished}/{status.total} trials finished, {status.running} running, "
+        f"{status.waiting} queued; {result.seconds:.1f} s this run; storage {result.url}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for line in result.errors:
+        err_console.print(f"[yellow]warning:[/] {line}", highlight=False)
+    stopped = {r.stopped for r in result.reports} - {"done", "interrupted"}
+    if stopped:
+        console.print(f"stopped early: budget {', '.join(sorted(stopped))} reached")
+    if json_out is not None:
+        write_json(json_out, {"url": result.url, "seconds": result.seconds, **status.to_dict()})
+    if result.interrupted:
+        err_console.print(
+            f"interrupted; rerun `scalinglab study run {config}` to resume",
+            soft_wrap=True,
+            highlight=False,
+        )
+        raise click.exceptions.Abort  # run_app: exit code 130
+    if result.errors and not result.finished:
+        fail(f"{len(result.errors)} worker(s) crashed; the study is unfinished: {result.errors[0]}")
+
+
+def _shard_table(status: Any, title: str) -> Table:
+    from scalinglab.study.progress import shard_table
+
+    return shard_table(status, title)
+
+
+@study_app.command("status")
+def status_cmd(
+    name: str = typer.Argument(..., help="Study name (the `name` in its study file)."),
+    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
+    json_out: Path | None = typer.Option(
+        None, "--json", help="Write the status as JSON ('-': stdout)."
+    ),
+) -> None:
+    """Summarise a study: trials per state and the best-fit model of each shard so far.
+
+    \b
+    Examples:
+      scalinglab study status synthetic-demo
+      scalinglab study status big --storage postgresql://me@db:5432/studies --json -
+    """
+    from scalinglab.study import study_status
+
+    _optuna_quiet()
+    status = study_status(name, storage)
+    if json_out is not None:
+        write_json(json_out, status.to_dict())
+        if str(json_out) == "-":
+            return
+    console.print(_shard_table(status, f"study {status.name} ({status.task}): {status.state}"))
+    console.print(
+        f"{status.finished}/{status.total} trials finished, {status.running} running, "
+        f"{status.waiting} queued, {status.flops:.3g} training FLOPs",
+        highlight=False,
+    )
+
+
+@study_app.command("export")
+def export_cmd(
+    name: str = typer.Argument(..., help="Study name."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output table: .csv or .parquet."),
+    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
+    best_only: bool = typer.Option(
+        False, "--best-only", help="Write only the best trial of each shard."
+    ),
+) -> None:
+    """Write the results table: one row per trial, plus OUT.best.EXT with one row per shard.
+
+    The per-shard table feeds `scalinglab fit --x shard_size --y best_val_error` directly.
+    Columns are documented in scalinglab.study.results.
+
+    \b
+    Examples:
+      scalinglab study export synthetic-demo --out results/synthetic.csv
+      scalinglab study export synthetic-demo --out results/synthetic.parquet --best-only
+    """
+    from scalinglab.study import export_results
+
+    _optuna_quiet()
+    if out.suffix.lower() not in (".csv", ".parquet", ".pq"):
+        fail(f"{out}: unknown table format; use .csv or .parquet")
+    for path in export_results(name, out, storage, best_only=best_only):
+        console.print(f"wrote {path}", highlight=False)
+
+
+@study_app.command("fit")
+def fit_cmd(
+    name: str = typer.Argument(..., help="Study name."),
+    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
+    y: str = typer.Option(
+        "best_val_loss", "--y", help="Learning-curve column: best_val_loss or best_val_error."
+    ),
+    law: str = typer.Option("power_const", "--law", help="power_const or hestness."),
+    n_bootstrap: int = typer.Option(1000, "--bootstrap", min=0, help="Bootstrap resamples."),
+    json_out: Path | None = typer.Option(
+        None, "--json", help="Write the fits as JSON ('-': stdout)."
+    ),
+) -> None:
+    """Fit the learning curve eps(m) = a*m^b + c and the model-size curve s(m) = a*m^b.
+
+    \b
+    Examples:
+      scalinglab study fit synthetic-demo
+      scalinglab study fit synthetic-demo --y best_val_error --law hestness --json fit.json
+    """
+    from scalinglab.study import fit_study, load_results
+
+    _optuna_quiet()
+    result = fit_study(load_results(name, storage), y=y, law=law, n_bootstrap=n_bootstrap)
+    if json_out is not None:
+        write_json(json_out, result)
+        if str(json_out) == "-":
+            return
+    table = Table(title=f"study {name}: best-fit model per shard", show_edge=False)
+    for col in ("seed", "shard", "model size", "params", y):
+        table.add_column(col, justify="right")
+    for p in result["points"]:
+        table.add_row(
+            str(p["seed"]), str(p["shard_size"]), str(p["model_size"]), str(p["n_params"]),
+            f"{p[y]:.4g}",
+        )  # fmt: skip
+    console.print(table)
+    console.print(_law_line("learning curve", result["learning_curve"]), highlight=False)
+    if result["model_size_curve"] is not None:
+        console.print(_law_line("model-size curve", result["model_size_curve"]), highlight=False)
+    else:
+        console.print(f"model-size curve: {result['model_size_note']}", highlight=False)
+    console.print(
+        f"beta_g = {result['beta_g']:.3f} (learning-curve exponent), "
+        f"beta_p = {result['beta_p']:.3f} (model-size exponent)",
+        highlight=False,
+    )
+
+
+def _law_line(what: str, fit: dict[str, Any]) -> str:
+    parts = []
+    for key, value in fit["params"].items():
+        lo, hi = fit.get("ci", {}).get(key, (math.nan, math.nan))
+        parts.append(f"{key}={value:.4g} [{lo:.3g}, {hi:.3g}]")
+    warn = f"  ({'; '.join(fit['fit_warnings'])})" if fit.get("fit_warnings") else ""
+    return f"{what} ({fit['law']}): " + ", ".join(parts) + warn

@@ -1,0 +1,114 @@
+"""The study file: validation gives one clear line; shard series are geometric and nested."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from scalinglab.errors import ScalingLabError
+from scalinglab.study import check_task, load_config
+from scalinglab.study.config import ShardSpec
+
+
+def test_example_config_is_valid() -> None:
+    config = load_config(Path(__file__).parents[2] / "examples" / "synthetic.toml")
+    assert config.shard_sizes() == [128 * 2**k for k in range(8)]
+    check_task(config)  # the example's shards fit the synthetic task's data
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"model_sizes": "[]"}, "model-size grid is empty"),
+        ({"smallest": 512, "largest": 256}, "larger than largest"),
+        ({"trials_per_shard": 0}, "search.trials_per_shard"),
+        ({"sampler": '"bayes"'}, "search.sampler"),
+        ({"seeds": "[]"}, "seeds is empty"),
+    ],
+)
+def test_bad_fields_name_the_field(
+    write_study: Callable[..., Path], overrides: dict[str, Any], message: str
+) -> None:
+    path = write_study("bad", **overrides)
+    with pytest.raises(ScalingLabError, match=message) as info:
+        load_config(path)
+    assert "\n" not in str(info.value)
+    assert str(path) in str(info.value)
+
+
+def test_malformed_toml_and_unknown_key(tmp_path: Path, make_toml: Callable[..., str]) -> None:
+    path = tmp_path / "broken.toml"
+    path.write_text('name = "x"\n[task\nname = "synthetic"\n')
+    with pytest.raises(ScalingLabError, match="malformed TOML"):
+        load_config(path)
+    path.write_text(make_toml("x") + "\nbogus = 1\n")
+    with pytest.raises(ScalingLabError, match="bogus: unknown key"):
+        load_config(path)
+    with pytest.raises(ScalingLabError, match="no such study file"):
+        load_config(tmp_path / "missing.toml")
+
+
+def test_unknown_task_and_too_large_shard_fail_before_training(
+    tmp_path: Path, make_toml: Callable[..., str]
+) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text(make_toml("t").replace('name = "synthetic"', 'name = "nosuchtask"'))
+    with pytest.raises(ScalingLabError, match="unknown task 'nosuchtask'"):
+        check_task(load_config(path))
+    path.write_text(make_toml("t", largest=8192))  # the pool holds 4096 examples
+    with pytest.raises(ScalingLabError, match="larger than the task's training data"):
+        check_task(load_config(path))
+
+
+def test_grid_sampler_needs_choices_and_counts_combinations() -> None:
+    lr = {"choices": [0.01, 0.02, 0.03]}
+    data: dict[str, Any] = {
+        "name": "g",
+        "task": {"name": "synthetic"},
+        "shards": {"sizes": [64, 128]},
+        "search": {"model_sizes": [4, 8], "sampler": "grid", "hparams": {"lr": lr}},
+    }
+    config = load_config(data)
+    assert config.search.n_trials() == 6
+    assert {"model_size": 8, "lr": 0.03} in config.search.grid()
+    data["search"]["hparams"] = {"lr": {"low": 0.01, "high": 0.1}}
+    with pytest.raises(ScalingLabError, match="needs choices"):
+        load_config(data)
+
+
+def test_fingerprint_ignores_executor_side_sections() -> None:
+    base = load_config(
+        {
+            "name": "f",
+            "task": {"name": "synthetic"},
+            "shards": {"sizes": [64]},
+            "search": {"model_sizes": [4], "trials_per_shard": 2},
+        }
+    )
+    other = base.model_copy(
+        update={"resources": base.resources.model_copy(update={"cpus_per_trial": 2})}
+    )
+    assert base.fingerprint() == other.fingerprint()
+    changed = base.model_copy(
+        update={"search": base.search.model_copy(update={"trials_per_shard": 3})}
+    )
+    assert base.fingerprint() != changed.fingerprint()
+
+
+@given(
+    smallest=st.integers(1, 5000),
+    ratio=st.floats(1.0, 1000.0),
+    factor=st.sampled_from([1.5, 2.0, 3.0, 4.0]),
+)
+def test_geometric_shards(smallest: int, ratio: float, factor: float) -> None:
+    largest = max(smallest, int(smallest * ratio))
+    sizes = ShardSpec(smallest=smallest, largest=largest, factor=factor).resolve()
+    assert sizes[0] == smallest and sizes[-1] == largest
+    assert sizes == sorted(set(sizes))
+    series = {round(smallest * factor**k) for k in range(64)}
+    assert set(sizes[:-1]) <= series  # smallest * factor**k, rounded; then the largest itself

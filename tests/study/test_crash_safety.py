@@ -1,0 +1,103 @@
+"""Crash safety: a study killed with SIGKILL mid-run resumes without losing or redoing trials;
+Ctrl-C stops cleanly and re-queues the trial in flight."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from scalinglab.study import load_results, run_study
+
+SCALINGLAB = str(Path(sys.executable).with_name("scalinglab"))
+
+
+def _start(config: Path, storage: str, workers: int) -> subprocess.Popen[bytes]:
+    cmd = [SCALINGLAB, "study", "run", str(config), "--storage", storage,
+           "--workers", str(workers), "--no-progress"]  # fmt: skip
+    return subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+def _wait_for_completed(name: str, storage: str, n: int, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()[0].decode()[-2000:]
+        try:
+            df = load_results(name, storage)
+        except Exception:  # the study is still being laid out
+            df = pd.DataFrame({"state": []})
+        if (df["state"] == "COMPLETE").sum() >= n:
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"fewer than {n} trials completed in time")
+
+
+def _key(df: pd.DataFrame) -> set[tuple[object, ...]]:
+    cols = ["seed", "shard_size", "trial", "slot", "model_size", "lr", "best_val_loss"]
+    return set(df[cols].itertuples(index=False, name=None))
+
+
+@pytest.mark.slow
+def test_sigkill_mid_run_then_resume(write_study: Callable[..., Path], tmp_path: Path) -> None:
+    config = write_study("crash", trials_per_shard=4, max_epochs=30)  # 5 shards x 4 trials
+    storage = f"sqlite:///{tmp_path / 'crash.db'}"
+    proc = _start(config, storage, workers=2)
+    _wait_for_completed("crash", storage, 4, proc)
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole run dies at once, like a lost machine
+    proc.wait()
+
+    before = load_results("crash", storage)
+    completed = before[before["state"] == "COMPLETE"]
+    assert 4 <= len(completed) < 20
+    assert (before["state"] != "COMPLETE").any()  # it really died mid-run
+
+    result = run_study(config, storage=storage, workers=1, progress=False)
+    assert result.finished and not result.errors
+
+    after = load_results("crash", storage)
+    # Every trial completed before the kill is still there, unchanged, exactly once.
+    assert _key(completed) <= _key(after[after["state"] == "COMPLETE"])
+    finished = after[after["state"].isin(["COMPLETE", "PRUNED"])]
+    assert not finished.duplicated(["seed", "shard_size", "slot"]).any()
+    # ... and every slot of every shard is filled: the study finished, nothing lost.
+    assert len(finished) == 5 * 4
+    assert set(after["state"]) <= {"COMPLETE", "PRUNED", "FAIL"}
+    # Trials that were running when the worker died were failed (stale heartbeat) and retried.
+    dead = after[after["state"] == "FAIL"]
+    retried = after[after["retry_of"].notna()]
+    assert len(dead) == len(retried)
+    for _, row in retried.iterrows():
+        match = dead[(dead["shard_size"] == row["shard_size"]) & (dead["trial"] == row["retry_of"])]
+        assert len(match) == 1 and match["slot"].iloc[0] == row["slot"]
+        assert match["lr"].iloc[0] == row["lr"]  # same parameters, run again
+
+
+@pytest.mark.slow
+def test_ctrl_c_requeues_the_running_trial(
+    write_study: Callable[..., Path], tmp_path: Path
+) -> None:
+    config = write_study("ctrlc", trials_per_shard=3, max_epochs=30)
+    storage = f"sqlite:///{tmp_path / 'ctrlc.db'}"
+    proc = _start(config, storage, workers=1)
+    _wait_for_completed("ctrlc", storage, 2, proc)
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C
+    out = proc.communicate(timeout=60)[0].decode()
+    assert proc.returncode == 130, out
+    assert "to resume" in out
+
+    df = load_results("ctrlc", storage)
+    assert "RUNNING" not in set(df["state"])  # nothing left dangling for a heartbeat to find
+    result = run_study(config, storage=storage, workers=1, progress=False)
+    assert result.finished
+    after = load_results("ctrlc", storage)
+    finished = after[after["state"].isin(["COMPLETE", "PRUNED"])]
+    assert len(finished) == 5 * 3 and not finished.duplicated(["shard_size", "slot"]).any()

@@ -1,0 +1,80 @@
+"""The fast synthetic task and the task registry."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from scalinglab.errors import ScalingLabError
+from scalinglab.tasks import get_task, nested_shard
+from scalinglab.tasks.base import Task, TrainConfig
+from scalinglab.tasks.synthetic import SyntheticTask
+
+
+def test_registry_builtin_and_import_path() -> None:
+    task = get_task("synthetic", pool_size=1024)
+    assert isinstance(task, Task) and task.train_pool_size() == 1024
+    same = get_task("scalinglab.tasks.synthetic:SyntheticTask", pool_size=512)
+    assert same.train_pool_size() == 512
+    dotted = get_task("scalinglab.tasks.synthetic.SyntheticTask")
+    assert dotted.name == "synthetic"
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "message"),
+    [
+        ("nosuchtask", {}, "unknown task 'nosuchtask'; built-in tasks: synthetic"),
+        ("nosuch.module:Task", {}, "cannot import module 'nosuch.module'"),
+        ("scalinglab.tasks.synthetic:Nope", {}, "has no 'Nope'"),
+        ("synthetic", {"colour": "red"}, "bad \\[task.options\\]"),
+        ("synthetic", {"classes": 1}, "classes=1 is too small"),
+        ("scalinglab.errors:FitWarning", {}, "does not follow the Task protocol"),
+    ],
+)
+def test_registry_errors_are_one_line(name: str, options: dict[str, object], message: str) -> None:
+    with pytest.raises(ScalingLabError, match=message) as info:
+        get_task(name, **options)
+    assert "\n" not in str(info.value)
+
+
+def test_nested_shards_are_prefixes_of_one_permutation() -> None:
+    small, large = nested_shard(1000, 100, 7), nested_shard(1000, 400, 7)
+    assert set(small) <= set(large) and len(set(large)) == 400
+    assert not np.array_equal(nested_shard(1000, 100, 8), small)  # another seed, another draw
+    with pytest.raises(ScalingLabError, match=r"outside 1\.\.1000"):
+        nested_shard(1000, 1001, 0)
+
+
+def test_validation_never_overlaps_training() -> None:
+    task = SyntheticTask(pool_size=2048, val_size=512)
+    x_train, _ = task.train_data
+    x_val, _ = task.val_data
+    train_rows = {tuple(r) for r in x_train.numpy().round(6).tolist()}
+    assert not any(tuple(r) in train_rows for r in x_val.numpy().round(6).tolist())
+
+
+def test_train_is_deterministic_reports_and_learns() -> None:
+    torch.set_num_threads(1)
+    task = SyntheticTask(pool_size=2048)
+    reports: list[tuple[int, float]] = []
+    config = TrainConfig(shard_size=1024, model_size=16, hparams={"lr": 1e-2}, max_epochs=10)
+    a = task.train(config, report=lambda e, v: reports.append((e, v)))
+    b = task.train(config)
+    assert a.best_val_loss == b.best_val_loss and a.curve == b.curve == reports
+    assert a.n_params == sum(p.numel() for p in task.build_model(16).parameters())
+    assert a.flops == pytest.approx(task.flops_per_example(16) * a.examples_seen)
+    assert task.irreducible_loss < a.best_val_loss < np.log(task.classes)  # learned something
+    assert 0.0 < a.best_val_error < 0.75
+    assert a.wall_time < 5.0
+
+
+def test_flop_budget_and_max_steps_cap_training() -> None:
+    task = SyntheticTask(pool_size=2048)
+    capped = task.train(
+        TrainConfig(shard_size=2048, model_size=8, hparams={"lr": 1e-2}, max_steps=5)
+    )
+    assert capped.steps == 5
+    budget = task.flops_per_example(8) * 64 * 3  # three batches of 64
+    small = task.train(TrainConfig(shard_size=2048, model_size=8, flop_budget=budget))
+    assert small.steps == 3 and small.flops <= budget
