@@ -24,7 +24,7 @@ MAX_STARTS = 200_000  # a Cartesian start grid larger than this is a mistake in 
 EXPLORE_FTOL = 1e-5  # loose relative tolerance of the float32 first pass over all starts
 EXPLORE_MAX_ITER = 200
 MERGE_TOL = 1e-2  # starts closer than this (solver coordinates) follow one path
-POLISH_STARTS = 32  # best starts of the first pass solved to full tolerance
+POLISH_STARTS = 8  # best starts of the first pass solved to full tolerance
 
 
 def solver_bounds(law: ScalingLaw, free: tuple[str, ...]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -22,7 +22,8 @@ from numpy.typing import ArrayLike
 from scalinglab.errors import ScalingLabError
 from scalinglab.laws.base import FloatArray, Param, ScalingLaw, Tensor, loglog_line
 
-M4_BISECTIONS = 64
+M4_BISECTIONS = 30  # brackets the root to ~1e-9 of (ε₀ − ε∞) ...
+M4_NEWTON_STEPS = 2  # ... then Newton reaches machine precision
 
 
 class M1(ScalingLaw):
@@ -128,6 +129,10 @@ class M4(ScalingLaw):
         """log(ε − ε∞) − α·log(ε₀ − ε) − log(β x^c): increasing in ε, zero at the solution."""
         return torch.log(eps - p["eps_inf"]) - p["alpha"] * torch.log(p["eps_0"] - eps) - log_rhs
 
+    def _dgap(self, eps: Tensor, p: Mapping[str, Tensor]) -> Tensor:
+        """∂gap/∂ε = 1/(ε − ε∞) + α/(ε₀ − ε) > 0."""
+        return 1.0 / (eps - p["eps_inf"]) + p["alpha"] / (p["eps_0"] - eps)
+
     def log_predict(self, p: Mapping[str, Tensor], x: Tensor, logx: Tensor) -> Tensor:
         log_rhs = torch.log(p["beta"]) + p["c"] * logx[:, 0]
         lo_v, hi_v = p["eps_inf"], p["eps_0"]
@@ -142,15 +147,15 @@ class M4(ScalingLaw):
                 positive = self._gap(lo_v.detach() + mid * span, pd, log_rhs.detach()) > 0
                 hi = torch.where(positive, mid, hi)
                 lo = torch.where(positive, lo, mid)
-            eps0 = (lo_v.detach() + 0.5 * (lo + hi) * span).clamp(
-                min=lo_v.detach(), max=hi_v.detach()
-            )
+            eps0 = lo_v.detach() + 0.5 * (lo + hi) * span
+            # Newton steps from the bracketed point: quadratic convergence to full precision.
+            for _ in range(M4_NEWTON_STEPS):
+                eps0 = eps0 - self._gap(eps0, pd, log_rhs.detach()) / self._dgap(eps0, pd)
+            eps0 = torch.minimum(torch.maximum(eps0, lo_v.detach()), hi_v.detach())
         # One Newton step with gradients: at the root its derivative is −(∂g/∂θ)/(∂g/∂ε).
-        eps_var = eps0.clone().requires_grad_(True)
-        with torch.enable_grad():
-            g_eps = self._gap(eps_var, {k: v.detach() for k, v in p.items()}, log_rhs.detach())
-            (dg_deps,) = torch.autograd.grad(g_eps.sum(), eps_var)
-        eps = eps0 - self._gap(eps0, p, log_rhs) / dg_deps
+        eps = eps0 - self._gap(eps0, p, log_rhs) / self._dgap(
+            eps0, {k: v.detach() for k, v in p.items()}
+        )
         infeasible = ~(p["eps_0"] > p["eps_inf"]).expand_as(eps)
         eps = torch.where(
             infeasible | ~torch.isfinite(eps), torch.full_like(eps, float("nan")), eps

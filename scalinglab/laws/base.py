@@ -117,7 +117,7 @@ class ScalingLaw:
         n_bootstrap: int = 0,
         random_state: int | None = 0,
         max_iter: int = 1000,
-        tol: float = 1e-12,
+        tol: float = 1e-10,
     ) -> None:
         self.objective = objective
         self.delta = delta

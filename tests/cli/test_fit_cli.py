@@ -1,0 +1,170 @@
+"""`scalinglab fit` and `scalinglab predict`: real files in, JSON out, exit 2 on bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scalinglab.cli import app  # noqa: F401  (registers every command)
+from scalinglab.cli.app import run_app
+
+SCALINGLAB = [sys.executable, "-m", "scalinglab.cli"]
+
+
+@pytest.fixture()
+def curve_csv(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(0)
+    m = np.logspace(2, 6, 12)
+    err = 4.0 * m**-0.35 + 0.05
+    df = pd.DataFrame(
+        {"shard_size": m, "best_val_error": err * np.exp(0.005 * rng.standard_normal(12))}
+    )
+    path = tmp_path / "curve.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+def test_fit_writes_json_that_predict_reads(curve_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "fit.json"
+    code = run_app(
+        [
+            "fit",
+            str(curve_csv),
+            "--law",
+            "power_const",
+            "--x",
+            "shard_size",
+            "--y",
+            "best_val_error",
+            "--bootstrap",
+            "100",
+            "--json",
+            str(out),
+        ]
+    )
+    assert code == 0
+    doc = json.loads(out.read_text())
+    for key in (
+        "law",
+        "x",
+        "y",
+        "params",
+        "stderr",
+        "ci",
+        "objective",
+        "n_points",
+        "converged",
+        "warnings",
+    ):
+        assert key in doc, key
+    assert doc["x"] == ["shard_size"] and doc["y"] == "best_val_error"
+    assert doc["params"]["b"] == pytest.approx(-0.35, abs=0.03)
+    pred_path = tmp_path / "pred.json"
+    assert run_app(["predict", str(out), "--at", "shard_size=1e7", "--json", str(pred_path)]) == 0
+    pred = json.loads(pred_path.read_text())
+    assert pred["prediction"] == pytest.approx(4.0 * 1e7**-0.35 + 0.05, rel=0.05)
+    lo, hi = pred["interval"]
+    assert lo < pred["prediction"] < hi
+
+
+def test_hand_written_fit_file_with_published_params(tmp_path: Path) -> None:
+    fit = tmp_path / "hoffmann.json"
+    fit.write_text(
+        json.dumps(
+            {
+                "law": "chinchilla",
+                "x": ["params", "tokens"],
+                "y": "loss",
+                "params": {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28},
+            }
+        )
+    )
+    out = tmp_path / "p.json"
+    assert (
+        run_app(["predict", str(fit), "--at", "params=7e10,tokens=1.4e12", "--json", str(out)]) == 0
+    )
+    expected = 1.69 + 406.4 / 7e10**0.34 + 410.7 / 1.4e12**0.28
+    assert json.loads(out.read_text())["prediction"] == pytest.approx(expected, rel=1e-12)
+    assert "interval" not in json.loads(out.read_text())
+
+
+def test_fit_chinchilla_from_the_command_line(shared_data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "c.json"
+    proc = subprocess.run(
+        [
+            *SCALINGLAB,
+            "fit",
+            str(shared_data / "chinchilla_besiroglu2024.csv"),
+            "--law",
+            "chinchilla",
+            "--x",
+            "params",
+            "--x",
+            "tokens",
+            "--y",
+            "loss",
+            "--where",
+            "epoch_outlier == 0",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "alpha" in proc.stdout and "converged" in proc.stdout
+    doc = json.loads(out.read_text())
+    assert doc["n_points"] == 240
+    assert doc["params"]["E"] == pytest.approx(1.817, abs=0.002)
+
+
+def _bad(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["fit", "{nan}", "--law", "power", "--x", "x", "--y", "y"], "NaN"),
+        (["fit", "{neg}", "--law", "power", "--x", "x", "--y", "y"], "> 0"),
+        (["fit", "{few}", "--law", "power_const", "--x", "x", "--y", "y"], "free parameters"),
+        (["fit", "{good}", "--law", "nope", "--x", "x", "--y", "y"], "unknown law"),
+        (["fit", "{good}", "--law", "power", "--x", "z", "--y", "y"], "no column 'z'"),
+        (["fit", "{empty}", "--law", "power", "--x", "x", "--y", "y"], "empty"),
+        (["fit", "{good}", "--law", "power", "--x", "x", "--y", "y", "--where", "x >"], "--where"),
+        (["fit", "{missing}", "--law", "power"], "no such file"),
+        (["fit", "{good}", "--law", "chinchilla", "--x", "x", "--y", "y"], "x column"),
+        (["predict", "{notjson}", "--at", "x=1"], "not a valid JSON"),
+        (["predict", "{fit}", "--at", "w=1"], "--at must give exactly"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+    files = {
+        "nan": _bad(tmp_path, "nan.csv", "x,y\n1,2\n2,nan\n3,1\n"),
+        "neg": _bad(tmp_path, "neg.csv", "x,y\n1,2\n-2,1.5\n3,1\n"),
+        "few": _bad(tmp_path, "few.csv", "x,y\n1,2\n2,1.5\n"),
+        "good": _bad(tmp_path, "good.csv", "x,y\n1,2\n2,1.5\n3,1.2\n4,1.1\n"),
+        "empty": _bad(tmp_path, "empty.csv", ""),
+        "missing": tmp_path / "does-not-exist.csv",
+        "notjson": _bad(tmp_path, "bad.json", "{not json"),
+        "fit": _bad(
+            tmp_path,
+            "fit.json",
+            json.dumps({"law": "power", "x": ["x"], "params": {"a": 1, "b": -1}}),
+        ),
+    }
+    argv = [a.format(**{k: str(v) for k, v in files.items()}) for a in args]
+    proc = subprocess.run([*SCALINGLAB, *argv], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr

@@ -1,0 +1,146 @@
+"""The contract every registered law keeps (sklearn-style conventions of DESIGN.md)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from scalinglab.errors import ScalingLabError
+from scalinglab.laws import ScalingLaw, available_laws, get_law
+from tests.laws.cases import CASES, synthetic
+
+LAWS = available_laws()
+
+
+@pytest.fixture(scope="module")
+def fitted() -> dict[str, ScalingLaw]:
+    out = {}
+    for name in LAWS:
+        X, y = synthetic(CASES[name])
+        out[name] = get_law(name)(**CASES[name].options).fit(X, y)
+    return out
+
+
+@pytest.mark.parametrize("name", LAWS)
+def test_declares_itself(name: str) -> None:
+    cls = get_law(name)
+    law = cls()
+    assert law.name == name
+    assert law.formula and cls.__doc__, "formula and docstring (with the paper) are required"
+    assert len(law.variables) >= 1
+    assert len(set(law.param_names)) == len(law.param_names) >= 1
+    assert not hasattr(law, "params_"), "the constructor only stores options"
+
+
+@pytest.mark.parametrize("name", LAWS)
+def test_fit_returns_self_and_sets_underscored_state(name: str, fitted: dict) -> None:
+    law = fitted[name]
+    assert set(law.params_) == set(law.param_names)
+    assert set(law.stderr_) == set(law.param_names)
+    assert all(math.isfinite(v) for v in law.params_.values())
+    assert law.n_points_ == len(CASES[name].X)
+    X, y = synthetic(CASES[name])
+    fresh = get_law(name)(**CASES[name].options)
+    assert fresh.fit(X, y) is fresh
+
+
+@pytest.mark.parametrize("name", LAWS)
+def test_round_trips_through_json(name: str, fitted: dict) -> None:
+    law = fitted[name]
+    text = json.dumps(law.to_dict())
+    again = ScalingLaw.from_dict(json.loads(text))
+    X = CASES[name].X
+    np.testing.assert_allclose(again.predict(X), law.predict(X), rtol=1e-12)
+    assert again.get_options() == law.get_options()
+
+
+@pytest.mark.parametrize("name", LAWS)
+def test_minimal_fit_file_with_published_params(name: str) -> None:
+    law = ScalingLaw.from_dict({"law": name, "params": CASES[name].params})
+    pred = law.predict(CASES[name].X)
+    assert np.all(np.isfinite(pred)) and np.all(pred > 0)
+
+
+@pytest.mark.parametrize("name", LAWS)
+def test_prediction_interval_brackets_prediction(name: str, fitted: dict) -> None:
+    law = fitted[name]
+    X = CASES[name].X
+    lo, hi = law.predict_interval(X, 0.9)
+    pred = law.predict(X)
+    ok = np.isfinite(lo) & np.isfinite(hi)
+    assert ok.mean() > 0.9
+    assert np.all(lo[ok] <= pred[ok] * (1 + 1e-6)) and np.all(hi[ok] >= pred[ok] * (1 - 1e-6))
+
+
+@pytest.mark.parametrize("name", LAWS)
+def test_inverse_round_trips_on_one_variable(name: str, fitted: dict) -> None:
+    law = fitted[name]
+    X = CASES[name].X
+    row = X[len(X) // 2]
+    target = law.predict(row[None, :])[0]
+    unknown = law.variables[0]
+    known = {v: float(row[j]) for j, v in enumerate(law.variables) if v != unknown}
+    try:
+        solved = law.inverse(target, **known)
+    except ScalingLabError:
+        pytest.skip(f"{name} is not monotone in {unknown}")
+    at = row.copy()
+    at[0] = solved[0]
+    assert law.predict(at[None, :])[0] == pytest.approx(target, rel=1e-6)
+    if name != "data_constrained":  # flat in N beyond the data's compute-optimal size
+        assert solved[0] == pytest.approx(row[0], rel=1e-6)
+
+
+@pytest.mark.parametrize("name", LAWS)
+def test_rejects_bad_input_with_clear_errors(name: str) -> None:
+    law = get_law(name)()
+    k = len(law.variables)
+    good = CASES[name].X[:10]
+    y = np.ones(len(good))
+    with pytest.raises(ScalingLabError, match="NaN or inf"):
+        law.fit(np.where(np.arange(good.size).reshape(good.shape) == 0, np.nan, good), y)
+    with pytest.raises(ScalingLabError, match="> 0"):
+        law.fit(-good, y)
+    with pytest.raises(ScalingLabError, match="y must be > 0"):
+        law.fit(good, -y)
+    with pytest.raises(ScalingLabError, match="must match"):
+        law.fit(good, y[:-1])
+    with pytest.raises(ScalingLabError, match="column"):
+        law.fit(np.ones((10, k + 1)), y)
+    with pytest.raises(ScalingLabError, match="free parameters"):
+        law.fit(good[:1], y[:1])
+    with pytest.raises(ScalingLabError, match="not fitted"):
+        law.predict(good)
+
+
+def test_user_subclass_registers_and_fits() -> None:
+    import torch
+
+    from scalinglab.laws import Param
+
+    class Exponential(ScalingLaw):
+        """y = a·exp(−x/s) (a user's own law, for the test)."""
+
+        name = "test_exponential"
+        variables = ("x",)
+        params = (
+            Param("a", lower=0.0, log=True),
+            Param("s", lower=0.0, log=True, grid=(1.0, 10.0)),
+        )
+        formula = "y = a·exp(−x/s)"
+
+        def log_predict(self, p, x, logx):  # type: ignore[no-untyped-def]
+            return torch.log(p["a"]) - x[:, 0] / p["s"]
+
+    x = np.linspace(0.1, 10, 30)[:, None]
+    law = get_law("test_exponential")().fit(x, 2.0 * np.exp(-x[:, 0] / 3.0))
+    assert law.params_["a"] == pytest.approx(2.0, rel=1e-5)
+    assert law.params_["s"] == pytest.approx(3.0, rel=1e-5)
+
+
+def test_unknown_law_names_the_choices() -> None:
+    with pytest.raises(ScalingLabError, match="unknown law 'nope'.*chinchilla"):
+        get_law("nope")
