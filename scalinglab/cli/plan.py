@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 
 from scalinglab.cli.app import app, console, fail, write_json
 from scalinglab.io import load_fit, numeric_columns, read_table
@@ -45,19 +47,24 @@ def _span(bounds: tuple[float, float] | list[float] | None) -> str:
     return f"[{_num(lo)}, {_num(hi)}]"
 
 
-def _result_table(title: str, rows: list[tuple[str, float, Any]], level: float) -> Table:
-    table = Table(title=title, title_justify="left")
+def _titled(title: str, table: Table) -> Group:
+    """A bold title line above a table (a table's own title wraps at the table's width)."""
+    return Group(Text(title, style="bold"), table)
+
+
+def _result_table(title: str, rows: list[tuple[str, float, Any]], level: float) -> Group:
+    table = Table()
     table.add_column("quantity")
     table.add_column("value", justify="right")
     show_interval = any(_span(b) for _, _, b in rows)
     if show_interval:
-        table.add_column(f"{level:.0%} interval", justify="right")
+        table.add_column(f"{level:.0%} interval", justify="right", no_wrap=True)
     for name, value, bounds in rows:
         cells = [name, _num(value)]
         if show_interval:
             cells.append(_span(bounds))
         table.add_row(*cells)
-    return table
+    return _titled(title, table)
 
 
 def _emit(payload: dict[str, Any], json_out: Path | None, tables: list[Any]) -> None:
@@ -264,16 +271,12 @@ def _plan_projection(
     law: ScalingLaw, flops: FlopModel, sizes: list[float], level: float, json_out: Path | None
 ) -> None:
     frame = projection_table(law, sizes, flops, level)
-    table = Table(
-        title=f"compute-optimal budgets and tokens per model size ({law.name}; Hoffmann 2022 "
-        "Table 3)",
-        title_justify="left",
-    )
+    table = Table()
     for col in ("parameters", "FLOPs", "FLOPs (Gopher units)", "tokens", "tokens/param", "loss"):
         table.add_column(col, justify="right")
     has_iv = "flops_lo" in frame
     if has_iv:
-        table.add_column(f"FLOPs {level:.0%} interval", justify="right")
+        table.add_column(f"FLOPs {level:.0%} interval", justify="right", no_wrap=True)
     for rec in frame.to_dict(orient="records"):
         g = rec["flops_gopher"]
         gopher = f"1/{1 / g:,.0f}" if g < 1 else f"{g:,.3g}"
@@ -295,7 +298,8 @@ def _plan_projection(
         "level": level,
         "rows": [{k: float(v) for k, v in r.items()} for r in frame.to_dict(orient="records")],
     }
-    _emit(payload, json_out, [table])
+    title = f"compute-optimal budgets and tokens per model size ({law.name}; Hoffmann 2022 Table 3)"
+    _emit(payload, json_out, [_titled(title, table)])
 
 
 def _plan_data_constrained(
@@ -367,7 +371,6 @@ def _line_row(name: str, line: PowerLawLine) -> list[str]:
         _num(line.exponent_stderr),
         _span(line.exponent_interval),
         f"{line.coef:.4g}",
-        line.source,
     ]
 
 
@@ -448,10 +451,7 @@ def isoflop_command(
                 level,
                 seed,
             )
-        per = Table(
-            title=f"IsoFLOP profiles (Hoffmann 2022, Approach 2): {title_runs}",
-            title_justify="left",
-        )
+        per = Table()
         for col in ("budget (FLOPs)", "runs", "N_opt", "D_opt", "loss at N_opt", "note"):
             per.add_column(col, justify="left" if col == "note" else "right")
         for rec in res.budgets.to_dict(orient="records"):
@@ -463,7 +463,12 @@ def isoflop_command(
                 _num(rec["loss_opt"]),
                 rec["note"],
             )
-        tables: list[Any] = [per, *(f"[yellow]warning:[/] {w}" for w in res.warnings)]
+        title = f"IsoFLOP profiles (Hoffmann 2022, Approach 2): {title_runs}"
+        tables: list[Any] = [_titled(title, per)]
+        left_out = res.budgets.loc[~res.budgets["used"], "note"].value_counts()
+        if len(left_out):
+            reasons = "; ".join(f"{count} with {note}" for note, count in left_out.items())
+            tables.append(f"[yellow]budgets left out of the fit:[/] {reasons}")
         payload = res.to_dict()
         res_lines = (res.n_line, res.d_line)
     else:
@@ -490,11 +495,15 @@ def isoflop_command(
         ]
         payload = env.to_dict()
         res_lines = (env.n_line, env.d_line)
-    lines = Table(title="compute-optimal scaling", title_justify="left")
-    for col in ("fit", "exponent", "stderr", f"{level:.0%} interval", "coefficient", "from"):
-        lines.add_column(col, justify="right")
+    lines = Table()
+    for col in ("fit", "exponent", "stderr", f"{level:.0%} interval", "coefficient"):
+        lines.add_column(col, justify="right", no_wrap=True)
     lines.add_row(*_line_row("N_opt ∝ C^a", res_lines[0]))
     lines.add_row(*_line_row("D_opt ∝ C^b", res_lines[1]))
-    tables.append(lines)
+    how = {
+        "bootstrap": f"errors from {bootstrap} bootstrap resamples of the runs",
+        "ols": "least-squares errors on the optima, optimistic",
+    }[res_lines[0].source]
+    tables.append(_titled(f"compute-optimal scaling ({how})", lines))
     payload["runs_file"] = source
     _emit(payload, json_out, tables)
