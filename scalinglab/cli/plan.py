@@ -5,6 +5,8 @@ Thin commands over scalinglab.planning; every number they print is one function 
 
 from __future__ import annotations
 
+import importlib
+import json
 import math
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from scalinglab.cli.app import app, console, fail, write_json
+from scalinglab.errors import ScalingLabError
 from scalinglab.io import load_fit, numeric_columns, read_table
 from scalinglab.laws.base import ScalingLaw
 from scalinglab.planning import (
@@ -29,7 +32,8 @@ from scalinglab.planning import (
     isoflop_analysis,
     projection_table,
 )
-from scalinglab.planning.lines import PowerLawLine
+from scalinglab.planning.flops import FlopFunction
+from scalinglab.planning.lines import AllocationLines, PowerLawLine
 
 
 def _num(value: float) -> str:
@@ -90,6 +94,33 @@ def _parse_sizes(text: str) -> list[float]:
     return sizes
 
 
+def _load_flop_function(spec: str) -> FlopFunction:
+    """'package.module:function' → the function (a user's FLOP model f(N, D) → C)."""
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        fail(f"--flops-function takes module:function, got {spec!r}")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        fail(f"--flops-function: cannot import {module_name!r}: {exc}")
+    func = getattr(module, attr, None)
+    if func is None or not callable(func):
+        raise ScalingLabError(f"--flops-function: {module_name!r} has no function {attr!r}")
+    function: FlopFunction = func
+    return function
+
+
+def _allocation_lines(path: Path) -> AllocationLines | None:
+    """The N_opt(C), D_opt(C) lines if `path` holds an `isoflop --json` result, else None."""
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None  # load_fit reports the problem
+    if isinstance(doc, dict) and "n_line" in doc and "params" not in doc:
+        return AllocationLines.from_dict(doc)
+    return None
+
+
 def _source_note(source: str, n: int) -> str:
     if source == "none":
         return "no parameter draws in this fit: refit with --bootstrap N for intervals"
@@ -124,6 +155,10 @@ def plan_command(
     flops_per_param_token: Annotated[
         float, typer.Option(help="k in the training FLOP model C = k·N·D.")
     ] = 6.0,
+    flops_function: Annotated[
+        str | None,
+        typer.Option(help="Your FLOP model instead of k·N·D: module:function taking (N, D)."),
+    ] = None,
     r_d_star: Annotated[
         float | None, typer.Option(help="R*_D for --unique-tokens with a chinchilla fit.")
     ] = None,
@@ -136,6 +171,9 @@ def plan_command(
     ] = None,
 ) -> None:
     """Plan a run from a fitted law: allocation, inverse queries, projections.
+
+    FIT_FILE is a law fit (`scalinglab fit --json`), or an `isoflop --json` result for
+    --compute and --model-sizes from its fitted N_opt(C), D_opt(C) lines.
 
     Examples:
 
@@ -152,6 +190,8 @@ def plan_command(
       scalinglab plan fit.json --compute 1e22 --unique-tokens 1e10
 
       scalinglab plan fit.json --compute 1e22 --inference-tokens 1e12
+
+      scalinglab plan isoflop.json --model-sizes 1e9,1e10,1e11
     """
     queries = {
         "--compute": compute,
@@ -176,8 +216,21 @@ def plan_command(
         fail(f"--level must be between 0 and 1, got {level}")
     if not (math.isfinite(flops_per_param_token) and flops_per_param_token > 0):
         fail(f"--flops-per-param-token must be > 0, got {flops_per_param_token}")
+    flops = (
+        FlopModel(function=_load_flop_function(flops_function))
+        if flops_function
+        else FlopModel(flops_per_param_token)
+    )
+    lines = _allocation_lines(fit_file)
+    if lines is not None:
+        if (compute is None and model_sizes is None) or unique_tokens or inference_tokens:
+            fail(
+                "an isoflop/envelope result answers --compute and --model-sizes only; "
+                "fit a law (scalinglab fit) for loss targets and other queries"
+            )
+        _plan_lines(lines, compute, model_sizes, json_out)
+        return
     law, _ = load_fit(fit_file)
-    flops = FlopModel(flops_per_param_token)
 
     if inference_tokens is not None:
         _plan_inference(law, flops, inference_tokens, compute, target_loss, level, json_out)
@@ -198,6 +251,57 @@ def plan_command(
     else:
         assert model_sizes is not None
         _plan_projection(law, flops, _parse_sizes(model_sizes), level, json_out)
+
+
+def _plan_lines(
+    lines: AllocationLines, compute: float | None, model_sizes: str | None, json_out: Path | None
+) -> None:
+    if compute is not None:
+        if not (math.isfinite(compute) and compute > 0):
+            fail(f"the compute budget must be a positive number of FLOPs, got {compute:g}")
+        n, d = (float(v) for v in lines.at(compute))
+        rows = [
+            ("N_opt (parameters)", n, None),
+            ("D_opt (tokens)", d, None),
+            ("tokens per parameter", d / n, None),
+            ("a in N_opt ∝ C^a", lines.a, lines.n_line.exponent_interval),
+            ("b in D_opt ∝ C^b", lines.b, lines.d_line.exponent_interval),
+        ]
+        title = f"allocation for C = {compute:.4g} FLOPs from fitted N_opt(C), D_opt(C) lines"
+        payload = {
+            "query": "compute",
+            "compute": compute,
+            "n_opt": n,
+            "d_opt": d,
+            "tokens_per_param": d / n,
+            "a": lines.a,
+            "b": lines.b,
+        }
+        _emit(payload, json_out, [_result_table(title, rows, lines.n_line.level)])
+        return
+    assert model_sizes is not None
+    frame = projection_table(lines, _parse_sizes(model_sizes))
+    table = Table()
+    for col in ("parameters", "FLOPs", "FLOPs (Gopher units)", "tokens", "tokens/param"):
+        table.add_column(col, justify="right")
+    for rec in frame.to_dict(orient="records"):
+        table.add_row(
+            _num(rec["params"]),
+            _num(rec["flops"]),
+            _gopher(rec["flops_gopher"]),
+            _num(rec["tokens"]),
+            f"{rec['tokens_per_param']:.1f}",
+        )
+    payload = {
+        "query": "model_sizes",
+        "rows": [{k: float(v) for k, v in r.items()} for r in frame.to_dict(orient="records")],
+    }
+    title = "compute-optimal budgets per model size from fitted lines (Hoffmann 2022 Table 3)"
+    _emit(payload, json_out, [_titled(title, table)])
+
+
+def _gopher(units: float) -> str:
+    return f"1/{1 / units:,.0f}" if units < 1 else f"{units:,.3g}"
 
 
 def _plan_compute(
@@ -278,12 +382,10 @@ def _plan_projection(
     if has_iv:
         table.add_column(f"FLOPs {level:.0%} interval", justify="right", no_wrap=True)
     for rec in frame.to_dict(orient="records"):
-        g = rec["flops_gopher"]
-        gopher = f"1/{1 / g:,.0f}" if g < 1 else f"{g:,.3g}"
         cells = [
             _num(rec["params"]),
             _num(rec["flops"]),
-            gopher,
+            _gopher(rec["flops_gopher"]),
             _num(rec["tokens"]),
             f"{rec['tokens_per_param']:.1f}",
             f"{rec['loss']:.4f}",

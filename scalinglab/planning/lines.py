@@ -52,6 +52,28 @@ class PowerLawLine:
         out["exponent_interval"] = list(self.exponent_interval)
         return out
 
+    @classmethod
+    def from_dict(cls, data: Any) -> PowerLawLine:
+        """Rebuild from `to_dict()` output (needs at least "exponent" and "coef")."""
+        if not isinstance(data, dict) or "exponent" not in data or "coef" not in data:
+            raise ScalingLabError("a power-law line needs 'exponent' and 'coef'")
+        try:
+            exponent, coef = float(data["exponent"]), float(data["coef"])
+            lo, hi = (float(v) for v in data.get("exponent_interval", (math.nan, math.nan)))
+        except (TypeError, ValueError):
+            raise ScalingLabError("a power-law line's values must be numbers") from None
+        if not (math.isfinite(exponent) and math.isfinite(coef) and coef > 0):
+            raise ScalingLabError("a power-law line needs a finite exponent and a coef > 0")
+        return cls(
+            exponent=exponent,
+            coef=coef,
+            exponent_stderr=float(data.get("exponent_stderr", math.nan)),
+            exponent_interval=(lo, hi),
+            level=float(data.get("level", 0.9)),
+            n_points=int(data.get("n_points", 0)),
+            source=str(data.get("source", "ols")),
+        )
+
 
 @dataclass
 class AllocationLines:
@@ -67,6 +89,17 @@ class AllocationLines:
     @property
     def b(self) -> float:
         return self.d_line.exponent
+
+    def at(self, compute: ArrayLike) -> tuple[FloatArray, FloatArray]:
+        """(N_opt, D_opt) the lines give for `compute` FLOPs."""
+        return self.n_line(compute), self.d_line(compute)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> AllocationLines:
+        """From the JSON of an IsoFLOP or envelope analysis (its "n_line" and "d_line")."""
+        if not isinstance(data, dict) or "n_line" not in data or "d_line" not in data:
+            raise ScalingLabError("allocation lines need 'n_line' and 'd_line'")
+        return cls(PowerLawLine.from_dict(data["n_line"]), PowerLawLine.from_dict(data["d_line"]))
 
 
 def fit_power_line(compute: ArrayLike, values: ArrayLike, level: float = 0.9) -> PowerLawLine:

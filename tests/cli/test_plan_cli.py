@@ -295,3 +295,52 @@ def test_fit_then_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert code == 0
     value = json.loads(out)["value"]
     assert 3 * value**-0.3 + 0.05 == pytest.approx(0.1, rel=1e-3)
+
+
+def test_plan_from_isoflop_result(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    runs = isoflop_csv(tmp_path / "runs.csv")
+    iso = tmp_path / "iso.json"
+    argv = ["isoflop", str(runs), "--params", "N", "--tokens", "D", "--flops", "C", "--loss", "L"]
+    assert run([*argv, "--bootstrap", "0", "--json", str(iso)], capsys)[0] == 0
+    doc = json.loads(iso.read_text())
+    code, out, _ = run(["plan", str(iso), "--model-sizes", "1e9,1e10", "--json", "-"], capsys)
+    assert code == 0
+    rows = json.loads(out)["rows"]
+    n_line = doc["n_line"]
+    for r in rows:
+        assert n_line["coef"] * r["flops"] ** n_line["exponent"] == pytest.approx(r["params"])
+    code, out, _ = run(["plan", str(iso), "--compute", "1e22", "--json", "-"], capsys)
+    assert code == 0 and json.loads(out)["a"] == pytest.approx(doc["a"])
+    code, _, err = run(["plan", str(iso), "--target-loss", "2.0"], capsys)
+    one_line_error(code, err, "--compute and --model-sizes only")
+
+
+def test_plan_flops_function(example_fit: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # numpy.multiply as the FLOP model: C = N·D, i.e. k = 1.
+    code, out, _ = run(
+        [
+            "plan",
+            str(example_fit),
+            "--compute",
+            "1e24",
+            "--flops-function",
+            "numpy:multiply",
+            "--json",
+            "-",
+        ],
+        capsys,
+    )
+    assert code == 0
+    doc = json.loads(out)
+    code, out, _ = run(["plan", str(example_fit), "--compute", "6e24", "--json", "-"], capsys)
+    assert doc["n_opt"] == pytest.approx(json.loads(out)["n_opt"], rel=1e-5)
+    assert doc["method"] == "numeric"
+    for spec, needle in (
+        ("nomodule_xyz:f", "cannot import"),
+        ("numpy:nope", "no function"),
+        ("numpy", "module:function"),
+    ):
+        code, _, err = run(
+            ["plan", str(example_fit), "--compute", "1e24", "--flops-function", spec], capsys
+        )
+        one_line_error(code, err, needle)
