@@ -46,10 +46,11 @@ def _format(value: float) -> str:
 def print_fit(law: ScalingLaw, x: list[str], y: str) -> None:
     """A table of parameters with standard errors and intervals."""
     source = "bootstrap" if law.bootstrap_params_ is not None else "Gauss-Newton"
-    table = Table(
-        title=f"{law.name}: {law.formula}   ({y} vs {', '.join(x)}; {law.n_points_} points)",
-        title_justify="left",
+    console.print(
+        f"[bold]{law.name}[/]: {law.formula}   ({y} vs {', '.join(x)}; {law.n_points_} points)",
+        highlight=False,
     )
+    table = Table()
     table.add_column("parameter")
     table.add_column("value", justify="right")
     table.add_column(f"stderr ({source})", justify="right")

@@ -142,5 +142,5 @@ def test_user_subclass_registers_and_fits() -> None:
 
 
 def test_unknown_law_names_the_choices() -> None:
-    with pytest.raises(ScalingLabError, match="unknown law 'nope'.*chinchilla"):
+    with pytest.raises(ScalingLabError, match=r"unknown law 'nope'.*chinchilla"):
         get_law("nope")
