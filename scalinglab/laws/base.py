@@ -433,9 +433,10 @@ class ScalingLaw:
         stderr = data.get("stderr") or {}
         law.stderr_ = {n: float(stderr.get(n, math.nan)) for n in law.param_names}
         ci = data.get("ci") or {}
-        law.ci_ = {
-            n: tuple(float(v) for v in ci.get(n, (math.nan, math.nan))) for n in law.param_names
-        }  # type: ignore[misc]
+        law.ci_ = {}
+        for n in law.param_names:
+            lo, hi = ci.get(n, (math.nan, math.nan))
+            law.ci_[n] = (float(lo), float(hi))
         law.ci_level_ = float(data.get("ci_level", 0.95))
         law.objective_ = float(data.get("objective", math.nan))
         law.n_points_ = int(data.get("n_points", 0))

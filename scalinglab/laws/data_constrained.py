@@ -16,22 +16,17 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-import numpy as np
 import torch
 
-from scalinglab.laws.base import FloatArray, Param, ScalingLaw, Tensor
+from scalinglab.laws.base import Param, ScalingLaw, Tensor
 
 R_D_STAR = 15.39  # Muennighoff 2023, Sec. 5 fit
 R_N_STAR = 5.31
 
 
-def effective_repeats(
-    unique: Tensor | FloatArray, repeats: Tensor | FloatArray, r_star: float | Tensor
-):  # type: ignore[no-untyped-def]
+def effective_repeats(unique: Tensor, repeats: Tensor, r_star: Tensor) -> Tensor:
     """U + U·R*·(1 − e^(−R/R*)): what `repeats` extra epochs over `unique` are worth."""
-    if isinstance(repeats, torch.Tensor):
-        return unique + unique * r_star * (1.0 - torch.exp(-repeats / r_star))
-    return unique + unique * r_star * (1.0 - np.exp(-np.asarray(repeats) / r_star))
+    return unique + unique * r_star * (1.0 - torch.exp(-repeats / r_star))
 
 
 class DataConstrained(ScalingLaw):
