@@ -73,6 +73,29 @@ def test_fit_writes_json_that_predict_reads(curve_csv: Path, tmp_path: Path) -> 
     assert lo < pred["prediction"] < hi
 
 
+def test_parquet_input_and_json_to_stdout(curve_csv: Path, tmp_path: Path, capsys) -> None:
+    parquet = tmp_path / "curve.parquet"
+    pd.read_csv(curve_csv).to_parquet(parquet)
+    code = run_app(
+        [
+            "fit",
+            str(parquet),
+            "--law",
+            "hestness",
+            "--x",
+            "shard_size",
+            "--y",
+            "best_val_error",
+            "--json",
+            "-",
+        ]
+    )
+    assert code == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["law"] == "hestness" and doc["n_points"] == 12
+    assert set(doc["regions"]) >= {"small_data_end", "irreducible_start", "beta_g"}
+
+
 def test_hand_written_fit_file_with_published_params(tmp_path: Path) -> None:
     fit = tmp_path / "hoffmann.json"
     fit.write_text(
