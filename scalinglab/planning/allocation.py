@@ -106,9 +106,17 @@ def chinchilla_rows(
 
 
 def optimal_rows(
-    surface: LossSurface, theta: FloatArray, compute: FloatArray, flops: FlopModel
+    surface: LossSurface,
+    theta: FloatArray,
+    compute: FloatArray,
+    flops: FlopModel,
+    xtol: float = 1e-10,
 ) -> tuple[FloatArray, FloatArray, FloatArray, np.ndarray]:
-    """Row i's optimum for budget compute[i]: (N_opt, D_opt, loss, interior)."""
+    """Row i's optimum for budget compute[i]: (N_opt, D_opt, loss, interior).
+
+    `xtol` is the numeric path's tolerance on log N (the loss is flat at the optimum, so 1e-6
+    already gives the optimal loss to ~1e-12).
+    """
     c = np.asarray(compute, dtype=float)
     if surface.closed_form and flops.linear:
         G, a, _ = chinchilla_rows(surface, theta)
@@ -133,7 +141,7 @@ def optimal_rows(
         d = flops.tokens(np.broadcast_to(c[:, None], u.shape), n)
         return surface.loss(theta, n, d)
 
-    u, loss, interior = zoom_minimize(along_budget, lo, hi)
+    u, loss, interior = zoom_minimize(along_budget, lo, hi, xtol=xtol)
     n = np.exp(u)
     d = flops.tokens(c, n)
     return n, d, loss, interior

@@ -105,10 +105,12 @@ def _closed_form_compute(
 def _frontier_loss(
     surface: LossSurface, theta: FloatArray, flops: FlopModel
 ) -> Any:  # returns a RowFunction
+    """L*(C) per row at log C values (b, m): the optimal loss along each budget."""
+
     def f(logc: FloatArray) -> FloatArray:
         b, m = logc.shape
         rows = np.repeat(theta, m, axis=0)
-        _, _, loss, ok = optimal_rows(surface, rows, np.exp(logc).reshape(-1), flops)
+        _, _, loss, ok = optimal_rows(surface, rows, np.exp(logc).reshape(-1), flops, xtol=1e-6)
         return np.where(ok, loss, np.nan).reshape(b, m)
 
     return f
@@ -132,12 +134,14 @@ def compute_for_loss(
     closed = surface.closed_form and flops.linear
     theta = point_row(law)
 
-    def solve(th: FloatArray) -> FloatArray:
+    def solve(th: FloatArray, xtol: float = 1e-12) -> FloatArray:
         if closed:
             return _closed_form_compute(surface, th, target, flops.k)
         f = _frontier_loss(surface, th, flops)
         b = th.shape[0]
-        logc = zoom_root(f, np.full(b, target), np.full(b, LOG_C_LO), np.full(b, LOG_C_HI))
+        logc = zoom_root(
+            f, np.full(b, target), np.full(b, LOG_C_LO), np.full(b, LOG_C_HI), xtol=xtol
+        )
         # A row without a crossing: the target is below what the largest budget reaches.
         ends = f(np.column_stack([np.full(b, LOG_C_LO), np.full(b, LOG_C_HI)]))
         too_low = np.isnan(logc) & (target <= ends[:, 1])
@@ -163,7 +167,7 @@ def compute_for_loss(
     dr = law_draws(law, draws, None if closed else NUMERIC_MAX_DRAWS)
     if dr.theta is None:
         return out
-    cd = solve(dr.theta)
+    cd = solve(dr.theta, xtol=1e-7)  # intervals need far less precision than the point
     finite = np.isfinite(cd)
     nd = np.full(dr.n, np.inf)
     dd = np.full(dr.n, np.inf)

@@ -64,7 +64,7 @@ def _budget_rows(
     def log_nopt(logc: FloatArray) -> FloatArray:
         b, m = logc.shape
         rows = np.repeat(theta, m, axis=0)
-        n, _, _, ok = optimal_rows(surface, rows, np.exp(logc).reshape(-1), flops)
+        n, _, _, ok = optimal_rows(surface, rows, np.exp(logc).reshape(-1), flops, xtol=1e-8)
         return np.where(ok, np.log(n), np.nan).reshape(b, m)
 
     b = theta.shape[0]
