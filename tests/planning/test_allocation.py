@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from scalinglab.errors import ScalingLabError
-from scalinglab.laws import ScalingLaw
+from scalinglab.laws import ScalingLaw, get_law
 from scalinglab.planning import (
     FlopModel,
     allocation_exponents,
     allocation_frontier,
     compute_optimal,
 )
+from scalinglab.planning.surface import _ELEMENTWISE
 
-from .conftest import HOFFMANN
+from .conftest import EXAMPLE, HOFFMANN
 
 
 def six_nd(n: np.ndarray, d: np.ndarray) -> np.ndarray:
@@ -151,3 +153,36 @@ def test_hoffmann_constants_sane() -> None:
     assert HOFFMANN["beta"] / (HOFFMANN["alpha"] + HOFFMANN["beta"]) == pytest.approx(
         0.4565, abs=1e-4
     )
+
+
+class ReshapingChinchilla(ScalingLaw):
+    """Chinchilla written so that its parameters must be (b, 1) columns (unregistered: no name).
+
+    Its log_predict is not elementwise, so planners must fall back to the general per-draw path.
+    """
+
+    variables = ("params", "tokens")
+    params = tuple(get_law("chinchilla").params)
+
+    def log_predict(self, p, x, logx):  # type: ignore[no-untyped-def]
+        col = {k: v.reshape(-1, 1) for k, v in p.items()}
+        pred = (
+            col["E"]
+            + torch.exp(torch.log(col["A"]) - col["alpha"] * logx[:, 0])
+            + torch.exp(torch.log(col["B"]) - col["beta"] * logx[:, 1])
+        )
+        return torch.log(pred)
+
+
+def test_user_law_without_elementwise_form(example_law: ScalingLaw) -> None:
+    law = ReshapingChinchilla()
+    law.params_ = dict(EXAMPLE)
+    law.bootstrap_params_ = (
+        np.array([[EXAMPLE[k] for k in law.param_names]] * 5) * np.linspace(0.98, 1.02, 5)[:, None]
+    )
+    law.covariance_ = None
+    plan = compute_optimal(law, 1e24)
+    assert plan.method == "numeric"
+    assert plan.n_opt == pytest.approx(compute_optimal(example_law, 1e24).n_opt, rel=1e-5)
+    assert plan.n_draws == 5
+    assert _ELEMENTWISE[ReshapingChinchilla] is False  # the general path was used
