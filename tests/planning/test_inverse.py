@@ -98,6 +98,7 @@ def test_data_for_target_below_irreducible(learning_curve: ScalingLaw) -> None:
         ("hestness", {"alpha": 3.0, "beta_g": -0.3, "gamma": 0.05, "eps_s": 0.9}, 0.1),
         ("m4", {"beta": 5.0, "c": -0.4, "alpha": 0.5, "eps_inf": 0.05, "eps_0": 0.9}, 0.2),
         ("m1", {"beta": 3.0, "c": -0.3}, 0.05),
+        ("bnsl", {"a": 0.05, "b": 3.0, "c0": 0.1, "c1": 0.3, "d1": 1e4, "f1": 0.3}, 0.1),
     ],
 )
 def test_data_for_target_other_curves(name: str, params: dict[str, float], target: float) -> None:
