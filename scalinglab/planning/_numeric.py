@@ -12,9 +12,13 @@ space from a bracket 100 nats wide, with one vectorised evaluation per round.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
 
+from scalinglab.errors import ScalingLabError
 from scalinglab.laws.base import FloatArray
 
 RowFunction = Callable[[FloatArray], FloatArray]
@@ -110,3 +114,33 @@ def spread(values: FloatArray) -> float:
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
     return float(np.std(v, ddof=1)) if v.size > 1 else float("nan")
+
+
+def check_level(level: float) -> None:
+    """An interval level strictly between 0 and 1, else a ScalingLabError."""
+    if not 0 < level < 1:
+        raise ScalingLabError(f"the interval level must be between 0 and 1, got {level}")
+
+
+def positive_array(name: str, values: ArrayLike, size: int | None = None) -> FloatArray:
+    """Values as a flat float array, each finite and > 0 (`size` checks the length)."""
+    arr = np.asarray(values, dtype=float).reshape(-1)
+    if size is not None and arr.size != size:
+        raise ScalingLabError(f"{name} must have one value per run ({size}), got {arr.size}")
+    if arr.size == 0:
+        raise ScalingLabError("no runs given")
+    bad = ~np.isfinite(arr) | (arr <= 0)
+    if bad.any():
+        raise ScalingLabError(
+            f"{name} must be positive and finite; run {int(np.flatnonzero(bad)[0]) + 1} has "
+            f"{arr[bad][0]:g}"
+        )
+    return arr
+
+
+def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """DataFrame rows as JSON-ready dicts (numpy scalars to Python)."""
+    out = []
+    for rec in df.to_dict(orient="records"):
+        out.append({str(k): (v.item() if isinstance(v, np.generic) else v) for k, v in rec.items()})
+    return out

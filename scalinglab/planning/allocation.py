@@ -29,7 +29,7 @@ from numpy.typing import ArrayLike
 
 from scalinglab.errors import ScalingLabError
 from scalinglab.laws.base import FloatArray, ScalingLaw
-from scalinglab.planning._numeric import interval, spread, zoom_minimize
+from scalinglab.planning._numeric import check_level, interval, spread, zoom_minimize
 from scalinglab.planning.flops import FlopModel, check_budget
 from scalinglab.planning.surface import LossSurface, law_draws, point_row
 
@@ -172,7 +172,7 @@ def compute_optimal(
     skips the intervals.
     """
     flops = flops or FlopModel()
-    _check_level(level)
+    check_level(level)
     c = float(check_budget(compute)[0])
     surface = LossSurface(law, known)
     closed = surface.closed_form and flops.linear
@@ -222,7 +222,7 @@ def allocation_exponents(
     differences over a factor e^±0.25 of the budget.
     """
     flops = flops or FlopModel()
-    _check_level(level)
+    check_level(level)
     surface = LossSurface(law, known)
     closed = surface.closed_form and flops.linear
     k = flops.k
@@ -275,7 +275,7 @@ def allocation_frontier(
     """Plot-ready N_opt(C), D_opt(C), loss(C) over many budgets, with interval columns
     (`*_lo`, `*_hi`) when the fit has draws."""
     flops = flops or FlopModel()
-    _check_level(level)
+    check_level(level)
     cs = check_budget(computes)
     surface = LossSurface(law, known)
     closed = surface.closed_form and flops.linear
@@ -299,8 +299,3 @@ def allocation_frontier(
             bounds = np.array([interval(row, level) for row in v])
             frame[f"{name}_lo"], frame[f"{name}_hi"] = bounds[:, 0], bounds[:, 1]
     return frame
-
-
-def _check_level(level: float) -> None:
-    if not 0 < level < 1:
-        raise ScalingLabError(f"the interval level must be between 0 and 1, got {level}")

@@ -26,9 +26,8 @@ from numpy.typing import ArrayLike
 
 from scalinglab.errors import ScalingLabError
 from scalinglab.laws.base import FloatArray
-from scalinglab.planning._numeric import interval, spread
+from scalinglab.planning._numeric import interval, positive_array, records, spread
 from scalinglab.planning.flops import FlopModel
-from scalinglab.planning.isoflop import _positive, _records
 from scalinglab.planning.lines import PowerLawLine, batched_slopes, fit_power_line
 
 
@@ -64,7 +63,7 @@ class EnvelopeResult:
             "d_line": self.d_line.to_dict(),
             "level": self.level,
             "n_bootstrap": self.n_bootstrap,
-            "points": _records(self.points),
+            "points": records(self.points),
         }
 
 
@@ -82,11 +81,11 @@ def envelope_analysis(
 ) -> EnvelopeResult:
     """Approach 1 on rows (N, loss, C and/or D, optional run id); see the module docstring."""
     flops = flops or FlopModel()
-    n = _positive("params", params)
-    y = _positive("loss", loss, n.size)
-    d = None if tokens is None else _positive("tokens", tokens, n.size)
+    n = positive_array("params", params)
+    y = positive_array("loss", loss, n.size)
+    d = None if tokens is None else positive_array("tokens", tokens, n.size)
     if compute is not None:
-        c = _positive("compute", compute, n.size)
+        c = positive_array("compute", compute, n.size)
     elif d is not None:
         c = flops.compute(n, d)
     else:

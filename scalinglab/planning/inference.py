@@ -25,8 +25,8 @@ import numpy as np
 
 from scalinglab.errors import ScalingLabError
 from scalinglab.laws.base import FloatArray, ScalingLaw
-from scalinglab.planning._numeric import interval, zoom_minimize, zoom_root
-from scalinglab.planning.allocation import _check_level, compute_optimal
+from scalinglab.planning._numeric import check_level, interval, zoom_minimize, zoom_root
+from scalinglab.planning.allocation import compute_optimal
 from scalinglab.planning.flops import INFERENCE_FLOPS_PER_PARAM_TOKEN, FlopModel, check_budget
 from scalinglab.planning.inverse import compute_for_loss
 from scalinglab.planning.surface import LossSurface, law_draws, point_row
@@ -145,7 +145,7 @@ def inference_optimal(
     Give `target_loss`, or `compute` to target the loss of that budget's Chinchilla-optimal run.
     """
     flops = flops or FlopModel()
-    _check_level(level)
+    check_level(level)
     d_inf = float(inference_tokens)
     if not math.isfinite(d_inf) or d_inf < 0:
         raise ScalingLabError(f"inference tokens must be a number >= 0, got {inference_tokens}")

@@ -29,8 +29,8 @@ import numpy as np
 
 from scalinglab.errors import ScalingLabError
 from scalinglab.laws.base import FloatArray, ScalingLaw
-from scalinglab.planning._numeric import interval, zoom_root
-from scalinglab.planning.allocation import _check_level, chinchilla_rows, optimal_rows
+from scalinglab.planning._numeric import check_level, interval, zoom_root
+from scalinglab.planning.allocation import chinchilla_rows, optimal_rows
 from scalinglab.planning.flops import FlopModel
 from scalinglab.planning.surface import LossSurface, evaluate_rows, law_draws, point_row
 
@@ -126,7 +126,7 @@ def compute_for_loss(
 ) -> LossTarget:
     """The budget, model size and tokens of the cheapest run predicted to reach `target_loss`."""
     flops = flops or FlopModel()
-    _check_level(level)
+    check_level(level)
     target = float(target_loss)
     if not math.isfinite(target) or target <= 0:
         raise ScalingLabError(f"the target loss must be a positive number, got {target_loss}")
@@ -220,7 +220,7 @@ def data_for_target(
 ) -> CurveTarget:
     """The x (training-set size, tokens, compute — the law's one free variable) at which the
     fitted curve reaches `target`, with an interval over the parameter draws."""
-    _check_level(level)
+    check_level(level)
     law._check_fitted()
     t = float(target)
     if not math.isfinite(t) or t <= 0:

@@ -28,7 +28,7 @@ from numpy.typing import ArrayLike
 
 from scalinglab.errors import ScalingLabError
 from scalinglab.laws.base import FloatArray
-from scalinglab.planning._numeric import interval, spread
+from scalinglab.planning._numeric import interval, positive_array, records, spread
 from scalinglab.planning.flops import FlopModel
 from scalinglab.planning.lines import PowerLawLine, batched_slopes, fit_power_line
 
@@ -89,16 +89,9 @@ class IsoFLOPResult:
             "d_line": self.d_line.to_dict(),
             "level": self.level,
             "n_bootstrap": self.n_bootstrap,
-            "budgets": _records(self.budgets),
+            "budgets": records(self.budgets),
             "warnings": list(self.warnings),
         }
-
-
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    out = []
-    for rec in df.to_dict(orient="records"):
-        out.append({str(k): (v.item() if isinstance(v, np.generic) else v) for k, v in rec.items()})
-    return out
 
 
 def group_budgets(compute: ArrayLike, rel_tol: float = 0.05) -> tuple[np.ndarray, FloatArray]:
@@ -163,13 +156,13 @@ def isoflop_analysis(
     Give `compute` (FLOPs per run) or `tokens` (then C = flops.compute(N, D)), or both.
     """
     flops = flops or FlopModel()
-    n = _positive("params", params)
-    y = _positive("loss", loss)
+    n = positive_array("params", params)
+    y = positive_array("loss", loss)
     if n.size != y.size:
         raise ScalingLabError("params and loss must have one value per run")
-    d = None if tokens is None else _positive("tokens", tokens, n.size)
+    d = None if tokens is None else positive_array("tokens", tokens, n.size)
     if compute is not None:
-        c = _positive("compute", compute, n.size)
+        c = positive_array("compute", compute, n.size)
     elif d is not None:
         c = flops.compute(n, d)
     else:
@@ -268,18 +261,3 @@ def _tokens_at(
         safe_n = np.where(np.isfinite(n_opt), n_opt, 1.0)
         model = np.where(np.isfinite(n_opt), flops.tokens(c, safe_n), np.nan)
     return np.asarray(np.where(np.isfinite(kk), own, model), dtype=float)
-
-
-def _positive(name: str, values: ArrayLike, size: int | None = None) -> FloatArray:
-    arr = np.asarray(values, dtype=float).reshape(-1)
-    if size is not None and arr.size != size:
-        raise ScalingLabError(f"{name} must have one value per run ({size}), got {arr.size}")
-    if arr.size == 0:
-        raise ScalingLabError("no runs given")
-    bad = ~np.isfinite(arr) | (arr <= 0)
-    if bad.any():
-        raise ScalingLabError(
-            f"{name} must be positive and finite; run {int(np.flatnonzero(bad)[0]) + 1} has "
-            f"{arr[bad][0]:g}"
-        )
-    return arr

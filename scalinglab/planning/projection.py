@@ -20,8 +20,8 @@ from numpy.typing import ArrayLike
 
 from scalinglab.errors import ScalingLabError
 from scalinglab.laws.base import FloatArray, ScalingLaw
-from scalinglab.planning._numeric import interval, zoom_root
-from scalinglab.planning.allocation import _check_level, chinchilla_rows, optimal_rows
+from scalinglab.planning._numeric import check_level, interval, zoom_root
+from scalinglab.planning.allocation import chinchilla_rows, optimal_rows
 from scalinglab.planning.flops import FlopModel
 from scalinglab.planning.lines import PowerLawLine
 from scalinglab.planning.surface import LossSurface, law_draws, point_row
@@ -86,7 +86,7 @@ def projection_table(
     tokens, tokens_per_param, and for a law the predicted loss; with parameter draws (closed-form
     Chinchilla) also flops_lo/flops_hi and tokens_lo/tokens_hi."""
     flops = flops or FlopModel()
-    _check_level(level)
+    check_level(level)
     sizes = _check_sizes(model_sizes)
     if not isinstance(source, ScalingLaw):
         c = source.n_line.inverse(sizes)
