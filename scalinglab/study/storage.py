@@ -17,7 +17,9 @@ PostgreSQL already locks the row (`SELECT ... FOR UPDATE`).
 
 from __future__ import annotations
 
+import random
 import sqlite3
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ from scalinglab.errors import ScalingLabError
 
 DEFAULT_DIR = Path("runs")
 SQLITE_TIMEOUT = 120.0  # seconds a writer waits for the database lock
+OPEN_ATTEMPTS = 6  # tries to open a storage whose schema another process is creating
 
 
 def default_url(name: str) -> str:
@@ -123,32 +126,59 @@ def open_storage(
         engine_kwargs["connect_args"] = {"timeout": SQLITE_TIMEOUT}
     else:
         engine_kwargs["pool_pre_ping"] = True
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            callback = None
-            if heartbeat_interval is not None:
-                callback = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=max_retry)
-            storage = optuna.storages.RDBStorage(
-                url,
-                engine_kwargs=engine_kwargs,
-                heartbeat_interval=heartbeat_interval,
-                grace_period=grace_period,
-                heartbeat_stale_trial_callback=callback,
-            )
-    except ImportError as exc:
-        raise ScalingLabError(
-            f"storage {display_url(url)}: database driver missing ({exc}); "
-            "install scalinglab[postgres]"
-        ) from None
-    except Exception as exc:  # sqlalchemy / driver errors: unreachable server, bad credentials
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ScalingLabError(f"cannot open storage {display_url(url)}: {first}") from None
+    storage = None
+    for attempt in range(OPEN_ATTEMPTS):
+        try:
+            storage = _rdb_storage(url, engine_kwargs, heartbeat_interval, grace_period, max_retry)
+            break
+        except ImportError as exc:
+            raise ScalingLabError(
+                f"storage {display_url(url)}: database driver missing ({exc}); "
+                "install scalinglab[postgres]"
+            ) from None
+        except Exception as exc:  # sqlalchemy / driver errors: unreachable server, bad password
+            # Two processes creating the schema of a new database at once: one of them loses
+            # ("table already exists", a duplicate alembic row). Its retry finds the schema.
+            if attempt + 1 < OPEN_ATTEMPTS and _is_schema_race(exc):
+                time.sleep(0.2 * (attempt + 1) + random.random() * 0.2)
+                continue
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ScalingLabError(f"cannot open storage {display_url(url)}: {first}") from None
+    assert storage is not None
     if path is not None:
         _serialize_sqlite(storage.engine)
     # Optuna's own wrapper (what optuna.load_study(storage=url) uses): one trial cache per process,
     # shared by every Study and Trial object built on it.
     return optuna.storages.get_storage(storage)
+
+
+def _rdb_storage(
+    url: str,
+    engine_kwargs: dict[str, Any],
+    heartbeat_interval: int | None,
+    grace_period: int | None,
+    max_retry: int,
+) -> optuna.storages.RDBStorage:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        callback = None
+        if heartbeat_interval is not None:
+            callback = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=max_retry)
+        return optuna.storages.RDBStorage(
+            url,
+            engine_kwargs=engine_kwargs,
+            heartbeat_interval=heartbeat_interval,
+            grace_period=grace_period,
+            heartbeat_stale_trial_callback=callback,
+        )
+
+
+def _is_schema_race(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return any(
+        marker in text
+        for marker in ("already exists", "unique constraint", "duplicate key", "locked")
+    )
 
 
 def shard_study_name(study: str, seed: int, shard_size: int) -> str:

@@ -92,18 +92,23 @@ class _Heartbeat:
 
 
 class _Reporter:
-    """The `report` a task calls after each evaluation: curve, Optuna report, pruning."""
+    """The `report` a task calls after each evaluation: curve, Optuna report, pruning.
 
-    def __init__(self, trial: optuna.Trial, prune: bool) -> None:
-        self.trial, self.prune = trial, prune
+    With pruning off, nothing is written per evaluation (the curve is stored once at the end);
+    with it on, the pruner is only asked once the warm-up evaluations are over.
+    """
+
+    def __init__(self, trial: optuna.Trial, prune: bool, warmup: int) -> None:
+        self.trial, self.prune, self.warmup = trial, prune, warmup
         self.curve: list[tuple[int, float]] = []
 
     def __call__(self, examples_seen: int, val_loss: float) -> None:
         self.curve.append((int(examples_seen), float(val_loss)))
-        if not math.isfinite(val_loss):
+        if not self.prune or not math.isfinite(val_loss):
             return
-        self.trial.report(float(val_loss), step=len(self.curve) - 1)
-        if self.prune and self.trial.should_prune():
+        step = len(self.curve) - 1
+        self.trial.report(float(val_loss), step=step)
+        if step >= self.warmup and self.trial.should_prune():
             raise optuna.TrialPruned(f"pruned at {examples_seen} examples (val loss {val_loss:g})")
 
 
@@ -256,7 +261,10 @@ class Worker:
             max_steps=train.max_steps,
             flop_budget=self.config.budget.flops_per_trial,
         )
-        reporter = _Reporter(trial, prune=self.config.search.pruner != "none")
+        search_spec = self.config.search
+        reporter = _Reporter(
+            trial, prune=search_spec.pruner != "none", warmup=search_spec.pruner_warmup_evals
+        )
         t0 = time.perf_counter()
         try:
             n_params = int(self.task.n_params(model_size))

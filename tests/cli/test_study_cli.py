@@ -1,0 +1,103 @@
+"""`scalinglab study ...`: exit codes, one-line errors before any training, and the full cycle
+run -> status -> export -> fit on a tiny study."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from scalinglab.cli.app import run_app
+
+TINY = """
+name = "{name}"
+[task]
+name = "{task}"
+options = {{ pool_size = 2048 }}
+[shards]
+smallest = 256
+largest = {largest}
+[search]
+model_sizes = {sizes}
+trials_per_shard = 2
+sampler = "random"
+pruner = "none"
+[train]
+max_epochs = 8
+"""
+
+
+def _write(tmp_path: Path, name: str = "cli", **kw: object) -> Path:
+    values = {"name": name, "task": "synthetic", "largest": 1024, "sizes": "[8, 16]", **kw}
+    path = tmp_path / f"{name}.toml"
+    path.write_text(TINY.format(**values))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"task": "nosuchtask"}, "unknown task 'nosuchtask'"),
+        ({"largest": 4096}, "larger than the task's training data (2048 examples)"),
+        ({"sizes": "[]"}, "model-size grid is empty"),
+    ],
+)
+def test_bad_config_is_one_line_exit_2_before_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], change: dict[str, object], message: str
+) -> None:
+    config = _write(tmp_path, **change)
+    storage = tmp_path / "never.db"
+    assert run_app(["study", "run", str(config), "--storage", str(storage)]) == 2
+    err = capsys.readouterr().err
+    assert message in err.replace("\n", " ") and err.strip().count("\n") == 0
+    assert not storage.exists()  # failed before creating the study, let alone training
+
+
+def test_malformed_toml_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text('name = "x"\n[shards\n')
+    assert run_app(["study", "run", str(config)]) == 2
+    assert "malformed TOML" in capsys.readouterr().err
+
+
+def test_unknown_study_and_bad_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    storage = tmp_path / "none.db"
+    assert run_app(["study", "status", "ghost", "--storage", str(storage)]) == 2
+    assert "no study database" in capsys.readouterr().err
+    assert not storage.exists()
+    config = _write(tmp_path)
+    assert run_app(["study", "run", str(config), "--executor", "slurm"]) == 2
+    assert "unknown executor 'slurm'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_run_status_export_fit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = _write(tmp_path, "cyc", largest=2048)  # shards 256, 512, 1024, 2048
+    db = str(tmp_path / "cyc.db")
+    assert run_app(["study", "run", str(config), "--storage", db, "--workers", "1"]) == 0
+    assert "8/8 trials finished" in capsys.readouterr().out
+
+    assert run_app(["study", "status", "cyc", "--storage", db, "--json", "-"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["state"] == "finished" and len(status["shards"]) == 4
+
+    out = tmp_path / "export" / "cyc.csv"
+    assert run_app(["study", "export", "cyc", "--storage", db, "--out", str(out)]) == 0
+    trials, best = pd.read_csv(out), pd.read_csv(tmp_path / "export" / "cyc.best.csv")
+    assert len(trials) == 8 and len(best) == 4 and trials["is_best"].sum() == 4
+    for column in ("study", "trial", "state", "shard_size", "model_size", "n_params", "lr",
+                   "seed", "best_val_loss", "best_val_error", "flops", "examples_seen", "steps",
+                   "wall_time", "host", "error"):  # fmt: skip
+        assert column in trials.columns
+    parquet = tmp_path / "cyc.parquet"
+    assert run_app(["study", "export", "cyc", "--storage", db, "--out", str(parquet)]) == 0
+    assert len(pd.read_parquet(parquet)) == 8
+
+    fit_json = tmp_path / "fit.json"
+    args = ["study", "fit", "cyc", "--storage", db, "--bootstrap", "20", "--json", str(fit_json)]
+    assert run_app(args) == 0
+    fit = json.loads(fit_json.read_text())
+    assert fit["learning_curve"]["law"] == "power_const" and fit["beta_g"] < 0
+    assert "beta_g" in capsys.readouterr().out
