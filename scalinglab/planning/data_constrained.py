@@ -30,6 +30,7 @@ from scalinglab.laws.base import FloatArray, ScalingLaw
 from scalinglab.laws.data_constrained import R_D_STAR, R_N_STAR
 from scalinglab.planning.allocation import compute_optimal
 from scalinglab.planning.flops import FlopModel, check_budget
+from scalinglab.planning.surface import law_draws
 
 CHINCHILLA_PARAMS = ("E", "A", "B", "alpha", "beta")
 
@@ -102,7 +103,7 @@ def _as_data_constrained(
             )
         params = dict(law.params_)
         source = "fit"
-        draws = law.bootstrap_params_
+        draws = law_draws(law).theta
     elif law.name == "chinchilla":
         rd = R_D_STAR if r_d_star is None else float(r_d_star)
         rn = R_N_STAR if r_n_star is None else float(r_n_star)
@@ -112,7 +113,7 @@ def _as_data_constrained(
         params = {**law.params_, "R_D_star": rd, "R_N_star": rn}
         given = r_d_star is not None or r_n_star is not None
         source = "given" if given else "Muennighoff 2023 (R*_D = 15.39, R*_N = 5.31)"
-        boot = law.bootstrap_params_
+        boot = law_draws(law).theta
         draws = (
             None
             if boot is None
@@ -123,6 +124,7 @@ def _as_data_constrained(
             f"data-constrained planning (--unique-tokens) needs a chinchilla or data_constrained "
             f"fit; the fit holds {law.name!r}"
         )
+    # The fit's draws (bootstrap, else covariance samples) travel as the plan law's draws.
     dc = ScalingLaw.from_dict({"law": "data_constrained", "params": params})
     dc.bootstrap_params_ = draws
     base = ScalingLaw.from_dict(
@@ -183,5 +185,5 @@ def data_constrained_optimal(
         out.intervals = dict(plan.intervals)
         lo, hi = plan.intervals["d_opt"]
         out.intervals["epochs"] = (lo / u, hi / u)
-        out.interval_source, out.n_draws = plan.interval_source, plan.n_draws
+        out.interval_source, out.n_draws = law_draws(law).source, plan.n_draws
     return out
