@@ -4,7 +4,7 @@
 |-------------|-----------------------------------------|-------------------------|
 | image       | dataset-fashion-mnist                   | image-v1.npz            |
 | lm          | dict-gcide                              | lm-v1.npz               |
-| translation | sword-text-sparv sword-text-web diatheke| translation-v1.npz      |
+| translation | sword-text-sparv sword-text-web diatheke| translation-v2.npz      |
 | speech      | espeak-ng flite sox (synthetic corpus)  | speech-v1.npz           |
 
 The cache lives in ~/.cache/scalinglab unless $SCALINGLAB_CACHE or an explicit directory says

@@ -45,3 +45,9 @@ def lm_task():  # type: ignore[no-untyped-def]
     from scalinglab.tasks.lm import LMTask
 
     return LMTask()
+
+
+@pytest.fixture
+def need():  # type: ignore[no-untyped-def]
+    """need("image") skips the test when that domain's Debian package is missing."""
+    return require
