@@ -6,6 +6,7 @@ Each command group lives in its own module and registers itself on `app`; errors
 
 from __future__ import annotations
 
+import os
 import sys
 
 from scalinglab.cli.app import app, run_app
@@ -19,6 +20,12 @@ from scalinglab.cli import plan as _plan  # noqa: F401  isort: skip
 
 def main() -> None:
     """Console-script entry point."""
+    import torch
+
+    # The command line's own math (fits, plans, bootstrap draws) is many small kernels: one
+    # thread beats two and does not collapse when the other core is busy. Training workers set
+    # their own thread counts.
+    torch.set_num_threads(int(os.environ.get("SCALINGLAB_THREADS", "1")))
     sys.exit(run_app())
 
 
