@@ -1,0 +1,79 @@
+"""`scalinglab report SOURCE --out DIR`: one self-contained HTML page of a study, a results table
+or fit files, with the plots people read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from scalinglab.cli.app import app, console, write_json
+
+
+@app.command("report")
+def report_command(
+    sources: Annotated[
+        list[str],
+        typer.Argument(
+            help="A study name (with --storage), a results table (.csv/.parquet) or fit JSON "
+            "files (from `fit --json` or `study fit --json`).",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for index.html.")] = Path(
+        "report"
+    ),
+    storage: Annotated[
+        str | None,
+        typer.Option(help="Storage URL of the study (default: runs/NAME.db)."),
+    ] = None,
+    where: Annotated[
+        str | None, typer.Option(help='pandas query to filter table rows, e.g. "epoch_outlier == 0".')
+    ] = None,
+    y: Annotated[
+        str,
+        typer.Option(
+            "--y", help="Learning-curve column of a study: best_val_loss, best_val_error or auto."
+        ),
+    ] = "auto",
+    bootstrap: Annotated[
+        int, typer.Option(min=0, help="Bootstrap resamples for bands and intervals.")
+    ] = 200,
+    level: Annotated[float, typer.Option(help="Level of prediction intervals and bands.")] = 0.9,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the headline numbers as JSON ('-': stdout).")
+    ] = None,
+) -> None:
+    """Write DIR/index.html: setup, fitted parameters with intervals, exponents next to the
+    published ones, plots (PNG embedded, SVG beside), the plan, and commands to reproduce.
+
+    Examples:
+
+      scalinglab report synthetic-demo --out runs/synthetic-report
+
+      scalinglab report big --storage postgresql://me@db:5432/studies --out report/
+
+      scalinglab report ../shared/data/chinchilla_besiroglu2024.csv --where "epoch_outlier == 0"
+      --out chinchilla/
+
+      scalinglab report curve.json chinchilla.json --out fits/
+    """
+    import optuna
+
+    from scalinglab.report import build_report
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    with console.status("fitting and plotting..."):
+        built = build_report(
+            sources, out, storage=storage, where=where, y=y, n_bootstrap=bootstrap, level=level
+        )
+    headline = {k: v for k, v in built.report.headline.items() if k != "cards"}
+    if json_out is not None and str(json_out) == "-":
+        write_json(json_out, {"path": str(built.path), "kind": built.kind, **headline})
+        return
+    for label, value in built.report.headline.get("cards", []):
+        console.print(f"  {value:>10}  {label}", highlight=False)
+    console.print(f"report written to {built.path.resolve()}", highlight=False, soft_wrap=True)
+    if json_out is not None:
+        write_json(json_out, {"path": str(built.path), "kind": built.kind, **headline})

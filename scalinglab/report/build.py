@@ -1,0 +1,316 @@
+"""`build_report`: from a SOURCE — a study in storage, a results table, or fit JSON files — to
+DIR/index.html (one self-contained page) with its figures as PNG and SVG in DIR/figures.
+
+    from scalinglab.report import build_report
+    built = build_report(["synthetic-demo"], "runs/report")                 # a study (runs/NAME.db)
+    built = build_report(["runs.csv"], "out", where="epoch_outlier == 0")   # N, D, loss runs
+    built = build_report(["curve.json", "chinchilla.json"], "out")          # fit files
+    print(built.path, built.report.headline)
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from scalinglab.errors import ScalingLabError
+from scalinglab.io import TABLE_SUFFIXES, load_fit, read_table
+from scalinglab.laws.base import ScalingLaw
+from scalinglab.report.document import FigureFile, Report, Table, law_table, num, span
+from scalinglab.report.html import write_html
+from scalinglab.report.learning_curve import learning_curve_figure
+from scalinglab.report.nd_report import analyze_nd, exponent_tables, has_nd, nd_report, plan_tables
+from scalinglab.report.study_report import analyze_study, setup_from_trials, study_report
+from scalinglab.report.style import save_figure
+
+
+@dataclass
+class BuiltReport:
+    """A written report: the page, the Report it renders, and what kind of source it came from."""
+
+    path: Path
+    report: Report
+    kind: str  # "study" | "study-table" | "nd-table" | "fits"
+
+
+def _q(value: str | Path) -> str:
+    return shlex.quote(str(value))
+
+
+def _report_command(sources: Sequence[str], out: Path, options: dict[str, Any]) -> str:
+    parts = ["scalinglab report", *(_q(s) for s in sources), "--out", _q(out)]
+    for key, value in options.items():
+        if value is not None:
+            parts += [f"--{key}", _q(str(value))]
+    return " ".join(parts)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def config_toml(config: Any) -> str:
+    """A study config (StudyConfig) as a TOML study file that `study run` accepts."""
+    data = config.model_dump(mode="json", exclude_none=True)
+    lines = [f"name = {_toml_value(data.pop('name'))}"]
+    for section, body in data.items():
+        lines += ["", f"[{section}]"]
+        lines += [f"{key} = {_toml_value(value)}" for key, value in body.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _study_source(
+    name: str, out: Path, storage: str | None, y: str, n_bootstrap: int, level: float,
+    config_path: Path | None,
+) -> BuiltReport:  # fmt: skip
+    from scalinglab.study.layout import load_study_config
+    from scalinglab.study.results import load_results, open_existing
+    from scalinglab.study.storage import display_url, normalize_url
+
+    trials = load_results(name, storage)
+    config = load_study_config(name, open_existing(name, storage))
+    analysis = analyze_study(trials, y=y, n_bootstrap=n_bootstrap, level=level)
+    out.mkdir(parents=True, exist_ok=True)
+    if config_path is None:
+        config_path = out / "study.toml"
+        config_path.write_text(config_toml(config))
+    url = display_url(normalize_url(storage, name))
+    st = ["--storage", _q(url)]
+    setup = [
+        ("study", name),
+        ("storage", url),
+        ("task", f"{config.task.name} {config.task.options or ''}".strip()),
+        ("shard sizes m", ", ".join(f"{s:,}" for s in config.shard_sizes())),
+        ("model sizes searched", ", ".join(map(str, config.search.model_sizes))),
+        ("search per shard", f"{config.search.n_trials()} trials, sampler {config.search.sampler}, "
+                             f"pruner {config.search.pruner}; hparams {', '.join(config.search.hparams)}"),
+        ("training", f"seeds {config.train.seeds}, up to {config.train.max_epochs} epochs, early "
+                     f"stopping patience {config.train.patience}"),
+        ("learning-curve metric", f"{analysis.y} ({analysis.y_label})"),
+    ] + setup_from_trials(trials)[3:]  # fmt: skip
+    commands = [
+        f"scalinglab study run {_q(config_path)} {' '.join(st)}   # runs or resumes the study",
+        f"scalinglab study status {_q(name)} {' '.join(st)}",
+        f"scalinglab study export {_q(name)} {' '.join(st)} --out {_q(out / 'results.csv')}",
+        f"scalinglab study fit {_q(name)} {' '.join(st)} --y {analysis.y} --json "
+        f"{_q(out / 'fit.json')}",
+        f"scalinglab fit {_q(out / 'results.best.csv')} --law power_const --x shard_size "
+        f"--y {analysis.y} --bootstrap {n_bootstrap}",
+        f"scalinglab plan {_q(out / 'curve.json')} --target-error "
+        f"{float(analysis.best[analysis.y].min()) * 0.9:.4g}   # curve.json: fit --json output",
+        _report_command([name], out, {"storage": url, "y": analysis.y, "bootstrap": n_bootstrap}),
+    ]
+    report = study_report(analysis, out, setup, commands)
+    return BuiltReport(write_html(report, out), report, "study")
+
+
+def _table_source(
+    path: str, out: Path, where: str | None, y: str, n_bootstrap: int, level: float
+) -> BuiltReport:
+    df = read_table(path, where)
+    opts = {"where": where, "bootstrap": n_bootstrap}
+    if {"shard_size", "state", "best_val_loss"} <= set(df.columns):
+        analysis = analyze_study(df, y=y, n_bootstrap=n_bootstrap, level=level)
+        setup = [("source", str(path)), *([("filter", where)] if where else []),
+                 *setup_from_trials(df)]  # fmt: skip
+        commands = [_report_command([path], out, {**opts, "y": analysis.y})]
+        report = study_report(analysis, out, setup, commands)
+        return BuiltReport(write_html(report, out), report, "study-table")
+    if has_nd(df):
+        a = analyze_nd(df, str(path), n_bootstrap=n_bootstrap, level=level)
+        w = ["--where", _q(where)] if where else []
+        c = a.columns
+        xs = f"--x {c['params']} --x tokens" if "tokens" in c else ""
+        commands = [
+            f"scalinglab isoflop {_q(path)} --params {c['params']} --loss {c['loss']} "
+            + (f"--tokens {c['tokens']} " if "tokens" in c else "")
+            + (f"--flops {c['compute']} " if "compute" in c else "")
+            + " ".join(w)
+            + f" --bootstrap {n_bootstrap} --json isoflop.json",
+        ]
+        if "tokens" in c:
+            commands.insert(0, f"scalinglab fit {_q(path)} --law chinchilla {xs} --y {c['loss']} "
+                            + " ".join(w) + f" --bootstrap {n_bootstrap} --json fit.json")  # fmt: skip
+            commands.append("scalinglab plan fit.json --compute 5.76e23")
+        commands.append(_report_command([path], out, opts))
+        report = nd_report(a, out, [("filter", where)] if where else [], commands)
+        return BuiltReport(write_html(report, out), report, "nd-table")
+    raise ScalingLabError(
+        f"{path}: not a study's results table (columns shard_size, state, best_val_loss) nor "
+        "runs with params, loss and tokens or flops; its columns are: "
+        + ", ".join(map(str, df.columns))
+    )
+
+
+def _study_fit_trials(doc: dict[str, Any], path: str) -> pd.DataFrame:
+    """The best-per-shard points of a `study fit --json` file as a trial table."""
+    y = str(doc.get("y", "best_val_loss"))
+    points = doc.get("points")
+    if not isinstance(points, list) or not points:
+        raise ScalingLabError(f"{path}: a study fit file without points; rerun `study fit --json`")
+    df = pd.DataFrame(points)
+    if "shard_size" not in df or y not in df:
+        raise ScalingLabError(f"{path}: its points lack 'shard_size' or {y!r}")
+    df["state"] = "COMPLETE"
+    df["is_best"] = True
+    for col in ("best_val_loss", "best_val_error"):
+        if col not in df:
+            df[col] = np.nan
+    df["study"] = Path(path).stem
+    return df
+
+
+def _fits_source(paths: Sequence[str], out: Path, n_bootstrap: int, level: float) -> BuiltReport:
+    docs: list[tuple[str, dict[str, Any]]] = []
+    for p in paths:
+        try:
+            raw = json.loads(Path(p).read_text())
+        except FileNotFoundError:
+            raise ScalingLabError(f"no such fit file: {p}") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ScalingLabError(f"{p} is not a readable JSON fit file: {exc}") from None
+        docs.append((p, raw))
+    study_docs = [(p, d) for p, d in docs if isinstance(d, dict) and "learning_curve" in d]
+    if study_docs:
+        if len(docs) > 1:
+            raise ScalingLabError("give one `study fit --json` file at a time")
+        p, d = study_docs[0]
+        trials = _study_fit_trials(d, p)
+        analysis = analyze_study(trials, y=str(d.get("y", "auto")), n_bootstrap=n_bootstrap,
+                                 level=level)  # fmt: skip
+        setup = [("source", p), ("note", "refitted from the fit file's best-per-shard points"),
+                 *setup_from_trials(trials)[:3]]  # fmt: skip
+        report = study_report(analysis, out, setup,
+                              [_report_command([p], out, {"bootstrap": n_bootstrap})])  # fmt: skip
+        return BuiltReport(write_html(report, out), report, "fits")
+    laws: list[tuple[str, ScalingLaw, dict[str, Any]]] = []
+    for p, _ in docs:
+        law, doc = load_fit(p)
+        laws.append((p, law, doc))
+    return _law_fits_report(laws, out, level, paths)
+
+
+def _law_fits_report(
+    laws: list[tuple[str, ScalingLaw, dict[str, Any]]], out: Path, level: float,
+    paths: Sequence[str],
+) -> BuiltReport:  # fmt: skip
+    report = Report(
+        title="Scaling law fits: " + ", ".join(Path(p).name for p, _, _ in laws),
+        subtitle=f"{len(laws)} fitted law(s) read from fit files",
+    )
+    fig_dir = out / "figures"
+    for i, (p, law, doc) in enumerate(laws):
+        xs = doc.get("x") or list(law.variables)
+        report.setup.append((Path(p).name, f"{law.name}: {doc.get('y', 'y')} vs "
+                             f"{', '.join(xs) if isinstance(xs, list) else xs}; "
+                             f"{doc.get('n_points', '?')} points"
+                             + (f"; where {doc['where']}" if doc.get("where") else "")))  # fmt: skip
+        report.parameters.append(law_table(f"{Path(p).name} ({law.name})", law))
+        if set(law.variables) >= {"params", "tokens"} and law.name == "chinchilla":
+            tables, ex = exponent_tables(law, level)
+            report.exponents += tables
+            report.plan += plan_tables(law, level, [])
+            report.headline.setdefault("cards", []).append((f"a in N_opt ∝ C^a ({Path(p).name})",
+                                                            f"{ex.a:.3f}"))  # fmt: skip
+            from scalinglab.planning import allocation_frontier
+            from scalinglab.report.isoflop import allocation_figure
+
+            frontier = allocation_frontier(law, np.geomspace(1e18, 1e25, 40), level=level)
+            saved = save_figure(
+                allocation_figure(None, frontier, law.name), fig_dir / f"allocation_{i}"
+            )
+            report.figures.append(FigureFile(
+                f"Compute-optimal allocation ({Path(p).name})",
+                f"N_opt and D_opt against compute from the fitted law, {level:.0%} band from its "
+                "parameter draws.", saved["png"], saved["svg"],
+            ))  # fmt: skip
+        elif len(law.variables) == 1:
+            regions = law.regions() if hasattr(law, "regions") else None
+            lo, hi = 1e2, 1e7
+            if regions:
+                ends = [v for v in (regions["small_data_end"], regions["irreducible_start"])
+                        if np.isfinite(v) and v > 0]  # fmt: skip
+                if ends:
+                    lo, hi = min(ends) / 10, max(ends) * 10
+            grid = np.geomspace(lo, hi, 5)
+            fig = learning_curve_figure(
+                grid, law.predict(grid[:, None]), law, regions=regions, extrapolate_to=hi,
+                level=level, xlabel=f"{xs[0] if isinstance(xs, list) else xs}",
+                ylabel=str(doc.get("y", "y")), title=f"{law.name} fit ({Path(p).name})",
+            )  # fmt: skip
+            saved = save_figure(fig, fig_dir / f"curve_{i}")
+            report.figures.append(FigureFile(
+                f"Fitted curve ({Path(p).name})",
+                "The fitted law (points mark it at five x values; the fit file holds no data).",
+                saved["png"], saved["svg"],
+            ))  # fmt: skip
+            rows = []
+            for x in np.geomspace(lo, hi, 6):
+                value = float(law.predict(np.array([[x]]))[0])
+                try:
+                    b = law.predict_interval(np.array([[x]]), level)
+                    bounds = (float(b[0][0]), float(b[1][0]))
+                except ScalingLabError:
+                    bounds = (float("nan"), float("nan"))
+                rows.append([num(x, 3), num(value), span(bounds)])
+            report.plan.append(Table(f"Predictions of {Path(p).name}",
+                                     ["x", "prediction", f"{level:.0%} interval"], rows))  # fmt: skip
+    report.commands.append(_report_command(list(paths), out, {}))
+    return BuiltReport(write_html(report, out), report, "fits")
+
+
+def build_report(
+    sources: Sequence[str | Path],
+    out: str | Path,
+    storage: str | None = None,
+    where: str | None = None,
+    y: str = "auto",
+    n_bootstrap: int = 200,
+    level: float = 0.9,
+    config_path: str | Path | None = None,
+) -> BuiltReport:
+    """Write the report of `sources` to out/index.html (figures in out/figures).
+
+    sources: one study name (with `storage`, default runs/NAME.db), one results table
+    (.csv/.parquet: a study's trials, or runs with params, tokens/flops and loss), or one or more
+    fit JSON files. y: the learning-curve column of a study (auto: by task domain).
+    """
+    srcs = [str(s) for s in sources]
+    out_dir = Path(out)
+    if not srcs:
+        raise ScalingLabError("give a SOURCE: a study name, a results table or fit JSON files")
+    if not 0 < level < 1:
+        raise ScalingLabError(f"--level must be between 0 and 1, got {level}")
+    if n_bootstrap < 0:
+        raise ScalingLabError("--bootstrap must be >= 0")
+    suffixes = {Path(s).suffix.lower() for s in srcs}
+    if suffixes == {".json"}:
+        return _fits_source(srcs, out_dir, n_bootstrap, level)
+    if len(srcs) > 1:
+        raise ScalingLabError("give one study or one table, or several .json fit files")
+    src = srcs[0]
+    if Path(src).suffix.lower() in TABLE_SUFFIXES:
+        return _table_source(src, out_dir, where, y, n_bootstrap, level)
+    if Path(src).exists():
+        raise ScalingLabError(
+            f"{src}: unknown source type; use a .csv/.parquet table, .json fit files or a study name"
+        )
+    cfg = Path(config_path) if config_path is not None else None
+    return _study_source(src, out_dir, storage, y, n_bootstrap, level, cfg)

@@ -1,0 +1,92 @@
+"""What a report holds, independent of how it is rendered: tables, figures, commands, numbers."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class Table:
+    """A titled table of strings; `highlight` marks rows to emphasise (by index)."""
+
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+    note: str = ""
+    highlight: set[int] = field(default_factory=set)
+
+
+@dataclass
+class FigureFile:
+    """A saved figure: its PNG (embedded in the page) and SVG (beside it)."""
+
+    title: str
+    caption: str
+    png: Path
+    svg: Path
+
+
+@dataclass
+class Report:
+    """One report page: setup, fitted parameters, exponents, figures, plan, reproduction."""
+
+    title: str
+    subtitle: str
+    setup: list[tuple[str, str]] = field(default_factory=list)
+    parameters: list[Table] = field(default_factory=list)
+    exponents: list[Table] = field(default_factory=list)
+    figures: list[FigureFile] = field(default_factory=list)
+    plan: list[Table] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    headline: dict[str, Any] = field(default_factory=dict)
+
+
+def num(value: Any, digits: int = 4) -> str:
+    """A number for a table cell: `digits` significant figures, '–' for missing."""
+    if value is None:
+        return "–"
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(v):
+        return "–"
+    if math.isinf(v):
+        return "∞" if v > 0 else "−∞"
+    return f"{v:.{digits}g}"
+
+
+def span(bounds: Any, digits: int = 4) -> str:
+    """An interval [lo, hi] for a table cell ('–' when unknown)."""
+    try:
+        lo, hi = (float(b) for b in bounds)
+    except (TypeError, ValueError):
+        return "–"
+    if math.isnan(lo) and math.isnan(hi):
+        return "–"
+    return f"[{num(lo, digits)}, {num(hi, digits)}]"
+
+
+def law_table(title: str, fit: Any, note: str = "") -> Table:
+    """Parameters of a fitted ScalingLaw: value, standard error, interval."""
+    level = getattr(fit, "ci_level_", 0.95)
+    source = "bootstrap" if getattr(fit, "bootstrap_params_", None) is not None else "Gauss-Newton"
+    rows = []
+    for name in fit.param_names:
+        rows.append(
+            [name, num(fit.params_[name]), num(fit.stderr_.get(name)), span(fit.ci_.get(name))]
+        )
+    head = f"{title}: {fit.formula}" if fit.formula else title
+    extra = [note] if note else []
+    if getattr(fit, "warnings_", None):
+        extra += [f"fit warning: {w}" for w in fit.warnings_]
+    return Table(
+        head,
+        ["parameter", "value", f"stderr ({source})", f"{level:.0%} interval"],
+        rows,
+        note=" ".join(extra),
+    )
