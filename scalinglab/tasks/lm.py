@@ -49,8 +49,8 @@ DEFAULTS = {
     "batch_size": 32,  # windows per step: 4,096 predicted characters
     "grad_clip": 1.0,
 }
-EVAL_MIN_EXAMPLES = 512  # validate every 64k-2M training characters
-EVAL_MAX_EXAMPLES = 4096
+EVAL_MIN_EXAMPLES = 128  # validate every 16k-262k training characters
+EVAL_MAX_EXAMPLES = 2048
 VAL_BATCH = 128
 
 
