@@ -192,6 +192,10 @@ def fit_cmd(
         )  # fmt: skip
     console.print(table)
     console.print(_law_line("learning curve", result["learning_curve"]), highlight=False)
+    regions = result["learning_curve"].get("regions")
+    if regions:
+        text = ", ".join(f"{k}={v:.4g}" for k, v in regions.items())
+        console.print(f"regions (Hestness 2017, Fig. 1): {text}", highlight=False)
     if result["model_size_curve"] is not None:
         console.print(_law_line("model-size curve", result["model_size_curve"]), highlight=False)
     else:

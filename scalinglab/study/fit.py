@@ -60,7 +60,8 @@ def fit_study(
         "y": y,
         "points": best[["seed", "shard_size", "model_size", "n_params", y]].to_dict("records"),
         "learning_curve": curve,
-        "beta_g": float(curve["params"].get("b", math.nan)),
+        # power_const names the exponent b; hestness names it beta_g.
+        "beta_g": float(curve["params"].get("b", curve["params"].get("beta_g", math.nan))),
     }
     s = best["n_params"].to_numpy(dtype=float)
     if len(np.unique(s)) >= 2:

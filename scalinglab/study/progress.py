@@ -10,6 +10,7 @@ import threading
 import time
 
 import pandas as pd
+from rich import box
 from rich.console import Console, Group
 from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -21,28 +22,33 @@ from scalinglab.study.storage import open_storage
 
 
 def shard_table(status: StudyStatus, title: str | None = None) -> Table:
-    """The per-shard table: trials by state and the best-fit model so far."""
-    table = Table(title=title, show_edge=False, pad_edge=False)
-    for col in ("seed", "shard", "done", "pruned", "failed", "running", "queued"):
+    """The per-shard table: trials by state and the best-fit model so far (fits 80 columns)."""
+    table = Table(
+        title=title, box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=False
+    )
+    seeds = status.shards["seed"].nunique() > 1 if not status.shards.empty else False
+    columns = (["seed"] if seeds else []) + ["shard", "done", "pruned", "failed", "run", "queued"]
+    for col in columns:
         table.add_column(col, justify="right")
-    for col in ("val loss", "val error", "size", "lr"):  # of the shard's best trial so far
+    for col in ("best loss", "error", "size", "lr"):  # the shard's best trial so far
         table.add_column(col, justify="right", style="bold")
     for r in status.shards.to_dict(orient="records"):
         best = r.get("best_val_loss")
         best = None if best is None or pd.isna(best) else best
-        table.add_row(
-            str(r["seed"]),
-            str(r["shard_size"]),
-            str(r["complete"]),
-            str(r["pruned"]),
-            str(r["fail"]),
-            str(r["running"]),
-            str(r["waiting"]),
-            f"{best:.4g}" if best is not None else "-",
-            f"{r['best_val_error']:.4g}" if best is not None else "-",
-            str(int(r["best_model_size"])) if best is not None else "-",
-            f"{r['best_lr']:.3g}" if best is not None and r.get("best_lr") else "-",
-        )
+        cells = [str(r["seed"])] if seeds else []
+        cells += [str(r[k]) for k in ("shard_size", "complete", "pruned", "fail", "running")]
+        cells.append(str(r["waiting"]))
+        if best is None:
+            cells += ["-", "-", "-", "-"]
+        else:
+            lr = r.get("best_lr")
+            cells += [
+                f"{best:.4f}",
+                f"{r['best_val_error']:.4f}",
+                str(int(r["best_model_size"])),
+                f"{lr:.2e}" if lr is not None and not pd.isna(lr) else "-",
+            ]
+        table.add_row(*cells)
     return table
 
 

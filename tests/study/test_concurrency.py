@@ -52,7 +52,7 @@ def _claim_race(config: Path, url: str) -> None:
     a, b = set(claims[0]), set(claims[1])
     assert len(a) == len(claims[0]) and len(b) == len(claims[1])
     assert not a & b, f"trials claimed twice: {sorted(a & b)}"
-    assert len(a | b) == 2 * 40  # every queued trial claimed once
+    assert len(a | b) == 2 * 25  # every queued trial claimed once
     assert a and b  # both claimers took part
 
 
@@ -78,13 +78,13 @@ def _exactly_once(df: pd.DataFrame, n: int) -> None:
 def test_two_processes_on_one_sqlite_study(
     write_study: Callable[..., Path], tmp_path: Path
 ) -> None:
-    config = write_study("conc", largest=2048, trials_per_shard=6, max_epochs=5)
+    config = write_study("conc", largest=1024, trials_per_shard=5, max_epochs=4)
     df = _two_runs(config, f"sqlite:///{tmp_path / 'conc.db'}")
-    _exactly_once(df, 4 * 6)
+    _exactly_once(df, 3 * 5)
 
 
 def test_sqlite_claims_are_atomic(write_study: Callable[..., Path], tmp_path: Path) -> None:
-    config = write_study("race", smallest=1024, largest=2048, trials_per_shard=40)
+    config = write_study("race", smallest=1024, largest=2048, trials_per_shard=25)
     _claim_race(config, f"sqlite:///{tmp_path / 'race.db'}")
 
 
@@ -93,8 +93,8 @@ def test_sqlite_claims_are_atomic(write_study: Callable[..., Path], tmp_path: Pa
 def test_postgres_two_processes_and_atomic_claims(
     write_study: Callable[..., Path], pg_storage: str, postgres_url: str
 ) -> None:
-    config = write_study("pgconc", largest=2048, trials_per_shard=6, max_epochs=5)
+    config = write_study("pgconc", largest=1024, trials_per_shard=5, max_epochs=4)
     df = _two_runs(config, pg_storage)
-    _exactly_once(df, 4 * 6)
-    race = write_study("pgrace", smallest=1024, largest=2048, trials_per_shard=40)
+    _exactly_once(df, 3 * 5)
+    race = write_study("pgrace", smallest=1024, largest=2048, trials_per_shard=25)
     _claim_race(race, pg_storage)

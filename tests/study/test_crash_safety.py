@@ -37,7 +37,7 @@ def _wait_for_completed(name: str, storage: str, n: int, proc: subprocess.Popen[
             df = pd.DataFrame({"state": []})
         if (df["state"] == "COMPLETE").sum() >= n:
             return
-        time.sleep(0.2)
+        time.sleep(0.5)
     raise TimeoutError(f"fewer than {n} trials completed in time")
 
 
@@ -48,7 +48,7 @@ def _key(df: pd.DataFrame) -> set[tuple[object, ...]]:
 
 @pytest.mark.slow
 def test_sigkill_mid_run_then_resume(write_study: Callable[..., Path], tmp_path: Path) -> None:
-    config = write_study("crash", largest=2048, trials_per_shard=4, max_epochs=15)  # 4 x 4
+    config = write_study("crash", largest=2048, trials_per_shard=3, max_epochs=10)  # 4 x 3
     storage = f"sqlite:///{tmp_path / 'crash.db'}"
     proc = _start(config, storage, workers=2)
     _wait_for_completed("crash", storage, 3, proc)
@@ -57,7 +57,7 @@ def test_sigkill_mid_run_then_resume(write_study: Callable[..., Path], tmp_path:
 
     before = load_results("crash", storage)
     completed = before[before["state"] == "COMPLETE"]
-    assert 3 <= len(completed) < 16
+    assert 3 <= len(completed) < 12
     assert (before["state"] != "COMPLETE").any()  # it really died mid-run
 
     result = run_study(config, storage=storage, workers=1, progress=False)
@@ -69,7 +69,7 @@ def test_sigkill_mid_run_then_resume(write_study: Callable[..., Path], tmp_path:
     finished = after[after["state"].isin(["COMPLETE", "PRUNED"])]
     assert not finished.duplicated(["seed", "shard_size", "slot"]).any()
     # ... and every slot of every shard is filled: the study finished, nothing lost.
-    assert len(finished) == 4 * 4
+    assert len(finished) == 4 * 3
     assert set(after["state"]) <= {"COMPLETE", "PRUNED", "FAIL"}
     # Trials that were running when the worker died were failed (stale heartbeat) and retried.
     dead = after[after["state"] == "FAIL"]
@@ -85,7 +85,7 @@ def test_sigkill_mid_run_then_resume(write_study: Callable[..., Path], tmp_path:
 def test_ctrl_c_requeues_the_running_trial(
     write_study: Callable[..., Path], tmp_path: Path
 ) -> None:
-    config = write_study("ctrlc", largest=1024, trials_per_shard=3, max_epochs=30)
+    config = write_study("ctrlc", largest=1024, trials_per_shard=3, max_epochs=15)
     storage = f"sqlite:///{tmp_path / 'ctrlc.db'}"
     proc = _start(config, storage, workers=1)
     _wait_for_completed("ctrlc", storage, 2, proc)

@@ -25,7 +25,7 @@ def test_hestness_loop_end_to_end(write_study: Callable[..., Path], tmp_path: Pa
         trials_per_shard=4,
         sampler='"tpe"',  # Optuna's TPE per shard, median pruning of hopeless trials
         pruner='"median"',
-        max_epochs=20,
+        max_epochs=15,
     )
     storage = f"sqlite:///{tmp_path / 'e2e.db'}"
     result = run_study(config, storage=storage, workers=1, progress=False)
