@@ -29,7 +29,8 @@ def report_command(
         typer.Option(help="Storage URL of the study (default: runs/NAME.db)."),
     ] = None,
     where: Annotated[
-        str | None, typer.Option(help='pandas query to filter table rows, e.g. "epoch_outlier == 0".')
+        str | None,
+        typer.Option(help='pandas query to filter table rows, e.g. "epoch_outlier == 0".'),
     ] = None,
     y: Annotated[
         str,
@@ -42,7 +43,8 @@ def report_command(
     ] = 200,
     level: Annotated[float, typer.Option(help="Level of prediction intervals and bands.")] = 0.9,
     json_out: Annotated[
-        Path | None, typer.Option("--json", help="Write the headline numbers as JSON ('-': stdout).")
+        Path | None,
+        typer.Option("--json", help="Write the headline numbers as JSON ('-': stdout)."),
     ] = None,
 ) -> None:
     """Write DIR/index.html: setup, fitted parameters with intervals, exponents next to the

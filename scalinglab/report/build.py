@@ -77,9 +77,14 @@ def config_toml(config: Any) -> str:
 
 
 def _study_source(
-    name: str, out: Path, storage: str | None, y: str, n_bootstrap: int, level: float,
+    name: str,
+    out: Path,
+    storage: str | None,
+    y: str,
+    n_bootstrap: int,
+    level: float,
     config_path: Path | None,
-) -> BuiltReport:  # fmt: skip
+) -> BuiltReport:
     from scalinglab.study.layout import load_study_config
     from scalinglab.study.results import load_results, open_existing
     from scalinglab.study.storage import display_url, normalize_url
@@ -93,18 +98,25 @@ def _study_source(
         config_path.write_text(config_toml(config))
     url = display_url(normalize_url(storage, name))
     st = ["--storage", _q(url)]
-    setup = [
+    setup: list[tuple[str, str]] = [
         ("study", name),
         ("storage", url),
         ("task", f"{config.task.name} {config.task.options or ''}".strip()),
         ("shard sizes m", ", ".join(f"{s:,}" for s in config.shard_sizes())),
         ("model sizes searched", ", ".join(map(str, config.search.model_sizes))),
-        ("search per shard", f"{config.search.n_trials()} trials, sampler {config.search.sampler}, "
-                             f"pruner {config.search.pruner}; hparams {', '.join(config.search.hparams)}"),
-        ("training", f"seeds {config.train.seeds}, up to {config.train.max_epochs} epochs, early "
-                     f"stopping patience {config.train.patience}"),
+        (
+            "search per shard",
+            f"{config.search.n_trials()} trials, sampler {config.search.sampler}, "
+            f"pruner {config.search.pruner}; hparams {', '.join(config.search.hparams)}",
+        ),
+        (
+            "training",
+            f"seeds {config.train.seeds}, up to {config.train.max_epochs} epochs, early "
+            f"stopping patience {config.train.patience}",
+        ),
         ("learning-curve metric", f"{analysis.y} ({analysis.y_label})"),
-    ] + setup_from_trials(trials)[3:]  # fmt: skip
+        *setup_from_trials(trials)[3:],
+    ]
     commands = [
         f"scalinglab study run {_q(config_path)} {' '.join(st)}   # runs or resumes the study",
         f"scalinglab study status {_q(name)} {' '.join(st)}",
@@ -128,8 +140,11 @@ def _table_source(
     opts = {"where": where, "bootstrap": n_bootstrap}
     if {"shard_size", "state", "best_val_loss"} <= set(df.columns):
         analysis = analyze_study(df, y=y, n_bootstrap=n_bootstrap, level=level)
-        setup = [("source", str(path)), *([("filter", where)] if where else []),
-                 *setup_from_trials(df)]  # fmt: skip
+        setup = [
+            ("source", str(path)),
+            *([("filter", where)] if where else []),
+            *setup_from_trials(df),
+        ]
         commands = [_report_command([path], out, {**opts, "y": analysis.y})]
         report = study_report(analysis, out, setup, commands)
         return BuiltReport(write_html(report, out), report, "study-table")
@@ -146,8 +161,12 @@ def _table_source(
             + f" --bootstrap {n_bootstrap} --json isoflop.json",
         ]
         if "tokens" in c:
-            commands.insert(0, f"scalinglab fit {_q(path)} --law chinchilla {xs} --y {c['loss']} "
-                            + " ".join(w) + f" --bootstrap {n_bootstrap} --json fit.json")  # fmt: skip
+            commands.insert(
+                0,
+                f"scalinglab fit {_q(path)} --law chinchilla {xs} --y {c['loss']} "
+                + " ".join(w)
+                + f" --bootstrap {n_bootstrap} --json fit.json",
+            )
             commands.append("scalinglab plan fit.json --compute 5.76e23")
         commands.append(_report_command([path], out, opts))
         report = nd_report(a, out, [("filter", where)] if where else [], commands)
@@ -193,12 +212,17 @@ def _fits_source(paths: Sequence[str], out: Path, n_bootstrap: int, level: float
             raise ScalingLabError("give one `study fit --json` file at a time")
         p, d = study_docs[0]
         trials = _study_fit_trials(d, p)
-        analysis = analyze_study(trials, y=str(d.get("y", "auto")), n_bootstrap=n_bootstrap,
-                                 level=level)  # fmt: skip
-        setup = [("source", p), ("note", "refitted from the fit file's best-per-shard points"),
-                 *setup_from_trials(trials)[:3]]  # fmt: skip
-        report = study_report(analysis, out, setup,
-                              [_report_command([p], out, {"bootstrap": n_bootstrap})])  # fmt: skip
+        analysis = analyze_study(
+            trials, y=str(d.get("y", "auto")), n_bootstrap=n_bootstrap, level=level
+        )
+        setup = [
+            ("source", p),
+            ("note", "refitted from the fit file's best-per-shard points"),
+            *setup_from_trials(trials)[:3],
+        ]
+        report = study_report(
+            analysis, out, setup, [_report_command([p], out, {"bootstrap": n_bootstrap})]
+        )
         return BuiltReport(write_html(report, out), report, "fits")
     laws: list[tuple[str, ScalingLaw, dict[str, Any]]] = []
     for p, _ in docs:
@@ -208,9 +232,11 @@ def _fits_source(paths: Sequence[str], out: Path, n_bootstrap: int, level: float
 
 
 def _law_fits_report(
-    laws: list[tuple[str, ScalingLaw, dict[str, Any]]], out: Path, level: float,
+    laws: list[tuple[str, ScalingLaw, dict[str, Any]]],
+    out: Path,
+    level: float,
     paths: Sequence[str],
-) -> BuiltReport:  # fmt: skip
+) -> BuiltReport:
     report = Report(
         title="Scaling law fits: " + ", ".join(Path(p).name for p, _, _ in laws),
         subtitle=f"{len(laws)} fitted law(s) read from fit files",
@@ -218,17 +244,23 @@ def _law_fits_report(
     fig_dir = out / "figures"
     for i, (p, law, doc) in enumerate(laws):
         xs = doc.get("x") or list(law.variables)
-        report.setup.append((Path(p).name, f"{law.name}: {doc.get('y', 'y')} vs "
-                             f"{', '.join(xs) if isinstance(xs, list) else xs}; "
-                             f"{doc.get('n_points', '?')} points"
-                             + (f"; where {doc['where']}" if doc.get("where") else "")))  # fmt: skip
+        report.setup.append(
+            (
+                Path(p).name,
+                f"{law.name}: {doc.get('y', 'y')} vs "
+                f"{', '.join(xs) if isinstance(xs, list) else xs}; "
+                f"{doc.get('n_points', '?')} points"
+                + (f"; where {doc['where']}" if doc.get("where") else ""),
+            )
+        )
         report.parameters.append(law_table(f"{Path(p).name} ({law.name})", law))
         if set(law.variables) >= {"params", "tokens"} and law.name == "chinchilla":
             tables, ex = exponent_tables(law, level)
             report.exponents += tables
             report.plan += plan_tables(law, level, [])
-            report.headline.setdefault("cards", []).append((f"a in N_opt ∝ C^a ({Path(p).name})",
-                                                            f"{ex.a:.3f}"))  # fmt: skip
+            report.headline.setdefault("cards", []).append(
+                (f"a in N_opt ∝ C^a ({Path(p).name})", f"{ex.a:.3f}")
+            )
             from scalinglab.planning import allocation_frontier
             from scalinglab.report.isoflop import allocation_figure
 
@@ -236,31 +268,48 @@ def _law_fits_report(
             saved = save_figure(
                 allocation_figure(None, frontier, law.name), fig_dir / f"allocation_{i}"
             )
-            report.figures.append(FigureFile(
-                f"Compute-optimal allocation ({Path(p).name})",
-                f"N_opt and D_opt against compute from the fitted law, {level:.0%} band from its "
-                "parameter draws.", saved["png"], saved["svg"],
-            ))  # fmt: skip
+            report.figures.append(
+                FigureFile(
+                    f"Compute-optimal allocation ({Path(p).name})",
+                    f"N_opt and D_opt against compute from the fitted law, {level:.0%} band from "
+                    "its "
+                    "parameter draws.",
+                    saved["png"],
+                    saved["svg"],
+                )
+            )
         elif len(law.variables) == 1:
             regions = law.regions() if hasattr(law, "regions") else None
             lo, hi = 1e2, 1e7
             if regions:
-                ends = [v for v in (regions["small_data_end"], regions["irreducible_start"])
-                        if np.isfinite(v) and v > 0]  # fmt: skip
+                ends = [
+                    v
+                    for v in (regions["small_data_end"], regions["irreducible_start"])
+                    if np.isfinite(v) and v > 0
+                ]
                 if ends:
                     lo, hi = min(ends) / 10, max(ends) * 10
             grid = np.geomspace(lo, hi, 5)
             fig = learning_curve_figure(
-                grid, law.predict(grid[:, None]), law, regions=regions, extrapolate_to=hi,
-                level=level, xlabel=f"{xs[0] if isinstance(xs, list) else xs}",
-                ylabel=str(doc.get("y", "y")), title=f"{law.name} fit ({Path(p).name})",
-            )  # fmt: skip
+                grid,
+                law.predict(grid[:, None]),
+                law,
+                regions=regions,
+                extrapolate_to=hi,
+                level=level,
+                xlabel=f"{xs[0] if isinstance(xs, list) else xs}",
+                ylabel=str(doc.get("y", "y")),
+                title=f"{law.name} fit ({Path(p).name})",
+            )
             saved = save_figure(fig, fig_dir / f"curve_{i}")
-            report.figures.append(FigureFile(
-                f"Fitted curve ({Path(p).name})",
-                "The fitted law (points mark it at five x values; the fit file holds no data).",
-                saved["png"], saved["svg"],
-            ))  # fmt: skip
+            report.figures.append(
+                FigureFile(
+                    f"Fitted curve ({Path(p).name})",
+                    "The fitted law (points mark it at five x values; the fit file holds no data).",
+                    saved["png"],
+                    saved["svg"],
+                )
+            )
             rows = []
             for x in np.geomspace(lo, hi, 6):
                 value = float(law.predict(np.array([[x]]))[0])
@@ -270,8 +319,13 @@ def _law_fits_report(
                 except ScalingLabError:
                     bounds = (float("nan"), float("nan"))
                 rows.append([num(x, 3), num(value), span(bounds)])
-            report.plan.append(Table(f"Predictions of {Path(p).name}",
-                                     ["x", "prediction", f"{level:.0%} interval"], rows))  # fmt: skip
+            report.plan.append(
+                Table(
+                    f"Predictions of {Path(p).name}",
+                    ["x", "prediction", f"{level:.0%} interval"],
+                    rows,
+                )
+            )
     report.commands.append(_report_command(list(paths), out, {}))
     return BuiltReport(write_html(report, out), report, "fits")
 
@@ -310,7 +364,8 @@ def build_report(
         return _table_source(src, out_dir, where, y, n_bootstrap, level)
     if Path(src).exists():
         raise ScalingLabError(
-            f"{src}: unknown source type; use a .csv/.parquet table, .json fit files or a study name"
+            f"{src}: unknown source type; use a .csv/.parquet table, .json fit files or a "
+            "study name"
         )
     cfg = Path(config_path) if config_path is not None else None
     return _study_source(src, out_dir, storage, y, n_bootstrap, level, cfg)

@@ -38,8 +38,15 @@ class ResidualSeries:
     xlabel: str
 
     @classmethod
-    def of(cls, label: str, law: ScalingLaw, X: ArrayLike, y: ArrayLike, x: ArrayLike | None = None,
-           xlabel: str = "x") -> ResidualSeries:  # fmt: skip
+    def of(
+        cls,
+        label: str,
+        law: ScalingLaw,
+        X: ArrayLike,
+        y: ArrayLike,
+        x: ArrayLike | None = None,
+        xlabel: str = "x",
+    ) -> ResidualSeries:
         """Residuals of `law` on (X, y), plotted against `x` (default: X's first column)."""
         Xa = np.asarray(X, dtype=float)
         Xa = Xa[:, None] if Xa.ndim == 1 else Xa
@@ -135,11 +142,27 @@ def law_comparison_figure(
             f"  (held-out RMSE {score:.3g})" if math.isfinite(score) else ""
         )
         ax.plot(grid, law.predict(grid[:, None]), color=colour(i + 1), lw=1.8, label=label)
-    ax.scatter(c.x[c.train], c.y[c.train], s=34, color=BLUE, zorder=5, label="fitted points",
-               edgecolor="white", lw=0.8)  # fmt: skip
+    ax.scatter(
+        c.x[c.train],
+        c.y[c.train],
+        s=34,
+        color=BLUE,
+        zorder=5,
+        label="fitted points",
+        edgecolor="white",
+        lw=0.8,
+    )
     if (~c.train).any():
-        ax.scatter(c.x[~c.train], c.y[~c.train], s=40, facecolor="white", edgecolor=BLUE, lw=1.5,
-                   zorder=5, label="held out")  # fmt: skip
+        ax.scatter(
+            c.x[~c.train],
+            c.y[~c.train],
+            s=40,
+            facecolor="white",
+            edgecolor=BLUE,
+            lw=1.5,
+            zorder=5,
+            label="held out",
+        )
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
@@ -191,24 +214,32 @@ def training_curves_figure(
         best = bool(row.get("is_best", False))
         size = int(row["model_size"]) if pd.notna(row["model_size"]) else sizes[0]
         ax.plot(
-            seen, loss,
+            seen,
+            loss,
             color=colour(shards.index(shard)),
             ls=styles[sizes.index(size) % len(styles)] if size in sizes else "-",
             lw=2.0 if best else 0.9,
             alpha=1.0 if best else 0.45,
-        )  # fmt: skip
+        )
         drawn = True
     if not drawn:
         ax.text(0.5, 0.5, "no training curves recorded", ha="center", transform=ax.transAxes)
         return fig
-    handles = [Line2D([], [], color=colour(i), lw=2, label=f"shard {s:,}")
-               for i, s in enumerate(shards)]  # fmt: skip
+    handles = [
+        Line2D([], [], color=colour(i), lw=2, label=f"shard {s:,}") for i, s in enumerate(shards)
+    ]
     label_of = size_labels or {}
     handles += [
-        Line2D([], [], color="black", ls=styles[j % len(styles)], lw=1,
-               label=f"model size {label_of.get(s, s)}")
+        Line2D(
+            [],
+            [],
+            color="black",
+            ls=styles[j % len(styles)],
+            lw=1,
+            label=f"model size {label_of.get(s, s)}",
+        )
         for j, s in enumerate(sizes)
-    ]  # fmt: skip
+    ]
     ax.set_xlabel("training examples seen")
     ax.set_ylabel(ylabel)
     ax.set_title(title + " (bold: best model of each shard)")

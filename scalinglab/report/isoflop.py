@@ -45,10 +45,26 @@ def isoflop_figure(result: IsoFLOPResult, loss_label: str = "loss (nats/token)")
             if "tokens" in mine:
                 k = float(np.median(mine["compute"] / (mine["params"] * mine["tokens"])))
                 ax_d.plot(row["compute"] / (k * curve["params"]), curve["loss"], color=c, lw=1.2)
-        ax_n.scatter([row["n_opt"]], [row["loss_opt"]], marker="*", s=110, color=c,
-                     edgecolor="black", lw=0.6, zorder=6)  # fmt: skip
-        ax_d.scatter([row["d_opt"]], [row["loss_opt"]], marker="*", s=110, color=c,
-                     edgecolor="black", lw=0.6, zorder=6)  # fmt: skip
+        ax_n.scatter(
+            [row["n_opt"]],
+            [row["loss_opt"]],
+            marker="*",
+            s=110,
+            color=c,
+            edgecolor="black",
+            lw=0.6,
+            zorder=6,
+        )
+        ax_d.scatter(
+            [row["d_opt"]],
+            [row["loss_opt"]],
+            marker="*",
+            s=110,
+            color=c,
+            edgecolor="black",
+            lw=0.6,
+            zorder=6,
+        )
     ax_n.set_xlabel("model size N (parameters)")
     ax_d.set_xlabel("training tokens D")
     for ax in (ax_n, ax_d):
@@ -76,10 +92,28 @@ def allocation_figure(
     if result is not None:
         used = result.budgets[result.budgets["used"].astype(bool)]
         computes += list(result.budgets["compute"])
-        ax.scatter(used["compute"], used["n_opt"], marker="*", s=90, color=BLUE,
-                   edgecolor="black", lw=0.5, zorder=5, label="IsoFLOP N_opt")  # fmt: skip
-        ax.scatter(used["compute"], used["d_opt"], marker="*", s=90, color=VERMILLION,
-                   edgecolor="black", lw=0.5, zorder=5, label="IsoFLOP D_opt")  # fmt: skip
+        ax.scatter(
+            used["compute"],
+            used["n_opt"],
+            marker="*",
+            s=90,
+            color=BLUE,
+            edgecolor="black",
+            lw=0.5,
+            zorder=5,
+            label="IsoFLOP N_opt",
+        )
+        ax.scatter(
+            used["compute"],
+            used["d_opt"],
+            marker="*",
+            s=90,
+            color=VERMILLION,
+            edgecolor="black",
+            lw=0.5,
+            zorder=5,
+            label="IsoFLOP D_opt",
+        )
     if frontier is not None and not frontier.empty:
         computes += list(frontier["compute"])
     if not computes:
@@ -87,18 +121,31 @@ def allocation_figure(
         return fig
     grid = np.geomspace(min(computes), max(computes), 100)
     if result is not None:
-        ax.plot(grid, result.n_line(grid), color=BLUE, lw=1.5, ls="--",
-                label=f"IsoFLOP: N_opt ∝ $C^{{{result.a:.3f}}}$")  # fmt: skip
-        ax.plot(grid, result.d_line(grid), color=VERMILLION, lw=1.5, ls="--",
-                label=f"IsoFLOP: D_opt ∝ $C^{{{result.b:.3f}}}$")  # fmt: skip
+        ax.plot(
+            grid,
+            result.n_line(grid),
+            color=BLUE,
+            lw=1.5,
+            ls="--",
+            label=f"IsoFLOP: N_opt ∝ $C^{{{result.a:.3f}}}$",
+        )
+        ax.plot(
+            grid,
+            result.d_line(grid),
+            color=VERMILLION,
+            lw=1.5,
+            ls="--",
+            label=f"IsoFLOP: D_opt ∝ $C^{{{result.b:.3f}}}$",
+        )
     if frontier is not None and not frontier.empty:
         f = frontier
         ax.plot(f["compute"], f["n_opt"], color=BLUE, lw=2, label=f"{law_label}: N_opt")
         ax.plot(f["compute"], f["d_opt"], color=VERMILLION, lw=2, label=f"{law_label}: D_opt")
         for name, c in (("n_opt", BLUE), ("d_opt", VERMILLION)):
             if f"{name}_lo" in f:
-                ax.fill_between(f["compute"], f[f"{name}_lo"], f[f"{name}_hi"], color=c,
-                                alpha=0.15, lw=0)  # fmt: skip
+                ax.fill_between(
+                    f["compute"], f[f"{name}_lo"], f[f"{name}_hi"], color=c, alpha=0.15, lw=0
+                )
     ax.set_xlabel("training compute C (FLOPs)")
     ax.set_ylabel("parameters N_opt, tokens D_opt")
     ax.set_title("Compute-optimal allocation")

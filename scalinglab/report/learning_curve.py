@@ -71,9 +71,15 @@ def _draw_fit(
     band = law_band(law, grid, level)
     if band is not None:
         ax.fill_between(
-            grid, band[0], band[1], color=colour, alpha=0.18, lw=0,
-            label=f"{level:.0%} bootstrap band", zorder=2,
-        )  # fmt: skip
+            grid,
+            band[0],
+            band[1],
+            color=colour,
+            alpha=0.18,
+            lw=0,
+            label=f"{level:.0%} bootstrap band",
+            zorder=2,
+        )
 
 
 def shade_regions(ax: Axes, regions: Mapping[str, float], x_lo: float, x_hi: float) -> None:
@@ -82,21 +88,50 @@ def shade_regions(ax: Axes, regions: Mapping[str, float], x_lo: float, x_hi: flo
     irreducible = float(regions.get("irreducible_start", math.nan))
     if math.isfinite(small) and x_lo < small < x_hi:
         right = min(small, x_hi)
-        ax.axvspan(x_lo, right, color=REGION_COLOURS["small-data"], alpha=0.18, lw=0, zorder=0,
-                   label="small-data region")  # fmt: skip
+        ax.axvspan(
+            x_lo,
+            right,
+            color=REGION_COLOURS["small-data"],
+            alpha=0.18,
+            lw=0,
+            zorder=0,
+            label="small-data region",
+        )
         if small < x_hi:
             ax.axvline(small, color=BLUE, lw=1, ls=":", zorder=1)
-            ax.annotate(f"m = {small:.3g}", (small, 0.02), xycoords=("data", "axes fraction"),
-                        rotation=90, ha="right", va="bottom", fontsize=7, color=BLUE)  # fmt: skip
+            ax.annotate(
+                f"m = {small:.3g}",
+                (small, 0.02),
+                xycoords=("data", "axes fraction"),
+                rotation=90,
+                ha="right",
+                va="bottom",
+                fontsize=7,
+                color=BLUE,
+            )
     if math.isfinite(irreducible) and x_lo < irreducible < x_hi:
         left = max(irreducible, x_lo)
-        ax.axvspan(left, x_hi, color=REGION_COLOURS["irreducible"], alpha=0.15, lw=0, zorder=0,
-                   label="irreducible-error region")  # fmt: skip
+        ax.axvspan(
+            left,
+            x_hi,
+            color=REGION_COLOURS["irreducible"],
+            alpha=0.15,
+            lw=0,
+            zorder=0,
+            label="irreducible-error region",
+        )
         if irreducible > x_lo:
             ax.axvline(irreducible, color=ORANGE, lw=1, ls=":", zorder=1)
-            ax.annotate(f"m = {irreducible:.3g}", (irreducible, 0.02),
-                        xycoords=("data", "axes fraction"), rotation=90, ha="right",
-                        va="bottom", fontsize=7, color="#8a5a00")  # fmt: skip
+            ax.annotate(
+                f"m = {irreducible:.3g}",
+                (irreducible, 0.02),
+                xycoords=("data", "axes fraction"),
+                rotation=90,
+                ha="right",
+                va="bottom",
+                fontsize=7,
+                color="#8a5a00",
+            )
 
 
 def learning_curve_figure(
@@ -125,13 +160,13 @@ def learning_curve_figure(
         tx = np.asarray(trials[0], dtype=float).reshape(-1)
         ty = np.asarray(trials[1], dtype=float).reshape(-1)
         ok = np.isfinite(tx) & np.isfinite(ty) & (tx > 0) & (ty > 0)
-        ax.scatter(tx[ok], ty[ok], s=12, color=GREY, alpha=0.35, lw=0, label="all trials",
-                   zorder=3)  # fmt: skip
+        ax.scatter(tx[ok], ty[ok], s=12, color=GREY, alpha=0.35, lw=0, label="all trials", zorder=3)
     x_max = float(extrapolate_to) if extrapolate_to else 10.0 * float(xs.max())
     if law is not None:
         _draw_fit(ax, law, xs, x_max, level, VERMILLION, f"fit: {law.formula or law.name}")
-    ax.scatter(xs, ys, s=36, color=BLUE, edgecolor="white", lw=0.8, label="best model per shard",
-               zorder=5)  # fmt: skip
+    ax.scatter(
+        xs, ys, s=36, color=BLUE, edgecolor="white", lw=0.8, label="best model per shard", zorder=5
+    )
     x_lo, x_hi = float(xs.min()) / 1.6, x_max * 1.3
     ax.set_xlim(x_lo, x_hi)
     if regions is not None:
@@ -165,14 +200,16 @@ def model_size_figure(
         tx = np.asarray(trials[0], dtype=float).reshape(-1)
         ts = np.asarray(trials[1], dtype=float).reshape(-1)
         ok = np.isfinite(tx) & np.isfinite(ts) & (tx > 0) & (ts > 0)
-        ax.scatter(tx[ok], ts[ok], s=14, color=GREY, alpha=0.3, lw=0,
-                   label="sizes searched", zorder=3)  # fmt: skip
+        ax.scatter(
+            tx[ok], ts[ok], s=14, color=GREY, alpha=0.3, lw=0, label="sizes searched", zorder=3
+        )
     x_max = float(extrapolate_to) if extrapolate_to else 10.0 * float(xs.max())
     if law is not None:
         b = law.params_.get("b", math.nan)
         _draw_fit(ax, law, xs, x_max, level, VERMILLION, f"fit: s = α_p·m^β_p, β_p = {b:.3f}")
-    ax.scatter(xs, ss, s=36, color=BLUE, edgecolor="white", lw=0.8, label="best model per shard",
-               zorder=5)  # fmt: skip
+    ax.scatter(
+        xs, ss, s=36, color=BLUE, edgecolor="white", lw=0.8, label="best model per shard", zorder=5
+    )
     ax.set_xlim(float(xs.min()) / 1.6, x_max * 1.3)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)

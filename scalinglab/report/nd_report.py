@@ -74,8 +74,13 @@ class NDAnalysis:
     level: float
 
 
-def analyze_nd(df: pd.DataFrame, source: str, n_bootstrap: int = 200, level: float = 0.9,
-               flops_per_param_token: float = 6.0) -> NDAnalysis:  # fmt: skip
+def analyze_nd(
+    df: pd.DataFrame,
+    source: str,
+    n_bootstrap: int = 200,
+    level: float = 0.9,
+    flops_per_param_token: float = 6.0,
+) -> NDAnalysis:
     """Fit the Chinchilla law to the runs and, when possible, run the IsoFLOP analysis."""
     cols = find_columns(df)
     N = numeric_columns(df, [cols["params"]], source)[:, 0]
@@ -106,35 +111,52 @@ def _figures(a: NDAnalysis, fig_dir: Path) -> list[FigureFile]:
     figs = []
     if a.isoflop is not None:
         paths = save_figure(isoflop_figure(a.isoflop), fig_dir / "isoflop")
-        figs.append(FigureFile(
-            "IsoFLOP profiles",
-            "Loss against model size N (left) and training tokens D (right) for each compute "
-            "budget, with the parabola in ln N fitted per budget and its minimum (★) — Hoffmann "
-            "et al. 2022, Approach 2.",
-            paths["png"], paths["svg"],
-        ))  # fmt: skip
+        figs.append(
+            FigureFile(
+                "IsoFLOP profiles",
+                "Loss against model size N (left) and training tokens D (right) for each compute "
+                "budget, with the parabola in ln N fitted per budget and its minimum (★) — "
+                "Hoffmann "
+                "et al. 2022, Approach 2.",
+                paths["png"],
+                paths["svg"],
+            )
+        )
     lo = float(np.min(a.C))
-    frontier = allocation_frontier(a.law, np.geomspace(lo, max(1e25, float(np.max(a.C))), 40),
-                                   level=a.level)  # fmt: skip
-    paths = save_figure(allocation_figure(a.isoflop, frontier, "Chinchilla fit"),
-                        fig_dir / "allocation")  # fmt: skip
-    figs.append(FigureFile(
-        "Compute-optimal allocation",
-        "N_opt and D_opt against compute: from the fitted L(N, D) (solid, with its "
-        f"{a.level:.0%} band from the bootstrap draws) and, where the runs share budgets, the "
-        "IsoFLOP minima (★) with their fitted lines (dashed).",
-        paths["png"], paths["svg"],
-    ))  # fmt: skip
+    frontier = allocation_frontier(
+        a.law, np.geomspace(lo, max(1e25, float(np.max(a.C))), 40), level=a.level
+    )
+    paths = save_figure(
+        allocation_figure(a.isoflop, frontier, "Chinchilla fit"), fig_dir / "allocation"
+    )
+    figs.append(
+        FigureFile(
+            "Compute-optimal allocation",
+            "N_opt and D_opt against compute: from the fitted L(N, D) (solid, with its "
+            f"{a.level:.0%} band from the bootstrap draws) and, where the runs share budgets, the "
+            "IsoFLOP minima (★) with their fitted lines (dashed).",
+            paths["png"],
+            paths["svg"],
+        )
+    )
     X = np.column_stack([a.N, a.D])
     series = [
-        ResidualSeries.of("Chinchilla fit vs compute", a.law, X, a.loss, x=a.C,
-                          xlabel="training compute C (FLOPs)"),
-        ResidualSeries.of("Chinchilla fit vs N", a.law, X, a.loss, x=a.N,
-                          xlabel="model size N (parameters)"),
-    ]  # fmt: skip
+        ResidualSeries.of(
+            "Chinchilla fit vs compute",
+            a.law,
+            X,
+            a.loss,
+            x=a.C,
+            xlabel="training compute C (FLOPs)",
+        ),
+        ResidualSeries.of(
+            "Chinchilla fit vs N", a.law, X, a.loss, x=a.N, xlabel="model size N (parameters)"
+        ),
+    ]
     paths = save_figure(residuals_figure(series, "Residuals of L(N, D)"), fig_dir / "residuals")
-    figs.append(FigureFile("Residuals", "ln(observed / fitted loss) per run.", paths["png"],
-                           paths["svg"]))  # fmt: skip
+    figs.append(
+        FigureFile("Residuals", "ln(observed / fitted loss) per run.", paths["png"], paths["svg"])
+    )
     return figs
 
 
@@ -148,12 +170,25 @@ def exponent_tables(
     """The fitted α, β, a, b next to the published ones, and −β next to Hestness's β_g."""
     p = law.params_
     ex = allocation_exponents(law, level=level)
-    rows = [["this fit: Chinchilla law (Approach 3)", num(p["alpha"], 3), num(p["beta"], 3),
-             f"{num(ex.a, 3)} {span(ex.a_interval, 3)}", f"{num(ex.b, 3)} {span(ex.b_interval, 3)}"]]  # fmt: skip
+    rows = [
+        [
+            "this fit: Chinchilla law (Approach 3)",
+            num(p["alpha"], 3),
+            num(p["beta"], 3),
+            f"{num(ex.a, 3)} {span(ex.a_interval, 3)}",
+            f"{num(ex.b, 3)} {span(ex.b_interval, 3)}",
+        ]
+    ]
     if isoflop is not None:
-        rows.append(["this data: IsoFLOP (Approach 2)", "–", "–",
-                     f"{num(isoflop.a, 3)} {span(isoflop.n_line.exponent_interval, 3)}",
-                     f"{num(isoflop.b, 3)} {span(isoflop.d_line.exponent_interval, 3)}"])  # fmt: skip
+        rows.append(
+            [
+                "this data: IsoFLOP (Approach 2)",
+                "–",
+                "–",
+                f"{num(isoflop.a, 3)} {span(isoflop.n_line.exponent_interval, 3)}",
+                f"{num(isoflop.b, 3)} {span(isoflop.d_line.exponent_interval, 3)}",
+            ]
+        )
     for source, alpha, beta, ea, eb in CHINCHILLA_PUBLISHED:
         rows.append([source, num(alpha, 3), num(beta, 3), num(ea, 3), num(eb, 3)])
     t1 = Table(
@@ -191,37 +226,66 @@ def plan_tables(law: ScalingLaw, level: float, extra_budgets: list[float]) -> li
             rows.append([f"{c:.3g}", str(exc), "", "", "", ""])
             continue
         iv = al.intervals
-        rows.append([
-            f"{c:.3g}", f"{num(al.n_opt, 3)} {span(iv.get('n_opt'), 3)}",
-            f"{num(al.d_opt, 3)} {span(iv.get('d_opt'), 3)}",
-            f"{num(al.tokens_per_param, 3)} {span(iv.get('tokens_per_param'), 3)}",
-            f"{num(al.loss)} {span(iv.get('loss'))}", al.method,
-        ])  # fmt: skip
+        rows.append(
+            [
+                f"{c:.3g}",
+                f"{num(al.n_opt, 3)} {span(iv.get('n_opt'), 3)}",
+                f"{num(al.d_opt, 3)} {span(iv.get('d_opt'), 3)}",
+                f"{num(al.tokens_per_param, 3)} {span(iv.get('tokens_per_param'), 3)}",
+                f"{num(al.loss)} {span(iv.get('loss'))}",
+                al.method,
+            ]
+        )
     t = Table(
         f"Compute-optimal plan from the {law.name} fit (C = 6·N·D; {level:.0%} intervals)",
-        ["budget C (FLOPs)", "N_opt (params)", "D_opt (tokens)", "tokens per param", "loss",
-         "method"],
+        [
+            "budget C (FLOPs)",
+            "N_opt (params)",
+            "D_opt (tokens)",
+            "tokens per param",
+            "loss",
+            "method",
+        ],
         rows,
         note="5.76e23 FLOPs is the budget of Chinchilla (70B parameters, 1.4T tokens). Intervals "
         "from the fit's bootstrap draws.",
-    )  # fmt: skip
+    )
     return [t]
 
 
-def nd_report(a: NDAnalysis, out_dir: Path, setup_extra: list[tuple[str, str]],
-              commands: list[str]) -> Report:  # fmt: skip
+def nd_report(
+    a: NDAnalysis, out_dir: Path, setup_extra: list[tuple[str, str]], commands: list[str]
+) -> Report:
     """The Report of an analysed (N, D, C, loss) table; figures go to out_dir/figures."""
     figures = _figures(a, out_dir / "figures")
     exps, ex = _exponents(a)
-    params = [law_table("Chinchilla law (Hoffmann et al. 2022, Approach 3)", a.law,
-                        note="Huber loss (δ = 1e-3) on log residuals from the 4,500-point grid.")]  # fmt: skip
+    params = [
+        law_table(
+            "Chinchilla law (Hoffmann et al. 2022, Approach 3)",
+            a.law,
+            note="Huber loss (δ = 1e-3) on log residuals from the 4,500-point grid.",
+        )
+    ]
     if a.isoflop is not None:
         b = a.isoflop.budgets
-        rows = [[f"{r['compute']:.3g}", str(r["n_runs"]), num(r["n_opt"], 3), num(r["d_opt"], 3),
-                 num(r["loss_opt"]), r["note"] or "used"] for r in b.to_dict("records")]  # fmt: skip
-        params.append(Table("IsoFLOP minima per budget (Approach 2)",
-                            ["budget C", "runs", "N_opt", "D_opt", "loss at minimum", "status"],
-                            rows))  # fmt: skip
+        rows = [
+            [
+                f"{r['compute']:.3g}",
+                str(r["n_runs"]),
+                num(r["n_opt"], 3),
+                num(r["d_opt"], 3),
+                num(r["loss_opt"]),
+                r["note"] or "used",
+            ]
+            for r in b.to_dict("records")
+        ]
+        params.append(
+            Table(
+                "IsoFLOP minima per budget (Approach 2)",
+                ["budget C", "runs", "N_opt", "D_opt", "loss at minimum", "status"],
+                rows,
+            )
+        )
     setup = [
         ("source", a.source),
         ("runs", str(a.n_runs)),
@@ -245,8 +309,15 @@ def nd_report(a: NDAnalysis, out_dir: Path, setup_extra: list[tuple[str, str]],
         ("irreducible loss E", f"{p['E']:.3f}"),
         ("optimal N at 5.76e23 FLOPs", f"{al.n_opt:.3g}"),
     ]
-    headline = {"alpha": p["alpha"], "beta": p["beta"], "E": p["E"], "a": ex.a, "b": ex.b,
-                "isoflop_a": a.isoflop.a if a.isoflop is not None else math.nan, "cards": cards}  # fmt: skip
+    headline = {
+        "alpha": p["alpha"],
+        "beta": p["beta"],
+        "E": p["E"],
+        "a": ex.a,
+        "b": ex.b,
+        "isoflop_a": a.isoflop.a if a.isoflop is not None else math.nan,
+        "cards": cards,
+    }
     return Report(
         title=f"Scaling law report: {Path(a.source).name}",
         subtitle=f"{a.n_runs} runs of loss against model size and data · Chinchilla law, "

@@ -184,53 +184,87 @@ def _figures(a: StudyAnalysis, fig_dir: Path) -> list[FigureFile]:
         title=f"Learning curve of {a.name}: β_g = {a.beta_g:.3f}",
     )
     paths = save_figure(fig, fig_dir / "learning_curve")
-    figs.append(FigureFile(
-        "Learning curve",
-        "Best validation result per shard (blue) and every trial (grey) on log-log axes; the fitted "
-        f"ε(m) = α·m^β_g + γ with its {a.level:.0%} bootstrap band, dashed beyond the data (to 10× "
-        "the largest shard). Shaded: the small-data and irreducible-error regions of a three-region "
-        "(hestness) fit, with their boundaries.",
-        paths["png"], paths["svg"],
-    ))  # fmt: skip
+    figs.append(
+        FigureFile(
+            "Learning curve",
+            "Best validation result per shard (blue) and every trial (grey) on log-log axes; "
+            f"the fitted ε(m) = α·m^β_g + γ with its {a.level:.0%} bootstrap band, dashed beyond "
+            "the data (to 10× the largest shard). Shaded: the small-data and irreducible-error "
+            "regions of a three-region (hestness) fit, with their boundaries.",
+            paths["png"],
+            paths["svg"],
+        )
+    )
     fig = model_size_figure(
-        m, a.best["n_params"], a.size, trials=(done["shard_size"], done["n_params"]),
-        level=a.level, title=f"Model-size curve of {a.name}: β_p = {a.beta_p:.3f}",
-    )  # fmt: skip
+        m,
+        a.best["n_params"],
+        a.size,
+        trials=(done["shard_size"], done["n_params"]),
+        level=a.level,
+        title=f"Model-size curve of {a.name}: β_p = {a.beta_p:.3f}",
+    )
     paths = save_figure(fig, fig_dir / "model_size_curve")
-    figs.append(FigureFile(
-        "Model-size curve",
-        "Parameter count of each shard's best-fit model with s(m) = α_p·m^β_p; grey: the model "
-        "sizes searched. Hestness et al. find β_p < 1 (the best model grows more slowly than data).",
-        paths["png"], paths["svg"],
-    ))  # fmt: skip
-    series = [ResidualSeries.of("learning curve", a.curve, m, a.best[a.y],
-                                xlabel="training-set size m (examples)")]  # fmt: skip
+    figs.append(
+        FigureFile(
+            "Model-size curve",
+            "Parameter count of each shard's best-fit model with s(m) = α_p·m^β_p; grey: the model "
+            "sizes searched. Hestness et al. find β_p < 1 (the best model grows more slowly than "
+            "the data).",
+            paths["png"],
+            paths["svg"],
+        )
+    )
+    series = [
+        ResidualSeries.of(
+            "learning curve", a.curve, m, a.best[a.y], xlabel="training-set size m (examples)"
+        )
+    ]
     if a.size is not None:
-        series.append(ResidualSeries.of("model-size curve", a.size, m, a.best["n_params"],
-                                        xlabel="training-set size m (examples)"))  # fmt: skip
+        series.append(
+            ResidualSeries.of(
+                "model-size curve",
+                a.size,
+                m,
+                a.best["n_params"],
+                xlabel="training-set size m (examples)",
+            )
+        )
     paths = save_figure(residuals_figure(series), fig_dir / "residuals")
-    figs.append(FigureFile("Residuals", "ln(observed / fitted) per shard for each fit.",
-                           paths["png"], paths["svg"]))  # fmt: skip
+    figs.append(
+        FigureFile(
+            "Residuals", "ln(observed / fitted) per shard for each fit.", paths["png"], paths["svg"]
+        )
+    )
     if a.comparison is not None and a.comparison.fits:
         split = (~a.comparison.train).any()
         paths = save_figure(
             law_comparison_figure(a.comparison, ylabel=a.y_label), fig_dir / "law_comparison"
         )
-        figs.append(FigureFile(
-            "Law comparison",
-            "Several learning-curve laws fitted to the same points"
-            + (" with the two largest shards held out; the legend gives each law's RMSE of ln(y) on "
-               "them (lower extrapolates better)." if split else "."),
-            paths["png"], paths["svg"],
-        ))  # fmt: skip
+        figs.append(
+            FigureFile(
+                "Law comparison",
+                "Several learning-curve laws fitted to the same points"
+                + (
+                    " with the two largest shards held out; the legend gives each law's RMSE of "
+                    "ln(y) on them (lower extrapolates better)."
+                    if split
+                    else "."
+                ),
+                paths["png"],
+                paths["svg"],
+            )
+        )
     if "curve" in a.trials.columns:
         paths = save_figure(training_curves_figure(done), fig_dir / "training_curves")
-        figs.append(FigureFile(
-            "Training curves",
-            "Validation loss at each evaluation over training examples seen, for every finished "
-            "trial: colour = shard size, line style = model size.",
-            paths["png"], paths["svg"],
-        ))  # fmt: skip
+        figs.append(
+            FigureFile(
+                "Training curves",
+                "Validation loss at each evaluation over training examples seen, for every "
+                "finished trial: colour = shard size, line style = model size.",
+                paths["png"],
+                paths["svg"],
+            )
+        )
     return figs
 
 
@@ -264,7 +298,7 @@ def _exponent_tables(a: StudyAnalysis) -> list[Table]:
     t2 = Table(
         "Model-size exponent β_p (s ∝ m^β_p)",
         ["source", "β_p", "interval"],
-        beta_p_row + [["Hestness 2017 (all domains)", "< 1 (sublinear)", ""]],
+        [*beta_p_row, ["Hestness 2017 (all domains)", "< 1 (sublinear)", ""]],
     )
     return [t1, t2]
 
@@ -289,12 +323,18 @@ def _plan_tables(a: StudyAnalysis) -> list[Table]:
         rows.append(row)
     t1 = Table(
         "Predictions at more data",
-        ["data", "examples m", f"predicted {a.y_label}", f"{a.level:.0%} interval",
-         "best model size (params)", f"{a.level:.0%} interval"],
+        [
+            "data",
+            "examples m",
+            f"predicted {a.y_label}",
+            f"{a.level:.0%} interval",
+            "best model size (params)",
+            f"{a.level:.0%} interval",
+        ],
         rows,
         note="From the fitted learning curve and model-size curve; intervals from the bootstrap "
         "draws of the parameters (parameter uncertainty only).",
-    )  # fmt: skip
+    )
     best_y = float(a.best[a.y].min())
     gamma = float(a.curve.params_["c"])
     trows = []
@@ -329,44 +369,72 @@ def study_report(
     figures = _figures(a, out_dir / "figures")
     h = a.headline()
     params = [
-        law_table("Learning curve (power_const)", a.curve,
-                  note=f"ε(m) = a·m^b + c on {a.y}: b is β_g, c the irreducible level γ."),
-    ]  # fmt: skip
+        law_table(
+            "Learning curve (power_const)",
+            a.curve,
+            note=f"ε(m) = a·m^b + c on {a.y}: b is β_g, c the irreducible level γ.",
+        ),
+    ]
     if a.hestness is not None:
         r = a.hestness.regions()  # type: ignore[attr-defined]
-        params.append(law_table(
-            "Three-region learning curve (hestness)", a.hestness,
-            note=f"Small-data region below m = {num(r['small_data_end'])}, irreducible-error "
-            f"region above m = {num(r['irreducible_start'])}; best-guess error "
-            f"{num(r['best_guess_error'])}.",
-        ))  # fmt: skip
+        params.append(
+            law_table(
+                "Three-region learning curve (hestness)",
+                a.hestness,
+                note=f"Small-data region below m = {num(r['small_data_end'])}, irreducible-error "
+                f"region above m = {num(r['irreducible_start'])}; best-guess error "
+                f"{num(r['best_guess_error'])}.",
+            )
+        )
     if a.size is not None:
-        params.append(law_table("Model-size curve (power)", a.size,
-                                note="s(m) = a·m^b on n_params: b is β_p."))  # fmt: skip
+        params.append(
+            law_table(
+                "Model-size curve (power)", a.size, note="s(m) = a·m^b on n_params: b is β_p."
+            )
+        )
     if a.comparison is not None:
-        rows = [[name, law.formula, num(a.comparison.heldout_rmse.get(name), 3)]
-                for name, law in a.comparison.fits.items()]  # fmt: skip
+        rows = [
+            [name, law.formula, num(a.comparison.heldout_rmse.get(name), 3)]
+            for name, law in a.comparison.fits.items()
+        ]
         rows += [[name, f"not fitted: {why}", "–"] for name, why in a.comparison.failed.items()]
-        params.append(Table(
-            "Laws compared on the learning curve", ["law", "formula", "held-out RMSE of ln y"],
-            rows, note="Fitted without the two largest shards, scored on them."
-            if (~a.comparison.train).any() else "No held-out split (fewer than 6 shards).",
-        ))  # fmt: skip
+        params.append(
+            Table(
+                "Laws compared on the learning curve",
+                ["law", "formula", "held-out RMSE of ln y"],
+                rows,
+                note="Fitted without the two largest shards, scored on them."
+                if (~a.comparison.train).any()
+                else "No held-out split (fewer than 6 shards).",
+            )
+        )
     best_table = Table(
         "Best-fit model per shard",
         ["seed", "shard size", "model size", "params", a.y, "lr"],
-        [[str(r["seed"]), f"{int(r['shard_size']):,}", str(r["model_size"]), f"{int(r['n_params']):,}",
-          num(r[a.y]), num(r.get("lr"), 3)] for r in a.best.to_dict("records")],
-    )  # fmt: skip
+        [
+            [
+                str(r["seed"]),
+                f"{int(r['shard_size']):,}",
+                str(r["model_size"]),
+                f"{int(r['n_params']):,}",
+                num(r[a.y]),
+                num(r.get("lr"), 3),
+            ]
+            for r in a.best.to_dict("records")
+        ],
+    )
     lo, hi = h["predicted_at_10x_interval"]
     b_lo, b_hi = h["beta_g_interval"]
     cards = [
         (f"β_g, {h['beta_g_level']:.0%} interval [{b_lo:.3f}, {b_hi:.3f}]", f"{a.beta_g:.3f}"),
         ("β_p (model size ∝ m^β_p)", f"{a.beta_p:.3f}"),
-        (f"predicted {a.y_label} at 10× data (m = {h['at_10x']:,.0f}), "
-         f"{a.level:.0%} [{lo:.4g}, {hi:.4g}]", f"{h['predicted_at_10x']:.4g}"),
+        (
+            f"predicted {a.y_label} at 10× data (m = {h['at_10x']:,.0f}), "
+            f"{a.level:.0%} [{lo:.4g}, {hi:.4g}]",
+            f"{h['predicted_at_10x']:.4g}",
+        ),
         ("irreducible level γ", f"{h['irreducible']:.4g}"),
-    ]  # fmt: skip
+    ]
     notes = [f"fit warning (learning curve): {w}" for w in a.curve.warnings_]
     return Report(
         title=f"Scaling study: {a.name}",
@@ -392,7 +460,10 @@ def setup_from_trials(trials: pd.DataFrame) -> list[tuple[str, str]]:
         ("task", str(trials["task"].iloc[0]) if "task" in trials else "?"),
         ("shard sizes m", ", ".join(f"{s:,}" for s in shards)),
         ("model sizes searched", ", ".join(map(str, sizes))),
-        ("trials", f"{len(trials)} ({', '.join(f'{v} {k.lower()}' for k, v in states.items())})"),
+        (
+            "trials",
+            f"{len(trials)} ({', '.join(f'{v} {str(k).lower()}' for k, v in states.items())})",
+        ),
     ]
     if "seed" in trials:
         out.append(("seeds", ", ".join(str(s) for s in sorted(trials["seed"].unique()))))

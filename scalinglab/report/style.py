@@ -7,12 +7,14 @@ common colour-vision deficiencies; every plot draws from them in order.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")  # no display: figures are only ever written to files
 
 import matplotlib.pyplot as plt
+from cycler import cycler
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogFormatterSciNotation, LogLocator, NullFormatter
@@ -33,7 +35,7 @@ GREY = "#999999"
 # Shading of the three Hestness (2017) regions: small-data, power-law, irreducible-error.
 REGION_COLOURS = {"small-data": SKY, "power-law": "#FFFFFF", "irreducible": ORANGE}
 
-RC = {
+RC: Any = {  # Any: matplotlib types rcParams keys as a Literal union
     "figure.dpi": 100,
     "savefig.dpi": 150,
     "font.size": 10,
@@ -41,7 +43,7 @@ RC = {
     "axes.labelsize": 10,
     "legend.fontsize": 8,
     "legend.framealpha": 0.9,
-    "axes.prop_cycle": matplotlib.cycler(color=OKABE_ITO),
+    "axes.prop_cycle": cycler(color=OKABE_ITO),
     "axes.grid": True,
     "grid.alpha": 0.25,
     "grid.linewidth": 0.6,

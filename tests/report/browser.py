@@ -12,9 +12,15 @@ import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
@@ -47,7 +53,9 @@ def render(page_path: Path, screenshot_name: str) -> Rendered:
             )
             try:
                 page = context.new_page()
-                page.on("console", lambda m: out.errors.append(m.text) if m.type == "error" else None)
+                page.on(
+                    "console", lambda m: out.errors.append(m.text) if m.type == "error" else None
+                )
                 page.on("pageerror", lambda e: out.errors.append(f"page error: {e}"))
                 page.on("requestfailed", lambda r: out.errors.append(f"failed: {r.url[:80]}"))
                 page.goto(page_path.resolve().as_uri(), wait_until="load", timeout=60_000)
