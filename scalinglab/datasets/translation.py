@@ -55,6 +55,7 @@ _BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
 _FOOTNOTE = re.compile(r"\[\d+:\d+[^\]]*\]|\[\]")
 _MARKUP = re.compile(r"<[^>]*>")
 _TOKEN = re.compile(r"\w+|[^\w\s]")
+_MODULE_LINE = re.compile(r"^\(\w+\)[^\S\n]*$", re.MULTILINE)  # diatheke's closing "(spaRV1909eb)"
 
 
 def cache_path(cache: str | os.PathLike[str] | None = None) -> Path:
@@ -79,6 +80,7 @@ def export(module: str) -> str:
 
 def parse_verses(text: str) -> dict[tuple[str, int, int], str]:
     """(book, chapter, verse) -> cleaned verse text."""
+    text = _MODULE_LINE.sub("", text)
     matches = list(_REF.finditer(text))
     verses: dict[tuple[str, int, int], str] = {}
     for m, nxt in zip(matches, [*matches[1:], None], strict=True):

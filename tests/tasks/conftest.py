@@ -51,3 +51,11 @@ def lm_task():  # type: ignore[no-untyped-def]
 def need():  # type: ignore[no-untyped-def]
     """need("image") skips the test when that domain's Debian package is missing."""
     return require
+
+
+@pytest.fixture(scope="session")
+def translation_task():  # type: ignore[no-untyped-def]
+    require("translation")
+    from scalinglab.tasks.translation import TranslationTask
+
+    return TranslationTask()
