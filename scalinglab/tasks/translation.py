@@ -230,7 +230,10 @@ class TranslationTask:
             for ids in self.translate(model, src, max_len):
                 hyps.append(" ".join(self.data.vocab_en[j] for j in ids))
         refs = [str(self.data.ref_en[r]) for r in order]
-        return float(sacrebleu.corpus_bleu(hyps, [refs], tokenize="none").score)
+        # force=True: the text is tokenized on purpose (the same tokens the model saw), which
+        # sacrebleu would otherwise warn about.
+        bleu = sacrebleu.corpus_bleu(hyps, [refs], tokenize="none", force=True)
+        return float(bleu.score)
 
     # ---- training --------------------------------------------------------------------------
     def train(self, config: TrainConfig, report: ReportFn | None = None) -> TrainResult:
