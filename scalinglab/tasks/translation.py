@@ -74,7 +74,7 @@ class Seq2Seq(nn.Module):
                 emb.weight[PAD].zero_()
 
     def _embed(self, emb: nn.Embedding, ids: torch.Tensor) -> torch.Tensor:
-        pe: torch.Tensor = self.pe
+        pe = self.get_buffer("pe")
         return self.drop(emb(ids) * math.sqrt(self.w) + pe[: ids.shape[1]])
 
     def encode(self, src: torch.Tensor) -> torch.Tensor:
