@@ -59,3 +59,14 @@ def translation_task():  # type: ignore[no-untyped-def]
     from scalinglab.tasks.translation import TranslationTask
 
     return TranslationTask()
+
+
+@pytest.fixture(scope="session")
+def tiny_speech_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny synthetic speech corpus (160 + 40 clips, seconds to make) in a temporary cache."""
+    require("speech")
+    from scalinglab.datasets import speech
+
+    cache = tmp_path_factory.mktemp("speech-cache")
+    speech.prepare(cache, n_train=160, n_val=40, workers=2)
+    return cache
