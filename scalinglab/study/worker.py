@@ -148,6 +148,7 @@ class Worker:
         self.searches = searches_of(self.config)
         self.host = socket.gethostname()
         self.report = WorkerReport(spec.worker_id, self.host)
+        self._current: tuple[ShardSearch, int] | None = None  # claimed, not yet finished
         self._study_ids = {
             s.optuna_name: self.storage.get_study_id_from_name(s.optuna_name) for s in self.searches
         }
@@ -164,12 +165,15 @@ class Worker:
                 claimed = self._claim()
                 if claimed is not None:
                     self._run_trial(*claimed)
+                    self._current = None
                     continue
                 if not self._recover_stale():
                     break  # nothing waiting, nothing running: the study is finished
                 time.sleep(POLL_SECONDS)
         except KeyboardInterrupt:
             self.report.stopped = "interrupted"
+            if self._current is not None:  # stopped between claiming and training
+                self._requeue(*self._current, "interrupted (Ctrl-C or SIGTERM); re-queued")
         return self.report
 
     def _budget_exhausted(self) -> str | None:
@@ -201,6 +205,7 @@ class Worker:
                 except optuna.exceptions.UpdateFinishedTrialError:
                     continue
                 if claimed:
+                    self._current = (search, trial_id)
                     self.storage.record_heartbeat(trial_id)  # visible to stale checks at once
                     return search, trial_id
         return None
@@ -236,7 +241,8 @@ class Worker:
             try:
                 state = self._train(search, trial)
             except KeyboardInterrupt:
-                self._requeue(study, trial_id, "interrupted (Ctrl-C or SIGTERM); re-queued")
+                self._requeue(search, trial_id, "interrupted (Ctrl-C or SIGTERM); re-queued")
+                self._current = None
                 raise
         self.report.trials.append(trial_id)
         if state == TrialState.COMPLETE:
@@ -307,9 +313,10 @@ class Worker:
         trial.study.tell(trial, float(result.best_val_loss))
         return TrialState.COMPLETE
 
-    def _requeue(self, study: optuna.Study, trial_id: int, note: str) -> None:
+    def _requeue(self, search: ShardSearch, trial_id: int, note: str) -> None:
         """Give an interrupted trial back: FAIL it and queue a copy with the same parameters."""
         try:
+            study = optuna.load_study(study_name=search.optuna_name, storage=self.storage)
             self.storage.set_trial_user_attr(trial_id, "result", {"error": note})
             if self.storage.set_trial_state_values(trial_id, TrialState.FAIL):
                 frozen: FrozenTrial = self.storage.get_trial(trial_id)
