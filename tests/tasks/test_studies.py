@@ -19,7 +19,8 @@ from scalinglab.study import best_per_shard, load_results, run_study
 
 def small_study(
     tmp_path: Path, name: str, task: dict[str, Any], sizes: list[int], models: list[int],
-    lr: float, max_epochs: int, patience: int = 2,
+    lr: float, max_epochs: int, patience: int = 2, max_steps: int | None = None,
+    extra_hparams: dict[str, Any] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     config = {
         "name": name,
@@ -29,9 +30,14 @@ def small_study(
             "model_sizes": models,
             "sampler": "grid",
             "pruner": "none",
-            "hparams": {"lr": {"choices": [lr]}},
+            "hparams": {"lr": {"choices": [lr]}, **(extra_hparams or {})},
         },
-        "train": {"seeds": [0], "max_epochs": max_epochs, "patience": patience},
+        "train": {
+            "seeds": [0],
+            "max_epochs": max_epochs,
+            "patience": patience,
+            "max_steps": max_steps,
+        },
         "resources": {"cpus_per_trial": 1},
     }
     storage = f"sqlite:///{tmp_path / (name + '.db')}"
@@ -61,5 +67,40 @@ def test_image_small_study(tmp_path: Path, need) -> None:  # type: ignore[no-unt
     m, eps = small_study(
         tmp_path, "image-small", {"name": "image"}, [128, 256, 512, 1024, 2048], [4, 8],
         lr=3e-3, max_epochs=30,
+    )  # fmt: skip
+    assert_power_law(m, eps)
+
+
+@pytest.mark.slow
+def test_lm_small_study(tmp_path: Path, need) -> None:  # type: ignore[no-untyped-def]
+    need("lm")
+    m, eps = small_study(
+        tmp_path, "lm-small", {"name": "lm", "options": {"arch": "lstm"}},
+        [16, 32, 64, 128, 256], [32], lr=2e-3, max_epochs=1000, max_steps=120,
+    )  # fmt: skip
+    assert_power_law(m, eps)
+
+
+@pytest.mark.slow
+def test_translation_small_study(tmp_path: Path, need) -> None:  # type: ignore[no-untyped-def]
+    need("translation")
+    m, eps = small_study(
+        tmp_path, "translation-small", {"name": "translation"},
+        [32, 64, 128, 256, 512], [16], lr=2e-3, max_epochs=1000, max_steps=80,
+        extra_hparams={"bleu": {"choices": [0]}},
+    )  # fmt: skip
+    assert_power_law(m, eps)
+
+
+@pytest.mark.slow
+def test_speech_small_study(tmp_path: Path, need) -> None:  # type: ignore[no-untyped-def]
+    need("speech")
+    from scalinglab.datasets import speech
+
+    cache = tmp_path / "cache"
+    speech.prepare(cache, n_train=1024, n_val=256)  # a small synthetic corpus, ~1 minute
+    m, eps = small_study(
+        tmp_path, "speech-small", {"name": "speech", "options": {"cache_dir": str(cache)}},
+        [64, 128, 256, 512, 1024], [4, 8], lr=3e-3, max_epochs=60,
     )  # fmt: skip
     assert_power_law(m, eps)
