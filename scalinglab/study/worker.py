@@ -200,13 +200,16 @@ class Worker:
                 trial_id = self.storage.get_trial_id_from_study_id_trial_number(
                     study_id, frozen.number
                 )
+                # Beat first: Optuna never calls a trial without a heartbeat row stale, so a
+                # worker dying between claim and first beat would block the study for good.
+                self.storage.record_heartbeat(trial_id)
                 try:
                     claimed = self.storage.set_trial_state_values(trial_id, TrialState.RUNNING)
                 except optuna.exceptions.UpdateFinishedTrialError:
                     continue
                 if claimed:
                     self._current = (search, trial_id)
-                    self.storage.record_heartbeat(trial_id)  # visible to stale checks at once
+                    self.storage.record_heartbeat(trial_id)
                     return search, trial_id
         return None
 
