@@ -52,6 +52,37 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from scalinglab.errors import ScalingLabError
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
+# Columns of the results table (scalinglab.study.results); a searched hparam gets its own column.
+RESERVED_COLUMNS = frozenset(
+    [
+        "study",
+        "task",
+        "metric",
+        "seed",
+        "shard_size",
+        "trial",
+        "slot",
+        "state",
+        "model_size",
+        "n_params",
+        "best_val_loss",
+        "best_val_error",
+        "flops",
+        "flops_per_example",
+        "examples_seen",
+        "steps",
+        "n_evals",
+        "wall_time",
+        "host",
+        "worker",
+        "started",
+        "finished",
+        "error",
+        "retry_of",
+        "is_best",
+        "curve",
+    ]
+)
 
 
 class _Strict(BaseModel):
@@ -160,6 +191,9 @@ class SearchSpec(_Strict):
             raise ValueError("hparams must include lr (the learning rate)")
         if "model_size" in self.hparams:
             raise ValueError("model_size is searched over model_sizes; remove it from hparams")
+        clash = sorted(set(self.hparams) & RESERVED_COLUMNS)
+        if clash:
+            raise ValueError(f"hparam name(s) {clash} clash with results-table columns; rename")
         if self.sampler == "grid":
             ranged = [k for k, v in self.hparams.items() if v.choices is None]
             if ranged:

@@ -79,6 +79,9 @@ def test_grid_sampler_needs_choices_and_counts_combinations() -> None:
     data["search"]["hparams"] = {"lr": {"low": 0.01, "high": 0.1}}
     with pytest.raises(ScalingLabError, match="needs choices"):
         load_config(data)
+    data["search"]["hparams"] = {"lr": lr, "steps": {"choices": [1, 2]}}
+    with pytest.raises(ScalingLabError, match="clash with results-table columns"):
+        load_config(data)
 
 
 def test_fingerprint_ignores_executor_side_sections() -> None:
@@ -112,3 +115,10 @@ def test_geometric_shards(smallest: int, ratio: float, factor: float) -> None:
     assert sizes == sorted(set(sizes))
     series = {round(smallest * factor**k) for k in range(64)}
     assert set(sizes[:-1]) <= series  # smallest * factor**k, rounded; then the largest itself
+
+
+def test_reserved_names_are_the_results_columns() -> None:
+    from scalinglab.study.config import RESERVED_COLUMNS
+    from scalinglab.study.results import BASE_COLUMNS, MEASURE_COLUMNS
+
+    assert set(BASE_COLUMNS + MEASURE_COLUMNS) == RESERVED_COLUMNS
