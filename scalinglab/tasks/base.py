@@ -13,7 +13,6 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-
 # A task calls report(examples_seen, val_loss) after every validation evaluation. The study engine
 # passes one that records the curve and may raise optuna.TrialPruned to stop a hopeless trial early
 # (Optuna's pruner, per shard); the exception propagates out of train(), so tasks never catch it.
