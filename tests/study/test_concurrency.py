@@ -78,7 +78,7 @@ def _exactly_once(df: pd.DataFrame, n: int) -> None:
 def test_two_processes_on_one_sqlite_study(
     write_study: Callable[..., Path], tmp_path: Path
 ) -> None:
-    config = write_study("conc", largest=1024, trials_per_shard=5, max_epochs=4)
+    config = write_study("conc", largest=1024, trials_per_shard=5, max_epochs=10)
     df = _two_runs(config, f"sqlite:///{tmp_path / 'conc.db'}")
     _exactly_once(df, 3 * 5)
 
@@ -93,7 +93,7 @@ def test_sqlite_claims_are_atomic(write_study: Callable[..., Path], tmp_path: Pa
 def test_postgres_two_processes_and_atomic_claims(
     write_study: Callable[..., Path], pg_storage: str, postgres_url: str
 ) -> None:
-    config = write_study("pgconc", largest=1024, trials_per_shard=5, max_epochs=4)
+    config = write_study("pgconc", largest=1024, trials_per_shard=5, max_epochs=10)
     df = _two_runs(config, pg_storage)
     _exactly_once(df, 3 * 5)
     race = write_study("pgrace", smallest=1024, largest=2048, trials_per_shard=25)
