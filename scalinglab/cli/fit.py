@@ -12,7 +12,9 @@ import typer
 from rich.table import Table
 
 from scalinglab.cli.app import app, console, fail, write_json
+from scalinglab.cli.selection import parse_candidates, print_selection
 from scalinglab.errors import FitWarning
+from scalinglab.fitting import select
 from scalinglab.io import fit_variables, load_fit, numeric_columns, read_table
 from scalinglab.laws import ScalingLaw, available_laws, get_law
 
@@ -85,7 +87,9 @@ def print_fit(law: ScalingLaw, x: list[str], y: str) -> None:
 @app.command("fit")
 def fit_command(
     data: Annotated[Path, typer.Argument(help="CSV or Parquet file with one row per run.")],
-    law: Annotated[str, typer.Option(help="Law to fit (see `scalinglab laws`).")] = "power_const",
+    law: Annotated[
+        str, typer.Option(help="Law to fit (see `scalinglab laws`), or auto: chosen by backtests.")
+    ] = "power_const",
     x: Annotated[
         list[str] | None, typer.Option("--x", help="Input column(s), in the law's variable order.")
     ] = None,
@@ -101,6 +105,9 @@ def fit_command(
         list[str] | None, typer.Option(help="Hold a parameter fixed: NAME=VALUE (repeatable).")
     ] = None,
     n_breaks: Annotated[int, typer.Option(help="Breaks of the bnsl law.")] = 1,
+    candidates: Annotated[
+        str | None, typer.Option(help="--law auto: laws to choose from, e.g. m1,m4,bnsl2.")
+    ] = None,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the fit as JSON here ('-' for stdout).")
     ] = None,
@@ -113,8 +120,11 @@ def fit_command(
 
       scalinglab fit ../shared/data/chinchilla_besiroglu2024.csv --law chinchilla
       --x params --x tokens --y loss --where "epoch_outlier == 0" --bootstrap 4000 --json fit.json
+
+      scalinglab fit curve.csv --law auto --x shard_size --y best_val_error --json fit.json
     """
-    law_cls = get_law(law)
+    auto = law == "auto"  # backtested selection and calibrated intervals (fitting/select.py)
+    law_cls = get_law(select.DEFAULT_LAW if auto else law)
     if bootstrap < 0:
         fail("--bootstrap must be >= 0")
     df = read_table(data, where)
@@ -139,11 +149,21 @@ def fit_command(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)  # shown in the table below instead
         with console.status(f"fitting {law} to {len(target)} points..."):
-            model.fit(X, target)
+            if auto:
+                if options["fixed"]:
+                    fail("--fix cannot be used with --law auto (the law is not known yet)")
+                cands = parse_candidates(candidates)
+                model, selection = select.auto_fit(X, target, cands, options=options)
+            else:
+                model.fit(X, target)
     doc = fit_document(model, columns, y, where)
+    if auto:
+        doc["selection"] = selection.to_dict()
     if json_out is not None and str(json_out) == "-":
         write_json(json_out, doc)
         return
+    if auto:
+        print_selection(selection, model)
     print_fit(model, columns, y)
     if json_out is not None:
         write_json(json_out, doc)
@@ -202,7 +222,7 @@ def predict_command(
     if not 0 < level < 1:
         fail(f"--level must be between 0 and 1, got {level}")
     prediction = model.predict(X)
-    has_draws = model.bootstrap_params_ is not None
+    has_draws = model.bootstrap_params_ is not None or bool(model.interval_widening_)
     interval = model.predict_interval(X, level) if has_draws else None
     scalar = len(prediction) == 1
     payload: dict[str, Any] = {

@@ -92,7 +92,8 @@ class M3(ScalingLaw):
     variables = ("x",)
     params = (
         Param("beta", lower=0.0, log=True),
-        Param("gamma", lower=0.0),
+        # log scale: γ is tiny (~1/x at the plateau); in natural units the solver cannot move it.
+        Param("gamma", lower=0.0, log=True),
         Param("c", lower=0.0, upper=5.0),
     )
     formula = "y = beta·(1/x + gamma)^c"

@@ -300,6 +300,7 @@ class ScalingLaw:
                 "points were given; add points, fix parameters or pick a simpler law"
             )
         fit_law(self, x_arr, y_arr, w_arr)
+        self.interval_widening_ = None  # a refit drops any calibration of an earlier fit
         for message in self.warnings_:
             warnings.warn(message, FitWarning, stacklevel=2)
         return self
@@ -349,11 +350,16 @@ class ScalingLaw:
     def predict_interval(self, X: ArrayLike, level: float = 0.9) -> tuple[FloatArray, FloatArray]:
         """Central `level` interval of the prediction at X, from the parameter draws.
 
-        The band covers parameter uncertainty only; see scalinglab.fitting.select for intervals
-        calibrated on held-out extrapolation.
+        The band covers parameter uncertainty only, unless the law carries `interval_widening_`
+        (set by scalinglab.fitting.select.auto_fit): then the interval is calibrated on held-out
+        extrapolation by conformal scores from backtests on the curve (see that module).
         """
         if not 0 < level < 1:
             raise ScalingLabError(f"level must be between 0 and 1, got {level}")
+        if self.interval_widening_:
+            from scalinglab.fitting.select import calibrated_interval
+
+            return calibrated_interval(self, X, level)
         preds = self.predict_draws(X)
         lo = np.nanquantile(preds, (1 - level) / 2, axis=0)
         hi = np.nanquantile(preds, (1 + level) / 2, axis=0)
@@ -396,6 +402,8 @@ class ScalingLaw:
             out["bootstrap_params"] = (
                 None if self.bootstrap_params_ is None else self.bootstrap_params_.tolist()
             )
+            if self.interval_widening_:
+                out["interval_widening"] = dict(self.interval_widening_)
         return out
 
     @classmethod
@@ -447,6 +455,12 @@ class ScalingLaw:
         law.covariance_ = None if cov is None else np.asarray(cov, dtype=float)
         boot = data.get("bootstrap_params")
         law.bootstrap_params_ = None if boot is None else np.asarray(boot, dtype=float)
+        widening = data.get("interval_widening")
+        if widening is not None and not (
+            isinstance(widening, Mapping) and {"noise", "scores"} <= set(widening)
+        ):
+            raise ScalingLabError("'interval_widening' in a fit file needs 'noise' and 'scores'")
+        law.interval_widening_ = None if widening is None else dict(widening)
         return law
 
     def __repr__(self) -> str:
@@ -467,6 +481,9 @@ class ScalingLaw:
     warnings_: list[str]
     covariance_: FloatArray | None
     bootstrap_params_: FloatArray | None
+    # Optional calibration of predict_interval (scalinglab.fitting.select): conformal scores of
+    # backtests ("scores") and the fit's log residual scale ("noise"); None: parameter bands only.
+    interval_widening_: dict[str, Any] | None = None
 
 
 def _default_start(prm: Param) -> float:

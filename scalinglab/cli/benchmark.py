@@ -1,0 +1,119 @@
+"""`scalinglab benchmark ...`: accuracy benchmarks on public reference data."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from scalinglab.cli.app import app, console, fail, write_json
+from scalinglab.fitting import extrapolation, select
+from scalinglab.io import read_table
+
+bench_app = typer.Typer(help="Accuracy benchmarks on public reference data.", no_args_is_help=True)
+app.add_typer(bench_app, name="benchmark")
+
+
+def _fmt(value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return "-"
+    return f"{value:.4f}"
+
+
+def print_benchmark(result: dict[str, Any]) -> None:
+    """The per-evaluation RMSE table (winners in bold) and the per-estimator summary."""
+    names = list(result["estimators"])
+    table = Table(
+        title="RMSE of log(predicted) − log(actual) on held-out points (lower is better)",
+        title_justify="left",
+    )
+    for col in ("domain", "task", "model"):
+        table.add_column(col)
+    for name in names:
+        table.add_column(name, justify="right")
+    table.add_column("auto chose")
+    for ev in result["evaluations"]:
+        best = set(extrapolation.winners(ev["rmse"]))
+        cells = [
+            f"[bold]{_fmt(ev['rmse'][n])}[/]" if n in best else _fmt(ev["rmse"][n]) for n in names
+        ]
+        table.add_row(ev["domain"], ev["task"], ev["model"], *cells, ev["auto_choice"])
+    console.print(table)
+    summary = Table(title="per estimator", title_justify="left")
+    for col in ("estimator", "median RMSE", "win rate", "90% coverage", "points"):
+        summary.add_column(col, justify="left" if col == "estimator" else "right")
+    for name in names:
+        est = result["estimators"][name]
+        summary.add_row(
+            name,
+            _fmt(est["median_rmse"]),
+            f"{est['win_rate']:.0%}",
+            "-" if not math.isfinite(est["coverage90"]) else f"{est['coverage90']:.1%}",
+            f"{est['n_intervals']}/{est['n_points']}",
+        )
+    console.print(summary)
+    console.print(result["summary"])
+
+
+@bench_app.command("extrapolation")
+def extrapolation_command(
+    data: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV/Parquet with columns Domain, Task, Model, Seen Examples, Loss, Training."
+        ),
+    ],
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the results as JSON here ('-': stdout).")
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes (one evaluation each).")] = 1,
+    laws: Annotated[
+        str,
+        typer.Option(help="Comma-separated estimators besides auto (bnslK: BNSL with K breaks)."),
+    ] = ",".join(extrapolation.ESTIMATORS[:-1]),
+) -> None:
+    """Learning-curve extrapolation benchmark (Alabdulmohsin et al. 2022, Sec. 4).
+
+    Per evaluation: fit on Training == 1, predict Training == 0, RMSE of log prediction for
+    M1-M4, BNSL (1 and 2 breaks), power_const and auto; then median RMSE, win rate and 90%
+    interval coverage per estimator.
+
+    Examples:
+
+      scalinglab benchmark extrapolation ../shared/data/alabdulmohsin2022_lang.csv
+
+      scalinglab benchmark extrapolation lang.csv --json results.json --workers 2
+    """
+    if workers < 1:
+        fail("--workers must be >= 1")
+    candidates = [select.candidate(s.strip()) for s in laws.split(",") if s.strip()]
+    if not candidates or "auto" in {c.label for c in candidates}:
+        fail("--laws takes one or more law names (auto is always included)")
+    table = read_table(data)
+    curves = extrapolation.load_curves(table, str(data))
+    quiet = json_out is not None and str(json_out) == "-"
+    done = 0
+
+    def progress(ev: dict[str, Any]) -> None:
+        nonlocal done
+        done += 1
+        if not quiet:
+            console.print(
+                f"[{done}/{len(curves)}] {ev['domain']} {ev['task']} {ev['model']}: "
+                f"auto chose {ev['auto_choice']} ({ev['seconds']:.0f} s)",
+                highlight=False,
+            )
+
+    result = extrapolation.run_benchmark(
+        table, source=str(data), workers=workers, candidates=candidates, progress=progress
+    )
+    if quiet and json_out is not None:
+        write_json(json_out, result)
+        return
+    print_benchmark(result)
+    if json_out is not None:
+        write_json(json_out, result)
+        console.print(f"results written to {json_out}")

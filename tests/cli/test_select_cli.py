@@ -1,0 +1,106 @@
+"""`scalinglab fit --law auto` and `scalinglab benchmark extrapolation`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scalinglab.cli import app  # noqa: F401  (registers every command)
+from scalinglab.cli.app import run_app
+
+
+def write_curve(path: Path, n: int) -> Path:
+    rng = np.random.default_rng(1)
+    m = np.logspace(2, 6, n)
+    err = (3.0 * m**-0.4 + 0.1) * np.exp(0.005 * rng.standard_normal(n))
+    pd.DataFrame({"shard_size": m, "best_val_error": err}).to_csv(path, index=False)
+    return path
+
+
+def test_fit_auto_reports_the_winner_and_writes_a_calibrated_fit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = write_curve(tmp_path / "curve.csv", 12)
+    out = tmp_path / "fit.json"
+    args = ["fit", str(data), "--law", "auto", "--x", "shard_size", "--y", "best_val_error"]
+    code = run_app([*args, "--candidates", "m1,m2,power_const", "--json", str(out)])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "auto chose" in text and "lowest backtest RMSE" in text
+    doc = json.loads(out.read_text())
+    assert doc["law"] == doc["selection"]["chosen"] in {"m2", "power_const"}
+    assert doc["interval_widening"]["scores"]
+    assert run_app(["predict", str(out), "--at", "shard_size=1e7", "--json", "-"]) == 0
+    pred = json.loads(capsys.readouterr().out)
+    lo, hi = pred["interval"]
+    assert lo < pred["prediction"] < hi
+
+
+def test_fit_auto_on_a_short_curve_warns_and_fits_the_default_law(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = write_curve(tmp_path / "short.csv", 4)
+    args = ["fit", str(data), "--law", "auto", "--x", "shard_size", "--y", "best_val_error"]
+    assert run_app(args) == 0
+    text = capsys.readouterr().out
+    assert "too few to backtest" in text and "power_const" in text
+
+
+def test_fit_auto_rejects_unknown_candidates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = write_curve(tmp_path / "curve.csv", 8)
+    args = ["fit", str(data), "--law", "auto", "--x", "shard_size", "--y", "best_val_error"]
+    assert run_app([*args, "--candidates", "m1,nope"]) == 2
+    assert "nope" in capsys.readouterr().err
+
+
+def benchmark_table(path: Path) -> Path:
+    """Two evaluations in the benchmark's format, the first repeated (as the LM curves are)."""
+    rows = []
+    for model, floor in (("small", 0.3), ("large", 0.2)):
+        x = np.logspace(6, 9, 10)
+        y = 2.0 * (x / 1e6) ** -0.3 + floor
+        for xi, yi, train in zip(x, y, [1] * 7 + [0] * 3, strict=True):
+            rows.append(("LM", "val_loss", model, xi, yi, train))
+    df = pd.DataFrame(
+        rows, columns=["Domain", "Task", "Model", "Seen Examples", "Loss", "Training"]
+    )
+    pd.concat([df, df[df["Model"] == "small"]]).to_csv(path, index=False)
+    return path
+
+
+def test_benchmark_extrapolation_writes_the_documented_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = benchmark_table(tmp_path / "bench.csv")
+    out = tmp_path / "bench.json"
+    code = run_app(
+        ["benchmark", "extrapolation", str(data), "--laws", "m1,power_const", "--json", str(out)]
+    )
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "win rate" in text and "2 evaluations" in text
+    doc = json.loads(out.read_text())
+    assert set(doc["estimators"]) == {"m1", "power_const", "auto"}
+    for est in doc["estimators"].values():
+        assert {"median_rmse", "win_rate", "coverage90"} <= set(est)
+    assert len(doc["evaluations"]) == 2  # the repeated rows were dropped, not a third curve
+    ev = doc["evaluations"][0]
+    assert (ev["domain"], ev["task"], ev["model"]) == ("LM", "val_loss", "small")
+    assert set(ev["rmse"]) == {"m1", "power_const", "auto"}
+    # Noise-free curves of power_const's own form: it (and auto, choosing it) win both.
+    assert doc["estimators"]["power_const"]["win_rate"] == 1.0
+    assert doc["estimators"]["auto"]["win_rate"] == 1.0
+
+
+def test_benchmark_extrapolation_rejects_a_table_without_its_columns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = write_curve(tmp_path / "curve.csv", 6)
+    assert run_app(["benchmark", "extrapolation", str(data)]) == 2
+    assert "Seen Examples" in capsys.readouterr().err
