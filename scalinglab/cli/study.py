@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import pandas as pd
 import typer
 from rich.table import Table
 
@@ -73,6 +74,7 @@ def run_cmd(
     )
     for line in result.errors:
         err_console.print(f"[yellow]warning:[/] {line}", highlight=False)
+    _report_failures(result.name, result.url)
     stopped = {r.stopped for r in result.reports} - {"done", "interrupted"}
     if stopped:
         console.print(f"stopped early: budget {', '.join(sorted(stopped))} reached")
@@ -87,6 +89,27 @@ def run_cmd(
         raise click.exceptions.Abort  # run_app: exit code 130
     if result.errors and not result.finished:
         fail(f"{len(result.errors)} worker(s) crashed; the study is unfinished: {result.errors[0]}")
+
+
+def _report_failures(name: str, url: str) -> None:
+    """Say why trials failed (not the ones retried after a dead worker: those ran again)."""
+    from scalinglab.study import load_results
+
+    df = load_results(name, url)
+    retried = {
+        (r.seed, r.shard_size, int(r.retry_of)) for r in df.itertuples() if pd.notna(r.retry_of)
+    }
+    keys = zip(df["seed"], df["shard_size"], df["trial"], strict=True)
+    superseded = [key in retried for key in keys]
+    failed = df[(df["state"] == "FAIL") & ~pd.Series(superseded, index=df.index, dtype=bool)]
+    if not failed.empty:
+        first = failed.iloc[0]
+        err_console.print(
+            f"[yellow]warning:[/] {len(failed)} trial(s) failed; e.g. shard {first['shard_size']} "
+            f"trial {first['trial']}: {first['error']}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _shard_table(status: Any, title: str) -> Table:

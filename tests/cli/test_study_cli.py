@@ -101,3 +101,17 @@ def test_run_status_export_fit(tmp_path: Path, capsys: pytest.CaptureFixture[str
     fit = json.loads(fit_json.read_text())
     assert fit["learning_curve"]["law"] == "power_const" and fit["beta_g"] < 0
     assert "beta_g" in capsys.readouterr().out
+
+
+def test_failed_trials_are_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "oops.toml"
+    text = _write(tmp_path, "oops", largest=256, sizes="[8]").read_text()
+    text = text.replace(
+        'sampler = "random"', 'sampler = "grid"\nhparams.lr = { choices = [0.01, "x"] }'
+    )
+    text = text.replace("trials_per_shard = 2\n", "")
+    config.write_text(text)
+    db = str(tmp_path / "oops.db")
+    assert run_app(["study", "run", str(config), "--storage", db, "--workers", "1"]) == 0
+    captured = capsys.readouterr()
+    assert "1 trial(s) failed" in captured.err and "could not convert string" in captured.err
