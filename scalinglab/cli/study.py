@@ -96,9 +96,10 @@ def _report_failures(name: str, url: str) -> None:
     from scalinglab.study import load_results
 
     df = load_results(name, url)
-    retried = {
-        (r.seed, r.shard_size, int(r.retry_of)) for r in df.itertuples() if pd.notna(r.retry_of)
-    }
+    retries = df[df["retry_of"].notna()]
+    retried = set(
+        zip(retries["seed"], retries["shard_size"], retries["retry_of"].astype(int), strict=True)
+    )
     keys = zip(df["seed"], df["shard_size"], df["trial"], strict=True)
     superseded = [key in retried for key in keys]
     failed = df[(df["state"] == "FAIL") & ~pd.Series(superseded, index=df.index, dtype=bool)]
