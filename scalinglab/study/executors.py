@@ -5,6 +5,9 @@ storage; each worker runs one trial at a time, so a worker needs what one trial 
 (`[resources] cpus_per_trial`, `gpus_per_trial`) and K defaults to how many trials fit at once
 (local: cores // cpus_per_trial; Ray: the cluster's CPUs // cpus_per_trial).
 
+On a multi-node Ray cluster every node needs scalinglab (and the task's data) installed, and the
+storage must be reachable from every node: use PostgreSQL, not a SQLite file.
+
 With one local worker the loop runs in this process (no start-up cost, and a task given as a
 Python object needs no pickling). Worker processes die with their parent (Linux
 PR_SET_PDEATHSIG), and on Ctrl-C the parent asks each to re-queue its trial and stop.
