@@ -124,9 +124,9 @@ def _study_source(
         f"scalinglab study fit {_q(name)} {' '.join(st)} --y {analysis.y} --json "
         f"{_q(out / 'fit.json')}",
         f"scalinglab fit {_q(out / 'results.best.csv')} --law power_const --x shard_size "
-        f"--y {analysis.y} --bootstrap {n_bootstrap}",
+        f"--y {analysis.y} --bootstrap {n_bootstrap} --json {_q(out / 'curve.json')}",
         f"scalinglab plan {_q(out / 'curve.json')} --target-error "
-        f"{float(analysis.best[analysis.y].min()) * 0.9:.4g}   # curve.json: fit --json output",
+        f"{float(analysis.best[analysis.y].min()) * 0.9:.4g}",
         _report_command([name], out, {"storage": url, "y": analysis.y, "bootstrap": n_bootstrap}),
     ]
     report = study_report(analysis, out, setup, commands)
@@ -152,7 +152,7 @@ def _table_source(
         a = analyze_nd(df, str(path), n_bootstrap=n_bootstrap, level=level)
         w = ["--where", _q(where)] if where else []
         c = a.columns
-        xs = f"--x {c['params']} --x tokens" if "tokens" in c else ""
+        xs = f"--x {c['params']} --x {c['tokens']}" if "tokens" in c else ""
         commands = [
             f"scalinglab isoflop {_q(path)} --params {c['params']} --loss {c['loss']} "
             + (f"--tokens {c['tokens']} " if "tokens" in c else "")
@@ -300,12 +300,13 @@ def _law_fits_report(
                 xlabel=f"{xs[0] if isinstance(xs, list) else xs}",
                 ylabel=str(doc.get("y", "y")),
                 title=f"{law.name} fit ({Path(p).name})",
+                points_label=None,
             )
             saved = save_figure(fig, fig_dir / f"curve_{i}")
             report.figures.append(
                 FigureFile(
                     f"Fitted curve ({Path(p).name})",
-                    "The fitted law (points mark it at five x values; the fit file holds no data).",
+                    "The fitted law with its parameter band (the fit file holds no data points).",
                     saved["png"],
                     saved["svg"],
                 )

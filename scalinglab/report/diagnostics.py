@@ -167,7 +167,8 @@ def law_comparison_figure(
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     finish_log_axes(ax)
-    ax.legend(loc="best", fontsize=7)
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", fontsize=7, ncol=1)
     return fig
 
 

@@ -27,7 +27,7 @@ tr.hl td { background: #fff4d6; font-weight: 600; }
 .card b { display: block; font-size: 1.15rem; } .card span { color: #555; font-size: .82rem; }
 figure { margin: 1.2rem 0 2rem; } figure img { max-width: 100%; height: auto;
          border: 1px solid #eee; } figcaption { color: #444; font-size: .9rem; }
-pre { background: #f5f5f5; padding: .8rem 1rem; overflow-x: auto; border-radius: 4px; }
+pre { background: #f5f5f5; padding: .8rem 1rem; white-space: pre-wrap; border-radius: 4px; }
 dl.setup { display: grid; grid-template-columns: max-content auto; gap: .15rem 1.2rem; }
 dl.setup dt { font-weight: 600; } dl.setup dd { margin: 0; }
 ul.notes li { color: #6b4e00; }

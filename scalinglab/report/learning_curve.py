@@ -146,9 +146,12 @@ def learning_curve_figure(
     xlabel: str = "training-set size m (examples)",
     ylabel: str = "validation error",
     title: str = "Learning curve",
+    points_label: str | None = "best model per shard",
 ) -> Figure:
     """Best validation error per shard (x, y) with the fitted one-variable `law`.
 
+    points_label: legend label of the (x, y) points; None draws no points (x then only sets the
+    range of the curve, e.g. for a fit file without its data).
     regions: the `hestness` law's `.regions()` (boundaries in units of x) to shade.
     trials: (x, y) of every trial, drawn faint behind the best ones.
     extrapolate_to: draw the law dashed up to this x (default 10× the largest shard).
@@ -164,9 +167,10 @@ def learning_curve_figure(
     x_max = float(extrapolate_to) if extrapolate_to else 10.0 * float(xs.max())
     if law is not None:
         _draw_fit(ax, law, xs, x_max, level, VERMILLION, f"fit: {law.formula or law.name}")
-    ax.scatter(
-        xs, ys, s=36, color=BLUE, edgecolor="white", lw=0.8, label="best model per shard", zorder=5
-    )
+    if points_label is not None:
+        ax.scatter(
+            xs, ys, s=36, color=BLUE, edgecolor="white", lw=0.8, label=points_label, zorder=5
+        )
     x_lo, x_hi = float(xs.min()) / 1.6, x_max * 1.3
     ax.set_xlim(x_lo, x_hi)
     if regions is not None:

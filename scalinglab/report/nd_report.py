@@ -107,6 +107,17 @@ def analyze_nd(
     return NDAnalysis(source, len(N), cols, N, D, C, loss, law, iso, iso_error, level)
 
 
+def isoflop_summary(result: IsoFLOPResult) -> str:
+    """One line: how many budgets the allocation lines use, and why the others are left out."""
+    b = result.budgets
+    used = int(b["used"].astype(bool).sum())
+    reasons = b.loc[~b["used"].astype(bool), "note"].value_counts()
+    text = f"IsoFLOP: {used} of {len(b)} compute budgets give a minimum the allocation lines use"
+    if len(reasons):
+        text += "; left out: " + ", ".join(f"{n} with {why}" for why, n in reasons.items())
+    return text + " (runs within 5% of each other's FLOPs share a budget)."
+
+
 def _figures(a: NDAnalysis, fig_dir: Path) -> list[FigureFile]:
     figs = []
     if a.isoflop is not None:
@@ -267,7 +278,7 @@ def nd_report(
         )
     ]
     if a.isoflop is not None:
-        b = a.isoflop.budgets
+        b = a.isoflop.budgets[a.isoflop.budgets["used"].astype(bool)]
         rows = [
             [
                 f"{r['compute']:.3g}",
@@ -275,15 +286,15 @@ def nd_report(
                 num(r["n_opt"], 3),
                 num(r["d_opt"], 3),
                 num(r["loss_opt"]),
-                r["note"] or "used",
             ]
             for r in b.to_dict("records")
         ]
         params.append(
             Table(
                 "IsoFLOP minima per budget (Approach 2)",
-                ["budget C", "runs", "N_opt", "D_opt", "loss at minimum", "status"],
+                ["budget C", "runs", "N_opt", "D_opt", "loss at minimum"],
                 rows,
+                note=isoflop_summary(a.isoflop),
             )
         )
     setup = [
@@ -299,7 +310,7 @@ def nd_report(
     if a.isoflop is None:
         notes.append(f"no IsoFLOP analysis: {a.isoflop_error}")
     elif a.isoflop.warnings:
-        notes += a.isoflop.warnings
+        notes.append(isoflop_summary(a.isoflop))
     p = a.law.params_
     al = compute_optimal(a.law, 5.76e23, level=a.level, draws=False)
     cards = [

@@ -139,8 +139,8 @@ def analyze_study(
             f"only {best['shard_size'].nunique()} shard(s) have a finished best trial; the "
             "learning-curve fit needs at least 3 (run the study further)"
         )
-    m = best["shard_size"].to_numpy(dtype=float)
-    eps = best[y].to_numpy(dtype=float)
+    m = np.array(best["shard_size"], dtype=float)  # copies: torch wants writable arrays
+    eps = np.array(best[y], dtype=float)
     curve = _quiet_fit("power_const", m, eps, n_bootstrap)
     hestness = None
     if best["shard_size"].nunique() >= 5:
@@ -148,7 +148,7 @@ def analyze_study(
             hestness = _quiet_fit("hestness", m, eps, 0)
         except ScalingLabError:
             hestness = None
-    s = best["n_params"].to_numpy(dtype=float)
+    s = np.array(best["n_params"], dtype=float)
     size = _quiet_fit("power", m, s, n_bootstrap) if len(np.unique(s)) >= 2 else None
     comparison = None
     if best["shard_size"].nunique() >= 5:
@@ -170,7 +170,7 @@ def analyze_study(
 
 def _figures(a: StudyAnalysis, fig_dir: Path) -> list[FigureFile]:
     figs: list[FigureFile] = []
-    m = a.best["shard_size"].to_numpy(dtype=float)
+    m = np.array(a.best["shard_size"], dtype=float)
     done = a.trials[a.trials["state"].astype(str) == "COMPLETE"]
     regions = a.hestness.regions() if a.hestness is not None else None  # type: ignore[attr-defined]
     fig = learning_curve_figure(
@@ -314,7 +314,7 @@ def _plan_tables(a: StudyAnalysis) -> list[Table]:
         size_pred = model_size_for_data(a.size, [f * largest for f in factors], a.level)
     for i, f in enumerate(factors):
         value, bounds = a.predict(f * largest)
-        row = [f"{f}× largest shard", num(f * largest, 4), num(value), span(bounds)]
+        row = [f"{f}× largest shard", f"{f * largest:,.0f}", num(value), span(bounds)]
         if size_pred is not None:
             r = size_pred.iloc[i]
             row += [num(r["size"], 3), span((r.get("size_lo"), r.get("size_hi")), 3)]

@@ -105,6 +105,24 @@ def test_report_from_fit_files(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert html.count("<img ") == 2
 
 
+def test_report_from_a_study_fit_file(tmp_path: Path) -> None:
+    """`study fit --json` output (best-per-shard points and the fits) is a report source."""
+    m = [2.0**k for k in range(7, 14)]
+    points = [
+        {"seed": 0, "shard_size": x, "model_size": 8, "n_params": int(50 * x**0.5),
+         "best_val_error": 0.05 + 2.0 * x**-0.4}
+        for x in m
+    ]  # fmt: skip
+    fit = tmp_path / "fit.json"
+    fit.write_text(json.dumps({"y": "best_val_error", "points": points,
+                               "learning_curve": {"law": "power_const"}}))  # fmt: skip
+    out = tmp_path / "r"
+    assert run_app(["report", str(fit), "--out", str(out), "--bootstrap", "10"]) == 0
+    assert (out / "figures" / "learning_curve.png").exists()
+    assert (out / "figures" / "model_size_curve.png").exists()
+    assert "refitted from the fit file" in (out / "index.html").read_text()
+
+
 def _tiny_dict() -> dict[str, object]:
     import tomllib
 

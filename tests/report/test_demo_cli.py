@@ -1,5 +1,5 @@
-"""`scalinglab demo` on a finished study reuses it (resume) and only re-renders; a `study fit
---json` file is a report source too. Uses the tiny study of the report tests."""
+"""`scalinglab demo` on a finished study reuses it (resume) and only re-renders. Uses the tiny
+study of the report tests (same xdist group, so it is run once per session)."""
 
 from __future__ import annotations
 
@@ -13,32 +13,10 @@ from tests.report.tiny_study import TinyStudy
 
 
 @pytest.mark.xdist_group("browser")  # shares the tiny study with the browser tests' worker
-def test_study_fit_json_and_demo_resume(
+def test_demo_reuses_a_finished_study(
     tiny_study: TinyStudy, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from scalinglab.study import load_results
-
-    fit = tmp_path / "fit.json"
-    assert (
-        run_app(
-            [
-                "study",
-                "fit",
-                tiny_study.name,
-                "--storage",
-                tiny_study.storage,
-                "--bootstrap",
-                "10",
-                "--json",
-                str(fit),
-            ]
-        )
-        == 0
-    )
-    out = tmp_path / "from-fit"
-    assert run_app(["report", str(fit), "--out", str(out), "--bootstrap", "10"]) == 0
-    assert (out / "figures" / "learning_curve.png").exists()
-    capsys.readouterr()
 
     # The demo on a finished study reuses it: no trial runs again, the report is re-rendered.
     before = len(load_results(tiny_study.name, tiny_study.storage))

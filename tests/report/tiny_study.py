@@ -35,7 +35,8 @@ class TinyStudy:
 
 
 def make_tiny_study(root: Path) -> TinyStudy:
-    """Write the study file under `root` and run it to completion (one worker)."""
+    """Write the study file under `root` and run it to completion (one worker); a finished study
+    there is reused (run_study resumes it and finds nothing to do)."""
     from scalinglab.study import run_study
 
     root.mkdir(parents=True, exist_ok=True)
