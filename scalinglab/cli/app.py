@@ -45,7 +45,9 @@ def write_json(path: Path, payload: dict[str, Any]) -> None:
 def run_app(argv: list[str] | None = None) -> int:
     """Run the CLI and map user errors to exit code 2 with one line on stderr."""
     try:
-        app(args=argv, standalone_mode=False)
+        # Without standalone mode click returns what a command returns, or the code of a
+        # typer.Exit(n) raised inside it.
+        code = app(args=argv, standalone_mode=False)
     except ScalingLabError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         return 2
@@ -60,4 +62,4 @@ def run_app(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err_console.print("interrupted")
         return 130
-    return 0
+    return code if isinstance(code, int) else 0

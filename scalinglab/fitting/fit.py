@@ -184,7 +184,8 @@ def _fit_law(
         law.bootstrap_params_ = draws
         if n_failed:
             warnings.append(
-                f"{law.name}: {n_failed} of {law.n_bootstrap} bootstrap refits did not converge"
+                f"{law.name}: {n_failed} of {law.n_bootstrap} bootstrap refits stopped before "
+                "converging (resamples with few distinct points can leave a parameter loose)"
             )
         law.stderr_ = {
             n: float(np.nanstd(draws[:, j], ddof=1)) for j, n in enumerate(law.param_names)

@@ -22,6 +22,7 @@ from scalinglab.fitting.solver import minimize_batched
 from scalinglab.laws.base import FloatArray, ScalingLaw
 
 Tensor = torch.Tensor
+BOOTSTRAP_MAX_ITER = 200
 
 
 def _full_from_free(law: ScalingLaw, free: Sequence[str], theta: Tensor) -> FloatArray:
@@ -50,7 +51,10 @@ def bootstrap(
     weights = torch.as_tensor(counts, dtype=torch.float64) * w[None, :]
     fun = make_objective(law, free, x, y, weights)
     theta0 = theta[None, :].repeat(law.n_bootstrap, 1)
-    res = minimize_batched(fun, theta0, lower, upper, max_iter=law.max_iter, ftol=law.tol)
+    # Resamples start at the optimum and need a few dozen steps; the cap stops a rare straggler
+    # from costing more than all the others together (it is counted as not converged).
+    max_iter = min(law.max_iter, BOOTSTRAP_MAX_ITER)
+    res = minimize_batched(fun, theta0, lower, upper, max_iter=max_iter, ftol=max(law.tol, 1e-8))
     draws = _full_from_free(law, free, res.theta)
     draws[~torch.isfinite(res.fun).numpy()] = np.nan
     return draws, int((~res.converged).sum())
