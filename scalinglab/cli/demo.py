@@ -78,10 +78,9 @@ def demo_command(
 ) -> None:
     """Run the demo study, fit, plan and write the report; a rerun reuses the finished study.
 
+    \b
     Examples:
-
       scalinglab demo
-
       scalinglab demo --out /tmp/demo --workers 2
     """
     import optuna

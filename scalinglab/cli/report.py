@@ -50,15 +50,13 @@ def report_command(
     """Write DIR/index.html: setup, fitted parameters with intervals, exponents next to the
     published ones, plots (PNG embedded, SVG beside), the plan, and commands to reproduce.
 
+    \b
     Examples:
-
       scalinglab report synthetic-demo --out runs/synthetic-report
-
-      scalinglab report big --storage postgresql://me@db:5432/studies --out report/
-
-      scalinglab report ../shared/data/chinchilla_besiroglu2024.csv --where "epoch_outlier == 0"
-      --out chinchilla/
-
+      scalinglab report big --storage postgresql://me@db/studies --out report/
+      scalinglab report results.csv --out report/       # `study export` table
+      scalinglab report ../shared/data/chinchilla_besiroglu2024.csv \\
+          --where "epoch_outlier == 0" --out chinchilla/
       scalinglab report curve.json chinchilla.json --out fits/
     """
     import optuna
