@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -46,22 +47,37 @@ class Case:
     model_size: int
     batch_size: int
     shard_size: int
-    make_batch: Callable[[int], Batch]  # batch_size -> tensors as the task's loop sees them
+    make_batch: Callable[[Any, int], list[Batch]]  # (task, batch_size) -> batches to cycle over
     loss: Callable[[nn.Module, Batch], torch.Tensor]
     lr: float
     clip: float | None = None
 
 
-def _image_batch(bs: int) -> Batch:
-    return torch.randn(bs, 1, 28, 28), torch.randint(0, 10, (bs,))
+def _image_batch(task: Any, bs: int) -> list[Batch]:
+    return [(torch.randn(bs, 1, 28, 28), torch.randint(0, 10, (bs,)))]
 
 
 def _image_loss(model: nn.Module, b: Batch) -> torch.Tensor:
     return F.cross_entropy(model(b[0]), b[1])
 
 
-def _lm_batch(bs: int) -> Batch:
-    return (torch.randint(0, 96, (bs, 129), dtype=torch.uint8),)
+def _lm_batch(task: Any, bs: int) -> list[Batch]:
+    return [(torch.randint(0, 96, (bs, 129), dtype=torch.uint8),)]
+
+
+def _translation_batches(task: Any, bs: int) -> list[Batch]:
+    """Real batches of the shard, bucketed by length as the task does (lengths set the cost)."""
+    from scalinglab.tasks.translation import BUCKET
+
+    rows = task.splits[0][: bs * BUCKET]
+    rows = rows[np.argsort((task.data.tgt[rows] != 0).sum(1), kind="stable")]
+    return [task._batch(rows[i : i + bs]) for i in range(0, len(rows), bs)]
+
+
+def _speech_batch(task: Any, bs: int) -> list[Batch]:
+    from scalinglab.tasks.speech import synthetic_batch
+
+    return [synthetic_batch(bs)]
 
 
 def _lm_loss(model: nn.Module, b: Batch) -> torch.Tensor:
@@ -119,43 +135,11 @@ def cases() -> list[Case]:
             1.0,
         ),
     ]
-    try:
-        from scalinglab.tasks import translation
-
-        out.append(
-            Case(
-                "translation w=128",
-                "translation",
-                {},
-                128,
-                32,
-                2048,
-                translation.synthetic_batch,
-                _seq2seq_loss,
-                1e-3,
-                1.0,
-            )
-        )
-    except ImportError:
-        pass
-    try:
-        from scalinglab.tasks import speech
-
-        out.append(
-            Case(
-                "speech cnn w=32",
-                "speech",
-                {},
-                32,
-                64,
-                4096,
-                speech.synthetic_batch,
-                _image_loss,
-                3e-3,
-            )
-        )
-    except ImportError:
-        pass
+    out += [
+        Case("translation w=64", "translation", {}, 64, 64, 2048, _translation_batches,
+             _seq2seq_loss, 1e-3, 1.0),
+        Case("speech cnn w=16", "speech", {}, 16, 64, 4096, _speech_batch, _image_loss, 3e-3),
+    ]  # fmt: skip
     return out
 
 
