@@ -43,7 +43,7 @@ def _check_saved(fig: plt.Figure, tmp_path: Path, stem: str) -> None:
     paths = save_figure(fig, tmp_path / stem)
     assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert b"<svg" in paths["svg"].read_bytes()[:2000]
-    assert not plt.get_fignums(), "save_figure must close the figure"
+    assert not plt.fignum_exists(fig.number), "save_figure must close the figure"
 
 
 def test_learning_curve_has_fit_band_regions_extrapolation_and_trials(tmp_path: Path) -> None:
@@ -96,7 +96,7 @@ def test_residuals_and_law_comparison(tmp_path: Path) -> None:
     assert comparison.train.sum() == M.size - 2  # the two largest shards are held out
     assert comparison.heldout_rmse["power_const"] < comparison.heldout_rmse["power"]
     fig = law_comparison_figure(comparison)
-    assert "held out" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "held out" in [t.get_text() for t in fig.legends[0].get_texts()]
     _check_saved(fig, tmp_path, "comparison")
 
 
