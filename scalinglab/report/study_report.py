@@ -19,6 +19,8 @@ import pandas as pd
 from scalinglab.errors import FitWarning, ScalingLabError
 from scalinglab.laws import get_law
 from scalinglab.laws.base import ScalingLaw
+from scalinglab.planning import isoflop_analysis
+from scalinglab.planning.isoflop import IsoFLOPResult
 from scalinglab.report.diagnostics import (
     LawComparison,
     ResidualSeries,
@@ -28,6 +30,7 @@ from scalinglab.report.diagnostics import (
     training_curves_figure,
 )
 from scalinglab.report.document import FigureFile, Report, Table, law_table, num, span
+from scalinglab.report.isoflop import isoflop_figure
 from scalinglab.report.learning_curve import learning_curve_figure, model_size_figure
 from scalinglab.report.reference import HESTNESS_BETA_G, TASK_DOMAIN, TASK_Y
 from scalinglab.report.style import save_figure
@@ -54,6 +57,8 @@ class StudyAnalysis:
     hestness: ScalingLaw | None  # three-region fit, for the region boundaries
     size: ScalingLaw | None  # power: s(m) = a m^b
     comparison: LawComparison | None
+    isoflop: IsoFLOPResult | None
+    isoflop_note: str
     level: float
 
     @property
@@ -153,6 +158,7 @@ def analyze_study(
     comparison = None
     if best["shard_size"].nunique() >= 5:
         comparison = compare_laws(m, eps)
+    isoflop, isoflop_note = _study_isoflop(trials)
     return StudyAnalysis(
         name=str(trials["study"].iloc[0]) if "study" in trials else "study",
         task=task,
@@ -164,8 +170,31 @@ def analyze_study(
         hestness=hestness,
         size=size,
         comparison=comparison,
+        isoflop=isoflop,
+        isoflop_note=isoflop_note,
         level=level,
     )
+
+
+def _study_isoflop(trials: pd.DataFrame) -> tuple[IsoFLOPResult | None, str]:
+    """IsoFLOP profiles of the finished trials (N = n_params, D = examples seen, C = FLOPs,
+    loss = best validation loss) when trials happen to share compute budgets."""
+    cols = ("n_params", "examples_seen", "flops", "best_val_loss")
+    if not set(cols) <= set(trials.columns):
+        return None, "not applicable: the table has no n_params, examples_seen and flops"
+    done = trials[trials["state"].astype(str) == "COMPLETE"]
+    arr = np.array(done[list(cols)].astype(float), dtype=float)
+    arr = arr[np.all(np.isfinite(arr) & (arr > 0), axis=1)]
+    if len(arr) < 6:
+        return None, "not applicable: too few finished trials with N, D and C"
+    try:
+        result = isoflop_analysis(arr[:, 0], arr[:, 3], compute=arr[:, 2], tokens=arr[:, 1])
+    except ScalingLabError:
+        return None, (
+            "not applicable: early-stopped trials do not share compute budgets (each budget "
+            "needs 3+ model sizes with a minimum between them)"
+        )
+    return result, ""
 
 
 def _figures(a: StudyAnalysis, fig_dir: Path) -> list[FigureFile]:
@@ -250,6 +279,19 @@ def _figures(a: StudyAnalysis, fig_dir: Path) -> list[FigureFile]:
                     if split
                     else "."
                 ),
+                paths["png"],
+                paths["svg"],
+            )
+        )
+    if a.isoflop is not None:
+        paths = save_figure(
+            isoflop_figure(a.isoflop, loss_label="validation loss (nats)"), fig_dir / "isoflop"
+        )
+        figs.append(
+            FigureFile(
+                "IsoFLOP profiles",
+                "Trials grouped by training compute (within 5%): loss against parameters and "
+                "against examples seen, with each budget's parabola in ln N and its minimum.",
                 paths["png"],
                 paths["svg"],
             )
@@ -440,7 +482,7 @@ def study_report(
         title=f"Scaling study: {a.name}",
         subtitle=f"task {a.task} · {len(a.trials)} trials · learning curve of {a.y_label} "
         f"(Hestness et al. 2017)",
-        setup=setup,
+        setup=[*setup, ("IsoFLOP analysis", a.isoflop_note or "see the IsoFLOP plot")],
         parameters=[*params, best_table],
         exponents=_exponent_tables(a),
         figures=figures,
