@@ -7,8 +7,9 @@ For each task and model size, in the same process and with the same thread count
 - task loop: `task.train()` capped at --steps optimizer steps; examples/s over its training time
   (TrainResult.extra["train_seconds"]: shuffling, batching, forward, backward, step; the
   validation passes are excluded because the minimal loop has none);
-- minimal loop: the same model (`task.build_model`), optimizer and loss on one pre-built batch
-  reused every step: the floor of what a training loop can cost;
+- minimal loop: the same model (`task.build_model`), optimizer and loss on pre-built batches
+  of the same shapes (for translation: real bucketed batches, since lengths set the cost),
+  cycled every step: the floor of what a training loop can cost;
 - ratio = task / minimal (issue 5 asks for >= 0.85), and the achieved FLOP/s (task FLOPs per
   example x examples/s) as a fraction of this machine's fp32 matmul FLOP/s.
 
@@ -159,24 +160,27 @@ def matmul_flops(threads: int, n: int = 1024, seconds: float = 1.0) -> float:
 
 
 def minimal_loop(case: Case, steps: int, task: Any) -> float:
-    """Examples/s of the plainest loop: one fixed batch, forward, backward, step."""
+    """Examples/s of the plainest loop: pre-built batches, forward, backward, step."""
     model = task.build_model(case.model_size)
     opt = torch.optim.Adam(model.parameters(), lr=case.lr)
     params = list(model.parameters())
-    batch = case.make_batch(case.batch_size)
-    for _ in range(3):  # warm-up (allocator, oneDNN primitives)
+    batches = case.make_batch(task, case.batch_size)
+    for batch in batches[:3]:  # warm-up (allocator, oneDNN primitives)
         opt.zero_grad(set_to_none=True)
         case.loss(model, batch).backward()
         opt.step()
+    seen = 0
     t0 = time.perf_counter()
-    for _ in range(steps):
+    for i in range(steps):
+        batch = batches[i % len(batches)]
+        seen += batch[0].shape[0]
         loss = case.loss(model, batch)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if case.clip is not None:
             torch.nn.utils.clip_grad_norm_(params, case.clip, foreach=True)
         opt.step()
-    return steps * case.batch_size / (time.perf_counter() - t0)
+    return seen / (time.perf_counter() - t0)
 
 
 def task_loop(case: Case, steps: int, task: Any) -> float:
