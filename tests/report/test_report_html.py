@@ -32,7 +32,11 @@ def test_study_report_renders(tiny_study: TinyStudy, tmp_path: Path) -> None:
     names = {p.name for p in (out / "figures").iterdir()}
     for stem in ("learning_curve", "model_size_curve", "residuals", "training_curves"):
         assert {f"{stem}.png", f"{stem}.svg"} <= names
-    assert (out / "study.toml").exists()  # the study file the reproduce commands run
+    # The study file the reproduce commands run: the same study, so `study run` resumes it.
+    from scalinglab.study import load_config
+
+    written = load_config(out / "study.toml").fingerprint()
+    assert written == load_config(tiny_study.config).fingerprint()
     rendered = render(built.path, "report-study")
     _assert_renders(built.path, rendered, len(built.report.figures))
     text = rendered.text
