@@ -14,14 +14,17 @@ and score the prediction of the larger, held-out part by the RMSE of log(predict
    lowest score wins. `Selection.weights` also gives softmax weights exp(−score / best score)
    for users who would rather average laws than pick one.
 3. **Calibrate** (`calibrate`). Parameter draws alone (bootstrap or Gauss-Newton) give bands
-   that are too narrow when extrapolating: they ignore that the law's form is only approximately
-   right. Each held-out point of the winner's backtests gives a conformal score
-   z = |log y − log ŷ| / σ, where σ² is the variance of the log prediction over the parameter
-   draws plus the variance of the fit's own log residuals. The calibrated interval at level L is
-   ŷ·exp(± q_L·σ), q_L the finite-sample conformal quantile of the scores (split conformal
-   prediction, Vovk et al. 2005; here the "calibration set" is the law's own backtests on the
-   curve). The scores and the residual scale are stored on the fitted law as
-   `interval_widening_`, which `ScalingLaw.predict_interval` applies and `to_dict` saves.
+   that are too narrow when extrapolating (they ignore that the law's form is only approximately
+   right), and for weakly identified laws (M4, BNSL) absurdly wide. Instead the error scale is
+   σ(x) = s·(1 + h(x)/H): s the root mean square of the fit's log residuals, h(x) the distance
+   extrapolated, ln(x / largest fitted x) (0 inside the data), H the log range of the fitted x —
+   the uncertainty unit grows linearly with how far the prediction reaches, relative to the span
+   of the data. Each held-out point of the winner's backtests gives a conformal score
+   z = |log y − log ŷ| / σ(x) (σ from that backtest's own fit). The calibrated interval at level L
+   is ŷ·exp(± q_L·σ(x)), q_L the finite-sample conformal quantile of the scores (split conformal
+   prediction, Vovk et al. 2005; the "calibration set" is the law's own backtests on the curve).
+   Scores, s and the fitted x range are stored on the law as `interval_widening_`, which
+   `ScalingLaw.predict_interval` applies and `to_dict` saves.
 4. **Fall back** (`auto_fit`). A curve with fewer than `MIN_BACKTEST_POINTS` points cannot be
    backtested: it is fitted with `DEFAULT_LAW` (fewer parameters if the points are fewer still)
    and a `FitWarning` says so; the intervals are then the uncalibrated parameter bands.
@@ -163,7 +166,7 @@ class LawBacktest:
     label: str
     cut_rmse: list[float]  # per cut; NaN where the law could not be fitted
     residuals: FloatArray  # log(actual) − log(predicted), held-out points of every cut, pooled
-    sigma: FloatArray  # the matching σ (draw spread and residual scale, in log units)
+    sigma: FloatArray  # the matching σ(x) of each point (log units; see the module doc)
     note: str = ""  # why the law is not eligible, if it is not
 
     @property
@@ -189,17 +192,12 @@ def _json_float(v: float) -> float | None:
     return float(v) if math.isfinite(v) else None
 
 
-def log_sigma(law: ScalingLaw, X: ArrayLike, noise: float) -> FloatArray:
-    """σ of the log prediction at X: spread over the parameter draws, plus residual scale."""
-    try:
-        draws = law._log_predict_draws(X, law.parameter_draws())
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: no spread known
-            spread = np.nanstd(np.where(np.isfinite(draws), draws, np.nan), axis=0)
-        spread = np.nan_to_num(spread, nan=0.0)
-    except ScalingLabError:
-        spread = np.zeros(law.check_X(X).shape[0])
-    return np.sqrt(spread**2 + noise**2)
+def error_scale(X: ArrayLike, noise: float, x_min: float, x_max: float) -> FloatArray:
+    """σ(x) = noise·(1 + ln(x/x_max)₊ / ln(x_max/x_min)): the scale of the log error at X."""
+    x = np.asarray(X, dtype=float).reshape(-1)
+    span = math.log(x_max / x_min) if x_max > x_min else 1.0
+    reach = np.maximum(np.log(x / x_max), 0.0)
+    return noise * (1.0 + reach / span)
 
 
 def residual_scale(law: ScalingLaw, X: ArrayLike, y: ArrayLike) -> float:
@@ -263,7 +261,8 @@ def backtest(
             notes.append("non-finite prediction beyond a cut")
             continue
         residuals.append(np.log(yh) - np.log(pred))
-        sigmas.append(log_sigma(law, xh, residual_scale(law, xt, yt)))
+        noise = residual_scale(law, xt, yt)
+        sigmas.append(error_scale(xh, noise, float(xt[:, 0].min()), float(xt[:, 0].max())))
     return LawBacktest(
         label=cand.label,
         cut_rmse=rmses,
@@ -379,9 +378,12 @@ def calibrate(law: ScalingLaw, bt: LawBacktest, X: ArrayLike, y: ArrayLike) -> S
         law.interval_widening_ = None
         return law
     scores = np.sort(np.abs(bt.residuals[ok]) / bt.sigma[ok])
+    x = np.asarray(X, dtype=float).reshape(-1)
     law.interval_widening_ = {
         "method": "conformal-backtest",
         "noise": residual_scale(law, X, y),
+        "x_min": float(x.min()),
+        "x_max": float(x.max()),
         "scores": [float(s) for s in scores],
     }
     return law
@@ -405,7 +407,9 @@ def calibrated_interval(
         raise ScalingLabError("this law has no calibration: fit it with select.auto_fit")
     q = conformal_quantile(widening["scores"], level)
     centre = np.log(law.predict(X))
-    sigma = log_sigma(law, X, float(widening["noise"]))
+    x = law.check_X(X)[:, 0]
+    noise = float(widening["noise"])
+    sigma = error_scale(x, noise, float(widening["x_min"]), float(widening["x_max"]))
     return np.exp(centre - q * sigma), np.exp(centre + q * sigma)
 
 

@@ -457,9 +457,11 @@ class ScalingLaw:
         law.bootstrap_params_ = None if boot is None else np.asarray(boot, dtype=float)
         widening = data.get("interval_widening")
         if widening is not None and not (
-            isinstance(widening, Mapping) and {"noise", "scores"} <= set(widening)
+            isinstance(widening, Mapping) and {"noise", "scores", "x_min", "x_max"} <= set(widening)
         ):
-            raise ScalingLabError("'interval_widening' in a fit file needs 'noise' and 'scores'")
+            raise ScalingLabError(
+                "'interval_widening' in a fit file needs noise, scores, x_min, x_max"
+            )
         law.interval_widening_ = None if widening is None else dict(widening)
         return law
 
@@ -482,7 +484,8 @@ class ScalingLaw:
     covariance_: FloatArray | None
     bootstrap_params_: FloatArray | None
     # Optional calibration of predict_interval (scalinglab.fitting.select): conformal scores of
-    # backtests ("scores") and the fit's log residual scale ("noise"); None: parameter bands only.
+    # backtests ("scores"), the log residual scale ("noise"), the fitted x range ("x_min", "x_max");
+    # None: parameter bands only.
     interval_widening_: dict[str, Any] | None = None
 
 
