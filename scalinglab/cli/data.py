@@ -16,7 +16,7 @@ from rich.progress import (
 )
 
 from scalinglab.cli.app import app, console, fail
-from scalinglab.datasets import CACHE_ENV, DOMAINS, cache_dir, packages, prepare
+from scalinglab.datasets import CACHE_ENV, DOMAINS, cache_dir, prepare
 
 data_app = typer.Typer(
     help="Prepare the real corpora of the built-in tasks (from Debian packages, never downloaded).",
@@ -41,13 +41,13 @@ def prepare_cmd(
     """Build the processed arrays of one domain (or all) once into the cache; idempotent.
 
     \b
-    Domains and their Debian packages:
-      image        dataset-fashion-mnist   Fashion-MNIST, 60k train + 10k validation images
-      lm           dict-gcide              GCIDE dictionary text, character level
-      translation  sword-text-sparv sword-text-web diatheke
-                                           Spanish->English Bible verses aligned by reference
-      speech       espeak-ng flite sox     SYNTHETIC spoken commands (20 words, text-to-speech
-                                           voices with random speed, pitch and noise)
+    Domains (Debian packages):
+      image        Fashion-MNIST, 60k + 10k images (dataset-fashion-mnist)
+      lm           GCIDE dictionary, 31M characters (dict-gcide)
+      translation  Spanish->English Bible verses, 31k pairs
+                   (sword-text-sparv sword-text-web diatheke)
+      speech       SYNTHETIC spoken commands: 20 words by text-to-speech
+                   voices with random speed, pitch and noise (espeak-ng flite sox)
 
     \b
     Examples:
@@ -78,7 +78,5 @@ def prepare_cmd(
             size = path.stat().st_size / 1e6
             bar.update(task_id, description=f"{d}: ready ({size:.1f} MB)")
             bar.console.print(
-                f"{d}: {path} ({time.perf_counter() - t0:.1f} s; packages: "
-                f"{' '.join(packages(d))})",
-                highlight=False,
+                f"{d}: {path} ({time.perf_counter() - t0:.1f} s)", highlight=False, soft_wrap=True
             )
