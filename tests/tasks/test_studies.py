@@ -76,7 +76,7 @@ def test_lm_small_study(tmp_path: Path, need) -> None:  # type: ignore[no-untype
     need("lm")
     m, eps = small_study(
         tmp_path, "lm-small", {"name": "lm", "options": {"arch": "lstm"}},
-        [16, 32, 64, 128, 256], [32], lr=2e-3, max_epochs=1000, max_steps=120,
+        [8, 16, 32, 64, 128], [32], lr=2e-3, max_epochs=1000, max_steps=600,
     )  # fmt: skip
     assert_power_law(m, eps)
 
@@ -86,7 +86,7 @@ def test_translation_small_study(tmp_path: Path, need) -> None:  # type: ignore[
     need("translation")
     m, eps = small_study(
         tmp_path, "translation-small", {"name": "translation"},
-        [32, 64, 128, 256, 512], [16], lr=2e-3, max_epochs=1000, max_steps=80,
+        [16, 32, 64, 128, 256], [32], lr=2e-3, max_epochs=1000, max_steps=140,
         extra_hparams={"bleu": {"choices": [0]}},
     )  # fmt: skip
     assert_power_law(m, eps)
