@@ -63,10 +63,11 @@ def print_selection(selection: select.Selection, law: ScalingLaw) -> None:
     console.print(f"auto chose [bold]{selection.chosen}[/]: {selection.reason}", highlight=False)
     widening = law.interval_widening_
     if widening:
-        n = len(widening["scores"])
+        n = sum(len(b) for b in widening["scores"])
         console.print(
-            f"prediction intervals calibrated on {n} held-out backtest points (conformal); "
-            f"90% multiplier {select.conformal_quantile(widening['scores'], 0.9):.3g} σ",
+            f"prediction intervals calibrated on {n} held-out points of "
+            f"{len(widening['scores'])} backtests (conformal); "
+            f"90% multiplier {select.interval_multiplier(widening['scores'], 0.9):.3g} σ",
             highlight=False,
         )
     else:

@@ -19,10 +19,12 @@ and score the prediction of the larger, held-out part by the RMSE of log(predict
    σ(x) = s·(1 + h(x)/H): s the root mean square of the fit's log residuals, h(x) the distance
    extrapolated, ln(x / largest fitted x) (0 inside the data), H the log range of the fitted x —
    the uncertainty unit grows linearly with how far the prediction reaches, relative to the span
-   of the data. Each held-out point of the winner's backtests gives a conformal score
-   z = |log y − log ŷ| / σ(x) (σ from that backtest's own fit). The calibrated interval at level L
-   is ŷ·exp(± q_L·σ(x)), q_L the finite-sample conformal quantile of the scores (split conformal
-   prediction, Vovk et al. 2005; the "calibration set" is the law's own backtests on the curve).
+   of the data. Each held-out point of the winner's backtests gives a score
+   z = |log y − log ŷ| / σ(x) (σ from that backtest's own fit). The points beyond one cut are not
+   exchangeable (they share one fit's error), so the cut is the unit: q_L is the finite-sample
+   conformal quantile (split conformal prediction, Vovk et al. 2005), across cuts, of each cut's
+   own L-quantile of z — with fewer than 9 cuts, the largest of them. The calibrated interval at
+   level L is ŷ·exp(± q_L·σ(x)).
    Scores, s and the fitted x range are stored on the law as `interval_widening_`, which
    `ScalingLaw.predict_interval` applies and `to_dict` saves.
 4. **Fall back** (`auto_fit`). A curve with fewer than `MIN_BACKTEST_POINTS` points cannot be
@@ -166,6 +168,7 @@ class LawBacktest:
     label: str
     cut_rmse: list[float]  # per cut; NaN where the law could not be fitted
     residuals: FloatArray  # log(actual) − log(predicted), held-out points of every cut, pooled
+    cut_of: FloatArray  # index of the cut each residual belongs to
     sigma: FloatArray  # the matching σ(x) of each point (log units; see the module doc)
     note: str = ""  # why the law is not eligible, if it is not
 
@@ -236,6 +239,7 @@ def backtest(
     rmses: list[float] = []
     residuals: list[FloatArray] = []
     sigmas: list[FloatArray] = []
+    cut_of: list[FloatArray] = []
     notes: list[str] = []
     for k in cuts:
         if k < n_free + EXTRA_POINTS:
@@ -261,12 +265,14 @@ def backtest(
             notes.append("non-finite prediction beyond a cut")
             continue
         residuals.append(np.log(yh) - np.log(pred))
+        cut_of.append(np.full(len(yh), float(len(rmses) - 1)))
         noise = residual_scale(law, xt, yt)
         sigmas.append(error_scale(xh, noise, float(xt[:, 0].min()), float(xt[:, 0].max())))
     return LawBacktest(
         label=cand.label,
         cut_rmse=rmses,
         residuals=np.concatenate(residuals) if residuals else np.zeros(0),
+        cut_of=np.concatenate(cut_of) if cut_of else np.zeros(0),
         sigma=np.concatenate(sigmas) if sigmas else np.zeros(0),
         note="; ".join(dict.fromkeys(notes)),
     )
@@ -377,14 +383,16 @@ def calibrate(law: ScalingLaw, bt: LawBacktest, X: ArrayLike, y: ArrayLike) -> S
     if not ok.any():
         law.interval_widening_ = None
         return law
-    scores = np.sort(np.abs(bt.residuals[ok]) / bt.sigma[ok])
+    z = np.abs(bt.residuals[ok]) / bt.sigma[ok]
+    cuts = bt.cut_of[ok]
+    scores = [sorted(float(v) for v in z[cuts == c]) for c in np.unique(cuts)]
     x = np.asarray(X, dtype=float).reshape(-1)
     law.interval_widening_ = {
         "method": "conformal-backtest",
         "noise": residual_scale(law, X, y),
         "x_min": float(x.min()),
         "x_max": float(x.max()),
-        "scores": [float(s) for s in scores],
+        "scores": scores,
     }
     return law
 
@@ -398,6 +406,12 @@ def conformal_quantile(scores: Sequence[float], level: float) -> float:
     return float(s[min(k, s.size) - 1])
 
 
+def interval_multiplier(scores: Sequence[Sequence[float]], level: float) -> float:
+    """q_L: the conformal quantile across cuts of each cut's `level`-quantile of its scores."""
+    per_cut = [float(np.quantile(np.asarray(b), level, method="higher")) for b in scores if len(b)]
+    return conformal_quantile(per_cut, level)
+
+
 def calibrated_interval(
     law: ScalingLaw, X: ArrayLike, level: float
 ) -> tuple[FloatArray, FloatArray]:
@@ -405,7 +419,7 @@ def calibrated_interval(
     widening = law.interval_widening_
     if not widening:
         raise ScalingLabError("this law has no calibration: fit it with select.auto_fit")
-    q = conformal_quantile(widening["scores"], level)
+    q = interval_multiplier(widening["scores"], level)
     centre = np.log(law.predict(X))
     x = law.check_X(X)[:, 0]
     noise = float(widening["noise"])
