@@ -22,7 +22,8 @@ from scalinglab.laws.base import FloatArray, ScalingLaw, product_grid
 
 MAX_STARTS = 200_000  # a Cartesian start grid larger than this is a mistake in the options
 EXPLORE_FTOL = 1e-5  # loose relative tolerance of the float32 first pass over all starts
-EXPLORE_MAX_ITER = 200
+EXPLORE_MAX_ITER = 100  # enough to rank basins; the polish below runs to law.max_iter
+EXPLORE_HISTORY = 5  # short L-BFGS memory: cheaper per step, same basins
 MERGE_TOL = 1e-2  # starts closer than this (solver coordinates) follow one path
 POLISH_STARTS = 8  # best starts of the first pass solved to full tolerance
 
@@ -90,6 +91,7 @@ def multistart(
         max_iter=min(EXPLORE_MAX_ITER, law.max_iter),
         ftol=EXPLORE_FTOL,
         merge_tol=MERGE_TOL,
+        history=EXPLORE_HISTORY,
     )
     order = torch.argsort(explore.fun)[:POLISH_STARTS]
     order = order[torch.isfinite(explore.fun[order])]
