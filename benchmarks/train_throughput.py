@@ -169,6 +169,8 @@ def minimal_loop(case: Case, steps: int, task: Any) -> float:
         opt.zero_grad(set_to_none=True)
         case.loss(model, batch).backward()
         opt.step()
+    # Whole passes over the batches: real batches differ in length (and so in cost).
+    steps = math.ceil(steps / len(batches)) * len(batches)
     seen = 0
     t0 = time.perf_counter()
     for i in range(steps):
