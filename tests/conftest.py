@@ -13,6 +13,14 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
+@pytest.fixture
+def need():  # type: ignore[no-untyped-def]
+    """need("image") skips the test when that domain's Debian data package is missing."""
+    from tests.data_packages import require
+
+    return require
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.exists():

@@ -1,34 +1,12 @@
-"""Fixtures of the built-in task tests: skip a domain whose Debian package is not installed.
-
-The tasks build their cache on first use (in $SCALINGLAB_CACHE or ~/.cache/scalinglab), so the
-first test of a domain may take a few seconds longer; later runs reuse the cache.
-"""
+"""Fixtures of the built-in task tests: each skips a domain whose Debian package is missing."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-SOURCES = {
-    "image": ["/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"],
-    "lm": ["/usr/share/dictd/gcide.dict.dz"],
-    "translation": ["diatheke"],
-    "speech": ["espeak-ng", "flite", "sox"],
-}
-
-
-def installed(domain: str) -> bool:
-    return all(
-        Path(s).exists() if s.startswith("/") else shutil.which(s) is not None
-        for s in SOURCES[domain]
-    )
-
-
-def require(domain: str) -> None:
-    if not installed(domain):
-        pytest.skip(f"{domain} data package not installed (run scripts/install-system.sh)")
+from tests.data_packages import require
 
 
 @pytest.fixture(scope="session")
@@ -45,12 +23,6 @@ def lm_task():  # type: ignore[no-untyped-def]
     from scalinglab.tasks.lm import LMTask
 
     return LMTask()
-
-
-@pytest.fixture
-def need():  # type: ignore[no-untyped-def]
-    """need("image") skips the test when that domain's Debian package is missing."""
-    return require
 
 
 @pytest.fixture(scope="session")

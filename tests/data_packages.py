@@ -1,4 +1,4 @@
-"""Fixtures of the dataset tests: skip a domain whose Debian package is not installed.
+"""Which built-in task data packages (Debian) are installed; tests skip a domain without them.
 
 The tasks build their cache on first use (in $SCALINGLAB_CACHE or ~/.cache/scalinglab), so the
 first test of a domain may take a few seconds longer; later runs reuse the cache.
@@ -29,9 +29,3 @@ def installed(domain: str) -> bool:
 def require(domain: str) -> None:
     if not installed(domain):
         pytest.skip(f"{domain} data package not installed (run scripts/install-system.sh)")
-
-
-@pytest.fixture
-def need():  # type: ignore[no-untyped-def]
-    """need("image") skips the test when that domain's Debian package is missing."""
-    return require
