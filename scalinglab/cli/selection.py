@@ -36,16 +36,16 @@ def _fmt(value: float) -> str:
 
 
 def print_selection(selection: select.Selection, law: ScalingLaw) -> None:
-    """The backtest table (score per law, RMSE per cut), the winner and the reason."""
+    """The backtest table (score per law, far-end error per cut), the winner and the reason."""
     if selection.fallback:
         console.print(f"[yellow]warning:[/] {selection.reason}")
         return
     table = Table(
-        title="backtests: RMSE of log prediction beyond each cut (lower is better)",
+        title="backtests: |log error| at the farthest point beyond each cut (lower is better)",
         title_justify="left",
     )
     table.add_column("law")
-    table.add_column("mean", justify="right")
+    table.add_column("geo. mean", justify="right")
     for cut in selection.cuts:
         table.add_column(f"fit x ≤ {cut:.3g}", justify="right")
     table.add_column("note")
@@ -55,7 +55,7 @@ def print_selection(selection: select.Selection, law: ScalingLaw) -> None:
         table.add_row(
             bt.label,
             _fmt(bt.score),
-            *(_fmt(v) for v in bt.cut_rmse),
+            *(_fmt(v) for v in bt.cut_far),
             bt.note if not bt.eligible else "",
             style=style,
         )

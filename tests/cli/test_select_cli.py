@@ -30,7 +30,7 @@ def test_fit_auto_reports_the_winner_and_writes_a_calibrated_fit(
     code = run_app([*args, "--candidates", "m1,m2,power_const", "--json", str(out)])
     assert code == 0
     text = capsys.readouterr().out
-    assert "auto chose" in text and "lowest backtest RMSE" in text
+    assert "auto chose" in text and "lowest backtest error" in text
     doc = json.loads(out.read_text())
     assert doc["law"] == doc["selection"]["chosen"] in {"m2", "power_const"}
     assert doc["interval_widening"]["scores"]

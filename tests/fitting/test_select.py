@@ -59,7 +59,7 @@ def test_selection_prefers_the_law_with_the_right_form() -> None:
     # M1 has no floor: it extrapolates the flattening curve far too low.
     assert sel.chosen in {"m2", "power_const"}
     assert sel.scores["m1"] > 3 * sel.scores[sel.chosen]
-    assert sel.chosen in sel.reason and "lowest backtest RMSE" in sel.reason
+    assert sel.chosen in sel.reason and "lowest backtest error" in sel.reason
     assert len(sel.cuts) == len(select.DEFAULT_CUT_FRACTIONS)
     weights = sel.weights
     assert sum(weights.values()) == pytest.approx(1.0)
@@ -123,3 +123,17 @@ def test_a_single_point_gives_a_constant_not_an_error() -> None:
 def test_default_law_is_stated() -> None:
     assert select.DEFAULT_LAW == "power_const"
     assert select.MIN_BACKTEST_POINTS == 5
+
+
+def test_score_is_the_geometric_mean_of_the_far_end_errors() -> None:
+    bt = select.LawBacktest(
+        label="m1",
+        cut_rmse=[0.01, 0.02],
+        cut_far=[0.01, 0.04],
+        residuals=np.zeros(0),
+        cut_of=np.zeros(0),
+        sigma=np.zeros(0),
+    )
+    assert bt.score == pytest.approx(0.02)
+    bt.cut_rmse[1] = math.nan  # not fitted at one cut: not eligible
+    assert bt.score == math.inf
