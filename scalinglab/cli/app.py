@@ -60,6 +60,7 @@ def run_app(argv: list[str] | None = None) -> int:
         err_console.print(f"[bold red]error:[/] {exc.format_message()}", highlight=False)
         return 2
     except KeyboardInterrupt:
-        err_console.print("interrupted")
+        # Everything finished is stored; a study rerun resumes where this one stopped.
+        err_console.print("interrupted; rerun the same command to resume")
         return 130
     return code if isinstance(code, int) else 0
