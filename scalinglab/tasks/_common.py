@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import math
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
+import torch.nn.functional as F
 
 from scalinglab.errors import ScalingLabError
 from scalinglab.tasks.base import ReportFn, TrainConfig
@@ -118,3 +121,61 @@ class EarlyStopping:
         if self.report is not None:
             self.report(int(examples_seen), float(val_loss))
         return not math.isfinite(val_loss) or self.bad_evals >= max(self.patience, 1)
+
+
+@dataclass
+class LoopResult:
+    """What a training loop did: optimizer steps, examples seen, seconds spent in steps."""
+
+    steps: int
+    examples_seen: int
+    train_seconds: float
+
+
+def train_classifier(
+    model: torch.nn.Module,
+    opt: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    batch_size: int,
+    max_steps: int,
+    eval_every: int,
+    evaluate: Callable[[torch.nn.Module], tuple[float, float]],
+    stopper: EarlyStopping,
+    seed: int,
+) -> LoopResult:
+    """Minibatch cross-entropy training with early stopping on the fixed validation set.
+
+    Each epoch shuffles the shard into one reused buffer (no per-example Python, no new tensors);
+    validation runs every `eval_every` steps and `stopper` decides when to stop (or the step cap).
+    """
+    n = x.shape[0]
+    gen = torch.Generator().manual_seed(seed)
+    xs, ys = torch.empty_like(x), torch.empty_like(y)  # shuffled copy, reused every epoch
+    step = seen = 0
+    train_time = 0.0
+    done = False
+    while not done:
+        t_epoch = time.perf_counter()
+        perm = torch.randperm(n, generator=gen)
+        torch.index_select(x, 0, perm, out=xs)
+        torch.index_select(y, 0, perm, out=ys)
+        for start in range(0, n, batch_size):
+            xb, yb = xs[start : start + batch_size], ys[start : start + batch_size]
+            loss = F.cross_entropy(model(xb), yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            seen += xb.shape[0]
+            if step % eval_every == 0 or step >= max_steps:
+                train_time += time.perf_counter() - t_epoch
+                val_loss, val_err = evaluate(model)
+                done = stopper.update(seen, val_loss, val_err) or step >= max_steps
+                t_epoch = time.perf_counter()
+                if done:
+                    break
+        else:
+            train_time += time.perf_counter() - t_epoch
+    return LoopResult(steps=step, examples_seen=seen, train_seconds=train_time)

@@ -35,6 +35,7 @@ from scalinglab.tasks._common import (
     hparam,
     setup_cpu,
     step_budget,
+    train_classifier,
 )
 from scalinglab.tasks.base import ReportFn, TrainConfig, TrainResult, nested_shard
 
@@ -173,48 +174,32 @@ class ImageTask:
             torch.manual_seed(config.seed)
             model = build_model(self.arch, w)
         opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=float(wd))
-        gen = torch.Generator().manual_seed(config.seed)
         stopper = EarlyStopping(config.patience, report, monitor="error")
-        xs, ys = torch.empty_like(x), torch.empty_like(y)  # shuffled copy, reused every epoch
-
-        step = seen = 0
-        train_time = 0.0
-        done = False
-        while not done:
-            t_epoch = time.perf_counter()
-            perm = torch.randperm(n, generator=gen)
-            torch.index_select(x, 0, perm, out=xs)
-            torch.index_select(y, 0, perm, out=ys)
-            for start in range(0, n, bs):
-                xb, yb = xs[start : start + bs], ys[start : start + bs]
-                loss = F.cross_entropy(model(xb), yb)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                step += 1
-                seen += xb.shape[0]
-                if step % every == 0 or step >= max_steps:
-                    train_time += time.perf_counter() - t_epoch
-                    val_loss, val_err = self.evaluate(model)
-                    done = stopper.update(seen, val_loss, val_err) or step >= max_steps
-                    t_epoch = time.perf_counter()
-                    if done:
-                        break
-            else:
-                train_time += time.perf_counter() - t_epoch
+        loop = train_classifier(
+            model,
+            opt,
+            x,
+            y,
+            batch_size=bs,
+            max_steps=max_steps,
+            eval_every=every,
+            evaluate=self.evaluate,
+            stopper=stopper,
+            seed=config.seed,
+        )
 
         return TrainResult(
             best_val_loss=stopper.best_loss,
             best_val_error=stopper.best_error,
             n_params=count_params(self.arch, w),
-            steps=step,
-            examples_seen=seen,
-            flops=flops_per_example * seen,
+            steps=loop.steps,
+            examples_seen=loop.examples_seen,
+            flops=flops_per_example * loop.examples_seen,
             wall_time=time.perf_counter() - t0,
             curve=stopper.curve,
             extra={
-                "train_seconds": train_time,  # optimizer steps only, without validation
+                "train_seconds": loop.train_seconds,  # optimizer steps only, without validation
                 "best_examples_seen": float(stopper.best_examples),
-                "epochs": seen / n,
+                "epochs": loop.examples_seen / n,
             },
         )
