@@ -183,7 +183,10 @@ def fit_cmd(
     name: str = typer.Argument(..., help="Study name."),
     storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
     y: str = typer.Option(
-        "best_val_loss", "--y", help="Learning-curve column: best_val_loss or best_val_error."
+        "auto",
+        "--y",
+        help="Learning-curve column: best_val_loss, best_val_error or auto (the domain's metric:"
+        " error for image and speech, loss otherwise). Each shard's best is the lowest of it.",
     ),
     law: str = typer.Option("power_const", "--law", help="power_const or hestness."),
     n_bootstrap: int = typer.Option(1000, "--bootstrap", min=0, help="Bootstrap resamples."),
@@ -206,6 +209,7 @@ def fit_cmd(
         write_json(json_out, result)
         if str(json_out) == "-":
             return
+    y = result["y"]  # "auto" resolved to the domain's metric
     table = Table(title=f"study {name}: best-fit model per shard", show_edge=False)
     for col in ("seed", "shard", "model size", "params", y):
         table.add_column(col, justify="right")

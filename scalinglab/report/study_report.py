@@ -32,7 +32,7 @@ from scalinglab.report.diagnostics import (
 from scalinglab.report.document import FigureFile, Report, Table, law_table, num, span
 from scalinglab.report.isoflop import isoflop_figure
 from scalinglab.report.learning_curve import learning_curve_figure, model_size_figure
-from scalinglab.report.reference import HESTNESS_BETA_G, TASK_DOMAIN, TASK_Y
+from scalinglab.report.reference import HESTNESS_BETA_G, TASK_DOMAIN
 from scalinglab.report.style import save_figure
 
 Y_LABELS = {"best_val_loss": "validation loss (nats)", "best_val_error": "validation error"}
@@ -112,16 +112,12 @@ def _quiet_fit(name: str, x: np.ndarray, y: np.ndarray, n_bootstrap: int) -> Sca
         return get_law(name)(n_bootstrap=n_bootstrap, random_state=0).fit(x[:, None], y)
 
 
-def default_y(task: str) -> str:
-    """The learning-curve column Hestness plot for the task's domain (loss otherwise)."""
-    return TASK_Y.get(task, "best_val_loss")
-
-
 def analyze_study(
     trials: pd.DataFrame, y: str = "auto", n_bootstrap: int = 1000, level: float = 0.9
 ) -> StudyAnalysis:
     """Fit the study's curves as `scalinglab study fit` does (same laws, options and seed)."""
     from scalinglab.study import best_per_shard
+    from scalinglab.study.fit import default_y
 
     required = {"shard_size", "state", "best_val_loss", "best_val_error", "n_params"}
     missing = sorted(required - set(trials.columns))
@@ -137,7 +133,7 @@ def analyze_study(
         y = default_y(task)
     if y not in Y_LABELS:
         raise ScalingLabError(f"--y must be best_val_loss, best_val_error or auto, not {y!r}")
-    best = best_per_shard(trials)
+    best = best_per_shard(trials, by=y)
     best = best[np.isfinite(best[y].to_numpy(dtype=float)) & (best[y].to_numpy(dtype=float) > 0)]
     if best["shard_size"].nunique() < 3:
         raise ScalingLabError(

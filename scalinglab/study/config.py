@@ -172,6 +172,9 @@ class SearchSpec(_Strict):
     pruner: Literal["median", "none"] = "median"
     pruner_startup_trials: int = Field(default=3, ge=0)  # finished trials before pruning starts
     pruner_warmup_evals: int = Field(default=2, ge=0)  # evaluations before a trial can be pruned
+    # Which measurement picks a shard's best-fit model (is_best): the validation loss the search
+    # minimizes, or the task's error metric (top-1 / word error for image and speech, as Hestness).
+    select_by: Literal["loss", "error"] = "loss"
     hparams: dict[str, HParamSpec] = Field(
         default_factory=lambda: {"lr": HParamSpec(low=1e-3, high=3e-2, log=True)}
     )

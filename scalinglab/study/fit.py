@@ -20,6 +20,14 @@ from scalinglab.errors import FitWarning, ScalingLabError
 from scalinglab.study.results import best_per_shard
 
 CURVE_LAWS = ("power_const", "hestness")
+Y_COLUMNS = ("best_val_loss", "best_val_error")
+
+
+def default_y(task: str) -> str:
+    """The learning-curve column Hestness plot for the task's domain (loss otherwise)."""
+    from scalinglab.report.reference import TASK_Y
+
+    return TASK_Y.get(task, "best_val_loss")
 
 
 def _fit_law(name: str, x: np.ndarray, y: np.ndarray, n_bootstrap: int) -> dict[str, Any]:
@@ -37,16 +45,22 @@ def _fit_law(name: str, x: np.ndarray, y: np.ndarray, n_bootstrap: int) -> dict[
 
 def fit_study(
     df: pd.DataFrame,
-    y: str = "best_val_loss",
+    y: str = "auto",
     law: str = "power_const",
     n_bootstrap: int = 1000,
 ) -> dict[str, Any]:
-    """Fit the learning curve (y vs shard_size) and model-size curve (n_params vs shard_size)."""
+    """Fit the learning curve (y vs shard_size) and model-size curve (n_params vs shard_size).
+
+    Each shard's best-fit model is the one with the lowest `y` (Hestness: the best validation
+    error per shard); y = "auto" is the domain's metric (error for image and speech, loss else).
+    """
     if law not in CURVE_LAWS:
         raise ScalingLabError(f"unknown learning-curve law {law!r}; use {' or '.join(CURVE_LAWS)}")
-    if y not in ("best_val_loss", "best_val_error"):
-        raise ScalingLabError(f"--y must be best_val_loss or best_val_error, not {y!r}")
-    best = best_per_shard(df)
+    if y == "auto":
+        y = default_y(str(df["task"].iloc[0]) if "task" in df and len(df) else "")
+    if y not in Y_COLUMNS:
+        raise ScalingLabError(f"--y must be best_val_loss, best_val_error or auto, not {y!r}")
+    best = best_per_shard(df, by=y)
     best = best[np.isfinite(best[y].to_numpy(dtype=float))]
     if best["shard_size"].nunique() < 3:
         raise ScalingLabError(

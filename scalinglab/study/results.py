@@ -16,6 +16,8 @@ export` writes, and what `scalinglab fit`, planning and the report read):
     lr, ...         searched hyperparameters, one column each, under their own names
     best_val_loss   validation loss at the best evaluation (the search objective)
     best_val_error  the task metric at that evaluation (lower is better)
+    <extra>         the task's other metrics at that evaluation, one column each (translation:
+                    bleu; lm: bits_per_char, ...), as the task reports them in TrainResult.extra
     flops           training FLOPs spent (forward + backward)
     flops_per_example
     examples_seen   training examples processed
@@ -26,12 +28,14 @@ export` writes, and what `scalinglab fit`, planning and the report read):
     started, finished  ISO timestamps
     error           why it failed or was stopped (empty otherwise)
     retry_of        number of the trial it retries, if its worker died (else empty)
-    is_best         True for the shard's best-fit model: lowest best_val_loss among COMPLETE
+    is_best         True for the shard's best-fit model among COMPLETE trials: lowest
+                    best_val_loss, or best_val_error under `[search] select_by = "error"`
     curve           JSON list of [examples_seen, val_loss] pairs
 
 `best_per_shard(df)` keeps the `is_best` rows: one per (seed, shard), sorted by shard size; its
 (shard_size, best_val_loss or best_val_error) columns are the learning curve and its (shard_size,
-n_params) columns the model-size curve of Hestness et al. (2017).
+n_params) columns the model-size curve of Hestness et al. (2017). `best_per_shard(df, by=column)`
+picks each shard's best by that column instead (Hestness: the best validation *error* per shard).
 """
 
 from __future__ import annotations
@@ -107,6 +111,8 @@ def _row(config: StudyConfig, metric: str, seed: int, shard: int, t: Any) -> dic
         is_best=False,
         curve=json.dumps(curve),
     )
+    extra = ua.get("extra") or {}
+    row.update({name: float(value) for name, value in extra.items() if name not in row})
     return row
 
 
@@ -127,23 +133,34 @@ def results_frame(
             continue
         for t in study.get_trials(deepcopy=False):
             rows.append(_row(config, metric, search.seed, search.shard_size, t))
-    columns = BASE_COLUMNS + list(config.search.hparams) + MEASURE_COLUMNS
-    df = pd.DataFrame(rows, columns=columns)
+    known = set(BASE_COLUMNS) | set(config.search.hparams) | set(MEASURE_COLUMNS)
+    extras = sorted({k for row in rows for k in row} - known)
+    at = MEASURE_COLUMNS.index("best_val_error") + 1
+    measures = MEASURE_COLUMNS[:at] + extras + MEASURE_COLUMNS[at:]
+    df = pd.DataFrame(rows, columns=BASE_COLUMNS + list(config.search.hparams) + measures)
     for col in ("seed", "shard_size", "trial"):
         df[col] = df[col].astype("int64")
     for col in ("model_size", "n_params", "slot", "examples_seen", "steps", "retry_of"):
         df[col] = df[col].astype("Int64")
-    for col in ("best_val_loss", "best_val_error", "flops", "flops_per_example", "wall_time"):
+    numeric = ["best_val_loss", "best_val_error", "flops", "flops_per_example", "wall_time"]
+    for col in numeric + extras:
         df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
     df = df.sort_values(["seed", "shard_size", "trial"], kind="stable").reset_index(drop=True)
-    return _mark_best(df)
+    return _mark_best(df, SELECT_COLUMN[config.search.select_by])
 
 
-def _mark_best(df: pd.DataFrame) -> pd.DataFrame:
+SELECT_COLUMN = {"loss": "best_val_loss", "error": "best_val_error"}
+
+
+def _mark_best(df: pd.DataFrame, by: str = "best_val_loss") -> pd.DataFrame:
+    """Mark each (seed, shard)'s finished trial with the lowest `by` (ties: lower loss) is_best."""
+    if by not in df.columns:
+        raise ScalingLabError(f"the results table has no column {by!r} to pick the best trial by")
     df["is_best"] = False
-    done = df[(df["state"] == "COMPLETE") & df["best_val_loss"].notna()]
+    done = df[(df["state"].astype(str) == "COMPLETE") & df[by].notna()]
     if not done.empty:
-        best_idx = done.groupby(["seed", "shard_size"])["best_val_loss"].idxmin()
+        ranked = done.sort_values([by, "best_val_loss"], kind="stable")
+        best_idx = ranked.groupby(["seed", "shard_size"], sort=False).head(1).index
         df.loc[best_idx.to_numpy(), "is_best"] = True
     return df
 
@@ -167,10 +184,14 @@ def _metric_name(config: StudyConfig) -> str:
     return str(getattr(factory, "metric", ""))
 
 
-def best_per_shard(df: pd.DataFrame) -> pd.DataFrame:
-    """The best-fit model of each (seed, shard): the learning-curve and model-size-curve points."""
-    if "is_best" not in df.columns:
-        df = _mark_best(df.copy())
+def best_per_shard(df: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
+    """The best-fit model of each (seed, shard): the learning-curve and model-size-curve points.
+
+    `by` (best_val_loss, best_val_error, ...) picks the best by that column; without it the table's
+    own is_best marks are kept (lowest best_val_loss when the table has none).
+    """
+    if by is not None or "is_best" not in df.columns:
+        df = _mark_best(df.copy(), by or "best_val_loss")
     best = df[df["is_best"].astype(bool)]
     return best.sort_values(["seed", "shard_size"], kind="stable").reset_index(drop=True)
 
