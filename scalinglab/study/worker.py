@@ -10,7 +10,9 @@ failed) as user attributes.
 Safety: a claim is an atomic WAITING -> RUNNING update, so no two workers train one trial. While
 it trains, a thread records Optuna heartbeats; if the worker dies, its trial goes stale and the
 next worker that looks marks it FAIL and queues a retry with the same parameters. On Ctrl-C or
-SIGTERM the worker re-queues its trial itself and exits, so nothing is lost either way.
+SIGTERM the worker re-queues its trial itself and exits, so nothing is lost either way. The signal
+only interrupts a trial's training; one that lands while the worker talks to the storage waits
+until that write is done (an exception inside a database transaction would leave it half done).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ import threading
 import time
 import traceback
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
@@ -91,6 +95,47 @@ class _Heartbeat:
         self._thread.join()
 
 
+class _Interrupts:
+    """Ctrl-C / SIGTERM as a stop request that only breaks into training, never a storage write.
+
+    Inside `training()` the signal raises KeyboardInterrupt at once (the trial is re-queued);
+    elsewhere it is remembered and raised at the worker's next `check()`.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._in_training = False
+
+    def handle(self, _signum: int, _frame: FrameType | None) -> None:
+        self.requested = True
+        if self._in_training:
+            raise KeyboardInterrupt
+
+    def check(self) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+
+    @contextmanager
+    def training(self) -> Iterator[None]:
+        self.check()
+        self._in_training = True
+        try:
+            yield
+        finally:
+            self._in_training = False
+
+    @contextmanager
+    def shielded(self) -> Iterator[None]:
+        """A storage write inside training (a pruning report): finish it, then stop if asked."""
+        was, self._in_training = self._in_training, False
+        try:
+            yield
+        finally:
+            self._in_training = was
+        if was:
+            self.check()
+
+
 class _Reporter:
     """The `report` a task calls after each evaluation: curve, Optuna report, pruning.
 
@@ -98,8 +143,11 @@ class _Reporter:
     with it on, the pruner is only asked once the warm-up evaluations are over.
     """
 
-    def __init__(self, trial: optuna.Trial, prune: bool, warmup: int) -> None:
+    def __init__(
+        self, trial: optuna.Trial, prune: bool, warmup: int, interrupts: _Interrupts
+    ) -> None:
         self.trial, self.prune, self.warmup = trial, prune, warmup
+        self.interrupts = interrupts
         self.curve: list[tuple[int, float]] = []
 
     def __call__(self, examples_seen: int, val_loss: float) -> None:
@@ -107,8 +155,10 @@ class _Reporter:
         if not self.prune or not math.isfinite(val_loss):
             return
         step = len(self.curve) - 1
-        self.trial.report(float(val_loss), step=step)
-        if step >= self.warmup and self.trial.should_prune():
+        with self.interrupts.shielded():
+            self.trial.report(float(val_loss), step=step)
+            prune = step >= self.warmup and self.trial.should_prune()
+        if prune:
             raise optuna.TrialPruned(f"pruned at {examples_seen} examples (val loss {val_loss:g})")
 
 
@@ -117,10 +167,6 @@ def _accepts_report(task: Task) -> bool:
         return "report" in inspect.signature(task.train).parameters
     except (TypeError, ValueError):
         return False
-
-
-def _raise_interrupt(_signum: int, _frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
 
 
 def build_task(config: StudyConfig, task_pickle: bytes | None = None) -> Task:
@@ -149,6 +195,7 @@ class Worker:
         self.host = socket.gethostname()
         self.report = WorkerReport(spec.worker_id, self.host)
         self._current: tuple[ShardSearch, int] | None = None  # claimed, not yet finished
+        self.interrupts = _Interrupts()
         self._study_ids = {
             s.optuna_name: self.storage.get_study_id_from_name(s.optuna_name) for s in self.searches
         }
@@ -158,6 +205,7 @@ class Worker:
         """Claim and run trials until the study is finished (or a budget/deadline stops it)."""
         try:
             while True:
+                self.interrupts.check()
                 reason = self._budget_exhausted()
                 if reason:
                     self.report.stopped = reason
@@ -169,7 +217,8 @@ class Worker:
                     continue
                 if not self._recover_stale():
                     break  # nothing waiting, nothing running: the study is finished
-                time.sleep(POLL_SECONDS)
+                with self.interrupts.training():  # nothing to lose while idle
+                    time.sleep(POLL_SECONDS)
         except KeyboardInterrupt:
             self.report.stopped = "interrupted"
             if self._current is not None:  # stopped between claiming and training
@@ -272,7 +321,10 @@ class Worker:
         )
         search_spec = self.config.search
         reporter = _Reporter(
-            trial, prune=search_spec.pruner != "none", warmup=search_spec.pruner_warmup_evals
+            trial,
+            prune=search_spec.pruner != "none",
+            warmup=search_spec.pruner_warmup_evals,
+            interrupts=self.interrupts,
         )
         t0 = time.perf_counter()
         try:
@@ -288,10 +340,12 @@ class Worker:
                     "flops_per_example": fpe,
                 },
             )
-            if _accepts_report(self.task):
-                result = self.task.train(config, report=reporter)
-            else:
-                result = self.task.train(config)
+            with self.interrupts.training():
+                if _accepts_report(self.task):
+                    result = self.task.train(config, report=reporter)
+                else:
+                    result = self.task.train(config)
+            if not _accepts_report(self.task):
                 for examples, loss in result.curve:
                     reporter.curve.append((examples, loss))
         except optuna.TrialPruned as exc:
@@ -368,10 +422,16 @@ def run_worker(spec: WorkerSpec) -> WorkerReport:
 
     os.environ["SCALINGLAB_THREADS"] = str(spec.threads)
     torch.set_num_threads(max(1, spec.threads))
+    worker = Worker(spec)
     if threading.current_thread() is not threading.main_thread():
-        return Worker(spec).run()
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)  # SIGTERM: re-queue, exit
+        return worker.run()  # a Ray task: Ray delivers cancellation itself
+    # SIGTERM (and Ctrl-C, unless a parent process handles it): re-queue the trial, exit.
+    signals = [signal.SIGTERM]
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        signals.append(signal.SIGINT)
+    previous = {sig: signal.signal(sig, worker.interrupts.handle) for sig in signals}
     try:
-        return Worker(spec).run()
+        return worker.run()
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
