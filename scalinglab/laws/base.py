@@ -300,10 +300,15 @@ class ScalingLaw:
                 "points were given; add points, fix parameters or pick a simpler law"
             )
         fit_law(self, x_arr, y_arr, w_arr)
+        self.warnings_ = [*self.warnings_, *self.fit_notes(x_arr, y_arr)]
         self.interval_widening_ = None  # a refit drops any calibration of an earlier fit
         for message in self.warnings_:
             warnings.warn(message, FitWarning, stacklevel=2)
         return self
+
+    def fit_notes(self, x: FloatArray, y: FloatArray) -> list[str]:
+        """Law-specific cautions about a fit to (x, y), added to warnings_ (none by default)."""
+        return []
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "params_"):

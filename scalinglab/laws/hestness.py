@@ -70,6 +70,18 @@ class Hestness(ScalingLaw):
             "irreducible_start": float(m_irreducible),
         }
 
+    def fit_notes(self, x: FloatArray, y: FloatArray) -> list[str]:
+        """Warn when no point lies in the small-data region: then ε_s is not pinned by the data."""
+        m_small = self.regions()["small_data_end"]
+        smallest = float(np.min(x[:, 0]))
+        if math.isfinite(m_small) and m_small >= smallest:
+            return []
+        return [
+            f"no point lies in the small-data region (it would end at m = {m_small:.3g}, below "
+            f"the smallest x = {smallest:.3g}): eps_s and the best-guess error are not determined "
+            "by these data; add smaller shards or read them as unknown"
+        ]
+
     def region_of(self, x: FloatArray) -> np.ndarray:
         """'small-data', 'power-law' or 'irreducible' for each x."""
         r = self.regions()

@@ -19,7 +19,7 @@ import pandas as pd
 from scalinglab.errors import FitWarning, ScalingLabError
 from scalinglab.laws import get_law
 from scalinglab.laws.base import ScalingLaw
-from scalinglab.planning import isoflop_analysis
+from scalinglab.planning import fit_model_size_curve, isoflop_analysis
 from scalinglab.planning.isoflop import IsoFLOPResult
 from scalinglab.report.diagnostics import (
     LawComparison,
@@ -150,7 +150,11 @@ def analyze_study(
         except ScalingLabError:
             hestness = None
     s = np.array(best["n_params"], dtype=float)
-    size = _quiet_fit("power", m, s, n_bootstrap) if len(np.unique(s)) >= 2 else None
+    size = None
+    if len(np.unique(s)) >= 2:  # fitted as `study fit` and planning fit it (log least squares)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FitWarning)
+            size = fit_model_size_curve(m, s, n_bootstrap=n_bootstrap, random_state=0).law
     comparison = None
     if best["shard_size"].nunique() >= 5:
         comparison = compare_laws(m, eps)

@@ -31,12 +31,20 @@ def default_y(task: str) -> str:
 
 
 def _fit_law(name: str, x: np.ndarray, y: np.ndarray, n_bootstrap: int) -> dict[str, Any]:
-    """Fit law `name` to (x, y); its to_dict() plus the FitWarnings it raised."""
+    """Fit law `name` to (x, y); its to_dict() plus the FitWarnings it raised.
+
+    The model-size curve ("power" of parameter counts) is fitted as planning fits it: least
+    squares on log s, the straight line Hestness et al. fit on log-log axes.
+    """
     from scalinglab.laws import get_law
+    from scalinglab.planning import fit_model_size_curve
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", FitWarning)
-        law = get_law(name)(n_bootstrap=n_bootstrap, random_state=0).fit(x.reshape(-1, 1), y)
+        if name == "power":
+            law = fit_model_size_curve(x, y, n_bootstrap=n_bootstrap, random_state=0).law
+        else:
+            law = get_law(name)(n_bootstrap=n_bootstrap, random_state=0).fit(x.reshape(-1, 1), y)
     out: dict[str, Any] = law.to_dict()
     out.pop("bootstrap_params", None)  # large; the fit is reproducible from the points
     out["fit_warnings"] = [str(w.message) for w in caught if issubclass(w.category, FitWarning)]

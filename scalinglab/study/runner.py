@@ -106,7 +106,9 @@ def run_study(
 
     show = console.is_terminal if progress is None else progress
     result: ExecutionResult
-    if show:
+    if status_of(cfg, store).state == "finished":
+        result = ExecutionResult()  # nothing queued or running: no workers to start
+    elif show:
         with ProgressMonitor(cfg, url, console):
             result = runner.run(make_spec, cfg.resources)
     else:

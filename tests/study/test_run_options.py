@@ -57,7 +57,11 @@ def test_total_flop_budget_stops_early_and_resume_continues(
 def test_changed_study_file_is_refused(write_study: Callable[..., Path], tmp_path: Path) -> None:
     storage = f"sqlite:///{tmp_path / 'drift.db'}"
     config = write_study("drift", smallest=256, largest=256, trials_per_shard=1, max_epochs=2)
-    assert run_study(config, storage=storage, workers=1, progress=False).finished
+    first = run_study(config, storage=storage, workers=1, progress=False)
+    assert first.finished and len(first.reports) == 1
+    again = run_study(config, storage=storage, workers=1, progress=False)
+    assert again.finished and again.reports == []  # a finished study starts no workers
+    assert len(load_results("drift", storage)) == 1  # ... and trains nothing twice
     changed = write_study("drift", smallest=256, largest=256, trials_per_shard=2, max_epochs=2)
     with pytest.raises(ScalingLabError, match="different study file"):
         run_study(changed, storage=storage, workers=1, progress=False)
