@@ -38,6 +38,8 @@ def test_hestness_loop_end_to_end(write_study: Callable[..., Path], tmp_path: Pa
     done = df[df["state"] == "COMPLETE"]
     assert (done["n_params"] > 0).all() and (done["flops"] > 0).all()
     assert (done["examples_seen"] > 0).all() and (done["n_evals"] > 0).all()
+    # The task's extra metrics are columns of their own (synthetic: epochs, irreducible_loss).
+    assert (done["epochs"] > 0).all() and done["irreducible_loss"].between(0.5, 1.0).all()
 
     best = best_per_shard(df)
     assert list(best["shard_size"]) == [2**k for k in range(7, 13)]  # one best model per shard
