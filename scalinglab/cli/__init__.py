@@ -23,12 +23,11 @@ from scalinglab.cli import benchmark as _benchmark  # noqa: F401  isort: skip
 
 def main() -> None:
     """Console-script entry point."""
-    import torch
-
     # The command line's own math (fits, plans, bootstrap draws) is many small kernels: one
-    # thread beats two and does not collapse when the other core is busy. Training workers set
-    # their own thread counts.
-    torch.set_num_threads(int(os.environ.get("SCALINGLAB_THREADS", "1")))
+    # thread beats two and does not collapse when the other core is busy. torch (imported later,
+    # only by commands that compute) takes its thread count from OMP_NUM_THREADS; training
+    # workers set their own.
+    os.environ["OMP_NUM_THREADS"] = str(int(os.environ.get("SCALINGLAB_THREADS", "1")))
     sys.exit(run_app())
 
 

@@ -5,18 +5,20 @@ from __future__ import annotations
 import math
 import warnings
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
 import typer
 from rich.table import Table
 
 from scalinglab.cli.app import app, console, fail, write_json
-from scalinglab.cli.selection import parse_candidates, print_selection
 from scalinglab.errors import FitWarning
-from scalinglab.fitting import select
-from scalinglab.io import fit_variables, load_fit, numeric_columns, read_table
-from scalinglab.laws import ScalingLaw, available_laws, get_law
+
+# numpy, torch and pandas (via scalinglab.fitting, .io and .laws) are imported inside the commands
+# that use them: `scalinglab --help` and every other command start without them.
+if TYPE_CHECKING:
+    import numpy as np
+
+    from scalinglab.laws import ScalingLaw
 
 
 def _parse_assignments(items: list[str], what: str) -> dict[str, float]:
@@ -123,6 +125,11 @@ def fit_command(
 
       scalinglab fit curve.csv --law auto --x shard_size --y best_val_error --json fit.json
     """
+    from scalinglab.cli.selection import parse_candidates, print_selection
+    from scalinglab.fitting import select
+    from scalinglab.io import numeric_columns, read_table
+    from scalinglab.laws import get_law
+
     auto = law == "auto"  # backtested selection and calibrated intervals (fitting/select.py)
     law_cls = get_law(select.DEFAULT_LAW if auto else law)
     if bootstrap < 0:
@@ -172,6 +179,8 @@ def fit_command(
 
 def _parse_at(at: list[str], names: list[str]) -> np.ndarray:
     """--at name=v1,name2=v2 (values may be ';'-separated lists) as an (n, k) array."""
+    import numpy as np
+
     values: dict[str, list[float]] = {}
     for item in at:
         for part in filter(None, (p.strip() for p in item.split(","))):
@@ -216,6 +225,8 @@ def predict_command(
 
       scalinglab predict curve.json --at "shard_size=1e5;1e6" --level 0.9 --json pred.json
     """
+    from scalinglab.io import fit_variables, load_fit
+
     model, doc = load_fit(fit_file)
     names = fit_variables(model, doc)
     X = _parse_at(at, names)
@@ -258,6 +269,8 @@ def predict_command(
 @app.command("laws")
 def laws_command() -> None:
     """List the registered scaling laws with their formulas and variables."""
+    from scalinglab.laws import available_laws, get_law
+
     table = Table(title="scaling laws", title_justify="left")
     table.add_column("name")
     table.add_column("formula")

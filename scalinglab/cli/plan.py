@@ -9,7 +9,7 @@ import importlib
 import json
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Group
@@ -18,22 +18,14 @@ from rich.text import Text
 
 from scalinglab.cli.app import app, console, fail, write_json
 from scalinglab.errors import ScalingLabError
-from scalinglab.io import load_fit, numeric_columns, read_table
-from scalinglab.laws.base import ScalingLaw
-from scalinglab.planning import (
-    FlopModel,
-    allocation_exponents,
-    compute_for_loss,
-    compute_optimal,
-    data_constrained_optimal,
-    data_for_target,
-    envelope_analysis,
-    inference_optimal,
-    isoflop_analysis,
-    projection_table,
-)
-from scalinglab.planning.flops import FlopFunction
-from scalinglab.planning.lines import AllocationLines, PowerLawLine
+
+# scalinglab.planning, .io and .laws import torch, scipy and pandas: they are imported inside the
+# functions that use them, so that `scalinglab --help` and the other commands start fast.
+if TYPE_CHECKING:
+    from scalinglab.laws.base import ScalingLaw
+    from scalinglab.planning import FlopModel
+    from scalinglab.planning.flops import FlopFunction
+    from scalinglab.planning.lines import AllocationLines, PowerLawLine
 
 
 def _num(value: float) -> str:
@@ -112,6 +104,8 @@ def _load_flop_function(spec: str) -> FlopFunction:
 
 def _allocation_lines(path: Path) -> AllocationLines | None:
     """The N_opt(C), D_opt(C) lines if `path` holds an `isoflop --json` result, else None."""
+    from scalinglab.planning.lines import AllocationLines
+
     try:
         doc = json.loads(path.read_text())
     except (OSError, ValueError):
@@ -193,6 +187,9 @@ def plan_command(
 
       scalinglab plan isoflop.json --model-sizes 1e9,1e10,1e11
     """
+    from scalinglab.io import load_fit
+    from scalinglab.planning import FlopModel
+
     queries = {
         "--compute": compute,
         "--target-loss": target_loss,
@@ -256,6 +253,8 @@ def plan_command(
 def _plan_lines(
     lines: AllocationLines, compute: float | None, model_sizes: str | None, json_out: Path | None
 ) -> None:
+    from scalinglab.planning import projection_table
+
     if compute is not None:
         if not (math.isfinite(compute) and compute > 0):
             fail(f"the compute budget must be a positive number of FLOPs, got {compute:g}")
@@ -307,6 +306,8 @@ def _gopher(units: float) -> str:
 def _plan_compute(
     law: ScalingLaw, flops: FlopModel, compute: float, level: float, json_out: Path | None
 ) -> None:
+    from scalinglab.planning import allocation_exponents, compute_optimal
+
     alloc = compute_optimal(law, compute, flops, level)
     exps = allocation_exponents(law, compute, flops, level)
     iv = alloc.intervals
@@ -330,6 +331,8 @@ def _plan_compute(
 def _plan_target_loss(
     law: ScalingLaw, flops: FlopModel, target: float, level: float, json_out: Path | None
 ) -> None:
+    from scalinglab.planning import compute_for_loss
+
     res = compute_for_loss(law, target, flops, level)
     iv = res.intervals
     table = _result_table(
@@ -354,6 +357,8 @@ def _plan_target_loss(
 def _plan_curve(
     law: ScalingLaw, target: float, level: float, json_out: Path | None, query: str
 ) -> None:
+    from scalinglab.planning import data_for_target
+
     res = data_for_target(law, target, level)
     table = _result_table(
         f"{res.variable} needed to reach {target:g} ({law.name})",
@@ -374,6 +379,8 @@ def _plan_curve(
 def _plan_projection(
     law: ScalingLaw, flops: FlopModel, sizes: list[float], level: float, json_out: Path | None
 ) -> None:
+    from scalinglab.planning import projection_table
+
     frame = projection_table(law, sizes, flops, level)
     table = Table()
     for col in ("parameters", "FLOPs", "FLOPs (Gopher units)", "tokens", "tokens/param", "loss"):
@@ -414,6 +421,8 @@ def _plan_data_constrained(
     level: float,
     json_out: Path | None,
 ) -> None:
+    from scalinglab.planning import data_constrained_optimal
+
     res = data_constrained_optimal(law, compute, unique, flops, level, r_d_star, r_n_star)
     iv = res.intervals
     table = _result_table(
@@ -445,6 +454,8 @@ def _plan_inference(
     level: float,
     json_out: Path | None,
 ) -> None:
+    from scalinglab.planning import inference_optimal
+
     res = inference_optimal(law, inference_tokens, target_loss, compute, flops, level=level)
     iv = res.intervals
     table = _result_table(
@@ -518,6 +529,9 @@ def isoflop_command(
 
       scalinglab isoflop curves.csv --method envelope --run run_id
     """
+    from scalinglab.io import numeric_columns, read_table
+    from scalinglab.planning import FlopModel, envelope_analysis, isoflop_analysis
+
     if method not in ("isoflop", "envelope"):
         fail(f"--method must be isoflop or envelope, got {method!r}")
     if bootstrap < 0:

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 
 from scalinglab.cli.app import console, fail
 from scalinglab.errors import ScalingLabError
-from scalinglab.fitting import select
-from scalinglab.laws.base import ScalingLaw
+
+# scalinglab.fitting.select imports numpy and torch: imported where used, so that importing the
+# command line (`scalinglab --help`) stays fast.
+if TYPE_CHECKING:
+    from scalinglab.fitting import select
+    from scalinglab.laws.base import ScalingLaw
 
 
 def parse_candidates(text: str | None) -> tuple[select.Candidate, ...]:
     """--candidates m1,m4,bnsl2 as candidates (None: select.DEFAULT_CANDIDATES)."""
+    from scalinglab.fitting import select
+
     if text is None:
         return select.DEFAULT_CANDIDATES
     labels = [s.strip() for s in text.split(",") if s.strip()]
@@ -37,6 +44,8 @@ def _fmt(value: float) -> str:
 
 def print_selection(selection: select.Selection, law: ScalingLaw) -> None:
     """The backtest table (score per law, far-end error per cut), the winner and the reason."""
+    from scalinglab.fitting import select
+
     if selection.fallback:
         console.print(f"[yellow]warning:[/] {selection.reason}")
         return

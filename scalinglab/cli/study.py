@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import pandas as pd
 import typer
 from rich.table import Table
 
@@ -93,6 +92,8 @@ def run_cmd(
 
 def _report_failures(name: str, url: str) -> None:
     """Say why trials failed (not the ones retried after a dead worker: those ran again)."""
+    import pandas as pd
+
     from scalinglab.study import load_results
 
     df = load_results(name, url)
