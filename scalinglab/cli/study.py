@@ -187,7 +187,7 @@ def fit_cmd(
         "auto",
         "--y",
         help="Learning-curve column: best_val_loss, best_val_error or auto (the domain's metric:"
-        " error for image and speech, loss otherwise). Each shard's best is the lowest of it.",
+        " error for image and speech, loss otherwise).",
     ),
     law: str = typer.Option("power_const", "--law", help="power_const or hestness."),
     n_bootstrap: int = typer.Option(1000, "--bootstrap", min=0, help="Bootstrap resamples."),

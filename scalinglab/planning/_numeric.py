@@ -7,12 +7,16 @@ for a target error). Both are solved by zooming grids: evaluate `points` values 
 bracket, keep the neighbourhood of the best point (or of the crossing), repeat. Each round shrinks
 the bracket by (points − 1)/2 (minimum) or points − 1 (root), so ~10 rounds reach 1e-10 in log
 space from a bracket 100 nats wide, with one vectorised evaluation per round.
+
+Also the small pieces every planner shares: intervals of draws, input checks, and JSON-ready
+results (`JsonRecord`, `records`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import asdict
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -109,6 +113,13 @@ def interval(values: FloatArray, level: float) -> tuple[float, float]:
     return (float(lo), float(hi))
 
 
+def row_intervals(draws: FloatArray, level: float) -> tuple[FloatArray, FloatArray]:
+    """(lo, hi) per row of draws (rows, n_draws): the `interval` of each row's draws, e.g. for
+    the `*_lo`, `*_hi` columns of a table with one row per budget or data size."""
+    bounds = np.array([interval(row, level) for row in draws])
+    return bounds[:, 0], bounds[:, 1]
+
+
 def spread(values: FloatArray) -> float:
     """Standard deviation of the finite draws (NaN with fewer than two)."""
     v = np.asarray(values, dtype=float)
@@ -136,6 +147,26 @@ def positive_array(name: str, values: ArrayLike, size: int | None = None) -> Flo
             f"{arr[bad][0]:g}"
         )
     return arr
+
+
+class JsonRecord:
+    """Mixin of the planners' result dataclasses: `to_dict()` is `dataclasses.asdict` with every
+    tuple — an interval (lo, hi), alone or in a dict of intervals — as a list (JSON has none)."""
+
+    # Set by @dataclass on each subclass; declared so that asdict(self) type-checks.
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = _tuples_as_lists(asdict(self))
+        return out
+
+
+def _tuples_as_lists(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_tuples_as_lists(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _tuples_as_lists(v) for k, v in value.items()}
+    return value
 
 
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:

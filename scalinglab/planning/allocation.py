@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -29,7 +28,14 @@ from numpy.typing import ArrayLike
 
 from scalinglab.errors import ScalingLabError
 from scalinglab.laws.base import FloatArray, ScalingLaw
-from scalinglab.planning._numeric import check_level, interval, spread, zoom_minimize
+from scalinglab.planning._numeric import (
+    JsonRecord,
+    check_level,
+    interval,
+    row_intervals,
+    spread,
+    zoom_minimize,
+)
 from scalinglab.planning.flops import FlopModel, check_budget
 from scalinglab.planning.surface import LossSurface, law_draws, point_row
 
@@ -37,7 +43,7 @@ NUMERIC_MAX_DRAWS = 1000  # draws used by the numeric (non-closed-form) path
 
 
 @dataclass
-class Allocation:
+class Allocation(JsonRecord):
     """The compute-optimal plan for one budget, with intervals from the parameter draws."""
 
     compute: float
@@ -53,14 +59,9 @@ class Allocation:
     interval_source: str = "none"
     n_draws: int = 0
 
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["intervals"] = {k: list(v) for k, v in self.intervals.items()}
-        return out
-
 
 @dataclass
-class AllocationExponents:
+class AllocationExponents(JsonRecord):
     """N_opt ∝ C^a and D_opt ∝ C^b, with their spread over the parameter draws.
 
     `n_coef`, `d_coef`: N_opt ≈ n_coef·C^a and D_opt ≈ d_coef·C^b (C in FLOPs). For the
@@ -81,12 +82,6 @@ class AllocationExponents:
     b_interval: tuple[float, float] = (math.nan, math.nan)
     interval_source: str = "none"
     n_draws: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["a_interval"] = list(self.a_interval)
-        out["b_interval"] = list(self.b_interval)
-        return out
 
 
 # ------------------------------------------------------------------------------------------------
@@ -296,6 +291,5 @@ def allocation_frontier(
         nd, dd, ld, okd = optimal_rows(surface, th, np.repeat(cs, m), flops)
         for name, vals in (("n_opt", nd), ("d_opt", dd), ("loss", ld)):
             v = np.where(okd, vals, np.nan).reshape(cs.size, m)
-            bounds = np.array([interval(row, level) for row in v])
-            frame[f"{name}_lo"], frame[f"{name}_hi"] = bounds[:, 0], bounds[:, 1]
+            frame[f"{name}_lo"], frame[f"{name}_hi"] = row_intervals(v, level)
     return frame

@@ -19,8 +19,7 @@ fit plus R*_D, R*_N (by default Muennighoff's published values).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -28,6 +27,7 @@ from numpy.typing import ArrayLike
 from scalinglab.errors import ScalingLabError
 from scalinglab.laws.base import FloatArray, ScalingLaw
 from scalinglab.laws.data_constrained import R_D_STAR, R_N_STAR
+from scalinglab.planning._numeric import JsonRecord
 from scalinglab.planning.allocation import compute_optimal
 from scalinglab.planning.flops import FlopModel, check_budget
 from scalinglab.planning.surface import law_draws
@@ -60,7 +60,7 @@ def effective_params(
 
 
 @dataclass
-class DataConstrainedPlan:
+class DataConstrainedPlan(JsonRecord):
     """The best model size and epoch count for a budget with U unique tokens."""
 
     compute: float
@@ -84,11 +84,6 @@ class DataConstrainedPlan:
     intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
     interval_source: str = "none"
     n_draws: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["intervals"] = {k: list(v) for k, v in self.intervals.items()}
-        return out
 
 
 def _as_data_constrained(

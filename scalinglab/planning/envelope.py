@@ -26,13 +26,18 @@ from numpy.typing import ArrayLike
 
 from scalinglab.errors import ScalingLabError
 from scalinglab.laws.base import FloatArray
-from scalinglab.planning._numeric import interval, positive_array, records, spread
-from scalinglab.planning.flops import FlopModel
-from scalinglab.planning.lines import PowerLawLine, batched_slopes, fit_power_line
+from scalinglab.planning._numeric import check_level, positive_array, records
+from scalinglab.planning.flops import FlopModel, run_compute
+from scalinglab.planning.lines import (
+    LineExponents,
+    PowerLawLine,
+    bootstrap_exponents,
+    fit_power_line,
+)
 
 
 @dataclass
-class EnvelopeResult:
+class EnvelopeResult(LineExponents):
     """Envelope points and the N_opt(C), D_opt(C) lines fitted through them.
 
     `points`: one row per grid budget on the envelope — compute, params, tokens, loss, run.
@@ -46,21 +51,10 @@ class EnvelopeResult:
     level: float = 0.9
     n_bootstrap: int = 0
 
-    @property
-    def a(self) -> float:
-        return self.n_line.exponent
-
-    @property
-    def b(self) -> float:
-        return self.d_line.exponent
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "method": "envelope (Hoffmann 2022, Approach 1)",
-            "a": self.a,
-            "b": self.b,
-            "n_line": self.n_line.to_dict(),
-            "d_line": self.d_line.to_dict(),
+            **self._lines_dict(),
             "level": self.level,
             "n_bootstrap": self.n_bootstrap,
             "points": records(self.points),
@@ -83,19 +77,12 @@ def envelope_analysis(
     flops = flops or FlopModel()
     n = positive_array("params", params)
     y = positive_array("loss", loss, n.size)
-    d = None if tokens is None else positive_array("tokens", tokens, n.size)
-    if compute is not None:
-        c = positive_array("compute", compute, n.size)
-    elif d is not None:
-        c = flops.compute(n, d)
-    else:
-        raise ScalingLabError("give the FLOPs of each row (compute) or its tokens")
+    c, d = run_compute(flops, n, compute, tokens, "row")
     if d is None:
         d = flops.tokens(c, n)
     if n_grid < 2:
         raise ScalingLabError("n_grid must be >= 2")
-    if not 0 < level < 1:
-        raise ScalingLabError(f"the interval level must be between 0 and 1, got {level}")
+    check_level(level)
     labels = pd.factorize(pd.Series(n if run is None else np.asarray(run)))[0]
     n_runs = int(labels.max()) + 1
     logc = np.log(c)
@@ -149,12 +136,7 @@ def envelope_analysis(
         rng = np.random.default_rng(random_state)
         counts = rng.multinomial(n_runs, np.full(n_runs, 1.0 / n_runs), n_bootstrap)
         bn, bd, _ = envelope(counts > 0)
-        a_draws = batched_slopes(grid, bn)
-        b_draws = batched_slopes(grid, bd)
-        for line, draws in ((n_line, a_draws), (d_line, b_draws)):
-            line.exponent_stderr = spread(draws)
-            line.exponent_interval = interval(draws, level)
-            line.source = "bootstrap"
+        bootstrap_exponents(n_line, d_line, grid, bn, bd, level)
     runs = pd.DataFrame({"params": n, "tokens": d, "compute": c, "loss": y, "run": labels})
     return EnvelopeResult(
         points=points,

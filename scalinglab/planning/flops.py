@@ -17,6 +17,7 @@ from numpy.typing import ArrayLike
 
 from scalinglab.errors import ScalingLabError
 from scalinglab.laws.base import FloatArray
+from scalinglab.planning._numeric import positive_array
 
 FlopFunction = Callable[[FloatArray, FloatArray], FloatArray]
 
@@ -101,3 +102,22 @@ def check_budget(compute: ArrayLike, name: str = "compute budget") -> FloatArray
     if bad.any():
         raise ScalingLabError(f"the {name} must be a positive number of FLOPs, got {c[bad][0]:g}")
     return c
+
+
+def run_compute(
+    flops: FlopModel,
+    params: FloatArray,
+    compute: ArrayLike | None,
+    tokens: ArrayLike | None,
+    unit: str,
+) -> tuple[FloatArray, FloatArray | None]:
+    """(C, D) of each run (or row) of N = `params`: C as given, else C = flops.compute(N, D);
+    D is None when no tokens are given. `unit` names a run in the error when neither is."""
+    d = None if tokens is None else positive_array("tokens", tokens, params.size)
+    if compute is not None:
+        c = positive_array("compute", compute, params.size)
+    elif d is not None:
+        c = flops.compute(params, d)
+    else:
+        raise ScalingLabError(f"give the FLOPs of each {unit} (compute) or its tokens")
+    return c, d

@@ -18,14 +18,19 @@ The target is either given (`target_loss`) or the loss of the Chinchilla-optimal
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from scalinglab.errors import ScalingLabError
 from scalinglab.laws.base import FloatArray, ScalingLaw
-from scalinglab.planning._numeric import check_level, interval, zoom_minimize, zoom_root
+from scalinglab.planning._numeric import (
+    JsonRecord,
+    check_level,
+    interval,
+    zoom_minimize,
+    zoom_root,
+)
 from scalinglab.planning.allocation import compute_optimal
 from scalinglab.planning.flops import INFERENCE_FLOPS_PER_PARAM_TOKEN, FlopModel, check_budget
 from scalinglab.planning.inverse import compute_for_loss
@@ -36,7 +41,7 @@ _SPAN = 60.0  # search log N over (log N_min, log N_min + 60)
 
 
 @dataclass
-class InferencePlan:
+class InferencePlan(JsonRecord):
     """The lifetime-compute-optimal model for a target loss and an inference demand."""
 
     target_loss: float
@@ -57,11 +62,6 @@ class InferencePlan:
     intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
     interval_source: str = "none"
     n_draws: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["intervals"] = {k: list(v) for k, v in self.intervals.items()}
-        return out
 
 
 def _train_tokens(

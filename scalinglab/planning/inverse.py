@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from scalinglab.errors import ScalingLabError
 from scalinglab.laws.base import FloatArray, ScalingLaw
-from scalinglab.planning._numeric import check_level, interval, zoom_root
+from scalinglab.planning._numeric import JsonRecord, check_level, interval, zoom_root
 from scalinglab.planning.allocation import chinchilla_rows, optimal_rows
 from scalinglab.planning.flops import FlopModel
 from scalinglab.planning.surface import LossSurface, evaluate_rows, law_draws, point_row
@@ -40,7 +40,7 @@ NUMERIC_MAX_DRAWS = 200  # nested numeric solves are costlier per draw
 
 
 @dataclass
-class LossTarget:
+class LossTarget(JsonRecord):
     """The compute-optimal run that reaches `target_loss`."""
 
     target_loss: float
@@ -57,14 +57,9 @@ class LossTarget:
     interval_source: str = "none"
     n_draws: int = 0
 
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["intervals"] = {k: list(v) for k, v in self.intervals.items()}
-        return out
-
 
 @dataclass
-class CurveTarget:
+class CurveTarget(JsonRecord):
     """The value of `variable` at which a fitted curve reaches `target`."""
 
     variable: str
@@ -77,11 +72,6 @@ class CurveTarget:
     unreachable_fraction: float = 0.0
     interval_source: str = "none"
     n_draws: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["interval"] = list(self.interval)
-        return out
 
 
 # ------------------------------------------------------------------------------------------------

@@ -28,13 +28,18 @@ from numpy.typing import ArrayLike
 
 from scalinglab.errors import ScalingLabError
 from scalinglab.laws.base import FloatArray
-from scalinglab.planning._numeric import interval, positive_array, records, spread
-from scalinglab.planning.flops import FlopModel
-from scalinglab.planning.lines import PowerLawLine, batched_slopes, fit_power_line
+from scalinglab.planning._numeric import check_level, positive_array, records, row_intervals
+from scalinglab.planning.flops import FlopModel, run_compute
+from scalinglab.planning.lines import (
+    LineExponents,
+    PowerLawLine,
+    bootstrap_exponents,
+    fit_power_line,
+)
 
 
 @dataclass
-class IsoFLOPResult:
+class IsoFLOPResult(LineExponents):
     """Per-budget parabolas and minima, and the N_opt(C), D_opt(C) lines through them.
 
     `budgets`: one row per budget — compute, n_runs, c2, c1, c0 (loss = c2·ln²N + c1·lnN + c0),
@@ -49,14 +54,6 @@ class IsoFLOPResult:
     level: float = 0.9
     n_bootstrap: int = 0
     warnings: list[str] = field(default_factory=list)
-
-    @property
-    def a(self) -> float:
-        return self.n_line.exponent
-
-    @property
-    def b(self) -> float:
-        return self.d_line.exponent
 
     def parabola_curves(self, points: int = 50) -> pd.DataFrame:
         """Plot-ready parabolas: for each budget, loss over its sampled range of ln N."""
@@ -83,10 +80,7 @@ class IsoFLOPResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "method": "isoflop (Hoffmann 2022, Approach 2)",
-            "a": self.a,
-            "b": self.b,
-            "n_line": self.n_line.to_dict(),
-            "d_line": self.d_line.to_dict(),
+            **self._lines_dict(),
             "level": self.level,
             "n_bootstrap": self.n_bootstrap,
             "budgets": records(self.budgets),
@@ -160,15 +154,8 @@ def isoflop_analysis(
     y = positive_array("loss", loss)
     if n.size != y.size:
         raise ScalingLabError("params and loss must have one value per run")
-    d = None if tokens is None else positive_array("tokens", tokens, n.size)
-    if compute is not None:
-        c = positive_array("compute", compute, n.size)
-    elif d is not None:
-        c = flops.compute(n, d)
-    else:
-        raise ScalingLabError("give the FLOPs of each run (compute) or its tokens")
-    if not 0 < level < 1:
-        raise ScalingLabError(f"the interval level must be between 0 and 1, got {level}")
+    c, d = run_compute(flops, n, compute, tokens, "run")
+    check_level(level)
     if n_bootstrap < 0:
         raise ScalingLabError("n_bootstrap must be >= 0")
     labels, budget_c = group_budgets(c, rel_tol)
@@ -226,14 +213,8 @@ def isoflop_analysis(
     if n_bootstrap:
         n_boot = np.exp(boot_u[:, used])
         d_boot = _tokens_at(flops, cu, n_boot, k_c[used])
-        a_draws = batched_slopes(np.log(cu), np.log(n_boot))
-        b_draws = batched_slopes(np.log(cu), np.log(d_boot))
-        for line, draws in ((n_line, a_draws), (d_line, b_draws)):
-            line.exponent_stderr = spread(draws)
-            line.exponent_interval = interval(draws, level)
-            line.source = "bootstrap"
-        lo_hi = np.array([interval(np.exp(col), level) for col in boot_u.T])
-        budgets["n_opt_lo"], budgets["n_opt_hi"] = lo_hi[:, 0], lo_hi[:, 1]
+        bootstrap_exponents(n_line, d_line, np.log(cu), np.log(n_boot), np.log(d_boot), level)
+        budgets["n_opt_lo"], budgets["n_opt_hi"] = row_intervals(np.exp(boot_u.T), level)
     runs = pd.DataFrame({"params": n, "loss": y, "compute": c, "budget": labels})
     if d is not None:
         runs["tokens"] = d

@@ -9,7 +9,7 @@ N and D lines, which is all a projection table (Hoffmann Table 3) needs.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,10 +18,11 @@ from scipy import stats
 
 from scalinglab.errors import ScalingLabError
 from scalinglab.laws.base import FloatArray
+from scalinglab.planning._numeric import JsonRecord, interval, spread
 
 
 @dataclass
-class PowerLawLine:
+class PowerLawLine(JsonRecord):
     """y = coef·C^exponent, with a standard error and interval for the exponent.
 
     `source` says where the uncertainty comes from: "ols" (least squares on the log points;
@@ -47,11 +48,6 @@ class PowerLawLine:
         v = np.asarray(value, dtype=float)
         return np.asarray((v / self.coef) ** (1.0 / self.exponent), dtype=float)
 
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["exponent_interval"] = list(self.exponent_interval)
-        return out
-
     @classmethod
     def from_dict(cls, data: Any) -> PowerLawLine:
         """Rebuild from `to_dict()` output (needs at least "exponent" and "coef")."""
@@ -75,9 +71,8 @@ class PowerLawLine:
         )
 
 
-@dataclass
-class AllocationLines:
-    """N_opt(C) and D_opt(C) as power laws of compute (what Approaches 1 and 2 produce)."""
+class LineExponents:
+    """Mixin of what holds the lines N_opt ∝ C^a (`n_line`) and D_opt ∝ C^b (`d_line`): a and b."""
 
     n_line: PowerLawLine
     d_line: PowerLawLine
@@ -89,6 +84,24 @@ class AllocationLines:
     @property
     def b(self) -> float:
         return self.d_line.exponent
+
+    def _lines_dict(self) -> dict[str, Any]:
+        """a, b and both lines as JSON: the part of `to_dict()` that `AllocationLines.from_dict`
+        reads back."""
+        return {
+            "a": self.a,
+            "b": self.b,
+            "n_line": self.n_line.to_dict(),
+            "d_line": self.d_line.to_dict(),
+        }
+
+
+@dataclass
+class AllocationLines(LineExponents):
+    """N_opt(C) and D_opt(C) as power laws of compute (what Approaches 1 and 2 produce)."""
+
+    n_line: PowerLawLine
+    d_line: PowerLawLine
 
     def at(self, compute: ArrayLike) -> tuple[FloatArray, FloatArray]:
         """(N_opt, D_opt) the lines give for `compute` FLOPs."""
@@ -148,3 +161,23 @@ def batched_slopes(logc: FloatArray, logy: FloatArray) -> FloatArray:
         dy = np.where(w, logy - my[:, None], 0.0)
         slope = (dx * dy).sum(axis=1) / (dx * dx).sum(axis=1)
     return np.where(n >= 2, slope, np.nan)
+
+
+def bootstrap_exponents(
+    n_line: PowerLawLine,
+    d_line: PowerLawLine,
+    logc: FloatArray,
+    logn: FloatArray,
+    logd: FloatArray,
+    level: float,
+) -> None:
+    """Give both lines the bootstrap's exponent uncertainty in place of the least-squares one.
+
+    Row r of logn and logd (B, m) is resample r's log N_opt and log D_opt at log C = logc; its
+    exponents are the rows' OLS slopes (`batched_slopes`), their spread the standard error.
+    """
+    for line, logy in ((n_line, logn), (d_line, logd)):
+        draws = batched_slopes(logc, logy)
+        line.exponent_stderr = spread(draws)
+        line.exponent_interval = interval(draws, level)
+        line.source = "bootstrap"

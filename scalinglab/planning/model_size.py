@@ -22,7 +22,7 @@ from numpy.typing import ArrayLike
 from scalinglab.errors import ScalingLabError
 from scalinglab.io import numeric_columns
 from scalinglab.laws.base import ScalingLaw, get_law
-from scalinglab.planning._numeric import interval
+from scalinglab.planning._numeric import check_level, row_intervals
 from scalinglab.planning.surface import law_draws
 
 
@@ -84,14 +84,12 @@ def model_size_for_data(law: ScalingLaw, data: ArrayLike, level: float = 0.9) ->
     m = np.atleast_1d(np.asarray(data, dtype=float)).reshape(-1)
     if m.size == 0 or np.any(~np.isfinite(m) | (m <= 0)):
         raise ScalingLabError("the data sizes must be positive numbers")
-    if not 0 < level < 1:
-        raise ScalingLabError(f"the interval level must be between 0 and 1, got {level}")
+    check_level(level)
     out = pd.DataFrame({"data": m, "size": law.predict(m[:, None])})
     dr = law_draws(law)
     if dr.theta is not None:
         preds = np.exp(law._log_predict_draws(m[:, None], dr.theta))
-        bounds = np.array([interval(col, level) for col in preds.T])
-        out["size_lo"], out["size_hi"] = bounds[:, 0], bounds[:, 1]
+        out["size_lo"], out["size_hi"] = row_intervals(preds.T, level)
     return out
 
 

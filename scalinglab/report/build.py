@@ -23,12 +23,12 @@ import pandas as pd
 from scalinglab.errors import ScalingLabError
 from scalinglab.io import TABLE_SUFFIXES, load_fit, read_table
 from scalinglab.laws.base import ScalingLaw
-from scalinglab.report.document import FigureFile, Report, Table, law_table, num, span
+from scalinglab.report.document import Report, Table, law_table, num, span
 from scalinglab.report.html import write_html
 from scalinglab.report.learning_curve import learning_curve_figure
 from scalinglab.report.nd_report import analyze_nd, exponent_tables, has_nd, nd_report, plan_tables
 from scalinglab.report.study_report import analyze_study, setup_from_trials, study_report
-from scalinglab.report.style import save_figure
+from scalinglab.report.style import figure_file
 
 
 @dataclass
@@ -265,17 +265,14 @@ def _law_fits_report(
             from scalinglab.report.isoflop import allocation_figure
 
             frontier = allocation_frontier(law, np.geomspace(1e18, 1e25, 40), level=level)
-            saved = save_figure(
-                allocation_figure(None, frontier, law.name), fig_dir / f"allocation_{i}"
-            )
             report.figures.append(
-                FigureFile(
+                figure_file(
+                    allocation_figure(None, frontier, law.name),
+                    fig_dir / f"allocation_{i}",
                     f"Compute-optimal allocation ({Path(p).name})",
                     f"N_opt and D_opt against compute from the fitted law, {level:.0%} band from "
                     "its "
                     "parameter draws.",
-                    saved["png"],
-                    saved["svg"],
                 )
             )
         elif len(law.variables) == 1:
@@ -302,13 +299,12 @@ def _law_fits_report(
                 title=f"{law.name} fit ({Path(p).name})",
                 points_label=None,
             )
-            saved = save_figure(fig, fig_dir / f"curve_{i}")
             report.figures.append(
-                FigureFile(
+                figure_file(
+                    fig,
+                    fig_dir / f"curve_{i}",
                     f"Fitted curve ({Path(p).name})",
                     "The fitted law with its parameter band (the fit file holds no data points).",
-                    saved["png"],
-                    saved["svg"],
                 )
             )
             rows = []

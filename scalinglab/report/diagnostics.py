@@ -24,7 +24,7 @@ from numpy.typing import ArrayLike
 from scalinglab.errors import FitWarning, ScalingLabError
 from scalinglab.laws import get_law
 from scalinglab.laws.base import FloatArray, ScalingLaw
-from scalinglab.report.style import BLUE, GREY, colour, finish_log_axes, new_figure
+from scalinglab.report.style import BLUE, GREY, colour, label_log_axes, new_figure
 
 
 @dataclass
@@ -63,10 +63,7 @@ def residuals_figure(series: Sequence[ResidualSeries], title: str = "Residuals")
         ax.axhline(0.0, color=GREY, lw=1)
         ax.scatter(s.x, r, s=18, color=colour(i), alpha=0.8, lw=0)
         ax.set_xscale("log")
-        ax.set_xlabel(s.xlabel)
-        ax.set_ylabel("log residual ln(y / ŷ)")
-        ax.set_title(f"{s.label} (RMS {rms:.3g})")
-        finish_log_axes(ax, "x")
+        label_log_axes(ax, s.xlabel, "log residual ln(y / ŷ)", f"{s.label} (RMS {rms:.3g})", "x")
         lim = max(float(np.max(np.abs(r))) * 1.15, 1e-3)
         ax.set_ylim(-lim, lim)
     if len(series) > 1:
@@ -163,10 +160,7 @@ def law_comparison_figure(
             zorder=5,
             label="held out",
         )
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    finish_log_axes(ax)
+    label_log_axes(ax, xlabel, ylabel, title)
     handles, labels = ax.get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", fontsize=7, ncol=1)
     return fig
@@ -241,9 +235,8 @@ def training_curves_figure(
         )
         for j, s in enumerate(sizes)
     ]
-    ax.set_xlabel("training examples seen")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title + " (bold: best model of each shard)")
-    finish_log_axes(ax)
+    label_log_axes(
+        ax, "training examples seen", ylabel, title + " (bold: best model of each shard)"
+    )
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7)
     return fig

@@ -8,12 +8,48 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib import colormaps
+from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
+from numpy.typing import ArrayLike
 
 from scalinglab.planning.isoflop import IsoFLOPResult
-from scalinglab.report.style import BLUE, VERMILLION, colour, finish_log_axes, new_figure
+from scalinglab.report.style import (
+    BLUE,
+    VERMILLION,
+    colour,
+    label_log_axes,
+    new_figure,
+)
+
+# The two optima of a budget: (column, colour, label) of N_opt and of D_opt.
+_N_AND_D = (("n_opt", BLUE, "N_opt"), ("d_opt", VERMILLION, "D_opt"))
+
+
+def _stars(
+    ax: Axes,
+    x: ArrayLike,
+    y: ArrayLike,
+    color: str,
+    *,
+    size: float,
+    edge: float,
+    zorder: float,
+    label: str | None = None,
+) -> None:
+    """IsoFLOP minima as black-edged stars (★, as the captions call them)."""
+    ax.scatter(
+        x,
+        y,
+        marker="*",
+        s=size,
+        color=color,
+        edgecolor="black",
+        lw=edge,
+        zorder=zorder,
+        label=label,
+    )
 
 
 def isoflop_figure(result: IsoFLOPResult, loss_label: str = "loss (nats/token)") -> Figure:
@@ -45,33 +81,14 @@ def isoflop_figure(result: IsoFLOPResult, loss_label: str = "loss (nats/token)")
             if "tokens" in mine:
                 k = float(np.median(mine["compute"] / (mine["params"] * mine["tokens"])))
                 ax_d.plot(row["compute"] / (k * curve["params"]), curve["loss"], color=c, lw=1.2)
-        ax_n.scatter(
-            [row["n_opt"]],
-            [row["loss_opt"]],
-            marker="*",
-            s=110,
-            color=c,
-            edgecolor="black",
-            lw=0.6,
-            zorder=6,
-        )
-        ax_d.scatter(
-            [row["d_opt"]],
-            [row["loss_opt"]],
-            marker="*",
-            s=110,
-            color=c,
-            edgecolor="black",
-            lw=0.6,
-            zorder=6,
-        )
-    ax_n.set_xlabel("model size N (parameters)")
-    ax_d.set_xlabel("training tokens D")
-    for ax in (ax_n, ax_d):
-        ax.set_ylabel(loss_label)
-        finish_log_axes(ax, "x")
-    ax_n.set_title("IsoFLOP profiles: loss vs N (★ minimum)")
-    ax_d.set_title("IsoFLOP profiles: loss vs D")
+        for ax, name in ((ax_n, "n_opt"), (ax_d, "d_opt")):
+            _stars(ax, [row[name]], [row["loss_opt"]], c, size=110, edge=0.6, zorder=6)
+    panels = (
+        (ax_n, "model size N (parameters)", "IsoFLOP profiles: loss vs N (★ minimum)"),
+        (ax_d, "training tokens D", "IsoFLOP profiles: loss vs D"),
+    )
+    for ax, xlabel, title in panels:
+        label_log_axes(ax, xlabel, loss_label, title, "x")
     if many:
         bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=[ax_n, ax_d], pad=0.02)
         bar.set_label("log10 compute budget C (FLOPs)")
@@ -92,28 +109,17 @@ def allocation_figure(
     if result is not None:
         used = result.budgets[result.budgets["used"].astype(bool)]
         computes += list(result.budgets["compute"])
-        ax.scatter(
-            used["compute"],
-            used["n_opt"],
-            marker="*",
-            s=90,
-            color=BLUE,
-            edgecolor="black",
-            lw=0.5,
-            zorder=5,
-            label="IsoFLOP N_opt",
-        )
-        ax.scatter(
-            used["compute"],
-            used["d_opt"],
-            marker="*",
-            s=90,
-            color=VERMILLION,
-            edgecolor="black",
-            lw=0.5,
-            zorder=5,
-            label="IsoFLOP D_opt",
-        )
+        for name, c, what in _N_AND_D:
+            _stars(
+                ax,
+                used["compute"],
+                used[name],
+                c,
+                size=90,
+                edge=0.5,
+                zorder=5,
+                label=f"IsoFLOP {what}",
+            )
     if frontier is not None and not frontier.empty:
         computes += list(frontier["compute"])
     if not computes:
@@ -121,34 +127,23 @@ def allocation_figure(
         return fig
     grid = np.geomspace(min(computes), max(computes), 100)
     if result is not None:
-        ax.plot(
-            grid,
-            result.n_line(grid),
-            color=BLUE,
-            lw=1.5,
-            ls="--",
-            label=f"IsoFLOP: N_opt ∝ $C^{{{result.a:.3f}}}$",
-        )
-        ax.plot(
-            grid,
-            result.d_line(grid),
-            color=VERMILLION,
-            lw=1.5,
-            ls="--",
-            label=f"IsoFLOP: D_opt ∝ $C^{{{result.b:.3f}}}$",
-        )
+        for (_, c, what), line in zip(_N_AND_D, (result.n_line, result.d_line), strict=True):
+            label = f"IsoFLOP: {what} ∝ $C^{{{line.exponent:.3f}}}$"
+            ax.plot(grid, line(grid), color=c, lw=1.5, ls="--", label=label)
     if frontier is not None and not frontier.empty:
         f = frontier
-        ax.plot(f["compute"], f["n_opt"], color=BLUE, lw=2, label=f"{law_label}: N_opt")
-        ax.plot(f["compute"], f["d_opt"], color=VERMILLION, lw=2, label=f"{law_label}: D_opt")
-        for name, c in (("n_opt", BLUE), ("d_opt", VERMILLION)):
+        for name, c, what in _N_AND_D:
+            ax.plot(f["compute"], f[name], color=c, lw=2, label=f"{law_label}: {what}")
+        for name, c, _ in _N_AND_D:
             if f"{name}_lo" in f:
                 ax.fill_between(
                     f["compute"], f[f"{name}_lo"], f[f"{name}_hi"], color=c, alpha=0.15, lw=0
                 )
-    ax.set_xlabel("training compute C (FLOPs)")
-    ax.set_ylabel("parameters N_opt, tokens D_opt")
-    ax.set_title("Compute-optimal allocation")
-    finish_log_axes(ax)
+    label_log_axes(
+        ax,
+        "training compute C (FLOPs)",
+        "parameters N_opt, tokens D_opt",
+        "Compute-optimal allocation",
+    )
     ax.legend(fontsize=7, loc="upper left")
     return fig

@@ -26,7 +26,7 @@ from scalinglab.report.style import (
     ORANGE,
     REGION_COLOURS,
     VERMILLION,
-    finish_log_axes,
+    label_log_axes,
     new_figure,
 )
 
@@ -40,6 +40,14 @@ def law_band(law: ScalingLaw, x: FloatArray, level: float) -> tuple[FloatArray, 
     if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
         return None
     return lo, hi
+
+
+def _positive_points(points: tuple[ArrayLike, ArrayLike]) -> tuple[FloatArray, FloatArray]:
+    """(x, y) as flat float arrays, keeping the pairs a log-log plot can show (finite, > 0)."""
+    x = np.asarray(points[0], dtype=float).reshape(-1)
+    y = np.asarray(points[1], dtype=float).reshape(-1)
+    ok = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
+    return x[ok], y[ok]
 
 
 def _draw_fit(
@@ -86,52 +94,47 @@ def shade_regions(ax: Axes, regions: Mapping[str, float], x_lo: float, x_hi: flo
     """Shade the small-data and irreducible-error regions and mark their boundaries."""
     small = float(regions.get("small_data_end", math.nan))
     irreducible = float(regions.get("irreducible_start", math.nan))
+    # Each region is drawn only when its boundary lies inside the plot (x_lo, x_hi).
     if math.isfinite(small) and x_lo < small < x_hi:
-        right = min(small, x_hi)
-        ax.axvspan(
-            x_lo,
-            right,
-            color=REGION_COLOURS["small-data"],
-            alpha=0.18,
-            lw=0,
-            zorder=0,
-            label="small-data region",
-        )
-        if small < x_hi:
-            ax.axvline(small, color=BLUE, lw=1, ls=":", zorder=1)
-            ax.annotate(
-                f"m = {small:.3g}",
-                (small, 0.02),
-                xycoords=("data", "axes fraction"),
-                rotation=90,
-                ha="right",
-                va="bottom",
-                fontsize=7,
-                color=BLUE,
-            )
+        fill = REGION_COLOURS["small-data"]
+        _region(ax, (x_lo, small), small, "small-data region", fill, 0.18, BLUE, BLUE)
     if math.isfinite(irreducible) and x_lo < irreducible < x_hi:
-        left = max(irreducible, x_lo)
-        ax.axvspan(
-            left,
-            x_hi,
-            color=REGION_COLOURS["irreducible"],
-            alpha=0.15,
-            lw=0,
-            zorder=0,
-            label="irreducible-error region",
+        fill = REGION_COLOURS["irreducible"]
+        _region(
+            ax,
+            (irreducible, x_hi),
+            irreducible,
+            "irreducible-error region",
+            fill,
+            0.15,
+            ORANGE,
+            "#8a5a00",
         )
-        if irreducible > x_lo:
-            ax.axvline(irreducible, color=ORANGE, lw=1, ls=":", zorder=1)
-            ax.annotate(
-                f"m = {irreducible:.3g}",
-                (irreducible, 0.02),
-                xycoords=("data", "axes fraction"),
-                rotation=90,
-                ha="right",
-                va="bottom",
-                fontsize=7,
-                color="#8a5a00",
-            )
+
+
+def _region(
+    ax: Axes,
+    span: tuple[float, float],
+    boundary: float,
+    label: str,
+    fill: str,
+    alpha: float,
+    line_colour: str,
+    text_colour: str,
+) -> None:
+    """Shade one region over `span`, with a dotted line and an "m = …" label at its boundary."""
+    ax.axvspan(*span, color=fill, alpha=alpha, lw=0, zorder=0, label=label)
+    ax.axvline(boundary, color=line_colour, lw=1, ls=":", zorder=1)
+    ax.annotate(
+        f"m = {boundary:.3g}",
+        (boundary, 0.02),
+        xycoords=("data", "axes fraction"),
+        rotation=90,
+        ha="right",
+        va="bottom",
+        fontsize=7,
+        color=text_colour,
+    )
 
 
 def learning_curve_figure(
@@ -156,32 +159,20 @@ def learning_curve_figure(
     trials: (x, y) of every trial, drawn faint behind the best ones.
     extrapolate_to: draw the law dashed up to this x (default 10× the largest shard).
     """
-    xs = np.asarray(x, dtype=float).reshape(-1)
-    ys = np.asarray(y, dtype=float).reshape(-1)
-    fig, (ax,) = new_figure()
-    if trials is not None:
-        tx = np.asarray(trials[0], dtype=float).reshape(-1)
-        ty = np.asarray(trials[1], dtype=float).reshape(-1)
-        ok = np.isfinite(tx) & np.isfinite(ty) & (tx > 0) & (ty > 0)
-        ax.scatter(tx[ok], ty[ok], s=12, color=GREY, alpha=0.35, lw=0, label="all trials", zorder=3)
-    x_max = float(extrapolate_to) if extrapolate_to else 10.0 * float(xs.max())
-    if law is not None:
-        _draw_fit(ax, law, xs, x_max, level, VERMILLION, f"fit: {law.formula or law.name}")
-    if points_label is not None:
-        ax.scatter(
-            xs, ys, s=36, color=BLUE, edgecolor="white", lw=0.8, label=points_label, zorder=5
-        )
-    x_lo, x_hi = float(xs.min()) / 1.6, x_max * 1.3
-    ax.set_xlim(x_lo, x_hi)
-    if regions is not None:
-        shade_regions(ax, regions, x_lo, x_hi)
-        ax.set_xlim(x_lo, x_hi)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    finish_log_axes(ax)
-    ax.legend(loc="best")
-    return fig
+    fit_label = "" if law is None else f"fit: {law.formula or law.name}"
+    return _shard_curve_figure(
+        x,
+        y,
+        law,
+        fit_label,
+        points_label=points_label,
+        regions=regions,
+        trials=trials,
+        trials_style=("all trials", 12, 0.35),
+        extrapolate_to=extrapolate_to,
+        level=level,
+        labels=(xlabel, ylabel, title),
+    )
 
 
 def model_size_figure(
@@ -197,27 +188,61 @@ def model_size_figure(
     title: str = "Model-size curve",
 ) -> Figure:
     """Best-fit parameter count per shard with the fitted s(m) = α_p·m^β_p (a `power` law)."""
+    fit_label = ""
+    if law is not None:
+        fit_label = f"fit: s = α_p·m^β_p, β_p = {law.params_.get('b', math.nan):.3f}"
+    return _shard_curve_figure(
+        x,
+        sizes,
+        law,
+        fit_label,
+        points_label="best model per shard",
+        regions=None,
+        trials=trials,
+        trials_style=("sizes searched", 14, 0.3),
+        extrapolate_to=extrapolate_to,
+        level=level,
+        labels=(xlabel, ylabel, title),
+    )
+
+
+def _shard_curve_figure(
+    x: ArrayLike,
+    y: ArrayLike,
+    law: ScalingLaw | None,
+    fit_label: str,
+    *,
+    points_label: str | None,
+    regions: Mapping[str, float] | None,
+    trials: tuple[ArrayLike, ArrayLike] | None,
+    trials_style: tuple[str, float, float],
+    extrapolate_to: float | None,
+    level: float,
+    labels: tuple[str, str, str],
+) -> Figure:
+    """What both figures draw: one value per shard (x, y) on log-log axes, every trial faint
+    behind (`trials_style`: legend label, marker size, alpha), the fitted `law` with its band to
+    `extrapolate_to` (default 10× the largest shard), optional `regions`; `labels`: x, y, title.
+    """
     xs = np.asarray(x, dtype=float).reshape(-1)
-    ss = np.asarray(sizes, dtype=float).reshape(-1)
+    ys = np.asarray(y, dtype=float).reshape(-1)
     fig, (ax,) = new_figure()
     if trials is not None:
-        tx = np.asarray(trials[0], dtype=float).reshape(-1)
-        ts = np.asarray(trials[1], dtype=float).reshape(-1)
-        ok = np.isfinite(tx) & np.isfinite(ts) & (tx > 0) & (ts > 0)
-        ax.scatter(
-            tx[ok], ts[ok], s=14, color=GREY, alpha=0.3, lw=0, label="sizes searched", zorder=3
-        )
+        tx, ty = _positive_points(trials)
+        label, size, alpha = trials_style
+        ax.scatter(tx, ty, s=size, color=GREY, alpha=alpha, lw=0, label=label, zorder=3)
     x_max = float(extrapolate_to) if extrapolate_to else 10.0 * float(xs.max())
     if law is not None:
-        b = law.params_.get("b", math.nan)
-        _draw_fit(ax, law, xs, x_max, level, VERMILLION, f"fit: s = α_p·m^β_p, β_p = {b:.3f}")
-    ax.scatter(
-        xs, ss, s=36, color=BLUE, edgecolor="white", lw=0.8, label="best model per shard", zorder=5
-    )
-    ax.set_xlim(float(xs.min()) / 1.6, x_max * 1.3)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    finish_log_axes(ax)
+        _draw_fit(ax, law, xs, x_max, level, VERMILLION, fit_label)
+    if points_label is not None:
+        ax.scatter(
+            xs, ys, s=36, color=BLUE, edgecolor="white", lw=0.8, label=points_label, zorder=5
+        )
+    x_lo, x_hi = float(xs.min()) / 1.6, x_max * 1.3
+    ax.set_xlim(x_lo, x_hi)
+    if regions is not None:
+        shade_regions(ax, regions, x_lo, x_hi)
+        ax.set_xlim(x_lo, x_hi)
+    label_log_axes(ax, *labels)
     ax.legend(loc="best")
     return fig

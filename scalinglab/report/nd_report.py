@@ -29,7 +29,7 @@ from scalinglab.report.diagnostics import ResidualSeries, residuals_figure
 from scalinglab.report.document import FigureFile, Report, Table, law_table, num, span
 from scalinglab.report.isoflop import allocation_figure, isoflop_figure
 from scalinglab.report.reference import CHINCHILLA_PUBLISHED, HESTNESS_BETA_G
-from scalinglab.report.style import save_figure
+from scalinglab.report.style import figure_file
 
 COLUMN_NAMES = {
     "params": ("params", "n_params", "N", "parameters", "model_params"),
@@ -121,33 +121,29 @@ def isoflop_summary(result: IsoFLOPResult) -> str:
 def _figures(a: NDAnalysis, fig_dir: Path) -> list[FigureFile]:
     figs = []
     if a.isoflop is not None:
-        paths = save_figure(isoflop_figure(a.isoflop), fig_dir / "isoflop")
         figs.append(
-            FigureFile(
+            figure_file(
+                isoflop_figure(a.isoflop),
+                fig_dir / "isoflop",
                 "IsoFLOP profiles",
                 "Loss against model size N (left) and training tokens D (right) for each compute "
                 "budget, with the parabola in ln N fitted per budget and its minimum (★) — "
                 "Hoffmann "
                 "et al. 2022, Approach 2.",
-                paths["png"],
-                paths["svg"],
             )
         )
     lo = float(np.min(a.C))
     frontier = allocation_frontier(
         a.law, np.geomspace(lo, max(1e25, float(np.max(a.C))), 40), level=a.level
     )
-    paths = save_figure(
-        allocation_figure(a.isoflop, frontier, "Chinchilla fit"), fig_dir / "allocation"
-    )
     figs.append(
-        FigureFile(
+        figure_file(
+            allocation_figure(a.isoflop, frontier, "Chinchilla fit"),
+            fig_dir / "allocation",
             "Compute-optimal allocation",
             "N_opt and D_opt against compute: from the fitted L(N, D) (solid, with its "
             f"{a.level:.0%} band from the bootstrap draws) and, where the runs share budgets, the "
             "IsoFLOP minima (★) with their fitted lines (dashed).",
-            paths["png"],
-            paths["svg"],
         )
     )
     X = np.column_stack([a.N, a.D])
@@ -164,9 +160,13 @@ def _figures(a: NDAnalysis, fig_dir: Path) -> list[FigureFile]:
             "Chinchilla fit vs N", a.law, X, a.loss, x=a.N, xlabel="model size N (parameters)"
         ),
     ]
-    paths = save_figure(residuals_figure(series, "Residuals of L(N, D)"), fig_dir / "residuals")
     figs.append(
-        FigureFile("Residuals", "ln(observed / fitted loss) per run.", paths["png"], paths["svg"])
+        figure_file(
+            residuals_figure(series, "Residuals of L(N, D)"),
+            fig_dir / "residuals",
+            "Residuals",
+            "ln(observed / fitted loss) per run.",
+        )
     )
     return figs
 

@@ -33,7 +33,7 @@ from scalinglab.report.document import FigureFile, Report, Table, law_table, num
 from scalinglab.report.isoflop import isoflop_figure
 from scalinglab.report.learning_curve import learning_curve_figure, model_size_figure
 from scalinglab.report.reference import HESTNESS_BETA_G, TASK_DOMAIN
-from scalinglab.report.style import save_figure
+from scalinglab.report.style import figure_file
 
 Y_LABELS = {"best_val_loss": "validation loss (nats)", "best_val_error": "validation error"}
 METRIC_LABELS = {
@@ -133,7 +133,7 @@ def analyze_study(
         y = default_y(task)
     if y not in Y_LABELS:
         raise ScalingLabError(f"--y must be best_val_loss, best_val_error or auto, not {y!r}")
-    best = best_per_shard(trials, by=y)
+    best = best_per_shard(trials)
     best = best[np.isfinite(best[y].to_numpy(dtype=float)) & (best[y].to_numpy(dtype=float) > 0)]
     if best["shard_size"].nunique() < 3:
         raise ScalingLabError(
@@ -212,16 +212,15 @@ def _figures(a: StudyAnalysis, fig_dir: Path) -> list[FigureFile]:
         ylabel=a.y_label,
         title=f"Learning curve of {a.name}: β_g = {a.beta_g:.3f}",
     )
-    paths = save_figure(fig, fig_dir / "learning_curve")
     figs.append(
-        FigureFile(
+        figure_file(
+            fig,
+            fig_dir / "learning_curve",
             "Learning curve",
             "Best validation result per shard (blue) and every trial (grey) on log-log axes; "
             f"the fitted ε(m) = α·m^β_g + γ with its {a.level:.0%} bootstrap band, dashed beyond "
             "the data (to 10× the largest shard). Shaded: the small-data and irreducible-error "
             "regions of a three-region (hestness) fit, with their boundaries.",
-            paths["png"],
-            paths["svg"],
         )
     )
     fig = model_size_figure(
@@ -232,15 +231,14 @@ def _figures(a: StudyAnalysis, fig_dir: Path) -> list[FigureFile]:
         level=a.level,
         title=f"Model-size curve of {a.name}: β_p = {a.beta_p:.3f}",
     )
-    paths = save_figure(fig, fig_dir / "model_size_curve")
     figs.append(
-        FigureFile(
+        figure_file(
+            fig,
+            fig_dir / "model_size_curve",
             "Model-size curve",
             "Parameter count of each shard's best-fit model with s(m) = α_p·m^β_p; grey: the model "
             "sizes searched. Hestness et al. find β_p < 1 (the best model grows more slowly than "
             "the data).",
-            paths["png"],
-            paths["svg"],
         )
     )
     series = [
@@ -258,19 +256,20 @@ def _figures(a: StudyAnalysis, fig_dir: Path) -> list[FigureFile]:
                 xlabel="training-set size m (examples)",
             )
         )
-    paths = save_figure(residuals_figure(series), fig_dir / "residuals")
     figs.append(
-        FigureFile(
-            "Residuals", "ln(observed / fitted) per shard for each fit.", paths["png"], paths["svg"]
+        figure_file(
+            residuals_figure(series),
+            fig_dir / "residuals",
+            "Residuals",
+            "ln(observed / fitted) per shard for each fit.",
         )
     )
     if a.comparison is not None and a.comparison.fits:
         split = (~a.comparison.train).any()
-        paths = save_figure(
-            law_comparison_figure(a.comparison, ylabel=a.y_label), fig_dir / "law_comparison"
-        )
         figs.append(
-            FigureFile(
+            figure_file(
+                law_comparison_figure(a.comparison, ylabel=a.y_label),
+                fig_dir / "law_comparison",
                 "Law comparison",
                 "Several learning-curve laws fitted to the same points"
                 + (
@@ -279,32 +278,26 @@ def _figures(a: StudyAnalysis, fig_dir: Path) -> list[FigureFile]:
                     if split
                     else "."
                 ),
-                paths["png"],
-                paths["svg"],
             )
         )
     if a.isoflop is not None:
-        paths = save_figure(
-            isoflop_figure(a.isoflop, loss_label="validation loss (nats)"), fig_dir / "isoflop"
-        )
         figs.append(
-            FigureFile(
+            figure_file(
+                isoflop_figure(a.isoflop, loss_label="validation loss (nats)"),
+                fig_dir / "isoflop",
                 "IsoFLOP profiles",
                 "Trials grouped by training compute (within 5%): loss against parameters and "
                 "against examples seen, with each budget's parabola in ln N and its minimum.",
-                paths["png"],
-                paths["svg"],
             )
         )
     if "curve" in a.trials.columns:
-        paths = save_figure(training_curves_figure(done), fig_dir / "training_curves")
         figs.append(
-            FigureFile(
+            figure_file(
+                training_curves_figure(done),
+                fig_dir / "training_curves",
                 "Training curves",
                 "Validation loss at each evaluation over training examples seen, for every "
                 "finished trial: colour = shard size, line style = model size.",
-                paths["png"],
-                paths["svg"],
             )
         )
     return figs

@@ -19,6 +19,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogFormatterSciNotation, LogLocator, NullFormatter
 
+from scalinglab.report.document import FigureFile
+
 OKABE_ITO = (
     "#0072B2",  # blue
     "#D55E00",  # vermillion
@@ -107,6 +109,14 @@ def finish_log_axes(ax: Axes, which: str = "both") -> None:
     log_axis(ax, which)
 
 
+def label_log_axes(ax: Axes, xlabel: str, ylabel: str, title: str, which: str = "both") -> None:
+    """Axis labels and title, then `finish_log_axes` (last, as tick choice needs the final data)."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    finish_log_axes(ax, which)
+
+
 def save_figure(fig: Figure, stem: Path) -> dict[str, Path]:
     """Write `stem`.png and `stem`.svg, close the figure; returns {"png": path, "svg": path}."""
     stem.parent.mkdir(parents=True, exist_ok=True)
@@ -118,6 +128,12 @@ def save_figure(fig: Figure, stem: Path) -> dict[str, Path]:
             out[fmt] = path
     plt.close(fig)
     return out
+
+
+def figure_file(fig: Figure, stem: Path, title: str, caption: str) -> FigureFile:
+    """`save_figure(fig, stem)`, then the report's entry for it: title, caption, PNG and SVG."""
+    paths = save_figure(fig, stem)
+    return FigureFile(title, caption, paths["png"], paths["svg"])
 
 
 def si(value: float) -> str:

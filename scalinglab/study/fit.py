@@ -59,8 +59,9 @@ def fit_study(
 ) -> dict[str, Any]:
     """Fit the learning curve (y vs shard_size) and model-size curve (n_params vs shard_size).
 
-    Each shard's best-fit model is the one with the lowest `y` (Hestness: the best validation
-    error per shard); y = "auto" is the domain's metric (error for image and speech, loss else).
+    Each shard's best-fit model is the table's is_best trial (the study's `[search] select_by`:
+    lowest validation loss, or lowest error); y = "auto" is the domain's metric (error for image
+    and speech, loss otherwise).
     """
     if law not in CURVE_LAWS:
         raise ScalingLabError(f"unknown learning-curve law {law!r}; use {' or '.join(CURVE_LAWS)}")
@@ -68,7 +69,7 @@ def fit_study(
         y = default_y(str(df["task"].iloc[0]) if "task" in df and len(df) else "")
     if y not in Y_COLUMNS:
         raise ScalingLabError(f"--y must be best_val_loss, best_val_error or auto, not {y!r}")
-    best = best_per_shard(df, by=y)
+    best = best_per_shard(df)
     best = best[np.isfinite(best[y].to_numpy(dtype=float))]
     if best["shard_size"].nunique() < 3:
         raise ScalingLabError(
