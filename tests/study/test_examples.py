@@ -1,0 +1,37 @@
+"""The example study files load, span what the README says, and fit their tasks' data."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from scalinglab.study import check_task
+from scalinglab.study.config import load_config
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+DOMAINS = ("image", "lm", "translation", "speech")
+
+
+def test_every_example_loads() -> None:
+    paths = sorted(EXAMPLES.glob("*.toml"))
+    assert {p.stem for p in paths} >= {*DOMAINS, "demo", "synthetic"}
+    for path in paths:
+        load_config(path)  # raises a one-line ScalingLabError on any problem
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_domain_examples_span_the_issue_minimum(domain: str) -> None:
+    config = load_config(EXAMPLES / f"{domain}.toml")
+    sizes = config.shard_sizes()
+    assert math.log10(max(sizes) / min(sizes)) >= 2.5  # >= 2.5 orders of magnitude of data
+    assert len(config.search.model_sizes) >= 3  # >= 3 model sizes per shard
+    assert config.task.name == domain
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_domain_examples_fit_their_data(domain: str, need) -> None:  # type: ignore[no-untyped-def]
+    need(domain)
+    check_task(load_config(EXAMPLES / f"{domain}.toml"))  # largest shard <= the training pool
