@@ -19,9 +19,9 @@ from scalinglab.study import load_results, run_study
 SCALINGLAB = str(Path(sys.executable).with_name("scalinglab"))
 
 
-def _start(config: Path, storage: str, workers: int) -> subprocess.Popen[bytes]:
+def _start(config: Path, storage: str, workers: int, *extra: str) -> subprocess.Popen[bytes]:
     cmd = [SCALINGLAB, "study", "run", str(config), "--storage", storage,
-           "--workers", str(workers), "--no-progress"]  # fmt: skip
+           "--workers", str(workers), "--no-progress", *extra]  # fmt: skip
     return subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
     )
@@ -101,5 +101,29 @@ def test_ctrl_c_requeues_the_running_trial(
     result = run_study(config, storage=storage, workers=1, progress=False)
     assert result.finished
     after = load_results("ctrlc", storage)
+    finished = after[after["state"].isin(["COMPLETE", "PRUNED"])]
+    assert len(finished) == 3 * 3 and not finished.duplicated(["shard_size", "slot"]).any()
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("ray")
+def test_ctrl_c_on_ray_requeues_the_running_trials(
+    write_study: Callable[..., Path], tmp_path: Path, ray_address: str
+) -> None:
+    config = write_study("rayc", largest=1024, trials_per_shard=3, max_epochs=15)
+    storage = f"sqlite:///{tmp_path / 'rayc.db'}"
+    proc = _start(config, storage, 2, "--executor", "ray", "--address", ray_address)
+    _wait_for_completed("rayc", storage, 2, proc)
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: the driver cancels its Ray tasks
+    out = proc.communicate(timeout=90)[0].decode()
+    assert proc.returncode == 130, out
+    assert "to resume" in out and "Traceback" not in out
+
+    df = load_results("rayc", storage)
+    assert "RUNNING" not in set(df["state"])  # each cancelled task re-queued its trial
+    result = run_study(config, storage=storage, executor="ray", address=ray_address, workers=2,
+                       progress=False)  # fmt: skip
+    assert result.finished and not result.errors
+    after = load_results("rayc", storage)
     finished = after[after["state"].isin(["COMPLETE", "PRUNED"])]
     assert len(finished) == 3 * 3 and not finished.duplicated(["shard_size", "slot"]).any()
