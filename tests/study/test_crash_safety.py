@@ -19,6 +19,11 @@ from scalinglab.study import load_results, run_study
 SCALINGLAB = str(Path(sys.executable).with_name("scalinglab"))
 
 
+# Long enough that Ctrl-C lands mid-study even on a quiet machine: the first completions come
+# from the 256-example shard, while the 4,096-example shards take seconds per trial.
+LONG_STUDY = {"largest": 4096, "trials_per_shard": 3, "max_epochs": 40, "model_sizes": "[8, 64]"}
+
+
 def _start(config: Path, storage: str, workers: int, *extra: str) -> subprocess.Popen[bytes]:
     cmd = [SCALINGLAB, "study", "run", str(config), "--storage", storage,
            "--workers", str(workers), "--no-progress", *extra]  # fmt: skip
@@ -86,12 +91,13 @@ def test_sigkill_mid_run_then_resume(write_study: Callable[..., Path], tmp_path:
 def test_ctrl_c_requeues_the_running_trial(
     write_study: Callable[..., Path], tmp_path: Path
 ) -> None:
-    config = write_study("ctrlc", largest=1024, trials_per_shard=3, max_epochs=15)
+    config = write_study("ctrlc", **LONG_STUDY)
     storage = f"sqlite:///{tmp_path / 'ctrlc.db'}"
     proc = _start(config, storage, workers=1)
     _wait_for_completed("ctrlc", storage, 2, proc)
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C
     out = proc.communicate(timeout=60)[0].decode()
+    assert ", 0 queued" not in out, "the study ended before Ctrl-C: make LONG_STUDY longer"
     assert proc.returncode == 130, out
     assert "to resume" in out
     assert "Traceback" not in out  # the signal never breaks into a storage write
@@ -102,7 +108,7 @@ def test_ctrl_c_requeues_the_running_trial(
     assert result.finished
     after = load_results("ctrlc", storage)
     finished = after[after["state"].isin(["COMPLETE", "PRUNED"])]
-    assert len(finished) == 3 * 3 and not finished.duplicated(["shard_size", "slot"]).any()
+    assert len(finished) == 5 * 3 and not finished.duplicated(["shard_size", "slot"]).any()
 
 
 @pytest.mark.slow
@@ -110,12 +116,13 @@ def test_ctrl_c_requeues_the_running_trial(
 def test_ctrl_c_on_ray_requeues_the_running_trials(
     write_study: Callable[..., Path], tmp_path: Path, ray_address: str
 ) -> None:
-    config = write_study("rayc", largest=1024, trials_per_shard=3, max_epochs=15)
+    config = write_study("rayc", **LONG_STUDY)
     storage = f"sqlite:///{tmp_path / 'rayc.db'}"
     proc = _start(config, storage, 2, "--executor", "ray", "--address", ray_address)
     _wait_for_completed("rayc", storage, 2, proc)
     os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: the driver cancels its Ray tasks
     out = proc.communicate(timeout=90)[0].decode()
+    assert ", 0 queued" not in out, "the study ended before Ctrl-C: make LONG_STUDY longer"
     assert proc.returncode == 130, out
     assert "to resume" in out and "Traceback" not in out
 
@@ -126,4 +133,4 @@ def test_ctrl_c_on_ray_requeues_the_running_trials(
     assert result.finished and not result.errors
     after = load_results("rayc", storage)
     finished = after[after["state"].isin(["COMPLETE", "PRUNED"])]
-    assert len(finished) == 3 * 3 and not finished.duplicated(["shard_size", "slot"]).any()
+    assert len(finished) == 5 * 3 and not finished.duplicated(["shard_size", "slot"]).any()
