@@ -23,6 +23,14 @@ import torch
 from scalinglab.laws.base import FloatArray, Param, ScalingLaw, Tensor, loglog_line
 
 
+def _crossing(level: float, alpha: float, beta: float) -> float:
+    """The m where α·m^β = level, i.e. (level/α)^(1/β); inf or 0 beyond float range (β ≈ 0)."""
+    if level <= 0 or alpha <= 0:
+        return math.nan
+    log_m = math.log(level / alpha) / beta
+    return math.exp(min(log_m, 709.0)) if log_m < 709.0 else math.inf
+
+
 class Hestness(ScalingLaw):
     """ε(m) = γ + (1/ε_s + 1/(α·m^β_g))^(−1); see the module docstring for the regions."""
 
@@ -58,9 +66,9 @@ class Hestness(ScalingLaw):
         self._check_fitted()
         p = self.params_
         beta = p["beta_g"]
-        m_small = (p["eps_s"] / p["alpha"]) ** (1.0 / beta) if beta < 0 else math.nan
+        m_small = _crossing(p["eps_s"], p["alpha"], beta) if beta < 0 else math.nan
         m_irreducible = (
-            (p["gamma"] / p["alpha"]) ** (1.0 / beta) if beta < 0 and p["gamma"] > 0 else math.inf
+            _crossing(p["gamma"], p["alpha"], beta) if beta < 0 and p["gamma"] > 0 else math.inf
         )
         return {
             "best_guess_error": p["gamma"] + p["eps_s"],

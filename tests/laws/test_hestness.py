@@ -37,3 +37,14 @@ def test_no_small_data_point_warns_that_eps_s_is_unknown() -> None:
         law = get_law("hestness")().fit(m[:, None], y)
     assert law.params_["beta_g"] == pytest.approx(-0.3, abs=1e-3)
     assert any("small-data region" in w for w in law.warnings_)
+
+
+def test_region_boundaries_beyond_float_range_are_inf_not_an_error() -> None:
+    # beta_g near 0 puts the crossings at m = (level/alpha)^(1/beta_g), far beyond 1e308
+    # (hypothesis found this: the fit itself must not fail on it).
+    law = get_law("hestness")()
+    law.params_ = {"alpha": 1419.0, "beta_g": -0.01786, "gamma": 1.102e-08, "eps_s": 9.664e04}
+    r = law.regions()
+    assert r["irreducible_start"] == float("inf")
+    assert r["small_data_end"] == pytest.approx((9.664e04 / 1419.0) ** (1 / -0.01786), rel=1e-9)
+    assert law.fit_notes(np.array([[1.0], [10.0]]), np.array([1.0, 0.5]))  # no region in view
