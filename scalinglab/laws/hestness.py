@@ -28,7 +28,7 @@ def _crossing(level: float, alpha: float, beta: float) -> float:
     if level <= 0 or alpha <= 0:
         return math.nan
     log_m = math.log(level / alpha) / beta
-    return math.exp(min(log_m, 709.0)) if log_m < 709.0 else math.inf
+    return math.exp(log_m) if log_m < 709.0 else math.inf
 
 
 class Hestness(ScalingLaw):
