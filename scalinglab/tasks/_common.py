@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from scalinglab.errors import ScalingLabError
-from scalinglab.tasks.base import ReportFn, TrainConfig
+from scalinglab.tasks.base import ReportFn, TrainConfig, TrainResult
 
 THREADS_ENV = "SCALINGLAB_THREADS"
 # One intra-op thread per trial by default: a study runs one worker per core, and on a shared
@@ -123,6 +123,21 @@ class EarlyStopping:
         return not math.isfinite(val_loss) or self.bad_evals >= max(self.patience, 1)
 
 
+@torch.inference_mode()
+def classifier_metrics(
+    model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
+) -> tuple[float, float]:
+    """Mean cross-entropy (nats) and top-1 error of `model` on (x, y), in batches of batch_size."""
+    model.eval()
+    loss_sum, wrong = 0.0, 0
+    for xb, yb in zip(x.split(batch_size), y.split(batch_size), strict=True):
+        logits = model(xb)
+        loss_sum += float(F.cross_entropy(logits, yb, reduction="sum"))
+        wrong += int((logits.argmax(1) != yb).sum())
+    model.train()
+    return loss_sum / y.shape[0], wrong / y.shape[0]
+
+
 @dataclass
 class LoopResult:
     """What a training loop did: optimizer steps, examples seen, seconds spent in steps."""
@@ -179,3 +194,30 @@ def train_classifier(
         else:
             train_time += time.perf_counter() - t_epoch
     return LoopResult(steps=step, examples_seen=seen, train_seconds=train_time)
+
+
+def classifier_result(
+    stopper: EarlyStopping,
+    loop: LoopResult,
+    *,
+    n_params: int,
+    flops_per_example: float,
+    shard_examples: int,
+    started: float,
+) -> TrainResult:
+    """The TrainResult of a train_classifier run that began at perf_counter() `started`."""
+    return TrainResult(
+        best_val_loss=stopper.best_loss,
+        best_val_error=stopper.best_error,
+        n_params=n_params,
+        steps=loop.steps,
+        examples_seen=loop.examples_seen,
+        flops=flops_per_example * loop.examples_seen,
+        wall_time=time.perf_counter() - started,
+        curve=stopper.curve,
+        extra={
+            "train_seconds": loop.train_seconds,  # optimizer steps only, without validation
+            "best_examples_seen": float(stopper.best_examples),
+            "epochs": loop.examples_seen / shard_examples,
+        },
+    )

@@ -24,13 +24,14 @@ from functools import cached_property
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from scalinglab.datasets import image as image_data
 from scalinglab.errors import ScalingLabError
 from scalinglab.tasks._common import (
     EarlyStopping,
+    classifier_metrics,
+    classifier_result,
     eval_interval,
     hparam,
     setup_cpu,
@@ -139,19 +140,9 @@ class ImageTask:
         return build_model(self.arch, self._check_size(model_size))
 
     # ---- training --------------------------------------------------------------------------
-    @torch.inference_mode()
     def evaluate(self, model: nn.Module) -> tuple[float, float]:
         """Cross-entropy (nats) and top-1 error on the whole fixed validation set, batched."""
-        model.eval()
-        x, y = self.val_tensors
-        loss_sum, wrong = 0.0, 0
-        for xb, yb in zip(x.split(VAL_BATCH), y.split(VAL_BATCH), strict=True):
-            logits = model(xb)
-            loss_sum += float(F.cross_entropy(logits, yb, reduction="sum"))
-            wrong += int((logits.argmax(1) != yb).sum())
-        model.train()
-        n = y.shape[0]
-        return loss_sum / n, wrong / n
+        return classifier_metrics(model, *self.val_tensors, VAL_BATCH)
 
     def train(self, config: TrainConfig, report: ReportFn | None = None) -> TrainResult:
         t0 = time.perf_counter()
@@ -188,18 +179,11 @@ class ImageTask:
             seed=config.seed,
         )
 
-        return TrainResult(
-            best_val_loss=stopper.best_loss,
-            best_val_error=stopper.best_error,
+        return classifier_result(
+            stopper,
+            loop,
             n_params=count_params(self.arch, w),
-            steps=loop.steps,
-            examples_seen=loop.examples_seen,
-            flops=flops_per_example * loop.examples_seen,
-            wall_time=time.perf_counter() - t0,
-            curve=stopper.curve,
-            extra={
-                "train_seconds": loop.train_seconds,  # optimizer steps only, without validation
-                "best_examples_seen": float(stopper.best_examples),
-                "epochs": loop.examples_seen / n,
-            },
+            flops_per_example=flops_per_example,
+            shard_examples=n,
+            started=t0,
         )
