@@ -191,6 +191,12 @@ def fit_cmd(
     ),
     law: str = typer.Option("power_const", "--law", help="power_const or hestness."),
     n_bootstrap: int = typer.Option(1000, "--bootstrap", min=0, help="Bootstrap resamples."),
+    fit_up_to: float | None = typer.Option(
+        None,
+        "--fit-up-to",
+        help="Fit only the shards up to this many examples; predict each larger shard and "
+        "compare with its measured best (a check of the extrapolation).",
+    ),
     json_out: Path | None = typer.Option(
         None, "--json", help="Write the fits as JSON ('-': stdout)."
     ),
@@ -201,11 +207,14 @@ def fit_cmd(
     Examples:
       scalinglab study fit synthetic-demo
       scalinglab study fit synthetic-demo --y best_val_error --law hestness --json fit.json
+      scalinglab study fit image-fashion-mnist-60k --fit-up-to 7500
     """
     from scalinglab.study import fit_study, load_results
 
     _optuna_quiet()
-    result = fit_study(load_results(name, storage), y=y, law=law, n_bootstrap=n_bootstrap)
+    result = fit_study(
+        load_results(name, storage), y=y, law=law, n_bootstrap=n_bootstrap, fit_up_to=fit_up_to
+    )
     if json_out is not None:
         write_json(json_out, result)
         if str(json_out) == "-":
@@ -234,6 +243,27 @@ def fit_cmd(
         f"beta_p = {result['beta_p']:.3f} (model-size exponent)",
         highlight=False,
     )
+    if fit_up_to is not None:
+        _print_holdout(result, fit_up_to)
+
+
+def _print_holdout(result: dict[str, Any], fit_up_to: float) -> None:
+    """The held-out shards: predicted from the fit on the smaller shards vs measured."""
+    if not result["holdout"]:
+        console.print(f"no shard is larger than {fit_up_to:g}: nothing held out to check")
+        return
+    y = result["y"]
+    table = Table(
+        title=f"held out: shards > {fit_up_to:g}, predicted by the fit above", show_edge=False
+    )
+    for col in ("shard", f"measured {y} (seeds)", "predicted", "90% interval", "rel. error"):
+        table.add_column(col, justify="right")
+    for h in result["holdout"]:
+        table.add_row(
+            str(h["shard_size"]), f"{h['measured']:.4g} ({h['n_seeds']})", f"{h['predicted']:.4g}",
+            f"{h['lo']:.4g} - {h['hi']:.4g}", f"{h['relative_error']:+.1%}",
+        )  # fmt: skip
+    console.print(table)
 
 
 def _law_line(what: str, fit: dict[str, Any]) -> str:

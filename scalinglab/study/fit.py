@@ -5,13 +5,18 @@ From the best-fit model of each shard (scalinglab.study.results.best_per_shard):
   the three-region `hestness` law, which also reports where the power-law region starts and ends;
 - the model-size curve s(m) = alpha_p * m^beta_p (law `power`, params a, b) of the best model's
   parameter count against shard size; Hestness et al. find it sublinear (beta_p < 1).
+
+With `fit_up_to`, both curves are fitted on the shards up to that size only, and every larger
+shard is a held-out check of the extrapolation: the learning curve's prediction and 90% interval
+against the mean of the seeds' best values there (Hestness et al. Sec. 6: the curves are for
+predicting what more data will buy).
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -19,8 +24,12 @@ import pandas as pd
 from scalinglab.errors import FitWarning, ScalingLabError
 from scalinglab.study.results import best_per_shard
 
+if TYPE_CHECKING:
+    from scalinglab.laws.base import ScalingLaw
+
 CURVE_LAWS = ("power_const", "hestness")
 Y_COLUMNS = ("best_val_loss", "best_val_error")
+HOLDOUT_LEVEL = 0.9
 
 
 def default_y(task: str) -> str:
@@ -30,8 +39,10 @@ def default_y(task: str) -> str:
     return TASK_Y.get(task, "best_val_loss")
 
 
-def _fit_law(name: str, x: np.ndarray, y: np.ndarray, n_bootstrap: int) -> dict[str, Any]:
-    """Fit law `name` to (x, y); its to_dict() plus the FitWarnings it raised.
+def _fit_law(
+    name: str, x: np.ndarray, y: np.ndarray, n_bootstrap: int
+) -> tuple[ScalingLaw, dict[str, Any]]:
+    """Fit law `name` to (x, y): the fitted law, and its to_dict() plus the FitWarnings it raised.
 
     The model-size curve ("power" of parameter counts) is fitted as planning fits it: least
     squares on log s, the straight line Hestness et al. fit on log-log axes.
@@ -48,7 +59,28 @@ def _fit_law(name: str, x: np.ndarray, y: np.ndarray, n_bootstrap: int) -> dict[
     out: dict[str, Any] = law.to_dict()
     out.pop("bootstrap_params", None)  # large; the fit is reproducible from the points
     out["fit_warnings"] = [str(w.message) for w in caught if issubclass(w.category, FitWarning)]
-    return out
+    return law, out
+
+
+def _holdout(law: ScalingLaw, held: pd.DataFrame, y: str) -> list[dict[str, Any]]:
+    """Per held-out shard: the seeds' mean best value, the prediction, its interval, rel. error."""
+    by_shard = held.groupby("shard_size", sort=True)[y].agg(["mean", "count"])
+    shards = by_shard.index.to_numpy(dtype=float)
+    predicted = law.predict(shards.reshape(-1, 1))
+    lo, hi = law.predict_interval(shards.reshape(-1, 1), level=HOLDOUT_LEVEL)
+    measured, n_seeds = by_shard["mean"].to_numpy(), by_shard["count"].to_numpy()
+    return [
+        {
+            "shard_size": int(shards[i]),
+            "measured": float(measured[i]),
+            "n_seeds": int(n_seeds[i]),
+            "predicted": float(predicted[i]),
+            "lo": float(lo[i]),
+            "hi": float(hi[i]),
+            "relative_error": float(predicted[i] / measured[i] - 1.0),
+        }
+        for i in range(len(shards))
+    ]
 
 
 def fit_study(
@@ -56,12 +88,14 @@ def fit_study(
     y: str = "auto",
     law: str = "power_const",
     n_bootstrap: int = 1000,
+    fit_up_to: float | None = None,
 ) -> dict[str, Any]:
     """Fit the learning curve (y vs shard_size) and model-size curve (n_params vs shard_size).
 
     Each shard's best-fit model is the table's is_best trial (the study's `[search] select_by`:
     lowest validation loss, or lowest error); y = "auto" is the domain's metric (error for image
-    and speech, loss otherwise).
+    and speech, loss otherwise). `fit_up_to` fits on the shards up to that size and reports the
+    larger ones as predicted vs measured ("holdout").
     """
     if law not in CURVE_LAWS:
         raise ScalingLabError(f"unknown learning-curve law {law!r}; use {' or '.join(CURVE_LAWS)}")
@@ -71,24 +105,33 @@ def fit_study(
         raise ScalingLabError(f"--y must be best_val_loss, best_val_error or auto, not {y!r}")
     best = best_per_shard(df)
     best = best[np.isfinite(best[y].to_numpy(dtype=float))]
+    held = best.iloc[0:0]
+    if fit_up_to is not None:
+        if not math.isfinite(fit_up_to) or fit_up_to <= 0:
+            raise ScalingLabError(f"--fit-up-to must be a positive shard size, not {fit_up_to}")
+        held = best[best["shard_size"] > fit_up_to]
+        best = best[best["shard_size"] <= fit_up_to]
     if best["shard_size"].nunique() < 3:
+        hint = "raise --fit-up-to" if fit_up_to is not None else "run the study further"
         raise ScalingLabError(
-            f"only {best['shard_size'].nunique()} shard(s) have a finished best trial; "
-            "a learning-curve fit needs at least 3 (run the study further)"
+            f"only {best['shard_size'].nunique()} shard(s) to fit have a finished best trial; "
+            f"a learning-curve fit needs at least 3 ({hint})"
         )
     m = best["shard_size"].to_numpy(dtype=float)
     eps = best[y].to_numpy(dtype=float)
-    curve = _fit_law(law, m, eps, n_bootstrap)
+    fitted, curve = _fit_law(law, m, eps, n_bootstrap)
     result: dict[str, Any] = {
         "y": y,
         "points": best[["seed", "shard_size", "model_size", "n_params", y]].to_dict("records"),
         "learning_curve": curve,
         # power_const names the exponent b; hestness names it beta_g.
         "beta_g": float(curve["params"].get("b", curve["params"].get("beta_g", math.nan))),
+        "fit_up_to": fit_up_to,
+        "holdout": _holdout(fitted, held, y) if len(held) else [],
     }
     s = best["n_params"].to_numpy(dtype=float)
     if len(np.unique(s)) >= 2:
-        size_curve = _fit_law("power", m, s, n_bootstrap)
+        _, size_curve = _fit_law("power", m, s, n_bootstrap)
         result["model_size_curve"] = size_curve
         result["beta_p"] = float(size_curve["params"]["b"])
     else:

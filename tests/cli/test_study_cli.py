@@ -102,6 +102,15 @@ def test_run_status_export_fit(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert fit["learning_curve"]["law"] == "power_const" and fit["beta_g"] < 0
     assert "beta_g" in capsys.readouterr().out
 
+    check = ["study", "fit", "cyc", "--storage", db, "--bootstrap", "20"]
+    assert run_app([*check, "--fit-up-to", "1024"]) == 0  # fit 256..1024, predict 2048
+    out = capsys.readouterr().out
+    assert "held out: shards > 1024" in out and "\n  2048 " in out.replace("│", " ")
+    assert run_app([*check, "--fit-up-to", "4096"]) == 0
+    assert "nothing held out" in capsys.readouterr().out
+    assert run_app([*check, "--fit-up-to", "512"]) == 2  # 2 shards left to fit
+    assert "raise --fit-up-to" in capsys.readouterr().err
+
 
 def test_failed_trials_are_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "oops.toml"
