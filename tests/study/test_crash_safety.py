@@ -3,8 +3,10 @@ Ctrl-C stops cleanly and re-queues the trial in flight."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -32,17 +34,25 @@ def _start(config: Path, storage: str, workers: int, *extra: str) -> subprocess.
     )
 
 
-def _wait_for_completed(name: str, storage: str, n: int, proc: subprocess.Popen[bytes]) -> None:
+def _wait_for_completed(db: Path, n: int, proc: subprocess.Popen[bytes]) -> None:
+    """Return as soon as `n` trials are COMPLETE, the run still going.
+
+    Polls the SQLite file with one cheap query: a slow poll (load_results takes seconds on a
+    busy CI machine) could see the n-th completion only after the whole study has finished.
+    """
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.communicate()[0].decode()[-2000:]
         try:
-            df = load_results(name, storage)
-        except Exception:  # the study is still being laid out
-            df = pd.DataFrame({"state": []})
-        if (df["state"] == "COMPLETE").sum() >= n:
+            with contextlib.closing(sqlite3.connect(db, timeout=5)) as con:
+                query = "SELECT count(*) FROM trials WHERE state = 'COMPLETE'"
+                (done,) = con.execute(query).fetchone()
+        except sqlite3.Error:  # the study is still being laid out
+            done = 0
+        if done >= n:
+            assert proc.poll() is None, "the study ended before Ctrl-C: make LONG_STUDY longer"
             return
-        time.sleep(0.5)
+        time.sleep(0.1)
     raise TimeoutError(f"fewer than {n} trials completed in time")
 
 
@@ -54,9 +64,10 @@ def _key(df: pd.DataFrame) -> set[tuple[object, ...]]:
 @pytest.mark.slow
 def test_sigkill_mid_run_then_resume(write_study: Callable[..., Path], tmp_path: Path) -> None:
     config = write_study("crash", largest=2048, trials_per_shard=3, max_epochs=10)  # 4 x 3
-    storage = f"sqlite:///{tmp_path / 'crash.db'}"
+    db = tmp_path / "crash.db"
+    storage = f"sqlite:///{db}"
     proc = _start(config, storage, workers=2)
-    _wait_for_completed("crash", storage, 3, proc)
+    _wait_for_completed(db, 3, proc)
     os.killpg(proc.pid, signal.SIGKILL)  # the whole run dies at once, like a lost machine
     proc.wait()
 
@@ -92,9 +103,10 @@ def test_ctrl_c_requeues_the_running_trial(
     write_study: Callable[..., Path], tmp_path: Path
 ) -> None:
     config = write_study("ctrlc", **LONG_STUDY)
-    storage = f"sqlite:///{tmp_path / 'ctrlc.db'}"
+    db = tmp_path / "ctrlc.db"
+    storage = f"sqlite:///{db}"
     proc = _start(config, storage, workers=1)
-    _wait_for_completed("ctrlc", storage, 2, proc)
+    _wait_for_completed(db, 2, proc)
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C
     out = proc.communicate(timeout=60)[0].decode()
     assert ", 0 queued" not in out, "the study ended before Ctrl-C: make LONG_STUDY longer"
@@ -117,9 +129,10 @@ def test_ctrl_c_on_ray_requeues_the_running_trials(
     write_study: Callable[..., Path], tmp_path: Path, ray_address: str
 ) -> None:
     config = write_study("rayc", **LONG_STUDY)
-    storage = f"sqlite:///{tmp_path / 'rayc.db'}"
+    db = tmp_path / "rayc.db"
+    storage = f"sqlite:///{db}"
     proc = _start(config, storage, 2, "--executor", "ray", "--address", ray_address)
-    _wait_for_completed("rayc", storage, 2, proc)
+    _wait_for_completed(db, 2, proc)
     os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: the driver cancels its Ray tasks
     out = proc.communicate(timeout=90)[0].decode()
     assert ", 0 queued" not in out, "the study ended before Ctrl-C: make LONG_STUDY longer"
