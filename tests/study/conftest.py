@@ -28,6 +28,8 @@ from typing import Any
 
 import pytest
 
+from tests.signals import as_in_a_terminal
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -190,7 +192,13 @@ def ray_address() -> Iterator[str]:
     env.pop("RAY_ADDRESS", None)
     log = (temp / "start.log").open("wb")
     proc = subprocess.Popen(
-        cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True, cwd=REPO
+        cmd,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+        cwd=REPO,
+        preexec_fn=as_in_a_terminal,  # Ray cancels a task with SIGINT to its worker
     )
     try:
         _wait_port(port, proc, timeout=90)

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from scalinglab.study import load_results, run_study
+from tests.signals import as_in_a_terminal
 
 SCALINGLAB = str(Path(sys.executable).with_name("scalinglab"))
 
@@ -30,7 +31,11 @@ def _start(config: Path, storage: str, workers: int, *extra: str) -> subprocess.
     cmd = [SCALINGLAB, "study", "run", str(config), "--storage", storage,
            "--workers", str(workers), "--no-progress", *extra]  # fmt: skip
     return subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=as_in_a_terminal,
     )
 
 
