@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import math
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import click
@@ -21,6 +25,21 @@ app.add_typer(study_app, name="study")
 STORAGE_HELP = (
     "Storage URL: sqlite:///FILE.db or postgresql://USER@HOST:PORT/DB (default: runs/NAME.db)."
 )
+
+
+@contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    """SIGTERM (`kill PID`, a scheduler's stop) ends the run as Ctrl-C does: the trials in
+    flight are re-queued, the command says how to resume and exits with 130."""
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _optuna_quiet() -> None:
@@ -54,15 +73,16 @@ def run_cmd(
     from scalinglab.study import run_study
 
     _optuna_quiet()
-    result = run_study(
-        config,
-        storage=storage,
-        executor=executor,
-        workers=workers,
-        address=address,
-        progress=progress and err_console.is_terminal,
-        console=err_console,
-    )
+    with _sigterm_as_ctrl_c():
+        result = run_study(
+            config,
+            storage=storage,
+            executor=executor,
+            workers=workers,
+            address=address,
+            progress=progress and err_console.is_terminal,
+            console=err_console,
+        )
     status = result.status
     console.print(_shard_table(status, f"study {status.name} ({status.task})"))
     console.print(

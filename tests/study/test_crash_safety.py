@@ -104,20 +104,28 @@ def test_sigkill_mid_run_then_resume(write_study: Callable[..., Path], tmp_path:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    ("sig", "workers", "to_group"),
+    [
+        (signal.SIGINT, 1, True),  # Ctrl-C: a terminal signals the whole foreground group
+        (signal.SIGTERM, 2, False),  # `kill PID` of the command; its worker processes follow
+    ],
+    ids=["ctrl-c", "sigterm"],
+)
 def test_ctrl_c_requeues_the_running_trial(
-    write_study: Callable[..., Path], tmp_path: Path
+    write_study: Callable[..., Path], tmp_path: Path, sig: int, workers: int, to_group: bool
 ) -> None:
     config = write_study("ctrlc", **LONG_STUDY)
     db = tmp_path / "ctrlc.db"
     storage = f"sqlite:///{db}"
-    proc = _start(config, storage, workers=1)
+    proc = _start(config, storage, workers=workers)
     _wait_for_completed(db, 2, proc)
-    os.killpg(proc.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C
+    (os.killpg if to_group else os.kill)(proc.pid, sig)
     out = proc.communicate(timeout=60)[0].decode()
-    assert ", 0 queued" not in out, "the study ended before Ctrl-C: make LONG_STUDY longer"
+    assert ", 0 queued" not in out, "the study ended before the signal: make LONG_STUDY longer"
     assert proc.returncode == 130, out
     assert "to resume" in out
-    assert "Traceback" not in out  # the signal never breaks into a storage write
+    assert "Traceback" not in out and "leaked" not in out  # no storage write broken into
 
     df = load_results("ctrlc", storage)
     assert "RUNNING" not in set(df["state"])  # nothing left dangling for a heartbeat to find
