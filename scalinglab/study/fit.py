@@ -8,8 +8,8 @@ From the best-fit model of each shard (scalinglab.study.results.best_per_shard):
 
 With `fit_up_to`, both curves are fitted on the shards up to that size only, and every larger
 shard is a held-out check of the extrapolation: the learning curve's prediction and 90% interval
-against the mean of the seeds' best values there (Hestness et al. Sec. 6: the curves are for
-predicting what more data will buy).
+against the mean of the seeds' best values there (Hestness et al. 2017 fit learning curves to
+predict what more data will buy; this measures how well that works on the study at hand).
 """
 
 from __future__ import annotations
