@@ -64,6 +64,8 @@ def _fit_law(
 
 def _holdout(law: ScalingLaw, held: pd.DataFrame, y: str) -> list[dict[str, Any]]:
     """Per held-out shard: the seeds' mean best value, the prediction, its interval, rel. error."""
+    if held.empty:
+        return []
     by_shard = held.groupby("shard_size", sort=True)[y].agg(["mean", "count"])
     shards = by_shard.index.to_numpy(dtype=float)
     predicted = law.predict(shards.reshape(-1, 1))
@@ -127,7 +129,7 @@ def fit_study(
         # power_const names the exponent b; hestness names it beta_g.
         "beta_g": float(curve["params"].get("b", curve["params"].get("beta_g", math.nan))),
         "fit_up_to": fit_up_to,
-        "holdout": _holdout(fitted, held, y) if len(held) else [],
+        "holdout": _holdout(fitted, held, y),
     }
     s = best["n_params"].to_numpy(dtype=float)
     if len(np.unique(s)) >= 2:
