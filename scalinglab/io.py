@@ -1,6 +1,6 @@
 """Reading what users bring: result tables (CSV/Parquet) and fit files (JSON).
 
-Every failure a user can fix — a missing file, an unknown column, a malformed query, NaN in a
+Every failure a user can fix — a missing file, an unknown column, a malformed filter, NaN in a
 column — becomes a ScalingLabError that names the problem and what to do.
 """
 
@@ -15,43 +15,64 @@ import numpy as np
 import pandas as pd
 
 from scalinglab.errors import ScalingLabError
+from scalinglab.expr import apply_filter
 from scalinglab.laws.base import FloatArray, ScalingLaw
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
 
 
 def read_table(path: str | Path, where: str | None = None) -> pd.DataFrame:
-    """A CSV/TSV/Parquet file as a DataFrame, optionally filtered by a pandas query."""
+    """A CSV/TSV/Parquet file as a DataFrame, optionally filtered by a `--where` condition
+    (scalinglab.expr: parsed with an allow-list, never evaluated as code)."""
     p = Path(path)
     if not p.exists():
         raise ScalingLabError(f"no such file: {p}")
     if p.is_dir():
         raise ScalingLabError(f"{p} is a directory, not a CSV or Parquet file")
     suffix = p.suffix.lower()
+    if suffix == ".json" or (suffix not in (".parquet", ".pq") and _looks_like_json(p)):
+        raise ScalingLabError(
+            f"{p} is a JSON file (a fit result?); this command reads a table of runs: "
+            "CSV, TSV or Parquet with a header row"
+        )
+    sep = "\t" if suffix == ".tsv" else ","
     try:
         if suffix in (".parquet", ".pq"):
             df = pd.read_parquet(p)
-        elif suffix == ".tsv":
-            df = pd.read_csv(p, sep="\t")
+            header = [str(c) for c in df.columns]
         else:
-            df = pd.read_csv(p)
+            df = pd.read_csv(p, sep=sep)
+            # pandas renames a repeated name (x, x.1): the raw header row shows the repeat.
+            first_row = pd.read_csv(p, sep=sep, header=None, nrows=1, dtype=str).iloc[0]
+            header = [c for c in first_row if isinstance(c, str)]  # blanks are NaN
     except pd.errors.EmptyDataError:
         raise ScalingLabError(f"{p} is empty: it needs a header row and data rows") from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ScalingLabError(f"cannot read {p} as a table: {first}") from None
+    repeated = sorted({str(c) for c in header if header.count(c) > 1})
+    if repeated:
+        raise ScalingLabError(
+            f"{p} has more than one column named {repeated[0]!r}; rename them so each column "
+            "name is unique"
+        )
     if df.empty:
         raise ScalingLabError(f"{p} has no data rows")
     if where:
-        try:
-            df = df.query(where)
-        except Exception as exc:  # pandas raises many types for a bad expression
-            raise ScalingLabError(
-                f"cannot apply --where {where!r}: {type(exc).__name__}: {exc}".splitlines()[0]
-            ) from None
+        df = apply_filter(df, where)
         if df.empty:
             raise ScalingLabError(f"no rows of {p} match --where {where!r}")
     return df
+
+
+def _looks_like_json(path: Path) -> bool:
+    """True if the file's first non-blank character opens a JSON object or array."""
+    try:
+        with path.open("rb") as f:
+            start = f.read(256).lstrip()
+    except OSError:
+        return False
+    return start[:1] in (b"{", b"[")
 
 
 def numeric_columns(
@@ -82,9 +103,16 @@ def load_fit(path: str | Path) -> tuple[ScalingLaw, dict[str, Any]]:
     p = Path(path)
     if not p.exists():
         raise ScalingLabError(f"no such fit file: {p}")
+    if p.is_dir():
+        raise ScalingLabError(f"{p} is a directory, not a fit file")
+    if p.suffix.lower() in TABLE_SUFFIXES or not _looks_like_json(p):
+        raise ScalingLabError(
+            f"{p} is not a fit file (JSON): fit a table first with "
+            "`scalinglab fit TABLE ... --json FIT.json`"
+        )
     try:
         data = json.loads(p.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, OSError) as exc:
         raise ScalingLabError(f"{p} is not a valid JSON fit file: {exc}") from None
     if not isinstance(data, dict):
         raise ScalingLabError(f"{p} must hold a JSON object with 'law' and 'params'")

@@ -97,7 +97,8 @@ def fit_command(
     ] = None,
     y: Annotated[str, typer.Option("--y", help="Column to predict (loss or error).")] = "loss",
     where: Annotated[
-        str | None, typer.Option(help='pandas query to filter rows, e.g. "epoch_outlier == 0".')
+        str | None,
+        typer.Option(help='Condition on columns to keep rows, e.g. "epoch_outlier == 0".'),
     ] = None,
     bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples (0: none).")] = 0,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
@@ -184,11 +185,13 @@ def _parse_at(at: list[str], names: list[str]) -> np.ndarray:
     values: dict[str, list[float]] = {}
     for item in at:
         for part in filter(None, (p.strip() for p in item.split(","))):
-            key, sep, raw = part.partition("=")
-            if not sep:
+            key, sep, raw = (s.strip() for s in part.partition("="))
+            if not sep or not key:
                 fail(f"--at takes NAME=VALUE pairs, got {part!r}; variables: {names}")
+            if not raw.strip(" ;"):
+                fail(f"--at: {key} has no value (in {part!r}); give {key}=VALUE")
             try:
-                values[key.strip()] = [float(v) for v in raw.split(";") if v.strip()]
+                values[key] = [float(v) for v in raw.split(";") if v.strip()]
             except ValueError:
                 fail(f"--at: {raw!r} is not a number (in {part!r})")
     unknown = [k for k in values if k not in names]

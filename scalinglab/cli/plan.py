@@ -499,7 +499,9 @@ def isoflop_command(
         typer.Option("--flops", help="Column of FLOPs C (default: 'flops', else k·N·D)."),
     ] = None,
     loss: Annotated[str, typer.Option(help="Column of final (or recorded) loss.")] = "loss",
-    where: Annotated[str | None, typer.Option(help="pandas query to filter rows.")] = None,
+    where: Annotated[
+        str | None, typer.Option(help='Condition on columns to keep rows, e.g. "params > 1e8".')
+    ] = None,
     method: Annotated[
         str, typer.Option(help="isoflop (Approach 2) or envelope (Approach 1).")
     ] = "isoflop",

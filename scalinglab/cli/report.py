@@ -30,7 +30,7 @@ def report_command(
     ] = None,
     where: Annotated[
         str | None,
-        typer.Option(help='pandas query to filter table rows, e.g. "epoch_outlier == 0".'),
+        typer.Option(help='Condition on columns to keep table rows, e.g. "epoch_outlier == 0".'),
     ] = None,
     y: Annotated[
         str,

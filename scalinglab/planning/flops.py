@@ -39,8 +39,20 @@ class FlopModel:
     function: FlopFunction | None = None
 
     def __post_init__(self) -> None:
-        if self.function is None and not (np.isfinite(self.k) and self.k > 0):
-            raise ScalingLabError(f"FLOPs per parameter per token must be > 0, got {self.k}")
+        if self.function is None:
+            if not (np.isfinite(self.k) and self.k > 0):
+                raise ScalingLabError(f"FLOPs per parameter per token must be > 0, got {self.k}")
+            return
+        # A user's function is checked once on known sizes before any plan relies on it: it
+        # must return one positive number per (N, D) and grow with N and with D.
+        n = np.array([1e8, 1e9, 1e8])
+        d = np.array([1e10, 1e10, 1e11])
+        c = self.compute(n, d)
+        if not (c[1] > c[0] and c[2] > c[0]):
+            raise ScalingLabError(
+                f"flop function {self.describe()} must grow with N and with D; "
+                f"it gave {c[0]:.3g}, {c[1]:.3g} (10x N), {c[2]:.3g} (10x D)"
+            )
 
     @property
     def linear(self) -> bool:
@@ -57,7 +69,19 @@ class FlopModel:
         d = np.asarray(tokens, dtype=float)
         if self.function is None:
             return self.k * n * d
-        out = np.asarray(self.function(*np.broadcast_arrays(n, d)), dtype=float)
+        n, d = np.broadcast_arrays(n, d)
+        try:
+            out = np.asarray(self.function(n, d), dtype=float)
+        except Exception as exc:  # a user's function may raise anything; report it in one line
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            raise ScalingLabError(
+                f"flop function {self.describe()} failed: {type(exc).__name__}: {first}"
+            ) from None
+        if out.shape != n.shape or not np.all(out > 0):  # NaN fails too; inf is allowed
+            raise ScalingLabError(
+                f"flop function {self.describe()} must return one positive number of "
+                f"FLOPs per (N, D) pair (shape {n.shape}), got {_summary(out)}"
+            )
         return out
 
     def tokens(self, compute: ArrayLike, params: ArrayLike) -> FloatArray:
@@ -91,6 +115,12 @@ class FlopModel:
             if np.all(hi - lo < 1e-13):
                 break
         return np.asarray(np.exp(0.5 * (lo + hi)), dtype=float)
+
+
+def _summary(values: FloatArray) -> str:
+    if values.shape == ():
+        return f"the scalar {float(values):g}"
+    return f"shape {values.shape}, values {np.array2string(values.reshape(-1)[:3], precision=3)}"
 
 
 def check_budget(compute: ArrayLike, name: str = "compute budget") -> FloatArray:

@@ -1,0 +1,360 @@
+"""Safe expressions over a table's columns: the `--where` filter.
+
+A user's string is parsed with Python's `ast` and checked against an allow-list before anything is
+evaluated; it is never handed to `eval`, `exec` or `DataFrame.query` (which resolves `@name`
+against the caller's variables and so runs code). What a filter may hold:
+
+- column names (a name with spaces or symbols in backticks: `` `Seen Examples` > 1e6 ``),
+  numbers, strings, True/False;
+- comparisons (== != < <= > >=, chained as in `1 <= x < 10`), `in [...]` / `not in [...]`
+  over a list of literals;
+- `and`, `or`, `not` (and pandas' `&`, `|`, `~`), parentheses;
+- arithmetic on numbers and numeric columns: + - * / // % ** and unary minus.
+
+Everything else — attribute access, calls, subscripts, `@` references, dunder names, lambdas,
+comprehensions — is refused with one line naming what is not allowed. The filter is evaluated
+column-wise with pandas/numpy and must give one boolean per row.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import operator
+import re
+import tokenize
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from scalinglab.errors import ScalingLabError
+
+# A filter longer than this is not something a person typed; refusing it also bounds parse depth.
+MAX_LENGTH = 2000
+
+_ARITHMETIC: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
+}
+_COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+}
+_OPERATOR_SYMBOLS: dict[type[ast.AST], str] = {
+    ast.MatMult: "@",
+    ast.LShift: "<<",
+    ast.RShift: ">>",
+    ast.BitXor: "^",
+    ast.Is: "is",
+    ast.IsNot: "is not",
+}
+# Node types refused outright, with the words a user would recognise.
+_REFUSED: dict[type[ast.AST], str] = {
+    ast.Attribute: "attribute access ('.')",
+    ast.Call: "function calls",
+    ast.Subscript: "subscripts ('[...]' after a value)",
+    ast.Lambda: "lambdas",
+    ast.ListComp: "comprehensions",
+    ast.SetComp: "comprehensions",
+    ast.DictComp: "comprehensions",
+    ast.GeneratorExp: "comprehensions",
+    ast.NamedExpr: "assignments (':=')",
+    ast.IfExp: "'x if c else y'",
+    ast.Starred: "'*' unpacking",
+    ast.Dict: "dicts",
+    ast.Set: "sets",
+    ast.JoinedStr: "f-strings",
+    ast.Await: "await",
+    ast.Yield: "yield",
+    ast.YieldFrom: "yield",
+    ast.Slice: "slices",
+}
+
+
+class ExpressionError(ScalingLabError):
+    """A user expression that is malformed or uses something not on the allow-list."""
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A parsed, checked `--where` filter: `mask(df)` gives its boolean row mask."""
+
+    text: str
+    tree: ast.Expression
+    backticked: Mapping[str, str]  # placeholder name -> the backticked column name
+
+    def column_names(self) -> set[str]:
+        """The columns the filter reads."""
+        names = {n.id for n in ast.walk(self.tree) if isinstance(n, ast.Name)}
+        return {self.backticked.get(n, n) for n in names}
+
+    def mask(self, df: pd.DataFrame, option: str = "--where") -> pd.Series:
+        """One boolean per row of `df`; fails on an unknown column or a non-boolean result."""
+        unknown = sorted(c for c in self.column_names() if c not in df.columns)
+        if unknown:
+            known = ", ".join(map(str, df.columns))
+            raise ExpressionError(
+                f"{option} names {unknown[0]!r}, which is not a column; the columns are: {known}"
+            )
+        evaluator = _Evaluator(df, self.backticked, option)
+        try:
+            with np.errstate(all="ignore"):
+                value = evaluator.visit(self.tree.body)
+        except ExpressionError:
+            raise
+        except (TypeError, ValueError, ZeroDivisionError, OverflowError) as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ExpressionError(f"cannot evaluate {option} {self.text!r}: {first}") from None
+        if isinstance(value, bool):
+            value = pd.Series(value, index=df.index)
+        if not isinstance(value, pd.Series) or not pd.api.types.is_bool_dtype(value.dtype):
+            raise ExpressionError(
+                f"{option} {self.text!r} is not a condition: it must give true/false per row, "
+                "e.g. 'params > 1e8 and epoch_outlier == 0'"
+            )
+        return value
+
+
+def parse_filter(text: str, option: str = "--where") -> Filter:
+    """Parse and check a filter; raises ExpressionError naming what is not allowed."""
+    if not text.strip():
+        raise ExpressionError(f"{option} is empty: give a condition such as 'params > 1e8'")
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(f"{option} is {len(text)} characters long; at most {MAX_LENGTH}")
+    source, backticked = _replace_backticks(text, option)
+    tokens = _tokens(source)
+    if tokens is None or any("@" in tok.string for tok in tokens if tok.type != tokenize.STRING):
+        if "@" in source:
+            raise ExpressionError(
+                f"{option} may not use '@' (a reference to a Python variable); "
+                "use column names and literal values"
+            )
+    else:
+        source = _boolean_words(tokens)
+    try:
+        tree = ast.parse(source.strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        raise ExpressionError(
+            f"{option} {text!r} is not a valid condition; write e.g. 'params > 1e8 and "
+            'data == "c4"\' (backticks around column names with spaces)'
+        ) from None
+    _check(tree.body, option)
+    return Filter(text=text, tree=tree, backticked=backticked)
+
+
+def apply_filter(df: pd.DataFrame, text: str, option: str = "--where") -> pd.DataFrame:
+    """The rows of `df` for which the filter `text` holds."""
+    return df[parse_filter(text, option).mask(df, option).to_numpy()]
+
+
+def _replace_backticks(text: str, option: str) -> tuple[str, dict[str, str]]:
+    """`a b` column names become placeholder identifiers the parser accepts."""
+    mapping: dict[str, str] = {}
+
+    def substitute(match: re.Match[str]) -> str:
+        name = f"_backtick_{len(mapping)}_"
+        mapping[name] = match.group(1)
+        return name
+
+    source = re.sub(r"`([^`]*)`", substitute, text)
+    if "`" in source:
+        raise ExpressionError(f"{option} has an unmatched backtick: {text!r}")
+    return source, mapping
+
+
+def _tokens(source: str) -> list[tokenize.TokenInfo] | None:
+    """Python's tokens of the filter, or None when it does not tokenize."""
+    try:
+        return list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return None
+
+
+def _boolean_words(tokens: list[tokenize.TokenInfo]) -> str:
+    """'&' and '|' as 'and' and 'or', as pandas' query reads them: below comparisons in
+    precedence, so that 'a > 1 & b < 2' means (a > 1) and (b < 2)."""
+    words = {"&": "and", "|": "or"}
+    pairs = [
+        (tokenize.NAME, words[t.string]) if t.type == tokenize.OP and t.string in words
+        else (t.type, t.string)
+        for t in tokens
+    ]  # fmt: skip
+    return str(tokenize.untokenize(pairs))
+
+
+def _check(node: ast.AST, option: str) -> None:
+    """Walk the tree and refuse every node that is not on the allow-list."""
+    for child in ast.walk(node):
+        kind = type(child)
+        if kind in _REFUSED:
+            raise ExpressionError(f"{option} may not use {_REFUSED[kind]}")
+        if isinstance(child, ast.Name):
+            if child.id.startswith("__"):
+                raise ExpressionError(f"{option} may not use dunder names such as {child.id!r}")
+        elif isinstance(child, ast.Constant):
+            if not isinstance(child.value, bool | int | float | str):
+                raise ExpressionError(f"{option} may not use the constant {child.value!r}")
+        elif isinstance(child, ast.BinOp):
+            if type(child.op) not in _ARITHMETIC:
+                symbol = _OPERATOR_SYMBOLS.get(type(child.op), type(child.op).__name__)
+                raise ExpressionError(f"{option} may not use the operator {symbol!r}")
+        elif isinstance(child, ast.Compare):
+            for op, right in zip(child.ops, child.comparators, strict=True):
+                if isinstance(op, ast.In | ast.NotIn):
+                    if not (isinstance(right, ast.List | ast.Tuple) and _all_literals(right)):
+                        raise ExpressionError(
+                            f"{option}: 'in' takes a list of literal values, e.g. x in [1, 2]"
+                        )
+                elif type(op) not in _COMPARE:
+                    symbol = _OPERATOR_SYMBOLS.get(type(op), type(op).__name__)
+                    raise ExpressionError(f"{option} may not use the comparison {symbol!r}")
+        elif isinstance(child, ast.List | ast.Tuple):
+            if not _all_literals(child):
+                raise ExpressionError(f"{option}: lists may hold only literal values")
+        elif not isinstance(
+            child,
+            ast.Expression
+            | ast.BoolOp
+            | ast.UnaryOp
+            | ast.Load
+            | ast.And
+            | ast.Or
+            | ast.Not
+            | ast.USub
+            | ast.UAdd
+            | ast.Invert
+            | ast.operator
+            | ast.cmpop,
+        ):
+            raise ExpressionError(f"{option} may not use {type(child).__name__} expressions")
+
+
+def _all_literals(node: ast.List | ast.Tuple) -> bool:
+    return all(_literal(e) for e in node.elts)
+
+
+def _literal(node: ast.AST) -> bool:
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, bool | int | float | str)
+    return (
+        isinstance(node, ast.UnaryOp)
+        and isinstance(node.op, ast.USub | ast.UAdd)
+        and isinstance(node.operand, ast.Constant)
+        and isinstance(node.operand.value, int | float)
+    )
+
+
+class _Evaluator:
+    """Evaluates a checked tree column-wise; every branch matches one allowed node type."""
+
+    def __init__(self, df: pd.DataFrame, backticked: Mapping[str, str], option: str):
+        self.df = df
+        self.backticked = backticked
+        self.option = option
+
+    def visit(self, node: ast.AST) -> Any:
+        if isinstance(node, ast.Name):
+            return self.df[self.backticked.get(node.id, node.id)]
+        if isinstance(node, ast.Constant):
+            # Numbers become float64 so that '9**9**9' overflows to inf instead of computing a
+            # Python int with millions of digits; bool stays bool.
+            value = node.value
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return np.float64(value)
+            return value
+        if isinstance(node, ast.List | ast.Tuple):
+            return [self.visit(e) for e in node.elts]
+        if isinstance(node, ast.UnaryOp):
+            return self._unary(node)
+        if isinstance(node, ast.BinOp):
+            return self._binary(node)
+        if isinstance(node, ast.BoolOp):
+            values = [self._condition(self.visit(v)) for v in node.values]
+            combine = operator.and_ if isinstance(node.op, ast.And) else operator.or_
+            result = values[0]
+            for v in values[1:]:
+                result = combine(result, v)
+            return result
+        if isinstance(node, ast.Compare):
+            return self._compare(node)
+        raise ExpressionError(f"{self.option} may not use {type(node).__name__} expressions")
+
+    def _unary(self, node: ast.UnaryOp) -> Any:
+        value = self.visit(node.operand)
+        if isinstance(node.op, ast.Not | ast.Invert):
+            return ~self._condition(value)
+        self._numeric(value, "-" if isinstance(node.op, ast.USub) else "+")
+        return -value if isinstance(node.op, ast.USub) else value
+
+    def _binary(self, node: ast.BinOp) -> Any:
+        left, right = self.visit(node.left), self.visit(node.right)
+        kind = type(node.op)
+        symbol = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//",
+                  ast.Mod: "%", ast.Pow: "**"}[kind]  # fmt: skip
+        self._numeric(left, symbol)
+        self._numeric(right, symbol)
+        return _ARITHMETIC[kind](left, right)
+
+    def _compare(self, node: ast.Compare) -> pd.Series:
+        left = self.visit(node.left)
+        result: Any = None
+        for op, comparator in zip(node.ops, node.comparators, strict=True):
+            right = self.visit(comparator)
+            if isinstance(op, ast.In | ast.NotIn):
+                series = (
+                    left if isinstance(left, pd.Series) else pd.Series(left, index=self.df.index)
+                )
+                step = series.isin(right)
+                step = ~step if isinstance(op, ast.NotIn) else step
+            else:
+                step = _COMPARE[type(op)](left, right)
+            if not isinstance(step, pd.Series):  # a comparison of two literals
+                step = pd.Series(bool(step), index=self.df.index)
+            result = step if result is None else result & step
+            left = right
+        return result
+
+    def _condition(self, value: Any) -> pd.Series:
+        """A boolean Series, or one clear line saying the operand is not a condition."""
+        if isinstance(value, bool):
+            return pd.Series(value, index=self.df.index)
+        if isinstance(value, pd.Series) and pd.api.types.is_bool_dtype(value.dtype):
+            return value
+        raise ExpressionError(
+            f"{self.option}: 'and', 'or' and 'not' combine conditions (comparisons), "
+            f"not {_describe(value)}"
+        )
+
+    def _numeric(self, value: Any, symbol: str) -> None:
+        """Arithmetic only on numbers and numeric columns (no string repetition bombs)."""
+        if isinstance(value, pd.Series):
+            if pd.api.types.is_numeric_dtype(value.dtype) and not pd.api.types.is_bool_dtype(
+                value.dtype
+            ):
+                return
+            raise ExpressionError(
+                f"{self.option}: {symbol!r} needs numbers, but column {value.name!r} is not numeric"
+            )
+        if isinstance(value, int | float | np.floating) and not isinstance(value, bool):
+            return
+        raise ExpressionError(f"{self.option}: {symbol!r} needs numbers, not {_describe(value)}")
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, pd.Series):
+        return f"column {value.name!r}" if value.name is not None else "a column expression"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    return f"the value {value!r}"
