@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from scalinglab.cli.app import app, console, err_console, fail, write_json
@@ -22,6 +23,7 @@ study_app = typer.Typer(
 )
 app.add_typer(study_app, name="study")
 
+EXIT_SLOTS_FAILED = 1  # `study run`: a slot ended failed (0: ok, 2: bad input, 130: stopped)
 STORAGE_HELP = (
     "Storage URL: sqlite:///FILE.db or postgresql://USER@HOST:PORT/DB (default: runs/NAME.db)."
 )
@@ -64,6 +66,10 @@ def run_cmd(
 ) -> None:
     """Run a study, or resume it: finished trials are kept, dead workers' trials are retried.
 
+    Exit code 0 when every slot finished (or a budget stopped the run), 1 when a slot ended
+    failed (its training raised, or its worker died more than max_retry times), 2 on bad input,
+    130 when stopped by Ctrl-C or SIGTERM.
+
     \b
     Examples:
       scalinglab study run examples/synthetic.toml
@@ -86,14 +92,12 @@ def run_cmd(
     status = result.status
     console.print(_shard_table(status, f"study {status.name} ({status.task})"))
     console.print(
-        f"{status.finished}/{status.total} trials finished, {status.running} running, "
-        f"{status.waiting} queued; {result.seconds:.1f} s this run; storage {result.url}",
+        escape(f"{_slots_line(status)}; {result.seconds:.1f} s this run; storage {result.url}"),
         highlight=False,
         soft_wrap=True,
     )
     for line in result.errors:
         err_console.print(f"[yellow]warning:[/] {line}", highlight=False)
-    _report_failures(result.name, result.url)
     stopped = {r.stopped for r in result.reports} - {"done", "interrupted"}
     if stopped:
         console.print(f"stopped early: budget {', '.join(sorted(stopped))} reached")
@@ -108,30 +112,35 @@ def run_cmd(
         raise click.exceptions.Abort  # run_app: exit code 130
     if result.errors and not result.finished:
         fail(f"{len(result.errors)} worker(s) crashed; the study is unfinished: {result.errors[0]}")
-
-
-def _report_failures(name: str, url: str) -> None:
-    """Say why trials failed (not the ones retried after a dead worker: those ran again)."""
-    import pandas as pd
-
-    from scalinglab.study import load_results
-
-    df = load_results(name, url)
-    retries = df[df["retry_of"].notna()]
-    retried = set(
-        zip(retries["seed"], retries["shard_size"], retries["retry_of"].astype(int), strict=True)
-    )
-    keys = zip(df["seed"], df["shard_size"], df["trial"], strict=True)
-    superseded = [key in retried for key in keys]
-    failed = df[(df["state"] == "FAIL") & ~pd.Series(superseded, index=df.index, dtype=bool)]
-    if not failed.empty:
-        first = failed.iloc[0]
+    if status.failed:
+        _print_failures(status)
         err_console.print(
-            f"[yellow]warning:[/] {len(failed)} trial(s) failed; e.g. shard {first['shard_size']} "
-            f"trial {first['trial']}: {first['error']}",
+            f"{status.failed} slot(s) failed (exit code {EXIT_SLOTS_FAILED}); each trial's error "
+            f"text: `scalinglab study export {status.name} --out FILE.csv`",
             highlight=False,
             soft_wrap=True,
         )
+        raise click.exceptions.Exit(EXIT_SLOTS_FAILED)
+
+
+def _slots_line(status: Any) -> str:
+    """'63/64 slots finished, 1 failed (shard 512 slot 1: ...), 0 running, 0 queued'."""
+    failed = f"{status.failure_summary()}, " if status.failed else ""
+    return (
+        f"{status.finished}/{status.total} slots finished, {failed}{status.running} running, "
+        f"{status.waiting} queued"
+    )
+
+
+def _print_failures(status: Any, limit: int = 10) -> None:
+    """One line per failed slot on stderr (the first `limit` of them)."""
+    seeds = status.shards["seed"].nunique() > 1
+    for failure in status.failures[:limit]:
+        err_console.print(
+            f"failed: {escape(failure.label(seeds))}", highlight=False, soft_wrap=True
+        )
+    if len(status.failures) > limit:
+        err_console.print(f"failed: ... and {len(status.failures) - limit} more", highlight=False)
 
 
 def _shard_table(status: Any, title: str) -> Table:
@@ -165,10 +174,12 @@ def status_cmd(
             return
     console.print(_shard_table(status, f"study {status.name} ({status.task}): {status.state}"))
     console.print(
-        f"{status.finished}/{status.total} trials finished, {status.running} running, "
-        f"{status.waiting} queued, {status.flops:.3g} training FLOPs",
+        escape(f"{_slots_line(status)}, {status.flops:.3g} training FLOPs"),
         highlight=False,
+        soft_wrap=True,
     )
+    if status.failed:
+        _print_failures(status)
 
 
 @study_app.command("export")

@@ -1,4 +1,4 @@
-"""A live progress display of a running study: trials done/left, ETA, current best per shard.
+"""A live progress display of a running study: slots done/left, ETA, current best per shard.
 
 It polls the storage (not the workers), so it shows every worker's progress, on any executor, and
 the trials a previous run already finished.
@@ -22,7 +22,7 @@ from scalinglab.study.storage import open_storage
 
 
 def shard_table(status: StudyStatus, title: str | None = None) -> Table:
-    """The per-shard table: trials by state and the best-fit model so far (fits 80 columns)."""
+    """The per-shard table: slots by state and the best-fit model so far (fits 80 columns)."""
     table = Table(
         title=title, box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=False
     )
@@ -63,7 +63,7 @@ class ProgressMonitor:
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("trials"),
+            TextColumn("slots"),
             TimeElapsedColumn(),
             TextColumn("ETA {task.fields[eta]}"),
             console=console,
@@ -82,10 +82,11 @@ class ProgressMonitor:
         self._thread.join()
 
     def _eta(self, status: StudyStatus) -> str:
+        ended = status.finished + status.failed
         if self._start_done is None:
-            self._start_done = status.finished
-        done_here = status.finished - self._start_done
-        left = status.total - status.finished
+            self._start_done = ended
+        done_here = ended - self._start_done
+        left = status.total - ended
         if left <= 0:
             return "0s"
         if done_here <= 0:
@@ -95,7 +96,10 @@ class ProgressMonitor:
 
     def _render(self, status: StudyStatus) -> Group:
         self._progress.update(
-            self._task_id, total=status.total, completed=status.finished, eta=self._eta(status)
+            self._task_id,
+            total=status.total,
+            completed=status.finished + status.failed,
+            eta=self._eta(status),
         )
         return Group(self._progress, shard_table(status))
 

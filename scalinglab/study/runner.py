@@ -3,7 +3,9 @@
 This is the loop of Hestness et al. (2017) end to end: nested shards, a search per shard, every
 candidate trained with early stopping, results in persistent storage. Running it again on the same
 storage resumes: finished trials are kept, queued ones run, and trials whose worker died are
-retried once their heartbeat goes stale.
+retried once their heartbeat goes stale. Every start first reconciles the storage (see
+scalinglab.study.recovery): stale trials are failed and retried, and a slot left with no live
+trial by a worker that died is queued again, so a study that "finished" with a lost slot runs it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from scalinglab.study.config import StudyConfig, load_config
 from scalinglab.study.executors import ExecutionResult, make_executor
 from scalinglab.study.layout import prepare_study
 from scalinglab.study.progress import ProgressMonitor
+from scalinglab.study.recovery import needs_recovery, recover
 from scalinglab.study.status import StudyStatus, status_of
 from scalinglab.study.storage import normalize_url, open_storage, sqlite_path
 from scalinglab.study.worker import WorkerReport, WorkerSpec
@@ -84,12 +87,12 @@ def run_study(
     url = normalize_url(storage, cfg.name)
     rel = cfg.reliability
     store = open_storage(
-        url,
-        heartbeat_interval=rel.heartbeat_interval,
-        grace_period=rel.grace_period,
-        max_retry=rel.max_retry,
+        url, heartbeat_interval=rel.heartbeat_interval, grace_period=rel.grace_period
     )
-    prepare_study(cfg, store)
+    for search in prepare_study(cfg, store):  # reconcile: no slot stays lost
+        study_id = store.get_study_id_from_name(search.optuna_name)
+        if needs_recovery(store, study_id, rel.max_retry):
+            recover(store, study_id, grace_period=rel.grace_period, max_retry=rel.max_retry)
     console = console or Console(stderr=True)
     if executor == "ray" and address is not None and sqlite_path(url) is not None:
         console.print(

@@ -104,13 +104,13 @@ def open_storage(
     *,
     heartbeat_interval: int | None = None,
     grace_period: int | None = None,
-    max_retry: int = 3,
     create: bool = True,
 ) -> optuna.storages.BaseStorage:
     """Open (or create) the RDB storage at `url`, with heartbeats if an interval is given.
 
-    With heartbeats on, a trial whose worker stops beating for `grace_period` seconds is marked
-    FAIL and re-queued (Optuna's RetryHeartbeatStaleTrialCallback) by the next worker that looks.
+    With heartbeats on, a running trial records a beat every `heartbeat_interval` seconds; one
+    silent for `grace_period` seconds is failed and re-queued by scalinglab.study.recovery (not
+    by Optuna's stale-trial callback, which does the two in separate transactions).
     """
     path = sqlite_path(url)
     engine_kwargs: dict[str, Any] = {}
@@ -129,7 +129,7 @@ def open_storage(
     storage = None
     for attempt in range(OPEN_ATTEMPTS):
         try:
-            storage = _rdb_storage(url, engine_kwargs, heartbeat_interval, grace_period, max_retry)
+            storage = _rdb_storage(url, engine_kwargs, heartbeat_interval, grace_period)
             break
         except ImportError as exc:
             raise ScalingLabError(
@@ -157,19 +157,14 @@ def _rdb_storage(
     engine_kwargs: dict[str, Any],
     heartbeat_interval: int | None,
     grace_period: int | None,
-    max_retry: int,
 ) -> optuna.storages.RDBStorage:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        callback = None
-        if heartbeat_interval is not None:
-            callback = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=max_retry)
         return optuna.storages.RDBStorage(
             url,
             engine_kwargs=engine_kwargs,
             heartbeat_interval=heartbeat_interval,
             grace_period=grace_period,
-            heartbeat_stale_trial_callback=callback,
         )
 
 

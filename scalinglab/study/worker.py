@@ -9,10 +9,13 @@ failed) as user attributes.
 
 Safety: a claim is an atomic WAITING -> RUNNING update, so no two workers train one trial. While
 it trains, a thread records Optuna heartbeats; if the worker dies, its trial goes stale and the
-next worker that looks marks it FAIL and queues a retry with the same parameters. On Ctrl-C or
-SIGTERM the worker re-queues its trial itself and exits, so nothing is lost either way. The signal
-only interrupts a trial's training; one that lands while the worker talks to the storage waits
-until that write is done (an exception inside a database transaction would leave it half done).
+next worker that looks marks it FAIL ("worker died: ...") and queues a retry with the same
+parameters, in one transaction (scalinglab.study.recovery), so a slot is never left without a
+trial. On Ctrl-C or SIGTERM the worker re-queues its trial itself (one transaction too) and
+exits, so nothing is lost either way. The signal only interrupts a trial's training; one that
+lands while the worker talks to the storage waits until that write is done (an exception inside a
+database transaction would leave it half done). A worker that was only slow (stopped, swapped
+out) and finds its trial already failed and retried by another drops its result.
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ import socket
 import threading
 import time
 import traceback
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,10 +36,11 @@ from types import FrameType
 from typing import Any
 
 import optuna
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import TrialState
 
 from scalinglab.study.config import StudyConfig
 from scalinglab.study.layout import ShardSearch, searches_of
+from scalinglab.study.recovery import INTERRUPTED, needs_recovery, recover, requeue
 from scalinglab.study.search import make_pruner, make_sampler, suggest, trial_seed
 from scalinglab.study.storage import open_storage
 from scalinglab.tasks import get_task
@@ -67,6 +70,7 @@ class WorkerReport:
     completed: int = 0
     pruned: int = 0
     failed: int = 0
+    lost: int = 0  # trials failed and retried by another worker while this one was too slow
     stopped: str = "done"  # done | wall_time | total_flops | interrupted
     trials: list[int] = field(default_factory=list)  # storage trial ids it finished
 
@@ -186,10 +190,7 @@ class Worker:
         self.task = task if task is not None else build_task(self.config, spec.task_pickle)
         rel = self.config.reliability
         self.storage: Any = open_storage(  # Optuna's cached RDB storage (with heartbeats)
-            spec.url,
-            heartbeat_interval=rel.heartbeat_interval,
-            grace_period=rel.grace_period,
-            max_retry=rel.max_retry,
+            spec.url, heartbeat_interval=rel.heartbeat_interval, grace_period=rel.grace_period
         )
         self.searches = searches_of(self.config)
         self.host = socket.gethostname()
@@ -222,7 +223,7 @@ class Worker:
         except KeyboardInterrupt:
             self.report.stopped = "interrupted"
             if self._current is not None:  # stopped between claiming and training
-                self._requeue(*self._current, "interrupted (Ctrl-C or SIGTERM); re-queued")
+                self._requeue(*self._current)
         return self.report
 
     def _budget_exhausted(self) -> str | None:
@@ -263,15 +264,17 @@ class Worker:
         return None
 
     def _recover_stale(self) -> bool:
-        """Fail-and-retry trials whose worker died; True if any trial is still running."""
+        """Fail-and-retry trials whose worker died, re-queue lost slots; True if any trial is
+        still running or queued."""
+        rel = self.config.reliability
         running = False
-        for search in self.searches:
-            study = optuna.load_study(study_name=search.optuna_name, storage=self.storage)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                optuna.storages.fail_stale_trials(study)
+        for study_id in self._study_ids.values():
+            if needs_recovery(self.storage, study_id, rel.max_retry):
+                recover(
+                    self.storage, study_id, grace_period=rel.grace_period, max_retry=rel.max_retry
+                )
             states = (TrialState.RUNNING, TrialState.WAITING)
-            if study.get_trials(deepcopy=False, states=states):
+            if self.storage.get_all_trials(study_id, deepcopy=False, states=states):
                 running = True
         return running
 
@@ -293,9 +296,14 @@ class Worker:
             try:
                 state = self._train(search, trial)
             except KeyboardInterrupt:
-                self._requeue(search, trial_id, "interrupted (Ctrl-C or SIGTERM); re-queued")
+                self._requeue(search, trial_id)
                 self._current = None
                 raise
+            except optuna.exceptions.UpdateFinishedTrialError:
+                # Too slow to beat (stopped, swapped out): another worker failed this trial
+                # and queued its retry; the retry's result is the slot's, not ours.
+                self.report.lost += 1
+                return
         self.report.trials.append(trial_id)
         if state == TrialState.COMPLETE:
             self.report.completed += 1
@@ -370,19 +378,10 @@ class Worker:
         trial.study.tell(trial, float(result.best_val_loss))
         return TrialState.COMPLETE
 
-    def _requeue(self, search: ShardSearch, trial_id: int, note: str) -> None:
+    def _requeue(self, search: ShardSearch, trial_id: int) -> None:
         """Give an interrupted trial back: FAIL it and queue a copy with the same parameters."""
-        try:
-            study = optuna.load_study(study_name=search.optuna_name, storage=self.storage)
-            self.storage.set_trial_user_attr(trial_id, "result", {"error": note})
-            if self.storage.set_trial_state_values(trial_id, TrialState.FAIL):
-                frozen: FrozenTrial = self.storage.get_trial(trial_id)
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                    retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=None)
-                    retry(study, frozen)
-        except optuna.exceptions.UpdateFinishedTrialError:
-            pass
+        note = f"{INTERRUPTED} (Ctrl-C or SIGTERM); re-queued"
+        requeue(self.storage, self._study_ids[search.optuna_name], trial_id, note)
 
 
 def _measured(result: TrainResult) -> dict[str, Any]:
