@@ -8,8 +8,10 @@
 
 Modules, one job each: config (the TOML study file), storage (Optuna RDB storage by URL),
 layout (one Optuna study per shard search, trials queued up front), search (sampler, pruner,
-search space), worker (claim-train-record loop, heartbeats), executors (local processes, Ray),
-progress (live display), results/status (tables), fit (learning and model-size curves).
+search space), worker (claim-train-record loop, heartbeats), recovery (a dead worker's trial failed
+and retried in one transaction; lost slots re-queued), executors (local processes, Ray), progress
+(live display), results/status (tables; status counts slots), fit (learning and model-size
+curves).
 """
 
 from scalinglab.study.config import StudyConfig, load_config

@@ -106,12 +106,15 @@ def _pg_bindir() -> Path | None:
     return Path(initdb).parent if initdb else None
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A PostgreSQL server on 127.0.0.1:<free port>, for this test session only."""
+@contextlib.contextmanager
+def postgres_server() -> Iterator[str]:
+    """A throwaway PostgreSQL server on 127.0.0.1:<free port>; yields its URL (no database).
+
+    Also used outside pytest, by benchmarks/chaos.py.
+    """
     bindir = _pg_bindir()
     if bindir is None:
-        pytest.fail("PostgreSQL is not installed: run `make system` (Debian package postgresql)")
+        raise RuntimeError("PostgreSQL is not installed: run `make system` (package postgresql)")
     root = Path(tempfile.mkdtemp(prefix="sl-pg-", dir="/tmp"))
     data = root / "data"
     as_root = os.geteuid() == 0
@@ -140,15 +143,29 @@ def postgres_url() -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture
-def pg_storage(postgres_url: str) -> str:
-    """A fresh database on the session's PostgreSQL server; returns its URL."""
+def create_database(server_url: str) -> str:
+    """A fresh database on the server at `server_url`; returns its URL."""
     import psycopg
 
     db = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(f"{postgres_url}/postgres", autocommit=True) as conn:
+    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{db}"')
-    return f"{postgres_url}/{db}"
+    return f"{server_url}/{db}"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL server on 127.0.0.1:<free port>, for this test session only."""
+    if _pg_bindir() is None:
+        pytest.fail("PostgreSQL is not installed: run `make system` (Debian package postgresql)")
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture
+def pg_storage(postgres_url: str) -> str:
+    """A fresh database on the session's PostgreSQL server; returns its URL."""
+    return create_database(postgres_url)
 
 
 # ---- Ray -------------------------------------------------------------------------------------
