@@ -118,3 +118,49 @@ def test_fit_to_a_noise_free_curve_reproduces_it_and_its_extrapolation(label: st
     law.fit(X[:, None], y)
     np.testing.assert_allclose(law.predict(X[:, None]), y, rtol=2e-3)
     np.testing.assert_allclose(law.predict(X_FAR[:, None]), published(X_FAR), rtol=1e-2)
+
+
+def _m4_root(
+    beta: float, c: float, alpha: float, eps_inf: float, eps_0: float, x: float
+) -> float | None:
+    """log ε solving (ε − ε∞)/(ε₀ − ε)^α = β·x^c by brentq on u = (ε − ε∞)/(ε₀ − ε∞)."""
+    span = eps_0 - eps_inf
+    rhs = np.log(beta) + c * np.log(x) - (1 - alpha) * np.log(span)
+
+    def gap(u: float) -> float:
+        return float(np.log(u) - alpha * np.log1p(-u) - rhs)
+
+    if not gap(1e-300) < 0 < gap(1 - 1e-16):
+        return None  # the root is beyond float64's reach of ε∞ or ε₀
+    u = brentq(gap, 1e-300, 1 - 1e-16, xtol=1e-300, rtol=1e-15)
+    return float(np.log(eps_inf + u * span))
+
+
+def test_m4_solves_its_implicit_equation_to_solver_precision() -> None:
+    """Newton on the logit scale agrees with brentq on the equation itself, from ε near ε∞
+    (large x) to ε near ε₀ (small x), for α below and above 1."""
+    import torch
+
+    from scalinglab.laws.alabdulmohsin import M4
+
+    rng = np.random.default_rng(0)
+    x = np.geomspace(1.0, 1e8, 17)
+    xt = torch.as_tensor(x[:, None])
+    checked = 0
+    for _ in range(80):
+        values = {
+            "beta": float(np.exp(rng.normal(0, 2))),
+            "c": float(-rng.uniform(0.05, 1.5)),
+            "alpha": float(np.clip(np.exp(rng.normal(0, 2.5)), 1e-3, 20.0)),  # its bounds
+            "eps_inf": float(rng.choice([0.0, rng.uniform(0, 1)])),
+        }
+        values["eps_0"] = values["eps_inf"] + float(np.exp(rng.normal(0, 1.5)))
+        p = {k: torch.tensor([[v]], dtype=torch.float64) for k, v in values.items()}
+        ours = M4().log_predict(p, xt, torch.log(xt)).numpy()[0]
+        for xi, got in zip(x, ours, strict=True):
+            want = _m4_root(**values, x=float(xi))
+            if want is None:
+                continue
+            assert got == pytest.approx(want, rel=1e-9, abs=1e-9)
+            checked += 1
+    assert checked > 0.9 * 80 * 17
