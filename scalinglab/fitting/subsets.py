@@ -111,8 +111,8 @@ def fit_subsets(
         picked: list[torch.Tensor] = []
         for g in range(len(masks)):
             idx = torch.nonzero(groups == g).reshape(-1)
-            best = idx[torch.argsort(explore.fun[idx])[:POLISH_STARTS]]
-            finite = best[torch.isfinite(explore.fun[best])]
+            lowest = idx[torch.argsort(explore.fun[idx])[:POLISH_STARTS]]
+            finite = lowest[torch.isfinite(explore.fun[lowest])]
             # Starts infeasible in float32 (overflow) may still be fine in float64.
             picked.append(finite if finite.numel() else idx[:POLISH_STARTS])
         chosen = torch.cat(picked)
