@@ -4,15 +4,17 @@
     .venv/bin/python benchmarks/chaos.py --backend sqlite --kills 10 --seed 1
 
 Each cycle starts `scalinglab study run` (2 worker processes, in its own process group) on a tiny
-synthetic study and SIGKILLs the whole group at a random moment, uniform in [--min, --max] seconds
-after the start: during start-up, the layout, the reconcile of the last kill's trials, a claim,
-training or a result write. Every --hook-every'th cycle runs with SCALINGLAB_KILL_HOOK=fail-retry
-instead: the first process that re-queues a dead worker's trial SIGKILLs itself inside that
-transaction, between the FAIL and the retry (the window that lost a slot in issue 12); with
-nothing to recover, the timer kills it as usual. When a study finishes between kills, the next
-cycle starts a new study in the same storage. After the K kills one clean run finishes each
-study, and the slot check reads the storage: every slot must hold exactly one COMPLETE or PRUNED
-trial (0 lost, 0 done twice), and no trial may be left WAITING or RUNNING.
+synthetic study and SIGKILLs the whole group at a random moment: in --in-flight of the cycles
+within --flight s of the run's first claim (trials being claimed, trained, written), in the
+others uniform in [--min, --max] s after the start (start-up, the layout, the reconcile of the
+last kill's trials, spawning workers, or, if it has got that far, training). Every
+--hook-every'th cycle runs with SCALINGLAB_KILL_HOOK=fail-retry instead: the first process that
+re-queues a dead worker's trial SIGKILLs itself inside that transaction, between the FAIL and the
+retry (the window that lost a slot in issue 12); with nothing to recover, the timer kills it as
+usual. When a study finishes between kills, the next cycle starts a new study in the same
+storage. After the K kills one clean run finishes each study, and the slot check reads the
+storage: every slot must hold exactly one COMPLETE or PRUNED trial (0 lost, 0 done twice), and
+no trial may be left WAITING or RUNNING. Exit status 1 if any check fails.
 
 PostgreSQL: a throwaway server started as the tests start theirs (tests/study/conftest.py).
 Prints one row per backend; --json writes them.
@@ -37,9 +39,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # tests.study.conftest: the study file and the PostgreSQL server
 
+import sqlalchemy  # noqa: E402
+
 from scalinglab.study import load_config, load_results  # noqa: E402
 from scalinglab.study.layout import searches_of  # noqa: E402
 from scalinglab.study.recovery import DIED, KILL_HOOK_ENV, KILL_HOOK_FAIL_RETRY  # noqa: E402
+from scalinglab.study.storage import normalize_url  # noqa: E402
 from tests.study.conftest import create_database, postgres_server, study_toml  # noqa: E402
 
 SCALINGLAB = str(Path(sys.executable).with_name("scalinglab"))
@@ -52,6 +57,7 @@ STUDY = {
     "heartbeat_interval": 1, "grace_period": 2,
 }  # fmt: skip
 MAX_RETRY = 10_000
+RUNNING_QUERY = "SELECT trial_id FROM trials WHERE state = 'RUNNING'"
 
 
 @dataclass
@@ -60,6 +66,7 @@ class Outcome:
 
     backend: str
     kills: int = 0  # SIGKILLs: timer kills of the whole group + hook kills
+    in_flight_kills: int = 0  # of them, within --flight s of this run's first claim
     hook_kills: int = 0  # of them, inside the FAIL-and-retry transaction
     studies: int = 0
     slots: int = 0
@@ -71,12 +78,14 @@ class Outcome:
     seconds: float = 0.0
 
 
-def _start(config: Path, url: str, hook: bool, log: Path) -> subprocess.Popen[bytes]:
+def _start(
+    config: Path, url: str, hook: bool, log: Path, workers: int = 2
+) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     env.pop(KILL_HOOK_ENV, None)
     if hook:
         env[KILL_HOOK_ENV] = KILL_HOOK_FAIL_RETRY
-    cmd = [SCALINGLAB, "study", "run", str(config), "--storage", url, "--workers", "2",
+    cmd = [SCALINGLAB, "study", "run", str(config), "--storage", url, "--workers", str(workers),
            "--no-progress"]  # fmt: skip
     with log.open("wb") as out:
         return subprocess.Popen(
@@ -88,18 +97,27 @@ def _start(config: Path, url: str, hook: bool, log: Path) -> subprocess.Popen[by
         )
 
 
-def _kill_group(pgid: int) -> None:
-    """SIGKILL every process of the group, and wait until none is left."""
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL every process of the run's group, and wait until none is left running."""
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, signal.SIGKILL)
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return
+    while _group_members(proc.pid):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"process group {proc.pid} survived SIGKILL")
         time.sleep(0.05)
-    raise RuntimeError(f"process group {pgid} survived SIGKILL")
+
+
+def _group_members(pgid: int) -> list[int]:
+    """Processes of group `pgid` that are not zombies (from /proc/PID/stat)."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # after "(command name)"
+            if fields[0] != "Z" and int(fields[2]) == pgid:
+                members.append(int(stat.parent.name))
+    return members
 
 
 def _new_study(workdir: Path, index: int) -> tuple[str, Path]:
@@ -109,6 +127,26 @@ def _new_study(workdir: Path, index: int) -> tuple[str, Path]:
     return name, path
 
 
+def _running_ids(engine: sqlalchemy.Engine) -> set[int]:
+    """Ids of the RUNNING trials in the storage (none before its schema exists)."""
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sqlalchemy.text(RUNNING_QUERY)).fetchall()
+    except sqlalchemy.exc.SQLAlchemyError:
+        return set()
+    return {int(r[0]) for r in rows}
+
+
+def _wait_for_a_new_trial(engine: sqlalchemy.Engine, proc: subprocess.Popen[bytes]) -> None:
+    """Return once this run has a trial in flight (or has ended): one not RUNNING before it."""
+    before = _running_ids(engine)  # a killed run's trials, RUNNING until they are recovered
+    deadline = time.monotonic() + 300
+    while proc.poll() is None and time.monotonic() < deadline:
+        if _running_ids(engine) - before:
+            return
+        time.sleep(0.1)
+
+
 def run_backend(backend: str, url: str, kills: int, args: argparse.Namespace) -> Outcome:
     rng = random.Random(args.seed)
     outcome = Outcome(backend)
@@ -116,19 +154,27 @@ def run_backend(backend: str, url: str, kills: int, args: argparse.Namespace) ->
     workdir = Path(tempfile.mkdtemp(prefix=f"chaos-{backend}-"))
     studies = [_new_study(workdir, 0)]
     log = workdir / "run.log"
+    engine = sqlalchemy.create_engine(normalize_url(url, "chaos"))
     cycle = 0
     while outcome.kills < kills:
         cycle += 1
         hook = args.hook_every > 0 and cycle % args.hook_every == 0
-        proc = _start(studies[-1][1], url, hook, log)
+        in_flight = not hook and rng.random() < args.in_flight
+        proc = _start(studies[-1][1], url, hook, log, args.workers)
+        delay = rng.uniform(args.min, args.max)
+        if in_flight:  # kill while trials are being claimed, trained and written
+            _wait_for_a_new_trial(engine, proc)
+            delay = rng.uniform(0.0, args.flight)
         try:
-            proc.wait(timeout=rng.uniform(args.min, args.max))
+            proc.wait(timeout=delay)
         except subprocess.TimeoutExpired:
-            _kill_group(proc.pid)  # the timer: kill the whole run at this moment
-            proc.wait()
+            _kill_group(proc)  # the timer: kill the whole run at this moment
             outcome.kills += 1
+            outcome.in_flight_kills += in_flight
+            if args.verbose:
+                print(f"  cycle {cycle}: killed{' in flight' * in_flight}", file=sys.stderr)
             continue
-        _kill_group(proc.pid)  # nothing of the group may outlive its cycle
+        _kill_group(proc)  # nothing of the group may outlive its cycle
         if proc.returncode == -signal.SIGKILL and hook:
             outcome.kills += 1
             outcome.hook_kills += 1
@@ -139,10 +185,11 @@ def run_backend(backend: str, url: str, kills: int, args: argparse.Namespace) ->
             raise RuntimeError(f"cycle {cycle}: exit {proc.returncode}\n{text}")
         if args.verbose:
             print(f"  cycle {cycle}: exit {proc.returncode}", file=sys.stderr)
+    engine.dispose()
     for name, config in studies:  # the final clean run of every study, then the slot check
         proc = _start(config, url, False, log)
         proc.wait(timeout=900)
-        _kill_group(proc.pid)
+        _kill_group(proc)
         out = log.read_text(errors="replace")
         outcome.final_exit_codes.append(proc.returncode)
         if proc.returncode != 0:
@@ -171,14 +218,15 @@ def _check_slots(name: str, config: Path, url: str, outcome: Outcome) -> None:
 
 
 def _print(rows: list[Outcome]) -> None:
-    head = ["backend", "kills", "in FAIL-retry", "studies", "slots", "lost", "done twice",
-            "left live", "dead-worker retries", "final exit", "wall time"]  # fmt: skip
+    head = ["backend", "kills", "in flight", "in FAIL-retry", "studies", "slots", "lost",
+            "done twice", "left live", "dead-worker retries", "final exit",
+            "wall time"]  # fmt: skip
     print(" | ".join(head))
     for r in rows:
         codes = ",".join(str(c) for c in sorted(set(r.final_exit_codes)))
-        minutes = f"{r.seconds / 60:.1f} min"
-        cells = [r.backend, r.kills, r.hook_kills, r.studies, r.slots, r.lost, r.done_twice,
-                 r.left_live, r.dead_worker_retries, codes, minutes]  # fmt: skip
+        cells = [r.backend, r.kills, r.in_flight_kills, r.hook_kills, r.studies, r.slots,
+                 r.lost, r.done_twice, r.left_live, r.dead_worker_retries, codes,
+                 f"{r.seconds / 60:.1f} min"]  # fmt: skip
         print(" | ".join(str(c) for c in cells))
 
 
@@ -187,9 +235,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--kills", type=int, default=50, help="SIGKILLs per backend")
     parser.add_argument("--min", type=float, default=0.5, help="earliest kill, s after start")
-    parser.add_argument("--max", type=float, default=8.0, help="latest kill, s after start")
+    parser.add_argument("--max", type=float, default=20.0, help="latest kill, s after start")
+    parser.add_argument("--in-flight", type=float, default=0.6, help="share of cycles that "
+                        "wait for the run's first claim, then kill within --flight s")  # fmt: skip
+    parser.add_argument("--flight", type=float, default=3.0)
     parser.add_argument("--hook-every", type=int, default=4, help="every Nth cycle runs with "
                         "the kill hook between FAIL and retry (0: never)")  # fmt: skip
+    parser.add_argument("--workers", type=int, default=2, help="worker processes per run")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None, help="write the rows as JSON")
     parser.add_argument("--verbose", action="store_true")
