@@ -1,4 +1,12 @@
-"""The typer application and the error policy shared by every command."""
+"""The typer application and the error policy shared by every command.
+
+Every usage error — an unknown command or option, a missing argument, a value of the wrong type,
+input a command cannot use (`ScalingLabError`) — is one line on stderr and exit code 2; `--help`
+exits 0; Ctrl-C exits 130. typer bundles its own copy of click (typer >= 0.2x), so its parsing
+errors are caught through the base classes typer exports (`typer.TyperException`, `typer.Exit`,
+`typer.Abort`), and the classes of a separately installed click (which commands may raise, as
+`study run` does on Ctrl-C) as well.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +18,14 @@ from typing import Any
 import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from scalinglab.errors import ScalingLabError
 
+PROG = "scalinglab"
+
 app = typer.Typer(
-    name="scalinglab",
+    name=PROG,
     help="Make deep-learning scaling predictable: run studies, fit laws, predict and plan.",
     no_args_is_help=True,
     add_completion=False,
@@ -23,10 +34,35 @@ app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True)
 
+# The exception classes of both clicks: typer's bundled one (through typer's public bases) and a
+# separately installed click, if typer uses that one instead (older typer) or a command raises it.
+_EXIT = (typer.Exit, click.exceptions.Exit)
+_ABORT = (typer.Abort, click.exceptions.Abort)
+_USAGE = (typer.TyperException, click.ClickException)
+
 
 def fail(message: str) -> None:
     """Raise the one-line, exit-code-2 error a user can act on."""
     raise ScalingLabError(message)
+
+
+def one_line(text: str) -> str:
+    """`text` on one line (an exception's message may hold newlines), markup escaped."""
+    return escape(" ".join(part.strip() for part in str(text).splitlines() if part.strip()))
+
+
+def print_error(message: str) -> None:
+    """`error: MESSAGE` as exactly one line on stderr, whatever the message holds."""
+    err_console.print(f"[bold red]error:[/] {one_line(message)}", highlight=False, soft_wrap=True)
+
+
+def check_out_dir(path: Path, option: str) -> None:
+    """Fail unless `path` is, or can be created as, a directory."""
+    if path.exists() and not path.is_dir():
+        fail(f"{option} {path} is a file; give a directory (it is created if missing)")
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            fail(f"{option} {path}: {parent} is a file, not a directory")
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:
@@ -42,25 +78,42 @@ def write_json(path: Path, payload: dict[str, Any]) -> None:
         fail(f"cannot write {path}: {exc.strerror}")
 
 
+def _usage_message(exc: Exception) -> str:
+    """A click usage error as one line: the command it concerns, the problem, where help is."""
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    ctx = getattr(exc, "ctx", None)
+    if ctx is None:
+        return str(message)
+    return f"{ctx.command_path}: {str(message).rstrip('.')} (see `{ctx.command_path} --help`)"
+
+
 def run_app(argv: list[str] | None = None) -> int:
     """Run the CLI and map user errors to exit code 2 with one line on stderr."""
     try:
         # Without standalone mode click returns what a command returns, or the code of a
         # typer.Exit(n) raised inside it.
-        code = app(args=argv, standalone_mode=False)
+        code = app(args=argv, prog_name=PROG, standalone_mode=False)
     except ScalingLabError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        print_error(str(exc))
         return 2
-    except click.exceptions.Abort:
+    except _ABORT:
         err_console.print("aborted")
         return 130
-    except click.exceptions.Exit as exc:
+    except _EXIT as exc:
         return int(exc.exit_code)
-    except click.ClickException as exc:
-        err_console.print(f"[bold red]error:[/] {exc.format_message()}", highlight=False)
+    except _USAGE as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            # `scalinglab` or `scalinglab study` alone: the help, as --help gives it (typer's
+            # rich formatter printed it already; plain click carries it as the message).
+            if exc.format_message():
+                console.print(exc.format_message(), markup=False, highlight=False)
+            return 0
+        print_error(_usage_message(exc))
         return 2
     except KeyboardInterrupt:
         # Everything finished is stored; a study rerun resumes where this one stopped.
         err_console.print("interrupted; rerun the same command to resume")
         return 130
+    if code == 130:  # typer turns Ctrl-C during a command into exit code 130
+        err_console.print("interrupted; rerun the same command to resume")
     return code if isinstance(code, int) else 0

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from scalinglab.cli.app import app, console, fail, write_json
@@ -45,7 +46,8 @@ def print_benchmark(result: dict[str, Any]) -> None:
         cells = [
             f"[bold]{_fmt(ev['rmse'][n])}[/]" if n in best else _fmt(ev["rmse"][n]) for n in names
         ]
-        table.add_row(ev["domain"], ev["task"], ev["model"], *cells, ev["auto_choice"])
+        labels = (escape(str(ev[k])) for k in ("domain", "task", "model"))
+        table.add_row(*labels, *cells, ev["auto_choice"])
     console.print(table)
     summary = Table(title="per estimator", title_justify="left")
     for col in ("estimator", "median RMSE", "win rate", "90% coverage", "points"):
@@ -97,9 +99,10 @@ def extrapolation_command(
 
     if workers < 1:
         fail("--workers must be >= 1")
-    candidates = [select.candidate(s.strip()) for s in laws.split(",") if s.strip()]
-    if not candidates or "auto" in {c.label for c in candidates}:
+    labels = [s.strip() for s in laws.split(",") if s.strip()]
+    if not labels or "auto" in labels:
         fail("--laws takes one or more law names (auto is always included)")
+    candidates = [select.candidate(label) for label in labels]
     table = read_table(data)
     curves = extrapolation.load_curves(table, str(data))
     quiet = json_out is not None and str(json_out) == "-"
@@ -109,8 +112,9 @@ def extrapolation_command(
         nonlocal done
         done += 1
         if not quiet:
+            what = escape(f"{ev['domain']} {ev['task']} {ev['model']}")
             console.print(
-                f"[{done}/{len(curves)}] {ev['domain']} {ev['task']} {ev['model']}: "
+                f"[{done}/{len(curves)}] {what}: "
                 f"auto chose {ev['auto_choice']} ({ev['seconds']:.0f} s)",
                 highlight=False,
             )
@@ -124,4 +128,4 @@ def extrapolation_command(
     print_benchmark(result)
     if json_out is not None:
         write_json(json_out, result)
-        console.print(f"results written to {json_out}")
+        console.print(f"results written to {json_out}", markup=False, highlight=False)

@@ -78,5 +78,8 @@ def prepare_cmd(
             size = path.stat().st_size / 1e6
             bar.update(task_id, description=f"{d}: ready ({size:.1f} MB)")
             bar.console.print(
-                f"{d}: {path} ({time.perf_counter() - t0:.1f} s)", highlight=False, soft_wrap=True
+                f"{d}: {path} ({time.perf_counter() - t0:.1f} s)",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
             )

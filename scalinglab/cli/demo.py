@@ -9,11 +9,11 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
+from rich.markup import escape
 
 import scalinglab
-from scalinglab.cli.app import app, console, err_console, fail
+from scalinglab.cli.app import app, check_out_dir, console, err_console, fail
 
 DEMO_CONFIG = Path("examples") / "demo.toml"
 
@@ -89,6 +89,7 @@ def demo_command(
     from scalinglab.study import load_config, run_study
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    check_out_dir(out, "--out")
     t0 = time.monotonic()
     config_path = config if config is not None else find_demo_config()
     cfg = load_config(config_path)
@@ -100,11 +101,12 @@ def demo_command(
 
         with console.status(f"preparing the {cfg.task.name} data (Debian packages, cached once)"):
             path = prepare(cfg.task.name)
-        console.print(f"[bold]1/3[/] data: {path}", highlight=False)
+        console.print(f"[bold]1/3[/] data: {escape(str(path))}", highlight=False)
 
     if _finished_before(cfg.name, url):
         console.print(
-            f"[bold]2/3[/] study {cfg.name}: finished before; reusing it ({url})", highlight=False
+            f"[bold]2/3[/] study {cfg.name}: finished before; reusing it ({escape(url)})",
+            highlight=False,
         )
     else:
         n = len(cfg.shard_sizes()) * cfg.search.n_trials() * len(cfg.train.seeds)
@@ -122,7 +124,7 @@ def demo_command(
         )
         if result.interrupted:
             err_console.print("interrupted; rerun `scalinglab demo` to resume the study")
-            raise click.exceptions.Abort
+            raise typer.Abort
         if not result.finished:
             fail(f"the study did not finish: {'; '.join(result.errors) or result.status.state}")
         console.print(
@@ -135,7 +137,11 @@ def demo_command(
         )
     h = {k: v for k, v in built.report.headline.items() if k != "cards"}
     (out / "headline.json").write_text(json.dumps(h, indent=2) + "\n")
-    console.print(f"[bold]3/3[/] report: {built.path.resolve()}", highlight=False, soft_wrap=True)
+    console.print(
+        f"[bold]3/3[/] report: {escape(str(built.path.resolve()))}",
+        highlight=False,
+        soft_wrap=True,
+    )
     for line in headline_lines(h):
         console.print(f"    {line}", highlight=False, soft_wrap=True)
     console.print(f"done in {time.monotonic() - t0:.0f} s", highlight=False)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from scalinglab.cli.app import app, console, fail, write_json
@@ -51,7 +52,8 @@ def print_fit(law: ScalingLaw, x: list[str], y: str) -> None:
     """A table of parameters with standard errors and intervals."""
     source = "bootstrap" if law.bootstrap_params_ is not None else "Gauss-Newton"
     console.print(
-        f"[bold]{law.name}[/]: {law.formula}   ({y} vs {', '.join(x)}; {law.n_points_} points)",
+        f"[bold]{law.name}[/]: {law.formula}   "
+        f"({escape(y)} vs {escape(', '.join(x))}; {law.n_points_} points)",
         highlight=False,
     )
     table = Table()
@@ -83,7 +85,7 @@ def print_fit(law: ScalingLaw, x: list[str], y: str) -> None:
             )
         )
     for message in law.warnings_:
-        console.print(f"[yellow]warning:[/] {message}")
+        console.print(f"[yellow]warning:[/] {escape(message)}")
 
 
 @app.command("fit")
@@ -154,6 +156,12 @@ def fit_command(
         )
     X = numeric_columns(df, columns, str(data))
     target = numeric_columns(df, [y], str(data))[:, 0]
+    if len({tuple(row) for row in X.tolist()}) == 1:  # the law would say the same, less clearly
+        what = " and ".join(f"{c!r} ({X[0, j]:g})" for j, c in enumerate(columns))
+        fail(
+            f"{data}: {what} has a single value in all {len(X)} rows; a law cannot be fitted "
+            "to one x value (add runs at other x)"
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)  # shown in the table below instead
         with console.status(f"fitting {law} to {len(target)} points..."):
@@ -175,7 +183,7 @@ def fit_command(
     print_fit(model, columns, y)
     if json_out is not None:
         write_json(json_out, doc)
-        console.print(f"fit written to {json_out}")
+        console.print(f"fit written to {json_out}", markup=False, highlight=False)
 
 
 def _parse_at(at: list[str], names: list[str]) -> np.ndarray:
@@ -190,6 +198,8 @@ def _parse_at(at: list[str], names: list[str]) -> np.ndarray:
                 fail(f"--at takes NAME=VALUE pairs, got {part!r}; variables: {names}")
             if not raw.strip(" ;"):
                 fail(f"--at: {key} has no value (in {part!r}); give {key}=VALUE")
+            if key in values:
+                fail(f"--at: {key} is given twice; give each variable once (v1;v2 for several)")
             try:
                 values[key] = [float(v) for v in raw.split(";") if v.strip()]
             except ValueError:
@@ -202,9 +212,9 @@ def _parse_at(at: list[str], names: list[str]) -> np.ndarray:
             + (f"; unknown {unknown}" if unknown else "")
             + (f"; missing {missing}" if missing else "")
         )
-    lengths = {len(v) for v in values.values()}
-    if len(lengths) != 1 or 0 in lengths:
-        fail("--at: every variable needs the same number of values")
+    if len({len(v) for v in values.values()}) != 1:
+        counts = ", ".join(f"{n}: {len(values[n])}" for n in names)
+        fail(f"--at: every variable needs the same number of values, got {counts}")
     return np.column_stack([values[n] for n in names])
 
 
@@ -253,8 +263,8 @@ def predict_command(
         return
     table = Table(title=f"{model.name} prediction", title_justify="left")
     for n in names:
-        table.add_column(n, justify="right")
-    table.add_column(str(doc.get("y", "prediction")), justify="right")
+        table.add_column(escape(n), justify="right")
+    table.add_column(escape(str(doc.get("y", "prediction"))), justify="right")
     if interval is not None:
         table.add_column(f"{level:.0%} interval", justify="right")
     for i in range(len(prediction)):

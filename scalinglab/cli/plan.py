@@ -71,7 +71,7 @@ def _emit(payload: dict[str, Any], json_out: Path | None, tables: list[Any]) -> 
         console.print(item)
     if json_out is not None:
         write_json(json_out, payload)
-        console.print(f"plan written to {json_out}")
+        console.print(f"plan written to {json_out}", markup=False, highlight=False)
 
 
 def _parse_sizes(text: str) -> list[float]:

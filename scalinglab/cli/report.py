@@ -73,7 +73,9 @@ def report_command(
         write_json(json_out, {"path": str(built.path), "kind": built.kind, **headline})
         return
     for label, value in built.report.headline.get("cards", []):
-        console.print(f"  {value:>10}  {label}", highlight=False)
-    console.print(f"report written to {built.path.resolve()}", highlight=False, soft_wrap=True)
+        console.print(f"  {value:>10}  {label}", markup=False, highlight=False)
+    console.print(
+        f"report written to {built.path.resolve()}", markup=False, highlight=False, soft_wrap=True
+    )
     if json_out is not None:
         write_json(json_out, {"path": str(built.path), "kind": built.kind, **headline})

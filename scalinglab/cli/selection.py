@@ -30,10 +30,10 @@ def parse_candidates(text: str | None) -> tuple[select.Candidate, ...]:
     for label in labels:
         try:
             cand = select.candidate(label)
-            if len(cand.make().variables) != 1:
-                fail(f"--candidates: {label} is not a law of one variable (a learning curve)")
         except ScalingLabError as exc:
             fail(f"--candidates: {exc}")
+        if len(cand.make().variables) != 1:
+            fail(f"--candidates: {label} is not a law of one variable (a learning curve)")
         out.append(cand)
     return tuple(out)
 

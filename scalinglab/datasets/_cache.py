@@ -26,12 +26,17 @@ ProgressFn = Callable[[int, int, str], None]
 
 def cache_dir(override: str | os.PathLike[str] | None = None) -> Path:
     """The cache directory: `override`, else $SCALINGLAB_CACHE, else ~/.cache/scalinglab."""
-    if override is not None:
-        return Path(override).expanduser()
     env = os.environ.get(CACHE_ENV)
-    if env:
-        return Path(env).expanduser()
-    return Path.home() / ".cache" / "scalinglab"
+    if override is not None:
+        root = Path(override).expanduser()
+    elif env:
+        root = Path(env).expanduser()
+    else:
+        root = Path.home() / ".cache" / "scalinglab"
+    for path in (root, *root.parents):
+        if path.exists() and not path.is_dir():
+            raise ScalingLabError(f"cache directory {root}: {path} is a file, not a directory")
+    return root
 
 
 def apt_line(packages: Iterable[str]) -> str:

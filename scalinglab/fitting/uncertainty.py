@@ -17,12 +17,28 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from scalinglab.errors import ScalingLabError
 from scalinglab.fitting.objectives import make_objective
 from scalinglab.fitting.solver import minimize_batched
 from scalinglab.laws.base import FloatArray, ScalingLaw
 
 Tensor = torch.Tensor
 BOOTSTRAP_MAX_ITER = 200
+# Far beyond the 4,000 resamples of Besiroglu et al. (2024); a typo's 10^9 would exhaust memory.
+MAX_BOOTSTRAP = 100_000
+
+
+def check_bootstrap(n_bootstrap: int, random_state: int | None) -> None:
+    """Fail in one line on a resample count or a seed that the bootstrap cannot use."""
+    if not (isinstance(n_bootstrap, int | np.integer) and 0 <= n_bootstrap <= MAX_BOOTSTRAP):
+        raise ScalingLabError(
+            f"the number of bootstrap resamples must be an integer from 0 to {MAX_BOOTSTRAP:,}, "
+            f"got {n_bootstrap}"
+        )
+    if random_state is not None and not (
+        isinstance(random_state, int | np.integer) and random_state >= 0
+    ):
+        raise ScalingLabError(f"the seed must be an integer >= 0, got {random_state}")
 
 
 def _full_from_free(law: ScalingLaw, free: Sequence[str], theta: Tensor) -> FloatArray:

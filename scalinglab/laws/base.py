@@ -279,6 +279,7 @@ class ScalingLaw:
     def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> ScalingLaw:
         """Fit by batched multi-start minimisation of the objective; returns self."""
         from scalinglab.fitting.fit import fit_law
+        from scalinglab.fitting.uncertainty import check_bootstrap
 
         x_arr = self.check_X(X)
         y_arr = self.check_y(y, x_arr.shape[0])
@@ -293,11 +294,22 @@ class ScalingLaw:
             raise ScalingLabError(
                 f"unknown objective {self.objective!r}; choose one of {', '.join(OBJECTIVES)}"
             )
+        if self.objective == "huber" and not (math.isfinite(self.delta) and self.delta > 0):
+            raise ScalingLabError(f"the Huber delta must be a number > 0, got {self.delta}")
+        check_bootstrap(self.n_bootstrap, self.random_state)
         n_free = len(self.free_params())
         if x_arr.shape[0] < n_free:
             raise ScalingLabError(
                 f"law {self.name!r} has {n_free} free parameters but only {x_arr.shape[0]} "
                 "points were given; add points, fix parameters or pick a simpler law"
+            )
+        if n_free > 1 and len(np.unique(x_arr, axis=0)) == 1:
+            # Every point at one x: nothing tells how y changes with x (the solver would still
+            # "converge", with standard errors in the millions).
+            at = ", ".join(f"{v}={x:g}" for v, x in zip(self.variables, x_arr[0], strict=True))
+            raise ScalingLabError(
+                f"law {self.name!r}: every point has the same x ({at}); a single x value "
+                "cannot fit a curve: add points at other x"
             )
         fit_law(self, x_arr, y_arr, w_arr)
         self.warnings_ = [*self.warnings_, *self.fit_notes(x_arr, y_arr)]
@@ -443,23 +455,44 @@ class ScalingLaw:
             raise ScalingLabError("every value in 'params' must be a number") from None
         if not all(math.isfinite(v) for v in law.params_.values()):
             raise ScalingLabError("every value in 'params' must be finite")
-        stderr = data.get("stderr") or {}
-        law.stderr_ = {n: float(stderr.get(n, math.nan)) for n in law.param_names}
-        ci = data.get("ci") or {}
-        law.ci_ = {}
-        for n in law.param_names:
-            lo, hi = ci.get(n, (math.nan, math.nan))
-            law.ci_[n] = (float(lo), float(hi))
-        law.ci_level_ = float(data.get("ci_level", 0.95))
-        law.objective_ = float(data.get("objective", math.nan))
-        law.n_points_ = int(data.get("n_points", 0))
-        law.converged_ = bool(data.get("converged", True))
-        law.at_bounds_ = list(data.get("at_bounds", []))
-        law.warnings_ = list(data.get("warnings", []))
-        cov = data.get("covariance")
-        law.covariance_ = None if cov is None else np.asarray(cov, dtype=float)
-        boot = data.get("bootstrap_params")
-        law.bootstrap_params_ = None if boot is None else np.asarray(boot, dtype=float)
+        field = ""  # the field being read, for the message when it is malformed
+        try:
+            field = "stderr"
+            stderr = dict(data.get("stderr") or {})
+            law.stderr_ = {n: float(stderr.get(n, math.nan)) for n in law.param_names}
+            field = "ci"
+            ci = dict(data.get("ci") or {})
+            law.ci_ = {}
+            for n in law.param_names:
+                lo, hi = ci.get(n, (math.nan, math.nan))
+                law.ci_[n] = (float(lo), float(hi))
+            field = "ci_level"
+            law.ci_level_ = float(data.get("ci_level", 0.95))
+            field = "objective"
+            law.objective_ = float(data.get("objective", math.nan))
+            field = "n_points"
+            law.n_points_ = int(data.get("n_points", 0))
+            law.converged_ = bool(data.get("converged", True))
+            field = "at_bounds"
+            law.at_bounds_ = [str(v) for v in data.get("at_bounds", [])]
+            field = "warnings"
+            law.warnings_ = [str(v) for v in data.get("warnings", [])]
+            k = len(law.param_names)
+            field = "covariance"
+            cov = data.get("covariance")
+            law.covariance_ = None if cov is None else np.asarray(cov, dtype=float)
+            if law.covariance_ is not None and law.covariance_.shape != (k, k):
+                raise ValueError(f"expected {k}x{k} numbers, got shape {law.covariance_.shape}")
+            field = "bootstrap_params"
+            boot = data.get("bootstrap_params")
+            draws = None if not boot else np.asarray(boot, dtype=float)
+            if draws is not None and (draws.ndim != 2 or draws.shape[1] != k):
+                raise ValueError(f"expected rows of {k} numbers, got shape {draws.shape}")
+            law.bootstrap_params_ = draws
+        except (TypeError, ValueError) as exc:
+            raise ScalingLabError(
+                f"fit file field {field!r} is malformed ({exc}); fix it or delete the field"
+            ) from None
         widening = data.get("interval_widening")
         if widening is not None and not (
             isinstance(widening, Mapping) and {"noise", "scores", "x_min", "x_max"} <= set(widening)

@@ -142,7 +142,9 @@ def data_constrained_optimal(
     """Optimal N, tokens and epochs for `compute` FLOPs with `unique_tokens` of unique data."""
     flops = flops or FlopModel()
     c = float(check_budget(compute)[0])
-    u = float(check_budget(unique_tokens, "number of unique tokens")[0])
+    u = float(unique_tokens)
+    if not (math.isfinite(u) and u > 0):
+        raise ScalingLabError(f"the number of unique tokens must be > 0, got {u:g}")
     dc, base, source = _as_data_constrained(law, r_d_star, r_n_star)
     plan = compute_optimal(dc, c, flops, level, known={"unique_tokens": u}, draws=draws)
     free = compute_optimal(base, c, flops, level, draws=False)

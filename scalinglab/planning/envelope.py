@@ -25,6 +25,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from scalinglab.errors import ScalingLabError
+from scalinglab.fitting.uncertainty import check_bootstrap
 from scalinglab.laws.base import FloatArray
 from scalinglab.planning._numeric import check_level, positive_array, records
 from scalinglab.planning.flops import FlopModel, run_compute
@@ -83,6 +84,7 @@ def envelope_analysis(
     if n_grid < 2:
         raise ScalingLabError("n_grid must be >= 2")
     check_level(level)
+    check_bootstrap(n_bootstrap, random_state)
     labels = pd.factorize(pd.Series(n if run is None else np.asarray(run)))[0]
     n_runs = int(labels.max()) + 1
     logc = np.log(c)

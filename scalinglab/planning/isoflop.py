@@ -27,6 +27,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from scalinglab.errors import ScalingLabError
+from scalinglab.fitting.uncertainty import check_bootstrap
 from scalinglab.laws.base import FloatArray
 from scalinglab.planning._numeric import check_level, positive_array, records, row_intervals
 from scalinglab.planning.flops import FlopModel, run_compute
@@ -95,7 +96,7 @@ def group_budgets(compute: ArrayLike, rel_tol: float = 0.05) -> tuple[np.ndarray
     budget by more than `rel_tol` (relative).
     """
     c = np.asarray(compute, dtype=float)
-    if rel_tol < 0:
+    if not rel_tol >= 0:  # NaN too
         raise ScalingLabError(f"the budget tolerance must be >= 0, got {rel_tol}")
     order = np.argsort(c, kind="stable")
     labels = np.empty(c.size, dtype=int)
@@ -156,8 +157,7 @@ def isoflop_analysis(
         raise ScalingLabError("params and loss must have one value per run")
     c, d = run_compute(flops, n, compute, tokens, "run")
     check_level(level)
-    if n_bootstrap < 0:
-        raise ScalingLabError("n_bootstrap must be >= 0")
+    check_bootstrap(n_bootstrap, random_state)
     labels, budget_c = group_budgets(c, rel_tol)
     u = np.log(n)
     rows: list[dict[str, Any]] = []

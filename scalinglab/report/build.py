@@ -327,6 +327,15 @@ def _law_fits_report(
     return BuiltReport(write_html(report, out), report, "fits")
 
 
+def _check_out_dir(out: Path) -> None:
+    """Fail before any work unless `out` is, or can be created as, a directory."""
+    if out.exists() and not out.is_dir():
+        raise ScalingLabError(f"--out {out} is a file; give a directory (created if missing)")
+    for parent in out.parents:
+        if parent.exists() and not parent.is_dir():
+            raise ScalingLabError(f"--out {out}: {parent} is a file, not a directory")
+
+
 def build_report(
     sources: Sequence[str | Path],
     out: str | Path,
@@ -351,6 +360,7 @@ def build_report(
         raise ScalingLabError(f"--level must be between 0 and 1, got {level}")
     if n_bootstrap < 0:
         raise ScalingLabError("--bootstrap must be >= 0")
+    _check_out_dir(out_dir)
     suffixes = {Path(s).suffix.lower() for s in srcs}
     if suffixes == {".json"}:
         return _fits_source(srcs, out_dir, n_bootstrap, level)
