@@ -1,0 +1,243 @@
+"""The `auto` rule: weigh candidate laws by their backtests at the asked horizon, predict with the
+weighted mean of their log predictions, and calibrate the interval on the same backtests.
+
+Every knob is a field of `RuleConfig`; `benchmarks/extrapolation.py --tune` chooses them
+leave-one-source-out on the development corpus (scalinglab.selection.corpus), and `DEFAULT_RULE`
+holds the choice made on all sources (README, "How auto predicts").
+
+1. **Score** (scalinglab.selection.backtest gives the backtests). At each cut a candidate's error
+   is |log y − log ŷ| at the held-out point farthest within the horizon (`score="far"`: what a
+   user extrapolates to is that far), or the RMSE of log error over the held-out points within
+   the horizon (`score="rmse"`, Alabdulmohsin et al. 2022's score). A candidate's score is the
+   geometric mean over cuts; a candidate not fitted at every cut is not eligible.
+2. **Weigh**. `combine="best"`: the lowest score takes all the weight; `"simplest"`: among the
+   scores within 10% of the lowest, the fewest free parameters; `"average"`: weights
+   w_i ∝ (s_best / s_i)^(1/temperature) (Bayesian model averaging with a pseudo-likelihood,
+   cf. stacking; temperature → 0 is "best", large temperature an equal average).
+3. **Predict**: log ŷ(x) = Σ w_i log ŷ_i(x), each ŷ_i the candidate fitted on all points.
+4. **Calibrate** (split conformal prediction, Vovk et al. 2005, with the cut as the unit). At
+   each cut the weighted prediction's held-out errors within the horizon, divided by
+   σ·g(d) — σ the weighted residual scale of that cut's fits, g(d) = (max(d, reach/4)/reach)^growth
+   the expected growth of the error with the distance d beyond the last training point — are
+   that cut's scores; q is the conformal quantile across cuts of each cut's `level`-quantile (the
+   largest with fewer than 9 cuts). The interval is ŷ·exp(± scale·q·σ·g(d)), σ the full fits'
+   weighted residual scale and d the query's distance beyond the data.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from scalinglab.errors import ScalingLabError
+from scalinglab.laws.base import FloatArray, ScalingLaw
+from scalinglab.selection.backtest import CurveBacktests
+
+NEAR_TIE = 0.1  # `simplest`: scores within this log distance (~10%) of the best are a tie
+NOISE_FLOOR = 1e-4  # residual scales below this (log units) are taken as this
+DISTANCE_FLOOR = 0.25  # g(d) is flat below this fraction of the backtests' reach
+
+
+@dataclass(frozen=True)
+class RuleConfig:
+    """The knobs of the auto rule (see the module doc)."""
+
+    candidates: tuple[str, ...] = ("m1", "m2", "m3", "m4", "bnsl1", "bnsl2", "power_const")
+    n_cuts: int = 3
+    score: str = "far"  # "far" | "rmse"
+    combine: str = "average"  # "best" | "simplest" | "average"
+    temperature: float = 0.5
+    growth: float = 1.0
+    scale: float = 1.0
+
+    def with_(self, **changes: object) -> RuleConfig:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def key(self) -> str:
+        """A short name for tables."""
+        t = f"T{self.temperature:g}" if self.combine == "average" else ""
+        return (
+            f"{self.combine}{t}-{self.score}-k{self.n_cuts}-g{self.growth:g}-s{self.scale:g}"
+            f"-{'+'.join(self.candidates)}"
+        )
+
+
+DEFAULT_RULE = RuleConfig()
+
+
+@dataclass
+class Calibration:
+    """A calibrated interval: ŷ·exp(± scale·q_level·noise·g(d)) (see the module doc)."""
+
+    scores: list[list[float]]  # per cut, the normalised held-out errors
+    noise: float  # σ of the final fit (log units)
+    x_max: float  # the largest fitted x: d = ln(x / x_max)
+    reach: float  # how far the backtests extrapolated (ln units)
+    growth: float
+    scale: float
+
+    def multiplier(self, level: float) -> float:
+        """q_level: the conformal quantile across cuts of each cut's `level`-quantile."""
+        per_cut = [float(np.quantile(s, level, method="higher")) for s in self.scores if len(s)]
+        return conformal_quantile(per_cut, level)
+
+    def half_width(self, x: FloatArray, level: float) -> FloatArray:
+        """Half-width of the interval in log units at x."""
+        d = np.log(np.asarray(x, dtype=float).reshape(-1) / self.x_max)
+        g = growth_factor(d, self.reach, self.growth)
+        return np.asarray(self.scale * self.multiplier(level) * self.noise * g, dtype=float)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "method": "conformal-backtest",
+            "scores": self.scores,
+            "noise": self.noise,
+            "x_max": self.x_max,
+            "reach": self.reach,
+            "growth": self.growth,
+            "scale": self.scale,
+        }
+
+
+def conformal_quantile(scores: Sequence[float], level: float) -> float:
+    """The ⌈(n+1)·level⌉-th smallest score (split conformal); the largest when n is too small."""
+    s = np.sort(np.asarray(scores, dtype=float))
+    if s.size == 0:
+        return math.nan
+    k = math.ceil((s.size + 1) * level)
+    return float(s[min(k, s.size) - 1])
+
+
+def growth_factor(d: FloatArray, reach: float, growth: float) -> FloatArray:
+    """g(d) = (max(d, DISTANCE_FLOOR·reach) / reach)^growth."""
+    if not (math.isfinite(reach) and reach > 0):
+        return np.ones_like(np.asarray(d, dtype=float))
+    dd = np.maximum(np.asarray(d, dtype=float), DISTANCE_FLOOR * reach)
+    return np.asarray((dd / reach) ** growth, dtype=float)
+
+
+@dataclass
+class Weighing:
+    """What the rule made of the backtests: scores, weights and the calibration."""
+
+    scores: dict[str, float]  # inf: not eligible
+    weights: dict[str, float]  # eligible candidates with weight > 0, summing to 1
+    reason: str
+
+
+def _within_horizon(d: FloatArray, horizon: float) -> np.ndarray:
+    """Held-out points within the horizon; at least the nearest one."""
+    mask = d <= horizon * (1 + 1e-9)
+    if not mask.any():
+        mask = np.zeros(d.size, dtype=bool)
+        mask[0] = True
+    return mask
+
+
+def candidate_scores(bt: CurveBacktests, config: RuleConfig) -> dict[str, float]:
+    """Each candidate's backtest score (geometric mean over cuts); inf when not eligible."""
+    cuts = range(min(config.n_cuts, len(bt.cuts)))
+    out: dict[str, float] = {}
+    for label in config.candidates:
+        cb = bt.candidates[label]
+        if not cb.eligible or not cuts:
+            out[label] = math.inf
+            continue
+        errors = []
+        for j in cuts:
+            _, log_y, d = bt.held_out(j)
+            mask = _within_horizon(d, bt.horizon)
+            r = (log_y - cb.log_pred[j])[mask]
+            errors.append(abs(r[-1]) if config.score == "far" else math.sqrt(float(np.mean(r * r))))
+        values = np.maximum(np.asarray(errors, dtype=float), 1e-12)
+        out[label] = float(np.exp(np.mean(np.log(values))))
+    return out
+
+
+def weigh(bt: CurveBacktests, config: RuleConfig) -> Weighing:
+    """Scores and weights of the candidates (see the module doc)."""
+    scores = candidate_scores(bt, config)
+    finite = {k: v for k, v in scores.items() if math.isfinite(v)}
+    if not finite:
+        raise ScalingLabError("no candidate law could be fitted at every backtest cut")
+    best = min(finite, key=lambda k: finite[k])
+    if config.combine == "best":
+        weights = {best: 1.0}
+    elif config.combine == "simplest":
+        near = [k for k, v in finite.items() if v <= finite[best] * math.exp(NEAR_TIE)]
+        chosen = min(near, key=lambda k: (bt.candidates[k].n_free, finite[k]))
+        weights = {chosen: 1.0}
+    elif config.combine == "average":
+        raw = {k: (finite[best] / v) ** (1.0 / config.temperature) for k, v in finite.items()}
+        total = sum(raw.values())
+        weights = {k: v / total for k, v in raw.items() if v / total > 1e-6}
+        total = sum(weights.values())
+        weights = {k: v / total for k, v in weights.items()}
+    else:
+        raise ScalingLabError(f"unknown combine {config.combine!r}: best, simplest or average")
+    ranked = sorted(weights.items(), key=lambda kv: -kv[1])
+    reason = (
+        f"backtests at {len(bt.cuts[: config.n_cuts])} cut(s) reaching ln-distance "
+        f"{bt.reach:.3g} beyond each cut; weights "
+        + ", ".join(f"{k} {w:.2f} (score {finite[k]:.3g})" for k, w in ranked)
+    )
+    skipped = [k for k, v in scores.items() if not math.isfinite(v)]
+    if skipped:
+        reason += f"; not eligible: {', '.join(skipped)}"
+    return Weighing(scores=scores, weights=dict(ranked), reason=reason)
+
+
+def calibrate(
+    bt: CurveBacktests,
+    weights: Mapping[str, float],
+    config: RuleConfig,
+    full_noise: float,
+) -> Calibration:
+    """The conformal calibration of the weighted prediction on the backtests."""
+    scores: list[list[float]] = []
+    reach = bt.reach
+    for j in range(min(config.n_cuts, len(bt.cuts))):
+        _, log_y, d = bt.held_out(j)
+        mask = _within_horizon(d, bt.horizon)
+        pred = sum(w * bt.candidates[k].log_pred[j] for k, w in weights.items())
+        sigma = sum(w * bt.candidates[k].noise[j] for k, w in weights.items())
+        sigma = max(float(sigma), NOISE_FLOOR)
+        g = growth_factor(d[mask], reach, config.growth)
+        z = np.abs(log_y[mask] - np.asarray(pred)[mask]) / (sigma * g)
+        scores.append(sorted(float(v) for v in z))
+    return Calibration(
+        scores=scores,
+        noise=max(float(full_noise), NOISE_FLOOR),
+        x_max=float(bt.x[-1]),
+        reach=reach,
+        growth=config.growth,
+        scale=config.scale,
+    )
+
+
+def weighted_log_predict(
+    fits: Mapping[str, ScalingLaw], weights: Mapping[str, float], X: FloatArray
+) -> FloatArray:
+    """Σ w_i log ŷ_i(X)."""
+    total = np.zeros(len(X))
+    for label, w in weights.items():
+        with np.errstate(all="ignore"):
+            total = total + w * np.log(fits[label].predict(X))
+    return total
+
+
+def weighted_noise(
+    fits: Mapping[str, ScalingLaw], weights: Mapping[str, float], X: FloatArray, y: FloatArray
+) -> float:
+    """Σ w_i σ_i, σ_i the residual scale of fit i on (X, y) with n − p degrees of freedom."""
+    total = 0.0
+    for label, w in weights.items():
+        law = fits[label]
+        r = np.log(y) - np.log(law.predict(X))
+        dof = max(r.size - len(law.free_params()), 1)
+        total += w * float(np.sqrt(np.sum(r * r) / dof))
+    return total

@@ -1,0 +1,72 @@
+"""The auto rule's weighing and calibration on backtests with known errors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from scalinglab.selection.backtest import CandidateBacktest, CurveBacktests
+from scalinglab.selection.rule import (
+    RuleConfig,
+    calibrate,
+    conformal_quantile,
+    growth_factor,
+    weigh,
+)
+
+
+def _backtests(errors: dict[str, float], n_free: dict[str, int]) -> CurveBacktests:
+    """Backtests whose every held-out log prediction is off by errors[label]."""
+    x = np.geomspace(1, 1e3, 13)
+    y = np.full(13, 2.0)
+    cuts = [9, 7, 5]
+    cands = {
+        k: CandidateBacktest(k, n_free[k], [np.log(y[c:]) + e for c in cuts], [0.01] * 3)
+        for k, e in errors.items()
+    }
+    return CurveBacktests(x, y, np.log(10.0), cuts, cands)
+
+
+CONFIG = RuleConfig(candidates=("a", "b", "c"))
+
+
+def test_best_and_simplest_and_average() -> None:
+    bt = _backtests({"a": 0.010, "b": 0.0105, "c": 0.05}, {"a": 5, "b": 2, "c": 1})
+    assert weigh(bt, CONFIG.with_(combine="best")).weights == {"a": 1.0}
+    assert weigh(bt, CONFIG.with_(combine="simplest")).weights == {"b": 1.0}
+    w = weigh(bt, CONFIG.with_(combine="average", temperature=1.0)).weights
+    assert sum(w.values()) == pytest.approx(1.0)
+    assert w["a"] > w["b"] > w["c"]
+    assert w["a"] / w["c"] == pytest.approx(5.0)  # (s_best / s_c)^(1/T)
+
+
+def test_a_candidate_missing_a_cut_is_not_eligible() -> None:
+    bt = _backtests({"a": 0.01, "b": 0.02, "c": 0.03}, {"a": 1, "b": 1, "c": 1})
+    bt.candidates["a"].log_pred[1][:] = np.nan
+    result = weigh(bt, CONFIG.with_(combine="best"))
+    assert math.isinf(result.scores["a"]) and result.weights == {"b": 1.0}
+    assert "not eligible: a" in result.reason
+
+
+def test_calibration_scales_with_the_backtest_errors() -> None:
+    bt = _backtests({"a": 0.02, "b": 0.02, "c": 0.02}, {"a": 1, "b": 1, "c": 1})
+    cal = calibrate(bt, {"a": 1.0}, CONFIG.with_(growth=0.0, scale=1.0), full_noise=0.01)
+    # every normalised score is 0.02 / 0.01 = 2; the half-width is q·σ = 2·0.01
+    assert cal.multiplier(0.9) == pytest.approx(2.0)
+    np.testing.assert_allclose(cal.half_width(np.array([2e3, 1e4]), 0.9), 0.02)
+    wider = calibrate(bt, {"a": 1.0}, CONFIG.with_(growth=0.0, scale=1.5), full_noise=0.01)
+    np.testing.assert_allclose(wider.half_width(np.array([2e3]), 0.9), 0.03)
+
+
+def test_intervals_widen_with_the_distance_asked_for() -> None:
+    g = growth_factor(np.array([0.0, 0.5, 1.0, 2.0]), reach=1.0, growth=1.0)
+    np.testing.assert_allclose(g, [0.25, 0.5, 1.0, 2.0])
+    np.testing.assert_allclose(growth_factor(np.array([3.0]), 1.0, 0.0), [1.0])
+
+
+def test_conformal_quantile() -> None:
+    assert conformal_quantile([3, 1, 2], 0.9) == 3  # n too small: the largest
+    assert conformal_quantile(list(range(1, 20)), 0.5) == 10  # ⌈20·0.5⌉ = 10th
+    assert math.isnan(conformal_quantile([], 0.9))
