@@ -30,6 +30,7 @@ from scalinglab.study.recovery import (
     slot_state,
 )
 from scalinglab.study.storage import normalize_url, open_storage
+from scalinglab.study.worker import Worker, WorkerSpec
 
 SCALINGLAB = str(Path(sys.executable).with_name("scalinglab"))
 TINY = {"largest": 512, "trials_per_shard": 3, "max_epochs": 3}  # shards 256, 512: 6 slots
@@ -266,3 +267,27 @@ def test_status_counts_slots_and_run_exits_1_when_a_slot_failed(
 
     assert run_app(["study", "status", "failed", "--storage", url]) == 0
     assert "5/6 slots finished, 1 failed" in capsys.readouterr().out
+
+
+def test_a_slow_worker_whose_trial_was_retried_drops_its_result(
+    write_study: Callable[..., Path], tmp_path: Path
+) -> None:
+    """A worker stopped past the grace period (SIGSTOP, swap) is taken for dead: its trial is
+    failed and retried. When it wakes up it must not finish the slot a second time."""
+    config = write_study("slow", **TINY)
+    url = f"sqlite:///{tmp_path / 'slow.db'}"
+    store = _layout(config, url)
+    worker = Worker(
+        WorkerSpec(normalize_url(url, "slow"), load_config(config).model_dump(mode="json"))
+    )
+    claimed = worker._claim()
+    assert claimed is not None
+    search, trial_id = claimed
+    _age_heartbeats(store)  # it stopped beating ...
+    study_id = _study_id(store, config, search.shard_size)
+    assert recover(store, study_id, grace_period=3, max_retry=3) == 1  # ... and was retried
+    worker._run_trial(search, trial_id)  # ... then it wakes up
+    assert worker.report.lost == 1 and worker.report.completed == 0
+    slot = store.get_trial(trial_id).user_attrs["slot"]
+    states = [t.state for t in store.get_all_trials(study_id) if t.user_attrs["slot"] == slot]
+    assert states == [TrialState.FAIL, TrialState.WAITING]  # the retry is the slot's
