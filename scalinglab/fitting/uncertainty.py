@@ -7,6 +7,10 @@ as per-row weights, started from the point optimum.
 
 Without a bootstrap, the covariance comes from the Gauss-Newton approximation on log residuals:
 Cov(θ) ≈ s² (JᵀWJ)⁻¹ with s² = Σ w r² / (n − p), mapped to natural units by the delta method.
+Its (Wald) intervals and draws live on the scale the solver searches: log(value) for a log-scale
+parameter, mapped back with exp, so that a positive parameter's interval stays positive (and is
+asymmetric, as its likelihood is) instead of a symmetric one reaching below zero; every interval
+is clipped to the parameter's bounds.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
+from numpy.typing import NDArray
 
 from scalinglab.errors import ScalingLabError
 from scalinglab.fitting.objectives import make_objective
@@ -26,6 +31,7 @@ Tensor = torch.Tensor
 BOOTSTRAP_MAX_ITER = 200
 # Far beyond the 4,000 resamples of Besiroglu et al. (2024); a typo's 10^9 would exhaust memory.
 MAX_BOOTSTRAP = 100_000
+Z95 = 1.959964  # the standard normal's 97.5% quantile: a two-sided 95% interval
 
 
 def check_bootstrap(n_bootstrap: int, random_state: int | None) -> None:
@@ -118,26 +124,54 @@ def gauss_newton_covariance(
     return cov
 
 
+def _on_log_scale(law: ScalingLaw) -> NDArray[np.bool_]:
+    """Per parameter: searched as log(value) by the solver (and positive, so it has a log)."""
+    return np.array([law._param(n).log and law.params_[n] > 0 for n in law.param_names])
+
+
 def wald_summary(
     law: ScalingLaw, cov: FloatArray | None
 ) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
-    """Standard errors and 95% Wald intervals from a covariance (NaN when there is none)."""
+    """Standard errors (natural units) and 95% Wald intervals from a covariance (NaN when there
+    is none). A log-scale parameter's interval is value·exp(±z·se/value): z·se_log either side of
+    log(value), where se_log = se/value is the delta method undone."""
+    log = _on_log_scale(law)
     stderr, ci = {}, {}
     for j, name in enumerate(law.param_names):
         se = math.sqrt(cov[j, j]) if cov is not None and cov[j, j] >= 0 else math.nan
         value = law.params_[name]
         stderr[name] = se
-        ci[name] = (value - 1.959964 * se, value + 1.959964 * se)
+        if log[j]:
+            log_value, half = math.log(value), Z95 * se / value
+            lo, hi = _exp(log_value - half), _exp(log_value + half)
+        else:
+            lo, hi = value - Z95 * se, value + Z95 * se
+        lower, upper = law._bounds(name)
+        ci[name] = (max(lo, lower), min(hi, upper)) if math.isfinite(se) else (math.nan, math.nan)
     return stderr, ci
 
 
 def covariance_draws(law: ScalingLaw, n: int, seed: int = 0) -> FloatArray | None:
-    """Parameter samples from N(params_, covariance_) when there are no bootstrap draws."""
+    """Parameter samples when there are no bootstrap draws: normal around the optimum on the
+    solver's scale (log for log-scale parameters, mapped back with exp), from covariance_."""
     if law.covariance_ is None:
         return None
-    mean = np.array([law.params_[k] for k in law.param_names])
+    value = np.array([law.params_[k] for k in law.param_names])
     cov = np.asarray(law.covariance_)
     if not np.all(np.isfinite(cov)):
         return None
+    log = _on_log_scale(law)
+    scale = np.where(log, value, 1.0)  # d value / d log(value) = value
+    center = np.where(log, np.log(scale), value)
     rng = np.random.default_rng(seed)
-    return rng.multivariate_normal(mean, cov, size=n, check_valid="ignore")
+    draws = rng.multivariate_normal(
+        center, cov / np.outer(scale, scale), size=n, check_valid="ignore"
+    )
+    with np.errstate(over="ignore"):  # a huge log-scale variance: inf, not a warning
+        draws[:, log] = np.exp(draws[:, log])
+    return draws
+
+
+def _exp(value: float) -> float:
+    """exp, inf beyond float range (a log-scale interval of a loosely determined parameter)."""
+    return math.exp(value) if value < 709.0 else math.inf

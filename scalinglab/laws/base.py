@@ -245,7 +245,9 @@ class ScalingLaw:
     # ----------------------------------------------------------------------------------------
     def check_X(self, X: ArrayLike) -> FloatArray:
         """X as a float (n, k) array in the order of `variables`, finite and positive."""
-        arr = np.asarray(X, dtype=float)
+        # A copy: the caller's array may be read-only (np.broadcast_to, a memory map, a frozen
+        # array), which torch would warn about, and nothing here may write into it.
+        arr = np.array(X, dtype=float)
         k = len(self.variables)
         if arr.ndim == 1 and k == 1:
             arr = arr[:, None]
@@ -331,7 +333,7 @@ class ScalingLaw:
         x = torch.as_tensor(self.check_X(X))
         with torch.no_grad():
             p = {
-                name: torch.as_tensor(draws[:, j : j + 1], dtype=torch.float64)
+                name: torch.tensor(draws[:, j : j + 1], dtype=torch.float64)
                 for j, name in enumerate(self.param_names)
             }
             out = self.log_predict(p, x, torch.log(x))
