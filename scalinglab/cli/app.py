@@ -2,7 +2,7 @@
 
 Every usage error — an unknown command or option, a missing argument, a value of the wrong type,
 input a command cannot use (`ScalingLabError`) — is one line on stderr and exit code 2; `--help`
-exits 0; Ctrl-C exits 130. typer bundles its own copy of click (typer >= 0.2x), so its parsing
+exits 0; Ctrl-C exits 130. typer bundles its own copy of click (typer 0.29, pinned), so its parsing
 errors are caught through the base classes typer exports (`typer.TyperException`, `typer.Exit`,
 `typer.Abort`), and the classes of a separately installed click (which commands may raise, as
 `study run` does on Ctrl-C) as well.
@@ -97,8 +97,7 @@ def run_app(argv: list[str] | None = None) -> int:
         print_error(str(exc))
         return 2
     except _ABORT:
-        err_console.print("aborted")
-        return 130
+        return 130  # raised by a command that said why (study run, demo: how to resume)
     except _EXIT as exc:
         return int(exc.exit_code)
     except _USAGE as exc:
@@ -111,9 +110,8 @@ def run_app(argv: list[str] | None = None) -> int:
         print_error(_usage_message(exc))
         return 2
     except KeyboardInterrupt:
-        # Everything finished is stored; a study rerun resumes where this one stopped.
-        err_console.print("interrupted; rerun the same command to resume")
+        err_console.print("interrupted")
         return 130
     if code == 130:  # typer turns Ctrl-C during a command into exit code 130
-        err_console.print("interrupted; rerun the same command to resume")
+        err_console.print("interrupted")
     return code if isinstance(code, int) else 0

@@ -207,7 +207,7 @@ def export_cmd(
     if out.suffix.lower() not in (".csv", ".parquet", ".pq"):
         fail(f"{out}: unknown table format; use .csv or .parquet")
     for path in export_results(name, out, storage, best_only=best_only):
-        console.print(f"wrote {path}", highlight=False)
+        console.print(f"wrote {path}", markup=False, highlight=False)
 
 
 @study_app.command("fit")
