@@ -8,6 +8,11 @@ estimator's median RMSE, win rate and the coverage of its 90% intervals, and a s
     .venv/bin/python benchmarks/extrapolation.py [CSV] [--json OUT] [--workers N]
 
 The same as `scalinglab benchmark extrapolation CSV [--json OUT]`.
+
+    .venv/bin/python benchmarks/extrapolation.py --corpus [OPTIONS]
+
+runs the benchmark on the whole development corpus instead, per source (lang, datablations,
+studies, synthetic; benchmarks/extrapolation_corpus.py, which lists the options).
 """
 
 from __future__ import annotations
@@ -20,6 +25,10 @@ DEFAULT_CSV = "../shared/data/alabdulmohsin2022_lang.csv"
 
 if __name__ == "__main__":
     args = sys.argv[1:]
+    if "--corpus" in args:
+        from extrapolation_corpus import main
+
+        sys.exit(main([a for a in args if a != "--corpus"]))
     if not args or args[0].startswith("-"):
         args = [DEFAULT_CSV, *args]
     sys.exit(run_app(["benchmark", "extrapolation", *args]))

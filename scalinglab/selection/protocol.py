@@ -1,0 +1,515 @@
+"""Score extrapolation rules on the corpus, per source, and tune them leave-one-source-out.
+
+A **rule** is any callable ``rule(x_train, y_train, x_test, level) -> (prediction, lower,
+upper)``: given a learning curve's early part, it predicts y at the later x with a central
+`level` interval (NaN bounds: no interval). It never sees y_test: `evaluate_problem` passes it
+read-only copies of the training arrays and of x_test, and scores what it returns.
+
+Scores are those of Alabdulmohsin, Neyshabur & Zhai (2022, arXiv:2209.06640, Sec. 4): per problem
+the RMSE of log(prediction) − log(actual) over the held-out points; per source and rule the median
+RMSE, the win rate (share of problems where the rule has the lowest RMSE among the rules compared;
+ties within scalinglab.fitting.select.TIE_RTOL share the win) and the coverage of the 90%
+intervals (held-out points inside, among those that got a finite interval, pooled over the
+source's problems; `n_intervals` / `n_points` say how many got one).
+
+`standard_rules()` gives the estimators of `scalinglab benchmark extrapolation` as rules, fitted as
+that benchmark fits them (scalinglab.fitting.extrapolation): M1-M4 (Alabdulmohsin 2022), BNSL with
+1 and 2 breaks (Caballero et al. 2022), power_const (Hestness et al. 2017) with their parameter
+bands, and ``auto``, the backtested selection of `fit --law auto` (scalinglab.fitting.select)
+with its calibrated interval. They share each problem's fits through a one-curve cache, so
+scoring all of them costs what the old benchmark's `evaluate_curve` costs.
+
+`leave_one_source_out` is the protocol of issue 13: for each source, a choice function sees the
+scores of every rule configuration on the *other* sources only, picks one, and that configuration
+is scored on the left-out source. Only the chosen configuration is ever run on the left-out
+source.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from scalinglab.errors import FitWarning, ScalingLabError
+from scalinglab.laws.base import FloatArray, ScalingLaw
+from scalinglab.selection.corpus import Problem
+
+LEVEL = 0.9
+COVERAGE_BAND = (0.85, 0.95)  # issue 13: 90% intervals must cover 85-95% on every source
+
+
+class Rule(Protocol):
+    """rule(x_train, y_train, x_test, level) -> (prediction, lower, upper) at x_test."""
+
+    def __call__(
+        self, x_train: FloatArray, y_train: FloatArray, x_test: FloatArray, level: float
+    ) -> tuple[FloatArray, FloatArray, FloatArray]: ...
+
+
+# ------------------------------------------------------------------------------------------------
+# Outcomes: one rule on one problem
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Outcome:
+    """What a rule predicted for one problem, and its scores."""
+
+    source: str
+    problem: str
+    rule: str
+    horizon: float
+    rmse: float  # RMSE of log prediction over the test points; inf if it failed
+    hits: tuple[bool | None, ...]  # per test point: inside the interval (None: no interval)
+    prediction: tuple[float, ...] = ()
+    lower: tuple[float, ...] = ()
+    upper: tuple[float, ...] = ()
+    seconds: float = 0.0
+    error: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        def num(v: float) -> float | None:
+            return float(v) if math.isfinite(v) else None
+
+        return {
+            "source": self.source,
+            "problem": self.problem,
+            "rule": self.rule,
+            "horizon": self.horizon,
+            "rmse": num(self.rmse),
+            "hits": list(self.hits),
+            "prediction": [num(v) for v in self.prediction],
+            "lower": [num(v) for v in self.lower],
+            "upper": [num(v) for v in self.upper],
+            "seconds": self.seconds,
+            "error": self.error,
+            "extra": dict(self.extra),
+        }
+
+
+def rmse_log(predicted: FloatArray, actual: FloatArray) -> float:
+    """RMSE of log(predicted) − log(actual); inf when a prediction is not positive and finite."""
+    with np.errstate(all="ignore"):
+        r = np.log(np.asarray(predicted, dtype=float)) - np.log(np.asarray(actual, dtype=float))
+    if r.size == 0 or not np.all(np.isfinite(r)):
+        return math.inf
+    return float(np.sqrt(np.mean(r * r)))
+
+
+def _readonly(a: FloatArray) -> FloatArray:
+    out = np.array(a, dtype=float, copy=True)
+    out.setflags(write=False)
+    return out
+
+
+def evaluate_problem(
+    problem: Problem, rules: Mapping[str, Rule], level: float = LEVEL
+) -> list[Outcome]:
+    """Run every rule on `problem` (read-only copies of its training part and x_test) and score.
+
+    A rule that raises gets RMSE inf and no interval; the exception text is kept in `error`.
+    """
+    out = []
+    n = problem.x_test.size
+    for name, rule in rules.items():
+        t0 = time.perf_counter()
+        extra: dict[str, Any] = {}
+        try:
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", FitWarning)
+                warnings.simplefilter("ignore", RuntimeWarning)
+                pred, lo, hi = rule(
+                    _readonly(problem.x_train),
+                    _readonly(problem.y_train),
+                    _readonly(problem.x_test),
+                    level,
+                )
+            pred, lo, hi = (np.asarray(a, dtype=float).reshape(-1) for a in (pred, lo, hi))
+            if not pred.size == lo.size == hi.size == n:
+                raise ScalingLabError(f"rule {name} returned arrays of the wrong length")
+            extra = dict(getattr(rule, "last_info", None) or {})
+            error = ""
+        except Exception as exc:  # a failed fit is a scored failure, not a crashed benchmark
+            pred = lo = hi = np.full(n, math.nan)
+            error = f"{type(exc).__name__}: {exc}"
+        hits = tuple(
+            None if not (math.isfinite(a) and math.isfinite(b)) else bool(a <= v <= b)
+            for a, b, v in zip(lo, hi, problem.y_test, strict=True)
+        )
+        out.append(
+            Outcome(
+                source=problem.source,
+                problem=problem.id,
+                rule=name,
+                horizon=problem.horizon,
+                rmse=rmse_log(pred, problem.y_test),
+                hits=hits,
+                prediction=tuple(float(v) for v in pred),
+                lower=tuple(float(v) for v in lo),
+                upper=tuple(float(v) for v in hi),
+                seconds=time.perf_counter() - t0,
+                error=error,
+                extra=extra,
+            )
+        )
+    return out
+
+
+def _evaluate_task(args: tuple[Problem, Mapping[str, Rule], float]) -> list[Outcome]:
+    import torch
+
+    torch.set_num_threads(1)
+    return evaluate_problem(*args)
+
+
+def score(
+    problems: Sequence[Problem],
+    rules: Mapping[str, Rule],
+    *,
+    level: float = LEVEL,
+    workers: int = 1,
+    progress: Callable[[Problem, list[Outcome]], None] | None = None,
+) -> list[Outcome]:
+    """Every rule on every problem; `workers` > 1 runs problems in spawned processes (the rules
+    must then be picklable, e.g. module-level dataclasses like `LawRule` and `AutoRule`)."""
+    if workers < 1:
+        raise ScalingLabError("workers must be >= 1")
+    if not rules:
+        return []
+    outcomes: list[Outcome] = []
+    tasks = [(p, rules, level) for p in problems]
+    if workers == 1:
+        for task in tasks:
+            result = _evaluate_task(task)
+            outcomes += result
+            if progress is not None:
+                progress(task[0], result)
+        return outcomes
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        for task, result in zip(tasks, pool.map(_evaluate_task, tasks), strict=True):
+            outcomes += result
+            if progress is not None:
+                progress(task[0], result)
+    return outcomes
+
+
+# ------------------------------------------------------------------------------------------------
+# Summaries
+# ------------------------------------------------------------------------------------------------
+def winners(rmse: Mapping[str, float]) -> list[str]:
+    """Rules with the lowest RMSE; equal to within select.TIE_RTOL they share the win."""
+    from scalinglab.fitting.select import TIE_RTOL
+
+    finite = {k: v for k, v in rmse.items() if math.isfinite(v)}
+    if not finite:
+        return []
+    best = min(finite.values())
+    return [k for k, v in finite.items() if v <= best * (1 + TIE_RTOL) + 1e-15]
+
+
+def summarise(
+    outcomes: Sequence[Outcome], by: Sequence[str] = ("source",), rules: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Per group (default: source) and rule: problems, median RMSE, win rate, 90% coverage.
+
+    Win rates compare the rules in `rules` (default: every rule in `outcomes`) on the problems
+    where all of them were scored. `by` may name "source", "horizon_bin" (the horizon rounded to
+    tenths of a decade) or both.
+    """
+    names = list(dict.fromkeys(o.rule for o in outcomes)) if rules is None else list(rules)
+    chosen = [o for o in outcomes if o.rule in names]
+    per_problem: dict[str, dict[str, float]] = {}
+    for o in chosen:
+        per_problem.setdefault(o.problem, {})[o.rule] = o.rmse
+    won: set[tuple[str, str]] = set()
+    complete = {p for p, r in per_problem.items() if set(r) == set(names)}
+    for p in complete:
+        for name in winners(per_problem[p]):
+            won.add((p, name))
+    rows = []
+    for o in chosen:
+        covered = [h for h in o.hits if h is not None]
+        rows.append(
+            {
+                "source": o.source,
+                "horizon_bin": round(o.horizon, 1),
+                "rule": o.rule,
+                "problem": o.problem,
+                "rmse": o.rmse,
+                "win": float((o.problem, o.rule) in won) if o.problem in complete else math.nan,
+                "covered": sum(covered),
+                "n_intervals": len(covered),
+                "n_points": len(o.hits),
+                "failed": bool(o.error),
+            }
+        )
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return df
+    keys = [*by, "rule"]
+    g = df.groupby(keys, sort=False)
+    out = g.agg(
+        problems=("problem", "size"),
+        median_rmse=("rmse", "median"),
+        win_rate=("win", "mean"),
+        covered=("covered", "sum"),
+        n_intervals=("n_intervals", "sum"),
+        n_points=("n_points", "sum"),
+        failed=("failed", "sum"),
+    )
+    out["coverage90"] = out["covered"] / out["n_intervals"].where(out["n_intervals"] > 0)
+    return out.drop(columns="covered").reset_index()
+
+
+def format_table(summary: pd.DataFrame) -> str:
+    """A Markdown table of `summarise` output (one row per group and rule)."""
+    keys = [c for c in summary.columns if c in ("source", "horizon_bin")]
+    head = [*keys, "rule", "problems", "median RMSE", "win rate", "90% coverage"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(keys) + "---|---:|---:|---:|---:|"]
+    for r in summary.to_dict("records"):
+        cov = r["coverage90"]
+        cells = [
+            *(str(r[k]) for k in keys),
+            str(r["rule"]),
+            str(r["problems"]),
+            f"{r['median_rmse']:.4f}" if math.isfinite(r["median_rmse"]) else "inf",
+            "-" if not math.isfinite(r["win_rate"]) else f"{r['win_rate']:.0%}",
+            "-" if not math.isfinite(cov) else f"{cov:.1%} ({r['n_intervals']}/{r['n_points']})",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------------
+# Leave one source out
+# ------------------------------------------------------------------------------------------------
+Chooser = Callable[[pd.DataFrame], str]
+
+
+def default_choice(summary: pd.DataFrame) -> str:
+    """The configuration to keep, from its per-source summary on the tuning sources.
+
+    Among the configurations whose 90% coverage is within COVERAGE_BAND on every tuning source
+    (if none is, those with the smallest worst-source distance to the band), the lowest mean over
+    sources of log median RMSE (every source weighs the same, whatever its size).
+    """
+    lo, hi = COVERAGE_BAND
+    cov = summary["coverage90"].fillna(0.0)
+    miss = np.clip(np.maximum(lo - cov, cov - hi), 0.0, None)
+    with np.errstate(divide="ignore"):
+        log_rmse = np.log(summary["median_rmse"].astype(float).clip(lower=1e-12))
+    frame = pd.DataFrame({"rule": summary["rule"], "miss": miss, "log_rmse": log_rmse})
+    per = frame.groupby("rule", sort=False).agg(miss=("miss", "max"), log_rmse=("log_rmse", "mean"))
+    eligible = per[per["miss"] <= per["miss"].min() + 1e-12]
+    return str(eligible["log_rmse"].idxmin())
+
+
+class Scorer:
+    """Scores rules on problems on demand, each (rule, problem) at most once (a cache)."""
+
+    def __init__(
+        self,
+        rules: Mapping[str, Rule],
+        *,
+        level: float = LEVEL,
+        workers: int = 1,
+        progress: Callable[[Problem, list[Outcome]], None] | None = None,
+    ) -> None:
+        self.rules = dict(rules)
+        self.level = level
+        self.workers = workers
+        self.progress = progress
+        self._done: dict[tuple[str, str], Outcome] = {}
+
+    def __call__(self, problems: Sequence[Problem], names: Sequence[str]) -> list[Outcome]:
+        """Outcomes of the named rules on `problems`, running only what is not cached."""
+        todo: dict[str, list[Problem]] = {}
+        for name in names:
+            for p in problems:
+                if (name, p.id) not in self._done:
+                    todo.setdefault(name, []).append(p)
+        # Group by problem so a problem's rules run together (they may share fits).
+        by_problem: dict[str, tuple[Problem, list[str]]] = {}
+        for name, ps in todo.items():
+            for p in ps:
+                by_problem.setdefault(p.id, (p, []))[1].append(name)
+        groups: dict[tuple[str, ...], list[Problem]] = {}
+        for p, pending in by_problem.values():
+            groups.setdefault(tuple(pending), []).append(p)
+        for group, ps in groups.items():
+            subset = {n: self.rules[n] for n in group}
+            for o in score(
+                ps, subset, level=self.level, workers=self.workers, progress=self.progress
+            ):
+                self._done[(o.rule, o.problem)] = o
+        return [self._done[(n, p.id)] for n in names for p in problems]
+
+    @property
+    def outcomes(self) -> list[Outcome]:
+        return list(self._done.values())
+
+
+def leave_one_source_out(
+    problems: Sequence[Problem],
+    configs: Mapping[str, Rule] | Sequence[str],
+    *,
+    choose: Chooser = default_choice,
+    reference: Sequence[str] = (),
+    scorer: Scorer | None = None,
+) -> pd.DataFrame:
+    """For each source: choose a configuration on the others, score it on the one left out.
+
+    `configs` are the candidate rule configurations (a knob grid), as a mapping name -> rule or
+    as names known to `scorer`. `choose` receives `summarise` output restricted to the tuning
+    sources (columns source, rule, median_rmse, win_rate, coverage90, ...) and returns a name.
+    `reference` names fixed rules (e.g. the single laws) that the chosen configuration's win
+    rate on the left-out source is computed against; they are never tuned.
+
+    Returns one row per left-out source: the chosen configuration, its problems, median RMSE,
+    win rate (against `reference`) and 90% coverage there, and whether its coverage is within
+    COVERAGE_BAND.
+    """
+    if scorer is None:
+        if not isinstance(configs, Mapping):
+            raise ScalingLabError("give configs as a mapping name -> rule, or a scorer")
+        scorer = Scorer(configs)
+    elif isinstance(configs, Mapping):
+        scorer.rules.update(configs)
+    names = list(configs)
+    if not names:
+        raise ScalingLabError("give at least one configuration")
+    sources = list(dict.fromkeys(p.source for p in problems))
+    if len(sources) < 2:
+        raise ScalingLabError("leave-one-source-out needs problems from at least two sources")
+    rows = []
+    for held in sources:
+        tuning = [p for p in problems if p.source != held]
+        left_out = [p for p in problems if p.source == held]
+        tuned = summarise(scorer(tuning, names), by=("source",), rules=names)
+        choice = choose(tuned)
+        if choice not in names:
+            raise ScalingLabError(f"the choice function returned {choice!r}, not a configuration")
+        compared = [*dict.fromkeys([*reference, choice])]
+        result = summarise(scorer(left_out, compared), by=("source",), rules=compared)
+        mine = result[result["rule"] == choice].iloc[0]
+        lo, hi = COVERAGE_BAND
+        rows.append(
+            {
+                "left_out": held,
+                "chosen": choice,
+                "problems": int(mine["problems"]),
+                "median_rmse": float(mine["median_rmse"]),
+                "win_rate": float(mine["win_rate"]),
+                "coverage90": float(mine["coverage90"]),
+                "coverage_ok": bool(lo <= mine["coverage90"] <= hi),
+                "tuned_on": ",".join(s for s in sources if s != held),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------------------------
+# The standard estimators as rules
+# ------------------------------------------------------------------------------------------------
+_FITS: dict[str, ScalingLaw | ScalingLabError] = {}
+_FITS_KEY: list[bytes] = [b""]
+
+
+def _fitted(label: str, x: FloatArray, y: FloatArray) -> ScalingLaw:
+    """The candidate `label` fitted to (x, y) as scalinglab.fitting.extrapolation fits it
+    (its start grid thinned to FIT_START_BUDGET, FIT_OPTIONS), cached for the current curve."""
+    from scalinglab.fitting import extrapolation, select
+
+    key = x.tobytes() + b"|" + y.tobytes()
+    if _FITS_KEY[0] != key:
+        _FITS.clear()
+        _FITS_KEY[0] = key
+    if label not in _FITS:
+        cand = select.candidate(label)
+        X = x[:, None]
+        try:
+            law = cand.make(**extrapolation.FIT_OPTIONS)
+            starts = select.thinned_starts(law, X, y, extrapolation.FIT_START_BUDGET)
+            law = cand.make(**extrapolation.FIT_OPTIONS, starts=starts)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FitWarning)
+                _FITS[label] = law.fit(X, y)
+        except ScalingLabError as exc:
+            _FITS[label] = exc
+    result = _FITS[label]
+    if isinstance(result, ScalingLabError):
+        raise result
+    return result
+
+
+def _interval(law: ScalingLaw, x: FloatArray, level: float) -> tuple[FloatArray, FloatArray]:
+    try:
+        lo, hi = law.predict_interval(x[:, None], level)
+    except ScalingLabError:
+        return np.full(x.size, math.nan), np.full(x.size, math.nan)
+    return np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+
+
+@dataclass
+class LawRule:
+    """One law fitted to the training part; the interval is its parameter band (Gauss-Newton
+    covariance draws), as in `scalinglab benchmark extrapolation`."""
+
+    label: str
+
+    def __call__(
+        self, x_train: FloatArray, y_train: FloatArray, x_test: FloatArray, level: float
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        law = _fitted(self.label, x_train, y_train)
+        lo, hi = _interval(law, x_test, level)
+        return law.predict(x_test[:, None]), lo, hi
+
+
+@dataclass
+class AutoRule:
+    """`fit --law auto` as `scalinglab benchmark extrapolation` runs it: backtested selection
+    among `candidates` (scalinglab.fitting.select.select_law), the winner's fit (shared with
+    `LawRule`) calibrated on its backtests. `last_info` says what it chose."""
+
+    candidates: tuple[str, ...] = ("m1", "m2", "m3", "m4", "bnsl1", "bnsl2", "power_const")
+    fractions: tuple[float, ...] = (0.6, 0.7, 0.8)
+    last_info: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def __call__(
+        self, x_train: FloatArray, y_train: FloatArray, x_test: FloatArray, level: float
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        from scalinglab.fitting import extrapolation, select
+
+        cands = [select.candidate(c) for c in self.candidates]
+        X = x_train[:, None]
+        if x_train.size < select.MIN_BACKTEST_POINTS:
+            law, sel = select.auto_fit(
+                X, y_train, cands, fractions=self.fractions, options=extrapolation.FIT_OPTIONS
+            )
+        else:
+            sel = select.select_law(X, y_train, cands, fractions=self.fractions)
+            law = copy.deepcopy(_fitted(sel.chosen, x_train, y_train))
+            select.calibrate(law, sel.backtests[sel.chosen], X, y_train)
+        self.last_info = {"chosen": sel.chosen}
+        lo, hi = _interval(law, x_test, level)
+        return law.predict(x_test[:, None]), lo, hi
+
+
+STANDARD = ("m1", "m2", "m3", "m4", "bnsl1", "bnsl2", "power_const")
+
+
+def standard_rules() -> dict[str, Rule]:
+    """The estimators of the extrapolation benchmark: each single law, then auto (last, so that
+    it reuses the single laws' fits of the same problem)."""
+    rules: dict[str, Rule] = {label: LawRule(label) for label in STANDARD}
+    rules["auto"] = AutoRule()
+    return rules

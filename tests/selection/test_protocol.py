@@ -1,0 +1,196 @@
+"""Scoring rules and the leave-one-source-out protocol (scalinglab.selection.protocol): no held-out
+point ever reaches a fit, and a configuration is scored only on sources it was not tuned on."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scalinglab.laws.base import FloatArray, ScalingLaw
+from scalinglab.selection import corpus, protocol
+from scalinglab.selection.corpus import Problem
+
+
+def power_problems(source: str, lo: float, n_curves: int = 3) -> list[Problem]:
+    """Curves y = 3·x^-0.3 over 2.4 decades from x = lo, cut at two horizons."""
+    out = []
+    for i in range(n_curves):
+        x = lo * 2.0 ** np.arange(9) * (1 + 0.1 * i)
+        out += corpus.cut_curve(source, f"c{i}", x, 3.0 * x**-0.3, (0.3, 0.6))
+    return out
+
+
+@dataclass
+class Exact:
+    """Knows the law of every toy curve; `bias` multiplies its prediction. Only works on curves
+    starting at x >= `min_x` (else predicts twice the truth): a rule tuned to one source."""
+
+    bias: float = 1.0
+    min_x: float = 0.0
+    width: float = math.nan  # interval: prediction ·/÷ width (NaN: none)
+
+    def __call__(
+        self, x_train: FloatArray, y_train: FloatArray, x_test: FloatArray, level: float
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        pred = 3.0 * x_test**-0.3 * (self.bias if x_train[0] >= self.min_x else 2.0)
+        return pred, pred / self.width, pred * self.width
+
+
+@dataclass
+class Spy:
+    """Wraps a rule; checks and records every call against the problems it may be called on."""
+
+    rule: protocol.Rule
+    problems: Sequence[Problem]
+    calls: list[str] = field(default_factory=list)
+
+    def __call__(
+        self, x_train: FloatArray, y_train: FloatArray, x_test: FloatArray, level: float
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        match = [
+            p
+            for p in self.problems
+            if np.array_equal(p.x_train, x_train) and np.array_equal(p.x_test, x_test)
+        ]
+        assert len(match) == 1, "called with arrays of no problem"
+        p = match[0]
+        assert np.array_equal(y_train, p.y_train)
+        assert x_train.max() <= p.x_train.max() and x_test.min() > x_train.max()
+        assert not np.isin(x_test, x_train).any()
+        assert not x_train.flags.writeable and not y_train.flags.writeable
+        self.calls.append(p.id)
+        return self.rule(x_train, y_train, x_test, level)
+
+
+def test_evaluate_problem_scores_and_survives_a_failing_rule() -> None:
+    p = power_problems("a", 10.0)[1]
+
+    def broken(x_train: FloatArray, y_train: FloatArray, x_test: FloatArray, level: float):  # type: ignore[no-untyped-def]
+        raise RuntimeError("no fit")
+
+    def writes(x_train: FloatArray, y_train: FloatArray, x_test: FloatArray, level: float):  # type: ignore[no-untyped-def]
+        y_train[0] = 1.0  # read-only: raises
+        return x_test, x_test, x_test
+
+    rules = {"exact": Exact(width=1.1), "off": Exact(bias=np.e), "broken": broken, "w": writes}
+    out = {o.rule: o for o in protocol.evaluate_problem(p, rules)}
+    assert out["exact"].rmse == pytest.approx(0.0, abs=1e-12)
+    assert out["exact"].hits == (True,) * p.x_test.size
+    assert out["off"].rmse == pytest.approx(1.0)
+    assert out["off"].hits == (None,) * p.x_test.size  # NaN bounds: no interval
+    assert out["broken"].rmse == math.inf and "no fit" in out["broken"].error
+    assert out["w"].rmse == math.inf and "read-only" in out["w"].error
+    assert not p.y_train.flags.writeable
+
+
+def test_summarise_medians_wins_and_coverage() -> None:
+    problems = power_problems("a", 10.0) + power_problems("b", 1e4)
+    rules = {"exact": Exact(width=1.01), "off": Exact(bias=1.1, width=1.2), "worse": Exact(2.0)}
+    table = protocol.summarise(protocol.score(problems, rules))
+    assert list(table["source"].unique()) == ["a", "b"]
+    row = table.set_index(["source", "rule"])
+    assert row.loc[("a", "exact"), "win_rate"] == 1.0
+    assert row.loc[("a", "off"), "win_rate"] == 0.0
+    assert row.loc[("a", "off"), "median_rmse"] == pytest.approx(math.log(1.1))
+    assert row.loc[("b", "exact"), "coverage90"] == 1.0
+    assert row.loc[("b", "off"), "coverage90"] == 1.0  # 1.1 inside ·/÷ 1.2
+    assert math.isnan(row.loc[("b", "worse"), "coverage90"])
+    assert row.loc[("a", "exact"), "problems"] == len(problems) // 2
+    text = protocol.format_table(table)
+    assert text.count("\n") == len(table) + 1 and "| a | exact |" in text
+
+
+def test_leave_one_source_out_never_tunes_on_the_left_out_source() -> None:
+    problems = power_problems("a", 1e6) + power_problems("b", 10.0) + power_problems("c", 100.0)
+    spies = {
+        "general": Spy(Exact(bias=1.05), problems),
+        "special": Spy(Exact(min_x=1e5), problems),  # perfect on source a, bad elsewhere
+        "fixed": Spy(Exact(bias=1.2), problems),
+    }
+    seen: list[set[str]] = []
+
+    def choose(summary: pd.DataFrame) -> str:
+        seen.append(set(summary["source"]))
+        return protocol.default_choice(summary)
+
+    scorer = protocol.Scorer(spies)
+    table = protocol.leave_one_source_out(
+        problems, ["general", "special"], choose=choose, reference=["fixed"], scorer=scorer
+    )
+    by = table.set_index("left_out")
+    assert seen == [{"b", "c"}, {"a", "c"}, {"a", "b"}]
+    assert list(by.index) == ["a", "b", "c"]
+    # Left out a, special looks bad on b and c and is not chosen.
+    assert by.loc["a", "chosen"] == "general"
+    # Tuned with a, special's perfect score there wins; on b it predicts twice the truth, and
+    # the protocol reports that failure instead of the in-sample score.
+    assert by.loc["b", "chosen"] == "special"
+    assert by.loc["b", "median_rmse"] == pytest.approx(math.log(2.0))
+    assert by.loc["b", "win_rate"] == 0.0  # "fixed" (1.2x) beats 2x
+    assert by.loc["a", "median_rmse"] == pytest.approx(math.log(1.05))
+    # Each (rule, problem) ran at most once, cached across the folds.
+    for spy in spies.values():
+        assert len(spy.calls) == len(set(spy.calls))
+    for held, row in by.iterrows():
+        assert row["tuned_on"].split(",") == [s for s in ("a", "b", "c") if s != held]
+
+
+def test_default_choice_prefers_calibrated_intervals() -> None:
+    summary = pd.DataFrame(
+        {
+            "source": ["a", "a", "b", "b"],
+            "rule": ["sharp", "honest", "sharp", "honest"],
+            "median_rmse": [0.01, 0.02, 0.01, 0.02],
+            "coverage90": [0.5, 0.9, 0.6, 0.88],
+        }
+    )
+    assert protocol.default_choice(summary) == "honest"
+    summary["coverage90"] = [0.5, 0.7, 0.6, 0.88]  # neither calibrated: closest to the band
+    assert protocol.default_choice(summary) == "honest"
+    summary["coverage90"] = [0.9, 0.9, 0.9, 0.9]
+    assert protocol.default_choice(summary) == "sharp"
+
+
+def test_the_standard_rules_never_fit_a_held_out_point(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every law fit inside auto (backtests and final fit) sees only training points."""
+    problems = corpus.synthetic_problems(per_family=1)[:2]
+    fitted: list[tuple[np.ndarray, np.ndarray]] = []
+    original = ScalingLaw.fit
+
+    def recording_fit(self: ScalingLaw, X, y, sample_weight=None):  # type: ignore[no-untyped-def]
+        fitted.append((np.asarray(X, dtype=float).reshape(-1), np.asarray(y, dtype=float)))
+        return original(self, X, y, sample_weight)
+
+    monkeypatch.setattr(ScalingLaw, "fit", recording_fit)
+    rules = {"m1": protocol.LawRule("m1"), "auto": protocol.AutoRule(candidates=("m1", "m2"))}
+    for p in problems:
+        fitted.clear()
+        out = protocol.evaluate_problem(p, rules)
+        assert all(math.isfinite(o.rmse) for o in out), [o.error for o in out]
+        assert out[1].extra["chosen"] in ("m1", "m2")
+        assert len(fitted) >= 1 + 2 * 2  # m1, and two laws at >= 2 backtest cuts
+        for x, y in fitted:
+            assert x.max() <= p.x_train.max()
+            assert np.isin(x, p.x_train).all() and np.isin(y, p.y_train).all()
+            assert not np.isin(y, p.y_test).any()
+
+
+@pytest.mark.slow
+def test_standard_rules_reproduce_the_language_benchmark(shared_data: Path) -> None:
+    """auto and the single laws as rules give the RMSEs of scalinglab.fitting.extrapolation."""
+    from scalinglab.fitting import extrapolation
+
+    table = pd.read_csv(shared_data / "alabdulmohsin2022_lang.csv")
+    curve = extrapolation.load_curves(table)[0]
+    problem = corpus.lang_problems(shared_data / "alabdulmohsin2022_lang.csv")[0]
+    old = extrapolation.evaluate_curve(curve)
+    new = {o.rule: o for o in protocol.evaluate_problem(problem, protocol.standard_rules())}
+    assert new["auto"].extra["chosen"] == old["auto_choice"]
+    for name, value in old["rmse"].items():
+        assert new[name].rmse == pytest.approx(value, rel=1e-6, abs=1e-9), name
