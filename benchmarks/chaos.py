@@ -217,17 +217,16 @@ def _check_slots(name: str, config: Path, url: str, outcome: Outcome) -> None:
     outcome.dead_worker_retries += int(failed["error"].astype(str).str.startswith(DIED).sum())
 
 
-def _print(rows: list[Outcome]) -> None:
-    head = ["backend", "kills", "in flight", "in FAIL-retry", "studies", "slots", "lost",
-            "done twice", "left live", "dead-worker retries", "final exit",
-            "wall time"]  # fmt: skip
-    print(" | ".join(head))
-    for r in rows:
-        codes = ",".join(str(c) for c in sorted(set(r.final_exit_codes)))
-        cells = [r.backend, r.kills, r.in_flight_kills, r.hook_kills, r.studies, r.slots,
-                 r.lost, r.done_twice, r.left_live, r.dead_worker_retries, codes,
-                 f"{r.seconds / 60:.1f} min"]  # fmt: skip
-        print(" | ".join(str(c) for c in cells))
+HEAD = ["backend", "kills", "in flight", "in FAIL-retry", "studies", "slots", "lost", "done twice",
+        "left live", "dead-worker retries", "final exit", "wall time"]  # fmt: skip
+
+
+def _row(r: Outcome) -> str:
+    codes = ",".join(str(c) for c in sorted(set(r.final_exit_codes)))
+    cells = [r.backend, r.kills, r.in_flight_kills, r.hook_kills, r.studies, r.slots, r.lost,
+             r.done_twice, r.left_live, r.dead_worker_retries, codes,
+             f"{r.seconds / 60:.1f} min"]  # fmt: skip
+    return " | ".join(str(c) for c in cells)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -248,15 +247,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     rows: list[Outcome] = []
-    if args.backend in ("sqlite", "both"):
-        with tempfile.TemporaryDirectory(prefix="chaos-db-") as tmp:
-            rows.append(run_backend("sqlite", f"sqlite:///{tmp}/chaos.db", args.kills, args))
-    if args.backend in ("postgresql", "both"):
-        with postgres_server() as server:
-            rows.append(run_backend("postgresql", create_database(server), args.kills, args))
-    _print(rows)
-    if args.json is not None:
-        args.json.write_text(json.dumps([asdict(r) for r in rows], indent=2) + "\n")
+    print(" | ".join(HEAD), flush=True)
+    for backend in ("sqlite", "postgresql"):
+        if args.backend not in (backend, "both"):
+            continue
+        with contextlib.ExitStack() as stack:
+            if backend == "sqlite":
+                tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="chaos-db-"))
+                url = f"sqlite:///{tmp}/chaos.db"
+            else:
+                url = create_database(stack.enter_context(postgres_server()))
+            rows.append(run_backend(backend, url, args.kills, args))
+        print(_row(rows[-1]), flush=True)  # each backend's row as soon as it is measured
+        if args.json is not None:
+            args.json.write_text(json.dumps([asdict(r) for r in rows], indent=2) + "\n")
     bad = any(r.lost or r.done_twice or r.left_live or set(r.final_exit_codes) != {0} for r in rows)
     return 1 if bad else 0
 
