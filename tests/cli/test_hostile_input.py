@@ -1,0 +1,584 @@
+"""Bad and hostile input on every command (issue 12): exit 2, one line on stderr naming the
+problem, no traceback, and nothing written or executed that should not be.
+
+Each case runs in-process through `run_app` from a directory of prepared files (broken tables,
+broken fit files, broken study files); the directory's contents are compared before and after,
+so a case that leaves a file behind (a --json or --out written on failure, a `--where` that ran
+code) fails. A few cases run the real entry point in a subprocess, and two send signals.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from filelock import FileLock
+
+from scalinglab.cli import run_app
+from tests.report.tiny_study import TinyStudy, make_tiny_study
+from tests.signals import as_in_a_terminal
+
+SCALINGLAB = [sys.executable, "-m", "scalinglab.cli"]
+STORAGE_OWNER = "scalinglab/study/storage.py (study engineer)"
+CONFIG_OWNER = "scalinglab/study/config.py (study engineer)"
+
+
+@dataclass(frozen=True)
+class Case:
+    """argv (shell syntax; {S} is the tiny study's storage URL) and a substring of the error."""
+
+    args: str
+    needle: str
+    xfail: str | None = None
+
+
+def _fit_file_cases() -> list[Case]:
+    at = "--at x=1"
+    return [
+        Case(f"predict badjson.json {at}", "not a valid JSON fit file"),
+        Case(f"predict list.json {at}", "must hold a JSON object"),
+        Case(f"predict unknownlaw.json {at}", "unknown law 'nope'"),
+        Case(f"predict lawlist.json {at}", "unknown law"),
+        Case(f"predict nolaw.json {at}", "needs a 'law' field"),
+        Case(f"predict noparams.json {at}", "has no 'params'"),
+        Case(f"predict missingparam.json {at}", "missing ['b', 'c']"),
+        Case(f"predict extraparam.json {at}", "unknown ['zz']"),
+        Case(f"predict strparam.json {at}", "must be a number"),
+        Case(f"predict nanparam.json {at}", "must be finite"),
+        Case(f"predict paramslist.json {at}", "must map parameter names"),
+        Case(f"predict badopts.json {at}", "bad options"),
+        Case(f"predict xmismatch.json {at}", "lists 2 x column(s)"),
+        Case(f"predict badboot.json {at}", "field 'bootstrap_params' is malformed"),
+        Case(f"predict bootshape.json {at}", "field 'bootstrap_params' is malformed"),
+        Case(f"predict badcov.json {at}", "field 'covariance' is malformed"),
+        Case(f"predict badci.json {at}", "field 'ci' is malformed"),
+        Case(f"predict badse.json {at}", "field 'stderr' is malformed"),
+        Case(f"predict badnpoints.json {at}", "field 'n_points' is malformed"),
+        Case(f"predict badwiden.json {at}", "'interval_widening' in a fit file needs"),
+        Case(f"predict adir {at}", "is a directory"),
+        Case(f"predict nosuch.json {at}", "no such fit file"),
+        Case(f"predict curve.csv {at}", "is not a fit file"),
+        Case(f"predict empty.json {at}", "is not a fit file"),
+        Case("plan badjson.json --compute 1e22", "not a valid JSON fit file"),
+        Case("plan badiso.json --compute 1e22", "needs 'exponent' and 'coef'"),
+        Case("plan runs.csv --compute 1e22", "is not a fit file"),
+        Case("report fit.json badjson.json --out rep", "not a readable JSON fit file"),
+        Case("report nosuch.json --out rep", "no such fit file"),
+    ]
+
+
+def _table_cases() -> list[Case]:
+    xy = "--x x --y y"
+    return [
+        Case(f"fit empty.csv {xy}", "is empty"),
+        Case(f"fit header.csv {xy}", "has no data rows"),
+        Case(f"fit bin.csv {xy}", "cannot read bin.csv as a table"),
+        Case(f"fit nan.csv {xy}", "column 'y' has 1 missing"),
+        Case(f"fit inf.csv {xy}", "column 'y' has 1 missing"),
+        Case(f"fit str.csv {xy}", "column 'x' has 1 missing"),
+        Case(f"fit neg.csv {xy}", "must be > 0"),
+        Case(f"fit zeroy.csv {xy}", "y must be > 0"),
+        Case(f"fit few.csv {xy}", "free parameters"),
+        Case(f"fit samex.csv {xy}", "has a single value"),
+        Case(f"fit dup.csv {xy}", "more than one column named 'x'"),
+        Case(f"fit fit.json {xy}", "is a JSON file"),
+        Case(f"fit disguised.csv {xy}", "is a JSON file"),
+        Case(f"fit bad.parquet {xy}", "cannot read bad.parquet as a table"),
+        Case(f"fit adir {xy}", "is a directory"),
+        Case(f"fit nosuch.csv {xy}", "no such file: nosuch.csv"),
+        Case(f"fit '[/x].csv' {xy}", "no such file: [/x].csv"),
+        Case("fit '[bold]runs.csv' --x nope --y loss", "[bold]runs.csv has no column 'nope'"),
+        Case("fit curve.csv --x nope --y y", "has no column 'nope'"),
+        Case("fit curve.csv --x x --y nope", "has no column 'nope'"),
+        Case("fit curve.csv --x '[shards]' --y y", "has no column '[shards]'"),
+        Case("isoflop empty.csv", "is empty"),
+        Case("isoflop dup.csv --params x --loss y --flops x", "more than one column named 'x'"),
+        Case("isoflop fit.json", "is a JSON file"),
+        Case("isoflop curve.csv", "needs a FLOPs column"),
+        Case("isoflop iso.csv --params nope", "has no column 'nope'"),
+        Case("isoflop iso.csv --loss nope", "has no column 'nope'"),
+        Case("isoflop iso.csv --tokens nope", "has no column 'nope'"),
+        Case("isoflop iso.csv --flops nope", "has no column 'nope'"),
+        Case("isoflop iso.csv --method envelope --run nope", "has no column 'nope'"),
+        Case("isoflop samex.csv --params x --loss y --flops x", "needs a minimum at 2 or more"),
+        Case("report curve.csv --out rep", "not a study's results table"),
+        Case("report dup.csv --out rep", "more than one column named 'x'"),
+        Case("report text.txt --out rep", "unknown source type"),
+        Case("report nosuch.csv --out rep", "no such file"),
+        Case("report curve.csv iso.csv --out rep", "give one study or one table"),
+        Case("benchmark extrapolation nosuch.csv", "no such file"),
+        Case("benchmark extrapolation curve.csv", "lacks column(s)"),
+        Case("benchmark extrapolation fit.json", "is a JSON file"),
+        Case("benchmark extrapolation empty.csv", "is empty"),
+    ]
+
+
+def _where_cases() -> list[Case]:
+    """A --where is a filter, never code: each of these must fail and leave no `pwned` file."""
+    touch = "touch pwned"
+    return [
+        Case(f"fit curve.csv --x x --y y --where \"@pd.io.common.os.system('{touch}')\"", "'@'"),
+        Case(
+            f"fit curve.csv --x x --y y --where \"x > 1 and @pd.io.common.os.system('{touch}')\"",
+            "'@'",
+        ),
+        Case(f"fit curve.csv --x x --y y --where \"__import__('os').system('{touch}')\"", "call"),
+        Case("fit curve.csv --x x --y y --where \"open('pwned', 'w')\"", "call"),
+        Case("fit curve.csv --x x --y y --where 'x.__class__'", "attribute"),
+        Case("fit curve.csv --x x --y y --where 'x.values > 1'", "attribute"),
+        Case("fit curve.csv --x x --y y --where 'x[0] > 1'", "subscript"),
+        Case("fit curve.csv --x x --y y --where '__builtins__'", "dunder"),
+        Case("fit curve.csv --x x --y y --where 'lambda: 1'", "lambda"),
+        Case("fit curve.csv --x x --y y --where '[c for c in x]'", "comprehension"),
+        Case("fit curve.csv --x x --y y --where \"f'{x}'\"", "f-string"),
+        Case("fit curve.csv --x x --y y --where 'x > 1; import os'", "not a valid condition"),
+        Case("fit curve.csv --x x --y y --where 'x := 1'", "not a valid condition"),
+        Case("fit curve.csv --x x --y y --where 1", "is not a condition"),
+        Case("fit curve.csv --x x --y y --where x", "is not a condition"),
+        Case("fit curve.csv --x x --y y --where 'x >'", "not a valid condition"),
+        Case("fit curve.csv --x x --y y --where 'nope > 1'", "'nope', which is not a column"),
+        Case("fit curve.csv --x x --y y --where 'y > 100'", "no rows of curve.csv match"),
+        Case(f"isoflop iso.csv --where \"@pd.io.common.os.system('{touch}')\"", "'@'"),
+        Case(f"report iso.csv --out rep --where \"__import__('os').system('{touch}')\"", "call"),
+        Case("report iso.csv --out rep --where 'params.__class__'", "attribute"),
+    ]
+
+
+def _flag_cases() -> list[Case]:
+    xy = "fit curve.csv --x x --y y"
+    return [
+        # The command line itself (typer's own click): one line, exit 2.
+        Case("nosuchcommand", "No such command 'nosuchcommand'"),
+        Case("--nope", "No such option: --nope"),
+        Case("fit", "Missing argument 'data'"),
+        Case("fit curve.csv --nope", "No such option: --nope"),
+        Case("fit curve.csv --bootstrap", "requires an argument"),
+        Case(f"{xy} --bootstrap many", "Invalid value for '--bootstrap'"),
+        Case(f"{xy} --seed x", "Invalid value for '--seed'"),
+        Case(f"{xy} --delta abc", "Invalid value for '--delta'"),
+        Case("predict fit.json", "Missing option '--at'"),
+        Case("plan fit.json --compute abc", "Invalid value for '--compute'"),
+        Case("plan fit.json --level high", "Invalid value for '--level'"),
+        Case("laws extra", "unexpected extra argument"),
+        Case("laws --json x", "No such option: --json"),
+        Case("study nope", "No such command 'nope'"),
+        Case("study run", "Missing argument 'config'"),
+        Case("study run ex.toml --workers 0", "Invalid value for '--workers'"),
+        Case("study run ex.toml --workers abc", "Invalid value for '--workers'"),
+        Case("study export x", "Missing option '--out'"),
+        Case("study fit x --bootstrap -1", "Invalid value for '--bootstrap'"),
+        Case("study fit x --fit-up-to abc", "Invalid value for '--fit-up-to'"),
+        Case("data nope", "No such command 'nope'"),
+        Case("data prepare", "Missing argument 'domain'"),
+        Case("demo --workers 0", "Invalid value for '--workers'"),
+        Case("demo --bootstrap -1", "Invalid value for '--bootstrap'"),
+        Case("benchmark nope", "No such command 'nope'"),
+        Case("benchmark extrapolation iso.csv --workers x", "Invalid value for '--workers'"),
+        Case("report", "Missing argument 'sources'"),
+        Case("report fit.json --bootstrap -1", "Invalid value for '--bootstrap'"),
+        Case("report curve.csv --x x", "No such option: --x"),
+        # fit
+        Case("fit curve.csv --x x --y y --law nope", "unknown law 'nope'"),
+        Case("fit curve.csv --x x --x y --y y", "takes 1 x column(s)"),
+        Case("fit runs.csv --law chinchilla --x params --y loss", "takes 2 x column(s)"),
+        Case(f"{xy} --bootstrap -1", "--bootstrap must be >= 0"),
+        Case(f"{xy} --bootstrap 100000000", "bootstrap resamples must be an integer from 0"),
+        Case(f"{xy} --bootstrap 20001", "from 0 to 20,000"),
+        Case(f"{xy} --bootstrap 10 --seed -1", "seed must be an integer >= 0"),
+        Case(f"{xy} --objective nope", "unknown objective 'nope'"),
+        Case(f"{xy} --delta -1", "Huber delta must be a number > 0"),
+        Case(f"{xy} --delta nan", "Huber delta must be a number > 0"),
+        Case(f"{xy} --fix a", "--fix takes NAME=VALUE"),
+        Case(f"{xy} --fix a=q", "'q' is not a number"),
+        Case(f"{xy} --fix zz=1", "has no parameter 'zz'"),
+        Case(f"{xy} --law bnsl --n-breaks -3", "n_breaks must be an integer"),
+        Case(f"{xy} --law auto --candidates ''", "--candidates takes comma-separated"),
+        Case(f"{xy} --law auto --candidates nope", "--candidates: unknown law 'nope'"),
+        Case(f"{xy} --law auto --candidates chinchilla", "not a law of one variable"),
+        Case(f"{xy} --law auto --fix a=1", "--fix cannot be used with --law auto"),
+        Case(f"{xy} --json adir", "cannot write adir"),
+        Case(f"{xy} --json curve.csv/out.json", "cannot write curve.csv/out.json"),
+        # predict
+        Case("predict fit.json --at x=", "x has no value"),
+        Case("predict fit.json --at =5", "--at takes NAME=VALUE"),
+        Case("predict fit.json --at x", "--at takes NAME=VALUE"),
+        Case("predict fit.json --at x=abc", "'abc' is not a number"),
+        Case("predict fit.json --at x=1,x=2", "x is given twice"),
+        Case("predict fit.json --at y=1", "unknown ['y']"),
+        Case("predict chin.json --at params=1e9 --at 'tokens=1;2'", "params: 1, tokens: 2"),
+        Case("predict fit.json --at x=-1", "must be > 0"),
+        Case("predict fit.json --at x=0", "must be > 0"),
+        Case("predict fit.json --at x=nan", "NaN or inf"),
+        Case("predict fit.json --at x=inf", "NaN or inf"),
+        Case("predict fit.json --at x=1 --level 2", "--level must be between 0 and 1"),
+        Case("predict fit.json --at x=1 --level nan", "--level must be between 0 and 1"),
+        # plan
+        Case("plan chin.json", "say what to plan"),
+        Case("plan chin.json --compute 1e22 --target-loss 2", "give one query at a time"),
+        Case("plan chin.json --compute 0", "compute budget must be a positive number"),
+        Case("plan chin.json --compute -1e22", "compute budget must be a positive number"),
+        Case("plan chin.json --compute nan", "compute budget must be a positive number"),
+        Case("plan chin.json --compute 1e400", "compute budget must be a positive number"),
+        Case("plan chin.json --target-loss 0", "target loss must be a positive number"),
+        Case("plan chin.json --target-loss 1.0", "at or below the fitted irreducible loss"),
+        Case("plan chin.json --target-error 0.1", "--target-error needs a one-variable"),
+        Case("plan fit.json --compute 1e22", "needs a law of model size and tokens"),
+        Case("plan chin.json --model-sizes ''", "needs at least one model size"),
+        Case("plan chin.json --model-sizes a,b", "takes comma-separated numbers"),
+        Case("plan chin.json --model-sizes -1,2", "model sizes must be positive"),
+        Case("plan chin.json --compute 1e22 --unique-tokens 0", "unique tokens must be > 0"),
+        Case("plan chin.json --compute 1e22 --unique-tokens nan", "unique tokens must be > 0"),
+        Case("plan chin.json --unique-tokens 1e9", "say what to plan"),
+        Case("plan chin.json --target-loss 2 --unique-tokens 1e9", "goes with --compute"),
+        Case("plan chin.json --compute 1e22 --inference-tokens -1", "inference tokens must be"),
+        Case(
+            "plan chin.json --compute 1e22 --unique-tokens 1e9 --inference-tokens 1",
+            "cannot be combined",
+        ),
+        Case("plan chin.json --compute 1e22 --r-d-star 5", "only apply with --unique-tokens"),
+        Case(
+            "plan chin.json --compute 1e22 --unique-tokens 1e9 --r-d-star -5",
+            "R*_D must be a positive number",
+        ),
+        Case("plan chin.json --compute 1e22 --level 1", "--level must be between 0 and 1"),
+        Case("plan chin.json --compute 1e22 --flops-per-param-token 0", "must be > 0"),
+        Case("plan chin.json --compute 1e22 --flops-function nope", "takes module:function"),
+        Case("plan chin.json --compute 1e22 --flops-function :f", "takes module:function"),
+        Case("plan chin.json --compute 1e22 --flops-function nosuchmod:f", "cannot import"),
+        Case("plan chin.json --compute 1e22 --flops-function math:pi", "has no function 'pi'"),
+        Case("plan chin.json --compute 1e22 --flops-function os:system", "failed: TypeError"),
+        Case("plan chin.json --compute 1e22 --flops-function os:getcwd", "failed: TypeError"),
+        Case("plan iso.json --target-loss 2", "answers --compute and --model-sizes only"),
+        Case("plan iso.json --compute -1", "compute budget must be a positive number"),
+        Case("plan iso.json --model-sizes x", "takes comma-separated numbers"),
+        # isoflop
+        Case("isoflop iso.csv --method nope", "--method must be isoflop or envelope"),
+        Case("isoflop iso.csv --bootstrap -1", "--bootstrap must be >= 0"),
+        Case("isoflop iso.csv --bootstrap 99999999999", "bootstrap resamples must be"),
+        Case("isoflop iso.csv --method envelope --bootstrap 99999999999", "resamples must be"),
+        Case("isoflop iso.csv --seed -5 --bootstrap 10", "seed must be an integer >= 0"),
+        Case("isoflop iso.csv --level 0", "--level must be between 0 and 1"),
+        Case("isoflop iso.csv --flops-per-param-token -1", "must be > 0"),
+        Case("isoflop iso.csv --run run", "--run only applies with --method envelope"),
+        Case("isoflop iso.csv --budget-tolerance -1", "budget tolerance must be >= 0"),
+        Case("isoflop iso.csv --budget-tolerance nan", "budget tolerance must be >= 0"),
+        Case("isoflop iso.csv --where 'params < 0'", "no rows of iso.csv match"),
+        # report
+        Case("report fit.json --out rep --level 2", "--level must be between 0 and 1"),
+        Case("report fit.json --out curve.csv", "--out curve.csv is a file"),
+        Case("report fit.json --out curve.csv/sub", "curve.csv is a file, not a directory"),
+        # data, demo, benchmark
+        Case("data prepare nope", "unknown domain 'nope'"),
+        Case("data prepare image --cache-dir curve.csv", "curve.csv is a file"),
+        Case("data prepare image --cache-dir curve.csv/sub", "curve.csv is a file"),
+        Case("demo --config nosuch.toml", "no such study file"),
+        Case("demo --config badtoml.toml", "malformed TOML"),
+        Case("demo --out curve.csv", "--out curve.csv is a file"),
+        Case("benchmark extrapolation curve.csv --laws ''", "--laws takes one or more"),
+        Case("benchmark extrapolation curve.csv --laws auto", "--laws takes one or more"),
+        Case("benchmark extrapolation curve.csv --laws nope", "unknown law 'nope'"),
+        Case("benchmark extrapolation curve.csv --workers 0", "--workers must be >= 1"),
+    ]
+
+
+def _study_cases() -> list[Case]:
+    return [
+        # study files
+        Case("study run nosuch.toml", "no such study file"),
+        Case("study run adir", "cannot read"),
+        Case("study run badtoml.toml", "malformed TOML"),
+        Case("study run binary.toml", "not UTF-8", xfail=f"decoding in {CONFIG_OWNER}"),
+        Case("study run notask.toml", "task: missing"),
+        Case("study run badtask.toml --storage never.db", "unknown task 'nope'"),
+        Case("study run negshard.toml", "shards.smallest"),
+        Case("study run factor1.toml", "shards.factor"),
+        Case("study run markupname.toml", "name: String should match pattern"),
+        Case("study run strtrials.toml", "search.trials_per_shard"),
+        Case("study run noseeds.toml", "seeds is empty"),
+        Case("study run badsampler.toml", "search.sampler"),
+        Case("study run nosizes.toml", "model-size grid is empty"),
+        Case("study run badlr.toml", "a log-scale range needs low > 0"),
+        Case("study run unknownkey.toml", "budget.bogus: unknown key"),
+        Case("study run ex.toml --executor nope", "unknown executor 'nope'"),
+        # storage URLs
+        Case(
+            "study run ex.toml --storage mysql://u@h/db",
+            "sqlite, postgresql",
+            xfail=f"the message is made in {STORAGE_OWNER}",
+        ),
+        Case(
+            "study status x --storage mysql://u@h/db",
+            "sqlite, postgresql",
+            xfail=f"the message is made in {STORAGE_OWNER}",
+        ),
+        Case("study run ex.toml --storage ftp://x", "unsupported URL scheme 'ftp'"),
+        Case("study run ex.toml --storage sqlite:///curve.csv/x.db", "cannot open SQLite"),
+        Case("study run ex.toml --storage curve.csv", "file is not a database"),
+        Case(
+            "study run ex.toml --storage postgresql://nobody@127.0.0.1:1/x",
+            "cannot open storage postgresql",
+        ),
+        Case("study status nosuch", "no study database"),
+        Case("study status nosuch --storage '[shards]'", "no study database at"),
+        Case("study status nosuch --storage 'sqlite:///[/x].db'", "[/x].db"),
+        Case("study status ghost --storage {S}", "no study named 'ghost'"),
+        Case("study export ghost --storage {S} --out x.csv", "no study named 'ghost'"),
+        Case("study export tiny-report --storage {S} --out x.txt", "unknown table format"),
+        Case("study export tiny-report --storage {S} --out adir", "unknown table format"),
+        Case("study fit ghost --storage {S}", "no study named 'ghost'"),
+        Case("study fit tiny-report --storage {S} --y nope", "--y must be best_val_loss"),
+        Case("study fit tiny-report --storage {S} --law nope", "unknown learning-curve law"),
+        Case("study fit tiny-report --storage {S} --fit-up-to 0", "must be a positive shard"),
+        Case("study fit tiny-report --storage {S} --fit-up-to nan", "must be a positive shard"),
+        Case("study fit tiny-report --storage {S} --fit-up-to 1", "needs at least 3"),
+        Case("study fit tiny-report --storage {S} --bootstrap 10000000", "resamples must be"),
+        Case("study status tiny-report --storage {S} --json adir", "cannot write adir"),
+        Case("report tiny-report --storage {S} --y nope --out rep", "--y must be"),
+        Case("report tiny-report --storage {S} --level 0 --out rep", "--level must be"),
+        Case("report tiny-report --storage {S} --out curve.csv", "--out curve.csv is a file"),
+        Case("report nosuch --out rep", "no study database"),
+        Case("report nosuch --storage ftp://x --out rep", "unsupported URL scheme 'ftp'"),
+    ]
+
+
+CASES = [*_fit_file_cases(), *_table_cases(), *_where_cases(), *_flag_cases(), *_study_cases()]
+
+
+def _param(case: Case) -> object:
+    marks = [pytest.mark.xfail(reason=case.xfail, strict=False)] if case.xfail else []
+    return pytest.param(case, id=case.args, marks=marks)
+
+
+def _write_files(d: Path) -> None:
+    """The directory every case runs in: good files to aim flags at, and broken ones."""
+    m = np.geomspace(1e2, 1e6, 12)
+    pd.DataFrame({"x": m, "y": 4 * m**-0.35 + 0.05}).to_csv(d / "curve.csv", index=False)
+    pd.DataFrame({"x": [5.0] * 8, "y": np.linspace(1, 2, 8)}).to_csv(d / "samex.csv", index=False)
+    big = np.geomspace(1e2, 1e6, 400)  # --law auto takes half a minute on it
+    noise = np.exp(0.01 * np.random.default_rng(0).standard_normal(big.size))
+    pd.DataFrame({"x": big, "y": (4 * big**-0.35 + 0.05) * noise}).to_csv(
+        d / "big.csv", index=False
+    )
+    n, t = np.repeat([1e7, 3e7, 1e8, 3e8], 5), np.tile(np.geomspace(1e8, 1e10, 5), 4)
+    loss = 1.8 + 400 / n**0.34 + 2000 / t**0.37
+    pd.DataFrame({"params": n, "tokens": t, "loss": loss}).to_csv(d / "runs.csv", index=False)
+    pd.DataFrame({"params": n, "loss": loss}).to_csv(d / "[bold]runs.csv", index=False)
+    rows = []  # IsoFLOP runs: 9 budgets x 11 model sizes around the optimum
+    for c in np.geomspace(6e18, 3e21, 9):
+        n_opt = 0.6 * (c / 6) ** 0.5
+        for k, size in enumerate(n_opt * np.geomspace(0.15, 6, 11)):
+            tok = c / (6 * size)
+            rows.append((size, tok, c, 1.69 + 406 * size**-0.34 + 411 * tok**-0.28, k))
+    iso = pd.DataFrame(rows, columns=["params", "tokens", "flops", "loss", "run"])
+    iso.to_csv(d / "iso.csv", index=False)
+    texts = {
+        "dup.csv": "x,y,x\n" + "".join(f"{v},{2 * v**-0.3},{v}\n" for v in m),
+        "empty.csv": "",
+        "header.csv": "x,y\n",
+        "nan.csv": "x,y\n1,2\n2,nan\n3,1\n4,0.9\n",
+        "inf.csv": "x,y\n1,2\n2,inf\n3,1\n4,0.9\n",
+        "str.csv": "x,y\n1,2\nabc,1.5\n3,1\n4,0.9\n",
+        "neg.csv": "x,y\n1,2\n-2,1.5\n3,1\n4,0.9\n",
+        "zeroy.csv": "x,y\n1,2\n2,0\n3,1\n4,0.9\n",
+        "few.csv": "x,y\n1,2\n2,1.5\n",
+        "disguised.csv": '{"law": "power", "params": {"a": 1, "b": -1}}',
+        "bad.parquet": "not parquet",
+        "text.txt": "hello\n",
+        "badjson.json": "{not json",
+        "empty.json": "",
+        "list.json": "[1, 2, 3]",
+        "nanparam.json": '{"law": "power_const", "params": {"a": NaN, "b": -0.3, "c": 0.1}}',
+        "badtoml.toml": 'name = "t"\n[task\n',
+        "notask.toml": 'name = "t"\n',
+    }
+    for name, text in texts.items():
+        (d / name).write_text(text)
+    (d / "bin.csv").write_bytes(bytes(range(256)) * 4)
+    (d / "binary.toml").write_bytes(b"\xff\xfe\x00name")
+    good = {"a": 4.0, "b": -0.35, "c": 0.05}
+    fits = {
+        "fit.json": {"law": "power_const", "x": ["x"], "y": "y", "params": good},
+        "chin.json": {
+            "law": "chinchilla",
+            "x": ["params", "tokens"],
+            "params": {"E": 1.8, "A": 400, "B": 2000, "alpha": 0.34, "beta": 0.37},
+        },
+        "unknownlaw.json": {"law": "nope", "params": {"a": 1}},
+        "lawlist.json": {"law": ["a"], "params": {}},
+        "nolaw.json": {"params": good},
+        "noparams.json": {"law": "power_const"},
+        "missingparam.json": {"law": "power_const", "params": {"a": 1}},
+        "extraparam.json": {"law": "power_const", "params": {**good, "zz": 1}},
+        "strparam.json": {"law": "power_const", "params": {**good, "a": "x"}},
+        "paramslist.json": {"law": "power_const", "params": [1, 2, 3]},
+        "badopts.json": {"law": "power_const", "params": good, "options": {"bogus": 1}},
+        "xmismatch.json": {"law": "power_const", "params": good, "x": ["x", "z"]},
+        "badboot.json": {"law": "power_const", "params": good, "bootstrap_params": "zz"},
+        "bootshape.json": {"law": "power_const", "params": good, "bootstrap_params": [[1, 2]]},
+        "badcov.json": {"law": "power_const", "params": good, "covariance": [[1, 2], [3]]},
+        "badci.json": {"law": "power_const", "params": good, "ci": {"a": 5}},
+        "badse.json": {"law": "power_const", "params": good, "stderr": {"a": "q"}},
+        "badnpoints.json": {"law": "power_const", "params": good, "n_points": "many"},
+        "badwiden.json": {"law": "power_const", "params": good, "interval_widening": {"x": 1}},
+        "badiso.json": {"n_line": {}, "d_line": {}},
+        "iso.json": {
+            "n_line": {"exponent": 0.5, "coef": 0.1},
+            "d_line": {"exponent": 0.5, "coef": 1.6},
+        },
+    }
+    for name, doc in fits.items():
+        (d / name).write_text(json.dumps(doc))
+    (d / "adir").mkdir()
+    _write_study_files(d)
+
+
+def _write_study_files(d: Path) -> None:
+    ex = (
+        'name = "ex"\n[task]\nname = "synthetic"\noptions = { pool_size = 2048 }\n'
+        "[shards]\nsmallest = 256\nlargest = 1024\nfactor = 2\n"
+        '[search]\nmodel_sizes = [8, 16]\ntrials_per_shard = 2\nsampler = "random"\n'
+        'pruner = "none"\nhparams.lr = { low = 1e-3, high = 3e-2, log = true }\n'
+        "[train]\nseeds = [0]\nmax_epochs = 4\n[budget]\nflops_per_trial = 1e12\n"
+    )
+    (d / "ex.toml").write_text(ex)
+    variants = {
+        "badtask.toml": ('name = "synthetic"', 'name = "nope"'),
+        "negshard.toml": ("smallest = 256", "smallest = -5"),
+        "factor1.toml": ("factor = 2", "factor = 1"),
+        "markupname.toml": ('name = "ex"', 'name = "[bold]x[/]"'),
+        "strtrials.toml": ("trials_per_shard = 2", 'trials_per_shard = "many"'),
+        "noseeds.toml": ("seeds = [0]", "seeds = []"),
+        "badsampler.toml": ('sampler = "random"', 'sampler = "nope"'),
+        "nosizes.toml": ("model_sizes = [8, 16]", "model_sizes = []"),
+        "badlr.toml": ("low = 1e-3", "low = -1"),
+        "unknownkey.toml": ("[budget]", "[budget]\nbogus = 1"),
+    }
+    for name, (old, new) in variants.items():
+        assert old in ex, name
+        (d / name).write_text(ex.replace(old, new))
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("hostile")
+    _write_files(d)
+    return d
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> TinyStudy:
+    """The report tests' tiny finished study (one per session, shared across xdist workers)."""
+    base = tmp_path_factory.getbasetemp()
+    root = base if worker_id == "master" else base.parent
+    with FileLock(str(root / "tiny-study.lock")):
+        return make_tiny_study(root / "tiny-study")
+
+
+def _snapshot(d: Path) -> dict[str, int]:
+    return {str(p.relative_to(d)): p.stat().st_mtime_ns for p in d.rglob("*")}
+
+
+def _one_line_error(code: int, err: str, needle: str) -> None:
+    assert "Traceback" not in err, err
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ") and needle in lines[0], err
+
+
+def test_at_least_120_cases() -> None:
+    assert len(CASES) >= 120
+    assert len({c.args for c in CASES}) == len(CASES)  # ids are unique
+
+
+@pytest.mark.parametrize("case", [_param(c) for c in CASES])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(
+    case: Case,
+    files: Path,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = shlex.split(case.args)
+    if "{S}" in case.args:
+        storage = request.getfixturevalue("tiny").storage
+        argv = [a.replace("{S}", storage) for a in argv]
+    monkeypatch.chdir(files)
+    monkeypatch.setenv("SCALINGLAB_CACHE", str(files / "cache"))  # never the user's cache
+    before = _snapshot(files)
+    code = run_app(argv)
+    _, err = capsys.readouterr()
+    _one_line_error(code, err, case.needle)
+    assert not (files / "pwned").exists()
+    assert _snapshot(files) == before, "a failed command wrote or changed files"
+
+
+# The real entry point, in a fresh interpreter: the same errors on the same single line.
+ENTRY_POINT_CASES = [
+    Case("fit curve.csv --nope", "No such option: --nope"),
+    Case("fit '[/x].csv'", "no such file: [/x].csv"),
+    Case("plan fit.json --compute abc", "Invalid value for '--compute'"),
+    Case("study run ex.toml --workers 0", "Invalid value for '--workers'"),
+    Case(
+        "fit curve.csv --x x --y y --where \"x > 1 and @pd.io.common.os.system('touch pwned')\"",
+        "'@'",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", ENTRY_POINT_CASES, ids=[c.args for c in ENTRY_POINT_CASES])
+def test_the_entry_point_gives_the_same_one_line(case: Case, files: Path) -> None:
+    before = _snapshot(files)
+    proc = subprocess.run(
+        [*SCALINGLAB, *shlex.split(case.args)],
+        cwd=files,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    _one_line_error(proc.returncode, proc.stderr, case.needle)
+    assert _snapshot(files) == before and not (files / "pwned").exists()
+
+
+def test_help_and_no_arguments_exit_0(files: Path) -> None:
+    for args in ([], ["--help"], ["study"], ["fit", "--help"]):
+        proc = subprocess.run(
+            [*SCALINGLAB, *args], cwd=files, capture_output=True, text=True, timeout=300
+        )
+        assert proc.returncode == 0 and "Usage" in proc.stdout, (args, proc.stderr)
+        assert proc.stderr == "", (args, proc.stderr)
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, -15)])
+def test_a_signal_mid_fit_leaves_no_traceback_and_no_json(
+    files: Path, tmp_path: Path, sig: int, code: int
+) -> None:
+    """Ctrl-C: exit 130 and 'interrupted'; SIGTERM: killed as usual. No traceback, no --json."""
+    out = tmp_path / "fit.json"
+    argv = ["fit", "big.csv", "--x", "x", "--y", "y", "--law", "auto", "--json", str(out)]
+    proc = subprocess.Popen(
+        [*SCALINGLAB, *argv],
+        cwd=files,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=as_in_a_terminal,
+    )
+    time.sleep(5)  # past the imports, inside the fit (auto's backtests take half a minute)
+    assert proc.poll() is None, "the fit ended before the signal"
+    os.kill(proc.pid, sig)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == code, err
+    assert "Traceback" not in err and not out.exists()
+    if sig == signal.SIGINT:
+        assert err.strip() == "interrupted"
