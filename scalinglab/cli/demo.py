@@ -12,7 +12,6 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-import scalinglab
 from scalinglab.cli.app import app, check_out_dir, console, err_console, fail
 
 DEMO_CONFIG = Path("examples") / "demo.toml"
@@ -23,7 +22,7 @@ def find_demo_config() -> Path:
     here = DEMO_CONFIG
     if here.exists():
         return here
-    beside = Path(scalinglab.__file__).resolve().parents[1] / DEMO_CONFIG
+    beside = Path(__file__).resolve().parents[2] / DEMO_CONFIG  # the checkout's examples/
     if beside.exists():
         return beside
     fail(f"cannot find {DEMO_CONFIG}; run from the scalinglab checkout or pass --config")
@@ -71,7 +70,8 @@ def demo_command(
     workers: Annotated[
         int | None, typer.Option(min=1, help="Concurrent trials (default: one per core).")
     ] = None,
-    bootstrap: Annotated[int, typer.Option(min=0, help="Bootstrap resamples of the fits.")] = 1000,
+    # 200: scalinglab.study.fit.DEFAULT_BOOTSTRAP (spelled out: --help imports no numpy).
+    bootstrap: Annotated[int, typer.Option(min=0, help="Bootstrap resamples of the fits.")] = 200,
     prepare_data: Annotated[
         bool, typer.Option("--prepare/--no-prepare", help="Build the task's data cache first.")
     ] = True,

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import typer
@@ -16,6 +16,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from scalinglab.cli.app import app, console, err_console, fail, write_json
+
+if TYPE_CHECKING:
+    from scalinglab.laws.base import ScalingLaw
+    from scalinglab.study.fit import StudyFit
 
 study_app = typer.Typer(
     help="Run a scaling study (nested shards x per-shard search), inspect it, export it, fit it.",
@@ -217,11 +221,13 @@ def fit_cmd(
     y: str = typer.Option(
         "auto",
         "--y",
-        help="Learning-curve column: best_val_loss, best_val_error or auto (the domain's metric:"
+        help="Learning-curve column: best_val_loss, best_val_error or auto (the task's curve_y:"
         " error for image and speech, loss otherwise).",
     ),
     law: str = typer.Option("power_const", "--law", help="power_const or hestness."),
-    n_bootstrap: int = typer.Option(1000, "--bootstrap", min=0, help="Bootstrap resamples."),
+    # 200: scalinglab.study.fit.DEFAULT_BOOTSTRAP, spelled out so --help needs no numpy (a
+    # test checks they agree).
+    n_bootstrap: int = typer.Option(200, "--bootstrap", min=0, help="Bootstrap resamples."),
     fit_up_to: float | None = typer.Option(
         None,
         "--fit-up-to",
@@ -247,60 +253,71 @@ def fit_cmd(
         load_results(name, storage), y=y, law=law, n_bootstrap=n_bootstrap, fit_up_to=fit_up_to
     )
     if json_out is not None:
-        write_json(json_out, result)
+        write_json(json_out, result.to_dict())
         if str(json_out) == "-":
             return
-    y = result["y"]  # "auto" resolved to the domain's metric
+    y = result.y  # "auto" resolved to the task's curve_y
     table = Table(title=f"study {name}: best-fit model per shard", show_edge=False)
     for col in ("seed", "shard", "model size", "params", y):
         table.add_column(col, justify="right")
-    for p in result["points"]:
+    for p in result.best.to_dict("records"):
         table.add_row(
             str(p["seed"]), str(p["shard_size"]), str(p["model_size"]), str(p["n_params"]),
             f"{p[y]:.4g}",
         )  # fmt: skip
     console.print(table)
-    console.print(_law_line("learning curve", result["learning_curve"]), highlight=False)
-    regions = result["learning_curve"].get("regions")
-    if regions:
-        text = ", ".join(f"{k}={v:.4g}" for k, v in regions.items())
+    for note in result.notes:
+        console.print(f"note: {escape(note)}", highlight=False)
+    console.print(escape(_law_line("learning curve", result.curve)), highlight=False)
+    if result.regions:
+        text = ", ".join(f"{k}={v:.4g}" for k, v in result.regions.items())
         console.print(f"regions (Hestness 2017, Fig. 1): {text}", highlight=False)
-    if result["model_size_curve"] is not None:
-        console.print(_law_line("model-size curve", result["model_size_curve"]), highlight=False)
+    if result.size is not None:
+        console.print(escape(_law_line("model-size curve", result.size)), highlight=False)
     else:
-        console.print(f"model-size curve: {result['model_size_note']}", highlight=False)
+        console.print(f"model-size curve: {result.size_note}", highlight=False)
     console.print(
-        f"beta_g = {result['beta_g']:.3f} (learning-curve exponent), "
-        f"beta_p = {result['beta_p']:.3f} (model-size exponent)",
+        f"beta_g = {result.beta_g:.3f} (learning-curve exponent), "
+        f"beta_p = {result.beta_p:.3f} (model-size exponent)",
         highlight=False,
     )
+    if result.comparison is not None and result.comparison.has_split:
+        scores = ", ".join(
+            f"{law_name} {score:.3g}" for law_name, score in result.comparison.heldout_rmse.items()
+        )
+        console.print(
+            f"laws fitted without the 2 largest shards, RMSE of ln y on them: {scores}",
+            highlight=False,
+        )
     if fit_up_to is not None:
         _print_holdout(result, fit_up_to)
 
 
-def _print_holdout(result: dict[str, Any], fit_up_to: float) -> None:
+def _print_holdout(result: StudyFit, fit_up_to: float) -> None:
     """The held-out shards: predicted from the fit on the smaller shards vs measured."""
-    if not result["holdout"]:
+    if not result.holdout:
         console.print(f"no shard is larger than {fit_up_to:g}: nothing held out to check")
         return
-    y = result["y"]
     table = Table(
         title=f"held out: shards > {fit_up_to:g}, predicted by the fit above", show_edge=False
     )
-    for col in ("shard", f"measured {y} (seeds)", "predicted", "90% interval", "rel. error"):
+    interval = f"{result.level:.0%} interval"
+    for col in ("shard", f"measured {result.y} (seeds)", "predicted", interval, "rel. error"):
         table.add_column(col, justify="right")
-    for h in result["holdout"]:
+    for h in result.holdout:
         table.add_row(
-            str(h["shard_size"]), f"{h['measured']:.4g} ({h['n_seeds']})", f"{h['predicted']:.4g}",
-            f"{h['lo']:.4g} - {h['hi']:.4g}", f"{h['relative_error']:+.1%}",
+            str(h.shard_size), f"{h.measured:.4g} ({h.n_seeds})", f"{h.predicted:.4g}",
+            f"{h.lo:.4g} - {h.hi:.4g}", f"{h.relative_error:+.1%}",
         )  # fmt: skip
     console.print(table)
+    console.print(f"RMSE of ln y on the held-out shards: {result.holdout_rmse_log:.3g}")
 
 
-def _law_line(what: str, fit: dict[str, Any]) -> str:
+def _law_line(what: str, law: ScalingLaw) -> str:
+    """'learning curve (power_const): a=1.2 [1, 1.4], ...  (its fit warnings)'."""
     parts = []
-    for key, value in fit["params"].items():
-        lo, hi = fit.get("ci", {}).get(key, (math.nan, math.nan))
+    for key, value in law.params_.items():
+        lo, hi = law.ci_.get(key, (math.nan, math.nan))
         parts.append(f"{key}={value:.4g} [{lo:.3g}, {hi:.3g}]")
-    warn = f"  ({'; '.join(fit['fit_warnings'])})" if fit.get("fit_warnings") else ""
-    return f"{what} ({fit['law']}): " + ", ".join(parts) + warn
+    warn = f"  ({'; '.join(law.warnings_)})" if law.warnings_ else ""
+    return f"{what} ({law.name}): " + ", ".join(parts) + warn

@@ -30,6 +30,7 @@ import torch
 
 from scalinglab.errors import FitWarning, ScalingLabError
 from scalinglab.fitting import select
+from scalinglab.fitting.scores import rmse_log
 from scalinglab.laws.base import FloatArray, ScalingLaw
 
 COLUMNS = ("Domain", "Task", "Model", "Seen Examples", "Loss", "Training")
@@ -134,7 +135,7 @@ def evaluate_curve(
             hits[cand.label] = [None] * len(curve.y_test)
             continue
         fits[cand.label] = law
-        rmse[cand.label] = select.rmse_log(law.predict(curve.x_test), curve.y_test)
+        rmse[cand.label] = rmse_log(law.predict(curve.x_test), curve.y_test)
         hits[cand.label] = _interval_hits(law, curve.x_test, curve.y_test)
     # auto: backtests on the training part choose a law; its fit above is calibrated.
     with warnings.catch_warnings():
@@ -151,7 +152,7 @@ def evaluate_curve(
             else:  # could not be fitted on all the points, yet was at every cut: unlikely
                 auto = _fit(chosen, curve.x_train, curve.y_train)
             select.calibrate(auto, sel.backtests[sel.chosen], curve.x_train, curve.y_train)
-    rmse["auto"] = select.rmse_log(auto.predict(curve.x_test), curve.y_test)
+    rmse["auto"] = rmse_log(auto.predict(curve.x_test), curve.y_test)
     hits["auto"] = _interval_hits(auto, curve.x_test, curve.y_test)
     return {
         "domain": curve.domain,

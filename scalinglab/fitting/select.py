@@ -46,6 +46,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from scalinglab.errors import FitWarning, ScalingLabError
+from scalinglab.fitting.scores import rmse_log
 from scalinglab.laws.base import FloatArray, ScalingLaw, get_law
 
 MIN_BACKTEST_POINTS = 5  # fewer points than this: no backtest, fit DEFAULT_LAW instead
@@ -97,19 +98,6 @@ def candidate(label: str) -> Candidate:
         return Candidate(label, "bnsl", {"n_breaks": int(label[4:])})
     get_law(label)  # raises a ScalingLabError naming the known laws
     return Candidate(label, label)
-
-
-def rmse_log(predicted: ArrayLike, actual: ArrayLike) -> float:
-    """Root mean squared error of log(predicted) − log(actual) (Alabdulmohsin 2022, Sec. 4)."""
-    p = np.asarray(predicted, dtype=float)
-    a = np.asarray(actual, dtype=float)
-    if p.size == 0:
-        return math.nan
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = np.log(p) - np.log(a)
-    if not np.all(np.isfinite(r)):
-        return math.inf
-    return float(np.sqrt(np.mean(r * r)))
 
 
 def thinned_starts(

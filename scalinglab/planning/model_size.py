@@ -13,6 +13,7 @@ character LM 0.7, NMT and speech smaller).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +27,18 @@ from scalinglab.planning._numeric import check_level, row_intervals
 from scalinglab.planning.surface import law_draws
 
 
+def best_rows(df: pd.DataFrame, keys: Sequence[str], by: Sequence[str]) -> pd.Index:
+    """Index of the best-fit model of each group of `keys` (a shard, or a seed's shard): the row
+    with the lowest `by[0]`, ties going to the lower `by[1]`, ..., then to the earlier row.
+
+    Hestness et al. (2017, Sec. 3): each shard's hyperparameter search keeps the model with the
+    best validation result; its size is the model-size curve's point, its result the learning
+    curve's. Rows whose `by[0]` is missing never win.
+    """
+    ranked = df[df[by[0]].notna()].sort_values(list(by), kind="stable")
+    return ranked.groupby(list(keys), sort=False).head(1).index
+
+
 def best_model_sizes(df: pd.DataFrame, data_col: str, size_col: str, loss_col: str) -> pd.DataFrame:
     """The best-fit model per shard: for each value of `data_col`, the row with lowest loss.
 
@@ -33,7 +46,7 @@ def best_model_sizes(df: pd.DataFrame, data_col: str, size_col: str, loss_col: s
     """
     arr = numeric_columns(df, [data_col, size_col, loss_col], "the results table")
     frame = pd.DataFrame(arr, columns=["data", "size", "loss"])
-    best = frame.loc[frame.groupby("data")["loss"].idxmin()].sort_values("data")
+    best = frame.loc[best_rows(frame, ["data"], ["loss"])].sort_values("data")
     return best.reset_index(drop=True)
 
 
@@ -96,6 +109,7 @@ def model_size_for_data(law: ScalingLaw, data: ArrayLike, level: float = 0.9) ->
 __all__ = [
     "ModelSizeCurve",
     "best_model_sizes",
+    "best_rows",
     "fit_model_size_curve",
     "model_size_for_data",
 ]

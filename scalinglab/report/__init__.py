@@ -10,9 +10,7 @@ Plot functions (each returns a Figure; `save_figure(fig, stem)` writes stem.png 
 
 from scalinglab.report.build import BuiltReport, build_report
 from scalinglab.report.diagnostics import (
-    LawComparison,
     ResidualSeries,
-    compare_laws,
     law_comparison_figure,
     residuals_figure,
     training_curves_figure,
@@ -24,11 +22,9 @@ from scalinglab.report.style import OKABE_ITO, save_figure
 __all__ = [
     "OKABE_ITO",
     "BuiltReport",
-    "LawComparison",
     "ResidualSeries",
     "allocation_figure",
     "build_report",
-    "compare_laws",
     "isoflop_figure",
     "law_comparison_figure",
     "learning_curve_figure",

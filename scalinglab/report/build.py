@@ -27,8 +27,9 @@ from scalinglab.report.document import Report, Table, law_table, num, span
 from scalinglab.report.html import write_html
 from scalinglab.report.learning_curve import learning_curve_figure
 from scalinglab.report.nd_report import analyze_nd, exponent_tables, has_nd, nd_report, plan_tables
-from scalinglab.report.study_report import analyze_study, setup_from_trials, study_report
+from scalinglab.report.study_report import setup_from_trials, study_report, y_label
 from scalinglab.report.style import figure_file
+from scalinglab.study.fit import DEFAULT_BOOTSTRAP, DEFAULT_LEVEL, fit_study
 
 
 @dataclass
@@ -91,7 +92,7 @@ def _study_source(
 
     trials = load_results(name, storage)
     config = load_study_config(name, open_existing(name, storage))
-    analysis = analyze_study(trials, y=y, n_bootstrap=n_bootstrap, level=level)
+    analysis = fit_study(trials, y=y, n_bootstrap=n_bootstrap, level=level)
     out.mkdir(parents=True, exist_ok=True)
     if config_path is None:
         config_path = out / "study.toml"
@@ -114,7 +115,7 @@ def _study_source(
             f"seeds {config.train.seeds}, up to {config.train.max_epochs} epochs, early "
             f"stopping patience {config.train.patience}",
         ),
-        ("learning-curve metric", f"{analysis.y} ({analysis.y_label})"),
+        ("learning-curve metric", f"{analysis.y} ({y_label(analysis)})"),
         *setup_from_trials(trials)[3:],
     ]
     commands = [
@@ -139,7 +140,7 @@ def _table_source(
     df = read_table(path, where)
     opts = {"where": where, "bootstrap": n_bootstrap}
     if {"shard_size", "state", "best_val_loss"} <= set(df.columns):
-        analysis = analyze_study(df, y=y, n_bootstrap=n_bootstrap, level=level)
+        analysis = fit_study(df, y=y, n_bootstrap=n_bootstrap, level=level)
         setup = [
             ("source", str(path)),
             *([("filter", where)] if where else []),
@@ -212,7 +213,7 @@ def _fits_source(paths: Sequence[str], out: Path, n_bootstrap: int, level: float
             raise ScalingLabError("give one `study fit --json` file at a time")
         p, d = study_docs[0]
         trials = _study_fit_trials(d, p)
-        analysis = analyze_study(
+        analysis = fit_study(
             trials, y=str(d.get("y", "auto")), n_bootstrap=n_bootstrap, level=level
         )
         setup = [
@@ -342,8 +343,8 @@ def build_report(
     storage: str | None = None,
     where: str | None = None,
     y: str = "auto",
-    n_bootstrap: int = 200,
-    level: float = 0.9,
+    n_bootstrap: int = DEFAULT_BOOTSTRAP,
+    level: float = DEFAULT_LEVEL,
     config_path: str | Path | None = None,
 ) -> BuiltReport:
     """Write the report of `sources` to out/index.html (figures in out/figures).

@@ -3,7 +3,8 @@
 - `residuals_figure`: ln(y/ŷ) of each fit against its x (a fit that is right scatters evenly
   around 0; a trend means the functional form is wrong).
 - `law_comparison_figure`: several laws fitted to the same curve, with each law's error on
-  held-out points when the curve was split (the extrapolation test of Alabdulmohsin 2022).
+  held-out points when the curve was split (the extrapolation test of Alabdulmohsin 2022; the
+  fits are scalinglab.study.comparison's, part of a study's analysis).
 - `training_curves_figure`: validation loss over examples seen, per shard and model size.
 """
 
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -21,10 +21,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from numpy.typing import ArrayLike
 
-from scalinglab.errors import FitWarning, ScalingLabError
-from scalinglab.laws import get_law
+from scalinglab.fitting.scores import rmse_log
 from scalinglab.laws.base import FloatArray, ScalingLaw
 from scalinglab.report.style import BLUE, GREY, colour, label_log_axes, new_figure
+from scalinglab.study.comparison import LawComparison
 
 
 @dataclass
@@ -59,7 +59,7 @@ def residuals_figure(series: Sequence[ResidualSeries], title: str = "Residuals")
     fig, axes = new_figure(ncols=max(1, len(series)), width=5.2, height=3.6)
     for i, (ax, s) in enumerate(zip(axes, series, strict=False)):
         r = np.log(s.observed / s.predicted)
-        rms = float(np.sqrt(np.mean(r**2)))
+        rms = rmse_log(s.predicted, s.observed)
         ax.axhline(0.0, color=GREY, lw=1)
         ax.scatter(s.x, r, s=18, color=colour(i), alpha=0.8, lw=0)
         ax.set_xscale("log")
@@ -69,58 +69,6 @@ def residuals_figure(series: Sequence[ResidualSeries], title: str = "Residuals")
     if len(series) > 1:
         fig.suptitle(title)
     return fig
-
-
-@dataclass
-class LawComparison:
-    """Laws fitted to one curve: the fits, the train/held-out split and held-out RMSE of log y."""
-
-    x: FloatArray
-    y: FloatArray
-    train: np.ndarray  # bool mask of the points the laws were fitted on
-    fits: dict[str, ScalingLaw]
-    heldout_rmse: dict[str, float]  # NaN when there is no split
-    failed: dict[str, str]
-
-
-def compare_laws(
-    x: ArrayLike,
-    y: ArrayLike,
-    names: Sequence[str] = ("power", "power_const", "hestness"),
-    holdout: int | None = None,
-) -> LawComparison:
-    """Fit each law to (x, y); when `holdout` > 0 the `holdout` largest x are left out of the fit
-    and each law is scored by the RMSE of ln(y) on them (default: 2 if there are 6+ points)."""
-    xs = np.asarray(x, dtype=float).reshape(-1)
-    ys = np.asarray(y, dtype=float).reshape(-1)
-    n_unique = np.unique(xs).size
-    k = holdout if holdout is not None else (2 if n_unique >= 6 else 0)
-    train = np.ones(xs.size, dtype=bool)
-    if k > 0:
-        cut = np.sort(np.unique(xs))[-k]
-        train = xs < cut
-    fits: dict[str, ScalingLaw] = {}
-    scores: dict[str, float] = {}
-    failed: dict[str, str] = {}
-    for name in names:
-        law = get_law(name)()
-        if len(law.param_names) > int(train.sum()):
-            failed[name] = f"needs {len(law.param_names)} points"
-            continue
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", FitWarning)
-                law.fit(xs[train, None], ys[train])
-        except ScalingLabError as exc:
-            failed[name] = str(exc)
-            continue
-        fits[name] = law
-        if (~train).any():
-            r = np.log(ys[~train]) - np.log(law.predict(xs[~train, None]))
-            scores[name] = float(np.sqrt(np.mean(r**2)))
-        else:
-            scores[name] = math.nan
-    return LawComparison(xs, ys, train, fits, scores, failed)
 
 
 def law_comparison_figure(

@@ -24,15 +24,6 @@ TASK_DOMAIN: dict[str, str] = {
     "speech": "speech",
 }
 
-# The learning-curve metric Hestness plot for each domain: top-1 / character error for image and
-# speech, validation cross-entropy for language modelling and translation.
-TASK_Y: dict[str, str] = {
-    "image": "best_val_error",
-    "speech": "best_val_error",
-    "lm": "best_val_loss",
-    "translation": "best_val_loss",
-}
-
 # (source, alpha, beta, a, b) of L = E + A/N^α + B/D^β and N_opt ∝ C^a, D_opt ∝ C^b.
 CHINCHILLA_PUBLISHED: list[tuple[str, float, float, float, float]] = [
     ("Hoffmann et al. 2022, Approach 3", 0.34, 0.28, 0.46, 0.54),

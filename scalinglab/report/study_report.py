@@ -2,29 +2,20 @@
 compared, training curves, and what they predict (error at more data, data for a target error,
 model size for more data).
 
-Input: the trial table of scalinglab.study.results (a live study or its exported CSV/Parquet).
+Input: the analysis of a study, scalinglab.study.fit_study (the same result `study fit` prints);
+this module only renders it.
 """
 
 from __future__ import annotations
 
-import math
-import warnings
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from scalinglab.errors import FitWarning, ScalingLabError
-from scalinglab.laws import get_law
-from scalinglab.laws.base import ScalingLaw
-from scalinglab.planning import fit_model_size_curve, isoflop_analysis
-from scalinglab.planning.isoflop import IsoFLOPResult
+from scalinglab.errors import ScalingLabError
 from scalinglab.report.diagnostics import (
-    LawComparison,
     ResidualSeries,
-    compare_laws,
     law_comparison_figure,
     residuals_figure,
     training_curves_figure,
@@ -34,8 +25,13 @@ from scalinglab.report.isoflop import isoflop_figure
 from scalinglab.report.learning_curve import learning_curve_figure, model_size_figure
 from scalinglab.report.reference import HESTNESS_BETA_G, TASK_DOMAIN
 from scalinglab.report.style import figure_file
+from scalinglab.study.fit import StudyFit
 
 Y_LABELS = {"best_val_loss": "validation loss (nats)", "best_val_error": "validation error"}
+CURVE_NOTES = {
+    "power_const": "ε(m) = a·m^b + c on {y}: b is β_g, c the irreducible level γ.",
+    "hestness": "ε(m) = γ + 1/(1/ε_s + 1/(α·m^β_g)) on {y}: the three-region curve.",
+}
 METRIC_LABELS = {
     "top1_error": "validation top-1 error",
     "bits_per_char": "validation bits per character",
@@ -43,165 +39,18 @@ METRIC_LABELS = {
 }
 
 
-@dataclass
-class StudyAnalysis:
-    """The fits of one study's learning and model-size curves."""
-
-    name: str
-    task: str
-    metric: str
-    y: str
-    trials: pd.DataFrame
-    best: pd.DataFrame
-    curve: ScalingLaw  # power_const: eps(m) = a m^b + c
-    hestness: ScalingLaw | None  # three-region fit, for the region boundaries
-    size: ScalingLaw | None  # power: s(m) = a m^b
-    comparison: LawComparison | None
-    isoflop: IsoFLOPResult | None
-    isoflop_note: str
-    level: float
-
-    @property
-    def beta_g(self) -> float:
-        return float(self.curve.params_["b"])
-
-    @property
-    def beta_p(self) -> float:
-        return float(self.size.params_["b"]) if self.size is not None else 0.0
-
-    @property
-    def y_label(self) -> str:
-        if self.y == "best_val_error" and self.metric in METRIC_LABELS:
-            return METRIC_LABELS[self.metric]
-        return Y_LABELS.get(self.y, self.y)
-
-    def predict(self, m: float) -> tuple[float, tuple[float, float]]:
-        """Predicted learning-curve value at m examples, with its `level` interval."""
-        x = np.array([[float(m)]])
-        value = float(self.curve.predict(x)[0])
-        try:
-            lo, hi = self.curve.predict_interval(x, self.level)
-            return value, (float(lo[0]), float(hi[0]))
-        except ScalingLabError:
-            return value, (math.nan, math.nan)
-
-    def headline(self) -> dict[str, Any]:
-        largest = float(self.best["shard_size"].max())
-        pred, (lo, hi) = self.predict(10 * largest)
-        b_lo, b_hi = self.curve.ci_["b"]
-        return {
-            "study": self.name,
-            "task": self.task,
-            "y": self.y,
-            "beta_g": self.beta_g,
-            "beta_g_interval": [float(b_lo), float(b_hi)],
-            "beta_g_level": float(self.curve.ci_level_),
-            "beta_p": self.beta_p,
-            "largest_shard": largest,
-            "at_10x": 10 * largest,
-            "predicted_at_10x": pred,
-            "predicted_at_10x_interval": [lo, hi],
-            "prediction_level": self.level,
-            "irreducible": float(self.curve.params_["c"]),
-        }
+def y_label(fit: StudyFit) -> str:
+    """The learning curve's axis label: the task's metric when y is its error column."""
+    if fit.y == "best_val_error" and fit.metric in METRIC_LABELS:
+        return METRIC_LABELS[fit.metric]
+    return Y_LABELS.get(fit.y, fit.y)
 
 
-def _quiet_fit(name: str, x: np.ndarray, y: np.ndarray, n_bootstrap: int) -> ScalingLaw:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FitWarning)  # shown in the parameter table instead
-        return get_law(name)(n_bootstrap=n_bootstrap, random_state=0).fit(x[:, None], y)
-
-
-def analyze_study(
-    trials: pd.DataFrame, y: str = "auto", n_bootstrap: int = 1000, level: float = 0.9
-) -> StudyAnalysis:
-    """Fit the study's curves as `scalinglab study fit` does (same laws, options and seed)."""
-    from scalinglab.study import best_per_shard
-    from scalinglab.study.fit import default_y
-
-    required = {"shard_size", "state", "best_val_loss", "best_val_error", "n_params"}
-    missing = sorted(required - set(trials.columns))
-    if missing:
-        raise ScalingLabError(f"the results table has no column {missing[0]!r}: not a study table")
-    done = trials[trials["state"].astype(str) == "COMPLETE"]
-    if done.empty:
-        raise ScalingLabError(
-            "the study has no finished trials yet; run it (`scalinglab study run STUDY.toml`) first"
-        )
-    task = str(trials["task"].iloc[0]) if "task" in trials else ""
-    if y == "auto":
-        y = default_y(task)
-    if y not in Y_LABELS:
-        raise ScalingLabError(f"--y must be best_val_loss, best_val_error or auto, not {y!r}")
-    best = best_per_shard(trials)
-    best = best[np.isfinite(best[y].to_numpy(dtype=float)) & (best[y].to_numpy(dtype=float) > 0)]
-    if best["shard_size"].nunique() < 3:
-        raise ScalingLabError(
-            f"only {best['shard_size'].nunique()} shard(s) have a finished best trial; the "
-            "learning-curve fit needs at least 3 (run the study further)"
-        )
-    m = np.array(best["shard_size"], dtype=float)  # copies: torch wants writable arrays
-    eps = np.array(best[y], dtype=float)
-    curve = _quiet_fit("power_const", m, eps, n_bootstrap)
-    hestness = None
-    if best["shard_size"].nunique() >= 5:
-        try:
-            hestness = _quiet_fit("hestness", m, eps, 0)
-        except ScalingLabError:
-            hestness = None
-    s = np.array(best["n_params"], dtype=float)
-    size = None
-    if len(np.unique(s)) >= 2:  # fitted as `study fit` and planning fit it (log least squares)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FitWarning)
-            size = fit_model_size_curve(m, s, n_bootstrap=n_bootstrap, random_state=0).law
-    comparison = None
-    if best["shard_size"].nunique() >= 5:
-        comparison = compare_laws(m, eps)
-    isoflop, isoflop_note = _study_isoflop(trials)
-    return StudyAnalysis(
-        name=str(trials["study"].iloc[0]) if "study" in trials else "study",
-        task=task,
-        metric=str(trials["metric"].iloc[0]) if "metric" in trials else "",
-        y=y,
-        trials=trials,
-        best=best,
-        curve=curve,
-        hestness=hestness,
-        size=size,
-        comparison=comparison,
-        isoflop=isoflop,
-        isoflop_note=isoflop_note,
-        level=level,
-    )
-
-
-def _study_isoflop(trials: pd.DataFrame) -> tuple[IsoFLOPResult | None, str]:
-    """IsoFLOP profiles of the finished trials (N = n_params, D = examples seen, C = FLOPs,
-    loss = best validation loss) when trials happen to share compute budgets."""
-    cols = ("n_params", "examples_seen", "flops", "best_val_loss")
-    if not set(cols) <= set(trials.columns):
-        return None, "not applicable: the table has no n_params, examples_seen and flops"
-    done = trials[trials["state"].astype(str) == "COMPLETE"]
-    arr = np.array(done[list(cols)].astype(float), dtype=float)
-    arr = arr[np.all(np.isfinite(arr) & (arr > 0), axis=1)]
-    if len(arr) < 6:
-        return None, "not applicable: too few finished trials with N, D and C"
-    try:
-        result = isoflop_analysis(arr[:, 0], arr[:, 3], compute=arr[:, 2], tokens=arr[:, 1])
-    except ScalingLabError:
-        return None, (
-            "not applicable: early-stopped trials do not share compute budgets (each budget "
-            "needs 3+ model sizes with a minimum between them)"
-        )
-    return result, ""
-
-
-def _figures(a: StudyAnalysis, fig_dir: Path) -> list[FigureFile]:
+def _figures(a: StudyFit, fig_dir: Path) -> list[FigureFile]:
     figs: list[FigureFile] = []
     m = np.array(a.best["shard_size"], dtype=float)
     done = a.trials[a.trials["state"].astype(str) == "COMPLETE"]
-    regions = a.hestness.regions() if a.hestness is not None else None  # type: ignore[attr-defined]
+    regions = a.regions
     fig = learning_curve_figure(
         m,
         a.best[a.y],
@@ -209,7 +58,7 @@ def _figures(a: StudyAnalysis, fig_dir: Path) -> list[FigureFile]:
         regions=regions,
         trials=(done["shard_size"], done[a.y]),
         level=a.level,
-        ylabel=a.y_label,
+        ylabel=y_label(a),
         title=f"Learning curve of {a.name}: β_g = {a.beta_g:.3f}",
     )
     figs.append(
@@ -265,10 +114,10 @@ def _figures(a: StudyAnalysis, fig_dir: Path) -> list[FigureFile]:
         )
     )
     if a.comparison is not None and a.comparison.fits:
-        split = (~a.comparison.train).any()
+        split = a.comparison.has_split
         figs.append(
             figure_file(
-                law_comparison_figure(a.comparison, ylabel=a.y_label),
+                law_comparison_figure(a.comparison, ylabel=y_label(a)),
                 fig_dir / "law_comparison",
                 "Law comparison",
                 "Several learning-curve laws fitted to the same points"
@@ -303,10 +152,10 @@ def _figures(a: StudyAnalysis, fig_dir: Path) -> list[FigureFile]:
     return figs
 
 
-def _exponent_tables(a: StudyAnalysis) -> list[Table]:
+def _exponent_tables(a: StudyFit) -> list[Table]:
     domain = TASK_DOMAIN.get(a.task)
-    lo, hi = a.curve.ci_["b"]
-    rows = [[f"this study ({a.task}, {a.y_label})", num(a.beta_g, 3), span((lo, hi), 3)]]
+    lo, hi = a.beta_g_interval
+    rows = [[f"this study ({a.task}, {y_label(a)})", num(a.beta_g, 3), span((lo, hi), 3)]]
     highlight = {0}
     for i, (name, value) in enumerate(HESTNESS_BETA_G.items(), start=1):
         rows.append([f"Hestness 2017: {name}", num(value, 3), ""])
@@ -338,7 +187,7 @@ def _exponent_tables(a: StudyAnalysis) -> list[Table]:
     return [t1, t2]
 
 
-def _plan_tables(a: StudyAnalysis) -> list[Table]:
+def _plan_tables(a: StudyFit) -> list[Table]:
     from scalinglab.planning import data_for_target, model_size_for_data
 
     largest = float(a.best["shard_size"].max())
@@ -361,7 +210,7 @@ def _plan_tables(a: StudyAnalysis) -> list[Table]:
         [
             "data",
             "examples m",
-            f"predicted {a.y_label}",
+            f"predicted {y_label(a)}",
             f"{a.level:.0%} interval",
             "best model size (params)",
             f"{a.level:.0%} interval",
@@ -371,7 +220,7 @@ def _plan_tables(a: StudyAnalysis) -> list[Table]:
         "draws of the parameters (parameter uncertainty only).",
     )
     best_y = float(a.best[a.y].min())
-    gamma = float(a.curve.params_["c"])
+    gamma = a.irreducible
     trows = []
     for frac in (0.95, 0.9, 0.8):
         target = best_y * frac
@@ -386,7 +235,7 @@ def _plan_tables(a: StudyAnalysis) -> list[Table]:
         trows.append([num(target), num(res.value, 3), span(res.interval, 3)])
     t2 = Table(
         "Data for a target",
-        [f"target {a.y_label}", "examples needed", f"{a.level:.0%} interval"],
+        [f"target {y_label(a)}", "examples needed", f"{a.level:.0%} interval"],
         trows,
         note=f"Targets 5%, 10% and 20% below the best observed value ({num(best_y)}); the fitted "
         f"irreducible level is γ = {num(gamma)}.",
@@ -395,7 +244,7 @@ def _plan_tables(a: StudyAnalysis) -> list[Table]:
 
 
 def study_report(
-    a: StudyAnalysis,
+    a: StudyFit,
     out_dir: Path,
     setup: list[tuple[str, str]],
     commands: list[str],
@@ -405,17 +254,17 @@ def study_report(
     h = a.headline()
     params = [
         law_table(
-            "Learning curve (power_const)",
+            f"Learning curve ({a.law})",
             a.curve,
-            note=f"ε(m) = a·m^b + c on {a.y}: b is β_g, c the irreducible level γ.",
+            note=CURVE_NOTES[a.law].format(y=a.y),
         ),
     ]
-    if a.hestness is not None:
-        r = a.hestness.regions()  # type: ignore[attr-defined]
+    r = a.regions
+    if a.regions_fit is not None and r is not None:
         params.append(
             law_table(
                 "Three-region learning curve (hestness)",
-                a.hestness,
+                a.regions_fit,
                 note=f"Small-data region below m = {num(r['small_data_end'])}, irreducible-error "
                 f"region above m = {num(r['irreducible_start'])}; best-guess error "
                 f"{num(r['best_guess_error'])}.",
@@ -439,7 +288,7 @@ def study_report(
                 ["law", "formula", "held-out RMSE of ln y"],
                 rows,
                 note="Fitted without the two largest shards, scored on them."
-                if (~a.comparison.train).any()
+                if a.comparison.has_split
                 else "No held-out split (fewer than 6 shards).",
             )
         )
@@ -464,16 +313,16 @@ def study_report(
         (f"β_g, {h['beta_g_level']:.0%} interval [{b_lo:.3f}, {b_hi:.3f}]", f"{a.beta_g:.3f}"),
         ("β_p (model size ∝ m^β_p)", f"{a.beta_p:.3f}"),
         (
-            f"predicted {a.y_label} at 10× data (m = {h['at_10x']:,.0f}), "
+            f"predicted {y_label(a)} at 10× data (m = {h['at_10x']:,.0f}), "
             f"{a.level:.0%} [{lo:.4g}, {hi:.4g}]",
             f"{h['predicted_at_10x']:.4g}",
         ),
         ("irreducible level γ", f"{h['irreducible']:.4g}"),
     ]
-    notes = [f"fit warning (learning curve): {w}" for w in a.curve.warnings_]
+    notes = [*a.notes, *(f"fit warning (learning curve): {w}" for w in a.curve.warnings_)]
     return Report(
         title=f"Scaling study: {a.name}",
-        subtitle=f"task {a.task} · {len(a.trials)} trials · learning curve of {a.y_label} "
+        subtitle=f"task {a.task} · {len(a.trials)} trials · learning curve of {y_label(a)} "
         f"(Hestness et al. 2017)",
         setup=[*setup, ("IsoFLOP analysis", a.isoflop_note or "see the IsoFLOP plot")],
         parameters=[*params, best_table],

@@ -1,143 +1,386 @@
-"""Fit a study's learning curve and model-size curve (Hestness et al. 2017, Sec. 3 and Fig. 1).
+"""The analysis of one scaling study (Hestness et al. 2017, "Deep Learning Scaling is Predictable,
+Empirically", arXiv:1712.00409, Sec. 3 and Fig. 1): one result that `study fit`, `report` and
+`demo` render.
 
 From the best-fit model of each shard (scalinglab.study.results.best_per_shard):
 - the learning curve eps(m) = alpha * m^beta_g + gamma (law `power_const`, params a, b, c), or
-  the three-region `hestness` law, which also reports where the power-law region starts and ends;
+  the three-region `hestness` law (params alpha, beta_g, gamma, eps_s);
+- with 5 shards or more, the three-region `hestness` fit for where the small-data, power-law and
+  irreducible-error regions begin and end (Hestness Fig. 1), and several laws compared on the
+  two largest shards (scalinglab.study.comparison);
 - the model-size curve s(m) = alpha_p * m^beta_p (law `power`, params a, b) of the best model's
-  parameter count against shard size; Hestness et al. find it sublinear (beta_p < 1).
+  parameter count against shard size; Hestness et al. find it sublinear (beta_p < 1);
+- the IsoFLOP profiles of the trials, when their compute budgets happen to line up (Hoffmann
+  et al. 2022, Approach 2).
 
-With `fit_up_to`, both curves are fitted on the shards up to that size only, and every larger
-shard is a held-out check of the extrapolation: the learning curve's prediction and 90% interval
-against the mean of the seeds' best values there (Hestness et al. 2017 fit learning curves to
-predict what more data will buy; this measures how well that works on the study at hand).
+A learning curve is fitted to ln y, so a shard whose best value is 0 or below is left out, with a
+note in the result. With `fit_up_to`, the curves are fitted on the shards up to that size only,
+and every larger shard is a held-out check of the extrapolation: the learning curve's prediction
+and `level` interval against the mean of the seeds' best values there, scored as a whole by the
+RMSE of ln y (scalinglab.fitting.scores.rmse_log).
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from scalinglab.errors import FitWarning, ScalingLabError
+from scalinglab.fitting.scores import rmse_log
+from scalinglab.laws.base import FloatArray, ScalingLaw, get_law
+from scalinglab.planning import fit_model_size_curve, isoflop_analysis
+from scalinglab.planning.isoflop import IsoFLOPResult
+from scalinglab.study.comparison import LawComparison, compare_laws
 from scalinglab.study.results import best_per_shard
+from scalinglab.tasks import CURVE_Y_COLUMNS, task_curve_y
 
-if TYPE_CHECKING:
-    from scalinglab.laws.base import ScalingLaw
-
+DEFAULT_BOOTSTRAP = 200  # bootstrap refits of every study fit: `study fit`, `report` and `demo`
+DEFAULT_LEVEL = 0.9  # level of prediction intervals and bands
 CURVE_LAWS = ("power_const", "hestness")
-Y_COLUMNS = ("best_val_loss", "best_val_error")
-HOLDOUT_LEVEL = 0.9
+Y_COLUMNS = CURVE_Y_COLUMNS
+MIN_SHARDS = 3  # a learning curve a·m^b + c has three parameters
+MIN_SHARDS_FOR_REGIONS = 5  # the three-region fit (4 parameters) and the law comparison
+REQUIRED_COLUMNS = ("shard_size", "state", "best_val_loss", "best_val_error", "n_params")
+EXPONENT = {"power_const": "b", "hestness": "beta_g"}  # beta_g under each law's own name
+IRREDUCIBLE = {"power_const": "c", "hestness": "gamma"}  # gamma likewise
 
 
-def default_y(task: str) -> str:
-    """The learning-curve column Hestness plot for the task's domain (loss otherwise)."""
-    from scalinglab.report.reference import TASK_Y
+@dataclass(frozen=True)
+class HoldoutCheck:
+    """One held-out shard: the seeds' mean best value, the prediction and its interval."""
 
-    return TASK_Y.get(task, "best_val_loss")
+    shard_size: int
+    measured: float
+    n_seeds: int
+    predicted: float
+    lo: float
+    hi: float
+
+    @property
+    def relative_error(self) -> float:
+        return self.predicted / self.measured - 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "shard_size": self.shard_size,
+            "measured": self.measured,
+            "n_seeds": self.n_seeds,
+            "predicted": self.predicted,
+            "lo": self.lo,
+            "hi": self.hi,
+            "relative_error": self.relative_error,
+        }
 
 
-def _fit_law(
-    name: str, x: np.ndarray, y: np.ndarray, n_bootstrap: int
-) -> tuple[ScalingLaw, dict[str, Any]]:
-    """Fit law `name` to (x, y): the fitted law, and its to_dict() plus the FitWarnings it raised.
+@dataclass(frozen=True)
+class StudyFit:
+    """The fits of one study: what `fit_study` returns and `study fit`, `report`, `demo` show.
 
-    The model-size curve ("power" of parameter counts) is fitted as planning fits it: least
-    squares on log s, the straight line Hestness et al. fit on log-log axes.
+    `best` holds the fitted best-per-shard points (shards up to `fit_up_to`, y > 0); `curve` is
+    the learning curve (law `law`), `regions_fit` the three-region fit (None below 5 shards),
+    `size` the model-size curve (None, with `size_note`, when every best model has one size).
     """
-    from scalinglab.laws import get_law
-    from scalinglab.planning import fit_model_size_curve
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", FitWarning)
-        if name == "power":
-            law = fit_model_size_curve(x, y, n_bootstrap=n_bootstrap, random_state=0).law
-        else:
-            law = get_law(name)(n_bootstrap=n_bootstrap, random_state=0).fit(x.reshape(-1, 1), y)
-    out: dict[str, Any] = law.to_dict()
-    out.pop("bootstrap_params", None)  # large; the fit is reproducible from the points
-    out["fit_warnings"] = [str(w.message) for w in caught if issubclass(w.category, FitWarning)]
-    return law, out
+    name: str
+    task: str
+    metric: str
+    y: str
+    law: str
+    trials: pd.DataFrame
+    best: pd.DataFrame
+    curve: ScalingLaw
+    regions_fit: ScalingLaw | None
+    size: ScalingLaw | None
+    size_note: str
+    holdout: tuple[HoldoutCheck, ...]
+    comparison: LawComparison | None
+    isoflop: IsoFLOPResult | None
+    isoflop_note: str
+    fit_up_to: float | None
+    level: float
+    n_bootstrap: int
+    notes: tuple[str, ...]
+
+    @property
+    def beta_g(self) -> float:
+        """The learning-curve exponent β_g (ε ∝ m^β_g)."""
+        return float(self.curve.params_[EXPONENT[self.law]])
+
+    @property
+    def beta_g_interval(self) -> tuple[float, float]:
+        lo, hi = self.curve.ci_[EXPONENT[self.law]]
+        return float(lo), float(hi)
+
+    @property
+    def irreducible(self) -> float:
+        """The fitted irreducible level γ."""
+        return float(self.curve.params_[IRREDUCIBLE[self.law]])
+
+    @property
+    def beta_p(self) -> float:
+        """The model-size exponent β_p (s ∝ m^β_p); 0 when every best model has one size."""
+        return float(self.size.params_["b"]) if self.size is not None else 0.0
+
+    @property
+    def regions(self) -> dict[str, float] | None:
+        """Best-guess error, β_g and the region boundaries of the three-region fit, if any."""
+        if self.regions_fit is None:
+            return None
+        return self.regions_fit.regions()  # type: ignore[attr-defined]
+
+    @property
+    def holdout_rmse_log(self) -> float:
+        """RMSE of ln y of the held-out shards' predictions (NaN when none is held out)."""
+        return rmse_log([h.predicted for h in self.holdout], [h.measured for h in self.holdout])
+
+    def predict(self, m: float) -> tuple[float, tuple[float, float]]:
+        """Predicted learning-curve value at m examples, with its `level` interval (NaN bounds
+        when the fit has no uncertainty estimate)."""
+        x = np.array([[float(m)]])
+        lo, hi = _interval(self.curve, x, self.level)
+        return float(self.curve.predict(x)[0]), (float(lo[0]), float(hi[0]))
+
+    def headline(self) -> dict[str, Any]:
+        """The numbers a reader wants first: β_g with its interval, β_p, γ and the prediction at
+        10× the largest fitted shard."""
+        largest = float(self.best["shard_size"].max())
+        pred, (lo, hi) = self.predict(10 * largest)
+        return {
+            "study": self.name,
+            "task": self.task,
+            "y": self.y,
+            "beta_g": self.beta_g,
+            "beta_g_interval": list(self.beta_g_interval),
+            "beta_g_level": float(self.curve.ci_level_),
+            "beta_p": self.beta_p,
+            "largest_shard": largest,
+            "at_10x": 10 * largest,
+            "predicted_at_10x": pred,
+            "predicted_at_10x_interval": [lo, hi],
+            "prediction_level": self.level,
+            "irreducible": self.irreducible,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON `study fit --json` writes (`report` reads its points back)."""
+        columns = ("seed", "shard_size", "model_size", "n_params", self.y)
+        cols = [c for c in columns if c in self.best]
+        return {
+            "study": self.name,
+            "task": self.task,
+            "metric": self.metric,
+            "y": self.y,
+            "points": self.best[cols].to_dict("records"),
+            "learning_curve": _law_dict(self.curve),
+            "beta_g": self.beta_g,
+            "regions": self.regions,
+            "fit_up_to": self.fit_up_to,
+            "holdout": [h.to_dict() for h in self.holdout],
+            "holdout_rmse_log": self.holdout_rmse_log,
+            "model_size_curve": _law_dict(self.size) if self.size is not None else None,
+            "beta_p": self.beta_p,
+            "model_size_note": self.size_note,
+            "law_comparison": self.comparison.to_dict() if self.comparison is not None else None,
+            "isoflop": self.isoflop.to_dict() if self.isoflop is not None else None,
+            "isoflop_note": self.isoflop_note,
+            "level": self.level,
+            "n_bootstrap": self.n_bootstrap,
+            "notes": list(self.notes),
+            "headline": self.headline(),
+        }
 
 
-def _holdout(law: ScalingLaw, held: pd.DataFrame, y: str) -> list[dict[str, Any]]:
-    """Per held-out shard: the seeds' mean best value, the prediction, its interval, rel. error."""
+def _law_dict(law: ScalingLaw) -> dict[str, Any]:
+    """law.to_dict() without the bootstrap draws (large; the fit is reproducible from the
+    points), with the FitWarnings of the fit as `fit_warnings`."""
+    out = law.to_dict()
+    out.pop("bootstrap_params", None)
+    out["fit_warnings"] = list(law.warnings_)
+    return out
+
+
+def _interval(law: ScalingLaw, x: ArrayLike, level: float) -> tuple[FloatArray, FloatArray]:
+    """The law's `level` prediction interval at x; NaN where the fit has no uncertainty."""
+    try:
+        return law.predict_interval(x, level)
+    except ScalingLabError:
+        nan = np.full(len(np.asarray(x)), math.nan)
+        return nan, nan.copy()
+
+
+def _quiet_fit(name: str, x: FloatArray, y: FloatArray, n_bootstrap: int) -> ScalingLaw:
+    """Fit law `name` to (x, y); its FitWarnings stay in law.warnings_ (shown by the callers)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        if name == "power":  # the model-size curve, fitted as planning fits it: log least squares
+            return fit_model_size_curve(x, y, n_bootstrap=n_bootstrap, random_state=0).law
+        return get_law(name)(n_bootstrap=n_bootstrap, random_state=0).fit(x[:, None], y)
+
+
+def _holdout(law: ScalingLaw, held: pd.DataFrame, y: str, level: float) -> list[HoldoutCheck]:
+    """Per held-out shard: the seeds' mean best value against the prediction and its interval."""
     if held.empty:
         return []
     by_shard = held.groupby("shard_size", sort=True)[y].agg(["mean", "count"])
     shards = by_shard.index.to_numpy(dtype=float)
-    predicted = law.predict(shards.reshape(-1, 1))
-    lo, hi = law.predict_interval(shards.reshape(-1, 1), level=HOLDOUT_LEVEL)
-    measured, n_seeds = by_shard["mean"].to_numpy(), by_shard["count"].to_numpy()
+    predicted = law.predict(shards[:, None])
+    lo, hi = _interval(law, shards[:, None], level)
     return [
-        {
-            "shard_size": int(shards[i]),
-            "measured": float(measured[i]),
-            "n_seeds": int(n_seeds[i]),
-            "predicted": float(predicted[i]),
-            "lo": float(lo[i]),
-            "hi": float(hi[i]),
-            "relative_error": float(predicted[i] / measured[i] - 1.0),
-        }
-        for i in range(len(shards))
+        HoldoutCheck(
+            shard_size=int(m),
+            measured=float(measured),
+            n_seeds=int(n),
+            predicted=float(p),
+            lo=float(lo_i),
+            hi=float(hi_i),
+        )
+        for m, measured, n, p, lo_i, hi_i in zip(
+            shards, by_shard["mean"], by_shard["count"], predicted, lo, hi, strict=True
+        )
     ]
+
+
+def study_isoflop(trials: pd.DataFrame) -> tuple[IsoFLOPResult | None, str]:
+    """IsoFLOP profiles of the finished trials (N = n_params, D = examples seen, C = FLOPs,
+    loss = best validation loss; Hoffmann et al. 2022, Approach 2) when trials happen to share
+    compute budgets; else None and why not."""
+    cols = ("n_params", "examples_seen", "flops", "best_val_loss")
+    if not set(cols) <= set(trials.columns):
+        return None, "not applicable: the table has no n_params, examples_seen and flops"
+    done = trials[trials["state"].astype(str) == "COMPLETE"]
+    arr = np.array(done[list(cols)].astype(float), dtype=float)
+    arr = arr[np.all(np.isfinite(arr) & (arr > 0), axis=1)]
+    if len(arr) < 6:
+        return None, "not applicable: too few finished trials with N, D and C"
+    try:
+        result = isoflop_analysis(arr[:, 0], arr[:, 3], compute=arr[:, 2], tokens=arr[:, 1])
+    except ScalingLabError:
+        return None, (
+            "not applicable: early-stopped trials do not share compute budgets (each budget "
+            "needs 3+ model sizes with a minimum between them)"
+        )
+    return result, ""
+
+
+def _first(df: pd.DataFrame, column: str, default: str) -> str:
+    return str(df[column].iloc[0]) if column in df and len(df) else default
+
+
+def _check(df: pd.DataFrame, law: str, fit_up_to: float | None, level: float) -> None:
+    if law not in CURVE_LAWS:
+        raise ScalingLabError(f"unknown learning-curve law {law!r}; use {' or '.join(CURVE_LAWS)}")
+    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+    if missing:
+        raise ScalingLabError(f"the results table has no column {missing[0]!r}: not a study table")
+    if fit_up_to is not None and (not math.isfinite(fit_up_to) or fit_up_to <= 0):
+        raise ScalingLabError(f"--fit-up-to must be a positive shard size, not {fit_up_to}")
+    if not 0 < level < 1:
+        raise ScalingLabError(f"level must be between 0 and 1, got {level}")
+    if not (df["state"].astype(str) == "COMPLETE").any():
+        raise ScalingLabError(
+            "the study has no finished trials yet; run it (`scalinglab study run STUDY.toml`) first"
+        )
 
 
 def fit_study(
     df: pd.DataFrame,
+    *,
     y: str = "auto",
     law: str = "power_const",
-    n_bootstrap: int = 1000,
+    n_bootstrap: int = DEFAULT_BOOTSTRAP,
     fit_up_to: float | None = None,
-) -> dict[str, Any]:
-    """Fit the learning curve (y vs shard_size) and model-size curve (n_params vs shard_size).
+    level: float = DEFAULT_LEVEL,
+) -> StudyFit:
+    """Analyse a study's trial table (scalinglab.study.results): the learning curve (y against
+    shard_size), the three-region fit, the law comparison, the model-size curve (n_params against
+    shard_size), the held-out checks and the IsoFLOP profiles.
 
     Each shard's best-fit model is the table's is_best trial (the study's `[search] select_by`:
-    lowest validation loss, or lowest error); y = "auto" is the domain's metric (error for image
-    and speech, loss otherwise). `fit_up_to` fits on the shards up to that size and reports the
-    larger ones as predicted vs measured ("holdout").
+    lowest validation loss, or lowest error). y = "auto" is the column the task's learning curve
+    is read in (its `curve_y`: error for image and speech, loss otherwise). `fit_up_to` fits on
+    the shards up to that size and checks the prediction of each larger one. `n_bootstrap`
+    refits give the parameter intervals and the `level` prediction intervals.
     """
-    if law not in CURVE_LAWS:
-        raise ScalingLabError(f"unknown learning-curve law {law!r}; use {' or '.join(CURVE_LAWS)}")
+    _check(df, law, fit_up_to, level)
+    task = _first(df, "task", "")
     if y == "auto":
-        y = default_y(str(df["task"].iloc[0]) if "task" in df and len(df) else "")
+        y = task_curve_y(task)
     if y not in Y_COLUMNS:
         raise ScalingLabError(f"--y must be best_val_loss, best_val_error or auto, not {y!r}")
     best = best_per_shard(df)
-    best = best[np.isfinite(best[y].to_numpy(dtype=float))]
+    values = best[y].to_numpy(dtype=float)
+    finite = np.isfinite(values)
+    positive = finite & (values > 0)
+    notes: list[str] = []
+    if (finite & ~positive).any():
+        left_out = sorted({int(m) for m in best.loc[finite & ~positive, "shard_size"]})
+        notes.append(
+            f"left out {int((finite & ~positive).sum())} best-per-shard point(s) with {y} <= 0 "
+            f"(shard sizes {', '.join(map(str, left_out))}): the learning curve is fitted to ln y"
+        )
+    best = best[positive]
     held = best.iloc[0:0]
     if fit_up_to is not None:
-        if not math.isfinite(fit_up_to) or fit_up_to <= 0:
-            raise ScalingLabError(f"--fit-up-to must be a positive shard size, not {fit_up_to}")
         held = best[best["shard_size"] > fit_up_to]
         best = best[best["shard_size"] <= fit_up_to]
-    if best["shard_size"].nunique() < 3:
+    n_shards = best["shard_size"].nunique()
+    if n_shards < MIN_SHARDS:
         hint = "raise --fit-up-to" if fit_up_to is not None else "run the study further"
         raise ScalingLabError(
-            f"only {best['shard_size'].nunique()} shard(s) to fit have a finished best trial; "
-            f"a learning-curve fit needs at least 3 ({hint})"
+            f"only {n_shards} shard(s) to fit have a finished best trial; "
+            f"a learning-curve fit needs at least {MIN_SHARDS} ({hint})"
         )
-    m = best["shard_size"].to_numpy(dtype=float)
-    eps = best[y].to_numpy(dtype=float)
-    fitted, curve = _fit_law(law, m, eps, n_bootstrap)
-    result: dict[str, Any] = {
-        "y": y,
-        "points": best[["seed", "shard_size", "model_size", "n_params", y]].to_dict("records"),
-        "learning_curve": curve,
-        # power_const names the exponent b; hestness names it beta_g.
-        "beta_g": float(curve["params"].get("b", curve["params"].get("beta_g", math.nan))),
-        "fit_up_to": fit_up_to,
-        "holdout": _holdout(fitted, held, y),
-    }
-    s = best["n_params"].to_numpy(dtype=float)
+    m = np.array(best["shard_size"], dtype=float)  # copies: torch wants writable arrays
+    eps = np.array(best[y], dtype=float)
+    curve = _quiet_fit(law, m, eps, n_bootstrap)
+    regions_fit: ScalingLaw | None = curve if law == "hestness" else None
+    comparison = None
+    if n_shards >= MIN_SHARDS_FOR_REGIONS:
+        if regions_fit is None:
+            try:
+                regions_fit = _quiet_fit("hestness", m, eps, 0)  # for its boundaries only
+            except ScalingLabError:
+                regions_fit = None
+        comparison = compare_laws(m, eps)
+    s = np.array(best["n_params"], dtype=float)
+    size, size_note = None, "every shard's best model has the same size; s(m) is flat"
     if len(np.unique(s)) >= 2:
-        _, size_curve = _fit_law("power", m, s, n_bootstrap)
-        result["model_size_curve"] = size_curve
-        result["beta_p"] = float(size_curve["params"]["b"])
-    else:
-        result["model_size_curve"] = None
-        result["beta_p"] = 0.0  # the same best size at every shard: flat
-        result["model_size_note"] = "every shard's best model has the same size; s(m) is flat"
-    return result
+        size, size_note = _quiet_fit("power", m, s, n_bootstrap), ""
+    isoflop, isoflop_note = study_isoflop(df)
+    return StudyFit(
+        name=_first(df, "study", "study"),
+        task=task,
+        metric=_first(df, "metric", ""),
+        y=y,
+        law=law,
+        trials=df,
+        best=best.reset_index(drop=True),
+        curve=curve,
+        regions_fit=regions_fit,
+        size=size,
+        size_note=size_note,
+        holdout=tuple(_holdout(curve, held, y, level)),
+        comparison=comparison,
+        isoflop=isoflop,
+        isoflop_note=isoflop_note,
+        fit_up_to=fit_up_to,
+        level=level,
+        n_bootstrap=n_bootstrap,
+        notes=tuple(notes),
+    )
+
+
+__all__ = [
+    "DEFAULT_BOOTSTRAP",
+    "DEFAULT_LEVEL",
+    "HoldoutCheck",
+    "StudyFit",
+    "fit_study",
+    "study_isoflop",
+]

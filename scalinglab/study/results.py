@@ -51,6 +51,7 @@ import pandas as pd
 from optuna.trial import TrialState
 
 from scalinglab.errors import ScalingLabError
+from scalinglab.planning.model_size import best_rows
 from scalinglab.study.config import StudyConfig
 from scalinglab.study.layout import load_study_config, searches_of
 from scalinglab.study.storage import normalize_url, open_storage
@@ -157,11 +158,9 @@ def _mark_best(df: pd.DataFrame, by: str = "best_val_loss") -> pd.DataFrame:
     if by not in df.columns:
         raise ScalingLabError(f"the results table has no column {by!r} to pick the best trial by")
     df["is_best"] = False
-    done = df[(df["state"].astype(str) == "COMPLETE") & df[by].notna()]
-    if not done.empty:
-        ranked = done.sort_values([by, "best_val_loss"], kind="stable")
-        best_idx = ranked.groupby(["seed", "shard_size"], sort=False).head(1).index
-        df.loc[best_idx.to_numpy(), "is_best"] = True
+    done = df[df["state"].astype(str) == "COMPLETE"]
+    best_idx = best_rows(done, ["seed", "shard_size"], [by, "best_val_loss"])
+    df.loc[best_idx.to_numpy(), "is_best"] = True
     return df
 
 
@@ -174,11 +173,10 @@ def load_results(name: str, storage: str | None = None) -> pd.DataFrame:
 
 def _metric_name(config: StudyConfig) -> str:
     """The task's metric name, without loading its data (class attribute) when possible."""
-    from scalinglab.tasks import BUILTIN_TASKS
-    from scalinglab.tasks import _resolve as resolve_task
+    from scalinglab.tasks import task_factory
 
     try:
-        factory = resolve_task(BUILTIN_TASKS.get(config.task.name, config.task.name))
+        factory = task_factory(config.task.name)
     except ScalingLabError:
         return ""
     return str(getattr(factory, "metric", ""))

@@ -13,7 +13,15 @@ import importlib
 from typing import Any
 
 from scalinglab.errors import ScalingLabError
-from scalinglab.tasks.base import ReportFn, Task, TrainConfig, TrainResult, nested_shard
+from scalinglab.tasks.base import (
+    CURVE_Y_COLUMNS,
+    DEFAULT_CURVE_Y,
+    ReportFn,
+    Task,
+    TrainConfig,
+    TrainResult,
+    nested_shard,
+)
 
 # Built-in name -> "module:attribute" (one readable file per domain, Hestness 2017 Sec. 4).
 BUILTIN_TASKS: dict[str, str] = {
@@ -48,8 +56,9 @@ def _resolve(spec: str) -> Any:
         raise ScalingLabError(f"task {spec!r}: module {module_name!r} has no {attr!r}") from None
 
 
-def get_task(name: str, **options: Any) -> Task:
-    """Build a task from a built-in name or an import path, passing `options` to its constructor."""
+def task_factory(name: str) -> Any:
+    """The class or factory a built-in name or import path names, imported but not called (so no
+    data is loaded): what `get_task` builds a task with, and where its class attributes live."""
     if not isinstance(name, str) or not name.strip():
         raise ScalingLabError('task name is empty; use e.g. name = "synthetic"')
     name = name.strip()
@@ -59,7 +68,23 @@ def get_task(name: str, **options: Any) -> Task:
             f"unknown task {name!r}; built-in tasks: {', '.join(BUILTIN_TASKS)}, "
             "or give an import path like 'mypackage.tasks:MyTask'"
         )
-    factory = _resolve(spec or name)
+    return _resolve(spec or name)
+
+
+def task_curve_y(name: str) -> str:
+    """The column task `name`'s learning curve is read in (its `curve_y`, see Task), without
+    building the task; DEFAULT_CURVE_Y when the task names none or cannot be imported here (a
+    table exported elsewhere)."""
+    try:
+        return str(getattr(task_factory(name), "curve_y", DEFAULT_CURVE_Y))
+    except ScalingLabError:
+        return DEFAULT_CURVE_Y
+
+
+def get_task(name: str, **options: Any) -> Task:
+    """Build a task from a built-in name or an import path, passing `options` to its constructor."""
+    factory = task_factory(name)
+    name = name.strip()
     try:
         task = factory(**options)
     except ScalingLabError:
@@ -80,10 +105,14 @@ def get_task(name: str, **options: Any) -> Task:
 
 __all__ = [
     "BUILTIN_TASKS",
+    "CURVE_Y_COLUMNS",
+    "DEFAULT_CURVE_Y",
     "ReportFn",
     "Task",
     "TrainConfig",
     "TrainResult",
     "get_task",
     "nested_shard",
+    "task_curve_y",
+    "task_factory",
 ]

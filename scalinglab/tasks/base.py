@@ -18,6 +18,11 @@ import numpy as np
 # (Optuna's pruner, per shard); the exception propagates out of train(), so tasks never catch it.
 ReportFn = Callable[[int, float], None]
 
+# The column a task's learning curve is read in when the task names none: the validation loss,
+# the study's search objective.
+DEFAULT_CURVE_Y = "best_val_loss"
+CURVE_Y_COLUMNS = ("best_val_loss", "best_val_error")
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -61,6 +66,11 @@ class Task(Protocol):
 
     name: str
     metric: str  # name of best_val_error, e.g. "top1_error"
+    # The TrainResult field its learning curve is read in, the metric Hestness et al. (2017,
+    # Sec. 4) plot for the task's domain: "best_val_error" (image top-1, speech) or
+    # "best_val_loss" (LM and NMT cross-entropy). A class attribute, so a study's analysis reads
+    # it without building the task (loading its data); a task without one is read in the loss.
+    curve_y: str = DEFAULT_CURVE_Y
 
     def train_pool_size(self) -> int:
         """Number of training examples shards are drawn from (the largest possible shard)."""

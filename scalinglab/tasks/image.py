@@ -92,6 +92,7 @@ class ImageTask:
 
     name = "image"
     metric = "top1_error"
+    curve_y = "best_val_error"  # Hestness 2017 plot ImageNet top-1 error (Sec. 4.3)
 
     def __init__(
         self,

@@ -72,6 +72,7 @@ class SpeechTask:
 
     name = "speech"
     metric = "word_error_rate"
+    curve_y = "best_val_error"  # Hestness 2017 plot speech error rates (Sec. 4.4)
 
     def __init__(
         self, cache_dir: str | os.PathLike[str] | None = None, num_threads: int | None = None

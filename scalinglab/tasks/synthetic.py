@@ -39,6 +39,7 @@ class SyntheticTask:
 
     name = "synthetic"
     metric = "top1_error"
+    curve_y = "best_val_loss"  # the default: the search objective
 
     def __init__(
         self,

@@ -108,6 +108,7 @@ class TranslationTask:
 
     name = "translation"
     metric = "token_cross_entropy"
+    curve_y = "best_val_loss"  # per-token cross-entropy, Hestness 2017 NMT curves (Sec. 4.1)
 
     def __init__(
         self,

@@ -18,7 +18,6 @@ from scalinglab.report import (
     OKABE_ITO,
     ResidualSeries,
     allocation_figure,
-    compare_laws,
     isoflop_figure,
     law_comparison_figure,
     learning_curve_figure,
@@ -28,6 +27,7 @@ from scalinglab.report import (
     training_curves_figure,
 )
 from scalinglab.report.learning_curve import shade_regions
+from scalinglab.study.comparison import compare_laws
 
 M = 2.0 ** np.arange(7, 15)  # shard sizes 128 .. 16384
 EPS = 0.08 + 3.0 * M**-0.35  # a learning curve with an irreducible level

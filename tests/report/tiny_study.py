@@ -1,5 +1,6 @@
-"""A tiny finished study of the synthetic task (10 trials, a few seconds), shared by the report
-tests: the demo study's report, made small enough for a test."""
+"""A tiny finished study of the synthetic task (12 trials, a few seconds), shared by the report
+tests: the demo study's report, made small enough for a test. Six shards, so its analysis has
+every part: the three-region fit, and laws compared on the two largest shards."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ name = "tiny-report"
 name = "synthetic"
 options = { pool_size = 4096, val_size = 1024 }
 [shards]
-smallest = 128
+smallest = 64
 largest = 2048
 [search]
 model_sizes = [4, 16]

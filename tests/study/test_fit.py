@@ -1,30 +1,41 @@
-"""fit_study: the learning curve from each shard's best model, and the held-out check of its
-extrapolation (`fit_up_to`): fit the small shards, predict the large ones."""
+"""fit_study: one analysis of a study — the learning curve from each shard's best model, the
+three-region fit and the law comparison, the model-size curve, and the held-out check of its
+extrapolation (`fit_up_to`: fit the small shards, predict the large ones)."""
 
 from __future__ import annotations
+
+import inspect
+import json
+import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from scalinglab.errors import ScalingLabError
-from scalinglab.study import fit_study
+from scalinglab.fitting.scores import rmse_log
+from scalinglab.study import DEFAULT_BOOTSTRAP, HoldoutCheck, StudyFit, fit_study
+from scalinglab.tasks import BUILTIN_TASKS, task_factory
 
 A, B, C = 2.0, -0.35, 0.05  # the true curve eps(m) = A m^B + C
 SHARDS = [2**k for k in range(7, 17)]  # 128 .. 65,536
+FEW = SHARDS[:3]  # too few for the regions fit and the law comparison: a quick analysis
 
 
-def trials(noise: float = 0.01) -> pd.DataFrame:
+def trials(
+    noise: float = 0.01, task: str = "synthetic", shards: list[int] = SHARDS
+) -> pd.DataFrame:
     """Two seeds x two widths per shard; width 32 is the best model, its error on the curve
     times a seed-dependent multiplicative noise of about `noise`."""
     rng = np.random.default_rng(0)
     rows = []
     for seed in (0, 1):
-        for m in SHARDS:
+        for m in shards:
             eps = (A * m**B + C) * np.exp(noise * rng.standard_normal())
             for width, worse in ((8, 1.3), (32, 1.0)):
                 rows.append(
-                    {"task": "synthetic", "seed": seed, "shard_size": m, "model_size": width,
+                    {"task": task, "seed": seed, "shard_size": m, "model_size": width,
                      "n_params": 100 * width, "state": "COMPLETE",
                      "best_val_loss": 2 * eps * worse, "best_val_error": eps * worse}
                 )  # fmt: skip
@@ -33,33 +44,87 @@ def trials(noise: float = 0.01) -> pd.DataFrame:
 
 def test_fit_up_to_predicts_the_held_out_shards() -> None:
     df = trials()
-    fit = fit_study(df, y="best_val_error", n_bootstrap=200, fit_up_to=8192)
-    assert sorted({p["shard_size"] for p in fit["points"]}) == SHARDS[:7]  # only m <= 8192 fitted
-    held = fit["holdout"]
-    assert [h["shard_size"] for h in held] == [16384, 32768, 65536]
-    for h in held:
-        best = df[(df["shard_size"] == h["shard_size"]) & (df["model_size"] == 32)]
-        assert h["n_seeds"] == 2
-        assert h["measured"] == pytest.approx(best["best_val_error"].mean())
-        assert h["relative_error"] == pytest.approx(h["predicted"] / h["measured"] - 1)
-        truth = A * h["shard_size"] ** B + C
-        assert h["predicted"] == pytest.approx(truth, rel=0.03)  # 8x beyond the data, 1% noise
-        assert h["lo"] < h["predicted"] < h["hi"]
-    assert fit["beta_g"] == pytest.approx(B, abs=0.06)
+    fit = fit_study(df, y="best_val_error", fit_up_to=8192)
+    assert isinstance(fit, StudyFit) and fit.n_bootstrap == DEFAULT_BOOTSTRAP
+    assert sorted(set(fit.best["shard_size"])) == SHARDS[:7]  # only m <= 8192 fitted
+    assert [h.shard_size for h in fit.holdout] == [16384, 32768, 65536]
+    for h in fit.holdout:
+        assert isinstance(h, HoldoutCheck)
+        best = df[(df["shard_size"] == h.shard_size) & (df["model_size"] == 32)]
+        assert h.n_seeds == 2
+        assert h.measured == pytest.approx(best["best_val_error"].mean())
+        assert h.relative_error == pytest.approx(h.predicted / h.measured - 1)
+        truth = A * h.shard_size**B + C
+        assert h.predicted == pytest.approx(truth, rel=0.03)  # 8x beyond the data, 1% noise
+        assert h.lo < h.predicted < h.hi
+    assert fit.beta_g == pytest.approx(B, abs=0.06)
+    # The held-out shards are scored as a whole by the package's one scorer.
+    scored = rmse_log([h.predicted for h in fit.holdout], [h.measured for h in fit.holdout])
+    assert fit.holdout_rmse_log == scored < 0.03
 
 
 def test_a_wrong_curve_shows_in_the_holdout() -> None:
     # The large shards fall below the trend of the small ones: the check must say so.
     df = trials(noise=0.0)
     df.loc[df["shard_size"] > 8192, "best_val_error"] *= 0.8
-    held = fit_study(df, y="best_val_error", n_bootstrap=0, fit_up_to=8192)["holdout"]
-    assert all(h["relative_error"] == pytest.approx(0.25, abs=0.02) for h in held)
+    held = fit_study(df, y="best_val_error", n_bootstrap=0, fit_up_to=8192).holdout
+    assert all(h.relative_error == pytest.approx(0.25, abs=0.02) for h in held)
 
 
 def test_without_fit_up_to_nothing_is_held_out() -> None:
     fit = fit_study(trials(), y="best_val_error", n_bootstrap=0)
-    assert fit["holdout"] == [] and fit["fit_up_to"] is None
-    assert len({p["shard_size"] for p in fit["points"]}) == len(SHARDS)
+    assert fit.holdout == () and fit.fit_up_to is None and math.isnan(fit.holdout_rmse_log)
+    assert fit.best["shard_size"].nunique() == len(SHARDS)
+
+
+def test_regions_comparison_and_model_size_curve() -> None:
+    fit = fit_study(trials(), y="best_val_error", n_bootstrap=0)
+    assert fit.regions is not None and fit.regions["irreducible_start"] > 0  # >= 5 shards
+    assert fit.comparison is not None and fit.comparison.has_split  # >= 6: the 2 largest out
+    held = fit.comparison.x[~fit.comparison.train]
+    assert set(held) == set(SHARDS[-2:])
+    assert set(fit.comparison.fits) == {"power", "power_const", "hestness"}
+    # the true law extrapolates better than a pure power law, which misses the level C
+    scores = fit.comparison.heldout_rmse
+    assert scores["power_const"] < scores["power"]
+    assert fit.size is None and fit.beta_p == 0.0  # every best model has width 32
+    assert "same size" in fit.size_note
+
+
+def test_with_few_shards_there_is_no_regions_fit_or_comparison() -> None:
+    fit = fit_study(trials(shards=SHARDS[:4]), y="best_val_error", n_bootstrap=0)
+    assert fit.regions is None and fit.comparison is None
+
+
+def test_hestness_law_is_its_own_regions_fit() -> None:
+    fit = fit_study(trials(), y="best_val_error", law="hestness", n_bootstrap=0)
+    assert fit.regions_fit is fit.curve and fit.beta_g == fit.curve.params_["beta_g"]
+    assert fit.irreducible == fit.curve.params_["gamma"]
+
+
+def test_non_positive_values_are_left_out_with_a_note() -> None:
+    df = trials(shards=SHARDS[:4])
+    df.loc[df["shard_size"] == 128, "best_val_error"] = 0.0
+    fit = fit_study(df, y="best_val_error", n_bootstrap=0)
+    assert 128 not in set(fit.best["shard_size"])
+    assert len(fit.notes) == 1 and "128" in fit.notes[0] and "<= 0" in fit.notes[0]
+    assert fit.to_dict()["notes"] == list(fit.notes)
+    assert fit_study(trials(shards=SHARDS[:4]), y="best_val_error", n_bootstrap=0).notes == ()
+
+
+def test_json_keeps_the_study_fit_keys() -> None:
+    fit = fit_study(trials(), y="best_val_error", n_bootstrap=20, fit_up_to=8192)
+    doc = json.loads(json.dumps(fit.to_dict()))  # JSON-ready as it is
+    for key in ("y", "points", "learning_curve", "beta_g", "fit_up_to", "holdout",
+                "model_size_curve", "beta_p", "model_size_note"):  # fmt: skip
+        assert key in doc, key
+    assert doc["y"] == "best_val_error" and doc["beta_g"] == fit.beta_g
+    assert doc["learning_curve"]["law"] == "power_const"
+    assert "bootstrap_params" not in doc["learning_curve"]  # large; reproducible from points
+    assert doc["holdout"][0]["relative_error"] == fit.holdout[0].relative_error
+    assert {p["shard_size"] for p in doc["points"]} == set(SHARDS[:7])
+    assert doc["headline"]["beta_g"] == fit.beta_g
+    assert set(doc["law_comparison"]["laws"]) == {"power", "power_const", "hestness"}
 
 
 @pytest.mark.parametrize(
@@ -69,3 +134,43 @@ def test_without_fit_up_to_nothing_is_held_out() -> None:
 def test_bad_fit_up_to_is_one_clear_error(fit_up_to: float, message: str) -> None:
     with pytest.raises(ScalingLabError, match=message):
         fit_study(trials(), y="best_val_error", n_bootstrap=0, fit_up_to=fit_up_to)
+
+
+def test_not_a_study_table_and_no_finished_trials() -> None:
+    with pytest.raises(ScalingLabError, match="no column 'n_params'"):
+        fit_study(trials().drop(columns="n_params"))
+    with pytest.raises(ScalingLabError, match="no finished trials"):
+        fit_study(trials().assign(state="RUNNING"))
+
+
+@pytest.mark.parametrize("task", sorted(BUILTIN_TASKS))
+def test_auto_reads_the_curve_in_the_tasks_curve_y(task: str) -> None:
+    expected = task_factory(task).curve_y
+    assert expected in ("best_val_loss", "best_val_error")
+    assert fit_study(trials(task=task, shards=FEW), n_bootstrap=0).y == expected
+
+
+def test_auto_reads_a_user_tasks_curve_y(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "my_tasks.py").write_text(
+        "class ErrorTask:\n    curve_y = 'best_val_error'\n\nclass PlainTask:\n    pass\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for task, y in (
+        ("my_tasks:ErrorTask", "best_val_error"),
+        ("my_tasks:PlainTask", "best_val_loss"),  # no curve_y: read in the loss
+        ("elsewhere:Task", "best_val_loss"),  # not importable here (a table from elsewhere)
+    ):
+        assert fit_study(trials(task=task, shards=FEW), n_bootstrap=0).y == y, task
+
+
+def test_every_command_that_fits_a_study_defaults_to_the_same_bootstrap() -> None:
+    """The CLI spells the default out (its --help imports no numpy); it must be the library's."""
+    from scalinglab.cli import demo, report, study
+
+    for command, parameter in (
+        (study.fit_cmd, "n_bootstrap"),
+        (demo.demo_command, "bootstrap"),
+        (report.report_command, "bootstrap"),
+    ):
+        default = inspect.signature(command).parameters[parameter].default
+        assert getattr(default, "default", default) == DEFAULT_BOOTSTRAP, command.__name__
