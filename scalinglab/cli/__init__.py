@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
-from scalinglab.cli.app import app, run_app
+from scalinglab.cli.app import app, print_error, run_app
 
 # Importing the command modules registers their commands on `app`.
 from scalinglab.cli import fit as _fit  # noqa: F401  isort: skip
@@ -27,7 +27,11 @@ def main() -> None:
     # thread beats two and does not collapse when the other core is busy. torch (imported later,
     # only by commands that compute) takes its thread count from OMP_NUM_THREADS; training
     # workers set their own.
-    os.environ["OMP_NUM_THREADS"] = str(int(os.environ.get("SCALINGLAB_THREADS", "1")))
+    threads = os.environ.get("SCALINGLAB_THREADS", "1")
+    if not (threads.strip().isdigit() and int(threads) >= 1):
+        print_error(f"SCALINGLAB_THREADS must be a whole number >= 1, got {threads!r}")
+        sys.exit(2)
+    os.environ["OMP_NUM_THREADS"] = str(int(threads))
     sys.exit(run_app())
 
 

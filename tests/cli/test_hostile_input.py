@@ -40,6 +40,11 @@ class Case:
     args: str
     needle: str
     xfail: str | None = None
+    env: tuple[tuple[str, str], ...] = ()  # environment variables (entry-point cases)
+
+    @property
+    def id(self) -> str:
+        return " ".join([*(f"{k}={v}" for k, v in self.env), self.args])
 
 
 def _fit_file_cases() -> list[Case]:
@@ -343,6 +348,8 @@ def _study_cases() -> list[Case]:
         Case("study fit tiny-report --storage {S} --fit-up-to 1", "needs at least 3"),
         Case("study fit tiny-report --storage {S} --bootstrap 10000000", "resamples must be"),
         Case("study status tiny-report --storage {S} --json adir", "cannot write adir"),
+        Case("study fit tiny-report --storage {S} --bootstrap 10 --json adir", "cannot write adir"),
+        Case("report ghost --storage {S} --out rep", "no study named 'ghost'"),
         Case("report tiny-report --storage {S} --y nope --out rep", "--y must be"),
         Case("report tiny-report --storage {S} --level 0 --out rep", "--level must be"),
         Case("report tiny-report --storage {S} --out curve.csv", "--out curve.csv is a file"),
@@ -356,7 +363,7 @@ CASES = [*_fit_file_cases(), *_table_cases(), *_where_cases(), *_flag_cases(), *
 
 def _param(case: Case) -> object:
     marks = [pytest.mark.xfail(reason=case.xfail, strict=False)] if case.xfail else []
-    return pytest.param(case, id=case.args, marks=marks)
+    return pytest.param(case, id=case.id, marks=marks)
 
 
 def _write_files(d: Path) -> None:
@@ -533,10 +540,13 @@ ENTRY_POINT_CASES = [
         "fit curve.csv --x x --y y --where \"x > 1 and @pd.io.common.os.system('touch pwned')\"",
         "'@'",
     ),
+    Case("laws", "SCALINGLAB_THREADS must be", env=(("SCALINGLAB_THREADS", "abc"),)),
+    Case("laws", "SCALINGLAB_THREADS must be", env=(("SCALINGLAB_THREADS", "0"),)),
+    Case("data prepare image", "curve.csv is a file", env=(("SCALINGLAB_CACHE", "curve.csv"),)),
 ]
 
 
-@pytest.mark.parametrize("case", ENTRY_POINT_CASES, ids=[c.args for c in ENTRY_POINT_CASES])
+@pytest.mark.parametrize("case", ENTRY_POINT_CASES, ids=[c.id for c in ENTRY_POINT_CASES])
 def test_the_entry_point_gives_the_same_one_line(case: Case, files: Path) -> None:
     before = _snapshot(files)
     proc = subprocess.run(
@@ -545,6 +555,7 @@ def test_the_entry_point_gives_the_same_one_line(case: Case, files: Path) -> Non
         capture_output=True,
         text=True,
         timeout=300,
+        env={**os.environ, **dict(case.env)},
     )
     _one_line_error(proc.returncode, proc.stderr, case.needle)
     assert _snapshot(files) == before and not (files / "pwned").exists()
