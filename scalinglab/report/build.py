@@ -122,8 +122,8 @@ def _study_source(
         f"scalinglab study run {_q(config_path)} {' '.join(st)}   # runs or resumes the study",
         f"scalinglab study status {_q(name)} {' '.join(st)}",
         f"scalinglab study export {_q(name)} {' '.join(st)} --out {_q(out / 'results.csv')}",
-        f"scalinglab study fit {_q(name)} {' '.join(st)} --y {analysis.y} --json "
-        f"{_q(out / 'fit.json')}",
+        f"scalinglab study fit {_q(name)} {' '.join(st)} --y {analysis.y} --bootstrap "
+        f"{n_bootstrap} --json {_q(out / 'fit.json')}",
         f"scalinglab fit {_q(out / 'results.best.csv')} --law power_const --x shard_size "
         f"--y {analysis.y} --bootstrap {n_bootstrap} --json {_q(out / 'curve.json')}",
         f"scalinglab plan {_q(out / 'curve.json')} --target-error "
