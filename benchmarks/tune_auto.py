@@ -40,7 +40,8 @@ from scalinglab.selection.corpus import Problem, load_corpus
 from scalinglab.selection.rule import (
     RuleConfig,
     calibrate,
-    weigh,
+    candidate_scores,
+    weights_from_scores,
 )
 
 LABELS = protocol.STANDARD
@@ -153,27 +154,70 @@ def backtests_of(problem: Problem, rec: dict[str, Any], n_cuts: int) -> CurveBac
     )
 
 
-def apply_rule(
-    problem: Problem, rec: dict[str, Any], config: RuleConfig
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, float]]:
-    """(prediction, lower, upper, weights) of `config` on one problem from its cached fits."""
+N_CUTS = (2, 3, 4)
+SCORES = ("far", "rmse")
+COMBINES: tuple[tuple[str, float], ...] = (
+    ("best", 1.0),
+    ("simplest", 1.0),
+    ("average", 0.25),
+    ("average", 0.5),
+    ("average", 1.0),
+    ("average", 2.0),
+)
+CANDIDATE_SETS: dict[str, tuple[str, ...]] = {
+    "all": LABELS,
+    "no-m1": tuple(c for c in LABELS if c != "m1"),
+    "saturating": ("m2", "m3", "m4", "bnsl1"),
+}
+GROWTHS = (0.0, 0.5, 1.0)
+SCALES = (0.6, 0.8, 1.0, 1.25, 1.6, 2.0)
+
+
+def rule_outcomes(problem: Problem, rec: dict[str, Any]) -> list[protocol.Outcome]:
+    """Every configuration of the grid on one problem, from its cached fits.
+
+    The grid is walked so that each expensive step runs once: scores per (cuts, score), weights
+    per candidate set and combination, calibration per growth; the scale only multiplies.
+    """
     singles = rec["singles"]
-    usable = tuple(c for c in config.candidates if "error" not in singles[c])
-    bt = backtests_of(problem, rec, config.n_cuts)
-    try:
-        if not bt.cuts:
-            raise ScalingLabError("no backtest")
-        w = weigh(bt, config.with_(candidates=usable)).weights
-    except ScalingLabError:
-        # Too short to backtest: the default law, uncalibrated (its parameter band).
-        fallback = "power_const" if "error" not in singles["power_const"] else usable[0]
-        s = singles[fallback]
-        return np.exp(s["log_pred"]), np.asarray(s["lo"]), np.asarray(s["hi"]), {fallback: 1.0}
-    log_pred = sum(wi * np.asarray(singles[k]["log_pred"]) for k, wi in w.items())
-    noise = sum(wi * singles[k]["noise"] for k, wi in w.items())
-    cal = calibrate(bt, w, config, noise)
-    half = cal.half_width(np.asarray(problem.x_test, dtype=float), LEVEL)
-    return np.exp(log_pred), np.exp(log_pred - half), np.exp(log_pred + half), w
+    usable = [c for c in LABELS if "error" not in singles[c]]
+    x_test = np.asarray(problem.x_test, dtype=float)
+    n_free = {k: int(v["n_free"]) for k, v in rec["backtests"].items()}
+    fallback = "power_const" if "power_const" in usable else usable[0]
+    out = []
+    for n_cuts, score in itertools.product(N_CUTS, SCORES):
+        bt = backtests_of(problem, rec, n_cuts)
+        scores = (
+            candidate_scores(bt, RuleConfig(candidates=LABELS, n_cuts=n_cuts, score=score))
+            if bt.cuts
+            else {}
+        )
+        for cset, (combine, t) in itertools.product(CANDIDATE_SETS.values(), COMBINES):
+            base = RuleConfig(
+                candidates=cset, n_cuts=n_cuts, score=score, combine=combine, temperature=t
+            )
+            try:
+                w = weights_from_scores(
+                    {k: scores[k] for k in cset if k in usable and k in scores}, n_free, base
+                )
+            except ScalingLabError:
+                w = {}
+            if not w:  # too short to backtest: the default law with its parameter band
+                s = singles[fallback]
+                for growth, scale in itertools.product(GROWTHS, SCALES):
+                    name = base.with_(growth=growth, scale=scale).key
+                    out.append(outcome(problem, name, np.exp(s["log_pred"]), s["lo"], s["hi"]))
+                continue
+            log_pred = sum(wi * np.asarray(singles[k]["log_pred"]) for k, wi in w.items())
+            noise = float(sum(wi * singles[k]["noise"] for k, wi in w.items()))
+            for growth in GROWTHS:
+                cal = calibrate(bt, w, base.with_(growth=growth, scale=1.0), noise)
+                half = cal.half_width(x_test, LEVEL)
+                for scale in SCALES:
+                    name = base.with_(growth=growth, scale=scale).key
+                    lo, hi = np.exp(log_pred - scale * half), np.exp(log_pred + scale * half)
+                    out.append(outcome(problem, name, np.exp(log_pred), lo, hi))
+    return out
 
 
 def outcome(problem: Problem, rule: str, pred: Any, lo: Any, hi: Any) -> protocol.Outcome:
@@ -192,29 +236,6 @@ def outcome(problem: Problem, rule: str, pred: Any, lo: Any, hi: Any) -> protoco
     )
 
 
-def config_grid() -> dict[str, RuleConfig]:
-    all7 = LABELS
-    sets = {
-        "all": all7,
-        "no-m1": tuple(c for c in all7 if c != "m1"),
-        "saturating": ("m2", "m3", "m4", "bnsl1"),
-    }
-    combines: list[tuple[str, float]] = [("best", 1.0), ("simplest", 1.0)] + [
-        ("average", t) for t in (0.25, 0.5, 1.0, 2.0)
-    ]
-    grid = {}
-    for (combine, t), score, n_cuts, growth, scale, cset in itertools.product(
-        combines, ("far", "rmse"), (2, 3, 4), (0.0, 0.5, 1.0), (0.6, 0.8, 1.0, 1.25, 1.6, 2.0),
-        sets.values(),
-    ):  # fmt: skip
-        cfg = RuleConfig(
-            candidates=cset, n_cuts=n_cuts, score=score, combine=combine, temperature=t,
-            growth=growth, scale=scale,
-        )  # fmt: skip
-        grid[cfg.key] = cfg
-    return grid
-
-
 class Precomputed(protocol.Scorer):
     """A Scorer whose outcomes were all computed up front."""
 
@@ -227,9 +248,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--cache", type=Path, default=Path("runs/tune_cache.json"))
-    parser.add_argument("--fits-only", action="store_true")
+    parser.add_argument("--fits-only", action="store_true", help="compute the fits, then stop")
+    parser.add_argument(
+        "--cached-only", action="store_true", help="tune on the problems already in the cache"
+    )
     args = parser.parse_args()
     problems = load_corpus()
+    if args.cached_only:
+        cached = json.loads(args.cache.read_text()) if args.cache.exists() else {}
+        problems = [p for p in problems if p.id in cached]
     fits = load_or_compute(problems, args.cache, args.workers)
     if args.fits_only:
         return
@@ -243,22 +270,20 @@ def main() -> None:
                 outcomes.append(outcome(p, label, [math.nan] * n, [math.nan] * n, [math.nan] * n))
             else:
                 outcomes.append(outcome(p, label, np.exp(s["log_pred"]), s["lo"], s["hi"]))
-    grid = config_grid()
     t0 = time.perf_counter()
-    for name, cfg in grid.items():
-        for p in problems:
-            pred, lo, hi, _ = apply_rule(p, fits[p.id], cfg)
-            outcomes.append(outcome(p, name, pred, lo, hi))
+    for p in problems:
+        outcomes += rule_outcomes(p, fits[p.id])
+    grid = list(dict.fromkeys(o.rule for o in outcomes if o.rule not in LABELS))
     seconds = time.perf_counter() - t0
     print(f"{len(grid)} configurations on {len(problems)} problems: {seconds:.0f} s")
     scorer = Precomputed(outcomes)
-    loso = protocol.leave_one_source_out(problems, list(grid), reference=LABELS, scorer=scorer)
+    loso = protocol.leave_one_source_out(problems, grid, reference=LABELS, scorer=scorer)
     pd.set_option("display.width", 250)
     pd.set_option("display.max_colwidth", 120)
     print(loso.to_string())
     singles = protocol.summarise(outcomes, rules=list(LABELS))
     print(protocol.format_table(singles))
-    everything = protocol.summarise(outcomes, rules=list(grid))
+    everything = protocol.summarise(outcomes, rules=grid)
     chosen = protocol.default_choice(everything)
     print("chosen on all sources:", chosen)
     print(protocol.format_table(everything[everything["rule"] == chosen]))

@@ -27,18 +27,17 @@ holds the choice made on all sources (README, "How auto predicts").
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from scalinglab.errors import ScalingLabError
+from scalinglab.fitting.calibration import NOISE_FLOOR, Calibration, growth_factor
 from scalinglab.laws.base import FloatArray, ScalingLaw
 from scalinglab.selection.backtest import CurveBacktests
 
 NEAR_TIE = 0.1  # `simplest`: scores within this log distance (~10%) of the best are a tie
-NOISE_FLOOR = 1e-4  # residual scales below this (log units) are taken as this
-DISTANCE_FLOOR = 0.25  # g(d) is flat below this fraction of the backtests' reach
 
 
 @dataclass(frozen=True)
@@ -67,57 +66,6 @@ class RuleConfig:
 
 
 DEFAULT_RULE = RuleConfig()
-
-
-@dataclass
-class Calibration:
-    """A calibrated interval: ŷ·exp(± scale·q_level·noise·g(d)) (see the module doc)."""
-
-    scores: list[list[float]]  # per cut, the normalised held-out errors
-    noise: float  # σ of the final fit (log units)
-    x_max: float  # the largest fitted x: d = ln(x / x_max)
-    reach: float  # how far the backtests extrapolated (ln units)
-    growth: float
-    scale: float
-
-    def multiplier(self, level: float) -> float:
-        """q_level: the conformal quantile across cuts of each cut's `level`-quantile."""
-        per_cut = [float(np.quantile(s, level, method="higher")) for s in self.scores if len(s)]
-        return conformal_quantile(per_cut, level)
-
-    def half_width(self, x: FloatArray, level: float) -> FloatArray:
-        """Half-width of the interval in log units at x."""
-        d = np.log(np.asarray(x, dtype=float).reshape(-1) / self.x_max)
-        g = growth_factor(d, self.reach, self.growth)
-        return np.asarray(self.scale * self.multiplier(level) * self.noise * g, dtype=float)
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "method": "conformal-backtest",
-            "scores": self.scores,
-            "noise": self.noise,
-            "x_max": self.x_max,
-            "reach": self.reach,
-            "growth": self.growth,
-            "scale": self.scale,
-        }
-
-
-def conformal_quantile(scores: Sequence[float], level: float) -> float:
-    """The ⌈(n+1)·level⌉-th smallest score (split conformal); the largest when n is too small."""
-    s = np.sort(np.asarray(scores, dtype=float))
-    if s.size == 0:
-        return math.nan
-    k = math.ceil((s.size + 1) * level)
-    return float(s[min(k, s.size) - 1])
-
-
-def growth_factor(d: FloatArray, reach: float, growth: float) -> FloatArray:
-    """g(d) = (max(d, DISTANCE_FLOOR·reach) / reach)^growth."""
-    if not (math.isfinite(reach) and reach > 0):
-        return np.ones_like(np.asarray(d, dtype=float))
-    dd = np.maximum(np.asarray(d, dtype=float), DISTANCE_FLOOR * reach)
-    return np.asarray((dd / reach) ** growth, dtype=float)
 
 
 @dataclass
@@ -161,24 +109,9 @@ def candidate_scores(bt: CurveBacktests, config: RuleConfig) -> dict[str, float]
 def weigh(bt: CurveBacktests, config: RuleConfig) -> Weighing:
     """Scores and weights of the candidates (see the module doc)."""
     scores = candidate_scores(bt, config)
+    n_free = {k: bt.candidates[k].n_free for k in scores}
+    weights = weights_from_scores(scores, n_free, config)
     finite = {k: v for k, v in scores.items() if math.isfinite(v)}
-    if not finite:
-        raise ScalingLabError("no candidate law could be fitted at every backtest cut")
-    best = min(finite, key=lambda k: finite[k])
-    if config.combine == "best":
-        weights = {best: 1.0}
-    elif config.combine == "simplest":
-        near = [k for k, v in finite.items() if v <= finite[best] * math.exp(NEAR_TIE)]
-        chosen = min(near, key=lambda k: (bt.candidates[k].n_free, finite[k]))
-        weights = {chosen: 1.0}
-    elif config.combine == "average":
-        raw = {k: (finite[best] / v) ** (1.0 / config.temperature) for k, v in finite.items()}
-        total = sum(raw.values())
-        weights = {k: v / total for k, v in raw.items() if v / total > 1e-6}
-        total = sum(weights.values())
-        weights = {k: v / total for k, v in weights.items()}
-    else:
-        raise ScalingLabError(f"unknown combine {config.combine!r}: best, simplest or average")
     ranked = sorted(weights.items(), key=lambda kv: -kv[1])
     reason = (
         f"backtests at {len(bt.cuts[: config.n_cuts])} cut(s) reaching ln-distance "
@@ -189,6 +122,28 @@ def weigh(bt: CurveBacktests, config: RuleConfig) -> Weighing:
     if skipped:
         reason += f"; not eligible: {', '.join(skipped)}"
     return Weighing(scores=scores, weights=dict(ranked), reason=reason)
+
+
+def weights_from_scores(
+    scores: Mapping[str, float], n_free: Mapping[str, int], config: RuleConfig
+) -> dict[str, float]:
+    """The candidates' weights from their backtest scores (inf: not eligible)."""
+    finite = {k: v for k, v in scores.items() if math.isfinite(v)}
+    if not finite:
+        raise ScalingLabError("no candidate law could be fitted at every backtest cut")
+    best = min(finite, key=lambda k: finite[k])
+    if config.combine == "best":
+        return {best: 1.0}
+    if config.combine == "simplest":
+        near = [k for k, v in finite.items() if v <= finite[best] * math.exp(NEAR_TIE)]
+        return {min(near, key=lambda k: (n_free[k], finite[k])): 1.0}
+    if config.combine != "average":
+        raise ScalingLabError(f"unknown combine {config.combine!r}: best, simplest or average")
+    raw = {k: (finite[best] / v) ** (1.0 / config.temperature) for k, v in finite.items()}
+    total = sum(raw.values())
+    kept = {k: v / total for k, v in raw.items() if v / total > 1e-6}
+    total = sum(kept.values())
+    return {k: v / total for k, v in kept.items()}
 
 
 def calibrate(
@@ -210,7 +165,7 @@ def calibrate(
         z = np.abs(log_y[mask] - np.asarray(pred)[mask]) / (sigma * g)
         scores.append(sorted(float(v) for v in z))
     return Calibration(
-        scores=scores,
+        scores=tuple(tuple(s) for s in scores),
         noise=max(float(full_noise), NOISE_FLOOR),
         x_max=float(bt.x[-1]),
         reach=reach,

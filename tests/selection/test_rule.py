@@ -7,14 +7,9 @@ import math
 import numpy as np
 import pytest
 
+from scalinglab.fitting.calibration import conformal_quantile, growth_factor
 from scalinglab.selection.backtest import CandidateBacktest, CurveBacktests
-from scalinglab.selection.rule import (
-    RuleConfig,
-    calibrate,
-    conformal_quantile,
-    growth_factor,
-    weigh,
-)
+from scalinglab.selection.rule import RuleConfig, calibrate, weigh
 
 
 def _backtests(errors: dict[str, float], n_free: dict[str, int]) -> CurveBacktests:

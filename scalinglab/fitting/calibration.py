@@ -1,0 +1,109 @@
+"""Prediction intervals calibrated on backtests (split conformal prediction with the backtest
+cut as the unit; Vovk, Gammerman & Shafer 2005, "Algorithmic Learning in a Random World").
+
+A backtest fits a law on the early part of a curve and predicts the rest. Its errors, divided by
+the fit's residual scale σ and by g(d), the expected growth of the error with the distance d
+(ln x_query − ln x_last_fitted) beyond the fitted range, are that cut's scores. The interval at
+level L is
+
+    ŷ · exp(± scale · q_L · σ · g(d)),    g(d) = (max(d, DISTANCE_FLOOR·reach) / reach)^growth,
+
+q_L the conformal quantile across cuts of each cut's own L-quantile of its scores (with fewer than
+⌈1/(1 − L)⌉ − 1 cuts, the largest), `reach` how far the backtests extrapolated. `growth` and
+`scale` are the rule's knobs (scalinglab.selection.rule); `growth = 0` with `reach` unknown is the
+calibration of fit files written before 0.2.0 ("interval_widening").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from scalinglab.errors import ScalingLabError
+from scalinglab.types import FloatArray
+
+NOISE_FLOOR = 1e-4  # residual scales below this (log units) are taken as this
+DISTANCE_FLOOR = 0.25  # g(d) is flat below this fraction of the backtests' reach
+
+
+def conformal_quantile(scores: Sequence[float], level: float) -> float:
+    """The ⌈(n+1)·level⌉-th smallest score (split conformal); the largest when n is too small."""
+    s = np.sort(np.asarray(scores, dtype=float))
+    if s.size == 0:
+        return math.nan
+    k = math.ceil((s.size + 1) * level)
+    return float(s[min(k, s.size) - 1])
+
+
+def growth_factor(d: ArrayLike, reach: float, growth: float) -> FloatArray:
+    """g(d) = (max(d, DISTANCE_FLOOR·reach) / reach)^growth; 1 when the reach is unknown."""
+    dd = np.asarray(d, dtype=float)
+    if not (math.isfinite(reach) and reach > 0) or growth == 0:
+        return np.ones_like(dd)
+    return np.asarray((np.maximum(dd, DISTANCE_FLOOR * reach) / reach) ** growth, dtype=float)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A calibrated interval ŷ·exp(± scale·q_level·noise·g(d)) (see the module doc)."""
+
+    scores: tuple[tuple[float, ...], ...]  # per cut, its normalised held-out errors
+    noise: float  # σ of the final fit (log units)
+    x_max: float  # the largest fitted x: d = ln(x / x_max)
+    reach: float = math.nan  # how far the backtests extrapolated (ln units)
+    growth: float = 0.0
+    scale: float = 1.0
+
+    def multiplier(self, level: float) -> float:
+        """q_level: the conformal quantile across cuts of each cut's `level`-quantile."""
+        per_cut = [float(np.quantile(s, level, method="higher")) for s in self.scores if len(s)]
+        return conformal_quantile(per_cut, level)
+
+    def half_width(self, x: ArrayLike, level: float) -> FloatArray:
+        """Half-width of the interval in log units at each x."""
+        d = np.log(np.asarray(x, dtype=float).reshape(-1) / self.x_max)
+        g = growth_factor(d, self.reach, self.growth)
+        return np.asarray(self.scale * self.multiplier(level) * self.noise * g, dtype=float)
+
+    def interval(
+        self, prediction: ArrayLike, x: ArrayLike, level: float
+    ) -> tuple[FloatArray, FloatArray]:
+        """(lower, upper) around `prediction` at the points x."""
+        centre = np.log(np.asarray(prediction, dtype=float).reshape(-1))
+        half = self.half_width(x, level)
+        return np.exp(centre - half), np.exp(centre + half)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": "conformal-backtest",
+            "scores": [list(s) for s in self.scores],
+            "noise": self.noise,
+            "x_max": self.x_max,
+            "reach": self.reach if math.isfinite(self.reach) else None,
+            "growth": self.growth,
+            "scale": self.scale,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Calibration:
+        """From `to_dict()` output, or a pre-0.2.0 fit file's "interval_widening"."""
+        if not isinstance(data, Mapping) or not {"noise", "scores", "x_max"} <= set(data):
+            raise ScalingLabError("a calibration in a fit file needs noise, scores and x_max")
+        try:
+            scores = tuple(tuple(float(v) for v in cut) for cut in data["scores"])
+            reach = data.get("reach")
+            return cls(
+                scores=scores,
+                noise=float(data["noise"]),
+                x_max=float(data["x_max"]),
+                reach=math.nan if reach is None else float(reach),
+                growth=float(data.get("growth", 0.0)),
+                scale=float(data.get("scale", 1.0)),
+            )
+        except (TypeError, ValueError):
+            raise ScalingLabError("a calibration in a fit file must hold numbers") from None
