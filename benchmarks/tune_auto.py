@@ -28,7 +28,6 @@ import numpy as np
 import pandas as pd
 
 from scalinglab.errors import FitWarning, ScalingLabError
-from scalinglab.fitting.extrapolation import FIT_START_BUDGET
 from scalinglab.selection import protocol
 from scalinglab.selection.backtest import (
     CandidateBacktest,
@@ -37,6 +36,7 @@ from scalinglab.selection.backtest import (
     candidate,
 )
 from scalinglab.selection.corpus import Problem, load_corpus
+from scalinglab.selection.extrapolation import FIT_START_BUDGET
 from scalinglab.selection.rule import (
     RuleConfig,
     calibrate,

@@ -13,7 +13,7 @@ from rich.table import Table
 from scalinglab.cli.app import app, console, fail, write_json
 
 # The estimators besides auto, for the --laws default in the help text: a literal, because
-# scalinglab.fitting.extrapolation (which defines them as ESTIMATORS) imports torch and pandas,
+# scalinglab.selection.extrapolation (which defines them as ESTIMATORS) imports torch and pandas,
 # too slow for `scalinglab --help`. tests/cli/test_startup.py checks the two agree.
 DEFAULT_ESTIMATORS = ("m1", "m2", "m3", "m4", "bnsl1", "bnsl2", "power_const")
 
@@ -29,7 +29,7 @@ def _fmt(value: float | None) -> str:
 
 def print_benchmark(result: dict[str, Any]) -> None:
     """The per-evaluation RMSE table (winners in bold) and the per-estimator summary."""
-    from scalinglab.fitting import extrapolation
+    from scalinglab.selection import extrapolation
 
     names = list(result["estimators"])
     table = Table(
@@ -94,15 +94,16 @@ def extrapolation_command(
 
       scalinglab benchmark extrapolation lang.csv --json results.json --workers 2
     """
-    from scalinglab.fitting import extrapolation, select
     from scalinglab.io import read_table
+    from scalinglab.selection import extrapolation
+    from scalinglab.selection.backtest import candidate
 
     if workers < 1:
         fail("--workers must be >= 1")
     labels = [s.strip() for s in laws.split(",") if s.strip()]
     if not labels or "auto" in labels:
         fail("--laws takes one or more law names (auto is always included)")
-    candidates = [select.candidate(label) for label in labels]
+    candidates = [candidate(label) for label in labels]
     table = read_table(data)
     curves = extrapolation.load_curves(table, str(data))
     quiet = json_out is not None and str(json_out) == "-"

@@ -113,6 +113,13 @@ def fit_command(
     candidates: Annotated[
         str | None, typer.Option(help="--law auto: laws to choose from, e.g. m1,m4,bnsl2.")
     ] = None,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            help="--law auto: the x you will predict at, VAR=VALUE (e.g. shard_size=1e6); the "
+            "backtests extrapolate as far. Default: a third of the data's log range beyond it."
+        ),
+    ] = None,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the fit as JSON here ('-' for stdout).")
     ] = None,
@@ -127,14 +134,18 @@ def fit_command(
       --x params --x tokens --y loss --where "epoch_outlier == 0" --bootstrap 4000 --json fit.json
 
       scalinglab fit curve.csv --law auto --x shard_size --y best_val_error --json fit.json
+
+      scalinglab fit curve.csv --law auto --x shard_size --y best_val_error --target shard_size=1e6
     """
-    from scalinglab.cli.selection import parse_candidates, print_selection
-    from scalinglab.fitting import select
+    from scalinglab.cli.selection import parse_candidates, parse_target, print_selection
     from scalinglab.io import numeric_columns, read_table
     from scalinglab.laws import get_law
+    from scalinglab.selection.auto import DEFAULT_LAW, auto_fit
 
-    auto = law == "auto"  # backtested selection and calibrated intervals (fitting/select.py)
-    law_cls = get_law(select.DEFAULT_LAW if auto else law)
+    auto = law == "auto"  # backtested selection and calibrated intervals (selection/auto.py)
+    if target is not None and not auto:
+        fail("--target applies to --law auto (it sets how far the backtests extrapolate)")
+    law_cls = get_law(DEFAULT_LAW if auto else law)
     if bootstrap < 0:
         fail("--bootstrap must be >= 0")
     df = read_table(data, where)
@@ -155,7 +166,7 @@ def fit_command(
             f"got --x {' --x '.join(columns)}"
         )
     X = numeric_columns(df, columns, str(data))
-    target = numeric_columns(df, [y], str(data))[:, 0]
+    values = numeric_columns(df, [y], str(data))[:, 0]
     if len({tuple(row) for row in X.tolist()}) == 1:  # the law would say the same, less clearly
         what = " and ".join(f"{c!r} ({X[0, j]:g})" for j, c in enumerate(columns))
         fail(
@@ -164,14 +175,19 @@ def fit_command(
         )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)  # shown in the table below instead
-        with console.status(f"fitting {law} to {len(target)} points..."):
+        with console.status(f"fitting {law} to {len(values)} points..."):
             if auto:
                 if options["fixed"]:
                     fail("--fix cannot be used with --law auto (the law is not known yet)")
-                cands = parse_candidates(candidates)
-                model, selection = select.auto_fit(X, target, cands, options=options)
+                model, selection = auto_fit(
+                    X,
+                    values,
+                    target=parse_target(target, columns),
+                    candidates=parse_candidates(candidates),
+                    options=options,
+                )
             else:
-                model.fit(X, target)
+                model.fit(X, values)
     doc = fit_document(model, columns, y, where)
     if auto:
         doc["selection"] = selection.to_dict()
@@ -246,7 +262,7 @@ def predict_command(
     if not 0 < level < 1:
         fail(f"--level must be between 0 and 1, got {level}")
     prediction = model.predict(X)
-    has_draws = model.bootstrap_params_ is not None or bool(model.interval_widening_)
+    has_draws = model.bootstrap_params_ is not None or model.calibration_ is not None
     interval = model.predict_interval(X, level) if has_draws else None
     scalar = len(prediction) == 1
     payload: dict[str, Any] = {

@@ -5,78 +5,87 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from rich.markup import escape
 from rich.table import Table
 
 from scalinglab.cli.app import console, fail
 from scalinglab.errors import ScalingLabError
 
-# scalinglab.fitting.select imports numpy and torch: imported where used, so that importing the
+# scalinglab.selection imports numpy and torch: imported where used, so that importing the
 # command line (`scalinglab --help`) stays fast.
 if TYPE_CHECKING:
-    from scalinglab.fitting import select
     from scalinglab.laws.base import ScalingLaw
+    from scalinglab.selection.auto import Selection
 
 
-def parse_candidates(text: str | None) -> tuple[select.Candidate, ...]:
-    """--candidates m1,m4,bnsl2 as candidates (None: select.DEFAULT_CANDIDATES)."""
-    from scalinglab.fitting import select
+def parse_candidates(text: str | None) -> tuple[str, ...] | None:
+    """--candidates m1,m4,bnsl2 as candidate labels (None: the auto rule's own)."""
+    from scalinglab.selection.backtest import candidate
 
     if text is None:
-        return select.DEFAULT_CANDIDATES
+        return None
     labels = [s.strip() for s in text.split(",") if s.strip()]
     if not labels:
         fail("--candidates takes comma-separated law names, e.g. m1,m4,bnsl2")
-    out = []
     for label in labels:
         try:
-            cand = select.candidate(label)
+            cand = candidate(label)
         except ScalingLabError as exc:
             fail(f"--candidates: {exc}")
         if len(cand.make().variables) != 1:
             fail(f"--candidates: {label} is not a law of one variable (a learning curve)")
-        out.append(cand)
-    return tuple(out)
+    return tuple(labels)
+
+
+def parse_target(text: str | None, columns: list[str]) -> float | None:
+    """--target VAR=VALUE (VAR the curve's x column) as the value."""
+    if text is None:
+        return None
+    name, sep, raw = (s.strip() for s in text.partition("="))
+    if not sep or name not in columns:
+        fail(f"--target takes {columns[0]}=VALUE (the x column), got {text!r}")
+    try:
+        value = float(raw)
+    except ValueError:
+        fail(f"--target: {name} must be a number, got {raw!r}")
+    if not (math.isfinite(value) and value > 0):
+        fail(f"--target: {name} must be a positive number, got {raw}")
+    return value
 
 
 def _fmt(value: float) -> str:
     return "-" if not math.isfinite(value) else f"{value:.4g}"
 
 
-def print_selection(selection: select.Selection, law: ScalingLaw) -> None:
-    """The backtest table (score per law, far-end error per cut), the winner and the reason."""
-    from scalinglab.fitting import select
-
+def print_selection(selection: Selection, law: ScalingLaw) -> None:
+    """The backtest scores per law, the winner and why, and how its interval is calibrated."""
     if selection.fallback:
-        console.print(f"[yellow]warning:[/] {selection.reason}")
+        console.print(f"[yellow]warning:[/] {escape(selection.reason)}")
         return
+    cuts = ", ".join(f"{c:.3g}" for c in selection.cuts)
     table = Table(
-        title="backtests: |log error| at the farthest point beyond each cut (lower is better)",
+        title=f"backtests: fitted up to x = {cuts}, each scored e^{selection.horizon:.3g} "
+        "beyond its cut (RMSE of log prediction, geometric mean; lower is better)",
         title_justify="left",
     )
     table.add_column("law")
-    table.add_column("geo. mean", justify="right")
-    for cut in selection.cuts:
-        table.add_column(f"fit x ≤ {cut:.3g}", justify="right")
-    table.add_column("note")
-    ranked = sorted(selection.backtests.values(), key=lambda bt: bt.score)
-    for bt in ranked:
-        style = "bold" if bt.label == selection.chosen else None
-        table.add_row(
-            bt.label,
-            _fmt(bt.score),
-            *(_fmt(v) for v in bt.cut_far),
-            bt.note if not bt.eligible else "",
-            style=style,
-        )
+    table.add_column("score", justify="right")
+    for label, score in sorted(selection.scores.items(), key=lambda kv: kv[1]):
+        style = "bold" if label == selection.chosen else None
+        table.add_row(escape(label), _fmt(score) if math.isfinite(score) else "not eligible",
+                      style=style)  # fmt: skip
     console.print(table)
-    console.print(f"auto chose [bold]{selection.chosen}[/]: {selection.reason}", highlight=False)
-    widening = law.interval_widening_
-    if widening:
-        n = sum(len(b) for b in widening["scores"])
+    console.print(
+        f"auto chose [bold]{escape(selection.chosen)}[/]: {escape(selection.reason)}",
+        highlight=False,
+    )
+    cal = law.calibration_
+    if cal is not None:
+        n = sum(len(s) for s in cal.scores)
         console.print(
-            f"prediction intervals calibrated on {n} held-out points of "
-            f"{len(widening['scores'])} backtests (conformal); "
-            f"90% multiplier {select.interval_multiplier(widening['scores'], 0.9):.3g} σ",
+            f"prediction intervals calibrated on {n} held-out points of {len(cal.scores)} "
+            f"backtests (conformal); 90% half-width {cal.scale * cal.multiplier(0.9):.3g} σ "
+            f"with σ = {cal.noise:.3g}",
             highlight=False,
         )
     else:

@@ -1,4 +1,4 @@
-"""fit_law: multi-start point fit, diagnostics and uncertainty for any ScalingLaw.
+"""fit_law: multi-start point fit, diagnostics and uncertainty for any FittableLaw.
 
 1. Start grid: the law's grid (e.g. Hoffmann 2022's 4,500 points for Chinchilla), or a guess from
    a straight-line fit in log-log space (lmfit's convention), overridable per parameter.
@@ -10,15 +10,18 @@
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
 
+from scalinglab.fitting.model import FittableLaw
 from scalinglab.fitting.objectives import make_objective
 from scalinglab.fitting.solver import minimize_batched
 from scalinglab.fitting.uncertainty import bootstrap, gauss_newton_covariance, wald_summary
-from scalinglab.laws.base import FloatArray, ScalingLaw, product_grid
+from scalinglab.types import FloatArray
 
 MAX_STARTS = 200_000  # a Cartesian start grid larger than this is a mistake in the options
 EXPLORE_FTOL = 1e-5  # loose relative tolerance of the float32 first pass over all starts
@@ -28,12 +31,12 @@ MERGE_TOL = 1e-2  # starts closer than this (solver coordinates) follow one path
 POLISH_STARTS = 8  # best starts of the first pass solved to full tolerance
 
 
-def solver_bounds(law: ScalingLaw, free: tuple[str, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+def solver_bounds(law: FittableLaw, free: tuple[str, ...]) -> tuple[torch.Tensor, torch.Tensor]:
     """Bounds of the solver coordinates (log of the bounds for log-scale parameters)."""
     lo, hi = [], []
     for name in free:
-        lower, upper = law._bounds(name)
-        if law._param(name).log:
+        lower, upper = law.param_bounds(name)
+        if law.param(name).log:
             lower = math.log(lower) if lower > 0 else -math.inf
             upper = math.log(upper) if math.isfinite(upper) else math.inf
         lo.append(lower)
@@ -41,15 +44,27 @@ def solver_bounds(law: ScalingLaw, free: tuple[str, ...]) -> tuple[torch.Tensor,
     return torch.tensor(lo, dtype=torch.float64), torch.tensor(hi, dtype=torch.float64)
 
 
+def product_grid(grid: Mapping[str, Sequence[float]], names: Sequence[str]) -> FloatArray:
+    """Cartesian product of per-parameter start values, columns in the order of `names`."""
+    return np.array(list(itertools.product(*(grid[n] for n in names))), dtype=float)
+
+
 def start_points(
-    law: ScalingLaw, x: FloatArray, y: FloatArray, free: tuple[str, ...]
+    law: FittableLaw,
+    x: FloatArray,
+    y: FloatArray,
+    free: tuple[str, ...],
+    grid: Mapping[str, Sequence[float]] | None = None,
 ) -> FloatArray:
-    """Start grid in solver coordinates, one row per start."""
+    """Start grid in solver coordinates, one row per start: `grid` (natural units) if given,
+    else the law's own grid for (x, y) with its `starts` option applied."""
     from scalinglab.errors import ScalingLabError
 
+    if grid is not None:
+        return _to_solver(law, free, product_grid(grid, free))
     grid = law.start_grid(x, y)
     for name, values in (law.starts or {}).items():
-        law._param(name)
+        law.param(name)
         vals = tuple(float(v) for v in values)
         if not vals:
             raise ScalingLabError(f"start values for {name} must not be empty")
@@ -57,17 +72,22 @@ def start_points(
     size = math.prod(len(grid[n]) for n in free)
     if size > MAX_STARTS:
         raise ScalingLabError(f"{size} start points is too many (at most {MAX_STARTS})")
-    natural = law.filter_starts(free, product_grid(grid, free))
+    return _to_solver(law, free, product_grid(grid, free))
+
+
+def _to_solver(law: FittableLaw, free: tuple[str, ...], natural: FloatArray) -> FloatArray:
+    """Start rows (natural units) the law accepts, clipped to the bounds, in solver coordinates."""
+    natural = law.filter_starts(free, natural)
     out = np.empty_like(natural)
     for j, name in enumerate(free):
-        lower, upper = law._bounds(name)
+        lower, upper = law.param_bounds(name)
         col = np.clip(natural[:, j], lower, upper)
         out[:, j] = [law.to_solver(name, v) for v in col]
     return out
 
 
 def multistart(
-    law: ScalingLaw,
+    law: FittableLaw,
     free: tuple[str, ...],
     theta0: torch.Tensor,
     data: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
@@ -111,7 +131,7 @@ def multistart(
 
 
 def fit_law(
-    law: ScalingLaw, x: FloatArray, y: FloatArray, sample_weight: FloatArray | None
+    law: FittableLaw, x: FloatArray, y: FloatArray, sample_weight: FloatArray | None
 ) -> None:
     """Fit `law` in place (sets params_, stderr_, ci_, ... on it)."""
     # The batched problems are many small elementwise kernels: one thread avoids the thread
@@ -125,7 +145,7 @@ def fit_law(
 
 
 def _fit_law(
-    law: ScalingLaw, x: FloatArray, y: FloatArray, sample_weight: FloatArray | None
+    law: FittableLaw, x: FloatArray, y: FloatArray, sample_weight: FloatArray | None
 ) -> None:
     free = law.free_params()
     xt = torch.tensor(x, dtype=torch.float64)

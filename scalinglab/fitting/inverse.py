@@ -13,13 +13,14 @@ from collections.abc import Mapping
 import numpy as np
 
 from scalinglab.errors import ScalingLabError
-from scalinglab.laws.base import FloatArray, ScalingLaw
+from scalinglab.fitting.model import FittableLaw
+from scalinglab.types import FloatArray
 
 LOG_LO, LOG_HI = np.log(1e-30), np.log(1e60)
 
 
 def _evaluate(
-    law: ScalingLaw, var: str, known: Mapping[str, float], logx: FloatArray
+    law: FittableLaw, var: str, known: Mapping[str, float], logx: FloatArray
 ) -> FloatArray:
     cols = [
         np.exp(logx) if v == var else np.full_like(logx, float(known[v])) for v in law.variables
@@ -28,7 +29,7 @@ def _evaluate(
 
 
 def invert_monotone(
-    law: ScalingLaw, target: FloatArray, known: Mapping[str, float], iters: int = 200
+    law: FittableLaw, target: FloatArray, known: Mapping[str, float], iters: int = 200
 ) -> FloatArray:
     """x with law(x, known) == target for each target, by bisection on log x."""
     (var,) = [v for v in law.variables if v not in known]

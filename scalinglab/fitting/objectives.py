@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from scalinglab.laws.base import ScalingLaw
+from scalinglab.fitting.model import FittableLaw
 
 Tensor = torch.Tensor
 
@@ -37,7 +37,7 @@ def pointwise_loss(kind: str, log_pred: Tensor, y: Tensor, log_y: Tensor, delta:
 
 
 def make_objective(
-    law: ScalingLaw,
+    law: FittableLaw,
     free: Sequence[str],
     x: Tensor,
     y: Tensor,

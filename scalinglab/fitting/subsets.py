@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -29,11 +28,10 @@ from scalinglab.fitting.fit import (
     solver_bounds,
     start_points,
 )
+from scalinglab.fitting.model import FittableLaw
 from scalinglab.fitting.objectives import make_objective
 from scalinglab.fitting.solver import minimize_batched
-
-if TYPE_CHECKING:
-    from scalinglab.laws.base import FloatArray, ScalingLaw
+from scalinglab.types import FloatArray
 
 
 @dataclass(frozen=True)
@@ -46,7 +44,7 @@ class SubsetFit:
 
 
 def thinned_grid(
-    law: ScalingLaw, x: FloatArray, y: FloatArray, budget: int
+    law: FittableLaw, x: FloatArray, y: FloatArray, budget: int
 ) -> dict[str, tuple[float, ...]]:
     """The law's start grid for (x, y) over its free parameters, at most `budget` points.
 
@@ -69,7 +67,7 @@ def thinned_grid(
 
 
 def fit_subsets(
-    law: ScalingLaw,
+    law: FittableLaw,
     x: FloatArray,
     y: FloatArray,
     masks: Sequence[np.ndarray],
@@ -86,8 +84,7 @@ def fit_subsets(
     group: list[int] = []
     for g, (mask, budget) in enumerate(zip(masks, start_budgets, strict=True)):
         xs, ys = x[mask], y[mask]
-        probe = type(law)(**{**law.get_options(), "starts": thinned_grid(law, xs, ys, budget)})
-        starts = start_points(probe, xs, ys, free)
+        starts = start_points(law, xs, ys, free, grid=thinned_grid(law, xs, ys, budget))
         rows.append(starts)
         group += [g] * len(starts)
     theta0 = torch.as_tensor(np.concatenate(rows))

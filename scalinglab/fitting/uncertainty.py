@@ -23,9 +23,10 @@ import torch
 from numpy.typing import NDArray
 
 from scalinglab.errors import ScalingLabError
+from scalinglab.fitting.model import FittableLaw
 from scalinglab.fitting.objectives import make_objective
 from scalinglab.fitting.solver import minimize_batched
-from scalinglab.laws.base import FloatArray, ScalingLaw
+from scalinglab.types import FloatArray
 
 Tensor = torch.Tensor
 BOOTSTRAP_MAX_ITER = 200
@@ -49,7 +50,7 @@ def check_bootstrap(n_bootstrap: int, random_state: int | None) -> None:
         raise ScalingLabError(f"the seed must be an integer >= 0, got {random_state}")
 
 
-def _full_from_free(law: ScalingLaw, free: Sequence[str], theta: Tensor) -> FloatArray:
+def _full_from_free(law: FittableLaw, free: Sequence[str], theta: Tensor) -> FloatArray:
     """Natural-unit draws of every parameter (b, len(param_names)) from free solver coords."""
     with torch.no_grad():
         p = law.expand(theta, free)
@@ -57,7 +58,7 @@ def _full_from_free(law: ScalingLaw, free: Sequence[str], theta: Tensor) -> Floa
 
 
 def bootstrap(
-    law: ScalingLaw,
+    law: FittableLaw,
     free: Sequence[str],
     theta: Tensor,
     x: Tensor,
@@ -85,7 +86,7 @@ def bootstrap(
 
 
 def gauss_newton_covariance(
-    law: ScalingLaw, free: Sequence[str], theta: Tensor, x: Tensor, y: Tensor, w: Tensor
+    law: FittableLaw, free: Sequence[str], theta: Tensor, x: Tensor, y: Tensor, w: Tensor
 ) -> FloatArray | None:
     """Covariance (natural units, all parameters) from the Jacobian of the log residuals."""
     p_free = len(free)
@@ -110,7 +111,7 @@ def gauss_newton_covariance(
         return None
     # Delta method to natural units: d value / d theta = value for log-scale parameters.
     scale = np.array(
-        [math.exp(float(theta[j])) if law._param(nm).log else 1.0 for j, nm in enumerate(free)]
+        [math.exp(float(theta[j])) if law.param(nm).log else 1.0 for j, nm in enumerate(free)]
     )
     cov_free = cov_free * np.outer(scale, scale)
     names = law.param_names
@@ -126,13 +127,13 @@ def gauss_newton_covariance(
     return cov
 
 
-def _on_log_scale(law: ScalingLaw) -> NDArray[np.bool_]:
+def _on_log_scale(law: FittableLaw) -> NDArray[np.bool_]:
     """Per parameter: searched as log(value) by the solver (and positive, so it has a log)."""
-    return np.array([law._param(n).log and law.params_[n] > 0 for n in law.param_names])
+    return np.array([law.param(n).log and law.params_[n] > 0 for n in law.param_names])
 
 
 def wald_summary(
-    law: ScalingLaw, cov: FloatArray | None
+    law: FittableLaw, cov: FloatArray | None
 ) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
     """Standard errors (natural units) and 95% Wald intervals from a covariance (NaN when there
     is none). A log-scale parameter's interval is value·exp(±z·se/value): z·se_log either side of
@@ -148,12 +149,12 @@ def wald_summary(
             lo, hi = _exp(log_value - half), _exp(log_value + half)
         else:
             lo, hi = value - Z95 * se, value + Z95 * se
-        lower, upper = law._bounds(name)
+        lower, upper = law.param_bounds(name)
         ci[name] = (max(lo, lower), min(hi, upper)) if math.isfinite(se) else (math.nan, math.nan)
     return stderr, ci
 
 
-def covariance_draws(law: ScalingLaw, n: int, seed: int = 0) -> FloatArray | None:
+def covariance_draws(law: FittableLaw, n: int, seed: int = 0) -> FloatArray | None:
     """Parameter samples when there are no bootstrap draws: normal around the optimum on the
     solver's scale (log for log-scale parameters, mapped back with exp), from covariance_."""
     if law.covariance_ is None:

@@ -44,7 +44,7 @@ class M1(ScalingLaw):
 
     def inverse(self, target: ArrayLike, **known: float) -> FloatArray:
         """x = (ε/β)^(1/c)."""
-        self._check_fitted()
+        self.check_fitted()
         t = np.atleast_1d(np.asarray(target, dtype=float))
         return (t / self.params_["beta"]) ** (1.0 / self.params_["c"])
 
@@ -76,7 +76,7 @@ class M2(ScalingLaw):
 
     def inverse(self, target: ArrayLike, **known: float) -> FloatArray:
         """x = ((ε − ε∞)/β)^(1/c); a target at or below ε∞ is never reached."""
-        self._check_fitted()
+        self.check_fitted()
         t = np.atleast_1d(np.asarray(target, dtype=float))
         floor = self.params_["eps_inf"]
         if np.any(t <= floor):
@@ -172,7 +172,7 @@ class M4(ScalingLaw):
 
     def inverse(self, target: ArrayLike, **known: float) -> FloatArray:
         """x = ((ε − ε∞)/((ε₀ − ε)^α·β))^(1/c), for ε∞ < ε < ε₀."""
-        self._check_fitted()
+        self.check_fitted()
         t = np.atleast_1d(np.asarray(target, dtype=float))
         p = self.params_
         if np.any(t <= p["eps_inf"]) or np.any(t >= p["eps_0"]):

@@ -12,7 +12,6 @@ once its module is imported.
 
 from __future__ import annotations
 
-import itertools
 import math
 import warnings
 from collections.abc import Mapping, Sequence
@@ -21,12 +20,16 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
 from scalinglab.errors import FitWarning, ScalingLabError
+from scalinglab.fitting.calibration import Calibration
+from scalinglab.fitting.fit import fit_law
+from scalinglab.fitting.inverse import invert_monotone
+from scalinglab.fitting.uncertainty import check_bootstrap, covariance_draws
+from scalinglab.types import FloatArray
 
 Tensor = torch.Tensor
-FloatArray = NDArray[np.float64]
 
 _REGISTRY: dict[str, type[ScalingLaw]] = {}
 
@@ -168,15 +171,13 @@ class ScalingLaw:
         several variables pass the others by name, e.g. `inverse(2.0, params=7e10)` for tokens.
         Solved by bisection on log x; laws with a closed form override this.
         """
-        self._check_fitted()
+        self.check_fitted()
         unknown = [v for v in self.variables if v not in known]
         if len(unknown) != 1:
             raise ScalingLabError(
                 f"law {self.name!r} has variables {list(self.variables)}: give all but one of "
                 f"them to invert (got {sorted(known)})"
             )
-        from scalinglab.fitting.inverse import invert_monotone
-
         return invert_monotone(self, np.atleast_1d(np.asarray(target, dtype=float)), known)
 
     # ----------------------------------------------------------------------------------------
@@ -186,7 +187,7 @@ class ScalingLaw:
     def param_names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.params)
 
-    def _param(self, name: str) -> Param:
+    def param(self, name: str) -> Param:
         for prm in self.params:
             if prm.name == name:
                 return prm
@@ -195,8 +196,8 @@ class ScalingLaw:
             f"{list(self.param_names)}"
         )
 
-    def _bounds(self, name: str) -> tuple[float, float]:
-        prm = self._param(name)
+    def param_bounds(self, name: str) -> tuple[float, float]:
+        prm = self.param(name)
         if self.bounds and name in self.bounds:
             lower, upper = (float(b) for b in self.bounds[name])
             if not lower < upper:
@@ -211,9 +212,9 @@ class ScalingLaw:
         fixed = dict(self.fixed or {})
         tied = dict(self.tied or {})
         for name in (*fixed, *tied):
-            self._param(name)
+            self.param(name)
         for name, other in tied.items():
-            self._param(other)
+            self.param(other)
             if other in tied or other in fixed:
                 raise ScalingLabError(f"{name} is tied to {other}, which is itself fixed or tied")
         return tuple(n for n in self.param_names if n not in fixed and n not in tied)
@@ -223,7 +224,7 @@ class ScalingLaw:
         out: dict[str, Tensor] = {}
         for j, name in enumerate(free):
             col = theta[:, j : j + 1]
-            out[name] = torch.exp(col) if self._param(name).log else col
+            out[name] = torch.exp(col) if self.param(name).log else col
         b = theta.shape[0]
         for name, value in (self.fixed or {}).items():
             out[name] = torch.full((b, 1), float(value), dtype=theta.dtype)
@@ -233,12 +234,12 @@ class ScalingLaw:
 
     def to_solver(self, name: str, value: float) -> float:
         """Solver coordinate of a natural-unit value."""
-        if self._param(name).log:
+        if self.param(name).log:
             return math.log(value) if value > 0 else -745.0
         return value
 
     def from_solver(self, name: str, value: float) -> float:
-        return math.exp(value) if self._param(name).log else value
+        return math.exp(value) if self.param(name).log else value
 
     # ----------------------------------------------------------------------------------------
     # Validation of X and y
@@ -280,8 +281,6 @@ class ScalingLaw:
     # ----------------------------------------------------------------------------------------
     def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> ScalingLaw:
         """Fit by batched multi-start minimisation of the objective; returns self."""
-        from scalinglab.fitting.fit import fit_law
-        from scalinglab.fitting.uncertainty import check_bootstrap
 
         x_arr = self.check_X(X)
         y_arr = self.check_y(y, x_arr.shape[0])
@@ -315,7 +314,7 @@ class ScalingLaw:
             )
         fit_law(self, x_arr, y_arr, w_arr)
         self.warnings_ = [*self.warnings_, *self.fit_notes(x_arr, y_arr)]
-        self.interval_widening_ = None  # a refit drops any calibration of an earlier fit
+        self.calibration_ = None  # a refit drops any calibration of an earlier fit
         for message in self.warnings_:
             warnings.warn(message, FitWarning, stacklevel=2)
         return self
@@ -324,11 +323,11 @@ class ScalingLaw:
         """Law-specific cautions about a fit to (x, y), added to warnings_ (none by default)."""
         return []
 
-    def _check_fitted(self) -> None:
+    def check_fitted(self) -> None:
         if not hasattr(self, "params_"):
             raise ScalingLabError(f"this {self.name} law is not fitted yet: call fit() first")
 
-    def _log_predict_draws(self, X: ArrayLike, draws: FloatArray) -> FloatArray:
+    def log_predict_draws(self, X: ArrayLike, draws: FloatArray) -> FloatArray:
         """log predictions (b, n) for parameter draws (b, len(param_names)) in natural units."""
         x = torch.as_tensor(self.check_X(X))
         with torch.no_grad():
@@ -341,23 +340,21 @@ class ScalingLaw:
 
     def predict(self, X: ArrayLike) -> FloatArray:
         """The law's prediction at X (n, k)."""
-        self._check_fitted()
+        self.check_fitted()
         theta = np.array([[self.params_[n] for n in self.param_names]], dtype=float)
-        return np.exp(self._log_predict_draws(X, theta)[0])
+        return np.exp(self.log_predict_draws(X, theta)[0])
 
     def predict_draws(self, X: ArrayLike) -> FloatArray:
         """Predictions (draws, n) for every bootstrap (or covariance) draw of the parameters."""
-        self._check_fitted()
+        self.check_fitted()
         draws = self.parameter_draws()
-        return np.exp(self._log_predict_draws(X, draws))
+        return np.exp(self.log_predict_draws(X, draws))
 
     def parameter_draws(self, n: int = 2000) -> FloatArray:
         """Parameter draws (natural units): the bootstrap's, else samples from the covariance."""
-        self._check_fitted()
+        self.check_fitted()
         if self.bootstrap_params_ is not None and len(self.bootstrap_params_):
             return self.bootstrap_params_
-        from scalinglab.fitting.uncertainty import covariance_draws
-
         draws = covariance_draws(self, n)
         if draws is None:
             raise ScalingLabError(
@@ -367,18 +364,17 @@ class ScalingLaw:
         return draws
 
     def predict_interval(self, X: ArrayLike, level: float = 0.9) -> tuple[FloatArray, FloatArray]:
-        """Central `level` interval of the prediction at X, from the parameter draws.
+        """Central `level` interval of the prediction at X.
 
-        The band covers parameter uncertainty only, unless the law carries `interval_widening_`
-        (set by scalinglab.fitting.select.auto_fit): then the interval is calibrated on held-out
-        extrapolation by conformal scores from backtests on the curve (see that module).
+        From the parameter draws (parameter uncertainty only), unless the law carries a
+        `calibration_` (set by scalinglab.selection.auto_fit): then the interval is calibrated
+        on the backtests of the curve (scalinglab.fitting.calibration).
         """
         if not 0 < level < 1:
             raise ScalingLabError(f"level must be between 0 and 1, got {level}")
-        if self.interval_widening_:
-            from scalinglab.fitting.select import calibrated_interval
-
-            return calibrated_interval(self, X, level)
+        if self.calibration_ is not None:
+            x = self.check_X(X)
+            return self.calibration_.interval(self.predict(x), x[:, 0], level)
         preds = self.predict_draws(X)
         lo = np.nanquantile(preds, (1 - level) / 2, axis=0)
         hi = np.nanquantile(preds, (1 + level) / 2, axis=0)
@@ -421,8 +417,8 @@ class ScalingLaw:
             out["bootstrap_params"] = (
                 None if self.bootstrap_params_ is None else self.bootstrap_params_.tolist()
             )
-            if self.interval_widening_:
-                out["interval_widening"] = dict(self.interval_widening_)
+            if self.calibration_ is not None:
+                out["calibration"] = self.calibration_.to_dict()
         return out
 
     @classmethod
@@ -495,14 +491,9 @@ class ScalingLaw:
             raise ScalingLabError(
                 f"fit file field {field!r} is malformed ({exc}); fix it or delete the field"
             ) from None
-        widening = data.get("interval_widening")
-        if widening is not None and not (
-            isinstance(widening, Mapping) and {"noise", "scores", "x_min", "x_max"} <= set(widening)
-        ):
-            raise ScalingLabError(
-                "'interval_widening' in a fit file needs noise, scores, x_min, x_max"
-            )
-        law.interval_widening_ = None if widening is None else dict(widening)
+        # "interval_widening" is the calibration's name in fit files written before 0.2.0.
+        calibration = data.get("calibration", data.get("interval_widening"))
+        law.calibration_ = None if calibration is None else Calibration.from_dict(calibration)
         return law
 
     def __repr__(self) -> str:
@@ -523,10 +514,9 @@ class ScalingLaw:
     warnings_: list[str]
     covariance_: FloatArray | None
     bootstrap_params_: FloatArray | None
-    # Optional calibration of predict_interval (scalinglab.fitting.select): conformal scores of
-    # backtests ("scores"), the log residual scale ("noise"), the fitted x range ("x_min", "x_max");
+    # Optional calibration of predict_interval on backtests (scalinglab.selection.auto_fit);
     # None: parameter bands only.
-    interval_widening_: dict[str, Any] | None = None
+    calibration_: Calibration | None = None
 
 
 def _default_start(prm: Param) -> float:
@@ -550,8 +540,3 @@ def loglog_line(x: FloatArray, y: FloatArray) -> tuple[float, float]:
         return float(np.exp(ly.mean())), 0.0
     b, log_a = np.polyfit(lx, ly, 1)
     return float(np.exp(log_a)), float(b)
-
-
-def product_grid(grid: Mapping[str, Sequence[float]], names: Sequence[str]) -> FloatArray:
-    """Cartesian product of per-parameter start values, columns in the order of `names`."""
-    return np.array(list(itertools.product(*(grid[n] for n in names))), dtype=float)

@@ -63,7 +63,7 @@ class Hestness(ScalingLaw):
 
     def regions(self) -> dict[str, float]:
         """Best-guess error, power-law exponent and the two region boundaries (in units of x)."""
-        self._check_fitted()
+        self.check_fitted()
         p = self.params_
         beta = p["beta_g"]
         m_small = _crossing(p["eps_s"], p["alpha"], beta) if beta < 0 else math.nan

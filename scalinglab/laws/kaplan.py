@@ -36,7 +36,7 @@ class _KaplanSingle(ScalingLaw):
 
     def inverse(self, target: ArrayLike, **known: float) -> FloatArray:
         """X = X_c · L^(−1/α)."""
-        self._check_fitted()
+        self.check_fitted()
         t = np.atleast_1d(np.asarray(target, dtype=float))
         if np.any(t <= 0):
             raise ScalingLabError("the target loss must be > 0")

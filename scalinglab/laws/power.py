@@ -37,7 +37,7 @@ class PowerLaw(ScalingLaw):
 
     def inverse(self, target: ArrayLike, **known: float) -> FloatArray:
         """x = (y / a)^(1/b)."""
-        self._check_fitted()
+        self.check_fitted()
         t = np.atleast_1d(np.asarray(target, dtype=float))
         a, b = self.params_["a"], self.params_["b"]
         if b == 0 or np.any(t <= 0):
@@ -77,7 +77,7 @@ class PowerLawConst(ScalingLaw):
 
     def inverse(self, target: ArrayLike, **known: float) -> FloatArray:
         """x = ((y − c)/a)^(1/b); a target at or below c is never reached."""
-        self._check_fitted()
+        self.check_fitted()
         t = np.atleast_1d(np.asarray(target, dtype=float))
         a, b, c = self.params_["a"], self.params_["b"], self.params_["c"]
         if np.any(t <= c):

@@ -90,7 +90,7 @@ def _as_data_constrained(
     law: ScalingLaw, r_d_star: float | None, r_n_star: float | None
 ) -> tuple[ScalingLaw, ScalingLaw, str]:
     """(data_constrained law, its Chinchilla base, where R* came from)."""
-    law._check_fitted()
+    law.check_fitted()
     if law.name == "data_constrained":
         if r_d_star is not None or r_n_star is not None:
             raise ScalingLabError(

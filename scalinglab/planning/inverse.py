@@ -211,7 +211,7 @@ def data_for_target(
     """The x (training-set size, tokens, compute — the law's one free variable) at which the
     fitted curve reaches `target`, with an interval over the parameter draws."""
     check_level(level)
-    law._check_fitted()
+    law.check_fitted()
     t = float(target)
     if not math.isfinite(t) or t <= 0:
         raise ScalingLabError(f"the target must be a positive number, got {target}")

@@ -101,7 +101,7 @@ def model_size_for_data(law: ScalingLaw, data: ArrayLike, level: float = 0.9) ->
     out = pd.DataFrame({"data": m, "size": law.predict(m[:, None])})
     dr = law_draws(law)
     if dr.theta is not None:
-        preds = np.exp(law._log_predict_draws(m[:, None], dr.theta))
+        preds = np.exp(law.log_predict_draws(m[:, None], dr.theta))
         out["size_lo"], out["size_hi"] = row_intervals(preds.T, level)
     return out
 

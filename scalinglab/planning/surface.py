@@ -31,7 +31,7 @@ def is_closed_form_chinchilla(law: ScalingLaw) -> bool:
 
 def point_row(law: ScalingLaw) -> FloatArray:
     """The fitted parameters as one row (1, n_params), in `law.param_names` order."""
-    law._check_fitted()
+    law.check_fitted()
     return np.array([[law.params_[n] for n in law.param_names]], dtype=float)
 
 
@@ -76,7 +76,7 @@ class LossSurface:
     """
 
     def __init__(self, law: ScalingLaw, known: Mapping[str, float] | None = None) -> None:
-        law._check_fitted()
+        law.check_fitted()
         variables = tuple(law.variables)
         known = dict(known or {})
         if PARAMS not in variables or TOKENS not in variables:

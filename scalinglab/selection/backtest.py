@@ -30,7 +30,7 @@ from scalinglab.laws.base import FloatArray, ScalingLaw, get_law
 
 MIN_TRAIN_POINTS = 4  # a backtest fits on at least this many points
 EXTRA_POINTS = 1  # a candidate is fitted at a cut only with >= (its free parameters + this) points
-MAX_CUTS = 3  # backtests per curve
+MAX_CUTS = 4  # backtests per curve
 BACKTEST_START_BUDGET = 16  # start points of each backtest fit (the law's grid, thinned)
 BACKTEST_OPTIONS: Mapping[str, Any] = {"max_iter": 200, "tol": 1e-9}
 DEFAULT_HORIZON_FRACTION = 1 / 3  # no target given: extrapolate a third of the observed log range

@@ -30,10 +30,10 @@ def test_fit_auto_reports_the_winner_and_writes_a_calibrated_fit(
     code = run_app([*args, "--candidates", "m1,m2,power_const", "--json", str(out)])
     assert code == 0
     text = capsys.readouterr().out
-    assert "auto chose" in text and "lowest backtest error" in text
+    assert "auto chose" in text and "backtests" in text
     doc = json.loads(out.read_text())
     assert doc["law"] == doc["selection"]["chosen"] in {"m2", "power_const"}
-    assert doc["interval_widening"]["scores"]
+    assert doc["calibration"]["scores"]
     assert run_app(["predict", str(out), "--at", "shard_size=1e7", "--json", "-"]) == 0
     pred = json.loads(capsys.readouterr().out)
     lo, hi = pred["interval"]
@@ -57,6 +57,10 @@ def test_fit_auto_rejects_unknown_candidates(
     args = ["fit", str(data), "--law", "auto", "--x", "shard_size", "--y", "best_val_error"]
     assert run_app([*args, "--candidates", "m1,nope"]) == 2
     assert "nope" in capsys.readouterr().err
+    assert run_app([*args, "--target", "tokens=1e7"]) == 2
+    assert "--target takes shard_size=VALUE" in capsys.readouterr().err
+    assert run_app([*args, "--target", "shard_size=-1"]) == 2
+    assert "positive" in capsys.readouterr().err
 
 
 def benchmark_table(path: Path) -> Path:

@@ -84,6 +84,6 @@ def test_the_command_line_computes_on_one_torch_thread() -> None:
 def test_help_text_literals_match_the_library() -> None:
     """cli/benchmark.py spells out the estimator list its help text needs at import."""
     from scalinglab.cli import benchmark
-    from scalinglab.fitting import extrapolation
+    from scalinglab.selection import extrapolation
 
     assert extrapolation.ESTIMATORS[:-1] == benchmark.DEFAULT_ESTIMATORS

@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 
-from scalinglab.fitting import select
 from scalinglab.fitting.scores import rmse_log
 
 
@@ -23,5 +22,7 @@ def test_nothing_to_score_is_nan_and_a_failed_prediction_is_inf() -> None:
     assert rmse_log([-1.0, 1.0], [1.0, 1.0]) == math.inf  # a non-positive prediction
 
 
-def test_law_selection_scores_with_it() -> None:
-    assert select.rmse_log is rmse_log
+def test_the_benchmarks_score_with_it() -> None:
+    from scalinglab.selection import extrapolation
+
+    assert extrapolation.rmse_log is rmse_log

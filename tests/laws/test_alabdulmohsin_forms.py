@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy.optimize import brentq
 
-from scalinglab.fitting.select import thinned_starts
+from scalinglab.fitting.subsets import thinned_grid
 from scalinglab.laws import get_law
 
 X = np.logspace(3, 8, 14)  # fitted on
@@ -114,7 +114,7 @@ def test_fit_to_a_noise_free_curve_reproduces_it_and_its_extrapolation(label: st
     y = published(X)
     law = get_law(name)(**options, max_iter=500)
     # A budget of starts from the law's own grid keeps the test fast; the form is what is tested.
-    law = get_law(name)(**options, max_iter=500, starts=thinned_starts(law, X[:, None], y, 32))
+    law = get_law(name)(**options, max_iter=500, starts=thinned_grid(law, X[:, None], y, 32))
     law.fit(X[:, None], y)
     np.testing.assert_allclose(law.predict(X[:, None]), y, rtol=2e-3)
     np.testing.assert_allclose(law.predict(X_FAR[:, None]), published(X_FAR), rtol=1e-2)

@@ -4,9 +4,10 @@ Each evaluation (Domain, Task, Model) is one learning curve: fit on the rows wit
 predict the rows with Training == 0, and score by the RMSE of log(predicted) − log(actual)
 (their Sec. 4). The estimators are the laws they compare (M1–M4), Broken Neural Scaling Laws
 with one and two breaks (Caballero et al. 2022), Hestness's `power_const`, and `auto`
-(scalinglab.fitting.select: backtested selection among the others, with intervals calibrated on
-the backtests). Every estimator also gives a 90% interval per held-out point: the parameter band
-(Gauss-Newton covariance draws) for the single laws, the calibrated band for `auto`.
+(scalinglab.selection.auto: backtests at each curve's own horizon choose among the others, with
+intervals calibrated on the backtests). Every estimator also gives a 90% interval per held-out
+point: the parameter band (Gauss-Newton covariance draws) for the single laws, the calibrated
+band for `auto`.
 
 `run_benchmark(table)` returns {"estimators": {NAME: {"median_rmse", "win_rate", "coverage90"}},
 "evaluations": [{"domain", "task", "model", "rmse": {NAME: value}, ...}], "summary": str}.
@@ -14,7 +15,6 @@ the backtests). Every estimator also gives a 90% interval per held-out point: th
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 import warnings
@@ -29,12 +29,17 @@ import pandas as pd
 import torch
 
 from scalinglab.errors import FitWarning, ScalingLabError
-from scalinglab.fitting import select
 from scalinglab.fitting.scores import rmse_log
+from scalinglab.fitting.subsets import thinned_grid
 from scalinglab.laws.base import FloatArray, ScalingLaw
+from scalinglab.selection.auto import auto_fit
+from scalinglab.selection.backtest import Candidate, candidate
 
 COLUMNS = ("Domain", "Task", "Model", "Seen Examples", "Loss", "Training")
-ESTIMATORS = (*(c.label for c in select.DEFAULT_CANDIDATES), "auto")
+SINGLE_LAWS = ("m1", "m2", "m3", "m4", "bnsl1", "bnsl2", "power_const")
+DEFAULT_CANDIDATES: tuple[Candidate, ...] = tuple(candidate(label) for label in SINGLE_LAWS)
+ESTIMATORS = (*SINGLE_LAWS, "auto")
+TIE_RTOL = 1e-6  # relative difference of RMSEs counted as a tie (same fit to solver precision)
 LEVEL = 0.9
 # Fits of the single laws: at most this many starts from each law's own grid (the same budget for
 # every law keeps the benchmark to minutes; the grids are the laws' defaults, thinned evenly).
@@ -95,9 +100,9 @@ def load_curves(table: pd.DataFrame, source: str = "table") -> list[Curve]:
     return curves
 
 
-def _fit(cand: select.Candidate, x: FloatArray, y: FloatArray) -> ScalingLaw:
+def _fit(cand: Candidate, x: FloatArray, y: FloatArray) -> ScalingLaw:
     law = cand.make(**FIT_OPTIONS)
-    starts = select.thinned_starts(law, x, y, FIT_START_BUDGET)
+    starts = thinned_grid(law, x, y, FIT_START_BUDGET)
     law = cand.make(**FIT_OPTIONS, starts=starts)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
@@ -119,7 +124,7 @@ def _interval_hits(law: ScalingLaw, x: FloatArray, y: FloatArray) -> list[bool |
 
 
 def evaluate_curve(
-    curve: Curve, candidates: Sequence[select.Candidate] = select.DEFAULT_CANDIDATES
+    curve: Curve, candidates: Sequence[Candidate] = DEFAULT_CANDIDATES
 ) -> dict[str, Any]:
     """RMSE and interval hits of every candidate law and of `auto` on one evaluation."""
     torch.set_num_threads(1)
@@ -137,21 +142,20 @@ def evaluate_curve(
         fits[cand.label] = law
         rmse[cand.label] = rmse_log(law.predict(curve.x_test), curve.y_test)
         hits[cand.label] = _interval_hits(law, curve.x_test, curve.y_test)
-    # auto: backtests on the training part choose a law; its fit above is calibrated.
+    # auto: backtests at the curve's own horizon choose a law; it is refitted and calibrated.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
-        if len(curve.y_train) < select.MIN_BACKTEST_POINTS:
-            auto, sel = select.auto_fit(
-                curve.x_train, curve.y_train, candidates, options=FIT_OPTIONS
-            )
-        else:
-            sel = select.select_law(curve.x_train, curve.y_train, candidates)
-            chosen = next(c for c in candidates if c.label == sel.chosen)
-            if sel.chosen in fits:
-                auto = copy.deepcopy(fits[sel.chosen])
-            else:  # could not be fitted on all the points, yet was at every cut: unlikely
-                auto = _fit(chosen, curve.x_train, curve.y_train)
-            select.calibrate(auto, sel.backtests[sel.chosen], curve.x_train, curve.y_train)
+        auto, sel = auto_fit(
+            curve.x_train,
+            curve.y_train,
+            target=float(curve.x_test.max()),
+            # The default candidates are the single laws compared; auto keeps its own (its rule's)
+            # unless the user names others.
+            candidates=None
+            if tuple(candidates) == DEFAULT_CANDIDATES
+            else [c.label for c in candidates],
+            options=FIT_OPTIONS,
+        )
     rmse["auto"] = rmse_log(auto.predict(curve.x_test), curve.y_test)
     hits["auto"] = _interval_hits(auto, curve.x_test, curve.y_test)
     return {
@@ -169,12 +173,12 @@ def evaluate_curve(
 
 
 def winners(rmse: dict[str, float]) -> list[str]:
-    """Estimators with the lowest RMSE; equal to within select.TIE_RTOL they share the win."""
+    """Estimators with the lowest RMSE; equal to within TIE_RTOL they share the win."""
     finite = {k: v for k, v in rmse.items() if math.isfinite(v)}
     if not finite:
         return []
     best = min(finite.values())
-    return [k for k, v in finite.items() if v <= best * (1 + select.TIE_RTOL) + 1e-15]
+    return [k for k, v in finite.items() if v <= best * (1 + TIE_RTOL) + 1e-15]
 
 
 def summarise(evaluations: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str, Any]:
@@ -214,7 +218,7 @@ def run_benchmark(
     *,
     source: str = "table",
     workers: int = 1,
-    candidates: Sequence[select.Candidate] = select.DEFAULT_CANDIDATES,
+    candidates: Sequence[Candidate] = DEFAULT_CANDIDATES,
     progress: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Run every evaluation of `table` (one process per worker) and summarise.

@@ -1,0 +1,157 @@
+"""`fit --law auto`: the learning-curve law chosen, fitted and calibrated by the auto rule.
+
+1. Backtest every candidate at the horizon the user extrapolates to (`target`, else a third of
+   the observed log range beyond the data; scalinglab.selection.backtest).
+2. Weigh the candidates by their backtest scores (scalinglab.selection.rule, `DEFAULT_RULE`, the
+   configuration chosen leave-one-source-out on the development corpus; README, "How auto
+   predicts").
+3. Fit the winner on every point with its whole start grid and attach the calibration of its
+   interval on the same backtests (scalinglab.fitting.calibration), which `predict_interval`
+   applies at any x, wider the farther beyond the data.
+
+A curve too short to backtest (fewer than MIN_BACKTEST_POINTS points) is fitted with DEFAULT_LAW
+(a law with fewer parameters if the points are fewer still), with a FitWarning saying that its
+interval is the uncalibrated parameter band.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from scalinglab.errors import FitWarning, ScalingLabError
+from scalinglab.laws.base import ScalingLaw, get_law
+from scalinglab.selection.backtest import (
+    MIN_TRAIN_POINTS,
+    Candidate,
+    backtest_curve,
+    candidate,
+)
+from scalinglab.selection.rule import DEFAULT_RULE, RuleConfig, calibrate, weigh
+
+DEFAULT_LAW = "power_const"  # Hestness 2017's learning curve: the fallback of too-short curves
+MIN_BACKTEST_POINTS = MIN_TRAIN_POINTS + 1
+
+
+@dataclass
+class Selection:
+    """What auto did: the law it kept, every candidate's backtest score and why."""
+
+    chosen: str
+    reason: str
+    horizon: float  # ln(x_target / x_max) the backtests extrapolated to
+    cuts: list[float] = field(default_factory=list)  # the last fitted x at each backtest cut
+    scores: dict[str, float] = field(default_factory=dict)  # inf: not eligible
+    weights: dict[str, float] = field(default_factory=dict)
+    fallback: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "chosen": self.chosen,
+            "reason": self.reason,
+            "horizon": self.horizon,
+            "cuts": list(self.cuts),
+            "scores": {k: (v if math.isfinite(v) else None) for k, v in self.scores.items()},
+            "weights": dict(self.weights),
+            "fallback": self.fallback,
+        }
+
+
+def fallback_law(n_points: int, options: Mapping[str, Any] | None = None) -> ScalingLaw:
+    """DEFAULT_LAW, or a law with fewer parameters when the points are fewer still."""
+    opts = dict(options or {})
+    if n_points >= len(get_law(DEFAULT_LAW)().free_params()):
+        return get_law(DEFAULT_LAW)(**opts)
+    if n_points >= 2:
+        return get_law("m1")(**opts)
+    return get_law("m1")(**{**opts, "fixed": {"c": 0.0}})  # one point: a constant
+
+
+def _quiet_fit(law: ScalingLaw, X: np.ndarray, y: np.ndarray) -> ScalingLaw:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        return law.fit(X, y)
+
+
+def auto_fit(
+    X: ArrayLike,
+    y: ArrayLike,
+    *,
+    target: float | None = None,
+    config: RuleConfig = DEFAULT_RULE,
+    candidates: Sequence[str] | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> tuple[ScalingLaw, Selection]:
+    """The auto rule on the learning curve (X, y): the fitted, calibrated law and its Selection.
+
+    `target` is the x the user will predict at (the backtests extrapolate as far beyond their
+    cuts as it lies beyond the data); `candidates` overrides the rule's candidate labels;
+    `options` go to every law's constructor (objective, n_bootstrap, random_state, ...).
+    """
+    x_arr = np.array(X, dtype=float)
+    x_arr = x_arr[:, None] if x_arr.ndim == 1 else x_arr
+    if x_arr.ndim != 2 or x_arr.shape[1] != 1:
+        raise ScalingLabError("auto fits learning curves: X must have one column")
+    y_arr = np.array(y, dtype=float).reshape(-1)
+    n = x_arr.shape[0]
+    if n == 0:
+        raise ScalingLabError("the curve has no points")
+    labels = tuple(candidates) if candidates is not None else config.candidates
+    cands: list[Candidate] = [candidate(label) for label in labels]
+    x_max = float(x_arr[:, 0].max())
+    horizon = math.nan
+    if target is not None:
+        if not (math.isfinite(target) and target > 0):
+            raise ScalingLabError(f"the target x must be a positive number, got {target}")
+        if target > x_max:
+            horizon = math.log(target / x_max)
+    if n < MIN_BACKTEST_POINTS:
+        return _fallback(x_arr, y_arr, options, f"{n} points are too few to backtest")
+    bt = backtest_curve(
+        x_arr[:, 0],
+        y_arr,
+        cands,
+        horizon=None if math.isnan(horizon) else horizon,
+        n_cuts=config.n_cuts,
+    )
+    try:
+        weighing = weigh(bt, config.with_(candidates=labels))
+    except ScalingLabError as exc:
+        return _fallback(x_arr, y_arr, options, str(exc))
+    chosen = max(weighing.weights, key=lambda k: weighing.weights[k])
+    if len(weighing.weights) > 1:
+        raise ScalingLabError("averaging several laws is not supported by auto_fit yet")
+    law = next(c for c in cands if c.label == chosen).make(**dict(options or {}))
+    law.fit(x_arr, y_arr)
+    r = np.log(y_arr) - np.log(law.predict(x_arr))
+    noise = float(np.sqrt(np.sum(r * r) / max(r.size - len(law.free_params()), 1)))
+    law.calibration_ = calibrate(bt, {chosen: 1.0}, config, noise)
+    selection = Selection(
+        chosen=chosen,
+        reason=weighing.reason,
+        horizon=bt.horizon,
+        cuts=[float(bt.x[k - 1]) for k in bt.cuts[: config.n_cuts]],
+        scores=weighing.scores,
+        weights=weighing.weights,
+    )
+    return law, selection
+
+
+def _fallback(
+    x: np.ndarray, y: np.ndarray, options: Mapping[str, Any] | None, why: str
+) -> tuple[ScalingLaw, Selection]:
+    law = fallback_law(len(y), options)
+    message = (
+        f"auto: {why}; fitted the default law {law.name!r} without selection, and its "
+        "intervals are the parameter band, not calibrated"
+    )
+    warnings.warn(message, FitWarning, stacklevel=3)
+    _quiet_fit(law, x, y)
+    law.calibration_ = None
+    return law, Selection(chosen=law.name, reason=message, horizon=math.nan, fallback=True)

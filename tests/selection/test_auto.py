@@ -1,0 +1,112 @@
+"""`auto`: the law the backtests choose, fitted and calibrated; the short-curve fallback."""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+from scalinglab.errors import FitWarning
+from scalinglab.laws import ScalingLaw
+from scalinglab.selection.auto import DEFAULT_LAW, MIN_BACKTEST_POINTS, auto_fit
+from scalinglab.selection.rule import DEFAULT_RULE
+
+CHEAP = ("m1", "m2", "power_const")
+
+
+def curve(n: int = 14, noise: float = 0.003, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A learning curve with a clear irreducible floor: ε = 4·m^-0.5 + 0.2, log-normal noise."""
+    rng = np.random.default_rng(seed)
+    m = np.logspace(2, 7, n)
+    return m, (4.0 * m**-0.5 + 0.2) * np.exp(noise * rng.standard_normal(n))
+
+
+def test_auto_prefers_the_law_with_the_right_form() -> None:
+    x, y = curve()
+    law, sel = auto_fit(x, y, candidates=CHEAP)
+    # M1 has no floor: it extrapolates the flattening curve far too low.
+    assert sel.chosen in {"m2", "power_const"} and law.name == sel.chosen
+    assert sel.scores["m1"] > 3 * sel.scores[sel.chosen]
+    assert sel.chosen in sel.reason
+    json.dumps(sel.to_dict())  # JSON-ready
+
+
+def test_the_backtests_extrapolate_as_far_as_the_target() -> None:
+    x, y = curve(n=21)
+    _, near = auto_fit(x, y, candidates=CHEAP, target=float(x.max()) * 3)
+    _, far = auto_fit(x, y, candidates=CHEAP, target=float(x.max()) * 100)
+    assert near.horizon == pytest.approx(math.log(3))
+    assert far.horizon == pytest.approx(math.log(100))
+    assert max(far.cuts) < max(near.cuts)  # a farther target: earlier cuts
+
+
+def test_auto_calibrates_intervals_that_cover_and_widen_with_distance() -> None:
+    x, y = curve(n=18, noise=0.01)
+    law, _ = auto_fit(x[:14], y[:14], candidates=CHEAP, target=float(x[-1]))
+    cal = law.calibration_
+    assert cal is not None and cal.scores and cal.noise > 0
+    lo, hi = law.predict_interval(x[14:, None], 0.9)
+    pred = law.predict(x[14:, None])
+    assert np.all(lo < pred) and np.all(pred < hi)
+    assert np.mean((lo <= y[14:]) & (y[14:] <= hi)) >= 0.75
+    lo99, hi99 = law.predict_interval(x[14:, None], 0.99)
+    assert np.all(lo99 <= lo) and np.all(hi99 >= hi)
+    # The calibration survives a round trip through JSON; a refit drops it.
+    back = ScalingLaw.from_dict(json.loads(json.dumps(law.to_dict())))
+    np.testing.assert_allclose(back.predict_interval(x[14:, None], 0.9), (lo, hi), rtol=1e-9)
+    law.fit(x[:, None], y)
+    assert law.calibration_ is None
+
+
+def test_growth_makes_intervals_wider_farther_out() -> None:
+    x, y = curve(n=18, noise=0.01)
+    law, _ = auto_fit(x, y, candidates=CHEAP, config=DEFAULT_RULE.with_(growth=1.0))
+    near, far = x.max() * 2, x.max() * 50
+    lo, hi = law.predict_interval(np.array([[near], [far]]), 0.9)
+    assert np.log(hi / lo)[1] > np.log(hi / lo)[0]
+
+
+def test_a_pre_020_fit_file_calibration_still_loads() -> None:
+    x, y = curve()
+    law, _ = auto_fit(x, y, candidates=CHEAP)
+    doc = law.to_dict()
+    cal = doc.pop("calibration")
+    doc["interval_widening"] = {
+        "noise": cal["noise"], "scores": cal["scores"], "x_min": float(x.min()),
+        "x_max": cal["x_max"],
+    }  # fmt: skip
+    back = ScalingLaw.from_dict(doc)
+    assert back.calibration_ is not None and back.calibration_.growth == 0
+
+
+@pytest.mark.parametrize(("n", "law_name"), [(4, "power_const"), (3, "power_const"), (2, "m1")])
+def test_a_short_curve_falls_back_to_the_default_law_with_a_warning(n: int, law_name: str) -> None:
+    x, y = curve(n=n)
+    with pytest.warns(FitWarning, match="too few to backtest"):
+        law, sel = auto_fit(x, y)
+    assert sel.fallback and law.name == law_name
+    assert law.calibration_ is None
+    assert np.all(np.isfinite(law.predict(x[:, None])))
+
+
+def test_a_single_point_gives_a_constant_not_an_error() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        law, sel = auto_fit(np.array([100.0]), np.array([0.5]))
+    assert sel.fallback
+    np.testing.assert_allclose(law.predict(np.array([[10.0], [1e6]])), 0.5)
+
+
+def test_defaults_are_stated() -> None:
+    assert DEFAULT_LAW == "power_const"
+    assert MIN_BACKTEST_POINTS == 5
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, float("nan")])
+def test_a_bad_target_is_a_clear_error(bad: float) -> None:
+    x, y = curve()
+    with pytest.raises(Exception, match="target"):
+        auto_fit(x, y, candidates=CHEAP, target=bad)
