@@ -12,7 +12,7 @@ Sources (`SOURCES`):
 
 - ``lang``: the 20 evaluations of the language half of Alabdulmohsin et al.'s benchmark
   (../shared/data/alabdulmohsin2022_lang.csv), cut as published (Training == 1 / 0; horizon ~0.3),
-  duplicate rows dropped (`scalinglab.fitting.extrapolation.load_curves`).
+  duplicate rows dropped (`scalinglab.selection.extrapolation.load_curves`).
 - ``datablations``: the 48 training curves (validation loss against tokens seen) of the
   data-constrained LLMs of Muennighoff et al. (2023, "Scaling Data-Constrained Language Models",
   arXiv:2305.16264), ../shared/data/datablations_curves.csv. Each curve keeps its points from 1/100
@@ -154,7 +154,7 @@ def cut_curve(
 # ------------------------------------------------------------------------------------------------
 def lang_problems(path: str | Path = LANG_CSV) -> list[Problem]:
     """The 20 evaluations of the language benchmark, cut as published (Training == 1 / 0)."""
-    from scalinglab.fitting.extrapolation import load_curves
+    from scalinglab.selection.extrapolation import load_curves
 
     curves = load_curves(pd.read_csv(path), str(path))
     out = []

@@ -8,14 +8,14 @@ read-only copies of the training arrays and of x_test, and scores what it return
 Scores are those of Alabdulmohsin, Neyshabur & Zhai (2022, arXiv:2209.06640, Sec. 4): per problem
 the RMSE of log(prediction) − log(actual) over the held-out points; per source and rule the median
 RMSE, the win rate (share of problems where the rule has the lowest RMSE among the rules compared;
-ties within scalinglab.fitting.select.TIE_RTOL share the win) and the coverage of the 90%
+ties within scalinglab.selection.extrapolation.TIE_RTOL share the win) and the coverage of the 90%
 intervals (held-out points inside, among those that got a finite interval, pooled over the
 source's problems; `n_intervals` / `n_points` say how many got one).
 
 `standard_rules()` gives the estimators of `scalinglab benchmark extrapolation` as rules, fitted as
-that benchmark fits them (scalinglab.fitting.extrapolation): M1-M4 (Alabdulmohsin 2022), BNSL with
+that benchmark fits them (scalinglab.selection.extrapolation): M1-M4 (Alabdulmohsin 2022), BNSL with
 1 and 2 breaks (Caballero et al. 2022), power_const (Hestness et al. 2017) with their parameter
-bands, and ``auto``, the backtested selection of `fit --law auto` (scalinglab.fitting.select)
+bands, and ``auto``, the backtested selection of `fit --law auto` (scalinglab.selection.auto)
 with its calibrated interval. They share each problem's fits through a one-curve cache, so
 scoring all of them costs what the old benchmark's `evaluate_curve` costs.
 
@@ -27,7 +27,6 @@ source.
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 import warnings
@@ -43,6 +42,7 @@ import pandas as pd
 from scalinglab.errors import FitWarning, ScalingLabError
 from scalinglab.laws.base import FloatArray, ScalingLaw
 from scalinglab.selection.corpus import Problem
+from scalinglab.selection.rule import RuleConfig
 
 LEVEL = 0.9
 COVERAGE_BAND = (0.85, 0.95)  # issue 13: 90% intervals must cover 85-95% on every source
@@ -207,7 +207,7 @@ def score(
 # ------------------------------------------------------------------------------------------------
 def winners(rmse: Mapping[str, float]) -> list[str]:
     """Rules with the lowest RMSE; equal to within select.TIE_RTOL they share the win."""
-    from scalinglab.fitting.select import TIE_RTOL
+    from scalinglab.selection.extrapolation import TIE_RTOL
 
     finite = {k: v for k, v in rmse.items() if math.isfinite(v)}
     if not finite:
@@ -425,20 +425,22 @@ _FITS_KEY: list[bytes] = [b""]
 
 
 def _fitted(label: str, x: FloatArray, y: FloatArray) -> ScalingLaw:
-    """The candidate `label` fitted to (x, y) as scalinglab.fitting.extrapolation fits it
+    """The candidate `label` fitted to (x, y) as scalinglab.selection.extrapolation fits it
     (its start grid thinned to FIT_START_BUDGET, FIT_OPTIONS), cached for the current curve."""
-    from scalinglab.fitting import extrapolation, select
+    from scalinglab.fitting.subsets import thinned_grid
+    from scalinglab.selection import extrapolation
+    from scalinglab.selection.backtest import candidate
 
     key = x.tobytes() + b"|" + y.tobytes()
     if _FITS_KEY[0] != key:
         _FITS.clear()
         _FITS_KEY[0] = key
     if label not in _FITS:
-        cand = select.candidate(label)
+        cand = candidate(label)
         X = x[:, None]
         try:
             law = cand.make(**extrapolation.FIT_OPTIONS)
-            starts = select.thinned_starts(law, X, y, extrapolation.FIT_START_BUDGET)
+            starts = thinned_grid(law, X, y, extrapolation.FIT_START_BUDGET)
             law = cand.make(**extrapolation.FIT_OPTIONS, starts=starts)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", FitWarning)
@@ -476,29 +478,26 @@ class LawRule:
 
 @dataclass
 class AutoRule:
-    """`fit --law auto` as `scalinglab benchmark extrapolation` runs it: backtested selection
-    among `candidates` (scalinglab.fitting.select.select_law), the winner's fit (shared with
-    `LawRule`) calibrated on its backtests. `last_info` says what it chose."""
+    """`fit --law auto` (scalinglab.selection.auto.auto_fit) with the problem's test x as its
+    target, under `config` (default: DEFAULT_RULE). `last_info` says what it chose."""
 
-    candidates: tuple[str, ...] = ("m1", "m2", "m3", "m4", "bnsl1", "bnsl2", "power_const")
-    fractions: tuple[float, ...] = (0.6, 0.7, 0.8)
+    config: RuleConfig | None = None
     last_info: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __call__(
         self, x_train: FloatArray, y_train: FloatArray, x_test: FloatArray, level: float
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
-        from scalinglab.fitting import extrapolation, select
+        from scalinglab.selection import extrapolation
+        from scalinglab.selection.auto import auto_fit
+        from scalinglab.selection.rule import DEFAULT_RULE
 
-        cands = [select.candidate(c) for c in self.candidates]
-        X = x_train[:, None]
-        if x_train.size < select.MIN_BACKTEST_POINTS:
-            law, sel = select.auto_fit(
-                X, y_train, cands, fractions=self.fractions, options=extrapolation.FIT_OPTIONS
-            )
-        else:
-            sel = select.select_law(X, y_train, cands, fractions=self.fractions)
-            law = copy.deepcopy(_fitted(sel.chosen, x_train, y_train))
-            select.calibrate(law, sel.backtests[sel.chosen], X, y_train)
+        law, sel = auto_fit(
+            x_train,
+            y_train,
+            target=float(np.max(x_test)),
+            config=self.config or DEFAULT_RULE,
+            options=extrapolation.FIT_OPTIONS,
+        )
         self.last_info = {"chosen": sel.chosen}
         lo, hi = _interval(law, x_test, level)
         return law.predict(x_test[:, None]), lo, hi

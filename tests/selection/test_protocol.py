@@ -183,8 +183,8 @@ def test_the_standard_rules_never_fit_a_held_out_point(monkeypatch: pytest.Monke
 
 @pytest.mark.slow
 def test_standard_rules_reproduce_the_language_benchmark(shared_data: Path) -> None:
-    """auto and the single laws as rules give the RMSEs of scalinglab.fitting.extrapolation."""
-    from scalinglab.fitting import extrapolation
+    """auto and the single laws as rules give the RMSEs of scalinglab.selection.extrapolation."""
+    from scalinglab.selection import extrapolation
 
     table = pd.read_csv(shared_data / "alabdulmohsin2022_lang.csv")
     curve = extrapolation.load_curves(table)[0]
