@@ -224,7 +224,15 @@ def fit_cmd(
         help="Learning-curve column: best_val_loss, best_val_error or auto (the task's curve_y:"
         " error for image and speech, loss otherwise).",
     ),
-    law: str = typer.Option("power_const", "--law", help="power_const or hestness."),
+    law: str = typer.Option(
+        "power_const", "--law", help="The curve read for beta_g: power_const or hestness."
+    ),
+    predict_with: str = typer.Option(
+        "auto",
+        "--predict-with",
+        help="What predicts (and is checked on held-out shards): auto, the rule of `fit --law "
+        "auto` backtested at the distance predicted to, or curve (the --law curve itself).",
+    ),
     # 200: scalinglab.study.fit.DEFAULT_BOOTSTRAP, spelled out so --help needs no numpy (a
     # test checks they agree).
     n_bootstrap: int = typer.Option(200, "--bootstrap", min=0, help="Bootstrap resamples."),
@@ -249,8 +257,15 @@ def fit_cmd(
     from scalinglab.study import fit_study, load_results
 
     _optuna_quiet()
+    if predict_with not in ("auto", "curve"):
+        fail(f"--predict-with takes auto or curve, not {predict_with!r}")
     result = fit_study(
-        load_results(name, storage), y=y, law=law, n_bootstrap=n_bootstrap, fit_up_to=fit_up_to
+        load_results(name, storage),
+        y=y,
+        law=law,
+        predictor=predict_with,
+        n_bootstrap=n_bootstrap,
+        fit_up_to=fit_up_to,
     )
     if json_out is not None:
         write_json(json_out, result.to_dict())
@@ -287,6 +302,12 @@ def fit_cmd(
         )
         console.print(
             f"laws fitted without the 2 largest shards, RMSE of ln y on them: {scores}",
+            highlight=False,
+        )
+    if result.selection is not None:
+        console.print(
+            f"predictions: auto chose {escape(result.selection.chosen)} "
+            f"({escape(result.selection.reason)})",
             highlight=False,
         )
     if fit_up_to is not None:

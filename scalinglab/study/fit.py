@@ -36,6 +36,7 @@ from scalinglab.fitting.scores import rmse_log
 from scalinglab.laws.base import FloatArray, ScalingLaw, get_law
 from scalinglab.planning import fit_model_size_curve, isoflop_analysis
 from scalinglab.planning.isoflop import IsoFLOPResult
+from scalinglab.selection.auto import Selection, auto_fit
 from scalinglab.study.comparison import LawComparison, compare_laws
 from scalinglab.study.results import best_per_shard
 from scalinglab.tasks import CURVE_Y_COLUMNS, task_curve_y
@@ -95,6 +96,8 @@ class StudyFit:
     trials: pd.DataFrame
     best: pd.DataFrame
     curve: ScalingLaw
+    predictor: ScalingLaw  # what predictions and hold-out checks use (auto: selection.auto_fit)
+    selection: Selection | None  # what auto chose, and why (None: the curve predicts)
     regions_fit: ScalingLaw | None
     size: ScalingLaw | None
     size_note: str
@@ -140,11 +143,11 @@ class StudyFit:
         return rmse_log([h.predicted for h in self.holdout], [h.measured for h in self.holdout])
 
     def predict(self, m: float) -> tuple[float, tuple[float, float]]:
-        """Predicted learning-curve value at m examples, with its `level` interval (NaN bounds
-        when the fit has no uncertainty estimate)."""
+        """Predicted learning-curve value at m examples (by `predictor`), with its `level`
+        interval (NaN bounds when the fit has no uncertainty estimate)."""
         x = np.array([[float(m)]])
-        lo, hi = _interval(self.curve, x, self.level)
-        return float(self.curve.predict(x)[0]), (float(lo[0]), float(hi[0]))
+        lo, hi = _interval(self.predictor, x, self.level)
+        return float(self.predictor.predict(x)[0]), (float(lo[0]), float(hi[0]))
 
     def headline(self) -> dict[str, Any]:
         """The numbers a reader wants first: β_g with its interval, β_p, γ and the prediction at
@@ -162,6 +165,7 @@ class StudyFit:
             "largest_shard": largest,
             "at_10x": 10 * largest,
             "predicted_at_10x": pred,
+            "predicted_by": self.predictor.name,
             "predicted_at_10x_interval": [lo, hi],
             "prediction_level": self.level,
             "irreducible": self.irreducible,
@@ -178,6 +182,8 @@ class StudyFit:
             "y": self.y,
             "points": self.best[cols].to_dict("records"),
             "learning_curve": _law_dict(self.curve),
+            "predictor": _law_dict(self.predictor),
+            "selection": self.selection.to_dict() if self.selection is not None else None,
             "beta_g": self.beta_g,
             "regions": self.regions,
             "fit_up_to": self.fit_up_to,
@@ -293,6 +299,7 @@ def fit_study(
     *,
     y: str = "auto",
     law: str = "power_const",
+    predictor: str = "auto",
     n_bootstrap: int = DEFAULT_BOOTSTRAP,
     fit_up_to: float | None = None,
     level: float = DEFAULT_LEVEL,
@@ -306,7 +313,14 @@ def fit_study(
     is read in (its `curve_y`: error for image and speech, loss otherwise). `fit_up_to` fits on
     the shards up to that size and checks the prediction of each larger one. `n_bootstrap`
     refits give the parameter intervals and the `level` prediction intervals.
+
+    `law` is the curve read for β_g and γ (Hestness's form); predictions and the held-out checks
+    use `predictor`: "auto" (default) is the rule of `fit --law auto` (scalinglab.selection.auto,
+    backtested at the distance predicted to: the largest held-out shard, else 10× the largest
+    shard), "curve" predicts with the curve itself.
     """
+    if predictor not in ("auto", "curve"):
+        raise ScalingLabError(f"predictor must be auto or curve, not {predictor!r}")
     _check(df, law, fit_up_to, level)
     task = _first(df, "task", "")
     if y == "auto":
@@ -339,6 +353,14 @@ def fit_study(
     m = np.array(best["shard_size"], dtype=float)  # copies: torch wants writable arrays
     eps = np.array(best[y], dtype=float)
     curve = _quiet_fit(law, m, eps, n_bootstrap)
+    predicts, selection = curve, None
+    if predictor == "auto":
+        target = float(held["shard_size"].max()) if len(held) else 10 * float(m.max())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FitWarning)
+            predicts, selection = auto_fit(
+                m, eps, target=target, options={"n_bootstrap": n_bootstrap, "random_state": 0}
+            )
     regions_fit: ScalingLaw | None = curve if law == "hestness" else None
     comparison = None
     if n_shards >= MIN_SHARDS_FOR_REGIONS:
@@ -362,10 +384,12 @@ def fit_study(
         trials=df,
         best=best.reset_index(drop=True),
         curve=curve,
+        predictor=predicts,
+        selection=selection,
         regions_fit=regions_fit,
         size=size,
         size_note=size_note,
-        holdout=tuple(_holdout(curve, held, y, level)),
+        holdout=tuple(_holdout(predicts, held, y, level)),
         comparison=comparison,
         isoflop=isoflop,
         isoflop_note=isoflop_note,
