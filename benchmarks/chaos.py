@@ -7,12 +7,12 @@ Each cycle starts `scalinglab study run` (2 worker processes, in its own process
 synthetic study and SIGKILLs the whole group at a random moment: in --in-flight of the cycles
 within --flight s of the run's first claim (trials being claimed, trained, written), in the
 others uniform in [--min, --max] s after the start (start-up, the layout, the reconcile of the
-last kill's trials, spawning workers, or, if it has got that far, training). Every
---hook-every'th cycle runs with SCALINGLAB_KILL_HOOK=fail-retry instead: the first process that
-re-queues a dead worker's trial SIGKILLs itself inside that transaction, between the FAIL and the
-retry (the window that lost a slot in issue 12); with nothing to recover, the timer kills it as
-usual. When a study finishes between kills, the next cycle starts a new study in the same
-storage. After the K kills one clean run finishes each study, and the slot check reads the
+last kill's trials, spawning workers, or, if it has got that far, training). A cycle after a
+kill in flight runs, with chance --hook, with SCALINGLAB_KILL_HOOK=fail-retry instead: the first
+process that re-queues a dead worker's trial SIGKILLs itself inside that transaction, between the
+FAIL and the retry (the window that lost a slot in issue 12); with nothing to recover, the timer
+kills it as usual. When a study finishes between kills, the next cycle starts a new study in the
+same storage. After the K kills one clean run finishes each study, and the slot check reads the
 storage: every slot must hold exactly one COMPLETE or PRUNED trial (0 lost, 0 done twice), and
 no trial may be left WAITING or RUNNING. Exit status 1 if any check fails.
 
@@ -156,10 +156,12 @@ def run_backend(backend: str, url: str, kills: int, args: argparse.Namespace) ->
     log = workdir / "run.log"
     engine = sqlalchemy.create_engine(normalize_url(url, "chaos"))
     cycle = 0
+    after_flight = False  # the last cycle killed trials in flight: they are to be recovered
     while outcome.kills < kills:
         cycle += 1
-        hook = args.hook_every > 0 and cycle % args.hook_every == 0
+        hook = after_flight and rng.random() < args.hook
         in_flight = not hook and rng.random() < args.in_flight
+        after_flight = False
         proc = _start(studies[-1][1], url, hook, log, args.workers)
         delay = rng.uniform(args.min, args.max)
         if in_flight:  # kill while trials are being claimed, trained and written
@@ -171,6 +173,7 @@ def run_backend(backend: str, url: str, kills: int, args: argparse.Namespace) ->
             _kill_group(proc)  # the timer: kill the whole run at this moment
             outcome.kills += 1
             outcome.in_flight_kills += in_flight
+            after_flight = in_flight
             if args.verbose:
                 print(f"  cycle {cycle}: killed{' in flight' * in_flight}", file=sys.stderr)
             continue
@@ -238,8 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--in-flight", type=float, default=0.6, help="share of cycles that "
                         "wait for the run's first claim, then kill within --flight s")  # fmt: skip
     parser.add_argument("--flight", type=float, default=3.0)
-    parser.add_argument("--hook-every", type=int, default=4, help="every Nth cycle runs with "
-                        "the kill hook between FAIL and retry (0: never)")  # fmt: skip
+    parser.add_argument("--hook", type=float, default=0.5, help="chance that the cycle after "
+                        "a kill in flight runs with the kill hook")  # fmt: skip
     parser.add_argument("--workers", type=int, default=2, help="worker processes per run")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None, help="write the rows as JSON")
