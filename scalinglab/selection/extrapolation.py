@@ -127,7 +127,16 @@ def evaluate_curve(
     curve: Curve, candidates: Sequence[Candidate] = DEFAULT_CANDIDATES
 ) -> dict[str, Any]:
     """RMSE and interval hits of every candidate law and of `auto` on one evaluation."""
+    # Many tiny kernels: one thread is faster; the caller's thread count is restored after.
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    try:
+        return _evaluate_curve(curve, candidates)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _evaluate_curve(curve: Curve, candidates: Sequence[Candidate]) -> dict[str, Any]:
     t0 = time.perf_counter()
     rmse: dict[str, float] = {}
     hits: dict[str, list[bool | None]] = {}
