@@ -179,12 +179,3 @@ def _is_schema_race(exc: Exception) -> bool:
 def shard_study_name(study: str, seed: int, shard_size: int) -> str:
     """Optuna study holding the search of one (seed, shard)."""
     return f"{study}/seed={seed}/shard={shard_size}"
-
-
-def study_names(storage: optuna.storages.BaseStorage) -> list[str]:
-    """Names of the scalinglab studies (parent studies) in a storage."""
-    names = []
-    for summary in optuna.get_all_study_summaries(storage, include_best_trial=False):
-        if "scalinglab.config" in summary.user_attrs:
-            names.append(summary.study_name)
-    return sorted(names)
