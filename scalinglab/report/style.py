@@ -104,17 +104,12 @@ def _plain(value: float, _pos: int | None = None) -> str:
     return f"{value:.3g}"
 
 
-def finish_log_axes(ax: Axes, which: str = "both") -> None:
-    """Apply `log_axis` after the data is drawn (tick choice depends on the final limits)."""
-    log_axis(ax, which)
-
-
 def label_log_axes(ax: Axes, xlabel: str, ylabel: str, title: str, which: str = "both") -> None:
-    """Axis labels and title, then `finish_log_axes` (last, as tick choice needs the final data)."""
+    """Axis labels and title, then `log_axis` (last, as tick choice needs the final data)."""
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    finish_log_axes(ax, which)
+    log_axis(ax, which)
 
 
 def save_figure(fig: Figure, stem: Path) -> dict[str, Path]:
@@ -134,11 +129,3 @@ def figure_file(fig: Figure, stem: Path, title: str, caption: str) -> FigureFile
     """`save_figure(fig, stem)`, then the report's entry for it: title, caption, PNG and SVG."""
     paths = save_figure(fig, stem)
     return FigureFile(title, caption, paths["png"], paths["svg"])
-
-
-def si(value: float) -> str:
-    """A number in engineering shorthand for labels: 1.2k, 3.4M, 5.6B, 7.8T."""
-    for scale, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= scale:
-            return f"{value / scale:.3g}{suffix}"
-    return f"{value:.3g}"
