@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import optuna
-from optuna.trial import TrialState
 
 from scalinglab.errors import ScalingLabError
 from scalinglab.study.config import StudyConfig
@@ -133,16 +132,3 @@ def load_study_config(name: str, storage: optuna.storages.BaseStorage) -> StudyC
     if data is None:
         raise ScalingLabError(f"{name!r} is an Optuna study, but not a scalinglab study")
     return StudyConfig.model_validate(data)
-
-
-def unfinished(storage: optuna.storages.BaseStorage, searches: list[ShardSearch]) -> int:
-    """Trials still WAITING or RUNNING across the searches."""
-    total = 0
-    for search in searches:
-        study_id = storage.get_study_id_from_name(search.optuna_name)
-        total += len(
-            storage.get_all_trials(
-                study_id, deepcopy=False, states=(TrialState.WAITING, TrialState.RUNNING)
-            )
-        )
-    return total
