@@ -5,10 +5,12 @@ from scalinglab.laws.base import Param, ScalingLaw, available_laws, get_law
 from scalinglab.laws.bnsl import BNSL
 from scalinglab.laws.chinchilla import Chinchilla
 from scalinglab.laws.data_constrained import DataConstrained
+from scalinglab.laws.encoder_decoder import EncoderDecoder
 from scalinglab.laws.hestness import Hestness
 from scalinglab.laws.kaplan import KaplanC, KaplanD, KaplanN, KaplanND
-from scalinglab.laws.misc import EncoderDecoder, Transfer, ViT
 from scalinglab.laws.power import PowerLaw, PowerLawConst
+from scalinglab.laws.transfer import Transfer
+from scalinglab.laws.vit import ViT
 
 __all__ = [
     "BNSL",
