@@ -285,7 +285,7 @@ def _check(df: pd.DataFrame, law: str, fit_up_to: float | None, level: float) ->
     if missing:
         raise ScalingLabError(f"the results table has no column {missing[0]!r}: not a study table")
     if fit_up_to is not None and (not math.isfinite(fit_up_to) or fit_up_to <= 0):
-        raise ScalingLabError(f"--fit-up-to must be a positive shard size, not {fit_up_to}")
+        raise ScalingLabError(f"fit_up_to must be a positive shard size, not {fit_up_to}")
     if not 0 < level < 1:
         raise ScalingLabError(f"level must be between 0 and 1, got {level}")
     if not (df["state"].astype(str) == "COMPLETE").any():
@@ -326,7 +326,7 @@ def fit_study(
     if y == "auto":
         y = task_curve_y(task)
     if y not in Y_COLUMNS:
-        raise ScalingLabError(f"--y must be best_val_loss, best_val_error or auto, not {y!r}")
+        raise ScalingLabError(f"y must be best_val_loss, best_val_error or auto, not {y!r}")
     best = best_per_shard(df)
     values = best[y].to_numpy(dtype=float)
     finite = np.isfinite(values)
@@ -345,7 +345,7 @@ def fit_study(
         best = best[best["shard_size"] <= fit_up_to]
     n_shards = best["shard_size"].nunique()
     if n_shards < MIN_SHARDS:
-        hint = "raise --fit-up-to" if fit_up_to is not None else "run the study further"
+        hint = "raise fit_up_to" if fit_up_to is not None else "run the study further"
         raise ScalingLabError(
             f"only {n_shards} shard(s) to fit have a finished best trial; "
             f"a learning-curve fit needs at least {MIN_SHARDS} ({hint})"
