@@ -27,7 +27,8 @@ from numpy.typing import ArrayLike
 from scalinglab.errors import ScalingLabError
 from scalinglab.fitting.uncertainty import check_bootstrap
 from scalinglab.laws.base import FloatArray
-from scalinglab.planning._numeric import check_level, positive_array, records
+from scalinglab.planning._checks import check_level, positive_array
+from scalinglab.planning._results import records
 from scalinglab.planning.flops import FlopModel, run_compute
 from scalinglab.planning.lines import (
     LineExponents,

@@ -17,7 +17,7 @@ from numpy.typing import ArrayLike
 
 from scalinglab.errors import ScalingLabError
 from scalinglab.laws.base import FloatArray
-from scalinglab.planning._numeric import positive_array
+from scalinglab.planning._checks import positive_array
 
 FlopFunction = Callable[[FloatArray, FloatArray], FloatArray]
 

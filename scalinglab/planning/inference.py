@@ -24,13 +24,9 @@ import numpy as np
 
 from scalinglab.errors import ScalingLabError
 from scalinglab.laws.base import FloatArray, ScalingLaw
-from scalinglab.planning._numeric import (
-    JsonRecord,
-    check_level,
-    interval,
-    zoom_minimize,
-    zoom_root,
-)
+from scalinglab.planning._checks import check_level
+from scalinglab.planning._results import JsonRecord, interval
+from scalinglab.planning._zoom import zoom_minimize, zoom_root
 from scalinglab.planning.allocation import compute_optimal
 from scalinglab.planning.flops import INFERENCE_FLOPS_PER_PARAM_TOKEN, FlopModel, check_budget
 from scalinglab.planning.inverse import compute_for_loss

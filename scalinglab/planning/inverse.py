@@ -29,7 +29,9 @@ import numpy as np
 
 from scalinglab.errors import ScalingLabError
 from scalinglab.laws.base import FloatArray, ScalingLaw
-from scalinglab.planning._numeric import JsonRecord, check_level, interval, zoom_root
+from scalinglab.planning._checks import check_level
+from scalinglab.planning._results import JsonRecord, interval
+from scalinglab.planning._zoom import zoom_root
 from scalinglab.planning.allocation import chinchilla_rows, optimal_rows
 from scalinglab.planning.flops import FlopModel
 from scalinglab.planning.surface import LossSurface, evaluate_rows, law_draws, point_row

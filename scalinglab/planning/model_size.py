@@ -23,7 +23,8 @@ from numpy.typing import ArrayLike
 from scalinglab.errors import ScalingLabError
 from scalinglab.io import numeric_columns
 from scalinglab.laws.base import ScalingLaw, get_law
-from scalinglab.planning._numeric import check_level, row_intervals
+from scalinglab.planning._checks import check_level
+from scalinglab.planning._results import row_intervals
 from scalinglab.planning.surface import law_draws
 
 

@@ -20,7 +20,9 @@ from numpy.typing import ArrayLike
 
 from scalinglab.errors import ScalingLabError
 from scalinglab.laws.base import FloatArray, ScalingLaw
-from scalinglab.planning._numeric import check_level, interval, zoom_root
+from scalinglab.planning._checks import check_level
+from scalinglab.planning._results import interval
+from scalinglab.planning._zoom import zoom_root
 from scalinglab.planning.allocation import chinchilla_rows, optimal_rows
 from scalinglab.planning.flops import FlopModel
 from scalinglab.planning.lines import PowerLawLine
