@@ -28,16 +28,8 @@ from torch import nn
 
 from scalinglab.datasets import image as image_data
 from scalinglab.errors import ScalingLabError
-from scalinglab.tasks._common import (
-    EarlyStopping,
-    classifier_metrics,
-    classifier_result,
-    eval_interval,
-    hparam,
-    setup_cpu,
-    step_budget,
-    train_classifier,
-)
+from scalinglab.tasks._classifier import classifier_metrics, classifier_result, train_classifier
+from scalinglab.tasks._training import EarlyStopping, eval_interval, hparam, setup_cpu, step_budget
 from scalinglab.tasks.base import ReportFn, TrainConfig, TrainResult, nested_shard
 
 N_CLASSES = 10

@@ -29,13 +29,7 @@ from torch import nn
 
 from scalinglab.datasets import lm as lm_data
 from scalinglab.errors import ScalingLabError
-from scalinglab.tasks._common import (
-    EarlyStopping,
-    eval_interval,
-    hparam,
-    setup_cpu,
-    step_budget,
-)
+from scalinglab.tasks._training import EarlyStopping, eval_interval, hparam, setup_cpu, step_budget
 from scalinglab.tasks.base import ReportFn, TrainConfig, TrainResult, nested_shard
 
 CONTEXT = 128  # characters of context per example (predictions per window)
@@ -261,8 +255,7 @@ class LMTask:
                     train_time += time.perf_counter() - t_epoch
                     val_loss = self.evaluate(model)
                     bpc = val_loss / math.log(2)
-                    done = stopper.update(seen, val_loss, bpc, {"bits_per_char": bpc})
-                    done = done or step >= max_steps
+                    done = stopper.update(seen, val_loss, bpc) or step >= max_steps
                     t_epoch = time.perf_counter()
                     if done:
                         break

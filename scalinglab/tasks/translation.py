@@ -30,7 +30,7 @@ from torch import nn
 from scalinglab.datasets import translation as tr_data
 from scalinglab.datasets.translation import BOS, EOS, PAD
 from scalinglab.errors import ScalingLabError
-from scalinglab.tasks._common import EarlyStopping, eval_interval, hparam, setup_cpu, step_budget
+from scalinglab.tasks._training import EarlyStopping, eval_interval, hparam, setup_cpu, step_budget
 from scalinglab.tasks.base import ReportFn, TrainConfig, TrainResult, nested_shard
 
 VAL_PAIRS = 1000
