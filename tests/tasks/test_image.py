@@ -59,7 +59,9 @@ def test_trains_end_to_end_on_a_tiny_shard(image_task: ImageTask) -> None:
     assert res.examples_seen == res.steps * 128 and res.examples_seen <= 16 * 256
     assert res.flops == pytest.approx(res.examples_seen * image_task.flops_per_example(4))
     assert res.curve == seen and len(seen) >= 1
-    assert res.wall_time < 60
+    # Timing is recorded, not bounded (a bound flakes under load): steps alone take part of it.
+    assert 0 < res.extra["train_seconds"] <= res.wall_time
+    assert res.extra["best_examples_seen"] <= res.examples_seen
 
 
 def test_same_seed_same_result_and_report_can_stop(image_task: ImageTask) -> None:
