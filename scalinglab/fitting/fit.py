@@ -212,15 +212,16 @@ def _fit_law(
         law.stderr_ = {
             n: float(np.nanstd(draws[:, j], ddof=1)) for j, n in enumerate(law.param_names)
         }
+        tail = (1 - law.ci_level) / 2
         law.ci_ = {
             n: (
-                float(np.nanquantile(draws[:, j], 0.025)),
-                float(np.nanquantile(draws[:, j], 0.975)),
+                float(np.nanquantile(draws[:, j], tail)),
+                float(np.nanquantile(draws[:, j], 1 - tail)),
             )
             for j, n in enumerate(law.param_names)
         }
         law.covariance_ = np.cov(draws.T)
     else:
-        law.stderr_, law.ci_ = wald_summary(law, law.covariance_)
-    law.ci_level_ = 0.95
+        law.stderr_, law.ci_ = wald_summary(law, law.covariance_, law.ci_level)
+    law.ci_level_ = float(law.ci_level)
     law.warnings_ = warnings

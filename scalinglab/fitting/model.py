@@ -46,6 +46,7 @@ class FittableLaw(Protocol):
     starts: Mapping[str, Sequence[float]] | None
     n_bootstrap: int
     random_state: int | None
+    ci_level: float
     max_iter: int
     tol: float
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from statistics import NormalDist
 
 import numpy as np
 import torch
@@ -34,7 +35,10 @@ BOOTSTRAP_MAX_ITER = 200
 # solve, so memory grows with resamples x points (10,000 x 400 points: 1.2 GB); a typo's 10^9
 # would exhaust the machine.
 MAX_BOOTSTRAP = 20_000
-Z95 = 1.959964  # the standard normal's 97.5% quantile: a two-sided 95% interval
+Z95 = NormalDist().inv_cdf(0.975)  # 1.96: the two-sided 95% interval's normal quantile
+# Level of the parameter intervals `ci_` by default: that of the prediction intervals and of every
+# interval the command line prints (--level), so that one fit reports one level.
+DEFAULT_CI_LEVEL = 0.9
 
 
 def check_bootstrap(n_bootstrap: int, random_state: int | None) -> None:
@@ -133,11 +137,12 @@ def _on_log_scale(law: FittableLaw) -> NDArray[np.bool_]:
 
 
 def wald_summary(
-    law: FittableLaw, cov: FloatArray | None
+    law: FittableLaw, cov: FloatArray | None, level: float = DEFAULT_CI_LEVEL
 ) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
-    """Standard errors (natural units) and 95% Wald intervals from a covariance (NaN when there
-    is none). A log-scale parameter's interval is value·exp(±z·se/value): z·se_log either side of
-    log(value), where se_log = se/value is the delta method undone."""
+    """Standard errors (natural units) and `level` Wald intervals from a covariance (NaN when
+    there is none). A log-scale parameter's interval is value·exp(±z·se/value): z·se_log either
+    side of log(value), where se_log = se/value is the delta method undone."""
+    z = NormalDist().inv_cdf((1 + level) / 2)
     log = _on_log_scale(law)
     stderr, ci = {}, {}
     for j, name in enumerate(law.param_names):
@@ -145,10 +150,10 @@ def wald_summary(
         value = law.params_[name]
         stderr[name] = se
         if log[j]:
-            log_value, half = math.log(value), Z95 * se / value
+            log_value, half = math.log(value), z * se / value
             lo, hi = _exp(log_value - half), _exp(log_value + half)
         else:
-            lo, hi = value - Z95 * se, value + Z95 * se
+            lo, hi = value - z * se, value + z * se
         lower, upper = law.param_bounds(name)
         ci[name] = (max(lo, lower), min(hi, upper)) if math.isfinite(se) else (math.nan, math.nan)
     return stderr, ci

@@ -26,7 +26,7 @@ from scalinglab.errors import FitWarning, ScalingLabError
 from scalinglab.fitting.calibration import Calibration
 from scalinglab.fitting.fit import fit_law
 from scalinglab.fitting.inverse import invert_monotone
-from scalinglab.fitting.uncertainty import check_bootstrap, covariance_draws
+from scalinglab.fitting.uncertainty import DEFAULT_CI_LEVEL, check_bootstrap, covariance_draws
 from scalinglab.types import FloatArray
 
 Tensor = torch.Tensor
@@ -95,6 +95,8 @@ class ScalingLaw:
       n_bootstrap: resamples for standard errors, intervals and prediction bands (0: none; the
         standard errors then come from the Gauss-Newton covariance of the log residuals).
       random_state: seed of the bootstrap.
+      ci_level: level of the parameter intervals `ci_` (default 0.9, the level of the prediction
+        intervals; bootstrap percentiles, else Wald intervals on the solver's scale).
       max_iter, tol: solver limits.
     """
 
@@ -119,6 +121,7 @@ class ScalingLaw:
         starts: Mapping[str, Sequence[float]] | None = None,
         n_bootstrap: int = 0,
         random_state: int | None = 0,
+        ci_level: float = DEFAULT_CI_LEVEL,
         max_iter: int = 1000,
         tol: float = 1e-10,
     ) -> None:
@@ -130,6 +133,7 @@ class ScalingLaw:
         self.starts = starts
         self.n_bootstrap = n_bootstrap
         self.random_state = random_state
+        self.ci_level = ci_level
         self.max_iter = max_iter
         self.tol = tol
 
@@ -298,6 +302,8 @@ class ScalingLaw:
         if self.objective == "huber" and not (math.isfinite(self.delta) and self.delta > 0):
             raise ScalingLabError(f"the Huber delta must be a number > 0, got {self.delta}")
         check_bootstrap(self.n_bootstrap, self.random_state)
+        if not (isinstance(self.ci_level, float | int) and 0 < self.ci_level < 1):
+            raise ScalingLabError(f"ci_level must be between 0 and 1, got {self.ci_level}")
         n_free = len(self.free_params())
         if x_arr.shape[0] < n_free:
             raise ScalingLabError(
@@ -359,7 +365,7 @@ class ScalingLaw:
         if draws is None:
             raise ScalingLabError(
                 "this fit has no uncertainty estimate (no bootstrap draws and no covariance); "
-                "refit with n_bootstrap > 0 (CLI: --bootstrap N)"
+                "refit with n_bootstrap > 0"
             )
         return draws
 
@@ -393,6 +399,7 @@ class ScalingLaw:
             "starts": {k: list(v) for k, v in self.starts.items()} if self.starts else None,
             "n_bootstrap": self.n_bootstrap,
             "random_state": self.random_state,
+            "ci_level": self.ci_level,
             "max_iter": self.max_iter,
             "tol": self.tol,
         }
@@ -465,6 +472,7 @@ class ScalingLaw:
                 lo, hi = ci.get(n, (math.nan, math.nan))
                 law.ci_[n] = (float(lo), float(hi))
             field = "ci_level"
+            # Files without the field predate it: their intervals were 95%.
             law.ci_level_ = float(data.get("ci_level", 0.95))
             field = "objective"
             law.objective_ = float(data.get("objective", math.nan))

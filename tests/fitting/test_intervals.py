@@ -2,7 +2,7 @@
 arrays (issue 12, section 4).
 
 A log-scale parameter (a positive scale such as A, B or a) is searched as log(value): its 95%
-interval is value·exp(±1.96·se/value), never below zero, and its covariance draws stay positive.
+(ci_level=0.95) interval is value·exp(±1.96·se/value), never below zero, and its covariance draws stay positive.
 The old symmetric interval value ± 1.96·se reached far below zero on loosely determined fits.
 """
 
@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 import pytest
 
-from scalinglab.errors import FitWarning
+from scalinglab.errors import FitWarning, ScalingLabError
 from scalinglab.fitting.uncertainty import Z95
 from scalinglab.laws import ScalingLaw, get_law
 
@@ -28,7 +28,7 @@ def _loose_fit() -> ScalingLaw:
     y = (4 * m**-0.35 + 0.05) * np.exp(0.02 * rng.standard_normal(m.size))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
-        return get_law("power_const")().fit(m[:, None], y)
+        return get_law("power_const")(ci_level=0.95).fit(m[:, None], y)
 
 
 def test_a_loose_positive_scale_gets_a_positive_log_scale_interval() -> None:
@@ -49,6 +49,29 @@ def test_linear_parameters_keep_symmetric_intervals_within_their_bounds() -> Non
     # c >= 0 is searched linearly with a bound at 0: its interval stops there.
     lo, hi = law.ci_["c"]
     assert lo >= 0 and hi > law.params_["c"]
+
+
+def test_parameter_intervals_follow_ci_level() -> None:
+    """ci_ is a `ci_level` interval (default 0.9, the level of the prediction intervals), by
+    the Wald rule without a bootstrap and by percentiles of the draws with one (issue 14)."""
+    rng = np.random.default_rng(3)
+    m = np.geomspace(1e3, 3e3, 8)
+    y = (4 * m**-0.35 + 0.05) * np.exp(0.02 * rng.standard_normal(m.size))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        wald = get_law("power_const")().fit(m[:, None], y)
+        boot = get_law("power_const")(ci_level=0.8, n_bootstrap=50).fit(m[:, None], y)
+    assert wald.ci_level_ == 0.9
+    b, se = wald.params_["b"], wald.stderr_["b"]
+    z90 = 1.6448536
+    assert wald.ci_["b"] == pytest.approx((b - z90 * se, b + z90 * se))
+    assert boot.ci_level_ == 0.8
+    draws = boot.bootstrap_params_[:, boot.param_names.index("b")]
+    assert boot.ci_["b"] == pytest.approx(tuple(np.nanquantile(draws, [0.1, 0.9])))
+    again = ScalingLaw.from_dict(boot.to_dict())
+    assert again.ci_level == 0.8 and again.ci_level_ == 0.8
+    with pytest.raises(ScalingLabError, match="ci_level must be between 0 and 1"):
+        get_law("power_const")(ci_level=1.0).fit(m[:, None], y)
 
 
 def test_covariance_draws_of_a_positive_scale_stay_positive() -> None:
