@@ -184,6 +184,8 @@ def rule_outcomes(problem: Problem, rec: dict[str, Any]) -> list[protocol.Outcom
     x_test = np.asarray(problem.x_test, dtype=float)
     n_free = {k: int(v["n_free"]) for k, v in rec["backtests"].items()}
     fallback = "power_const" if "power_const" in usable else usable[0]
+    y_test = np.asarray(problem.y_test, dtype=float)
+    log_y = np.log(y_test)
     out = []
     for n_cuts, score in itertools.product(N_CUTS, SCORES):
         bt = backtests_of(problem, rec, n_cuts)
@@ -210,14 +212,31 @@ def rule_outcomes(problem: Problem, rec: dict[str, Any]) -> list[protocol.Outcom
                 continue
             log_pred = sum(wi * np.asarray(singles[k]["log_pred"]) for k, wi in w.items())
             noise = float(sum(wi * singles[k]["noise"] for k, wi in w.items()))
+            rmse = protocol.rmse_log(np.exp(log_pred), y_test)
             for growth in GROWTHS:
                 cal = calibrate(bt, w, base.with_(growth=growth, scale=1.0), noise)
                 half = cal.half_width(x_test, LEVEL)
+                miss = np.abs(log_y - log_pred) / half
+                finite = np.isfinite(half)
                 for scale in SCALES:
-                    name = base.with_(growth=growth, scale=scale).key
-                    lo, hi = np.exp(log_pred - scale * half), np.exp(log_pred + scale * half)
-                    out.append(outcome(problem, name, np.exp(log_pred), lo, hi))
+                    out.append(
+                        protocol.Outcome(
+                            source=problem.source,
+                            problem=problem.id,
+                            rule=base.with_(growth=growth, scale=scale).key,
+                            horizon=problem.horizon,
+                            rmse=rmse,
+                            hits=tuple(
+                                bool(m <= scale) if f else None
+                                for m, f in zip(miss, finite, strict=True)
+                            ),
+                        )
+                    )
     return out
+
+
+def _rule_outcomes(args: tuple[Problem, dict[str, Any]]) -> list[protocol.Outcome]:
+    return rule_outcomes(*args)
 
 
 def outcome(problem: Problem, rule: str, pred: Any, lo: Any, hi: Any) -> protocol.Outcome:
@@ -249,6 +268,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--cache", type=Path, default=Path("runs/tune_cache.json"))
     parser.add_argument("--fits-only", action="store_true", help="compute the fits, then stop")
+    parser.add_argument("--json", type=Path, default=None, help="write the results here")
     parser.add_argument(
         "--cached-only", action="store_true", help="tune on the problems already in the cache"
     )
@@ -271,22 +291,48 @@ def main() -> None:
             else:
                 outcomes.append(outcome(p, label, np.exp(s["log_pred"]), s["lo"], s["hi"]))
     t0 = time.perf_counter()
-    for p in problems:
-        outcomes += rule_outcomes(p, fits[p.id])
+    with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
+        tasks = [(p, fits[p.id]) for p in problems]
+        for result in pool.map(_rule_outcomes, tasks, chunksize=8):
+            outcomes += result
     grid = list(dict.fromkeys(o.rule for o in outcomes if o.rule not in LABELS))
     seconds = time.perf_counter() - t0
     print(f"{len(grid)} configurations on {len(problems)} problems: {seconds:.0f} s")
     scorer = Precomputed(outcomes)
     loso = protocol.leave_one_source_out(problems, grid, reference=LABELS, scorer=scorer)
-    pd.set_option("display.width", 250)
-    pd.set_option("display.max_colwidth", 120)
-    print(loso.to_string())
-    singles = protocol.summarise(outcomes, rules=list(LABELS))
-    print(protocol.format_table(singles))
+    print(loso_table(outcomes, loso))
     everything = protocol.summarise(outcomes, rules=grid)
     chosen = protocol.default_choice(everything)
-    print("chosen on all sources:", chosen)
+    print(f"\nchosen on all sources (in-sample, the rule to ship): {chosen}")
     print(protocol.format_table(everything[everything["rule"] == chosen]))
+    if args.json is not None:
+        args.json.write_text(
+            json.dumps(
+                {"loso": loso.to_dict("records"), "chosen_on_all": chosen}, indent=2, default=str
+            )
+        )
+
+
+def loso_table(outcomes: list[protocol.Outcome], loso: pd.DataFrame) -> str:
+    """Per left-out source: the single laws and auto (configured on the other sources), with
+    median RMSE, win rate among these eight and 90% coverage, as a Markdown table."""
+    lines = [
+        "| left-out source | estimator | problems | median RMSE | win rate | 90% coverage |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for row in loso.to_dict("records"):
+        source, chosen = row["left_out"], row["chosen"]
+        mine = [o for o in outcomes if o.source == source and o.rule in (*LABELS, chosen)]
+        table = protocol.summarise(mine, rules=[*LABELS, chosen])
+        for r in table.to_dict("records"):
+            name = "**auto**" if r["rule"] == chosen else r["rule"]
+            lines.append(
+                f"| {source} | {name} | {r['problems']} | {r['median_rmse']:.4f} | "
+                f"{r['win_rate']:.0%} | {r['coverage90']:.1%} |"
+            )
+    lines.append("")
+    lines += [f"- {r['left_out']}: auto = `{r['chosen']}`" for r in loso.to_dict("records")]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
