@@ -23,11 +23,13 @@ import pandas as pd
 from scalinglab.errors import ScalingLabError
 from scalinglab.io import TABLE_SUFFIXES, load_fit, read_table
 from scalinglab.laws.base import ScalingLaw
+from scalinglab.planning.chinchilla_runs import analyze_nd, has_nd
+from scalinglab.report.allocation_page import allocation_report, exponent_tables, plan_tables
 from scalinglab.report.document import Report, Table, law_table, num, span
 from scalinglab.report.html import write_html
 from scalinglab.report.learning_curve import learning_curve_figure
-from scalinglab.report.nd_report import analyze_nd, exponent_tables, has_nd, nd_report, plan_tables
-from scalinglab.report.study_report import setup_from_trials, study_report, y_label
+from scalinglab.report.study_figures import y_label
+from scalinglab.report.study_page import setup_from_trials, study_report
 from scalinglab.report.style import figure_file
 from scalinglab.study.fit import DEFAULT_BOOTSTRAP, DEFAULT_LEVEL, fit_study
 
@@ -170,7 +172,7 @@ def _table_source(
             )
             commands.append("scalinglab plan fit.json --compute 5.76e23")
         commands.append(_report_command([path], out, opts))
-        report = nd_report(a, out, [("filter", where)] if where else [], commands)
+        report = allocation_report(a, out, [("filter", where)] if where else [], commands)
         return BuiltReport(write_html(report, out), report, "nd-table")
     raise ScalingLabError(
         f"{path}: not a study's results table (columns shard_size, state, best_val_loss) nor "

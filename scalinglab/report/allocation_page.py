@@ -1,110 +1,27 @@
-"""The report of runs with model size N, training tokens D (and compute C): the Chinchilla law
-L = E + A/N^α + B/D^β fitted to them (Hoffmann et al. 2022, Approach 3), the IsoFLOP profiles
-(Approach 2) when runs share compute budgets, and the compute-optimal plan.
+"""The report page of an (N, D, C, loss) table, analysed by scalinglab.planning.chinchilla_runs:
+the Chinchilla law L = E + A/N^α + B/D^β (Hoffmann et al. 2022, Approach 3) next to the published
+fits, the IsoFLOP minima (Approach 2) when runs share compute budgets, and the compute-optimal
+plan. `exponent_tables` and `plan_tables` also serve the page of a Chinchilla fit file.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from scalinglab.errors import FitWarning, ScalingLabError
-from scalinglab.io import numeric_columns
-from scalinglab.laws import get_law
+from scalinglab.errors import ScalingLabError
 from scalinglab.laws.base import ScalingLaw
-from scalinglab.planning import (
-    allocation_exponents,
-    allocation_frontier,
-    compute_optimal,
-    isoflop_analysis,
-)
+from scalinglab.planning import allocation_exponents, compute_optimal
+from scalinglab.planning.chinchilla_runs import NDAnalysis
 from scalinglab.planning.isoflop import IsoFLOPResult
-from scalinglab.report.diagnostics import ResidualSeries, residuals_figure
-from scalinglab.report.document import FigureFile, Report, Table, law_table, num, span
-from scalinglab.report.isoflop import allocation_figure, isoflop_figure
+from scalinglab.report.allocation_figures import allocation_figures
+from scalinglab.report.document import Report, Table, law_table, num, span
 from scalinglab.report.reference import CHINCHILLA_PUBLISHED, HESTNESS_BETA_G
-from scalinglab.report.style import figure_file
 
-COLUMN_NAMES = {
-    "params": ("params", "n_params", "N", "parameters", "model_params"),
-    "tokens": ("tokens", "D", "n_tokens", "train_tokens", "data"),
-    "compute": ("flops", "compute", "C", "FLOPs"),
-    "loss": ("loss", "val_loss", "best_val_loss", "L"),
-}
 PLAN_BUDGETS = (1e21, 1e22, 5.76e23, 1e24, 1e25)  # 5.76e23: Chinchilla's (and Gopher's) budget
-
-
-def find_columns(df: pd.DataFrame) -> dict[str, str]:
-    """The table's params/tokens/compute/loss columns, by their usual names."""
-    found: dict[str, str] = {}
-    for role, names in COLUMN_NAMES.items():
-        for name in names:
-            if name in df.columns:
-                found[role] = name
-                break
-    return found
-
-
-def has_nd(df: pd.DataFrame) -> bool:
-    """Does the table hold runs with N, a loss, and D or C?"""
-    cols = find_columns(df)
-    return "params" in cols and "loss" in cols and ("tokens" in cols or "compute" in cols)
-
-
-@dataclass
-class NDAnalysis:
-    """Fits and plans of an (N, D, C, loss) table."""
-
-    source: str
-    n_runs: int
-    columns: dict[str, str]
-    N: np.ndarray
-    D: np.ndarray
-    C: np.ndarray
-    loss: np.ndarray
-    law: ScalingLaw
-    isoflop: IsoFLOPResult | None
-    isoflop_error: str
-    level: float
-
-
-def analyze_nd(
-    df: pd.DataFrame,
-    source: str,
-    n_bootstrap: int = 200,
-    level: float = 0.9,
-    flops_per_param_token: float = 6.0,
-) -> NDAnalysis:
-    """Fit the Chinchilla law to the runs and, when possible, run the IsoFLOP analysis."""
-    cols = find_columns(df)
-    N = numeric_columns(df, [cols["params"]], source)[:, 0]
-    loss = numeric_columns(df, [cols["loss"]], source)[:, 0]
-    k = flops_per_param_token
-    if "tokens" in cols:
-        D = numeric_columns(df, [cols["tokens"]], source)[:, 0]
-        C = numeric_columns(df, [cols["compute"]], source)[:, 0] if "compute" in cols else k * N * D
-    else:
-        C = numeric_columns(df, [cols["compute"]], source)[:, 0]
-        D = C / (k * N)
-    if len(N) < 6:
-        raise ScalingLabError(f"{source}: {len(N)} runs are too few to fit L(N, D) (need 6+)")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FitWarning)
-        law = get_law("chinchilla")(n_bootstrap=n_bootstrap, random_state=0)
-        law.fit(np.column_stack([N, D]), loss)
-    iso: IsoFLOPResult | None = None
-    iso_error = ""
-    try:
-        iso = isoflop_analysis(N, loss, compute=C, tokens=D, n_bootstrap=n_bootstrap, level=level)
-    except ScalingLabError as exc:
-        iso_error = str(exc)
-    return NDAnalysis(source, len(N), cols, N, D, C, loss, law, iso, iso_error, level)
 
 
 def isoflop_summary(result: IsoFLOPResult) -> str:
@@ -116,63 +33,6 @@ def isoflop_summary(result: IsoFLOPResult) -> str:
     if len(reasons):
         text += "; left out: " + ", ".join(f"{n} with {why}" for why, n in reasons.items())
     return text + " (runs within 5% of each other's FLOPs share a budget)."
-
-
-def _figures(a: NDAnalysis, fig_dir: Path) -> list[FigureFile]:
-    figs = []
-    if a.isoflop is not None:
-        figs.append(
-            figure_file(
-                isoflop_figure(a.isoflop),
-                fig_dir / "isoflop",
-                "IsoFLOP profiles",
-                "Loss against model size N (left) and training tokens D (right) for each compute "
-                "budget, with the parabola in ln N fitted per budget and its minimum (★) — "
-                "Hoffmann "
-                "et al. 2022, Approach 2.",
-            )
-        )
-    lo = float(np.min(a.C))
-    frontier = allocation_frontier(
-        a.law, np.geomspace(lo, max(1e25, float(np.max(a.C))), 40), level=a.level
-    )
-    figs.append(
-        figure_file(
-            allocation_figure(a.isoflop, frontier, "Chinchilla fit"),
-            fig_dir / "allocation",
-            "Compute-optimal allocation",
-            "N_opt and D_opt against compute: from the fitted L(N, D) (solid, with its "
-            f"{a.level:.0%} band from the bootstrap draws) and, where the runs share budgets, the "
-            "IsoFLOP minima (★) with their fitted lines (dashed).",
-        )
-    )
-    X = np.column_stack([a.N, a.D])
-    series = [
-        ResidualSeries.of(
-            "Chinchilla fit vs compute",
-            a.law,
-            X,
-            a.loss,
-            x=a.C,
-            xlabel="training compute C (FLOPs)",
-        ),
-        ResidualSeries.of(
-            "Chinchilla fit vs N", a.law, X, a.loss, x=a.N, xlabel="model size N (parameters)"
-        ),
-    ]
-    figs.append(
-        figure_file(
-            residuals_figure(series, "Residuals of L(N, D)"),
-            fig_dir / "residuals",
-            "Residuals",
-            "ln(observed / fitted loss) per run.",
-        )
-    )
-    return figs
-
-
-def _exponents(a: NDAnalysis) -> tuple[list[Table], Any]:
-    return exponent_tables(a.law, a.level, a.isoflop)
 
 
 def exponent_tables(
@@ -222,10 +82,6 @@ def exponent_tables(
     return [t1, t2], ex
 
 
-def _plan(a: NDAnalysis) -> list[Table]:
-    return plan_tables(a.law, a.level, [float(np.max(a.C))])
-
-
 def plan_tables(law: ScalingLaw, level: float, extra_budgets: list[float]) -> list[Table]:
     """The compute-optimal N, D, tokens per parameter and loss for a range of budgets."""
     budgets = sorted({*extra_budgets, *PLAN_BUDGETS})
@@ -264,12 +120,12 @@ def plan_tables(law: ScalingLaw, level: float, extra_budgets: list[float]) -> li
     return [t]
 
 
-def nd_report(
+def allocation_report(
     a: NDAnalysis, out_dir: Path, setup_extra: list[tuple[str, str]], commands: list[str]
 ) -> Report:
     """The Report of an analysed (N, D, C, loss) table; figures go to out_dir/figures."""
-    figures = _figures(a, out_dir / "figures")
-    exps, ex = _exponents(a)
+    figures = allocation_figures(a, out_dir / "figures")
+    exps, ex = exponent_tables(a.law, a.level, a.isoflop)
     params = [
         law_table(
             "Chinchilla law (Hoffmann et al. 2022, Approach 3)",
@@ -337,7 +193,7 @@ def nd_report(
         parameters=params,
         exponents=exps,
         figures=figures,
-        plan=_plan(a),
+        plan=plan_tables(a.law, a.level, [float(np.max(a.C))]),
         commands=commands,
         notes=notes,
         headline=headline,

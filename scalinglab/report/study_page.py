@@ -1,155 +1,28 @@
-"""The report of a Hestness (2017) scaling study: learning curve, model-size curve, the laws
-compared, training curves, and what they predict (error at more data, data for a target error,
-model size for more data).
+"""The report page of a Hestness (2017) scaling study: the fitted curves and their parameters, the
+exponents next to Hestness's, the best model per shard, and what the curves predict (error at
+more data, data for a target error, model size for more data).
 
 Input: the analysis of a study, scalinglab.study.fit_study (the same result `study fit` prints);
-this module only renders it.
+this module and scalinglab.report.study_figures only render it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from scalinglab.errors import ScalingLabError
-from scalinglab.report.diagnostics import (
-    ResidualSeries,
-    law_comparison_figure,
-    residuals_figure,
-    training_curves_figure,
-)
-from scalinglab.report.document import FigureFile, Report, Table, law_table, num, span
-from scalinglab.report.isoflop import isoflop_figure
-from scalinglab.report.learning_curve import learning_curve_figure, model_size_figure
+from scalinglab.planning import data_for_target, model_size_for_data
+from scalinglab.report.document import Report, Table, law_table, num, span
 from scalinglab.report.reference import HESTNESS_BETA_G, TASK_DOMAIN
-from scalinglab.report.style import figure_file
+from scalinglab.report.study_figures import study_figures, y_label
 from scalinglab.study.fit import StudyFit
 
-Y_LABELS = {"best_val_loss": "validation loss (nats)", "best_val_error": "validation error"}
 CURVE_NOTES = {
     "power_const": "ε(m) = a·m^b + c on {y}: b is β_g, c the irreducible level γ.",
     "hestness": "ε(m) = γ + 1/(1/ε_s + 1/(α·m^β_g)) on {y}: the three-region curve.",
 }
-METRIC_LABELS = {
-    "top1_error": "validation top-1 error",
-    "bits_per_char": "validation bits per character",
-    "token_cross_entropy": "validation cross-entropy (nats/token)",
-}
-
-
-def y_label(fit: StudyFit) -> str:
-    """The learning curve's axis label: the task's metric when y is its error column."""
-    if fit.y == "best_val_error" and fit.metric in METRIC_LABELS:
-        return METRIC_LABELS[fit.metric]
-    return Y_LABELS.get(fit.y, fit.y)
-
-
-def _figures(a: StudyFit, fig_dir: Path) -> list[FigureFile]:
-    figs: list[FigureFile] = []
-    m = np.array(a.best["shard_size"], dtype=float)
-    done = a.trials[a.trials["state"].astype(str) == "COMPLETE"]
-    regions = a.regions
-    fig = learning_curve_figure(
-        m,
-        a.best[a.y],
-        a.curve,
-        regions=regions,
-        trials=(done["shard_size"], done[a.y]),
-        level=a.level,
-        ylabel=y_label(a),
-        title=f"Learning curve of {a.name}: β_g = {a.beta_g:.3f}",
-    )
-    figs.append(
-        figure_file(
-            fig,
-            fig_dir / "learning_curve",
-            "Learning curve",
-            "Best validation result per shard (blue) and every trial (grey) on log-log axes; "
-            f"the fitted ε(m) = α·m^β_g + γ with its {a.level:.0%} bootstrap band, dashed beyond "
-            "the data (to 10× the largest shard). Shaded: the small-data and irreducible-error "
-            "regions of a three-region (hestness) fit, with their boundaries.",
-        )
-    )
-    fig = model_size_figure(
-        m,
-        a.best["n_params"],
-        a.size,
-        trials=(done["shard_size"], done["n_params"]),
-        level=a.level,
-        title=f"Model-size curve of {a.name}: β_p = {a.beta_p:.3f}",
-    )
-    figs.append(
-        figure_file(
-            fig,
-            fig_dir / "model_size_curve",
-            "Model-size curve",
-            "Parameter count of each shard's best-fit model with s(m) = α_p·m^β_p; grey: the model "
-            "sizes searched. Hestness et al. find β_p < 1 (the best model grows more slowly than "
-            "the data).",
-        )
-    )
-    series = [
-        ResidualSeries.of(
-            "learning curve", a.curve, m, a.best[a.y], xlabel="training-set size m (examples)"
-        )
-    ]
-    if a.size is not None:
-        series.append(
-            ResidualSeries.of(
-                "model-size curve",
-                a.size,
-                m,
-                a.best["n_params"],
-                xlabel="training-set size m (examples)",
-            )
-        )
-    figs.append(
-        figure_file(
-            residuals_figure(series),
-            fig_dir / "residuals",
-            "Residuals",
-            "ln(observed / fitted) per shard for each fit.",
-        )
-    )
-    if a.comparison is not None and a.comparison.fits:
-        split = a.comparison.has_split
-        figs.append(
-            figure_file(
-                law_comparison_figure(a.comparison, ylabel=y_label(a)),
-                fig_dir / "law_comparison",
-                "Law comparison",
-                "Several learning-curve laws fitted to the same points"
-                + (
-                    " with the two largest shards held out; the legend gives each law's RMSE of "
-                    "ln(y) on them (lower extrapolates better)."
-                    if split
-                    else "."
-                ),
-            )
-        )
-    if a.isoflop is not None:
-        figs.append(
-            figure_file(
-                isoflop_figure(a.isoflop, loss_label="validation loss (nats)"),
-                fig_dir / "isoflop",
-                "IsoFLOP profiles",
-                "Trials grouped by training compute (within 5%): loss against parameters and "
-                "against examples seen, with each budget's parabola in ln N and its minimum.",
-            )
-        )
-    if "curve" in a.trials.columns:
-        figs.append(
-            figure_file(
-                training_curves_figure(done),
-                fig_dir / "training_curves",
-                "Training curves",
-                "Validation loss at each evaluation over training examples seen, for every "
-                "finished trial: colour = shard size, line style = model size.",
-            )
-        )
-    return figs
 
 
 def _exponent_tables(a: StudyFit) -> list[Table]:
@@ -188,8 +61,6 @@ def _exponent_tables(a: StudyFit) -> list[Table]:
 
 
 def _plan_tables(a: StudyFit) -> list[Table]:
-    from scalinglab.planning import data_for_target, model_size_for_data
-
     largest = float(a.best["shard_size"].max())
     rows = []
     size_pred = None
@@ -250,7 +121,7 @@ def study_report(
     commands: list[str],
 ) -> Report:
     """The Report of an analysed study; figures are written under out_dir/figures."""
-    figures = _figures(a, out_dir / "figures")
+    figures = study_figures(a, out_dir / "figures")
     h = a.headline()
     params = [
         law_table(
