@@ -322,6 +322,8 @@ def load_config(source: str | Path | dict[str, Any] | StudyConfig) -> StudyConfi
         text = path.read_text()
     except FileNotFoundError:
         raise ScalingLabError(f"{path}: no such study file") from None
+    except UnicodeDecodeError:
+        raise ScalingLabError(f"{path}: not UTF-8 text; a study file is TOML") from None
     except OSError as exc:
         raise ScalingLabError(f"{path}: cannot read ({exc.strerror})") from None
     try:

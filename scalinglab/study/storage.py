@@ -55,11 +55,11 @@ def normalize_url(url: str | None, name: str) -> str:
     scheme = url.split("://", 1)[0]
     if scheme in ("postgresql", "postgres"):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
-    if scheme.startswith(("sqlite", "postgresql", "mysql")):
+    if scheme.startswith(("sqlite", "postgresql")):
         return url
     raise ScalingLabError(
-        f"storage {url!r}: unsupported URL scheme {scheme!r}; use sqlite:///FILE.db or "
-        "postgresql://USER@HOST:PORT/DB"
+        f"storage {url!r}: unsupported URL scheme {scheme!r} (supported: sqlite, postgresql); "
+        "use sqlite:///FILE.db or postgresql://USER@HOST:PORT/DB"
     )
 
 
