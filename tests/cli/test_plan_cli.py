@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import scalinglab.cli.plan  # noqa: F401  (registers the commands)
+import scalinglab.cli  # noqa: F401  (registers the commands)
 from scalinglab.cli.app import run_app
 
 EXAMPLE = {"E": 1.7002, "A": 184.69, "B": 1633.48, "alpha": 0.2890, "beta": 0.3558}
@@ -267,9 +267,6 @@ def test_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_fit_then_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("scalinglab.cli.fit")
-    import scalinglab.cli  # noqa: F401  (registers `fit`)
-
     x = np.geomspace(1e3, 1e7, 10)
     pd.DataFrame({"shard_size": x, "err": 3 * x**-0.3 + 0.05}).to_csv(
         tmp_path / "c.csv", index=False
