@@ -35,7 +35,9 @@ def test_trains_end_to_end_on_a_tiny_shard(lm_task: LMTask, arch: str) -> None:
     assert 1.0 < res.best_val_error < math.log2(96)
     assert res.extra["bits_per_char"] == pytest.approx(res.best_val_loss / math.log(2))
     assert res.flops == pytest.approx(res.examples_seen * task.flops_per_example(32))
-    assert res.curve and res.wall_time < 60
+    assert res.curve
+    # Timing is recorded, not bounded (a bound flakes under load): steps alone take part of it.
+    assert 0 < res.extra["train_seconds"] <= res.wall_time
 
 
 def test_validation_windows_never_overlap_training(lm_task: LMTask) -> None:
