@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from scalinglab.display import num as format_num
+from scalinglab.display import span as format_span
 
 
 @dataclass
@@ -46,29 +48,14 @@ class Report:
 
 
 def num(value: Any, digits: int = 4) -> str:
-    """A number for a table cell: `digits` significant figures, '–' for missing."""
-    if value is None:
-        return "–"
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    if math.isnan(v):
-        return "–"
-    if math.isinf(v):
-        return "∞" if v > 0 else "−∞"
-    return f"{v:.{digits}g}"
+    """A number for a table cell: `digits` significant figures, '–' for missing (the command
+    line's formatter, scalinglab.display)."""
+    return format_num(value, f".{digits}g")
 
 
 def span(bounds: Any, digits: int = 4) -> str:
     """An interval [lo, hi] for a table cell ('–' when unknown)."""
-    try:
-        lo, hi = (float(b) for b in bounds)
-    except (TypeError, ValueError):
-        return "–"
-    if math.isnan(lo) and math.isnan(hi):
-        return "–"
-    return f"[{num(lo, digits)}, {num(hi, digits)}]"
+    return format_span(bounds, f".{digits}g")
 
 
 def law_table(title: str, fit: Any, note: str = "") -> Table:

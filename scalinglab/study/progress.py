@@ -16,6 +16,7 @@ from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from scalinglab.display import MISSING, num
 from scalinglab.study.config import StudyConfig
 from scalinglab.study.status import StudyStatus, status_of
 from scalinglab.study.storage import open_storage
@@ -39,14 +40,13 @@ def shard_table(status: StudyStatus, title: str | None = None) -> Table:
         cells += [str(r[k]) for k in ("shard_size", "complete", "pruned", "fail", "running")]
         cells.append(str(r["waiting"]))
         if best is None:
-            cells += ["-", "-", "-", "-"]
+            cells += [MISSING] * 4
         else:
-            lr = r.get("best_lr")
             cells += [
-                f"{best:.4f}",
-                f"{r['best_val_error']:.4f}",
-                str(int(r["best_model_size"])),
-                f"{lr:.2e}" if lr is not None and not pd.isna(lr) else "-",
+                num(best, ".4f"),
+                num(r["best_val_error"], ".4f"),
+                num(r["best_model_size"], ".0f"),
+                num(r.get("best_lr"), ".2e"),
             ]
         table.add_row(*cells)
     return table
