@@ -61,7 +61,7 @@ def read_table(path: str | Path, where: str | None = None) -> pd.DataFrame:
     if where:
         df = apply_filter(df, where)
         if df.empty:
-            raise ScalingLabError(f"no rows of {p} match --where {where!r}")
+            raise ScalingLabError(f"no rows of {p} match the filter {where!r}")
     return df
 
 

@@ -16,6 +16,7 @@ from scalinglab.cli import fit as _fit  # noqa: F401  isort: skip
 from scalinglab.cli import data as _data  # noqa: F401  isort: skip
 from scalinglab.cli import study as _study  # noqa: F401  isort: skip
 from scalinglab.cli import plan as _plan  # noqa: F401  isort: skip
+from scalinglab.cli import isoflop as _isoflop  # noqa: F401  isort: skip
 from scalinglab.cli import report as _report  # noqa: F401  isort: skip
 from scalinglab.cli import demo as _demo  # noqa: F401  isort: skip
 from scalinglab.cli import benchmark as _benchmark  # noqa: F401  isort: skip

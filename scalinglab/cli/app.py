@@ -1,4 +1,10 @@
-"""The typer application and the error policy shared by every command.
+"""The typer application and what every command shares: the error policy, the output helper
+(`emit`), the number formatter (`num`, `span`) and the options of every command that fits
+(`--bootstrap`, `--seed`, `--level`) and of every command (`--json`).
+
+Output: a command prints tables to the terminal and, with `--json PATH`, also writes its result
+as JSON to PATH; with `--json -` stdout holds the JSON and nothing else (tables are skipped,
+progress and warnings go to stderr).
 
 Every usage error — an unknown command or option, a missing argument, a value of the wrong type,
 input a command cannot use (`ScalingLabError`) — is one line on stderr and exit code 2; `--help`
@@ -11,9 +17,12 @@ errors are caught through the base classes typer exports (`typer.TyperException`
 from __future__ import annotations
 
 import json
+import math
 import sys
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import click
 import typer
@@ -65,7 +74,7 @@ def check_out_dir(path: Path, option: str) -> None:
             fail(f"{option} {path}: {parent} is a file, not a directory")
 
 
-def write_json(path: Path, payload: dict[str, Any]) -> None:
+def write_json(path: Path, payload: Mapping[str, Any]) -> None:
     """Write a JSON result file ('-' means stdout)."""
     text = json.dumps(payload, indent=2, allow_nan=True)
     if str(path) == "-":
@@ -76,6 +85,90 @@ def write_json(path: Path, payload: dict[str, Any]) -> None:
         path.write_text(text + "\n")
     except OSError as exc:
         fail(f"cannot write {path}: {exc.strerror}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Output: tables on the terminal, the result as JSON with --json PATH|-
+# ---------------------------------------------------------------------------------------------
+def json_to_stdout(json_out: Path | None) -> bool:
+    """True for `--json -`: stdout is the JSON's alone."""
+    return json_out is not None and str(json_out) == "-"
+
+
+def out_console(json_out: Path | None) -> Console:
+    """Where a command's running commentary goes: the terminal, or stderr under `--json -`."""
+    return err_console if json_to_stdout(json_out) else console
+
+
+def emit(payload: Mapping[str, Any], json_out: Path | None, render: Callable[[], None]) -> None:
+    """The one way a command shows its result: `render()` prints its tables (skipped under
+    `--json -`, where stdout holds only the JSON), and `payload` is written to `--json PATH`."""
+    if json_to_stdout(json_out):
+        assert json_out is not None
+        write_json(json_out, payload)
+        return
+    render()
+    if json_out is not None:
+        write_json(json_out, payload)
+        console.print(f"JSON written to {json_out}", markup=False, highlight=False, soft_wrap=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Options shared by commands: declared once, so every command spells, defaults and checks them
+# the same way (tests/cli/test_options.py)
+# ---------------------------------------------------------------------------------------------
+# scalinglab.study.fit.DEFAULT_BOOTSTRAP, spelled out so that --help imports no numpy (the test
+# checks they agree).
+DEFAULT_BOOTSTRAP = 200
+DEFAULT_SEED = 0
+DEFAULT_LEVEL = 0.9  # of every interval: parameters, predictions, bands, plans
+
+
+def _check_level(value: float) -> float:
+    if not (math.isfinite(value) and 0 < value < 1):
+        raise typer.BadParameter(f"must be between 0 and 1 (exclusive), got {value}")
+    return value
+
+
+BootstrapOption = Annotated[
+    int,
+    typer.Option(
+        "--bootstrap",
+        min=0,
+        help="Bootstrap resamples of the fits, for their intervals (0: none).",
+    ),
+]
+SeedOption = Annotated[int, typer.Option("--seed", min=0, help="Seed of the bootstrap.")]
+LevelOption = Annotated[
+    float,
+    typer.Option(
+        "--level",
+        callback=_check_level,
+        help="Level of every interval shown: parameters, predictions and plans.",
+    ),
+]
+JsonOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--json",
+        help="Also write the result as JSON to this file ('-': stdout, and nothing else there).",
+    ),
+]
+
+
+@contextmanager
+def flag_names(names: Mapping[str, str]) -> Iterator[None]:
+    """Library errors name API parameters (`fit_up_to`); under this, a command's message names
+    its flags instead (`--fit-up-to`): `names` maps each parameter to its flag."""
+    try:
+        yield
+    except ScalingLabError as exc:
+        message = str(exc)
+        for param, flag in names.items():
+            message = message.replace(param, flag)
+        if message == str(exc):
+            raise
+        raise ScalingLabError(message) from exc
 
 
 def _usage_message(exc: Exception) -> str:

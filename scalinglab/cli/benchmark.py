@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,7 +9,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from scalinglab.cli.app import app, console, fail, write_json
+from scalinglab.cli.app import JsonOption, app, console, emit, fail, out_console
+from scalinglab.display import num
 
 # The estimators besides auto, for the --laws default in the help text: a literal, because
 # scalinglab.selection.extrapolation (which defines them as ESTIMATORS) imports torch and pandas,
@@ -19,12 +19,6 @@ DEFAULT_ESTIMATORS = ("m1", "m2", "m3", "m4", "bnsl1", "bnsl2", "power_const")
 
 bench_app = typer.Typer(help="Accuracy benchmarks on public reference data.", no_args_is_help=True)
 app.add_typer(bench_app, name="benchmark")
-
-
-def _fmt(value: float | None) -> str:
-    if value is None or not math.isfinite(value):
-        return "-"
-    return f"{value:.4f}"
 
 
 def print_benchmark(result: dict[str, Any]) -> None:
@@ -44,7 +38,8 @@ def print_benchmark(result: dict[str, Any]) -> None:
     for ev in result["evaluations"]:
         best = set(extrapolation.winners(ev["rmse"]))
         cells = [
-            f"[bold]{_fmt(ev['rmse'][n])}[/]" if n in best else _fmt(ev["rmse"][n]) for n in names
+            f"[bold]{num(ev['rmse'][n], '.4f')}[/]" if n in best else num(ev["rmse"][n], ".4f")
+            for n in names
         ]
         labels = (escape(str(ev[k])) for k in ("domain", "task", "model"))
         table.add_row(*labels, *cells, ev["auto_choice"])
@@ -56,9 +51,9 @@ def print_benchmark(result: dict[str, Any]) -> None:
         est = result["estimators"][name]
         summary.add_row(
             name,
-            _fmt(est["median_rmse"]),
-            f"{est['win_rate']:.0%}",
-            "-" if not math.isfinite(est["coverage90"]) else f"{est['coverage90']:.1%}",
+            num(est["median_rmse"], ".4f"),
+            num(est["win_rate"], ".0%"),
+            num(est["coverage90"], ".1%"),
             f"{est['n_intervals']}/{est['n_points']}",
         )
     console.print(summary)
@@ -73,9 +68,7 @@ def extrapolation_command(
             help="CSV/Parquet with columns Domain, Task, Model, Seen Examples, Loss, Training."
         ),
     ],
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="Write the results as JSON here ('-': stdout).")
-    ] = None,
+    json_out: JsonOption = None,
     workers: Annotated[int, typer.Option(help="Worker processes (one evaluation each).")] = 1,
     laws: Annotated[
         str,
@@ -106,27 +99,20 @@ def extrapolation_command(
     candidates = [candidate(label) for label in labels]
     table = read_table(data)
     curves = extrapolation.load_curves(table, str(data))
-    quiet = json_out is not None and str(json_out) == "-"
+    say = out_console(json_out)
     done = 0
 
     def progress(ev: dict[str, Any]) -> None:
         nonlocal done
         done += 1
-        if not quiet:
-            what = escape(f"{ev['domain']} {ev['task']} {ev['model']}")
-            console.print(
-                f"[{done}/{len(curves)}] {what}: "
-                f"auto chose {ev['auto_choice']} ({ev['seconds']:.0f} s)",
-                highlight=False,
-            )
+        what = escape(f"{ev['domain']} {ev['task']} {ev['model']}")
+        say.print(
+            f"[{done}/{len(curves)}] {what}: "
+            f"auto chose {ev['auto_choice']} ({ev['seconds']:.0f} s)",
+            highlight=False,
+        )
 
     result = extrapolation.run_benchmark(
         table, source=str(data), workers=workers, candidates=candidates, progress=progress
     )
-    if quiet and json_out is not None:
-        write_json(json_out, result)
-        return
-    print_benchmark(result)
-    if json_out is not None:
-        write_json(json_out, result)
-        console.print(f"results written to {json_out}", markup=False, highlight=False)
+    emit(result, json_out, lambda: print_benchmark(result))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.progress import (
@@ -15,7 +16,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from scalinglab.cli.app import app, console, fail
+from scalinglab.cli.app import JsonOption, app, console, emit, fail, out_console
 from scalinglab.datasets import CACHE_ENV, DOMAINS, cache_dir, prepare
 
 data_app = typer.Typer(
@@ -27,16 +28,24 @@ app.add_typer(data_app, name="data")
 
 @data_app.command("prepare")
 def prepare_cmd(
-    domain: str = typer.Argument(..., help=f"One of {', '.join(DOMAINS)}, or 'all'."),
-    cache: Path | None = typer.Option(
-        None,
-        "--cache-dir",
-        help=f"Cache directory (default: ${CACHE_ENV}, else ~/.cache/scalinglab).",
-    ),
-    force: bool = typer.Option(False, "--force", help="Rebuild even if a valid cache file exists."),
-    install: bool = typer.Option(
-        False, "--install", help="apt-get install missing Debian packages first (needs root)."
-    ),
+    domain: Annotated[str, typer.Argument(help=f"One of {', '.join(DOMAINS)}, or 'all'.")],
+    cache: Annotated[
+        Path | None,
+        typer.Option(
+            "--cache-dir",
+            help=f"Cache directory (default: ${CACHE_ENV}, else ~/.cache/scalinglab).",
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Rebuild even if a valid cache file exists.")
+    ] = False,
+    install: Annotated[
+        bool,
+        typer.Option(
+            "--install", help="apt-get install missing Debian packages first (needs root)."
+        ),
+    ] = False,
+    json_out: JsonOption = None,
 ) -> None:
     """Build the processed arrays of one domain (or all) once into the cache; idempotent.
 
@@ -59,12 +68,13 @@ def prepare_cmd(
         fail(f"unknown domain {domain!r}; choose one of {', '.join(DOMAINS)} or 'all'")
     domains = list(DOMAINS) if domain == "all" else [domain]
     root = cache_dir(cache)
+    prepared: list[dict[str, Any]] = []
     with Progress(
         TextColumn("{task.description:<40}"),
         BarColumn(),
         TaskProgressColumn(),
         TimeElapsedColumn(),
-        console=console,
+        console=out_console(json_out),
         transient=False,
     ) as bar:
         for d in domains:
@@ -76,10 +86,17 @@ def prepare_cmd(
             t0 = time.perf_counter()
             path = prepare(d, root, force=force, install=install, progress=progress)
             size = path.stat().st_size / 1e6
+            seconds = time.perf_counter() - t0
             bar.update(task_id, description=f"{d}: ready ({size:.1f} MB)")
-            bar.console.print(
-                f"{d}: {path} ({time.perf_counter() - t0:.1f} s)",
+            prepared.append({"domain": d, "path": str(path), "megabytes": size, "seconds": seconds})
+
+    def render() -> None:
+        for p in prepared:
+            console.print(
+                f"{p['domain']}: {p['path']} ({p['seconds']:.1f} s)",
                 markup=False,
                 highlight=False,
                 soft_wrap=True,
             )
+
+    emit({"cache_dir": str(root), "prepared": prepared}, json_out, render)

@@ -12,7 +12,21 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from scalinglab.cli.app import app, check_out_dir, console, err_console, fail
+from scalinglab.cli.app import (
+    DEFAULT_BOOTSTRAP,
+    DEFAULT_LEVEL,
+    BootstrapOption,
+    JsonOption,
+    LevelOption,
+    app,
+    check_out_dir,
+    console,
+    emit,
+    err_console,
+    fail,
+    out_console,
+)
+from scalinglab.display import num, span
 
 DEMO_CONFIG = Path("examples") / "demo.toml"
 
@@ -45,16 +59,15 @@ def _finished_before(name: str, storage: str) -> bool:
 
 def headline_lines(h: dict[str, Any]) -> list[str]:
     """The numbers the demo prints: β_g with its interval, β_p, the prediction at 10× the data."""
-    lo, hi = h["beta_g_interval"]
-    plo, phi = h["predicted_at_10x_interval"]
     what = "error" if h["y"] == "best_val_error" else "loss"
     return [
-        f"β_g = {h['beta_g']:.3f}  ({h['beta_g_level']:.0%} interval [{lo:.3f}, {hi:.3f}]; "
-        f"Hestness 2017, ImageNet top-1: -0.309)",
-        f"β_p = {h['beta_p']:.3f}  (best model size ∝ m^β_p)",
-        f"predicted validation {what} at 10× the data (m = {h['at_10x']:,.0f}): "
-        f"{h['predicted_at_10x']:.4f}  ({h['prediction_level']:.0%} interval "
-        f"[{plo:.4f}, {phi:.4f}]); irreducible level {h['irreducible']:.4f}",
+        f"β_g = {num(h['beta_g'], '.3f')}  ({h['beta_g_level']:.0%} interval "
+        f"{span(h['beta_g_interval'], '.3f')}; Hestness 2017, ImageNet top-1: -0.309)",
+        f"β_p = {num(h['beta_p'], '.3f')}  (best model size ∝ m^β_p)",
+        f"predicted validation {what} at 10× the data (m = {num(h['at_10x'], ',.0f')}): "
+        f"{num(h['predicted_at_10x'], '.4f')}  ({h['prediction_level']:.0%} interval "
+        f"{span(h['predicted_at_10x_interval'], '.4f')}); irreducible level "
+        f"{num(h['irreducible'], '.4f')}",
     ]
 
 
@@ -70,11 +83,12 @@ def demo_command(
     workers: Annotated[
         int | None, typer.Option(min=1, help="Concurrent trials (default: one per core).")
     ] = None,
-    # 200: scalinglab.study.fit.DEFAULT_BOOTSTRAP (spelled out: --help imports no numpy).
-    bootstrap: Annotated[int, typer.Option(min=0, help="Bootstrap resamples of the fits.")] = 200,
+    bootstrap: BootstrapOption = DEFAULT_BOOTSTRAP,
+    level: LevelOption = DEFAULT_LEVEL,
     prepare_data: Annotated[
         bool, typer.Option("--prepare/--no-prepare", help="Build the task's data cache first.")
     ] = True,
+    json_out: JsonOption = None,
 ) -> None:
     """Run the demo study, fit, plan and write the report; a rerun reuses the finished study.
 
@@ -90,6 +104,7 @@ def demo_command(
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     check_out_dir(out, "--out")
+    say = out_console(json_out)  # the steps; stderr under --json -
     t0 = time.monotonic()
     config_path = config if config is not None else find_demo_config()
     cfg = load_config(config_path)
@@ -99,18 +114,18 @@ def demo_command(
     if prepare_data and cfg.task.name in ("image", "lm", "translation", "speech"):
         from scalinglab.datasets import prepare
 
-        with console.status(f"preparing the {cfg.task.name} data (Debian packages, cached once)"):
+        with say.status(f"preparing the {cfg.task.name} data (Debian packages, cached once)"):
             path = prepare(cfg.task.name)
-        console.print(f"[bold]1/3[/] data: {escape(str(path))}", highlight=False)
+        say.print(f"[bold]1/3[/] data: {escape(str(path))}", highlight=False)
 
     if _finished_before(cfg.name, url):
-        console.print(
+        say.print(
             f"[bold]2/3[/] study {cfg.name}: finished before; reusing it ({escape(url)})",
             highlight=False,
         )
     else:
         n = len(cfg.shard_sizes()) * cfg.search.n_trials() * len(cfg.train.seeds)
-        console.print(
+        say.print(
             f"[bold]2/3[/] study {cfg.name}: {n} trials ({len(cfg.shard_sizes())} shards × "
             f"{cfg.search.n_trials()} models); resumable — rerun to continue",
             highlight=False,
@@ -127,21 +142,28 @@ def demo_command(
             raise typer.Abort
         if not result.finished:
             fail(f"the study did not finish: {'; '.join(result.errors) or result.status.state}")
-        console.print(
-            f"    {result.status.finished} trials in {result.seconds:.0f} s", highlight=False
-        )
+        say.print(f"    {result.status.finished} trials in {result.seconds:.0f} s", highlight=False)
 
-    with console.status("fitting the learning and model-size curves, planning, plotting"):
+    with say.status("fitting the learning and model-size curves, planning, plotting"):
         built = build_report(
-            [cfg.name], out, storage=url, n_bootstrap=bootstrap, config_path=config_path
+            [cfg.name],
+            out,
+            storage=url,
+            n_bootstrap=bootstrap,
+            level=level,
+            config_path=config_path,
         )
     h = {k: v for k, v in built.report.headline.items() if k != "cards"}
     (out / "headline.json").write_text(json.dumps(h, indent=2) + "\n")
-    console.print(
-        f"[bold]3/3[/] report: {escape(str(built.path.resolve()))}",
-        highlight=False,
-        soft_wrap=True,
-    )
-    for line in headline_lines(h):
-        console.print(f"    {line}", highlight=False, soft_wrap=True)
-    console.print(f"done in {time.monotonic() - t0:.0f} s", highlight=False)
+
+    def render() -> None:
+        console.print(
+            f"[bold]3/3[/] report: {escape(str(built.path.resolve()))}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        for line in headline_lines(h):
+            console.print(f"    {line}", highlight=False, soft_wrap=True)
+        console.print(f"done in {time.monotonic() - t0:.0f} s", highlight=False)
+
+    emit({"path": str(built.path), **h}, json_out, render)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -11,7 +10,21 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from scalinglab.cli.app import app, console, fail, write_json
+from scalinglab.cli.app import (
+    DEFAULT_BOOTSTRAP,
+    DEFAULT_LEVEL,
+    DEFAULT_SEED,
+    BootstrapOption,
+    JsonOption,
+    LevelOption,
+    SeedOption,
+    app,
+    console,
+    emit,
+    fail,
+    out_console,
+)
+from scalinglab.display import num, span
 from scalinglab.errors import FitWarning
 
 # numpy, torch and pandas (via scalinglab.fitting, .io and .laws) are imported inside the commands
@@ -44,10 +57,6 @@ def fit_document(law: ScalingLaw, x: list[str], y: str, where: str | None) -> di
     return doc
 
 
-def _format(value: float) -> str:
-    return "nan" if not math.isfinite(value) else f"{value:.6g}"
-
-
 def print_fit(law: ScalingLaw, x: list[str], y: str) -> None:
     """A table of parameters with standard errors and intervals."""
     source = "bootstrap" if law.bootstrap_params_ is not None else "Gauss-Newton"
@@ -62,27 +71,22 @@ def print_fit(law: ScalingLaw, x: list[str], y: str) -> None:
     table.add_column(f"stderr ({source})", justify="right")
     table.add_column(f"{law.ci_level_:.0%} interval", justify="right")
     for name in law.param_names:
-        lo, hi = law.ci_[name]
         table.add_row(
             name,
-            _format(law.params_[name]),
-            _format(law.stderr_[name]),
-            f"[{_format(lo)}, {_format(hi)}]",
+            num(law.params_[name], ".6g"),
+            num(law.stderr_[name], ".6g"),
+            span(law.ci_[name], ".6g"),
         )
     console.print(table)
     status = "converged" if law.converged_ else "[red]did NOT converge[/]"
-    console.print(f"objective {law.objective} = {law.objective_:.6g}; {status}")
+    console.print(f"objective {law.objective} = {num(law.objective_, '.6g')}; {status}")
     regions = getattr(law, "regions", None)
     if callable(regions):
         r = regions()
         console.print(
-            "regions: small-data below x = {:.4g}, irreducible-error above x = {:.4g}; "
-            "best-guess error {:.4g}, irreducible {:.4g}".format(
-                r["small_data_end"],
-                r["irreducible_start"],
-                r["best_guess_error"],
-                r["irreducible_error"],
-            )
+            f"regions: small-data below x = {num(r['small_data_end'])}, irreducible-error "
+            f"above x = {num(r['irreducible_start'])}; best-guess error "
+            f"{num(r['best_guess_error'])}, irreducible {num(r['irreducible_error'])}"
         )
     for message in law.warnings_:
         console.print(f"[yellow]warning:[/] {escape(message)}")
@@ -102,8 +106,9 @@ def fit_command(
         str | None,
         typer.Option(help='Condition on columns to keep rows, e.g. "epoch_outlier == 0".'),
     ] = None,
-    bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples (0: none).")] = 0,
-    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    bootstrap: BootstrapOption = DEFAULT_BOOTSTRAP,
+    seed: SeedOption = DEFAULT_SEED,
+    level: LevelOption = DEFAULT_LEVEL,
     objective: Annotated[str, typer.Option(help="huber | ls_log | ls_linear.")] = "huber",
     delta: Annotated[float, typer.Option(help="Huber threshold on log residuals.")] = 1e-3,
     fix: Annotated[
@@ -120,9 +125,7 @@ def fit_command(
             "backtests extrapolate as far. Default: a third of the data's log range beyond it."
         ),
     ] = None,
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="Write the fit as JSON here ('-' for stdout).")
-    ] = None,
+    json_out: JsonOption = None,
 ) -> None:
     """Fit a scaling law to a table of runs.
 
@@ -146,8 +149,6 @@ def fit_command(
     if target is not None and not auto:
         fail("--target applies to --law auto (it sets how far the backtests extrapolate)")
     law_cls = get_law(DEFAULT_LAW if auto else law)
-    if bootstrap < 0:
-        fail("--bootstrap must be >= 0")
     df = read_table(data, where)
     columns = list(x) if x else list(law_cls.variables)
     options: dict[str, Any] = {
@@ -155,6 +156,7 @@ def fit_command(
         "delta": delta,
         "n_bootstrap": bootstrap,
         "random_state": seed,
+        "ci_level": level,
         "fixed": _parse_assignments(fix or [], "--fix") or None,
     }
     if law == "bnsl":
@@ -175,7 +177,7 @@ def fit_command(
         )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)  # shown in the table below instead
-        with console.status(f"fitting {law} to {len(values)} points..."):
+        with out_console(json_out).status(f"fitting {law} to {len(values)} points..."):
             if auto:
                 if options["fixed"]:
                     fail("--fix cannot be used with --law auto (the law is not known yet)")
@@ -191,15 +193,13 @@ def fit_command(
     doc = fit_document(model, columns, y, where)
     if auto:
         doc["selection"] = selection.to_dict()
-    if json_out is not None and str(json_out) == "-":
-        write_json(json_out, doc)
-        return
-    if auto:
-        print_selection(selection, model)
-    print_fit(model, columns, y)
-    if json_out is not None:
-        write_json(json_out, doc)
-        console.print(f"fit written to {json_out}", markup=False, highlight=False)
+
+    def render() -> None:
+        if auto:
+            print_selection(selection, model, level)
+        print_fit(model, columns, y)
+
+    emit(doc, json_out, render)
 
 
 def _parse_at(at: list[str], names: list[str]) -> np.ndarray:
@@ -241,10 +241,8 @@ def predict_command(
         list[str],
         typer.Option(help="Where to predict: NAME=VALUE,... (several points: v1;v2;v3)."),
     ],
-    level: Annotated[float, typer.Option(help="Level of the prediction interval.")] = 0.9,
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="Write the prediction as JSON ('-': stdout).")
-    ] = None,
+    level: LevelOption = DEFAULT_LEVEL,
+    json_out: JsonOption = None,
 ) -> None:
     """Predict with a fitted law.
 
@@ -259,8 +257,6 @@ def predict_command(
     model, doc = load_fit(fit_file)
     names = fit_variables(model, doc)
     X = _parse_at(at, names)
-    if not 0 < level < 1:
-        fail(f"--level must be between 0 and 1, got {level}")
     prediction = model.predict(X)
     has_draws = model.bootstrap_params_ is not None or model.calibration_ is not None
     interval = model.predict_interval(X, level) if has_draws else None
@@ -274,38 +270,56 @@ def predict_command(
     if interval is not None:
         lo, hi = interval
         payload["interval"] = [float(lo[0]), float(hi[0])] if scalar else [lo.tolist(), hi.tolist()]
-    if json_out is not None and str(json_out) == "-":
-        write_json(json_out, payload)
-        return
-    table = Table(title=f"{model.name} prediction", title_justify="left")
-    for n in names:
-        table.add_column(escape(n), justify="right")
-    table.add_column(escape(str(doc.get("y", "prediction"))), justify="right")
-    if interval is not None:
-        table.add_column(f"{level:.0%} interval", justify="right")
-    for i in range(len(prediction)):
-        row = [f"{v:.4g}" for v in X[i]] + [f"{prediction[i]:.6g}"]
+
+    def render() -> None:
+        table = Table(title=f"{model.name} prediction", title_justify="left")
+        for n in names:
+            table.add_column(escape(n), justify="right")
+        table.add_column(escape(str(doc.get("y", "prediction"))), justify="right")
         if interval is not None:
-            row.append(f"[{interval[0][i]:.6g}, {interval[1][i]:.6g}]")
-        table.add_row(*row)
-    console.print(table)
-    if interval is None:
-        console.print("no bootstrap draws in this fit: refit with --bootstrap N for an interval")
-    if json_out is not None:
-        write_json(json_out, payload)
+            table.add_column(f"{level:.0%} interval", justify="right")
+        for i in range(len(prediction)):
+            row = [num(v) for v in X[i]] + [num(prediction[i], ".6g")]
+            if interval is not None:
+                row.append(span((interval[0][i], interval[1][i]), ".6g"))
+            table.add_row(*row)
+        console.print(table)
+        if interval is None:
+            console.print(
+                "no bootstrap draws in this fit: refit with --bootstrap N for an interval"
+            )
+
+    emit(payload, json_out, render)
 
 
 @app.command("laws")
-def laws_command() -> None:
+def laws_command(json_out: JsonOption = None) -> None:
     """List the registered scaling laws with their formulas and variables."""
     from scalinglab.laws import available_laws, get_law
 
-    table = Table(title="scaling laws", title_justify="left")
-    table.add_column("name")
-    table.add_column("formula")
-    table.add_column("variables (X columns in order)")
-    table.add_column("parameters")
-    for name in available_laws():
-        law = get_law(name)()
-        table.add_row(name, law.formula, ", ".join(law.variables), ", ".join(law.param_names))
-    console.print(table)
+    laws = [get_law(name)() for name in available_laws()]
+    payload = {
+        "laws": [
+            {
+                "name": law.name,
+                "formula": law.formula,
+                "variables": list(law.variables),
+                "parameters": list(law.param_names),
+            }
+            for law in laws
+        ]
+    }
+
+    def render() -> None:
+        table = Table(title="scaling laws", title_justify="left")
+        table.add_column("name")
+        table.add_column("formula")
+        table.add_column("variables (X columns in order)")
+        table.add_column("parameters")
+        for law in laws:
+            table.add_row(
+                law.name, law.formula, ", ".join(law.variables), ", ".join(law.param_names)
+            )
+        console.print(table)
+
+    emit(payload, json_out, render)

@@ -1,6 +1,6 @@
-"""`scalinglab plan` and `scalinglab isoflop`: decide what to train next from a fit or from runs.
+"""`scalinglab plan`: decide what to train next from a fitted law (or an `isoflop --json` result).
 
-Thin commands over scalinglab.planning; every number they print is one function call away.
+A thin command over scalinglab.planning; every number it prints is one function call away.
 """
 
 from __future__ import annotations
@@ -12,11 +12,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Group
 from rich.table import Table
-from rich.text import Text
 
-from scalinglab.cli.app import app, console, fail, write_json
+from scalinglab.cli.app import (
+    DEFAULT_LEVEL,
+    JsonOption,
+    LevelOption,
+    app,
+    fail,
+    flag_names,
+)
+from scalinglab.cli.tables import result_table, show, titled
+from scalinglab.display import num, span
 from scalinglab.errors import ScalingLabError
 
 # scalinglab.planning, .io and .laws import torch, scipy and pandas: they are imported inside the
@@ -25,53 +32,14 @@ if TYPE_CHECKING:
     from scalinglab.laws.base import ScalingLaw
     from scalinglab.planning import FlopModel
     from scalinglab.planning.flops import FlopFunction
-    from scalinglab.planning.lines import AllocationLines, PowerLawLine
+    from scalinglab.planning.lines import AllocationLines
 
-
-def _num(value: float) -> str:
-    if value is None or not math.isfinite(value):
-        return "inf" if value == math.inf else "nan"
-    return f"{value:.4g}"
-
-
-def _span(bounds: tuple[float, float] | list[float] | None) -> str:
-    if not bounds or not all(isinstance(b, float | int) for b in bounds):
-        return ""
-    lo, hi = bounds
-    if math.isnan(lo) and math.isnan(hi):
-        return ""
-    return f"[{_num(lo)}, {_num(hi)}]"
-
-
-def _titled(title: str, table: Table) -> Group:
-    """A bold title line above a table (a table's own title wraps at the table's width)."""
-    return Group(Text(title, style="bold"), table)
-
-
-def _result_table(title: str, rows: list[tuple[str, float, Any]], level: float) -> Group:
-    table = Table()
-    table.add_column("quantity")
-    table.add_column("value", justify="right")
-    show_interval = any(_span(b) for _, _, b in rows)
-    if show_interval:
-        table.add_column(f"{level:.0%} interval", justify="right", no_wrap=True)
-    for name, value, bounds in rows:
-        cells = [name, _num(value)]
-        if show_interval:
-            cells.append(_span(bounds))
-        table.add_row(*cells)
-    return _titled(title, table)
-
-
-def _emit(payload: dict[str, Any], json_out: Path | None, tables: list[Any]) -> None:
-    if json_out is not None and str(json_out) == "-":
-        write_json(json_out, payload)
-        return
-    for item in tables:
-        console.print(item)
-    if json_out is not None:
-        write_json(json_out, payload)
-        console.print(f"plan written to {json_out}", markup=False, highlight=False)
+# Library errors name API parameters; `plan` shows its own flags instead.
+FLAGS = {
+    "data_for_target": "--target-error",
+    "compute_for_loss": "--target-loss",
+    "unique_tokens": "--unique-tokens",
+}
 
 
 def _parse_sizes(text: str) -> list[float]:
@@ -159,10 +127,8 @@ def plan_command(
     r_n_star: Annotated[
         float | None, typer.Option(help="R*_N for --unique-tokens with a chinchilla fit.")
     ] = None,
-    level: Annotated[float, typer.Option(help="Level of the intervals.")] = 0.9,
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="Write the plan as JSON here ('-': stdout).")
-    ] = None,
+    level: LevelOption = DEFAULT_LEVEL,
+    json_out: JsonOption = None,
 ) -> None:
     """Plan a run from a fitted law: allocation, inverse queries, projections.
 
@@ -209,14 +175,12 @@ def plan_command(
         fail("--unique-tokens and --inference-tokens cannot be combined")
     if (r_d_star is not None or r_n_star is not None) and unique_tokens is None:
         fail("--r-d-star and --r-n-star only apply with --unique-tokens")
-    if not 0 < level < 1:
-        fail(f"--level must be between 0 and 1, got {level}")
     if not (math.isfinite(flops_per_param_token) and flops_per_param_token > 0):
         fail(f"--flops-per-param-token must be > 0, got {flops_per_param_token}")
     flops = (
         FlopModel(function=_load_flop_function(flops_function))
         if flops_function
-        else FlopModel(flops_per_param_token)
+        else FlopModel(k=flops_per_param_token)
     )
     lines = _allocation_lines(fit_file)
     if lines is not None:
@@ -225,33 +189,60 @@ def plan_command(
                 "an isoflop/envelope result answers --compute and --model-sizes only; "
                 "fit a law (scalinglab fit) for loss targets and other queries"
             )
-        _plan_lines(lines, compute, model_sizes, json_out)
+        _plan_lines(lines, compute=compute, model_sizes=model_sizes, json_out=json_out)
         return
     law, _ = load_fit(fit_file)
-
-    if inference_tokens is not None:
-        _plan_inference(law, flops, inference_tokens, compute, target_loss, level, json_out)
-    elif unique_tokens is not None:
-        assert compute is not None
-        _plan_data_constrained(
-            law, flops, compute, unique_tokens, r_d_star, r_n_star, level, json_out
-        )
-    elif compute is not None:
-        _plan_compute(law, flops, compute, level, json_out)
-    elif target_loss is not None:
-        if len(law.variables) == 1:
-            _plan_curve(law, target_loss, level, json_out, "target_loss")
+    with flag_names(FLAGS):
+        if inference_tokens is not None:
+            _plan_inference(
+                law,
+                flops=flops,
+                inference_tokens=inference_tokens,
+                compute=compute,
+                target_loss=target_loss,
+                level=level,
+                json_out=json_out,
+            )
+        elif unique_tokens is not None:
+            assert compute is not None
+            _plan_data_constrained(
+                law,
+                flops=flops,
+                compute=compute,
+                unique_tokens=unique_tokens,
+                r_d_star=r_d_star,
+                r_n_star=r_n_star,
+                level=level,
+                json_out=json_out,
+            )
+        elif compute is not None:
+            _plan_compute(law, flops=flops, compute=compute, level=level, json_out=json_out)
+        elif target_loss is not None:
+            if len(law.variables) == 1:
+                _plan_curve(
+                    law, target=target_loss, level=level, json_out=json_out, query="target_loss"
+                )
+            else:
+                _plan_target_loss(
+                    law, flops=flops, target=target_loss, level=level, json_out=json_out
+                )
+        elif target_error is not None:
+            _plan_curve(
+                law, target=target_error, level=level, json_out=json_out, query="target_error"
+            )
         else:
-            _plan_target_loss(law, flops, target_loss, level, json_out)
-    elif target_error is not None:
-        _plan_curve(law, target_error, level, json_out, "target_error")
-    else:
-        assert model_sizes is not None
-        _plan_projection(law, flops, _parse_sizes(model_sizes), level, json_out)
+            assert model_sizes is not None
+            _plan_projection(
+                law, flops=flops, sizes=_parse_sizes(model_sizes), level=level, json_out=json_out
+            )
 
 
 def _plan_lines(
-    lines: AllocationLines, compute: float | None, model_sizes: str | None, json_out: Path | None
+    lines: AllocationLines,
+    *,
+    compute: float | None,
+    model_sizes: str | None,
+    json_out: Path | None,
 ) -> None:
     from scalinglab.planning import projection_table
 
@@ -276,42 +267,45 @@ def _plan_lines(
             "a": lines.a,
             "b": lines.b,
         }
-        _emit(payload, json_out, [_result_table(title, rows, lines.n_line.level)])
+        show(payload, json_out, [result_table(title, rows, lines.n_line.level)])
         return
     assert model_sizes is not None
-    frame = projection_table(lines, _parse_sizes(model_sizes))
+    frame = projection_table(lines, model_sizes=_parse_sizes(model_sizes))
     table = Table()
     for col in ("parameters", "FLOPs", "FLOPs (Gopher units)", "tokens", "tokens/param"):
         table.add_column(col, justify="right")
     for rec in frame.to_dict(orient="records"):
         table.add_row(
-            _num(rec["params"]),
-            _num(rec["flops"]),
+            num(rec["params"]),
+            num(rec["flops"]),
             _gopher(rec["flops_gopher"]),
-            _num(rec["tokens"]),
-            f"{rec['tokens_per_param']:.1f}",
+            num(rec["tokens"]),
+            num(rec["tokens_per_param"], ".1f"),
         )
     payload = {
         "query": "model_sizes",
         "rows": [{k: float(v) for k, v in r.items()} for r in frame.to_dict(orient="records")],
     }
     title = "compute-optimal budgets per model size from fitted lines (Hoffmann 2022 Table 3)"
-    _emit(payload, json_out, [_titled(title, table)])
+    show(payload, json_out, [titled(title, table)])
 
 
 def _gopher(units: float) -> str:
-    return f"1/{1 / units:,.0f}" if units < 1 else f"{units:,.3g}"
+    """A budget in Gopher units: 1/N below one Gopher (as Hoffmann 2022 Table 3), else N."""
+    if not (math.isfinite(units) and units > 0):
+        return num(units)
+    return f"1/{num(1 / units, ',.0f')}" if units < 1 else num(units, ",.3g")
 
 
 def _plan_compute(
-    law: ScalingLaw, flops: FlopModel, compute: float, level: float, json_out: Path | None
+    law: ScalingLaw, *, flops: FlopModel, compute: float, level: float, json_out: Path | None
 ) -> None:
     from scalinglab.planning import allocation_exponents, compute_optimal
 
-    alloc = compute_optimal(law, compute, flops, level)
-    exps = allocation_exponents(law, compute, flops, level)
+    alloc = compute_optimal(law, compute, flops=flops, level=level)
+    exps = allocation_exponents(law, compute, flops=flops, level=level)
     iv = alloc.intervals
-    table = _result_table(
+    table = result_table(
         f"compute-optimal allocation for C = {compute:.4g} FLOPs ({law.name}, "
         f"{alloc.flop_model}, {alloc.method})",
         [
@@ -325,17 +319,17 @@ def _plan_compute(
         level,
     )
     payload = {"query": "compute", **alloc.to_dict(), "exponents": exps.to_dict()}
-    _emit(payload, json_out, [table, _source_note(alloc.interval_source, alloc.n_draws)])
+    show(payload, json_out, [table, _source_note(alloc.interval_source, alloc.n_draws)])
 
 
 def _plan_target_loss(
-    law: ScalingLaw, flops: FlopModel, target: float, level: float, json_out: Path | None
+    law: ScalingLaw, *, flops: FlopModel, target: float, level: float, json_out: Path | None
 ) -> None:
     from scalinglab.planning import compute_for_loss
 
-    res = compute_for_loss(law, target, flops, level)
+    res = compute_for_loss(law, target, flops=flops, level=level)
     iv = res.intervals
-    table = _result_table(
+    table = result_table(
         f"cheapest compute-optimal run reaching loss {target:g} ({law.name}, {res.flop_model})",
         [
             ("compute (FLOPs)", res.compute, iv.get("compute")),
@@ -351,16 +345,16 @@ def _plan_target_loss(
             f"[yellow]{res.unreachable_fraction:.1%} of the draws never reach this loss[/] "
             "(their irreducible loss is above it): the interval's upper end is infinite"
         )
-    _emit({"query": "target_loss", **res.to_dict()}, json_out, notes)
+    show({"query": "target_loss", **res.to_dict()}, json_out, notes)
 
 
 def _plan_curve(
-    law: ScalingLaw, target: float, level: float, json_out: Path | None, query: str
+    law: ScalingLaw, *, target: float, level: float, json_out: Path | None, query: str
 ) -> None:
     from scalinglab.planning import data_for_target
 
-    res = data_for_target(law, target, level)
-    table = _result_table(
+    res = data_for_target(law, target, level=level)
+    table = result_table(
         f"{res.variable} needed to reach {target:g} ({law.name})",
         [
             (res.variable, res.value, res.interval),
@@ -373,15 +367,15 @@ def _plan_curve(
         notes.append(
             f"[yellow]{res.unreachable_fraction:.1%} of the draws never reach this target[/]"
         )
-    _emit({"query": query, **res.to_dict()}, json_out, notes)
+    show({"query": query, **res.to_dict()}, json_out, notes)
 
 
 def _plan_projection(
-    law: ScalingLaw, flops: FlopModel, sizes: list[float], level: float, json_out: Path | None
+    law: ScalingLaw, *, flops: FlopModel, sizes: list[float], level: float, json_out: Path | None
 ) -> None:
     from scalinglab.planning import projection_table
 
-    frame = projection_table(law, sizes, flops, level)
+    frame = projection_table(law, model_sizes=sizes, flops=flops, level=level)
     table = Table()
     for col in ("parameters", "FLOPs", "FLOPs (Gopher units)", "tokens", "tokens/param", "loss"):
         table.add_column(col, justify="right")
@@ -390,15 +384,15 @@ def _plan_projection(
         table.add_column(f"FLOPs {level:.0%} interval", justify="right", no_wrap=True)
     for rec in frame.to_dict(orient="records"):
         cells = [
-            _num(rec["params"]),
-            _num(rec["flops"]),
+            num(rec["params"]),
+            num(rec["flops"]),
             _gopher(rec["flops_gopher"]),
-            _num(rec["tokens"]),
-            f"{rec['tokens_per_param']:.1f}",
-            f"{rec['loss']:.4f}",
+            num(rec["tokens"]),
+            num(rec["tokens_per_param"], ".1f"),
+            num(rec["loss"], ".4f"),
         ]
         if has_iv:
-            cells.append(_span((rec["flops_lo"], rec["flops_hi"])))
+            cells.append(span((rec["flops_lo"], rec["flops_hi"])))
         table.add_row(*cells)
     payload = {
         "query": "model_sizes",
@@ -408,14 +402,15 @@ def _plan_projection(
         "rows": [{k: float(v) for k, v in r.items()} for r in frame.to_dict(orient="records")],
     }
     title = f"compute-optimal budgets and tokens per model size ({law.name}; Hoffmann 2022 Table 3)"
-    _emit(payload, json_out, [_titled(title, table)])
+    show(payload, json_out, [titled(title, table)])
 
 
 def _plan_data_constrained(
     law: ScalingLaw,
+    *,
     flops: FlopModel,
     compute: float,
-    unique: float,
+    unique_tokens: float,
     r_d_star: float | None,
     r_n_star: float | None,
     level: float,
@@ -423,10 +418,18 @@ def _plan_data_constrained(
 ) -> None:
     from scalinglab.planning import data_constrained_optimal
 
-    res = data_constrained_optimal(law, compute, unique, flops, level, r_d_star, r_n_star)
+    res = data_constrained_optimal(
+        law,
+        compute,
+        unique_tokens,
+        flops=flops,
+        level=level,
+        r_d_star=r_d_star,
+        r_n_star=r_n_star,
+    )
     iv = res.intervals
-    table = _result_table(
-        f"data-constrained plan: C = {compute:.4g} FLOPs, U = {unique:.4g} unique tokens "
+    table = result_table(
+        f"data-constrained plan: C = {compute:.4g} FLOPs, U = {unique_tokens:.4g} unique tokens "
         f"(Muennighoff 2023; R* from {res.r_source})",
         [
             ("N_opt (parameters)", res.n_opt, iv.get("n_opt")),
@@ -442,11 +445,12 @@ def _plan_data_constrained(
     notes: list[Any] = [table]
     if res.note:
         notes.append(f"[yellow]note:[/] {res.note}")
-    _emit({"query": "data_constrained", **res.to_dict()}, json_out, notes)
+    show({"query": "data_constrained", **res.to_dict()}, json_out, notes)
 
 
 def _plan_inference(
     law: ScalingLaw,
+    *,
     flops: FlopModel,
     inference_tokens: float,
     compute: float | None,
@@ -456,9 +460,16 @@ def _plan_inference(
 ) -> None:
     from scalinglab.planning import inference_optimal
 
-    res = inference_optimal(law, inference_tokens, target_loss, compute, flops, level=level)
+    res = inference_optimal(
+        law,
+        inference_tokens,
+        target_loss=target_loss,
+        compute=compute,
+        flops=flops,
+        level=level,
+    )
     iv = res.intervals
-    table = _result_table(
+    table = result_table(
         f"inference-aware plan: loss {res.target_loss:.4g}, {inference_tokens:.4g} inference "
         "tokens (Sardana 2023)",
         [
@@ -474,154 +485,4 @@ def _plan_inference(
         ],
         level,
     )
-    _emit({"query": "inference", **res.to_dict()}, json_out, [table])
-
-
-def _line_row(name: str, line: PowerLawLine) -> list[str]:
-    return [
-        name,
-        f"{line.exponent:.4f}",
-        _num(line.exponent_stderr),
-        _span(line.exponent_interval),
-        f"{line.coef:.4g}",
-    ]
-
-
-@app.command("isoflop")
-def isoflop_command(
-    runs: Annotated[Path, typer.Argument(help="CSV or Parquet file, one row per run.")],
-    params: Annotated[str, typer.Option(help="Column of model sizes N.")] = "params",
-    tokens: Annotated[
-        str | None, typer.Option(help="Column of training tokens D (default: 'tokens' if any).")
-    ] = None,
-    flops_col: Annotated[
-        str | None,
-        typer.Option("--flops", help="Column of FLOPs C (default: 'flops', else k·N·D)."),
-    ] = None,
-    loss: Annotated[str, typer.Option(help="Column of final (or recorded) loss.")] = "loss",
-    where: Annotated[
-        str | None, typer.Option(help='Condition on columns to keep rows, e.g. "params > 1e8".')
-    ] = None,
-    method: Annotated[
-        str, typer.Option(help="isoflop (Approach 2) or envelope (Approach 1).")
-    ] = "isoflop",
-    run: Annotated[
-        str | None, typer.Option(help="Run id column for --method envelope (default: N).")
-    ] = None,
-    budget_tolerance: Annotated[
-        float, typer.Option(help="Runs within this relative FLOPs difference share a budget.")
-    ] = 0.05,
-    bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples over runs (0: none).")] = 1000,
-    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
-    flops_per_param_token: Annotated[
-        float, typer.Option(help="k in C = k·N·D when there is no FLOPs column.")
-    ] = 6.0,
-    level: Annotated[float, typer.Option(help="Level of the intervals.")] = 0.9,
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="Write the analysis as JSON ('-': stdout).")
-    ] = None,
-) -> None:
-    """Fit N_opt ∝ C^a and D_opt ∝ C^b from raw runs (Hoffmann 2022, Approaches 1 and 2).
-
-    Examples:
-
-      scalinglab isoflop runs.csv --params params --tokens tokens --flops flops --loss loss
-
-      scalinglab isoflop runs.csv --bootstrap 2000 --json isoflop.json
-
-      scalinglab isoflop curves.csv --method envelope --run run_id
-    """
-    from scalinglab.io import numeric_columns, read_table
-    from scalinglab.planning import FlopModel, envelope_analysis, isoflop_analysis
-
-    if method not in ("isoflop", "envelope"):
-        fail(f"--method must be isoflop or envelope, got {method!r}")
-    if bootstrap < 0:
-        fail("--bootstrap must be >= 0")
-    if not 0 < level < 1:
-        fail(f"--level must be between 0 and 1, got {level}")
-    if not (math.isfinite(flops_per_param_token) and flops_per_param_token > 0):
-        fail(f"--flops-per-param-token must be > 0, got {flops_per_param_token}")
-    if run is not None and method != "envelope":
-        fail("--run only applies with --method envelope")
-    df = read_table(runs, where)
-    source = str(runs)
-    tok_col = tokens if tokens is not None else ("tokens" if "tokens" in df.columns else None)
-    c_col = flops_col if flops_col is not None else ("flops" if "flops" in df.columns else None)
-    if tok_col is None and c_col is None:
-        fail(f"{source} needs a FLOPs column (--flops) or a tokens column (--tokens)")
-    n_arr = numeric_columns(df, [params], source)[:, 0]
-    y_arr = numeric_columns(df, [loss], source)[:, 0]
-    d_arr = None if tok_col is None else numeric_columns(df, [tok_col], source)[:, 0]
-    c_arr = None if c_col is None else numeric_columns(df, [c_col], source)[:, 0]
-    flops = FlopModel(flops_per_param_token)
-    title_runs = f"{len(df)} runs from {source}"
-    if method == "isoflop":
-        with console.status("fitting IsoFLOP parabolas..."):
-            res = isoflop_analysis(
-                n_arr,
-                y_arr,
-                c_arr,
-                d_arr,
-                flops,
-                budget_tolerance,
-                bootstrap,
-                level,
-                seed,
-            )
-        per = Table()
-        for col in ("budget (FLOPs)", "runs", "N_opt", "D_opt", "loss at N_opt", "note"):
-            per.add_column(col, justify="left" if col == "note" else "right")
-        for rec in res.budgets.to_dict(orient="records"):
-            per.add_row(
-                _num(rec["compute"]),
-                str(rec["n_runs"]),
-                _num(rec["n_opt"]),
-                _num(rec["d_opt"]),
-                _num(rec["loss_opt"]),
-                rec["note"],
-            )
-        title = f"IsoFLOP profiles (Hoffmann 2022, Approach 2): {title_runs}"
-        tables: list[Any] = [_titled(title, per)]
-        left_out = res.budgets.loc[~res.budgets["used"], "note"].value_counts()
-        if len(left_out):
-            reasons = "; ".join(f"{count} with {note}" for note, count in left_out.items())
-            tables.append(f"[yellow]budgets left out of the fit:[/] {reasons}")
-        payload = res.to_dict()
-        res_lines = (res.n_line, res.d_line)
-    else:
-        run_arr = None
-        if run is not None:
-            if run not in df.columns:
-                fail(f"{source} has no column {run!r}; its columns are: {', '.join(df.columns)}")
-            run_arr = df[run].to_numpy()
-        with console.status("building the loss envelope..."):
-            env = envelope_analysis(
-                n_arr,
-                y_arr,
-                c_arr,
-                d_arr,
-                run_arr,
-                flops,
-                n_bootstrap=bootstrap,
-                level=level,
-                random_state=seed,
-            )
-        tables = [
-            f"loss envelope (Hoffmann 2022, Approach 1): {title_runs}, "
-            f"{len(env.points)} envelope points"
-        ]
-        payload = env.to_dict()
-        res_lines = (env.n_line, env.d_line)
-    lines = Table()
-    for col in ("fit", "exponent", "stderr", f"{level:.0%} interval", "coefficient"):
-        lines.add_column(col, justify="right", no_wrap=True)
-    lines.add_row(*_line_row("N_opt ∝ C^a", res_lines[0]))
-    lines.add_row(*_line_row("D_opt ∝ C^b", res_lines[1]))
-    how = {
-        "bootstrap": f"errors from {bootstrap} bootstrap resamples of the runs",
-        "ols": "least-squares errors on the optima, optimistic",
-    }[res_lines[0].source]
-    tables.append(_titled(f"compute-optimal scaling ({how})", lines))
-    payload["runs_file"] = source
-    _emit(payload, json_out, tables)
+    show({"query": "inference", **res.to_dict()}, json_out, [table])

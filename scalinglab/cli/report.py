@@ -8,7 +8,18 @@ from typing import Annotated
 
 import typer
 
-from scalinglab.cli.app import app, console, write_json
+from scalinglab.cli.app import (
+    DEFAULT_BOOTSTRAP,
+    DEFAULT_LEVEL,
+    BootstrapOption,
+    JsonOption,
+    LevelOption,
+    app,
+    check_out_dir,
+    console,
+    emit,
+    out_console,
+)
 
 
 @app.command("report")
@@ -38,14 +49,9 @@ def report_command(
             "--y", help="Learning-curve column of a study: best_val_loss, best_val_error or auto."
         ),
     ] = "auto",
-    bootstrap: Annotated[
-        int, typer.Option(min=0, help="Bootstrap resamples for bands and intervals.")
-    ] = 200,
-    level: Annotated[float, typer.Option(help="Level of prediction intervals and bands.")] = 0.9,
-    json_out: Annotated[
-        Path | None,
-        typer.Option("--json", help="Write the headline numbers as JSON ('-': stdout)."),
-    ] = None,
+    bootstrap: BootstrapOption = DEFAULT_BOOTSTRAP,
+    level: LevelOption = DEFAULT_LEVEL,
+    json_out: JsonOption = None,
 ) -> None:
     """Write DIR/index.html: setup, fitted parameters with intervals, exponents next to the
     published ones, plots (PNG embedded, SVG beside), the plan, and commands to reproduce.
@@ -61,21 +67,26 @@ def report_command(
     """
     import optuna
 
+    from scalinglab.cli.study import check_curve_y
     from scalinglab.report import build_report
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    with console.status("fitting and plotting..."):
+    check_out_dir(out, "--out")
+    check_curve_y(y)
+    with out_console(json_out).status("fitting and plotting..."):
         built = build_report(
             sources, out, storage=storage, where=where, y=y, n_bootstrap=bootstrap, level=level
         )
     headline = {k: v for k, v in built.report.headline.items() if k != "cards"}
-    if json_out is not None and str(json_out) == "-":
-        write_json(json_out, {"path": str(built.path), "kind": built.kind, **headline})
-        return
-    for label, value in built.report.headline.get("cards", []):
-        console.print(f"  {value:>10}  {label}", markup=False, highlight=False)
-    console.print(
-        f"report written to {built.path.resolve()}", markup=False, highlight=False, soft_wrap=True
-    )
-    if json_out is not None:
-        write_json(json_out, {"path": str(built.path), "kind": built.kind, **headline})
+
+    def render() -> None:
+        for label, value in built.report.headline.get("cards", []):
+            console.print(f"  {value:>10}  {label}", markup=False, highlight=False)
+        console.print(
+            f"report written to {built.path.resolve()}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    emit({"path": str(built.path), "kind": built.kind, **headline}, json_out, render)

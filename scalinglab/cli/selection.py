@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from scalinglab.cli.app import console, fail
+from scalinglab.display import num
 from scalinglab.errors import ScalingLabError
 
 # scalinglab.selection imports numpy and torch: imported where used, so that importing the
@@ -53,18 +54,15 @@ def parse_target(text: str | None, columns: list[str]) -> float | None:
     return value
 
 
-def _fmt(value: float) -> str:
-    return "-" if not math.isfinite(value) else f"{value:.4g}"
-
-
-def print_selection(selection: Selection, law: ScalingLaw) -> None:
-    """The backtest scores per law, the winner and why, and how its interval is calibrated."""
+def print_selection(selection: Selection, law: ScalingLaw, level: float) -> None:
+    """The backtest scores per law, the winner and why, and how its `level` interval is
+    calibrated."""
     if selection.fallback:
         console.print(f"[yellow]warning:[/] {escape(selection.reason)}")
         return
-    cuts = ", ".join(f"{c:.3g}" for c in selection.cuts)
+    cuts = ", ".join(num(c, ".3g") for c in selection.cuts)
     table = Table(
-        title=f"backtests: fitted up to x = {cuts}, each scored e^{selection.horizon:.3g} "
+        title=f"backtests: fitted up to x = {cuts}, each scored e^{num(selection.horizon, '.3g')} "
         "beyond its cut (RMSE of log prediction, geometric mean; lower is better)",
         title_justify="left",
     )
@@ -72,7 +70,7 @@ def print_selection(selection: Selection, law: ScalingLaw) -> None:
     table.add_column("score", justify="right")
     for label, score in sorted(selection.scores.items(), key=lambda kv: kv[1]):
         style = "bold" if label == selection.chosen else None
-        table.add_row(escape(label), _fmt(score) if math.isfinite(score) else "not eligible",
+        table.add_row(escape(label), num(score) if math.isfinite(score) else "not eligible",
                       style=style)  # fmt: skip
     console.print(table)
     console.print(
@@ -84,8 +82,8 @@ def print_selection(selection: Selection, law: ScalingLaw) -> None:
         n = sum(len(s) for s in cal.scores)
         console.print(
             f"prediction intervals calibrated on {n} held-out points of {len(cal.scores)} "
-            f"backtests (conformal); 90% half-width {cal.scale * cal.multiplier(0.9):.3g} σ "
-            f"with σ = {cal.noise:.3g}",
+            f"backtests (conformal); {level:.0%} half-width "
+            f"{num(cal.scale * cal.multiplier(level), '.3g')} σ with σ = {num(cal.noise, '.3g')}",
             highlight=False,
         )
     else:

@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
-import math
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import click
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from scalinglab.cli.app import app, console, err_console, fail, write_json
+from scalinglab.cli.app import (
+    DEFAULT_BOOTSTRAP,
+    DEFAULT_LEVEL,
+    BootstrapOption,
+    JsonOption,
+    LevelOption,
+    app,
+    console,
+    emit,
+    err_console,
+    fail,
+    flag_names,
+)
+from scalinglab.display import num, span
 
 if TYPE_CHECKING:
     from scalinglab.laws.base import ScalingLaw
@@ -28,9 +40,13 @@ study_app = typer.Typer(
 app.add_typer(study_app, name="study")
 
 EXIT_SLOTS_FAILED = 1  # `study run`: a slot ended failed (0: ok, 2: bad input, 130: stopped)
-STORAGE_HELP = (
-    "Storage URL: sqlite:///FILE.db or postgresql://USER@HOST:PORT/DB (default: runs/NAME.db)."
-)
+StorageOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Storage URL: sqlite:///FILE.db or postgresql://USER@HOST:PORT/DB "
+        "(default: runs/NAME.db)."
+    ),
+]
 
 
 @contextmanager
@@ -56,17 +72,22 @@ def _optuna_quiet() -> None:
 
 @study_app.command("run")
 def run_cmd(
-    config: Path = typer.Argument(..., help="The study file (TOML); see examples/synthetic.toml."),
-    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
-    executor: str = typer.Option("local", "--executor", help="local (processes) or ray."),
-    address: str | None = typer.Option(
-        None, "--address", help="Ray cluster address (default: $RAY_ADDRESS, else a local one)."
-    ),
-    workers: int | None = typer.Option(
-        None, "--workers", min=1, help="Concurrent trials (default: CPUs / cpus_per_trial)."
-    ),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Live progress display."),
-    json_out: Path | None = typer.Option(None, "--json", help="Write the final status as JSON."),
+    config: Annotated[
+        Path, typer.Argument(help="The study file (TOML); see examples/synthetic.toml.")
+    ],
+    storage: StorageOption = None,
+    executor: Annotated[str, typer.Option(help="local (processes) or ray.")] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(help="Ray cluster address (default: $RAY_ADDRESS, else a local one)."),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Concurrent trials (default: CPUs / cpus_per_trial).")
+    ] = None,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Live progress display.")
+    ] = True,
+    json_out: JsonOption = None,
 ) -> None:
     """Run a study, or resume it: finished trials are kept, dead workers' trials are retried.
 
@@ -94,19 +115,22 @@ def run_cmd(
             console=err_console,
         )
     status = result.status
-    console.print(_shard_table(status, f"study {status.name} ({status.task})"))
-    console.print(
-        escape(f"{_slots_line(status)}; {result.seconds:.1f} s this run; storage {result.url}"),
-        highlight=False,
-        soft_wrap=True,
-    )
+    stopped = {r.stopped for r in result.reports} - {"done", "interrupted"}
+
+    def render() -> None:
+        console.print(_shard_table(status, f"study {status.name} ({status.task})"))
+        console.print(
+            escape(f"{_slots_line(status)}; {result.seconds:.1f} s this run; storage {result.url}"),
+            highlight=False,
+            soft_wrap=True,
+        )
+        if stopped:
+            console.print(f"stopped early: budget {', '.join(sorted(stopped))} reached")
+
     for line in result.errors:
         err_console.print(f"[yellow]warning:[/] {line}", highlight=False)
-    stopped = {r.stopped for r in result.reports} - {"done", "interrupted"}
-    if stopped:
-        console.print(f"stopped early: budget {', '.join(sorted(stopped))} reached")
-    if json_out is not None:
-        write_json(json_out, {"url": result.url, "seconds": result.seconds, **status.to_dict()})
+    payload = {"url": result.url, "seconds": result.seconds, **status.to_dict()}
+    emit(payload, json_out, render)
     if result.interrupted:
         err_console.print(
             f"interrupted; rerun `scalinglab study run {config}` to resume",
@@ -155,11 +179,9 @@ def _shard_table(status: Any, title: str) -> Table:
 
 @study_app.command("status")
 def status_cmd(
-    name: str = typer.Argument(..., help="Study name (the `name` in its study file)."),
-    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
-    json_out: Path | None = typer.Option(
-        None, "--json", help="Write the status as JSON ('-': stdout)."
-    ),
+    name: Annotated[str, typer.Argument(help="Study name (the `name` in its study file).")],
+    storage: StorageOption = None,
+    json_out: JsonOption = None,
 ) -> None:
     """Summarise a study: trials per state and the best-fit model of each shard so far.
 
@@ -172,28 +194,29 @@ def status_cmd(
 
     _optuna_quiet()
     status = study_status(name, storage)
-    if json_out is not None:
-        write_json(json_out, status.to_dict())
-        if str(json_out) == "-":
-            return
-    console.print(_shard_table(status, f"study {status.name} ({status.task}): {status.state}"))
-    console.print(
-        escape(f"{_slots_line(status)}, {status.flops:.3g} training FLOPs"),
-        highlight=False,
-        soft_wrap=True,
-    )
-    if status.failed:
-        _print_failures(status)
+
+    def render() -> None:
+        console.print(_shard_table(status, f"study {status.name} ({status.task}): {status.state}"))
+        console.print(
+            escape(f"{_slots_line(status)}, {num(status.flops, '.3g')} training FLOPs"),
+            highlight=False,
+            soft_wrap=True,
+        )
+        if status.failed:
+            _print_failures(status)
+
+    emit(status.to_dict(), json_out, render)
 
 
 @study_app.command("export")
 def export_cmd(
-    name: str = typer.Argument(..., help="Study name."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output table: .csv or .parquet."),
-    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
-    best_only: bool = typer.Option(
-        False, "--best-only", help="Write only the best trial of each shard."
-    ),
+    name: Annotated[str, typer.Argument(help="Study name.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output table: .csv or .parquet.")],
+    storage: StorageOption = None,
+    best_only: Annotated[
+        bool, typer.Option("--best-only", help="Write only the best trial of each shard.")
+    ] = False,
+    json_out: JsonOption = None,
 ) -> None:
     """Write the results table: one row per trial, plus OUT.best.EXT with one row per shard.
 
@@ -210,41 +233,48 @@ def export_cmd(
     _optuna_quiet()
     if out.suffix.lower() not in (".csv", ".parquet", ".pq"):
         fail(f"{out}: unknown table format; use .csv or .parquet")
-    for path in export_results(name, out, storage, best_only=best_only):
-        console.print(f"wrote {path}", markup=False, highlight=False)
+    paths = export_results(name, out, storage=storage, best_only=best_only)
+
+    def render() -> None:
+        for path in paths:
+            console.print(f"wrote {path}", markup=False, highlight=False)
+
+    emit({"study": name, "written": [str(p) for p in paths]}, json_out, render)
 
 
 @study_app.command("fit")
 def fit_cmd(
-    name: str = typer.Argument(..., help="Study name."),
-    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
-    y: str = typer.Option(
-        "auto",
-        "--y",
-        help="Learning-curve column: best_val_loss, best_val_error or auto (the task's curve_y:"
-        " error for image and speech, loss otherwise).",
-    ),
-    law: str = typer.Option(
-        "power_const", "--law", help="The curve read for beta_g: power_const or hestness."
-    ),
-    predict_with: str = typer.Option(
-        "auto",
-        "--predict-with",
-        help="What predicts (and is checked on held-out shards): auto, the rule of `fit --law "
-        "auto` backtested at the distance predicted to, or curve (the --law curve itself).",
-    ),
-    # 200: scalinglab.study.fit.DEFAULT_BOOTSTRAP, spelled out so --help needs no numpy (a
-    # test checks they agree).
-    n_bootstrap: int = typer.Option(200, "--bootstrap", min=0, help="Bootstrap resamples."),
-    fit_up_to: float | None = typer.Option(
-        None,
-        "--fit-up-to",
-        help="Fit only the shards up to this many examples; predict each larger shard and "
-        "compare with its measured best (a check of the extrapolation).",
-    ),
-    json_out: Path | None = typer.Option(
-        None, "--json", help="Write the fits as JSON ('-': stdout)."
-    ),
+    name: Annotated[str, typer.Argument(help="Study name.")],
+    storage: StorageOption = None,
+    y: Annotated[
+        str,
+        typer.Option(
+            "--y",
+            help="Learning-curve column: best_val_loss, best_val_error or auto (the task's "
+            "curve_y: error for image and speech, loss otherwise).",
+        ),
+    ] = "auto",
+    law: Annotated[
+        str, typer.Option(help="The curve read for beta_g: power_const or hestness.")
+    ] = "power_const",
+    predict_with: Annotated[
+        str,
+        typer.Option(
+            help="What predicts (and is checked on held-out shards): auto, the rule of `fit "
+            "--law auto` backtested at the distance predicted to, or curve (the --law curve "
+            "itself)."
+        ),
+    ] = "auto",
+    bootstrap: BootstrapOption = DEFAULT_BOOTSTRAP,
+    level: LevelOption = DEFAULT_LEVEL,
+    fit_up_to: Annotated[
+        float | None,
+        typer.Option(
+            help="Fit only the shards up to this many examples; predict each larger shard and "
+            "compare with its measured best (a check of the extrapolation)."
+        ),
+    ] = None,
+    json_out: JsonOption = None,
 ) -> None:
     """Fit the learning curve eps(m) = a*m^b + c and the model-size curve s(m) = a*m^b.
 
@@ -257,20 +287,32 @@ def fit_cmd(
     from scalinglab.study import fit_study, load_results
 
     _optuna_quiet()
+    check_curve_y(y)
     if predict_with not in ("auto", "curve"):
         fail(f"--predict-with takes auto or curve, not {predict_with!r}")
-    result = fit_study(
-        load_results(name, storage),
-        y=y,
-        law=law,
-        predictor=predict_with,
-        n_bootstrap=n_bootstrap,
-        fit_up_to=fit_up_to,
-    )
-    if json_out is not None:
-        write_json(json_out, result.to_dict())
-        if str(json_out) == "-":
-            return
+    with flag_names({"fit_up_to": "--fit-up-to"}):
+        result = fit_study(
+            load_results(name, storage),
+            y=y,
+            law=law,
+            predictor=predict_with,
+            n_bootstrap=bootstrap,
+            fit_up_to=fit_up_to,
+            level=level,
+        )
+    emit(result.to_dict(), json_out, lambda: _print_study_fit(name, result))
+
+
+def check_curve_y(y: str) -> None:
+    """Fail unless --y names a learning-curve column or auto (`study fit`, `report`)."""
+    from scalinglab.tasks import CURVE_Y_COLUMNS
+
+    if y != "auto" and y not in CURVE_Y_COLUMNS:
+        fail(f"--y must be {', '.join(CURVE_Y_COLUMNS)} or auto, not {y!r}")
+
+
+def _print_study_fit(name: str, result: StudyFit) -> None:
+    """The best-fit model per shard, the curves with their intervals, the checks."""
     y = result.y  # "auto" resolved to the task's curve_y
     table = Table(title=f"study {name}: best-fit model per shard", show_edge=False)
     for col in ("seed", "shard", "model size", "params", y):
@@ -278,27 +320,28 @@ def fit_cmd(
     for p in result.best.to_dict("records"):
         table.add_row(
             str(p["seed"]), str(p["shard_size"]), str(p["model_size"]), str(p["n_params"]),
-            f"{p[y]:.4g}",
+            num(p[y]),
         )  # fmt: skip
     console.print(table)
     for note in result.notes:
         console.print(f"note: {escape(note)}", highlight=False)
     console.print(escape(_law_line("learning curve", result.curve)), highlight=False)
     if result.regions:
-        text = ", ".join(f"{k}={v:.4g}" for k, v in result.regions.items())
+        text = ", ".join(f"{k}={num(v)}" for k, v in result.regions.items())
         console.print(f"regions (Hestness 2017, Fig. 1): {text}", highlight=False)
     if result.size is not None:
         console.print(escape(_law_line("model-size curve", result.size)), highlight=False)
     else:
         console.print(f"model-size curve: {result.size_note}", highlight=False)
     console.print(
-        f"beta_g = {result.beta_g:.3f} (learning-curve exponent), "
-        f"beta_p = {result.beta_p:.3f} (model-size exponent)",
+        f"beta_g = {num(result.beta_g, '.3f')} (learning-curve exponent), "
+        f"beta_p = {num(result.beta_p, '.3f')} (model-size exponent)",
         highlight=False,
     )
     if result.comparison is not None and result.comparison.has_split:
         scores = ", ".join(
-            f"{law_name} {score:.3g}" for law_name, score in result.comparison.heldout_rmse.items()
+            f"{law_name} {num(score, '.3g')}"
+            for law_name, score in result.comparison.heldout_rmse.items()
         )
         console.print(
             f"laws fitted without the 2 largest shards, RMSE of ln y on them: {scores}",
@@ -310,8 +353,8 @@ def fit_cmd(
             f"({escape(result.selection.reason)})",
             highlight=False,
         )
-    if fit_up_to is not None:
-        _print_holdout(result, fit_up_to)
+    if result.fit_up_to is not None:
+        _print_holdout(result, result.fit_up_to)
 
 
 def _print_holdout(result: StudyFit, fit_up_to: float) -> None:
@@ -327,18 +370,19 @@ def _print_holdout(result: StudyFit, fit_up_to: float) -> None:
         table.add_column(col, justify="right")
     for h in result.holdout:
         table.add_row(
-            str(h.shard_size), f"{h.measured:.4g} ({h.n_seeds})", f"{h.predicted:.4g}",
-            f"{h.lo:.4g} - {h.hi:.4g}", f"{h.relative_error:+.1%}",
+            str(h.shard_size), f"{num(h.measured)} ({h.n_seeds})", num(h.predicted),
+            span((h.lo, h.hi)), num(h.relative_error, "+.1%"),
         )  # fmt: skip
     console.print(table)
-    console.print(f"RMSE of ln y on the held-out shards: {result.holdout_rmse_log:.3g}")
+    console.print(f"RMSE of ln y on the held-out shards: {num(result.holdout_rmse_log, '.3g')}")
 
 
 def _law_line(what: str, law: ScalingLaw) -> str:
-    """'learning curve (power_const): a=1.2 [1, 1.4], ...  (its fit warnings)'."""
-    parts = []
-    for key, value in law.params_.items():
-        lo, hi = law.ci_.get(key, (math.nan, math.nan))
-        parts.append(f"{key}={value:.4g} [{lo:.3g}, {hi:.3g}]")
+    """'learning curve (power_const): a=1.2 [1, 1.4], ...  (its fit warnings)'; the intervals
+    are the fit's `ci_level_` ones."""
+    parts = [
+        f"{key}={num(value)} {span(law.ci_.get(key), '.3g')}" for key, value in law.params_.items()
+    ]
     warn = f"  ({'; '.join(law.warnings_)})" if law.warnings_ else ""
-    return f"{what} ({law.name}): " + ", ".join(parts) + warn
+    level = f", {law.ci_level_:.0%} intervals" if hasattr(law, "ci_level_") else ""
+    return f"{what} ({law.name}{level}): " + ", ".join(parts) + warn

@@ -116,7 +116,7 @@ def _as_data_constrained(
         )
     else:
         raise ScalingLabError(
-            f"data-constrained planning (--unique-tokens) needs a chinchilla or data_constrained "
+            f"data-constrained planning (unique_tokens) needs a chinchilla or data_constrained "
             f"fit; the fit holds {law.name!r}"
         )
     # The fit's draws (bootstrap, else covariance samples) travel as the plan law's draws.

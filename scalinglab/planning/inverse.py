@@ -221,9 +221,9 @@ def data_for_target(
     free = [v for v in law.variables if v not in known]
     if len(free) != 1:
         raise ScalingLabError(
-            f"--target-error needs a one-variable learning curve (power_const, hestness, bnsl, "
+            f"data_for_target needs a one-variable learning curve (power_const, hestness, bnsl, "
             f"m1–m4, ...); the fit holds {law.name!r} with variables {list(law.variables)}"
-            + ("; for a law of params and tokens use --target-loss" if len(free) > 1 else "")
+            + ("; for a law of params and tokens use compute_for_loss" if len(free) > 1 else "")
         )
     (var,) = free
     for name, value in known.items():

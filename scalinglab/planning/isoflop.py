@@ -206,7 +206,7 @@ def isoflop_analysis(
         raise ScalingLabError(
             f"IsoFLOP analysis needs a minimum at 2 or more budgets; found {int(used.sum())} "
             f"usable of {budget_c.size} budget(s) ({'; '.join(notes) or 'too few budgets'}). "
-            "Check the compute column or --budget-tolerance"
+            "Check the compute column or rel_tol"
         )
     cu = budget_c[used]
     n_line = fit_power_line(cu, budgets.loc[used, "n_opt"], level)

@@ -90,7 +90,7 @@ class LossSurface:
         if missing:
             raise ScalingLabError(
                 f"law {law.name!r} also depends on {missing}: give a value for it "
-                "(e.g. --unique-tokens for data_constrained)"
+                "(e.g. unique_tokens for data_constrained)"
             )
         for name in known:
             if name not in others:

@@ -333,10 +333,10 @@ def _law_fits_report(
 def _check_out_dir(out: Path) -> None:
     """Fail before any work unless `out` is, or can be created as, a directory."""
     if out.exists() and not out.is_dir():
-        raise ScalingLabError(f"--out {out} is a file; give a directory (created if missing)")
+        raise ScalingLabError(f"out {out} is a file; give a directory (created if missing)")
     for parent in out.parents:
         if parent.exists() and not parent.is_dir():
-            raise ScalingLabError(f"--out {out}: {parent} is a file, not a directory")
+            raise ScalingLabError(f"out {out}: {parent} is a file, not a directory")
 
 
 def build_report(
@@ -360,9 +360,9 @@ def build_report(
     if not srcs:
         raise ScalingLabError("give a SOURCE: a study name, a results table or fit JSON files")
     if not 0 < level < 1:
-        raise ScalingLabError(f"--level must be between 0 and 1, got {level}")
+        raise ScalingLabError(f"level must be between 0 and 1, got {level}")
     if n_bootstrap < 0:
-        raise ScalingLabError("--bootstrap must be >= 0")
+        raise ScalingLabError("n_bootstrap must be >= 0")
     _check_out_dir(out_dir)
     suffixes = {Path(s).suffix.lower() for s in srcs}
     if suffixes == {".json"}:

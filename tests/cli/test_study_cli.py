@@ -77,7 +77,7 @@ def test_run_status_export_fit(tmp_path: Path, capsys: pytest.CaptureFixture[str
     config = _write(tmp_path, "cyc", largest=2048)  # shards 256, 512, 1024, 2048
     db = str(tmp_path / "cyc.db")
     assert run_app(["study", "run", str(config), "--storage", db, "--workers", "1"]) == 0
-    assert "8/8 trials finished" in capsys.readouterr().out
+    assert "8/8 slots finished" in capsys.readouterr().out
 
     assert run_app(["study", "status", "cyc", "--storage", db, "--json", "-"]) == 0
     status = json.loads(capsys.readouterr().out)
@@ -121,6 +121,6 @@ def test_failed_trials_are_reported(tmp_path: Path, capsys: pytest.CaptureFixtur
     text = text.replace("trials_per_shard = 2\n", "")
     config.write_text(text)
     db = str(tmp_path / "oops.db")
-    assert run_app(["study", "run", str(config), "--storage", db, "--workers", "1"]) == 0
+    assert run_app(["study", "run", str(config), "--storage", db, "--workers", "1"]) == 1
     captured = capsys.readouterr()
-    assert "1 trial(s) failed" in captured.err and "could not convert string" in captured.err
+    assert "1 slot(s) failed" in captured.err and "could not convert string" in captured.err

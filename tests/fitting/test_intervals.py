@@ -2,7 +2,8 @@
 arrays (issue 12, section 4).
 
 A log-scale parameter (a positive scale such as A, B or a) is searched as log(value): its 95%
-(ci_level=0.95) interval is value·exp(±1.96·se/value), never below zero, and its covariance draws stay positive.
+(ci_level=0.95) interval is value·exp(±1.96·se/value), never below zero, and its covariance draws
+stay positive.
 The old symmetric interval value ± 1.96·se reached far below zero on loosely determined fits.
 """
 
