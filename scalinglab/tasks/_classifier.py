@@ -1,19 +1,22 @@
-"""The classifier training loop of the image and speech tasks: minibatch cross-entropy with early
-stopping on the fixed validation set, its validation metrics (loss and top-1 error), and its
-TrainResult.
+"""The training run of the classifier tasks (image, speech): Adam on minibatch cross-entropy over
+the shard, with early stopping on the fixed validation set by top-1 error, and its validation
+metrics (loss and top-1 error).
+
+A task brings its data (the shard's tensors), its model family and its hyperparameters;
+`train_classifier` runs the loop and returns the TrainResult.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-from scalinglab.tasks._training import EarlyStopping
-from scalinglab.tasks.base import TrainResult
+from scalinglab.tasks._training import EarlyStopping, eval_interval, step_budget
+from scalinglab.tasks.base import ReportFn, TrainConfig, TrainResult
 
 
 @torch.inference_mode()
@@ -31,35 +34,43 @@ def classifier_metrics(
     return loss_sum / y.shape[0], wrong / y.shape[0]
 
 
-@dataclass
-class LoopResult:
-    """What a training loop did: optimizer steps, examples seen, seconds spent in steps."""
-
-    steps: int
-    examples_seen: int
-    train_seconds: float
-
-
 def train_classifier(
-    model: torch.nn.Module,
-    opt: torch.optim.Optimizer,
+    config: TrainConfig,
+    report: ReportFn | None,
     x: torch.Tensor,
     y: torch.Tensor,
     *,
-    batch_size: int,
-    max_steps: int,
-    eval_every: int,
+    build: Callable[[], torch.nn.Module],
+    n_params: int,
+    flops_per_example: float,
     evaluate: Callable[[torch.nn.Module], tuple[float, float]],
-    stopper: EarlyStopping,
-    seed: int,
-) -> LoopResult:
-    """Minibatch cross-entropy training with early stopping on the fixed validation set.
+    lr: float,
+    batch_size: int,
+    eval_examples: tuple[int, int],
+    weight_decay: float = 0.0,
+    started: float,
+) -> TrainResult:
+    """Train `build()` on the shard (x, y) until its validation error stops improving.
 
-    Each epoch shuffles the shard into one reused buffer (no per-example Python, no new tensors);
-    validation runs every `eval_every` steps and `stopper` decides when to stop (or the step cap).
+    The model is built under `config.seed`; each epoch shuffles the shard into one reused buffer
+    (no per-example Python, no new tensors); validation runs about once an epoch, clamped to
+    `eval_examples` = (fewest, most) examples between two looks; the run stops when `patience`
+    looks bring no improvement or at the step and FLOP budget of `config`. `started` is the
+    perf_counter() at which the task began (the TrainResult's wall time counts from it).
     """
     n = x.shape[0]
-    gen = torch.Generator().manual_seed(seed)
+    bs = min(batch_size, n)
+    max_steps = step_budget(config, math.ceil(n / bs), flops_per_example * bs)
+    eval_every = eval_interval(n, bs, *eval_examples)
+    with torch.random.fork_rng():
+        torch.manual_seed(config.seed)
+        model = build()
+    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    # Classification monitors the error it reports: the cross-entropy of a small shard starts
+    # rising (over-confidence) long before its error stops falling.
+    stopper = EarlyStopping(config.patience, report, monitor="error")
+
+    gen = torch.Generator().manual_seed(config.seed)
     xs, ys = torch.empty_like(x), torch.empty_like(y)  # shuffled copy, reused every epoch
     step = seen = 0
     train_time = 0.0
@@ -69,8 +80,8 @@ def train_classifier(
         perm = torch.randperm(n, generator=gen)
         torch.index_select(x, 0, perm, out=xs)
         torch.index_select(y, 0, perm, out=ys)
-        for start in range(0, n, batch_size):
-            xb, yb = xs[start : start + batch_size], ys[start : start + batch_size]
+        for start in range(0, n, bs):
+            xb, yb = xs[start : start + bs], ys[start : start + bs]
             loss = F.cross_entropy(model(xb), yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -86,31 +97,19 @@ def train_classifier(
                     break
         else:
             train_time += time.perf_counter() - t_epoch
-    return LoopResult(steps=step, examples_seen=seen, train_seconds=train_time)
 
-
-def classifier_result(
-    stopper: EarlyStopping,
-    loop: LoopResult,
-    *,
-    n_params: int,
-    flops_per_example: float,
-    shard_examples: int,
-    started: float,
-) -> TrainResult:
-    """The TrainResult of a train_classifier run that began at perf_counter() `started`."""
     return TrainResult(
         best_val_loss=stopper.best_loss,
         best_val_error=stopper.best_error,
         n_params=n_params,
-        steps=loop.steps,
-        examples_seen=loop.examples_seen,
-        flops=flops_per_example * loop.examples_seen,
+        steps=step,
+        examples_seen=seen,
+        flops=flops_per_example * seen,
         wall_time=time.perf_counter() - started,
         curve=stopper.curve,
         extra={
-            "train_seconds": loop.train_seconds,  # optimizer steps only, without validation
+            "train_seconds": train_time,  # optimizer steps only, without validation
             "best_examples_seen": float(stopper.best_examples),
-            "epochs": loop.examples_seen / shard_examples,
+            "epochs": seen / n,
         },
     )

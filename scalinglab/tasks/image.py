@@ -17,7 +17,6 @@ error: a small shard's cross-entropy rises from over-confidence while its error 
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from functools import cached_property
@@ -28,8 +27,8 @@ from torch import nn
 
 from scalinglab.datasets import image as image_data
 from scalinglab.errors import ScalingLabError
-from scalinglab.tasks._classifier import classifier_metrics, classifier_result, train_classifier
-from scalinglab.tasks._training import EarlyStopping, eval_interval, hparam, setup_cpu, step_budget
+from scalinglab.tasks._classifier import classifier_metrics, train_classifier
+from scalinglab.tasks._training import hparam, setup_cpu
 from scalinglab.tasks.base import ReportFn, TrainConfig, TrainResult, nested_shard
 
 N_CLASSES = 10
@@ -144,39 +143,21 @@ class ImageTask:
         lr = hparam(config, "lr", DEFAULTS["lr"])
         wd = config.hparams.get("weight_decay", DEFAULTS["weight_decay"])
 
-        # The nested shard, normalized once; batches below are views into a reused buffer.
+        # The nested shard, normalized once; batches are views into a reused buffer.
         idx = nested_shard(self.train_pool_size(), config.shard_size, config.data_seed)
         x, y = self._to_tensors(self.data.x_train[idx], self.data.y_train[idx])
-        n = x.shape[0]
-        bs = min(int(hparam(config, "batch_size", DEFAULTS["batch_size"])), n)
-        steps_per_epoch = math.ceil(n / bs)
-        flops_per_example = self.flops_per_example(w)
-        max_steps = step_budget(config, steps_per_epoch, flops_per_example * bs)
-        every = eval_interval(n, bs, EVAL_MIN_EXAMPLES, EVAL_MAX_EXAMPLES)
-
-        with torch.random.fork_rng():
-            torch.manual_seed(config.seed)
-            model = build_model(self.arch, w)
-        opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=float(wd))
-        stopper = EarlyStopping(config.patience, report, monitor="error")
-        loop = train_classifier(
-            model,
-            opt,
+        return train_classifier(
+            config,
+            report,
             x,
             y,
-            batch_size=bs,
-            max_steps=max_steps,
-            eval_every=every,
-            evaluate=self.evaluate,
-            stopper=stopper,
-            seed=config.seed,
-        )
-
-        return classifier_result(
-            stopper,
-            loop,
+            build=lambda: build_model(self.arch, w),
             n_params=count_params(self.arch, w),
-            flops_per_example=flops_per_example,
-            shard_examples=n,
+            flops_per_example=self.flops_per_example(w),
+            evaluate=self.evaluate,
+            lr=lr,
+            batch_size=int(hparam(config, "batch_size", DEFAULTS["batch_size"])),
+            eval_examples=(EVAL_MIN_EXAMPLES, EVAL_MAX_EXAMPLES),
+            weight_decay=float(wd),
             started=t0,
         )

@@ -16,7 +16,6 @@ and cross-entropy in nats (best_val_loss).
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from functools import cached_property
@@ -27,8 +26,8 @@ from torch import nn
 
 from scalinglab.datasets import speech as speech_data
 from scalinglab.errors import ScalingLabError
-from scalinglab.tasks._classifier import classifier_metrics, classifier_result, train_classifier
-from scalinglab.tasks._training import EarlyStopping, eval_interval, hparam, setup_cpu, step_budget
+from scalinglab.tasks._classifier import classifier_metrics, train_classifier
+from scalinglab.tasks._training import hparam, setup_cpu
 from scalinglab.tasks.base import ReportFn, TrainConfig, TrainResult, nested_shard
 
 N_CLASSES = len(speech_data.WORDS)
@@ -124,36 +123,18 @@ class SpeechTask:
 
         idx = nested_shard(self.train_pool_size(), config.shard_size, config.data_seed)
         x, y = self._to_tensors(idx + self.data.n_val)
-        n = x.shape[0]
-        bs = min(int(hparam(config, "batch_size", DEFAULTS["batch_size"])), n)
-        flops_per_example = self.flops_per_example(w)
-        max_steps = step_budget(config, math.ceil(n / bs), flops_per_example * bs)
-        every = eval_interval(n, bs, EVAL_MIN_EXAMPLES, EVAL_MAX_EXAMPLES)
-
-        with torch.random.fork_rng():
-            torch.manual_seed(config.seed)
-            model = build_model(w)
-        opt = torch.optim.Adam(model.parameters(), lr=lr)
-        stopper = EarlyStopping(config.patience, report, monitor="error")
-        loop = train_classifier(
-            model,
-            opt,
+        return train_classifier(
+            config,
+            report,
             x,
             y,
-            batch_size=bs,
-            max_steps=max_steps,
-            eval_every=every,
-            evaluate=self.evaluate,
-            stopper=stopper,
-            seed=config.seed,
-        )
-
-        return classifier_result(
-            stopper,
-            loop,
+            build=lambda: build_model(w),
             n_params=count_params(w),
-            flops_per_example=flops_per_example,
-            shard_examples=n,
+            flops_per_example=self.flops_per_example(w),
+            evaluate=self.evaluate,
+            lr=lr,
+            batch_size=int(hparam(config, "batch_size", DEFAULTS["batch_size"])),
+            eval_examples=(EVAL_MIN_EXAMPLES, EVAL_MAX_EXAMPLES),
             started=t0,
         )
 
