@@ -98,7 +98,7 @@ def extrapolation_command(
         fail("--laws takes one or more law names (auto is always included)")
     candidates = [candidate(label) for label in labels]
     table = read_table(data)
-    curves = extrapolation.load_curves(table, str(data))
+    curves = extrapolation.load_curves(table, source=str(data))
     say = out_console(json_out)
     done = 0
 

@@ -84,7 +84,7 @@ def prepare_cmd(
                 bar.update(_t, completed=done, total=total, description=desc[:40])
 
             t0 = time.perf_counter()
-            path = prepare(d, root, force=force, install=install, progress=progress)
+            path = prepare(d, cache=root, force=force, install=install, progress=progress)
             size = path.stat().st_size / 1e6
             seconds = time.perf_counter() - t0
             bar.update(task_id, description=f"{d}: ready ({size:.1f} MB)")

@@ -52,7 +52,7 @@ def _finished_before(name: str, storage: str) -> bool:
     if path is not None and not path.exists():
         return False
     try:
-        return study_status(name, storage).state == "finished"
+        return study_status(name, storage=storage).state == "finished"
     except ScalingLabError:
         return False
 

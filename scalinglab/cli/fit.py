@@ -149,7 +149,7 @@ def fit_command(
     if target is not None and not auto:
         fail("--target applies to --law auto (it sets how far the backtests extrapolate)")
     law_cls = get_law(DEFAULT_LAW if auto else law)
-    df = read_table(data, where)
+    df = read_table(data, where=where)
     columns = list(x) if x else list(law_cls.variables)
     options: dict[str, Any] = {
         "objective": objective,
@@ -167,8 +167,8 @@ def fit_command(
             f"law {law!r} takes {len(model.variables)} x column(s) {list(model.variables)}; "
             f"got --x {' --x '.join(columns)}"
         )
-    X = numeric_columns(df, columns, str(data))
-    values = numeric_columns(df, [y], str(data))[:, 0]
+    X = numeric_columns(df, columns, source=str(data))
+    values = numeric_columns(df, [y], source=str(data))[:, 0]
     if len({tuple(row) for row in X.tolist()}) == 1:  # the law would say the same, less clearly
         what = " and ".join(f"{c!r} ({X[0, j]:g})" for j, c in enumerate(columns))
         fail(
@@ -259,7 +259,7 @@ def predict_command(
     X = _parse_at(at, names)
     prediction = model.predict(X)
     has_draws = model.bootstrap_params_ is not None or model.calibration_ is not None
-    interval = model.predict_interval(X, level) if has_draws else None
+    interval = model.predict_interval(X, level=level) if has_draws else None
     scalar = len(prediction) == 1
     payload: dict[str, Any] = {
         "law": model.name,

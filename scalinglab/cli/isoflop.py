@@ -95,16 +95,16 @@ def isoflop_command(
         fail(f"--flops-per-param-token must be > 0, got {flops_per_param_token}")
     if run is not None and method != "envelope":
         fail("--run only applies with --method envelope")
-    df = read_table(runs, where)
+    df = read_table(runs, where=where)
     source = str(runs)
     tok_col = tokens if tokens is not None else ("tokens" if "tokens" in df.columns else None)
     c_col = flops_col if flops_col is not None else ("flops" if "flops" in df.columns else None)
     if tok_col is None and c_col is None:
         fail(f"{source} needs a FLOPs column (--flops) or a tokens column (--tokens)")
-    n_arr = numeric_columns(df, [params], source)[:, 0]
-    y_arr = numeric_columns(df, [loss], source)[:, 0]
-    d_arr = None if tok_col is None else numeric_columns(df, [tok_col], source)[:, 0]
-    c_arr = None if c_col is None else numeric_columns(df, [c_col], source)[:, 0]
+    n_arr = numeric_columns(df, [params], source=source)[:, 0]
+    y_arr = numeric_columns(df, [loss], source=source)[:, 0]
+    d_arr = None if tok_col is None else numeric_columns(df, [tok_col], source=source)[:, 0]
+    c_arr = None if c_col is None else numeric_columns(df, [c_col], source=source)[:, 0]
     flops = FlopModel(k=flops_per_param_token)
     title_runs = f"{len(df)} runs from {source}"
     say = out_console(json_out)

@@ -193,7 +193,7 @@ def status_cmd(
     from scalinglab.study import study_status
 
     _optuna_quiet()
-    status = study_status(name, storage)
+    status = study_status(name, storage=storage)
 
     def render() -> None:
         console.print(_shard_table(status, f"study {status.name} ({status.task}): {status.state}"))
@@ -292,7 +292,7 @@ def fit_cmd(
         fail(f"--predict-with takes auto or curve, not {predict_with!r}")
     with flag_names({"fit_up_to": "--fit-up-to"}):
         result = fit_study(
-            load_results(name, storage),
+            load_results(name, storage=storage),
             y=y,
             law=law,
             predictor=predict_with,
