@@ -106,10 +106,6 @@ class CharCorpus:
     tokens: np.ndarray  # (n_chars,) uint8 symbol ids
     alphabet: str
 
-    @property
-    def vocab_size(self) -> int:
-        return len(self.alphabet)
-
 
 def load(cache: str | os.PathLike[str] | None = None) -> CharCorpus:
     """Load the cached stream, building the cache from the Debian package on first use."""

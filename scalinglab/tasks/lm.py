@@ -130,7 +130,6 @@ class LMTask:
     name = "lm"
     metric = "bits_per_char"
     curve_y = "best_val_loss"  # cross-entropy, as Hestness 2017 plot LM curves (Sec. 4.2)
-    tokens_per_example = CONTEXT
 
     def __init__(
         self,
