@@ -68,12 +68,12 @@ class RuleConfig:
 # Chosen on all four sources of the development corpus by benchmarks/tune_auto.py (README, "How
 # auto predicts", gives the leave-one-source-out scores of this choice).
 DEFAULT_RULE = RuleConfig(
-    candidates=("m2", "m3", "m4", "bnsl1", "bnsl2", "power_const"),
-    n_cuts=4,
-    score="rmse",
+    candidates=("m1", "m2", "m3", "m4", "bnsl1", "bnsl2", "power_const"),
+    n_cuts=3,
+    score="far",
     combine="best",
-    growth=0.0,
-    scale=1.6,
+    growth=1.0,
+    scale=2.0,
 )
 
 
