@@ -20,6 +20,7 @@ import torch
 from scalinglab.fitting.model import FittableLaw
 from scalinglab.fitting.objectives import make_objective
 from scalinglab.fitting.solver import minimize_batched
+from scalinglab.fitting.threads import torch_threads
 from scalinglab.fitting.uncertainty import bootstrap, gauss_newton_covariance, wald_summary
 from scalinglab.types import FloatArray
 
@@ -133,15 +134,9 @@ def multistart(
 def fit_law(
     law: FittableLaw, x: FloatArray, y: FloatArray, sample_weight: FloatArray | None
 ) -> None:
-    """Fit `law` in place (sets params_, stderr_, ci_, ... on it)."""
-    # The batched problems are many small elementwise kernels: one thread avoids the thread
-    # hand-offs that cost more than they save here (and collapse when another process is busy).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    """Fit `law` in place (sets params_, stderr_, ci_, ... on it), on one torch thread."""
+    with torch_threads(1):
         _fit_law(law, x, y, sample_weight)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _fit_law(

@@ -31,6 +31,7 @@ from scalinglab.fitting.fit import (
 from scalinglab.fitting.model import FittableLaw
 from scalinglab.fitting.objectives import make_objective
 from scalinglab.fitting.solver import minimize_batched
+from scalinglab.fitting.threads import torch_threads
 from scalinglab.types import FloatArray
 
 
@@ -93,9 +94,7 @@ def fit_subsets(
     xt = torch.as_tensor(x, dtype=torch.float64)
     yt = torch.as_tensor(y, dtype=torch.float64)
     f32 = torch.float32
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # many tiny kernels: one thread is faster (see fit_law)
-    try:
+    with torch_threads(1):  # many tiny kernels: one thread is faster (see fitting.threads)
         explore = minimize_batched(
             make_objective(law, free, xt.to(f32), yt.to(f32), weights[groups].to(f32)),
             theta0.to(f32),
@@ -125,8 +124,6 @@ def fit_subsets(
             max_iter=law.max_iter,
             ftol=law.tol,
         )
-    finally:
-        torch.set_num_threads(threads)
     out: list[SubsetFit | None] = []
     polished_group = groups[chosen]
     for g in range(len(masks)):

@@ -26,11 +26,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 
 from scalinglab.errors import FitWarning, ScalingLabError
 from scalinglab.fitting.scores import rmse_log
 from scalinglab.fitting.subsets import thinned_grid
+from scalinglab.fitting.threads import torch_threads
 from scalinglab.laws.base import FloatArray, ScalingLaw
 from scalinglab.selection.auto import auto_fit
 from scalinglab.selection.backtest import Candidate, candidate
@@ -127,13 +127,8 @@ def evaluate_curve(
     curve: Curve, candidates: Sequence[Candidate] = DEFAULT_CANDIDATES
 ) -> dict[str, Any]:
     """RMSE and interval hits of every candidate law and of `auto` on one evaluation."""
-    # Many tiny kernels: one thread is faster; the caller's thread count is restored after.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with torch_threads(1):  # many tiny kernels: one thread is faster (see fitting.threads)
         return _evaluate_curve(curve, candidates)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _evaluate_curve(curve: Curve, candidates: Sequence[Candidate]) -> dict[str, Any]:
