@@ -165,10 +165,10 @@ def evaluate_problem(
 
 
 def _evaluate_task(args: tuple[Problem, Mapping[str, Rule], float]) -> list[Outcome]:
-    import torch
+    from scalinglab.fitting.threads import torch_threads
 
-    torch.set_num_threads(1)
-    return evaluate_problem(*args)
+    with torch_threads(1):
+        return evaluate_problem(*args)
 
 
 def score(

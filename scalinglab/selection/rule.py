@@ -34,7 +34,7 @@ import numpy as np
 
 from scalinglab.errors import ScalingLabError
 from scalinglab.fitting.calibration import NOISE_FLOOR, Calibration, growth_factor
-from scalinglab.laws.base import FloatArray, ScalingLaw
+from scalinglab.laws.base import FloatArray
 from scalinglab.selection.backtest import CurveBacktests
 
 NEAR_TIE = 0.1  # `simplest`: scores within this log distance (~10%) of the best are a tie
@@ -181,27 +181,3 @@ def calibrate(
         growth=config.growth,
         scale=config.scale,
     )
-
-
-def weighted_log_predict(
-    fits: Mapping[str, ScalingLaw], weights: Mapping[str, float], X: FloatArray
-) -> FloatArray:
-    """Σ w_i log ŷ_i(X)."""
-    total = np.zeros(len(X))
-    for label, w in weights.items():
-        with np.errstate(all="ignore"):
-            total = total + w * np.log(fits[label].predict(X))
-    return total
-
-
-def weighted_noise(
-    fits: Mapping[str, ScalingLaw], weights: Mapping[str, float], X: FloatArray, y: FloatArray
-) -> float:
-    """Σ w_i σ_i, σ_i the residual scale of fit i on (X, y) with n − p degrees of freedom."""
-    total = 0.0
-    for label, w in weights.items():
-        law = fits[label]
-        r = np.log(y) - np.log(law.predict(X))
-        dof = max(r.size - len(law.free_params()), 1)
-        total += w * float(np.sqrt(np.sum(r * r) / dof))
-    return total
