@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import argparse
+import gzip
 import itertools
 import json
 import math
@@ -111,16 +112,26 @@ def problem_fits(problem: Problem) -> dict[str, Any]:
     }
 
 
+def read_cache(cache: Path) -> dict[str, Any]:
+    """The cached fits (JSON, gzipped when the name ends in .gz); empty when there is none."""
+    if not cache.exists():
+        return {}
+    raw = cache.read_bytes()
+    data: dict[str, Any] = json.loads(gzip.decompress(raw) if cache.suffix == ".gz" else raw)
+    return data
+
+
 def load_or_compute(problems: list[Problem], cache: Path, workers: int) -> dict[str, Any]:
-    done: dict[str, Any] = json.loads(cache.read_text()) if cache.exists() else {}
+    done = read_cache(cache)
     todo = [p for p in problems if p.id not in done]
     print(f"fits: {len(done)} cached, {len(todo)} to compute", flush=True)
     t0 = time.perf_counter()
 
     def save() -> None:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp")
-        tmp.write_text(json.dumps(done, allow_nan=True))
+        tmp = cache.with_name(cache.name + ".tmp")
+        text = json.dumps(done, allow_nan=True).encode()
+        tmp.write_bytes(gzip.compress(text) if cache.suffix == ".gz" else text)
         tmp.replace(cache)
 
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
@@ -266,7 +277,8 @@ class Precomputed(protocol.Scorer):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--cache", type=Path, default=Path("runs/tune_cache.json"))
+    # The fits of the run in the README (277 problems), so that a later run only adds the rest.
+    parser.add_argument("--cache", type=Path, default=Path("benchmarks/data/tune_cache.json.gz"))
     parser.add_argument("--fits-only", action="store_true", help="compute the fits, then stop")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     parser.add_argument(
@@ -275,7 +287,7 @@ def main() -> None:
     args = parser.parse_args()
     problems = load_corpus()
     if args.cached_only:
-        cached = json.loads(args.cache.read_text()) if args.cache.exists() else {}
+        cached = read_cache(args.cache)
         problems = [p for p in problems if p.id in cached]
     fits = load_or_compute(problems, args.cache, args.workers)
     if args.fits_only:
