@@ -158,17 +158,29 @@ def test_default_choice_prefers_calibrated_intervals() -> None:
 
 
 def test_the_standard_rules_never_fit_a_held_out_point(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every law fit inside auto (backtests and final fit) sees only training points."""
+    """Every law fit inside auto (the batched backtest fits and the final fit) and every single
+    law's fit sees only training points."""
+    from scalinglab.selection import backtest
+    from scalinglab.selection.rule import DEFAULT_RULE
+
     problems = corpus.synthetic_problems(per_family=1)[:2]
     fitted: list[tuple[np.ndarray, np.ndarray]] = []
-    original = ScalingLaw.fit
+    original_fit = ScalingLaw.fit
+    original_subsets = backtest.fit_subsets
 
     def recording_fit(self: ScalingLaw, X, y, sample_weight=None):  # type: ignore[no-untyped-def]
         fitted.append((np.asarray(X, dtype=float).reshape(-1), np.asarray(y, dtype=float)))
-        return original(self, X, y, sample_weight)
+        return original_fit(self, X, y, sample_weight)
+
+    def recording_subsets(law, x, y, masks, budgets):  # type: ignore[no-untyped-def]
+        for mask in masks:
+            fitted.append((np.asarray(x, dtype=float)[mask].reshape(-1), np.asarray(y)[mask]))
+        return original_subsets(law, x, y, masks, budgets)
 
     monkeypatch.setattr(ScalingLaw, "fit", recording_fit)
-    rules = {"m1": protocol.LawRule("m1"), "auto": protocol.AutoRule(candidates=("m1", "m2"))}
+    monkeypatch.setattr(backtest, "fit_subsets", recording_subsets)
+    config = DEFAULT_RULE.with_(candidates=("m1", "m2"))
+    rules = {"m1": protocol.LawRule("m1"), "auto": protocol.AutoRule(config=config)}
     for p in problems:
         fitted.clear()
         out = protocol.evaluate_problem(p, rules)
