@@ -168,7 +168,7 @@ def test_every_command_that_fits_a_study_defaults_to_the_same_bootstrap() -> Non
     from scalinglab.cli import demo, report, study
 
     for command, parameter in (
-        (study.fit_cmd, "n_bootstrap"),
+        (study.fit_cmd, "bootstrap"),
         (demo.demo_command, "bootstrap"),
         (report.report_command, "bootstrap"),
     ):
