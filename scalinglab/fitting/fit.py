@@ -118,8 +118,15 @@ def multistart(
     order = order[torch.isfinite(explore.fun[order])]
     # Starts infeasible in float32 (overflow) may still be fine in float64: polish them too.
     starts = explore.theta[order].double() if order.numel() else theta0[:POLISH_STARTS]
+    # float32 rounding can rank basins wrongly or leave a start worse than where it began, so the
+    # best start in float64 is polished too: the fit is never worse than its own best start.
+    objective64 = make_objective(law, free, x, y, w)
+    with torch.no_grad():
+        at_starts = objective64(theta0, torch.arange(theta0.shape[0]))
+    at_starts = torch.where(torch.isfinite(at_starts), at_starts, torch.inf)
+    starts = torch.cat([starts, theta0[int(torch.argmin(at_starts))].unsqueeze(0)])
     res = minimize_batched(
-        make_objective(law, free, x, y, w),
+        objective64,
         starts,
         lower,
         upper,

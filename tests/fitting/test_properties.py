@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from scalinglab.errors import FitWarning, ScalingLabError
@@ -79,6 +79,12 @@ def assert_clear_refusal(exc: ScalingLabError) -> None:
     law=st.sampled_from(LAWS),
     xs=st.lists(positive, min_size=5, max_size=30),
     ys=st.lists(st.floats(min_value=1e-4, max_value=1e4), min_size=30, max_size=30),
+)
+# Found by CI: float32 exploration left every polished start worse than the best raw start.
+@example(
+    law="m2",
+    xs=[718762204370.2954, 953901163459.0, 149716260456.0, 981359530995.0, 625736298034.0],
+    ys=[31.5, 199.0, 0.5, 2.0, 2.0] + [1.0] * 25,
 )
 def test_a_fit_refuses_clearly_or_keeps_its_promises(
     law: str, xs: list[float], ys: list[float]
