@@ -14,6 +14,11 @@ against the caller's variables and so runs code). What a filter may hold:
 Everything else — attribute access, calls, subscripts, `@` references, dunder names, lambdas,
 comprehensions — is refused with one line naming what is not allowed. The filter is evaluated
 column-wise with pandas/numpy and must give one boolean per row.
+
+The same machinery parses the `--formula` of a formula law (`parse_formula`; compiled to torch in
+scalinglab.laws.formula): numbers, names, + - * / ** (and ^ for **), unary minus, parentheses,
+and calls of exp, log, log10, sqrt, abs, min, max and where(condition, a, b), whose condition
+holds comparisons joined by and/or/not. Nothing else is allowed.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import io
 import operator
 import re
 import tokenize
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -131,18 +137,10 @@ def parse_filter(text: str, option: str = "--where") -> Filter:
     """Parse and check a filter; raises ExpressionError naming what is not allowed."""
     if not text.strip():
         raise ExpressionError(f"{option} is empty: give a condition such as 'params > 1e8'")
-    if len(text) > MAX_LENGTH:
-        raise ExpressionError(f"{option} is {len(text)} characters long; at most {MAX_LENGTH}")
-    source, backticked = _replace_backticks(text, option)
+    source, backticked = _prepare(text, option)
     tokens = _tokens(source)
-    if tokens is None or any("@" in tok.string for tok in tokens if tok.type != tokenize.STRING):
-        if "@" in source:
-            raise ExpressionError(
-                f"{option} may not use '@' (a reference to a Python variable); "
-                "use column names and literal values"
-            )
-    else:
-        source = _boolean_words(tokens)
+    if tokens is not None and not _has_at(tokens):
+        source = _replace_tokens(tokens, {"&": "and", "|": "or"})
     try:
         tree = ast.parse(source.strip(), mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -157,6 +155,24 @@ def parse_filter(text: str, option: str = "--where") -> Filter:
 def apply_filter(df: pd.DataFrame, text: str, option: str = "--where") -> pd.DataFrame:
     """The rows of `df` for which the filter `text` holds."""
     return df[parse_filter(text, option).mask(df, option).to_numpy()]
+
+
+def _prepare(text: str, option: str) -> tuple[str, dict[str, str]]:
+    """Checks shared by filters and formulas: the length, no '@', backticked names replaced."""
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(f"{option} is {len(text)} characters long; at most {MAX_LENGTH}")
+    source, backticked = _replace_backticks(text, option)
+    tokens = _tokens(source)
+    if (tokens is None or _has_at(tokens)) and "@" in source:
+        raise ExpressionError(
+            f"{option} may not use '@' (a reference to a Python variable); "
+            "use column names and literal values"
+        )
+    return source, backticked
+
+
+def _has_at(tokens: list[tokenize.TokenInfo]) -> bool:
+    return any("@" in tok.string for tok in tokens if tok.type != tokenize.STRING)
 
 
 def _replace_backticks(text: str, option: str) -> tuple[str, dict[str, str]]:
@@ -182,12 +198,13 @@ def _tokens(source: str) -> list[tokenize.TokenInfo] | None:
         return None
 
 
-def _boolean_words(tokens: list[tokenize.TokenInfo]) -> str:
-    """'&' and '|' as 'and' and 'or', as pandas' query reads them: below comparisons in
-    precedence, so that 'a > 1 & b < 2' means (a > 1) and (b < 2)."""
-    words = {"&": "and", "|": "or"}
+def _replace_tokens(tokens: list[tokenize.TokenInfo], words: Mapping[str, str]) -> str:
+    """The source with operator tokens replaced: '&' and '|' as 'and' and 'or', as pandas'
+    query reads them (below comparisons in precedence, so that 'a > 1 & b < 2' means (a > 1) and
+    (b < 2)); in a formula also '^' as '**'."""
     pairs = [
-        (tokenize.NAME, words[t.string]) if t.type == tokenize.OP and t.string in words
+        (tokenize.OP if words[t.string] == "**" else tokenize.NAME, words[t.string])
+        if t.type == tokenize.OP and t.string in words
         else (t.type, t.string)
         for t in tokens
     ]  # fmt: skip
@@ -358,3 +375,168 @@ def _describe(value: Any) -> str:
     if isinstance(value, str):
         return f"the string {value!r}"
     return f"the value {value!r}"
+
+
+# ------------------------------------------------------------------------------------------------
+# Formulas: the form of a formula law (scalinglab.laws.formula compiles the checked tree to torch)
+# ------------------------------------------------------------------------------------------------
+# Function name -> (least, most) number of arguments.
+FORMULA_FUNCTIONS: dict[str, tuple[int, int]] = {
+    "exp": (1, 1),
+    "log": (1, 1),
+    "log10": (1, 1),
+    "sqrt": (1, 1),
+    "abs": (1, 1),
+    "min": (2, 8),
+    "max": (2, 8),
+    "where": (3, 3),
+}
+FORMULA_OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
+MAX_DEPTH = 60  # nesting a person writes is far below this; it also bounds the compiler's recursion
+_FUNCTION_LIST = ", ".join(FORMULA_FUNCTIONS)
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A parsed, checked formula: `tree` holds only allowed nodes; `names` are its variable and
+    parameter names in order of first appearance (backticked names as written)."""
+
+    text: str
+    tree: ast.Expression
+    backticked: Mapping[str, str]  # placeholder name -> the backticked name
+    names: tuple[str, ...]
+
+    def name_of(self, node: ast.Name) -> str:
+        """The user's name of a Name node (a backticked name as written)."""
+        return self.backticked.get(node.id, node.id)
+
+
+def parse_formula(text: str, option: str = "--formula") -> Formula:
+    """Parse and check a formula; raises ExpressionError naming what is not allowed.
+
+    Example: parse_formula("E + A/N^alpha + B/D^beta").names == ("E", "A", "N", "alpha", ...).
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise ExpressionError(
+            f"{option} is empty: give a formula such as 'E + A/N**alpha + B/D**beta'"
+        )
+    source, backticked = _prepare(text, option)
+    tokens = _tokens(source)
+    if tokens is not None:
+        source = _replace_tokens(tokens, {"^": "**"})
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SyntaxWarning)  # e.g. '1and x': refused below
+            tree = ast.parse(source.strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        raise ExpressionError(
+            f"{option} {text!r} is not a valid formula; write e.g. 'E + A/N**alpha + B/D**beta' "
+            f"(operators + - * / ** ^, functions {_FUNCTION_LIST})"
+        ) from None
+    # The worst first, anywhere in the tree: dunder names, then attribute access.
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id.startswith("__"):
+            raise ExpressionError(f"{option} may not use dunder names such as {node.id!r}")
+    if any(isinstance(node, ast.Attribute) for node in ast.walk(tree)):
+        raise ExpressionError(f"{option} may not use {_REFUSED[ast.Attribute]}")
+    names: list[str] = []
+    _check_formula(tree.body, option, names, backticked, condition=False, depth=0)
+    return Formula(text=text, tree=tree, backticked=backticked, names=tuple(names))
+
+
+def _check_formula(
+    node: ast.AST,
+    option: str,
+    names: list[str],
+    backticked: Mapping[str, str],
+    *,
+    condition: bool,
+    depth: int,
+) -> None:
+    """Refuse every node not on the formula allow-list. `condition`: the node must be a
+    true/false test (the first argument of where), else a number."""
+    if depth > MAX_DEPTH:
+        raise ExpressionError(f"{option} is nested more than {MAX_DEPTH} levels deep")
+    kind = type(node)
+    if kind in _REFUSED and kind is not ast.Call:
+        raise ExpressionError(f"{option} may not use {_REFUSED[kind]}")
+
+    def check(child: ast.AST, is_condition: bool = False) -> None:
+        _check_formula(child, option, names, backticked, condition=is_condition, depth=depth + 1)
+
+    if condition:
+        if isinstance(node, ast.Compare):
+            for op in node.ops:
+                if type(op) not in _COMPARE:
+                    symbol = _OPERATOR_SYMBOLS.get(type(op), type(op).__name__)
+                    raise ExpressionError(f"{option} may not use the comparison {symbol!r}")
+            for operand in (node.left, *node.comparators):
+                check(operand)
+        elif isinstance(node, ast.BoolOp):
+            for value in node.values:
+                check(value, True)
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            check(node.operand, True)
+        else:
+            raise ExpressionError(
+                f"{option}: the first argument of where() is a condition such as 'N > 1e9'"
+            )
+        return
+    if isinstance(node, ast.Name):
+        if node.id.startswith("__"):
+            raise ExpressionError(f"{option} may not use dunder names such as {node.id!r}")
+        if node.id in FORMULA_FUNCTIONS:
+            raise ExpressionError(
+                f"{option} uses {node.id!r} as a name, but it is a function: call it as "
+                f"{node.id}(...) or rename the column or parameter"
+            )
+        name = backticked.get(node.id, node.id)
+        if name not in names:
+            names.append(name)
+    elif isinstance(node, ast.Constant):
+        if isinstance(node.value, bool) or not isinstance(node.value, int | float):
+            raise ExpressionError(f"{option} may not use the constant {node.value!r}")
+        try:
+            float(node.value)
+        except OverflowError:
+            raise ExpressionError(f"{option}: the number {node.value} is too large") from None
+    elif isinstance(node, ast.BinOp):
+        if not isinstance(node.op, FORMULA_OPERATORS):
+            symbol = _OPERATOR_SYMBOLS.get(type(node.op), type(node.op).__name__)
+            raise ExpressionError(
+                f"{option} may not use the operator {symbol!r}; use + - * / ** (or ^)"
+            )
+        check(node.left)
+        check(node.right)
+    elif isinstance(node, ast.UnaryOp):
+        if not isinstance(node.op, ast.USub | ast.UAdd):
+            raise ExpressionError(f"{option}: 'not' and '~' belong in a where() condition")
+        check(node.operand)
+    elif isinstance(node, ast.Call):
+        func = node.func
+        if not isinstance(func, ast.Name):
+            raise ExpressionError(f"{option} may only call the functions {_FUNCTION_LIST} by name")
+        if func.id.startswith("__"):
+            raise ExpressionError(f"{option} may not use dunder names such as {func.id!r}")
+        if func.id not in FORMULA_FUNCTIONS:
+            raise ExpressionError(
+                f"{option} may not call {func.id!r}; the functions are {_FUNCTION_LIST}"
+            )
+        if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+            raise ExpressionError(f"{option}: {func.id}() takes plain arguments, no keywords")
+        least, most = FORMULA_FUNCTIONS[func.id]
+        if not least <= len(node.args) <= most:
+            count = str(least) if least == most else f"{least} to {most}"
+            raise ExpressionError(
+                f"{option}: {func.id}() takes {count} argument(s), got {len(node.args)}"
+            )
+        for j, arg in enumerate(node.args):
+            check(arg, func.id == "where" and j == 0)
+    elif isinstance(node, ast.Compare | ast.BoolOp) or (
+        isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)
+    ):
+        raise ExpressionError(
+            f"{option}: comparisons and and/or/not belong in where(condition, a, b)"
+        )
+    else:
+        raise ExpressionError(f"{option} may not use {type(node).__name__} expressions")

@@ -26,6 +26,7 @@ from scalinglab.errors import FitWarning, ScalingLabError
 from scalinglab.fitting.calibration import Calibration
 from scalinglab.fitting.fit import fit_law
 from scalinglab.fitting.inverse import invert_monotone
+from scalinglab.fitting.objectives import LOG_OBJECTIVES
 from scalinglab.fitting.uncertainty import DEFAULT_CI_LEVEL, check_bootstrap, covariance_draws
 from scalinglab.types import FloatArray
 
@@ -63,18 +64,20 @@ def get_law(name: str) -> type[ScalingLaw]:
     try:
         return _REGISTRY[name]
     except KeyError:
-        known = ", ".join(sorted(_REGISTRY))
+        known = ", ".join(available_laws())
         raise ScalingLabError(f"unknown law {name!r}; choose one of: {known}") from None
 
 
 def available_laws() -> list[str]:
-    """Names of every registered law."""
+    """Names of every registered law that is built without arguments (not `formula`, whose form
+    is given when it is built: scalinglab.laws.formula.FormulaLaw)."""
     _load_builtin_laws()
-    return sorted(_REGISTRY)
+    return sorted(name for name, cls in _REGISTRY.items() if not cls.generic)
 
 
 def _load_builtin_laws() -> None:
-    import scalinglab.laws  # noqa: F401  (importing the package registers the built-in laws)
+    # Importing the package registers the built-in laws; and `formula`, which fit files name.
+    import scalinglab.laws.formula  # noqa: F401
 
 
 class ScalingLaw:
@@ -92,6 +95,9 @@ class ScalingLaw:
       tied: {name: other} parameters set equal to another parameter.
       bounds: {name: (lower, upper)} overriding the declared bounds.
       starts: {name: [values]} overriding the declared start grid (natural units).
+      n_random_starts: that many more starts, drawn from a scrambled Sobol sequence inside the
+        bounds (seeded by random_state), on top of the grid: a law of many parameters has more
+        than its grid's few points (default 0).
       n_bootstrap: resamples for standard errors, intervals and prediction bands (0: none; the
         standard errors then come from the Gauss-Newton covariance of the log residuals).
       random_state: seed of the bootstrap.
@@ -104,6 +110,12 @@ class ScalingLaw:
     variables: ClassVar[tuple[str, ...]] = ("x",)
     params: ClassVar[tuple[Param, ...]] = ()
     formula: ClassVar[str] = ""
+    # False for a law that never takes the log of its inputs: X may then hold zeros (a mixture
+    # proportion of 0) or negative values.
+    positive_x: ClassVar[bool] = True
+    # True for a law whose form is given when it is built (FormulaLaw): get_law() finds it (fit
+    # files name it), available_laws() leaves it out.
+    generic: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -119,6 +131,7 @@ class ScalingLaw:
         tied: Mapping[str, str] | None = None,
         bounds: Mapping[str, tuple[float, float]] | None = None,
         starts: Mapping[str, Sequence[float]] | None = None,
+        n_random_starts: int = 0,
         n_bootstrap: int = 0,
         random_state: int | None = 0,
         ci_level: float = DEFAULT_CI_LEVEL,
@@ -131,6 +144,7 @@ class ScalingLaw:
         self.tied = tied
         self.bounds = bounds
         self.starts = starts
+        self.n_random_starts = n_random_starts
         self.n_bootstrap = n_bootstrap
         self.random_state = random_state
         self.ci_level = ci_level
@@ -143,6 +157,11 @@ class ScalingLaw:
     def log_predict(self, p: Mapping[str, Tensor], x: Tensor, logx: Tensor) -> Tensor:
         """log of the law's prediction; p[name] is (b, 1), x and logx are (n, k); returns (b, n)."""
         raise NotImplementedError
+
+    def linear_predict(self, p: Mapping[str, Tensor], x: Tensor, logx: Tensor) -> Tensor:
+        """The prediction itself (b, n): exp(log_predict) by default. A law whose prediction can
+        be zero or negative overrides it; `ls_linear` fits it and `predict` returns it."""
+        return torch.exp(self.log_predict(p, x, logx))
 
     def guess(self, x: FloatArray, y: FloatArray) -> dict[str, float]:
         """A data-driven start point (natural units), used where a parameter has no grid.
@@ -249,7 +268,8 @@ class ScalingLaw:
     # Validation of X and y
     # ----------------------------------------------------------------------------------------
     def check_X(self, X: ArrayLike) -> FloatArray:
-        """X as a float (n, k) array in the order of `variables`, finite and positive."""
+        """X as a float (n, k) array in the order of `variables`, finite, and positive unless
+        the law never takes its log (`positive_x = False`)."""
         # A copy: the caller's array may be read-only (np.broadcast_to, a memory map, a frozen
         # array), which torch would warn about, and nothing here may write into it.
         arr = np.array(X, dtype=float)
@@ -263,7 +283,7 @@ class ScalingLaw:
             )
         if not np.all(np.isfinite(arr)):
             raise ScalingLabError("X contains NaN or inf; drop or fix those rows")
-        if np.any(arr <= 0):
+        if self.positive_x and np.any(arr <= 0):
             raise ScalingLabError(
                 f"law {self.name!r} takes logs of X: every value of {list(self.variables)} "
                 "must be > 0"
@@ -276,8 +296,12 @@ class ScalingLaw:
             raise ScalingLabError(f"X has {n} rows but y has {arr.shape[0]}; they must match")
         if not np.all(np.isfinite(arr)):
             raise ScalingLabError("y contains NaN or inf; drop or fix those rows")
-        if np.any(arr <= 0):
-            raise ScalingLabError("y must be > 0: laws are fitted on log(y)")
+        # Only the log objectives take log y; ls_linear fits y itself, of any sign.
+        if self.objective in LOG_OBJECTIVES and np.any(arr <= 0):
+            raise ScalingLabError(
+                f"y must be > 0: objective {self.objective!r} fits log(y) (objective "
+                "'ls_linear' fits y itself, of any sign)"
+            )
         return arr
 
     # ----------------------------------------------------------------------------------------
@@ -302,6 +326,10 @@ class ScalingLaw:
         if self.objective == "huber" and not (math.isfinite(self.delta) and self.delta > 0):
             raise ScalingLabError(f"the Huber delta must be a number > 0, got {self.delta}")
         check_bootstrap(self.n_bootstrap, self.random_state)
+        if not (isinstance(self.n_random_starts, int | np.integer) and self.n_random_starts >= 0):
+            raise ScalingLabError(
+                f"n_random_starts must be an integer >= 0, got {self.n_random_starts}"
+            )
         if not (isinstance(self.ci_level, float | int) and 0 < self.ci_level < 1):
             raise ScalingLabError(f"ci_level must be between 0 and 1, got {self.ci_level}")
         n_free = len(self.free_params())
@@ -344,17 +372,28 @@ class ScalingLaw:
             out = self.log_predict(p, x, torch.log(x))
         return out.numpy().astype(float)
 
+    def linear_predict_draws(self, X: ArrayLike, draws: FloatArray) -> FloatArray:
+        """Predictions (b, n) for parameter draws (b, len(param_names)) in natural units."""
+        x = torch.as_tensor(self.check_X(X))
+        with torch.no_grad():
+            p = {
+                name: torch.tensor(draws[:, j : j + 1], dtype=torch.float64)
+                for j, name in enumerate(self.param_names)
+            }
+            out = self.linear_predict(p, x, torch.log(x))
+        return out.numpy().astype(float)
+
     def predict(self, X: ArrayLike) -> FloatArray:
         """The law's prediction at X (n, k)."""
         self.check_fitted()
         theta = np.array([[self.params_[n] for n in self.param_names]], dtype=float)
-        return np.exp(self.log_predict_draws(X, theta)[0])
+        return self.linear_predict_draws(X, theta)[0]
 
     def predict_draws(self, X: ArrayLike) -> FloatArray:
         """Predictions (draws, n) for every bootstrap (or covariance) draw of the parameters."""
         self.check_fitted()
         draws = self.parameter_draws()
-        return np.exp(self.log_predict_draws(X, draws))
+        return self.linear_predict_draws(X, draws)
 
     def parameter_draws(self, n: int = 2000) -> FloatArray:
         """Parameter draws (natural units): the bootstrap's, else samples from the covariance."""
@@ -397,6 +436,7 @@ class ScalingLaw:
             "tied": dict(self.tied) if self.tied else None,
             "bounds": {k: list(v) for k, v in self.bounds.items()} if self.bounds else None,
             "starts": {k: list(v) for k, v in self.starts.items()} if self.starts else None,
+            "n_random_starts": self.n_random_starts,
             "n_bootstrap": self.n_bootstrap,
             "random_state": self.random_state,
             "ci_level": self.ci_level,

@@ -1,0 +1,595 @@
+"""Formula laws: any law written in one line, e.g. `FormulaLaw("E + A/N**alpha + B/D**beta",
+variables=["N", "D"])` is Chinchilla (Hoffmann et al. 2022, arXiv:2203.15556, Approach 3).
+
+The formula is parsed by scalinglab.expr.parse_formula (Python's `ast` and an allow-list: numbers,
+names, + - * / ** (or ^), unary minus, parentheses, exp, log, log10, sqrt, abs, min, max and
+where(condition, a, b)); it is never run as Python. Names listed in `variables` are the X columns,
+in that order; every other name is a parameter. The checked tree is compiled to torch and evaluated
+for a whole batch of parameter rows at once, so the batched solver, bootstrap, intervals and
+`predict` work as for every other law.
+
+Default bounds and starts, by where a parameter stands in the formula (first rule that applies):
+
+- exponent: anywhere in the exponent of `**` (alpha in N**alpha, N**-alpha, x**(1/f)): linear
+  scale, bounds [0, 3], starts 0.5, 0.2, 1, 0.1, 2;
+- coefficient: inside exp(), log() or log10() (b in exp(a + b*log(k))): linear, unbounded,
+  starts 0, -1, 1, -0.1, 0.1;
+- threshold: in a where() condition (c in where(N > c, ...)): linear, unbounded, starts at the
+  median and quartiles of the variable it is compared with;
+- offset: a term of the outermost sum (E in E + A/N**alpha): log scale, (0, inf), starts 0.5,
+  0.9 and 0.1 times the smallest |y|;
+- scale: anywhere else (A in A/N**alpha, Nc in (Nc/N)**a): log scale, (0, inf), starts 1e3, 1,
+  1e6, 1e9, 1e-3, 1e12.
+
+An exponent is a magnitude: write a decay as `A/N**alpha` or `a*x**-b`. `bounds` override the
+defaults (a log-scale parameter given a negative lower bound is fitted on the linear scale), `log`
+puts parameters on the log scale, `fixed` holds them, `starts` sets their start values. Each
+parameter gets as many of its start values as fit in `n_starts` start points (the product over
+parameters; default 512). A fit that ends on a default bound says so in a FitWarning.
+
+Grouped fits: with `groups` (labels) and `shared` (parameter names), one law covers every group:
+X carries one more column, the group's index into `groups`, and each parameter not in `shared`
+becomes one parameter per group, named `name[label]`.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from numpy.typing import ArrayLike
+
+from scalinglab.errors import ScalingLabError
+from scalinglab.expr import ExpressionError, Formula, parse_formula
+from scalinglab.laws.base import FloatArray, Param, ScalingLaw, Tensor
+
+DEFAULT_N_STARTS = 512
+
+# Role -> start values, most useful first (a parameter takes the first k of them).
+_EXPONENT_STARTS = (0.5, 0.2, 1.0, 0.1, 2.0)
+_COEFFICIENT_STARTS = (0.0, -1.0, 1.0, -0.1, 0.1)
+_OFFSET_FRACTIONS = (0.5, 0.9, 0.1)
+_SCALE_STARTS = (1e3, 1.0, 1e6, 1e9, 1e-3, 1e12)
+_ROLE_ORDER = ("exponent", "coefficient", "threshold", "offset", "scale")
+_ROLE_RANGE = {
+    "exponent": "[0, 3]",
+    "coefficient": "unbounded",
+    "threshold": "unbounded",
+    "offset": "(0, inf), log scale",
+    "scale": "(0, inf), log scale",
+}
+
+
+def _group_name(name: str, label: str) -> str:
+    return f"{name}[{label}]"
+
+
+class FormulaLaw(ScalingLaw):
+    """A law given by a formula string over the X columns `variables` (see the module docstring).
+
+    FormulaLaw("E + A/N**alpha + B/D**beta", variables=["N", "D"]) is Hoffmann 2022's Chinchilla
+    law; FormulaLaw("a * x**-b + c", variables=["x"]) is Hestness 2017's learning curve.
+    """
+
+    name = "formula"
+    generic = True  # built from a formula: not listed by available_laws(), found by get_law()
+
+    def __init__(
+        self,
+        formula: str,
+        variables: Sequence[str],
+        *,
+        log: Sequence[str] | None = None,
+        n_starts: int = DEFAULT_N_STARTS,
+        groups: Sequence[str] | None = None,
+        shared: Sequence[str] | None = None,
+        group_column: str = "group",
+        **options: Any,
+    ) -> None:
+        super().__init__(**options)
+        self.log = log
+        self.n_starts = n_starts
+        self.groups = groups
+        self.shared = shared
+        self.group_column = group_column
+        parsed = parse_formula(formula, option="formula")
+        names = [str(v) for v in variables] if isinstance(variables, list | tuple) else []
+        if not names:
+            raise ScalingLabError("a formula law needs at least one variable (an X column)")
+        if len(set(names)) != len(names):
+            raise ScalingLabError(f"variables {names} name a column more than once")
+        unused = [v for v in names if v not in parsed.names]
+        if unused:
+            raise ScalingLabError(
+                f"variable {unused[0]!r} does not appear in the formula {formula!r}"
+            )
+        base_params = [n for n in parsed.names if n not in names]
+        if not base_params:
+            raise ScalingLabError(f"the formula {formula!r} has no parameter to fit")
+        for n in base_params:
+            if not n.isidentifier():
+                raise ScalingLabError(
+                    f"{n!r} is not a column, and a parameter name must be a plain identifier"
+                )
+        if n_starts < 1:
+            raise ScalingLabError(f"n_starts must be >= 1, got {n_starts}")
+        self._parsed = parsed
+        self._variables = tuple(names)
+        self._base_params = tuple(base_params)
+        self._roles = _roles(parsed, set(names))
+        self._labels: tuple[str, ...] = ()
+        self._grouped: tuple[str, ...] = ()
+        if groups is not None:
+            self._labels = tuple(str(g) for g in groups)
+            if not self._labels or len(set(self._labels)) != len(self._labels):
+                raise ScalingLabError("groups must be distinct labels, at least one")
+            if group_column in names:
+                raise ScalingLabError(
+                    f"the group column {group_column!r} cannot also be a variable of the formula"
+                )
+            shared_set = set(shared or ())
+            unknown = sorted(shared_set - set(base_params))
+            if unknown:
+                raise ScalingLabError(
+                    f"shared parameter {unknown[0]!r} is not a parameter of the formula; its "
+                    f"parameters are {base_params}"
+                )
+            self._grouped = tuple(n for n in base_params if n not in shared_set)
+        elif shared:
+            raise ScalingLabError("shared parameters need groups (fit one law per group)")
+        known = {*base_params, *self._expanded_names()}
+        for option, given in (("log", log), ("bounds", self.bounds), ("starts", self.starts)):
+            for n in given or ():
+                if n not in known:
+                    raise ScalingLabError(
+                        f"{option} names {n!r}, which is not a parameter of the formula; its "
+                        f"parameters are {base_params}"
+                    )
+        if self.fixed and self._grouped:
+            # a grouped parameter held fixed is held fixed in every group
+            self.fixed = {
+                k: v
+                for n, value in self.fixed.items()
+                for k, v in (
+                    [(_group_name(n, g), value) for g in self._labels]
+                    if n in self._grouped
+                    else [(n, value)]
+                )
+            }
+        # variables, params and formula are class-level constants of a registered law; a formula
+        # law has its own, from its formula (instance attributes shadow the class's).
+        vars(self).update(
+            variables=(*names, group_column) if self._labels else tuple(names),
+            params=self._declare_params(),
+            formula=formula,
+        )
+
+    # --------------------------------------------------------------------------------------
+    # Parameters
+    # --------------------------------------------------------------------------------------
+    def _expanded_names(self) -> list[str]:
+        """Parameter names: per-group copies `name[label]` of the grouped ones, then the rest."""
+        out: list[str] = []
+        for n in self._base_params:
+            if n in self._grouped:
+                out.extend(_group_name(n, g) for g in self._labels)
+            else:
+                out.append(n)
+        return out
+
+    def base_param(self, name: str) -> str:
+        """The formula's name of a (possibly per-group) parameter."""
+        for n in self._grouped:
+            if name.startswith(n + "[") and name.endswith("]"):
+                return n
+        return name
+
+    def role(self, name: str) -> str:
+        """exponent, coefficient, threshold, offset or scale (see the module docstring)."""
+        return self._roles[self.base_param(name)][0]
+
+    def _declare_params(self) -> tuple[Param, ...]:
+        user_bounds = dict(self.bounds or {})
+        log_names = set(self.log or ())
+        params = []
+        for name in self._expanded_names():
+            base = self.base_param(name)
+            role = self.role(name)
+            bounds = user_bounds.get(name, user_bounds.get(base))
+            logged = role in ("offset", "scale")
+            if name in log_names or base in log_names:
+                logged = True
+            elif bounds is not None and float(bounds[0]) < 0:
+                logged = False  # a signed range: the linear scale
+            if role == "exponent":
+                lower, upper = 0.0, 3.0
+            elif logged:
+                lower, upper = 0.0, math.inf
+            else:
+                lower, upper = -math.inf, math.inf
+            if logged and lower < 0:
+                lower = 0.0
+            params.append(Param(name, lower=lower, upper=upper, log=logged, doc=role))
+        return tuple(params)
+
+    def param_bounds(self, name: str) -> tuple[float, float]:
+        """Declared bounds, or the `bounds` option's (given for a parameter or, for the per-group
+        copies of a parameter, for its formula name)."""
+        prm = self.param(name)
+        user = dict(self.bounds or {})
+        given = user.get(name, user.get(self.base_param(name)))
+        if given is None:
+            return prm.lower, prm.upper
+        try:
+            lower, upper = (float(b) for b in given)
+        except (TypeError, ValueError):
+            raise ScalingLabError(f"bounds for {name} must be two numbers (lower, upper)") from None
+        if not lower < upper:
+            raise ScalingLabError(f"bounds for {name} must have lower < upper")
+        if prm.log and lower < 0:
+            raise ScalingLabError(f"{name} is on the log scale: its lower bound must be >= 0")
+        return lower, upper
+
+    def start_grid(self, x: FloatArray, y: FloatArray) -> dict[str, tuple[float, ...]]:
+        """Start values per parameter: each role's values (module docstring), inside the bounds,
+        as many per parameter as keep the product within n_starts. Per-group copies of a
+        parameter start where one law fitted to all groups together ends."""
+        values: dict[str, tuple[float, ...]] = {}
+        for name in self._base_params:
+            values[name] = self._candidates(name, x, y)
+        if self._grouped:
+            pooled = self._pooled_fit(x, y)
+            for name in self._base_params:
+                values[name] = (
+                    (pooled[name],)
+                    if name in self._grouped
+                    else (pooled[name], *(v for v in values[name] if v != pooled[name]))
+                )
+        counts = _allocate(
+            [len(values[n]) for n in self._base_params if n not in self._grouped], self.n_starts
+        )
+        sizes = dict(
+            zip([n for n in self._base_params if n not in self._grouped], counts, strict=True)
+        )
+        grid: dict[str, tuple[float, ...]] = {}
+        for name in self.param_names:
+            base = self.base_param(name)
+            grid[name] = values[base][: sizes.get(base, 1)]
+        return grid
+
+    def _candidates(self, name: str, x: FloatArray, y: FloatArray) -> tuple[float, ...]:
+        """Start values of a formula parameter, most useful first."""
+        role, compared = self._roles[name]
+        lower, upper = self.param_bounds(self._first_copy(name))
+        logged = self.param(self._first_copy(name)).log
+        if self.bounds and name in self.bounds and math.isfinite(lower) and math.isfinite(upper):
+            # inside user bounds: the middle, then the quarter points (geometric on a log scale)
+            if logged and lower > 0:
+                lo, hi = math.log(lower), math.log(upper)
+                return tuple(math.exp(lo + f * (hi - lo)) for f in (0.5, 0.25, 0.75, 0.1, 0.9))
+            return tuple(lower + f * (upper - lower) for f in (0.5, 0.25, 0.75, 0.1, 0.9))
+        if role == "exponent":
+            starts: tuple[float, ...] = _EXPONENT_STARTS
+        elif role == "coefficient":
+            starts = _COEFFICIENT_STARTS
+        elif role == "threshold":
+            if compared is not None and compared in self._variables:
+                col = x[:, self._variables.index(compared)]
+                starts = tuple(float(np.quantile(col, q)) for q in (0.5, 0.25, 0.75))
+            else:
+                starts = (0.0, 1.0, -1.0)
+        elif role == "offset":
+            low = float(np.min(np.abs(y))) or 1.0
+            starts = tuple(f * low for f in _OFFSET_FRACTIONS)
+        else:
+            starts = _SCALE_STARTS
+        return tuple(float(min(max(v, lower), upper)) for v in starts)
+
+    def _first_copy(self, name: str) -> str:
+        return _group_name(name, self._labels[0]) if name in self._grouped else name
+
+    def _pooled_fit(self, x: FloatArray, y: FloatArray) -> dict[str, float]:
+        """The formula fitted to all groups at once (every parameter shared): per-group starts."""
+        options = self.get_options()
+        for key in ("formula", "variables", "groups", "shared", "group_column"):
+            options.pop(key)
+        options["n_bootstrap"] = 0
+        options["fixed"] = {self.base_param(k): v for k, v in (self.fixed or {}).items()} or None
+        options["tied"] = None
+        options["starts"] = None
+        options["bounds"] = {
+            k: v for k, v in (self.bounds or {}).items() if k in self._base_params
+        } or None
+        pooled = FormulaLaw(self.formula, self._variables, **options)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                pooled.fit(x[:, :-1], y)
+            except ScalingLabError:
+                return {n: self._candidates(n, x, y)[0] for n in self._base_params}
+        return pooled.params_
+
+    # --------------------------------------------------------------------------------------
+    # Evaluation
+    # --------------------------------------------------------------------------------------
+    def evaluate(self, p: Mapping[str, Tensor], x: Tensor, logx: Tensor | None = None) -> Tensor:
+        """The formula's value (b, n) for parameter rows p[name] (b, 1) at x (n, k)."""
+        if logx is None:
+            logx = torch.log(x)
+        compiler = _Evaluator(self, p, x, logx)
+        value = compiler.number(self._parsed.tree.body)
+        b = next(iter(p.values())).shape[0] if p else 1
+        return torch.as_tensor(value, dtype=x.dtype).expand(b, x.shape[0])
+
+    def log_predict(self, p: Mapping[str, Tensor], x: Tensor, logx: Tensor) -> Tensor:
+        return torch.log(self.evaluate(p, x, logx))
+
+    def group_codes(self, labels: Sequence[Any]) -> FloatArray:
+        """The group column of X for these labels (their index into `groups`)."""
+        index = {g: j for j, g in enumerate(self._labels)}
+        out = np.empty(len(labels))
+        for i, label in enumerate(labels):
+            key = str(label)
+            if key not in index:
+                raise ScalingLabError(
+                    f"group {key!r} was not in the fit; its groups are {list(self._labels)}"
+                )
+            out[i] = index[key]
+        return out
+
+    # --------------------------------------------------------------------------------------
+    # Validation, notes, serialisation
+    # --------------------------------------------------------------------------------------
+    def check_X(self, X: ArrayLike) -> FloatArray:
+        """X as a float (n, k) array in the order of `variables`, finite (a formula may take
+        zero or negative inputs; where it takes a log of one, the fit says so)."""
+        arr = np.array(X, dtype=float)
+        k = len(self.variables)
+        if arr.ndim == 1 and k == 1:
+            arr = arr[:, None]
+        if arr.ndim != 2 or arr.shape[1] != k:
+            raise ScalingLabError(
+                f"the formula law needs X with {k} column(s) {list(self.variables)}, "
+                f"got shape {arr.shape}"
+            )
+        if not np.all(np.isfinite(arr)):
+            raise ScalingLabError("X contains NaN or inf; drop or fix those rows")
+        if self._labels:
+            codes = arr[:, -1]
+            if np.any((codes != np.round(codes)) | (codes < 0) | (codes >= len(self._labels))):
+                raise ScalingLabError(
+                    f"the last column of X must hold group indices 0..{len(self._labels) - 1}"
+                )
+        return arr
+
+    def fit_notes(self, x: FloatArray, y: FloatArray) -> list[str]:
+        """Say which parameters ended on a default bound, and how to widen it."""
+        notes = []
+        for name in self.at_bounds_:
+            base = self.base_param(name)
+            if self.bounds and (name in self.bounds or base in self.bounds):
+                continue
+            role = self.role(name)
+            notes.append(
+                f"formula: {name} ended on its default bound ({role} parameters: "
+                f"{_ROLE_RANGE[role]}, value {self.params_[name]:.6g}); if the optimum lies "
+                f"beyond, pass bounds for it (CLI: --bounds {base}=LOW:HIGH)"
+                + ("; a decay is written A/N**alpha or a*x**-b" if role == "exponent" else "")
+            )
+        return notes
+
+    def get_options(self) -> dict[str, Any]:
+        options = {
+            "formula": self.formula,
+            "variables": list(self._variables),
+            "log": list(self.log) if self.log else None,
+            "n_starts": self.n_starts,
+            "groups": list(self._labels) if self._labels else None,
+            "shared": list(self.shared) if self.shared else None,
+            "group_column": self.group_column,
+        }
+        options.update(super().get_options())
+        return options
+
+    def __repr__(self) -> str:
+        inner = f"{self.formula!r}, variables={list(self._variables)}"
+        if hasattr(self, "params_"):
+            inner += ", " + ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
+        return f"FormulaLaw({inner})"
+
+
+def _allocate(available: Sequence[int], budget: int) -> list[int]:
+    """How many start values each parameter gets: one each, then one more to each in turn
+    while the product of the counts stays within `budget` (and values remain)."""
+    counts = [1] * len(available)
+    grew = True
+    while grew:
+        grew = False
+        for j in range(len(counts)):
+            if counts[j] >= available[j]:
+                continue
+            trial = math.prod(counts) // counts[j] * (counts[j] + 1)
+            if trial <= budget:
+                counts[j] += 1
+                grew = True
+    return counts
+
+
+def _roles(parsed: Formula, variables: set[str]) -> dict[str, tuple[str, str | None]]:
+    """Each parameter's role (module docstring) and, for a threshold, the variable it is compared
+    with."""
+    found: dict[str, set[str]] = {}
+    compared_with: dict[str, str] = {}
+
+    def mark(node: ast.AST, role: str) -> None:
+        for child in ast.walk(node):
+            if isinstance(child, ast.Name):
+                name = parsed.name_of(child)
+                if name not in variables:
+                    found.setdefault(name, set()).add(role)
+
+    def visit(node: ast.AST, top_sum: bool) -> None:
+        if isinstance(node, ast.BinOp):
+            if isinstance(node.op, ast.Pow):
+                mark(node.right, "exponent")
+                visit(node.left, False)
+                return
+            in_sum = top_sum and isinstance(node.op, ast.Add | ast.Sub)
+            visit(node.left, in_sum)
+            visit(node.right, in_sum)
+        elif isinstance(node, ast.UnaryOp):
+            visit(node.operand, top_sum)
+        elif isinstance(node, ast.Call):
+            func = node.func.id if isinstance(node.func, ast.Name) else ""
+            for j, arg in enumerate(node.args):
+                if func in ("exp", "log", "log10"):
+                    mark(arg, "coefficient")
+                elif func == "where" and j == 0:
+                    mark(arg, "threshold")
+                    for cmp in ast.walk(arg):
+                        if isinstance(cmp, ast.Compare):
+                            operands = [cmp.left, *cmp.comparators]
+                            names = [parsed.name_of(o) for o in operands if isinstance(o, ast.Name)]
+                            var = next((n for n in names if n in variables), None)
+                            for n in names:
+                                if var is not None and n not in variables:
+                                    compared_with.setdefault(n, var)
+                else:
+                    visit(arg, top_sum and func == "where")  # a branch of where is the value
+        elif isinstance(node, ast.Name):
+            name = parsed.name_of(node)
+            if name not in variables:
+                found.setdefault(name, set()).add("offset" if top_sum else "scale")
+
+    visit(parsed.tree.body, True)
+    out: dict[str, tuple[str, str | None]] = {}
+    for name, roles in found.items():
+        role = next(r for r in _ROLE_ORDER if r in roles)
+        out[name] = (role, compared_with.get(name))
+    return out
+
+
+class _Evaluator:
+    """Evaluates a checked formula tree in torch for a batch of parameter rows."""
+
+    def __init__(self, law: FormulaLaw, p: Mapping[str, Tensor], x: Tensor, logx: Tensor):
+        self.law = law
+        self.p = p
+        self.x = x
+        self.logx = logx
+        self.positive = [bool(v) for v in (x > 0).all(dim=0).tolist()]
+        self.index = {v: j for j, v in enumerate(law._variables)}
+        self.codes = x[:, -1].long() if law._labels else None
+
+    def tensor(self, value: Tensor | float) -> Tensor:
+        return value if isinstance(value, Tensor) else torch.tensor(value, dtype=self.x.dtype)
+
+    def name(self, node: ast.Name) -> Tensor:
+        name = self.law._parsed.name_of(node)
+        if name in self.index:
+            return self.x[:, self.index[name]]
+        if name in self.law._grouped:
+            assert self.codes is not None
+            copies = [self.p[_group_name(name, g)] for g in self.law._labels]
+            return torch.cat(copies, dim=1)[:, self.codes]
+        return self.p[name]
+
+    def number(self, node: ast.AST) -> Tensor | float:
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+            return float(node.value)
+        if isinstance(node, ast.Name):
+            return self.name(node)
+        if isinstance(node, ast.UnaryOp):
+            value = self.number(node.operand)
+            return -value if isinstance(node.op, ast.USub) else value
+        if isinstance(node, ast.BinOp):
+            return self.binary(node)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            return self.call(node.func.id, node.args)
+        raise ExpressionError(f"formula: cannot evaluate {type(node).__name__}")  # not reached
+
+    def binary(self, node: ast.BinOp) -> Tensor | float:
+        if isinstance(node.op, ast.Pow):
+            return self.power(node.left, node.right)
+        left, right = self.number(node.left), self.number(node.right)
+        if isinstance(node.op, ast.Add):
+            return left + right
+        if isinstance(node.op, ast.Sub):
+            return left - right
+        if isinstance(node.op, ast.Mult):
+            return left * right
+        if not isinstance(left, Tensor) and not isinstance(right, Tensor):
+            with np.errstate(all="ignore"):
+                return float(np.float64(left) / np.float64(right))
+        return self.tensor(left) / right
+
+    def power(self, base_node: ast.AST, exp_node: ast.AST) -> Tensor | float:
+        exponent = self.number(exp_node)
+        if isinstance(base_node, ast.Name):
+            name = self.law._parsed.name_of(base_node)
+            j = self.index.get(name)
+            if j is not None and self.positive[j]:
+                # a positive column: x**e = exp(e·log x), with log x computed once per fit
+                return torch.exp(self.tensor(exponent) * self.logx[:, j])
+        base = self.number(base_node)
+        if not isinstance(base, Tensor) and not isinstance(exponent, Tensor):
+            with np.errstate(all="ignore"):
+                return float(np.power(np.float64(base), np.float64(exponent)))
+        if not isinstance(base, Tensor) and base > 0:
+            return torch.exp(self.tensor(exponent) * math.log(base))
+        return torch.pow(self.tensor(base), exponent)
+
+    def call(self, func: str, args: list[ast.expr]) -> Tensor:
+        if func == "where":
+            cond = self.condition(args[0])
+            return torch.where(cond, self.tensor(self.number(args[1])), self.number(args[2]))
+        values = [self.tensor(self.number(a)) for a in args]
+        if func in ("min", "max"):
+            pick: Callable[[Tensor, Tensor], Tensor] = (
+                torch.minimum if func == "min" else torch.maximum
+            )
+            out = values[0]
+            for v in values[1:]:
+                out = pick(out, v)
+            return out
+        unary: dict[str, Callable[[Tensor], Tensor]] = {
+            "exp": torch.exp,
+            "log": torch.log,
+            "log10": torch.log10,
+            "sqrt": torch.sqrt,
+            "abs": torch.abs,
+        }
+        return unary[func](values[0])
+
+    def condition(self, node: ast.AST) -> Tensor:
+        if isinstance(node, ast.BoolOp):
+            parts = [self.condition(v) for v in node.values]
+            out = parts[0]
+            for part in parts[1:]:
+                out = out & part if isinstance(node.op, ast.And) else out | part
+            return out
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            return ~self.condition(node.operand)
+        assert isinstance(node, ast.Compare)
+        compare: dict[type[ast.cmpop], Callable[[Tensor, Tensor | float], Tensor]] = {
+            ast.Lt: torch.lt,
+            ast.LtE: torch.le,
+            ast.Gt: torch.gt,
+            ast.GtE: torch.ge,
+            ast.Eq: torch.eq,
+            ast.NotEq: torch.ne,
+        }
+        left = self.tensor(self.number(node.left))
+        result: Tensor | None = None
+        for op, comparator in zip(node.ops, node.comparators, strict=True):
+            right = self.tensor(self.number(comparator))
+            step = compare[type(op)](left, right)
+            result = step if result is None else result & step
+            left = right
+        assert result is not None
+        return result
