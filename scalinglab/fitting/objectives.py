@@ -4,8 +4,12 @@
   2022, Approach 3, δ = 1e-3; as replicated by Besiroglu et al. 2024, arXiv:2404.10102):
   h(r) = r²/2 for |r| ≤ δ, δ(|r| − δ/2) otherwise.
 - "ls_log": ½ Σ r², least squares on log residuals.
-- "ls_linear": ½ Σ (ŷ − y)², least squares on y itself.
-Every objective takes optional non-negative sample weights, per point or per (row, point) — the
+- "ls_linear": ½ Σ (ŷ − y)², least squares on y itself, with ŷ the law's `linear_predict` (so a
+  signed target, or a prediction at or below zero, is fitted as it is; only the log objectives
+  need y > 0).
+Every objective is a sum of ρ(r) over residuals r (log or linear), which is what the solver's
+Gauss-Newton preconditioner (`residuals`, `curvature_weights`) uses. Every objective takes
+optional non-negative sample weights, per point or per (row, point) — the
 latter is how the bootstrap refits thousands of resamples in one batch.
 """
 
@@ -26,14 +30,35 @@ def huber(r: Tensor, delta: float) -> Tensor:
     return torch.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
 
 
-def pointwise_loss(kind: str, log_pred: Tensor, y: Tensor, log_y: Tensor, delta: float) -> Tensor:
-    """Loss per (row, point) for one of the objectives above."""
-    if kind == "ls_linear":
-        return 0.5 * (torch.exp(log_pred) - y) ** 2
-    r = log_pred - log_y
+LOG_OBJECTIVES = ("huber", "ls_log")  # fitted on log residuals: they need y > 0
+
+
+def residuals(
+    law: FittableLaw, free: Sequence[str], x: Tensor, y: Tensor
+) -> Callable[[Tensor], Tensor]:
+    """r(theta (b, p)) -> (b, n): the residuals the objective's loss is taken of — log ŷ − log y
+    for the log objectives, ŷ − y for ls_linear."""
+    logx = torch.log(x)  # -inf or NaN where x <= 0: only a law that takes the log reads it
+    if law.objective in LOG_OBJECTIVES:
+        log_y = torch.log(y)
+        return lambda theta: law.log_predict(law.expand(theta, free), x, logx) - log_y
+    return lambda theta: law.linear_predict(law.expand(theta, free), x, logx) - y
+
+
+def pointwise_loss(kind: str, r: Tensor, delta: float) -> Tensor:
+    """Loss per (row, point) of residuals r for one of the objectives above."""
     if kind == "huber":
         return huber(r, delta)
     return 0.5 * r * r
+
+
+def curvature_weights(kind: str, r: Tensor, delta: float) -> Tensor:
+    """Per-residual weights of the Gauss-Newton curvature JᵀΩJ: 1 for least squares, and for
+    Huber the iteratively reweighted least-squares weight ψ(r)/r = min(1, δ/|r|) (Huber 1981),
+    which, unlike the exact second derivative (0 beyond δ), keeps outlying points' pull."""
+    if kind == "huber":
+        return (delta / r.abs().clamp_min(1e-300)).clamp(max=1.0)
+    return torch.ones_like(r)
 
 
 def make_objective(
@@ -47,13 +72,11 @@ def make_objective(
 
     `weights` is (n,) shared by all rows, or (B, n) with one row of weights per batch row.
     """
-    logx, log_y = torch.log(x), torch.log(y)
+    resid = residuals(law, free, x, y)
     per_row = weights.ndim == 2
 
     def fun(theta: Tensor, rows: Tensor) -> Tensor:
-        p = law.expand(theta, free)
-        lp = law.log_predict(p, x, logx)
-        loss = pointwise_loss(law.objective, lp, y, log_y, law.delta)
+        loss = pointwise_loss(law.objective, resid(theta), law.delta)
         w = weights[rows] if per_row else weights
         # 0·inf would be NaN: points with zero weight (left out of a resample) contribute nothing.
         loss = torch.where(w > 0, loss * w, torch.zeros_like(loss))
