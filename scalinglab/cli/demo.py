@@ -15,9 +15,11 @@ from rich.markup import escape
 from scalinglab.cli.app import (
     DEFAULT_BOOTSTRAP,
     DEFAULT_LEVEL,
+    DEFAULT_SEED,
     BootstrapOption,
     JsonOption,
     LevelOption,
+    SeedOption,
     app,
     check_out_dir,
     console,
@@ -84,6 +86,7 @@ def demo_command(
         int | None, typer.Option(min=1, help="Concurrent trials (default: one per core).")
     ] = None,
     bootstrap: BootstrapOption = DEFAULT_BOOTSTRAP,
+    seed: SeedOption = DEFAULT_SEED,
     level: LevelOption = DEFAULT_LEVEL,
     prepare_data: Annotated[
         bool, typer.Option("--prepare/--no-prepare", help="Build the task's data cache first.")
@@ -151,6 +154,7 @@ def demo_command(
             storage=url,
             n_bootstrap=bootstrap,
             level=level,
+            seed=seed,
             config_path=config_path,
         )
     h = {k: v for k, v in built.report.headline.items() if k != "cards"}

@@ -11,9 +11,11 @@ import typer
 from scalinglab.cli.app import (
     DEFAULT_BOOTSTRAP,
     DEFAULT_LEVEL,
+    DEFAULT_SEED,
     BootstrapOption,
     JsonOption,
     LevelOption,
+    SeedOption,
     app,
     check_out_dir,
     console,
@@ -50,6 +52,7 @@ def report_command(
         ),
     ] = "auto",
     bootstrap: BootstrapOption = DEFAULT_BOOTSTRAP,
+    seed: SeedOption = DEFAULT_SEED,
     level: LevelOption = DEFAULT_LEVEL,
     json_out: JsonOption = None,
 ) -> None:
@@ -75,7 +78,14 @@ def report_command(
     check_curve_y(y)
     with out_console(json_out).status("fitting and plotting..."):
         built = build_report(
-            sources, out, storage=storage, where=where, y=y, n_bootstrap=bootstrap, level=level
+            sources,
+            out,
+            storage=storage,
+            where=where,
+            y=y,
+            n_bootstrap=bootstrap,
+            level=level,
+            seed=seed,
         )
     headline = {k: v for k, v in built.report.headline.items() if k != "cards"}
 

@@ -17,9 +17,11 @@ from rich.table import Table
 from scalinglab.cli.app import (
     DEFAULT_BOOTSTRAP,
     DEFAULT_LEVEL,
+    DEFAULT_SEED,
     BootstrapOption,
     JsonOption,
     LevelOption,
+    SeedOption,
     app,
     console,
     emit,
@@ -266,6 +268,7 @@ def fit_cmd(
         ),
     ] = "auto",
     bootstrap: BootstrapOption = DEFAULT_BOOTSTRAP,
+    seed: SeedOption = DEFAULT_SEED,
     level: LevelOption = DEFAULT_LEVEL,
     fit_up_to: Annotated[
         float | None,
@@ -299,6 +302,7 @@ def fit_cmd(
             n_bootstrap=bootstrap,
             fit_up_to=fit_up_to,
             level=level,
+            seed=seed,
         )
     emit(result.to_dict(), json_out, lambda: _print_study_fit(name, result))
 

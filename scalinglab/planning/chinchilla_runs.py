@@ -67,8 +67,11 @@ def analyze_nd(
     n_bootstrap: int = 200,
     level: float = 0.9,
     flops_per_param_token: float = 6.0,
+    seed: int = 0,
 ) -> NDAnalysis:
-    """Fit the Chinchilla law to the runs and, when possible, run the IsoFLOP analysis."""
+    """Fit the Chinchilla law to the runs and, when possible, run the IsoFLOP analysis; both
+    bootstrap `n_bootstrap` times with random_state `seed`, and give `level` intervals (the
+    law's parameter intervals too)."""
     cols = find_columns(df)
     N = numeric_columns(df, [cols["params"]], source)[:, 0]
     loss = numeric_columns(df, [cols["loss"]], source)[:, 0]
@@ -83,12 +86,14 @@ def analyze_nd(
         raise ScalingLabError(f"{source}: {len(N)} runs are too few to fit L(N, D) (need 6+)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
-        law = get_law("chinchilla")(n_bootstrap=n_bootstrap, random_state=0)
+        law = get_law("chinchilla")(n_bootstrap=n_bootstrap, random_state=seed, ci_level=level)
         law.fit(np.column_stack([N, D]), loss)
     iso: IsoFLOPResult | None = None
     iso_error = ""
     try:
-        iso = isoflop_analysis(N, loss, compute=C, tokens=D, n_bootstrap=n_bootstrap, level=level)
+        iso = isoflop_analysis(
+            N, loss, compute=C, tokens=D, n_bootstrap=n_bootstrap, level=level, random_state=seed
+        )
     except ScalingLabError as exc:
         iso_error = str(exc)
     return NDAnalysis(source, len(N), cols, N, D, C, loss, law, iso, iso_error, level)

@@ -76,16 +76,23 @@ class ModelSizeCurve:
 
 
 def fit_model_size_curve(
-    data: ArrayLike, sizes: ArrayLike, n_bootstrap: int = 200, random_state: int | None = 0
+    data: ArrayLike,
+    sizes: ArrayLike,
+    n_bootstrap: int = 200,
+    random_state: int | None = 0,
+    ci_level: float = 0.9,
 ) -> ModelSizeCurve:
-    """Fit s(m) = α_p·m^β_p to (shard size, best-fit model size) pairs."""
+    """Fit s(m) = α_p·m^β_p to (shard size, best-fit model size) pairs, with `n_bootstrap`
+    refits drawn with `random_state` for its `ci_level` parameter intervals."""
     m = np.asarray(data, dtype=float).reshape(-1)
     s = np.asarray(sizes, dtype=float).reshape(-1)
     if m.size != s.size:
         raise ScalingLabError("give one best-fit model size per shard size")
     if np.unique(m).size < 2:
         raise ScalingLabError("the model-size curve needs best-fit sizes at 2 or more shard sizes")
-    law = get_law("power")(n_bootstrap=n_bootstrap, random_state=random_state, objective="ls_log")
+    law = get_law("power")(
+        n_bootstrap=n_bootstrap, random_state=random_state, ci_level=ci_level, objective="ls_log"
+    )
     return ModelSizeCurve(law.fit(m[:, None], s))
 
 

@@ -31,7 +31,13 @@ from scalinglab.report.learning_curve import learning_curve_figure
 from scalinglab.report.study_figures import y_label
 from scalinglab.report.study_page import setup_from_trials, study_report
 from scalinglab.report.style import figure_file
-from scalinglab.study.fit import DEFAULT_BOOTSTRAP, DEFAULT_LEVEL, fit_study
+from scalinglab.study.fit import (
+    DEFAULT_BOOTSTRAP,
+    DEFAULT_LEVEL,
+    DEFAULT_SEED,
+    StudyFit,
+    fit_study,
+)
 
 
 @dataclass
@@ -43,16 +49,48 @@ class BuiltReport:
     kind: str  # "study" | "study-table" | "nd-table" | "fits"
 
 
+@dataclass(frozen=True)
+class FitOptions:
+    """How every fit of a report is made: `n_bootstrap` refits drawn with random_state `seed`,
+    intervals at `level`. Its flags go into every reproduce command, so that each gives what
+    the report shows."""
+
+    n_bootstrap: int = DEFAULT_BOOTSTRAP
+    seed: int = DEFAULT_SEED
+    level: float = DEFAULT_LEVEL
+
+    def flags(self) -> str:
+        """`--bootstrap N --seed S --level L`: the options of a command that fits."""
+        return f"--bootstrap {int(self.n_bootstrap)} --seed {int(self.seed)} {self.level_flag()}"
+
+    def level_flag(self) -> str:
+        """`--level L`: the option of a command that only reads a fit (plan, report of fits)."""
+        return f"--level {float(self.level)!r}"  # repr: the exact float back
+
+    def check(self) -> None:
+        """Fail on a level outside (0, 1) or a negative count or seed, naming the parameter."""
+        if not 0 < self.level < 1:
+            raise ScalingLabError(f"level must be between 0 and 1, got {self.level}")
+        if self.n_bootstrap < 0:
+            raise ScalingLabError("n_bootstrap must be >= 0")
+        if self.seed < 0:
+            raise ScalingLabError("seed must be >= 0")
+
+
 def _q(value: str | Path) -> str:
     return shlex.quote(str(value))
 
 
-def _report_command(sources: Sequence[str], out: Path, options: dict[str, Any]) -> str:
+def _report_command(
+    sources: Sequence[str], out: Path, options: dict[str, Any], flags: str = ""
+) -> str:
+    """The `scalinglab report` command of this page: its sources, `options` as --key value
+    (None left out), then `flags` (FitOptions.flags or level_flag)."""
     parts = ["scalinglab report", *(_q(s) for s in sources), "--out", _q(out)]
     for key, value in options.items():
         if value is not None:
             parts += [f"--{key}", _q(str(value))]
-    return " ".join(parts)
+    return " ".join([*parts, flags] if flags else parts)
 
 
 def _toml_value(value: Any) -> str:
@@ -84,8 +122,7 @@ def _study_source(
     out: Path,
     storage: str | None,
     y: str,
-    n_bootstrap: int,
-    level: float,
+    fits: FitOptions,
     config_path: Path | None,
 ) -> BuiltReport:
     from scalinglab.study.layout import load_study_config
@@ -94,7 +131,7 @@ def _study_source(
 
     trials = load_results(name, storage)
     config = load_study_config(name, open_existing(name, storage))
-    analysis = fit_study(trials, y=y, n_bootstrap=n_bootstrap, level=level)
+    analysis = _fit_study(trials, y, fits)
     out.mkdir(parents=True, exist_ok=True)
     if config_path is None:
         config_path = out / "study.toml"
@@ -124,35 +161,40 @@ def _study_source(
         f"scalinglab study run {_q(config_path)} {' '.join(st)}   # runs or resumes the study",
         f"scalinglab study status {_q(name)} {' '.join(st)}",
         f"scalinglab study export {_q(name)} {' '.join(st)} --out {_q(out / 'results.csv')}",
-        f"scalinglab study fit {_q(name)} {' '.join(st)} --y {analysis.y} --bootstrap "
-        f"{n_bootstrap} --json {_q(out / 'fit.json')}",
+        f"scalinglab study fit {_q(name)} {' '.join(st)} --y {analysis.y} {fits.flags()} "
+        f"--json {_q(out / 'fit.json')}",
         f"scalinglab fit {_q(out / 'results.best.csv')} --law power_const --x shard_size "
-        f"--y {analysis.y} --bootstrap {n_bootstrap} --json {_q(out / 'curve.json')}",
+        f"--y {analysis.y} {fits.flags()} --json {_q(out / 'curve.json')}",
         f"scalinglab plan {_q(out / 'curve.json')} --target-error "
-        f"{float(analysis.best[analysis.y].min()) * 0.9:.4g}",
-        _report_command([name], out, {"storage": url, "y": analysis.y, "bootstrap": n_bootstrap}),
+        f"{float(analysis.best[analysis.y].min()) * 0.9:.4g} {fits.level_flag()}",
+        _report_command([name], out, {"storage": url, "y": analysis.y}, fits.flags()),
     ]
     report = study_report(analysis, out, setup, commands)
     return BuiltReport(write_html(report, out), report, "study")
 
 
-def _table_source(
-    path: str, out: Path, where: str | None, y: str, n_bootstrap: int, level: float
-) -> BuiltReport:
+def _fit_study(trials: pd.DataFrame, y: str, fits: FitOptions) -> StudyFit:
+    """scalinglab.study.fit_study with the report's fit options."""
+    return fit_study(trials, y=y, n_bootstrap=fits.n_bootstrap, level=fits.level, seed=fits.seed)
+
+
+def _table_source(path: str, out: Path, where: str | None, y: str, fits: FitOptions) -> BuiltReport:
     df = read_table(path, where)
-    opts = {"where": where, "bootstrap": n_bootstrap}
+    opts = {"where": where}
     if {"shard_size", "state", "best_val_loss"} <= set(df.columns):
-        analysis = fit_study(df, y=y, n_bootstrap=n_bootstrap, level=level)
+        analysis = _fit_study(df, y, fits)
         setup = [
             ("source", str(path)),
             *([("filter", where)] if where else []),
             *setup_from_trials(df),
         ]
-        commands = [_report_command([path], out, {**opts, "y": analysis.y})]
+        commands = [_report_command([path], out, {**opts, "y": analysis.y}, fits.flags())]
         report = study_report(analysis, out, setup, commands)
         return BuiltReport(write_html(report, out), report, "study-table")
     if has_nd(df):
-        a = analyze_nd(df, str(path), n_bootstrap=n_bootstrap, level=level)
+        a = analyze_nd(
+            df, str(path), n_bootstrap=fits.n_bootstrap, level=fits.level, seed=fits.seed
+        )
         w = ["--where", _q(where)] if where else []
         c = a.columns
         xs = f"--x {c['params']} --x {c['tokens']}" if "tokens" in c else ""
@@ -161,17 +203,17 @@ def _table_source(
             + (f"--tokens {c['tokens']} " if "tokens" in c else "")
             + (f"--flops {c['compute']} " if "compute" in c else "")
             + " ".join(w)
-            + f" --bootstrap {n_bootstrap} --json isoflop.json",
+            + f" {fits.flags()} --json isoflop.json",
         ]
         if "tokens" in c:
             commands.insert(
                 0,
                 f"scalinglab fit {_q(path)} --law chinchilla {xs} --y {c['loss']} "
                 + " ".join(w)
-                + f" --bootstrap {n_bootstrap} --json fit.json",
+                + f" {fits.flags()} --json fit.json",
             )
-            commands.append("scalinglab plan fit.json --compute 5.76e23")
-        commands.append(_report_command([path], out, opts))
+            commands.append(f"scalinglab plan fit.json --compute 5.76e23 {fits.level_flag()}")
+        commands.append(_report_command([path], out, opts, fits.flags()))
         report = allocation_report(a, out, [("filter", where)] if where else [], commands)
         return BuiltReport(write_html(report, out), report, "nd-table")
     raise ScalingLabError(
@@ -199,7 +241,7 @@ def _study_fit_trials(doc: dict[str, Any], path: str) -> pd.DataFrame:
     return df
 
 
-def _fits_source(paths: Sequence[str], out: Path, n_bootstrap: int, level: float) -> BuiltReport:
+def _fits_source(paths: Sequence[str], out: Path, fits: FitOptions) -> BuiltReport:
     docs: list[tuple[str, dict[str, Any]]] = []
     for p in paths:
         try:
@@ -215,23 +257,19 @@ def _fits_source(paths: Sequence[str], out: Path, n_bootstrap: int, level: float
             raise ScalingLabError("give one `study fit --json` file at a time")
         p, d = study_docs[0]
         trials = _study_fit_trials(d, p)
-        analysis = fit_study(
-            trials, y=str(d.get("y", "auto")), n_bootstrap=n_bootstrap, level=level
-        )
+        analysis = _fit_study(trials, str(d.get("y", "auto")), fits)
         setup = [
             ("source", p),
             ("note", "refitted from the fit file's best-per-shard points"),
             *setup_from_trials(trials)[:3],
         ]
-        report = study_report(
-            analysis, out, setup, [_report_command([p], out, {"bootstrap": n_bootstrap})]
-        )
+        report = study_report(analysis, out, setup, [_report_command([p], out, {}, fits.flags())])
         return BuiltReport(write_html(report, out), report, "fits")
     laws: list[tuple[str, ScalingLaw, dict[str, Any]]] = []
     for p, _ in docs:
         law, doc = load_fit(p)
         laws.append((p, law, doc))
-    return _law_fits_report(laws, out, level, paths)
+    return _law_fits_report(laws, out, fits.level, paths)
 
 
 def _law_fits_report(
@@ -326,7 +364,9 @@ def _law_fits_report(
                     rows,
                 )
             )
-    report.commands.append(_report_command(list(paths), out, {}))
+    report.commands.append(
+        _report_command(list(paths), out, {}, FitOptions(level=level).level_flag())
+    )
     return BuiltReport(write_html(report, out), report, "fits")
 
 
@@ -348,34 +388,35 @@ def build_report(
     n_bootstrap: int = DEFAULT_BOOTSTRAP,
     level: float = DEFAULT_LEVEL,
     config_path: str | Path | None = None,
+    seed: int = DEFAULT_SEED,
 ) -> BuiltReport:
     """Write the report of `sources` to out/index.html (figures in out/figures).
 
     sources: one study name (with `storage`, default runs/NAME.db), one results table
     (.csv/.parquet: a study's trials, or runs with params, tokens/flops and loss), or one or more
-    fit JSON files. y: the learning-curve column of a study (auto: by task domain).
+    fit JSON files. y: the learning-curve column of a study (auto: by task domain). Every law
+    fitted is bootstrapped `n_bootstrap` times with random_state `seed`, and every interval
+    shown is at `level`; the reproduce commands of the page pass the same options.
     """
     srcs = [str(s) for s in sources]
     out_dir = Path(out)
     if not srcs:
         raise ScalingLabError("give a SOURCE: a study name, a results table or fit JSON files")
-    if not 0 < level < 1:
-        raise ScalingLabError(f"level must be between 0 and 1, got {level}")
-    if n_bootstrap < 0:
-        raise ScalingLabError("n_bootstrap must be >= 0")
+    fits = FitOptions(n_bootstrap=n_bootstrap, seed=seed, level=level)
+    fits.check()
     _check_out_dir(out_dir)
     suffixes = {Path(s).suffix.lower() for s in srcs}
     if suffixes == {".json"}:
-        return _fits_source(srcs, out_dir, n_bootstrap, level)
+        return _fits_source(srcs, out_dir, fits)
     if len(srcs) > 1:
         raise ScalingLabError("give one study or one table, or several .json fit files")
     src = srcs[0]
     if Path(src).suffix.lower() in TABLE_SUFFIXES:
-        return _table_source(src, out_dir, where, y, n_bootstrap, level)
+        return _table_source(src, out_dir, where, y, fits)
     if Path(src).exists():
         raise ScalingLabError(
             f"{src}: unknown source type; use a .csv/.parquet table, .json fit files or a "
             "study name"
         )
     cfg = Path(config_path) if config_path is not None else None
-    return _study_source(src, out_dir, storage, y, n_bootstrap, level, cfg)
+    return _study_source(src, out_dir, storage, y, fits, cfg)

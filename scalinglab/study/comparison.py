@@ -14,6 +14,7 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -66,11 +67,13 @@ def compare_laws(
     y: ArrayLike,
     names: Sequence[str] = COMPARED_LAWS,
     holdout: int | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> LawComparison:
     """Fit each law to (x, y) without the `holdout` largest x values and score it on them.
 
     holdout: how many of the largest distinct x to leave out (default: HELD_OUT_SHARDS when there
     are MIN_SHARDS_TO_HOLD_OUT distinct x or more, else none, and every law is fitted to all).
+    options: given to every law's constructor (n_bootstrap, random_state, ci_level, ...).
     """
     xs = np.asarray(x, dtype=float).reshape(-1)
     ys = np.asarray(y, dtype=float).reshape(-1)
@@ -82,7 +85,7 @@ def compare_laws(
     scores: dict[str, float] = {}
     failed: dict[str, str] = {}
     for name in names:
-        law = get_law(name)()
+        law = get_law(name)(**dict(options or {}))
         if len(law.param_names) > int(train.sum()):
             failed[name] = f"needs {len(law.param_names)} points"
             continue

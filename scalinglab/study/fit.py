@@ -42,7 +42,8 @@ from scalinglab.study.results import best_per_shard
 from scalinglab.tasks import CURVE_Y_COLUMNS, task_curve_y
 
 DEFAULT_BOOTSTRAP = 200  # bootstrap refits of every study fit: `study fit`, `report` and `demo`
-DEFAULT_LEVEL = 0.9  # level of prediction intervals and bands
+DEFAULT_LEVEL = 0.9  # level of every interval: parameters, predictions and bands
+DEFAULT_SEED = 0  # random_state of every bootstrap
 CURVE_LAWS = ("power_const", "hestness")
 Y_COLUMNS = CURVE_Y_COLUMNS
 MIN_SHARDS = 3  # a learning curve a·m^b + c has three parameters
@@ -108,6 +109,7 @@ class StudyFit:
     fit_up_to: float | None
     level: float
     n_bootstrap: int
+    seed: int
     notes: tuple[str, ...]
 
     @property
@@ -197,6 +199,7 @@ class StudyFit:
             "isoflop_note": self.isoflop_note,
             "level": self.level,
             "n_bootstrap": self.n_bootstrap,
+            "seed": self.seed,
             "notes": list(self.notes),
             "headline": self.headline(),
         }
@@ -220,13 +223,35 @@ def _interval(law: ScalingLaw, x: ArrayLike, level: float) -> tuple[FloatArray, 
         return nan, nan.copy()
 
 
-def _quiet_fit(name: str, x: FloatArray, y: FloatArray, n_bootstrap: int) -> ScalingLaw:
-    """Fit law `name` to (x, y); its FitWarnings stay in law.warnings_ (shown by the callers)."""
+@dataclass(frozen=True)
+class _Uncertainty:
+    """What every law of one analysis is fitted with: its bootstrap refits, their seed, and the
+    level of its parameter intervals."""
+
+    n_bootstrap: int
+    seed: int
+    level: float
+
+    def options(self, n_bootstrap: int | None = None) -> dict[str, Any]:
+        """A law's constructor options (`n_bootstrap` overrides the analysis's count)."""
+        return {
+            "n_bootstrap": self.n_bootstrap if n_bootstrap is None else n_bootstrap,
+            "random_state": self.seed,
+            "ci_level": self.level,
+        }
+
+
+def _quiet_fit(
+    name: str, x: FloatArray, y: FloatArray, unc: _Uncertainty, n_bootstrap: int | None = None
+) -> ScalingLaw:
+    """Fit law `name` to (x, y) with the analysis's options; its FitWarnings stay in
+    law.warnings_ (shown by the callers)."""
+    options = unc.options(n_bootstrap)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
         if name == "power":  # the model-size curve, fitted as planning fits it: log least squares
-            return fit_model_size_curve(x, y, n_bootstrap=n_bootstrap, random_state=0).law
-        return get_law(name)(n_bootstrap=n_bootstrap, random_state=0).fit(x[:, None], y)
+            return fit_model_size_curve(x, y, **options).law
+        return get_law(name)(**options).fit(x[:, None], y)
 
 
 def _holdout(law: ScalingLaw, held: pd.DataFrame, y: str, level: float) -> list[HoldoutCheck]:
@@ -252,10 +277,12 @@ def _holdout(law: ScalingLaw, held: pd.DataFrame, y: str, level: float) -> list[
     ]
 
 
-def study_isoflop(trials: pd.DataFrame) -> tuple[IsoFLOPResult | None, str]:
+def study_isoflop(
+    trials: pd.DataFrame, *, level: float = DEFAULT_LEVEL
+) -> tuple[IsoFLOPResult | None, str]:
     """IsoFLOP profiles of the finished trials (N = n_params, D = examples seen, C = FLOPs,
     loss = best validation loss; Hoffmann et al. 2022, Approach 2) when trials happen to share
-    compute budgets; else None and why not."""
+    compute budgets, with `level` intervals; else None and why not."""
     cols = ("n_params", "examples_seen", "flops", "best_val_loss")
     if not set(cols) <= set(trials.columns):
         return None, "not applicable: the table has no n_params, examples_seen and flops"
@@ -265,7 +292,9 @@ def study_isoflop(trials: pd.DataFrame) -> tuple[IsoFLOPResult | None, str]:
     if len(arr) < 6:
         return None, "not applicable: too few finished trials with N, D and C"
     try:
-        result = isoflop_analysis(arr[:, 0], arr[:, 3], compute=arr[:, 2], tokens=arr[:, 1])
+        result = isoflop_analysis(
+            arr[:, 0], arr[:, 3], compute=arr[:, 2], tokens=arr[:, 1], level=level
+        )
     except ScalingLabError:
         return None, (
             "not applicable: early-stopped trials do not share compute budgets (each budget "
@@ -278,7 +307,7 @@ def _first(df: pd.DataFrame, column: str, default: str) -> str:
     return str(df[column].iloc[0]) if column in df and len(df) else default
 
 
-def _check(df: pd.DataFrame, law: str, fit_up_to: float | None, level: float) -> None:
+def _check(df: pd.DataFrame, law: str, fit_up_to: float | None, unc: _Uncertainty) -> None:
     if law not in CURVE_LAWS:
         raise ScalingLabError(f"unknown learning-curve law {law!r}; use {' or '.join(CURVE_LAWS)}")
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
@@ -286,8 +315,12 @@ def _check(df: pd.DataFrame, law: str, fit_up_to: float | None, level: float) ->
         raise ScalingLabError(f"the results table has no column {missing[0]!r}: not a study table")
     if fit_up_to is not None and (not math.isfinite(fit_up_to) or fit_up_to <= 0):
         raise ScalingLabError(f"fit_up_to must be a positive shard size, not {fit_up_to}")
-    if not 0 < level < 1:
-        raise ScalingLabError(f"level must be between 0 and 1, got {level}")
+    if not 0 < unc.level < 1:
+        raise ScalingLabError(f"level must be between 0 and 1, got {unc.level}")
+    if unc.n_bootstrap < 0:
+        raise ScalingLabError(f"n_bootstrap must be >= 0, got {unc.n_bootstrap}")
+    if unc.seed < 0:
+        raise ScalingLabError(f"seed must be >= 0, got {unc.seed}")
     if not (df["state"].astype(str) == "COMPLETE").any():
         raise ScalingLabError(
             "the study has no finished trials yet; run it (`scalinglab study run STUDY.toml`) first"
@@ -303,6 +336,7 @@ def fit_study(
     n_bootstrap: int = DEFAULT_BOOTSTRAP,
     fit_up_to: float | None = None,
     level: float = DEFAULT_LEVEL,
+    seed: int = DEFAULT_SEED,
 ) -> StudyFit:
     """Analyse a study's trial table (scalinglab.study.results): the learning curve (y against
     shard_size), the three-region fit, the law comparison, the model-size curve (n_params against
@@ -312,7 +346,9 @@ def fit_study(
     lowest validation loss, or lowest error). y = "auto" is the column the task's learning curve
     is read in (its `curve_y`: error for image and speech, loss otherwise). `fit_up_to` fits on
     the shards up to that size and checks the prediction of each larger one. `n_bootstrap`
-    refits give the parameter intervals and the `level` prediction intervals.
+    refits, drawn with random_state `seed`, give every law's intervals, all at `level`: the
+    parameters' (each law's `ci_level`) and the predictions'. The same seed gives the same
+    intervals.
 
     `law` is the curve read for β_g and γ (Hestness's form); predictions and the held-out checks
     use `predictor`: "auto" (default) is the rule of `fit --law auto` (scalinglab.selection.auto,
@@ -321,7 +357,8 @@ def fit_study(
     """
     if predictor not in ("auto", "curve"):
         raise ScalingLabError(f"predictor must be auto or curve, not {predictor!r}")
-    _check(df, law, fit_up_to, level)
+    unc = _Uncertainty(n_bootstrap=n_bootstrap, seed=seed, level=level)
+    _check(df, law, fit_up_to, unc)
     task = _first(df, "task", "")
     if y == "auto":
         y = task_curve_y(task)
@@ -352,29 +389,27 @@ def fit_study(
         )
     m = np.array(best["shard_size"], dtype=float)  # copies: torch wants writable arrays
     eps = np.array(best[y], dtype=float)
-    curve = _quiet_fit(law, m, eps, n_bootstrap)
+    curve = _quiet_fit(law, m, eps, unc)
     predicts, selection = curve, None
     if predictor == "auto":
         target = float(held["shard_size"].max()) if len(held) else 10 * float(m.max())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FitWarning)
-            predicts, selection = auto_fit(
-                m, eps, target=target, options={"n_bootstrap": n_bootstrap, "random_state": 0}
-            )
+            predicts, selection = auto_fit(m, eps, target=target, options=unc.options())
     regions_fit: ScalingLaw | None = curve if law == "hestness" else None
     comparison = None
     if n_shards >= MIN_SHARDS_FOR_REGIONS:
         if regions_fit is None:
             try:
-                regions_fit = _quiet_fit("hestness", m, eps, 0)  # for its boundaries only
+                regions_fit = _quiet_fit("hestness", m, eps, unc, 0)  # for its boundaries only
             except ScalingLabError:
                 regions_fit = None
-        comparison = compare_laws(m, eps)
+        comparison = compare_laws(m, eps, options=unc.options(0))  # scored, not bootstrapped
     s = np.array(best["n_params"], dtype=float)
     size, size_note = None, "every shard's best model has the same size; s(m) is flat"
     if len(np.unique(s)) >= 2:
-        size, size_note = _quiet_fit("power", m, s, n_bootstrap), ""
-    isoflop, isoflop_note = study_isoflop(df)
+        size, size_note = _quiet_fit("power", m, s, unc), ""
+    isoflop, isoflop_note = study_isoflop(df, level=level)
     return StudyFit(
         name=_first(df, "study", "study"),
         task=task,
@@ -396,6 +431,7 @@ def fit_study(
         fit_up_to=fit_up_to,
         level=level,
         n_bootstrap=n_bootstrap,
+        seed=seed,
         notes=tuple(notes),
     )
 
@@ -403,6 +439,7 @@ def fit_study(
 __all__ = [
     "DEFAULT_BOOTSTRAP",
     "DEFAULT_LEVEL",
+    "DEFAULT_SEED",
     "HoldoutCheck",
     "StudyFit",
     "fit_study",

@@ -19,13 +19,6 @@ from tests.report.tiny_study import TINY_TOML
 
 # The commands that fit something, and so take --bootstrap, --seed and --level.
 FITTING = ("fit", "isoflop", "study fit", "report", "demo")
-# Their library entry points take no seed yet: scalinglab.study.fit_study (and build_report,
-# which calls it) always seeds with 0. Each flips to a failure (strict xfail) once it has one.
-SEED_PENDING = {
-    "study fit": "fit_study takes no seed (scalinglab/study/fit.py)",
-    "report": "build_report and fit_study take no seed",
-    "demo": "build_report and fit_study take no seed",
-}
 SHARED = {"--bootstrap": DEFAULT_BOOTSTRAP, "--seed": DEFAULT_SEED, "--level": DEFAULT_LEVEL}
 
 
@@ -61,8 +54,10 @@ def _options(name: str) -> dict[str, tuple[Any, tuple[str, str] | None]]:
 def test_the_defaults_are_the_library_s() -> None:
     from scalinglab.study.fit import DEFAULT_BOOTSTRAP as STUDY_BOOTSTRAP
     from scalinglab.study.fit import DEFAULT_LEVEL as STUDY_LEVEL
+    from scalinglab.study.fit import DEFAULT_SEED as STUDY_SEED
 
     assert (DEFAULT_BOOTSTRAP, DEFAULT_LEVEL, DEFAULT_SEED) == (STUDY_BOOTSTRAP, STUDY_LEVEL, 0)
+    assert STUDY_SEED == DEFAULT_SEED
 
 
 def test_every_command_writes_json() -> None:
@@ -76,18 +71,7 @@ def test_every_command_writes_json() -> None:
 
 @pytest.mark.parametrize(
     ("name", "flag"),
-    [
-        pytest.param(
-            name,
-            flag,
-            marks=[pytest.mark.xfail(strict=True, reason=SEED_PENDING[name])]
-            if flag == "--seed" and name in SEED_PENDING
-            else [],
-            id=f"{name} {flag}",
-        )
-        for name in FITTING
-        for flag in SHARED
-    ],
+    [pytest.param(name, flag, id=f"{name} {flag}") for name in FITTING for flag in SHARED],
 )
 def test_every_fitting_command_lists_the_shared_options(name: str, flag: str) -> None:
     assert flag in _options(name), f"`{name} --help` does not list {flag}"
@@ -119,6 +103,9 @@ def test_a_shared_option_is_the_same_wherever_it_appears(flag: str) -> None:
         ("isoflop iso.csv --bootstrap -1", "Invalid value for '--bootstrap'"),
         ("fit curve.csv --x x --y y --seed -1", "Invalid value for '--seed'"),
         ("isoflop iso.csv --seed -1", "Invalid value for '--seed'"),
+        ("study fit x --seed -1", "Invalid value for '--seed'"),
+        ("report fit.json --seed -1", "Invalid value for '--seed'"),
+        ("demo --seed -1", "Invalid value for '--seed'"),
     ],
 )
 def test_shared_options_are_checked_the_same_way(

@@ -42,3 +42,31 @@ def test_report_and_study_fit_agree(tiny_study: TinyStudy, tmp_path: Path) -> No
         **{law: num(score, 3) for law, score in scores.items()},
         **dict.fromkeys(comparison["failed"], "–"),
     }
+
+
+@pytest.mark.xdist_group("browser")
+def test_the_reports_study_fit_command_reproduces_its_numbers(
+    tiny_study: TinyStudy, tmp_path: Path
+) -> None:
+    """The page's `study fit` command carries the report's --bootstrap, --seed and --level: run
+    as printed, it gives the intervals the page shows."""
+    import shlex
+
+    from scalinglab.report import build_report
+
+    out = tmp_path / "report"
+    built = build_report(
+        [tiny_study.name], out, storage=tiny_study.storage, n_bootstrap=30, level=0.8, seed=5
+    )
+    commands = built.report.commands
+    study_fit = next(c for c in commands if c.startswith("scalinglab study fit "))
+    for command in (study_fit, next(c for c in commands if c.startswith("scalinglab report "))):
+        assert "--bootstrap 30 --seed 5 --level 0.8" in command, command
+    assert "--level 0.8" in next(c for c in commands if c.startswith("scalinglab plan "))
+    assert run_app(shlex.split(study_fit)[1:]) == 0
+    fit = json.loads((out / "fit.json").read_text())
+    assert (fit["seed"], fit["level"], fit["n_bootstrap"]) == (5, 0.8, 30)
+    h = built.report.headline
+    assert h["beta_g_level"] == fit["headline"]["beta_g_level"] == 0.8
+    assert h["beta_g_interval"] == fit["headline"]["beta_g_interval"]  # exactly, not approx
+    assert h["predicted_at_10x_interval"] == fit["headline"]["predicted_at_10x_interval"]

@@ -7,15 +7,19 @@ from __future__ import annotations
 import inspect
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from scalinglab.cli.app import run_app
 from scalinglab.errors import ScalingLabError
 from scalinglab.fitting.scores import rmse_log
-from scalinglab.study import DEFAULT_BOOTSTRAP, HoldoutCheck, StudyFit, fit_study
+from scalinglab.laws.base import ScalingLaw
+from scalinglab.study import DEFAULT_BOOTSTRAP, HoldoutCheck, StudyFit, fit_study, run_study
 from scalinglab.tasks import BUILTIN_TASKS, task_factory
 
 A, B, C = 2.0, -0.35, 0.05  # the true curve eps(m) = A m^B + C
@@ -174,3 +178,67 @@ def test_every_command_that_fits_a_study_defaults_to_the_same_bootstrap() -> Non
     ):
         default = inspect.signature(command).parameters[parameter].default
         assert getattr(default, "default", default) == DEFAULT_BOOTSTRAP, command.__name__
+
+
+def _laws(fit: StudyFit) -> dict[str, ScalingLaw]:
+    """Every law the analysis fitted, by its role."""
+    laws = {"curve": fit.curve, "predictor": fit.predictor}
+    if fit.regions_fit is not None:
+        laws["regions"] = fit.regions_fit
+    if fit.size is not None:
+        laws["size"] = fit.size
+    if fit.comparison is not None:
+        laws.update({f"comparison {k}": law for k, law in fit.comparison.fits.items()})
+    return laws
+
+
+def test_seed_and_level_reach_every_law() -> None:
+    df = trials(shards=SHARDS[:6])  # 6 shards: a regions fit and a law comparison too
+    df.loc[df["shard_size"] > 1024, "n_params"] *= 2  # a model-size curve to fit
+    fit = fit_study(df, y="best_val_error", n_bootstrap=5, level=0.8, seed=7)
+    assert fit.seed == 7 and fit.to_dict()["seed"] == 7
+    laws = _laws(fit)
+    assert {"curve", "predictor", "regions", "size", "comparison power"} <= set(laws)
+    for role, law in laws.items():
+        assert law.random_state == 7, role
+        assert law.ci_level == 0.8 and law.ci_level_ == 0.8, role
+    lo, hi = fit.curve.ci_["b"]
+    assert fit.beta_g_interval == (lo, hi) and fit.headline()["beta_g_level"] == 0.8
+
+
+def test_a_negative_seed_is_one_clear_error() -> None:
+    with pytest.raises(ScalingLabError, match="seed must be >= 0"):
+        fit_study(trials(shards=FEW), y="best_val_error", n_bootstrap=0, seed=-1)
+
+
+def _intervals(doc: dict[str, Any]) -> dict[str, Any]:
+    """The bootstrap intervals of a `study fit --json` document."""
+    return {
+        "curve": doc["learning_curve"]["ci"],
+        "predictor": doc["predictor"]["ci"],
+        "at_10x": doc["headline"]["predicted_at_10x_interval"],
+        "size": (doc["model_size_curve"] or {}).get("ci"),
+    }
+
+
+def test_study_fit_seed_gives_the_same_intervals_and_another_seed_others(
+    write_study: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`study fit --seed` on a real (tiny) study: the same seed twice, the same intervals to the
+    last digit; another seed, other intervals."""
+    config = write_study("seeded", smallest=256, largest=2048, trials_per_shard=2, max_epochs=3)
+    storage = f"sqlite:///{tmp_path / 'seeded.db'}"
+    assert run_study(config, storage=storage, workers=1, progress=False).finished
+
+    def study_fit(seed: int) -> dict[str, Any]:
+        argv = ["study", "fit", "seeded", "--storage", storage, "--bootstrap", "20",
+                "--seed", str(seed), "--level", "0.8", "--json", "-"]  # fmt: skip
+        assert run_app(argv) == 0
+        doc: dict[str, Any] = json.loads(capsys.readouterr().out)
+        assert doc["seed"] == seed and doc["learning_curve"]["ci_level"] == 0.8
+        return doc
+
+    first, again, other = study_fit(3), study_fit(3), study_fit(4)
+    assert _intervals(first) == _intervals(again)
+    assert first["learning_curve"]["params"] == other["learning_curve"]["params"]  # same data
+    assert _intervals(first)["curve"] != _intervals(other)["curve"]
