@@ -22,6 +22,7 @@ from scalinglab.cli.app import (
     console,
     emit,
     fail,
+    flag_names,
     out_console,
 )
 from scalinglab.display import num, span
@@ -96,8 +97,20 @@ def print_fit(law: ScalingLaw, x: list[str], y: str) -> None:
 def fit_command(
     data: Annotated[Path, typer.Argument(help="CSV or Parquet file with one row per run.")],
     law: Annotated[
-        str, typer.Option(help="Law to fit (see `scalinglab laws`), or auto: chosen by backtests.")
-    ] = "power_const",
+        str | None,
+        typer.Option(
+            help="Law to fit (see `scalinglab laws`), or auto: chosen by backtests. "
+            "Default: power_const."
+        ),
+    ] = None,
+    formula: Annotated[
+        str | None,
+        typer.Option(
+            help='A law of your own, e.g. "E + A/params**alpha + B/tokens**beta": names that '
+            "are columns are inputs, every other name a parameter; + - * / ** ^, exp, log, "
+            "log10, sqrt, abs, min, max, where(cond, a, b)."
+        ),
+    ] = None,
     x: Annotated[
         list[str] | None, typer.Option("--x", help="Input column(s), in the law's variable order.")
     ] = None,
@@ -113,6 +126,26 @@ def fit_command(
     delta: Annotated[float, typer.Option(help="Huber threshold on log residuals.")] = 1e-3,
     fix: Annotated[
         list[str] | None, typer.Option(help="Hold a parameter fixed: NAME=VALUE (repeatable).")
+    ] = None,
+    bounds: Annotated[
+        list[str] | None,
+        typer.Option(help='--formula: parameter bounds, e.g. "alpha=0:2,E=0:10,b=-2000:0".'),
+    ] = None,
+    log: Annotated[
+        list[str] | None,
+        typer.Option(help="--formula: parameters fitted on the log scale, e.g. A,B."),
+    ] = None,
+    starts: Annotated[
+        int | None,
+        typer.Option(min=1, help="--formula: at most this many start points (default 512)."),
+    ] = None,
+    group: Annotated[
+        str | None,
+        typer.Option(help="--formula: one fit per value of this column (a table per group)."),
+    ] = None,
+    shared: Annotated[
+        list[str] | None,
+        typer.Option(help="--formula --group: parameters common to all groups, e.g. alpha,beta."),
     ] = None,
     n_breaks: Annotated[int, typer.Option(help="Breaks of the bnsl law.")] = 1,
     candidates: Annotated[
@@ -139,12 +172,42 @@ def fit_command(
       scalinglab fit curve.csv --law auto --x shard_size --y best_val_error --json fit.json
 
       scalinglab fit curve.csv --law auto --x shard_size --y best_val_error --target shard_size=1e6
+
+      scalinglab fit runs.csv --formula "E + A/params**alpha + B/tokens**beta" --y loss
+      --bounds "alpha=0:2" --fix E=1.69 --json fit.json
+
+      scalinglab fit runs.csv --formula "a * shard_size**-b + c" --y loss --group task
+      --shared b
     """
     from scalinglab.cli.selection import parse_candidates, parse_target, print_selection
     from scalinglab.io import numeric_columns, read_table
     from scalinglab.laws import get_law
     from scalinglab.selection.auto import DEFAULT_LAW, auto_fit
 
+    formula_only = {"--bounds": bounds, "--log": log, "--starts": starts, "--group": group,
+                    "--shared": shared}  # fmt: skip
+    if formula is not None:
+        if law is not None:
+            fail("give --law or --formula, not both")
+        if x:
+            fail(
+                "--x does not apply to --formula: the formula's names that are columns are "
+                "its inputs"
+            )
+        _fit_formula_command(
+            data, formula, y, where=where, json_out=json_out, group=group,
+            shared=shared or [], bounds=bounds or [], log=log or [], starts=starts,
+            options={
+                "objective": objective, "delta": delta, "n_bootstrap": bootstrap,
+                "random_state": seed, "ci_level": level,
+                "fixed": _parse_assignments(fix or [], "--fix") or None,
+            },
+        )  # fmt: skip
+        return
+    for flag, value in formula_only.items():
+        if value:
+            fail(f"{flag} applies to --formula (a law of your own)")
+    law = law or "power_const"
     auto = law == "auto"  # backtested selection and calibrated intervals (selection/auto.py)
     if target is not None and not auto:
         fail("--target applies to --law auto (it sets how far the backtests extrapolate)")
@@ -202,6 +265,62 @@ def fit_command(
     emit(doc, json_out, render)
 
 
+def _fit_formula_command(
+    data: Path,
+    formula: str,
+    y: str,
+    *,
+    where: str | None,
+    json_out: Path | None,
+    group: str | None,
+    shared: list[str],
+    bounds: list[str],
+    log: list[str],
+    starts: int | None,
+    options: dict[str, Any],
+) -> None:
+    """`fit --formula`: a formula law, per group with --group (see scalinglab.cli.formula)."""
+    from scalinglab.cli.formula import (
+        fit_formula,
+        group_summary,
+        parse_bounds,
+        parse_names,
+        print_group_tables,
+    )
+    from scalinglab.expr import parse_formula
+    from scalinglab.io import read_table
+
+    parse_formula(formula, option="--formula")  # a bad formula fails before the table is read
+    options = dict(options)
+    options["bounds"] = parse_bounds(bounds) or None
+    options["log"] = parse_names(log, "--log") or None
+    if starts is not None:
+        options["n_starts"] = starts
+    shared_names = parse_names(shared, "--shared")
+    df = read_table(data, where=where)
+    names = {"bounds names": "--bounds names", "log names": "--log names"}
+    with warnings.catch_warnings(), flag_names(names):
+        warnings.simplefilter("ignore", FitWarning)  # shown in the table below instead
+        with out_console(json_out).status(f"fitting the formula to {len(df)} points..."):
+            model, columns = fit_formula(
+                df, formula, y, source=str(data), group=group, shared=shared_names,
+                options=options,
+            )  # fmt: skip
+    doc = fit_document(model, columns, y, where)
+    if group is not None:
+        counts = df[group].astype(str).value_counts().to_dict()
+        doc["group"] = group
+        doc["by_group"] = group_summary(model, {str(k): int(v) for k, v in counts.items()})
+
+    def render() -> None:
+        if group is not None:
+            print_group_tables(model, group, y, columns[:-1])
+        else:
+            print_fit(model, columns, y)
+
+    emit(doc, json_out, render)
+
+
 def _parse_at(at: list[str], names: list[str]) -> np.ndarray:
     """--at name=v1,name2=v2 (values may be ';'-separated lists) as an (n, k) array."""
     import numpy as np
@@ -238,24 +357,53 @@ def _parse_at(at: list[str], names: list[str]) -> np.ndarray:
 def predict_command(
     fit_file: Annotated[Path, typer.Argument(help="Fit JSON from `scalinglab fit --json`.")],
     at: Annotated[
-        list[str],
+        list[str] | None,
         typer.Option(help="Where to predict: NAME=VALUE,... (several points: v1;v2;v3)."),
-    ],
+    ] = None,
+    table: Annotated[
+        Path | None,
+        typer.Option(help="Predict every row of this CSV or Parquet table (instead of --at)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="--table: write it with prediction, lower, upper columns (.csv|.parquet)."
+        ),
+    ] = None,
+    y: Annotated[
+        str | None,
+        typer.Option("--y", help="--table: the measured column; prints R², RMSE and MAPE."),
+    ] = None,
+    where: Annotated[
+        str | None,
+        typer.Option(help='--table: condition on columns to keep rows, e.g. "Training == 0".'),
+    ] = None,
     level: LevelOption = DEFAULT_LEVEL,
     json_out: JsonOption = None,
 ) -> None:
-    """Predict with a fitted law.
+    """Predict with a fitted law, at points or for a whole table of runs.
 
     Examples:
 
       scalinglab predict fit.json --at params=7e10,tokens=1.4e12
 
       scalinglab predict curve.json --at "shard_size=1e5;1e6" --level 0.9 --json pred.json
+
+      scalinglab predict fit.json --table test.csv --y loss --out predicted.csv
     """
     from scalinglab.io import fit_variables, load_fit
 
+    if (at is None) == (table is None):
+        fail("give --at (points) or --table (a table of runs), one of them")
+    if table is None and (out is not None or y is not None or where is not None):
+        fail("--out, --y and --where apply to --table")
     model, doc = load_fit(fit_file)
     names = fit_variables(model, doc)
+    if table is not None:
+        _predict_table_command(model, doc, table, names, out=out, y=y, where=where,
+                               level=level, json_out=json_out)  # fmt: skip
+        return
+    assert at is not None
     X = _parse_at(at, names)
     prediction = model.predict(X)
     has_draws = model.bootstrap_params_ is not None or model.calibration_ is not None
@@ -288,6 +436,40 @@ def predict_command(
             console.print(
                 "no bootstrap draws in this fit: refit with --bootstrap N for an interval"
             )
+
+    emit(payload, json_out, render)
+
+
+def _predict_table_command(
+    model: ScalingLaw,
+    doc: dict[str, Any],
+    table: Path,
+    names: list[str],
+    *,
+    out: Path | None,
+    y: str | None,
+    where: str | None,
+    level: float,
+    json_out: JsonOption,
+) -> None:
+    from scalinglab.cli.formula import (
+        predict_table,
+        print_predicted_table,
+        print_scores,
+        write_table,
+    )
+
+    result, payload = predict_table(model, doc, table, out=out, level=level, y=y, where=where)
+    if out is not None:
+        write_table(result, out)
+
+    def render() -> None:
+        if out is None:
+            print_predicted_table(result, names, y, level)
+        else:
+            console.print(f"wrote {out} ({len(result)} rows with prediction, lower, upper)")
+        if y is not None:
+            print_scores(payload["metrics"], y)
 
     emit(payload, json_out, render)
 

@@ -189,6 +189,15 @@ class FormulaLaw(ScalingLaw):
                 return n
         return name
 
+    def group_param_names(self, label: str) -> dict[str, str]:
+        """A group's parameters: formula name -> this law's name (`name[label]`, or the shared
+        name)."""
+        if label not in self._labels:
+            raise ScalingLabError(
+                f"group {label!r} was not in the fit; its groups are {list(self._labels)}"
+            )
+        return {n: _group_name(n, label) if n in self._grouped else n for n in self._base_params}
+
     def role(self, name: str) -> str:
         """exponent, coefficient, threshold, offset or scale (see the module docstring)."""
         return self._roles[self.base_param(name)][0]
@@ -328,6 +337,72 @@ class FormulaLaw(ScalingLaw):
 
     def log_predict(self, p: Mapping[str, Tensor], x: Tensor, logx: Tensor) -> Tensor:
         return torch.log(self.evaluate(p, x, logx))
+
+    def values(self, X: ArrayLike, draws: FloatArray) -> FloatArray:
+        """The formula's values (b, n) at X for parameter rows `draws` (b, len(param_names))."""
+        x = torch.as_tensor(self.check_X(X))
+        with torch.no_grad():
+            p = {
+                name: torch.tensor(draws[:, j : j + 1], dtype=torch.float64)
+                for j, name in enumerate(self.param_names)
+            }
+            out = self.evaluate(p, x)
+        return out.numpy().astype(float)
+
+    def predict(self, X: ArrayLike) -> FloatArray:
+        """The formula at X with the fitted parameters (its value itself: it may be signed)."""
+        self.check_fitted()
+        theta = np.array([[self.params_[n] for n in self.param_names]], dtype=float)
+        return self.values(X, theta)[0]
+
+    def predict_draws(self, X: ArrayLike) -> FloatArray:
+        self.check_fitted()
+        return self.values(X, self.parameter_draws())
+
+    @classmethod
+    def combine_groups(
+        cls, fits: Mapping[str, FormulaLaw], group_column: str = "group"
+    ) -> FormulaLaw:
+        """One grouped law (no shared parameters) from the same formula fitted to each group on
+        its own: its parameters are `name[label]`, its draws and covariance the groups' side by
+        side (the groups' fits are independent)."""
+        labels = list(fits)
+        first = fits[labels[0]]
+        options = first.get_options()
+        options.update(groups=labels, shared=None, group_column=group_column, fixed=None)
+        options["bounds"] = {k: v for k, v in (first.bounds or {}).items()} or None
+        law = cls(**options)
+        columns = {n: j for j, n in enumerate(law.param_names)}
+        k = len(law.param_names)
+        law.params_, law.stderr_, law.ci_ = {}, {}, {}
+        law.covariance_ = np.zeros((k, k))
+        n_draws = [
+            0 if f.bootstrap_params_ is None else len(f.bootstrap_params_) for f in fits.values()
+        ]
+        draws = np.full((min(n_draws), k), np.nan) if min(n_draws) > 0 else None
+        law.at_bounds_, law.warnings_ = [], []
+        for label, fit in fits.items():
+            fit.check_fitted()
+            index = [columns[_group_name(n, label)] for n in fit.param_names]
+            for n in fit.param_names:
+                full = _group_name(n, label)
+                law.params_[full] = fit.params_[n]
+                law.stderr_[full] = fit.stderr_[n]
+                law.ci_[full] = fit.ci_[n]
+            if fit.covariance_ is not None:
+                law.covariance_[np.ix_(index, index)] = fit.covariance_
+            else:
+                law.covariance_[np.ix_(index, index)] = np.nan
+            if draws is not None and fit.bootstrap_params_ is not None:
+                draws[:, index] = fit.bootstrap_params_[: len(draws)]
+            law.at_bounds_ += [_group_name(n, label) for n in fit.at_bounds_]
+            law.warnings_ += [f"group {label}: {w}" for w in fit.warnings_]
+        law.bootstrap_params_ = draws
+        law.ci_level_ = first.ci_level_
+        law.objective_ = float(sum(f.objective_ for f in fits.values()))
+        law.n_points_ = int(sum(f.n_points_ for f in fits.values()))
+        law.converged_ = all(f.converged_ for f in fits.values())
+        return law
 
     def group_codes(self, labels: Sequence[Any]) -> FloatArray:
         """The group column of X for these labels (their index into `groups`)."""
