@@ -169,7 +169,7 @@ def _flag_cases() -> list[Case]:
         Case(f"{xy} --bootstrap many", "Invalid value for '--bootstrap'"),
         Case(f"{xy} --seed x", "Invalid value for '--seed'"),
         Case(f"{xy} --delta abc", "Invalid value for '--delta'"),
-        Case("predict fit.json", "Missing option '--at'"),
+        Case("predict fit.json", "give --at (points) or --table"),
         Case("plan fit.json --compute abc", "Invalid value for '--compute'"),
         Case("plan fit.json --level high", "Invalid value for '--level'"),
         Case("laws extra", "unexpected extra argument"),
@@ -350,7 +350,80 @@ def _study_cases() -> list[Case]:
     ]
 
 
-CASES = [*_fit_file_cases(), *_table_cases(), *_where_cases(), *_flag_cases(), *_study_cases()]
+def _formula_cases() -> list[Case]:
+    """A --formula is a formula, never code: each of these must fail, run nothing and leave no
+    `pwned` file (issue 15); and the options of formula fits and of predict --table."""
+    touch = "touch pwned"
+    f = "fit curve.csv --y y --formula"
+    nested = "-" * 70 + "a*x"
+    return [
+        Case(f"{f} \"__import__('os').system('{touch}')\"", "dunder"),
+        Case(f'{f} "a*x + __builtins__"', "dunder"),
+        Case(f'{f} "x.__class__"', "attribute"),
+        Case(f'{f} "a*x.real"', "attribute"),
+        Case(f"{f} \"open('pwned', 'w')\"", "may not call 'open'"),
+        Case(f"{f} \"eval('1')*x\"", "may not call 'eval'"),
+        Case(f"{f} \"getattr(x, 'y')\"", "may not call 'getattr'"),
+        Case(f'{f} "(lambda: x)()"', "by name"),
+        Case(f"{f} 'lambda: x'", "lambda"),
+        Case(f"{f} '[a for a in x]'", "comprehension"),
+        Case(f"{f} 'x[0]*a'", "subscript"),
+        Case(f"{f} 'a @ x'", "'@'"),
+        Case(f"{f} 'a*x; import os'", "not a valid formula"),
+        Case(f"{f} 'a := x'", "not a valid formula"),
+        Case(f"{f} \"'a' * x\"", "may not use the constant 'a'"),
+        Case(f"{f} 'a < x'", "belong in where"),
+        Case(f"{f} 'where(x, a, 1)'", "the first argument of where() is a condition"),
+        Case(f"{f} 'exp(x, a)'", "exp() takes 1 argument"),
+        Case(f"{f} 'min(x=a)'", "no keywords"),
+        Case(f"{f} '{nested}'", "nested more than"),
+        Case(f"{f} ''", "--formula is empty"),
+        Case(f"{f} '   '", "--formula is empty"),
+        Case(f"{f} 'exp*x'", "'exp' as a name, but it is a function"),
+        Case(f"{f} 'a*nope'", "names no column"),
+        Case(f"{f} 'a*x + y'", "uses the --y column 'y'"),
+        Case(f"{f} 'x + 1'", "has no parameter"),
+        Case(f"{f} a*x --law chinchilla", "give --law or --formula, not both"),
+        Case(f"{f} a*x --x x", "--x does not apply to --formula"),
+        Case(f"{f} a*x**-b --bounds b=2:1", "needs LOW < HIGH"),
+        Case(f"{f} a*x**-b --bounds b", "--bounds takes NAME=LOW:HIGH"),
+        Case(f"{f} a*x**-b --bounds b=q:1", "is not LOW:HIGH numbers"),
+        Case(f"{f} a*x**-b --bounds z=0:1", "--bounds names 'z', which is not a parameter"),
+        Case(f"{f} a*x**-b --bounds a=-1:1 --log a", "lower bound must be >= 0"),
+        Case(f"{f} a*x**-b --log 'a b'", "--log takes parameter names"),
+        Case(f"{f} a*x**-b --log z", "--log names 'z'"),
+        Case(f"{f} a*x**-b --fix z=1", "no parameter 'z'"),
+        Case(f"{f} a*x**-b --shared b", "--shared needs --group"),
+        Case(f"{f} a*x**-b --group nope", "has no column 'nope' (--group)"),
+        Case(f"{f} a*x**-b --group x", "uses the --group column 'x'"),
+        Case(f"{f} a*x**-b --starts 0", "Invalid value for '--starts'"),
+        Case(f"{f} a*x**-b --objective nope", "unknown objective 'nope'"),
+        Case("fit curve.csv --x x --y y --bounds b=0:1", "--bounds applies to --formula"),
+        Case("fit curve.csv --x x --y y --shared b", "--shared applies to --formula"),
+        Case("predict fit.json --at x=1 --table curve.csv", "one of them"),
+        Case("predict fit.json --at x=1 --y y", "apply to --table"),
+        Case("predict fit.json --table curve.csv --out out.txt", "write a .csv or .parquet"),
+        Case("predict fit.json --table curve.csv --out adir", "write a .csv or .parquet"),
+        Case("predict fit.json --table curve.csv --y nope", "has no column 'nope'"),
+        Case("predict fit.json --table nosuch.csv", "no such file"),
+        Case("predict fit.json --table fit.json", "is a JSON file"),
+        Case("predict fit.json --table curve.csv --where 'x > 1e99'", "no rows of curve.csv"),
+        Case("predict chin.json --table curve.csv", "has no column 'params'"),
+        Case("predict groupfit.json --table curve.csv", "has no group column 'g'"),
+        Case("predict groupfit.json --table groups.csv", "group 'v' was not in the fit"),
+        Case("predict hostileformula.json --at x=1", "dunder"),
+        Case("predict noformula.json --at x=1", "bad options for formula"),
+    ]
+
+
+CASES = [
+    *_fit_file_cases(),
+    *_table_cases(),
+    *_where_cases(),
+    *_flag_cases(),
+    *_study_cases(),
+    *_formula_cases(),
+]
 
 
 def _param(case: Case) -> object:
@@ -380,6 +453,7 @@ def _write_files(d: Path) -> None:
             rows.append((size, tok, c, 1.69 + 406 * size**-0.34 + 411 * tok**-0.28, k))
     iso = pd.DataFrame(rows, columns=["params", "tokens", "flops", "loss", "run"])
     iso.to_csv(d / "iso.csv", index=False)
+    pd.DataFrame({"x": m, "g": "v", "y": 1.0}).to_csv(d / "groups.csv", index=False)
     texts = {
         "dup.csv": "x,y,x\n" + "".join(f"{v},{2 * v**-0.3},{v}\n" for v in m),
         "empty.csv": "",
@@ -430,6 +504,23 @@ def _write_files(d: Path) -> None:
         "badnpoints.json": {"law": "power_const", "params": good, "n_points": "many"},
         "badwiden.json": {"law": "power_const", "params": good, "interval_widening": {"x": 1}},
         "badiso.json": {"n_line": {}, "d_line": {}},
+        "groupfit.json": {
+            "law": "formula",
+            "x": ["x", "g"],
+            "options": {
+                "formula": "a*x**-b",
+                "variables": ["x"],
+                "groups": ["u"],
+                "group_column": "g",
+            },
+            "params": {"a[u]": 1.0, "b[u]": 0.5},
+        },
+        "hostileformula.json": {
+            "law": "formula",
+            "options": {"formula": "__import__('os').system('touch pwned')", "variables": ["x"]},
+            "params": {"a": 1.0},
+        },
+        "noformula.json": {"law": "formula", "params": {"a": 1.0}},
         "iso.json": {
             "n_line": {"exponent": 0.5, "coef": 0.1},
             "d_line": {"exponent": 0.5, "coef": 1.6},

@@ -1,0 +1,110 @@
+"""`fit --formula` and `predict --table` (issue 15): a formula law from the command line, per
+group, saved and read back to predict a whole table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scalinglab.cli import run_app
+
+CHINCHILLA = Path("../shared/data/chinchilla_besiroglu2024.csv").resolve()
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = run_app(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_chinchilla_formula_fit_matches_the_replication_and_predicts_a_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fit = tmp_path / "fit.json"
+    code, out, err = run(
+        [
+            "fit", str(CHINCHILLA), "--formula", "E + A/params^alpha + B/tokens**beta",
+            "--y", "loss", "--where", "epoch_outlier == 0", "--bootstrap", "0",
+            "--json", str(fit),
+        ],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    assert "formula: E + A/params^alpha + B/tokens**beta" in out
+    doc = json.loads(fit.read_text())
+    assert doc["law"] == "formula" and doc["x"] == ["params", "tokens"]
+    # Besiroglu et al. 2024: E = 1.8172, A = 477.9, B = 2143, alpha = 0.3473, beta = 0.3672
+    expected = {"E": 1.8172, "A": 477.9, "B": 2143.0, "alpha": 0.3473, "beta": 0.3672}
+    for name, value in expected.items():
+        assert doc["params"][name] == pytest.approx(value, rel=1e-3), name
+
+    out_csv = tmp_path / "pred.csv"
+    code, out, err = run(
+        ["predict", str(fit), "--table", str(CHINCHILLA), "--y", "loss", "--out", str(out_csv)],
+        capsys,
+    )
+    assert code == 0, err
+    assert "R²" in out and "MAPE" in out
+    pred = pd.read_csv(out_csv)
+    assert list(pred.columns[-3:]) == ["prediction", "lower", "upper"]
+    assert len(pred) == 245
+    ok = pred["lower"].notna()
+    assert ok.all() and (pred["lower"] <= pred["prediction"] + 1e-9).all()
+    assert (pred["upper"] >= pred["prediction"] - 1e-9).all()
+
+    code, out, err = run(
+        ["predict", str(fit), "--table", str(CHINCHILLA), "--y", "loss", "--json", "-"], capsys
+    )
+    assert code == 0, err
+    payload = json.loads(out)
+    r2 = payload["metrics"]["all rows"]["r2"]
+    resid = np.asarray(payload["prediction"]) - pred["loss"].to_numpy()
+    expected_r2 = 1 - np.sum(resid**2) / np.sum((pred["loss"] - pred["loss"].mean()) ** 2)
+    assert r2 == pytest.approx(expected_r2, rel=1e-9)
+
+
+@pytest.fixture
+def grouped(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(0)
+    rows = []
+    for task, (a, c) in {"lm": (3.0, 0.2), "mt": (5.0, 0.4), "asr": (2.0, 0.1)}.items():
+        for m in np.geomspace(1e3, 1e6, 10):
+            rows.append((task, m, (a * m**-0.3 + c) * np.exp(rng.normal(0, 1e-3))))
+    path = tmp_path / "curves.csv"
+    pd.DataFrame(rows, columns=["task", "shard", "err"]).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_grouped_fit_gives_a_table_per_group_and_predicts_per_group(
+    grouped: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], shared: bool
+) -> None:
+    fit = tmp_path / "fit.json"
+    argv = ["fit", str(grouped), "--formula", "a * shard**-b + c", "--y", "err"]
+    argv += ["--group", "task", "--bootstrap", "0", "--json", str(fit)]
+    if shared:
+        argv += ["--shared", "b"]
+    code, out, err = run(argv, capsys)
+    assert code == 0, err
+    for task in ("lm", "mt", "asr"):
+        assert f"task = {task}" in out
+    assert ("b (shared)" in out) == shared
+    doc = json.loads(fit.read_text())
+    assert set(doc["by_group"]) == {"lm", "mt", "asr"}
+    assert doc["by_group"]["mt"]["params"]["a"] == pytest.approx(5.0, rel=0.05)
+    assert doc["by_group"]["lm"]["params"]["b"] == pytest.approx(0.3, rel=0.02)
+    assert doc["by_group"]["asr"]["n_points"] == 10
+
+    out_file = tmp_path / "pred.parquet"
+    code, out, err = run(
+        ["predict", str(fit), "--table", str(grouped), "--y", "err", "--out", str(out_file)],
+        capsys,
+    )
+    assert code == 0, err
+    assert "task = mt" in out
+    pred = pd.read_parquet(out_file)
+    np.testing.assert_allclose(pred["prediction"], pred["err"], rtol=0.01)
