@@ -137,7 +137,11 @@ def fit_command(
     ] = None,
     starts: Annotated[
         int | None,
-        typer.Option(min=1, help="--formula: at most this many start points (default 512)."),
+        typer.Option(
+            min=1,
+            help="--formula: this many more start points, scrambled Sobol inside the bounds, "
+            "on top of the default grid (at most 512 points).",
+        ),
     ] = None,
     group: Annotated[
         str | None,
@@ -295,7 +299,7 @@ def _fit_formula_command(
     options["bounds"] = parse_bounds(bounds) or None
     options["log"] = parse_names(log, "--log") or None
     if starts is not None:
-        options["n_starts"] = starts
+        options["n_random_starts"] = starts
     shared_names = parse_names(shared, "--shared")
     df = read_table(data, where=where)
     names = {"bounds names": "--bounds names", "log names": "--log names"}

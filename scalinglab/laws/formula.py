@@ -25,7 +25,8 @@ An exponent is a magnitude: write a decay as `A/N**alpha` or `a*x**-b`. `bounds`
 defaults (a log-scale parameter given a negative lower bound is fitted on the linear scale), `log`
 puts parameters on the log scale, `fixed` holds them, `starts` sets their start values. Each
 parameter gets as many of its start values as fit in `n_starts` start points (the product over
-parameters; default 512). A fit that ends on a default bound says so in a FitWarning.
+parameters; default 512), and the `n_random_starts` option adds scrambled-Sobol starts inside the
+bounds on top of them. A fit that ends on a default bound says so in a FitWarning.
 
 Grouped fits: with `groups` (labels) and `shared` (parameter names), one law covers every group:
 X carries one more column, the group's index into `groups`, and each parameter not in `shared`
@@ -78,6 +79,7 @@ class FormulaLaw(ScalingLaw):
 
     name = "formula"
     generic = True  # built from a formula: not listed by available_laws(), found by get_law()
+    positive_x = False  # inputs may be zero or negative where the formula allows
 
     def __init__(
         self,
@@ -338,26 +340,9 @@ class FormulaLaw(ScalingLaw):
     def log_predict(self, p: Mapping[str, Tensor], x: Tensor, logx: Tensor) -> Tensor:
         return torch.log(self.evaluate(p, x, logx))
 
-    def values(self, X: ArrayLike, draws: FloatArray) -> FloatArray:
-        """The formula's values (b, n) at X for parameter rows `draws` (b, len(param_names))."""
-        x = torch.as_tensor(self.check_X(X))
-        with torch.no_grad():
-            p = {
-                name: torch.tensor(draws[:, j : j + 1], dtype=torch.float64)
-                for j, name in enumerate(self.param_names)
-            }
-            out = self.evaluate(p, x)
-        return out.numpy().astype(float)
-
-    def predict(self, X: ArrayLike) -> FloatArray:
-        """The formula at X with the fitted parameters (its value itself: it may be signed)."""
-        self.check_fitted()
-        theta = np.array([[self.params_[n] for n in self.param_names]], dtype=float)
-        return self.values(X, theta)[0]
-
-    def predict_draws(self, X: ArrayLike) -> FloatArray:
-        self.check_fitted()
-        return self.values(X, self.parameter_draws())
+    def linear_predict(self, p: Mapping[str, Tensor], x: Tensor, logx: Tensor) -> Tensor:
+        """The formula's value itself (it may be zero or negative: `ls_linear` fits it)."""
+        return self.evaluate(p, x, logx)
 
     @classmethod
     def combine_groups(
@@ -422,18 +407,8 @@ class FormulaLaw(ScalingLaw):
     # --------------------------------------------------------------------------------------
     def check_X(self, X: ArrayLike) -> FloatArray:
         """X as a float (n, k) array in the order of `variables`, finite (a formula may take
-        zero or negative inputs; where it takes a log of one, the fit says so)."""
-        arr = np.array(X, dtype=float)
-        k = len(self.variables)
-        if arr.ndim == 1 and k == 1:
-            arr = arr[:, None]
-        if arr.ndim != 2 or arr.shape[1] != k:
-            raise ScalingLabError(
-                f"the formula law needs X with {k} column(s) {list(self.variables)}, "
-                f"got shape {arr.shape}"
-            )
-        if not np.all(np.isfinite(arr)):
-            raise ScalingLabError("X contains NaN or inf; drop or fix those rows")
+        zero or negative inputs), its last column the group indices of a grouped law."""
+        arr = super().check_X(X)
         if self._labels:
             codes = arr[:, -1]
             if np.any((codes != np.round(codes)) | (codes < 0) | (codes >= len(self._labels))):

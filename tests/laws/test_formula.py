@@ -326,3 +326,14 @@ def test_group_options_are_checked() -> None:
     law = FormulaLaw("a*x**-b", variables=["x"], groups=["u", "v"])
     with pytest.raises(ScalingLabError, match="group indices"):
         law.fit(np.array([[1.0, 2.0], [2.0, 0.0], [3.0, 1.0]]), np.ones(3))
+
+
+def test_a_signed_target_with_zero_inputs_under_ls_linear() -> None:
+    x = np.linspace(0.0, 4.0, 30)[:, None]  # a mixture proportion of 0 is a valid input
+    y = -1.0 + 3.0 * np.exp(-0.7 * x[:, 0])  # from 2 down to -0.8
+    law = FormulaLaw(
+        "c + a*exp(-k*x)", variables=["x"], objective="ls_linear", bounds={"c": (-10, 10)}
+    ).fit(x, y)
+    assert law.params_["c"] == pytest.approx(-1.0, abs=1e-6)
+    assert law.params_["k"] == pytest.approx(0.7, rel=1e-6)
+    np.testing.assert_allclose(law.predict(x), y, atol=1e-6)
