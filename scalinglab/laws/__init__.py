@@ -4,9 +4,13 @@ from scalinglab.laws.alabdulmohsin import M1, M2, M3, M4
 from scalinglab.laws.base import Param, ScalingLaw, available_laws, get_law
 from scalinglab.laws.bnsl import BNSL
 from scalinglab.laws.chinchilla import Chinchilla
+from scalinglab.laws.coverage import PassAtK, PassAtKCompute
 from scalinglab.laws.data_constrained import DataConstrained
+from scalinglab.laws.elo import EloLaw, elo_difference, elo_from_win_rate, win_rate
 from scalinglab.laws.encoder_decoder import EncoderDecoder
+from scalinglab.laws.formula import FormulaLaw
 from scalinglab.laws.hestness import Hestness
+from scalinglab.laws.jones import JonesFrontier, JonesTradeoff
 from scalinglab.laws.kaplan import KaplanC, KaplanD, KaplanN, KaplanND
 from scalinglab.laws.power import PowerLaw, PowerLawConst
 from scalinglab.laws.transfer import Transfer
@@ -20,18 +24,27 @@ __all__ = [
     "M4",
     "Chinchilla",
     "DataConstrained",
+    "EloLaw",
     "EncoderDecoder",
+    "FormulaLaw",
     "Hestness",
+    "JonesFrontier",
+    "JonesTradeoff",
     "KaplanC",
     "KaplanD",
     "KaplanN",
     "KaplanND",
     "Param",
+    "PassAtK",
+    "PassAtKCompute",
     "PowerLaw",
     "PowerLawConst",
     "ScalingLaw",
     "Transfer",
     "ViT",
     "available_laws",
+    "elo_difference",
+    "elo_from_win_rate",
     "get_law",
+    "win_rate",
 ]

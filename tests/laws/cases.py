@@ -111,6 +111,32 @@ CASES: dict[str, Case] = {
         {"k": 1.9e4, "alpha": 0.18, "beta": 0.38},
         grid2(np.logspace(4, 8, 6), np.logspace(6, 9, 6)),
     ),
+    # Jones 2021 (Hex): the published slopes (510 Elo per decade, −430 and −270 per board
+    # size); the intercepts put the plateau, incline and ceiling inside the grid.
+    "jones_frontier": Case(
+        "jones_frontier",
+        {
+            "incline_slope": 510.0,
+            "incline_size": -430.0,
+            "incline_const": -4400.0,
+            "plateau_size": -270.0,
+            "plateau_const": 570.0,
+        },
+        grid2(np.arange(3.0, 10.0), np.logspace(9, 17, 9))[:, ::-1],
+    ),
+    # perf in thousands of Elo (k = 4 per 1,000 Elo = Hex's 0.004 per Elo): well scaled for
+    # the solver's gradient test (perf in Elo is fitted right but can be flagged unconverged).
+    "jones_tradeoff": Case(
+        "jones_tradeoff",
+        {"m": -1.2, "k": 4.0, "c": 20.0},
+        grid2(np.logspace(10, 14, 6), np.linspace(-1.5, -0.3, 4)),
+    ),
+    "pass_at_k": Case("pass_at_k", {"a": 2.5, "b": 0.4}, np.logspace(0, 3, 12)[:, None]),
+    "pass_at_k_compute": Case(
+        "pass_at_k_compute",
+        {"a": 3e6, "alpha": 0.4, "beta": 0.5},
+        grid2(np.logspace(10, 13, 6), np.logspace(5, 8, 6)),
+    ),
 }
 
 
