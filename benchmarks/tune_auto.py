@@ -42,7 +42,7 @@ from scalinglab.selection.rule import (
     RuleConfig,
     calibrate,
     candidate_scores,
-    weights_from_scores,
+    candidate_weights,
 )
 
 LABELS = protocol.STANDARD
@@ -167,13 +167,18 @@ def backtests_of(problem: Problem, rec: dict[str, Any], n_cuts: int) -> CurveBac
 
 N_CUTS = (2, 3, 4)
 SCORES = ("far", "rmse")
-COMBINES: tuple[tuple[str, float], ...] = (
-    ("best", 1.0),
-    ("simplest", 1.0),
-    ("average", 0.25),
-    ("average", 0.5),
-    ("average", 1.0),
-    ("average", 2.0),
+# (combine, knobs) pairs; stacking ignores the score except to know who is eligible, so it runs
+# with the "far" score only.
+COMBINES: tuple[dict[str, Any], ...] = (
+    {"combine": "best"},
+    {"combine": "simplest"},
+    {"combine": "average", "temperature": 0.5},
+    {"combine": "average", "temperature": 1.0},
+    *(
+        {"combine": "stack", "ridge": r, "distance_power": p}
+        for r in (0.0, 0.1, 0.3, 1.0, 3.0)
+        for p in (0.0, 1.0, 2.0)
+    ),
 )
 CANDIDATE_SETS: dict[str, tuple[str, ...]] = {
     "all": LABELS,
@@ -193,7 +198,6 @@ def rule_outcomes(problem: Problem, rec: dict[str, Any]) -> list[protocol.Outcom
     singles = rec["singles"]
     usable = [c for c in LABELS if "error" not in singles[c]]
     x_test = np.asarray(problem.x_test, dtype=float)
-    n_free = {k: int(v["n_free"]) for k, v in rec["backtests"].items()}
     fallback = "power_const" if "power_const" in usable else usable[0]
     y_test = np.asarray(problem.y_test, dtype=float)
     log_y = np.log(y_test)
@@ -205,13 +209,13 @@ def rule_outcomes(problem: Problem, rec: dict[str, Any]) -> list[protocol.Outcom
             if bt.cuts
             else {}
         )
-        for cset, (combine, t) in itertools.product(CANDIDATE_SETS.values(), COMBINES):
-            base = RuleConfig(
-                candidates=cset, n_cuts=n_cuts, score=score, combine=combine, temperature=t
-            )
+        for cset, knobs in itertools.product(CANDIDATE_SETS.values(), COMBINES):
+            if knobs["combine"] == "stack" and score != "far":
+                continue
+            base = RuleConfig(candidates=cset, n_cuts=n_cuts, score=score, **knobs)
             try:
-                w = weights_from_scores(
-                    {k: scores[k] for k in cset if k in usable and k in scores}, n_free, base
+                w = candidate_weights(
+                    bt, {k: scores[k] for k in cset if k in usable and k in scores}, base
                 )
             except ScalingLabError:
                 w = {}

@@ -68,10 +68,15 @@ def print_selection(selection: Selection, law: ScalingLaw, level: float) -> None
     )
     table.add_column("law")
     table.add_column("score", justify="right")
+    table.add_column("weight", justify="right")
     for label, score in sorted(selection.scores.items(), key=lambda kv: kv[1]):
-        style = "bold" if label == selection.chosen else None
-        table.add_row(escape(label), num(score) if math.isfinite(score) else "not eligible",
-                      style=style)  # fmt: skip
+        weight = selection.weights.get(label, 0.0)
+        table.add_row(
+            escape(label),
+            num(score) if math.isfinite(score) else "not eligible",
+            num(weight, ".2f") if weight > 0 else "-",
+            style="bold" if weight > 0 else None,
+        )
     console.print(table)
     console.print(
         f"auto chose [bold]{escape(selection.chosen)}[/]: {escape(selection.reason)}",

@@ -1,6 +1,7 @@
 """The law library. Every law is a ScalingLaw registered by name; see `available_laws()`."""
 
 from scalinglab.laws.alabdulmohsin import M1, M2, M3, M4
+from scalinglab.laws.averaged import AveragedLaw
 from scalinglab.laws.base import Param, ScalingLaw, available_laws, get_law
 from scalinglab.laws.bnsl import BNSL
 from scalinglab.laws.chinchilla import Chinchilla
@@ -22,6 +23,7 @@ __all__ = [
     "M2",
     "M3",
     "M4",
+    "AveragedLaw",
     "Chinchilla",
     "DataConstrained",
     "EloLaw",

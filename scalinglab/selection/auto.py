@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from scalinglab.errors import FitWarning, ScalingLabError
+from scalinglab.laws.averaged import AveragedLaw
 from scalinglab.laws.base import ScalingLaw, get_law
 from scalinglab.selection.backtest import (
     MIN_TRAIN_POINTS,
@@ -124,16 +125,19 @@ def auto_fit(
         weighing = weigh(bt, config.with_(candidates=labels))
     except ScalingLabError as exc:
         return _fallback(x_arr, y_arr, options, str(exc))
-    chosen = max(weighing.weights, key=lambda k: weighing.weights[k])
-    if len(weighing.weights) > 1:
-        raise ScalingLabError("averaging several laws is not supported by auto_fit yet")
-    law = next(c for c in cands if c.label == chosen).make(**dict(options or {}))
+    weights = weighing.weights
+    law = _weighted_law(cands, weights, options)
     law.fit(x_arr, y_arr)
     r = np.log(y_arr) - np.log(law.predict(x_arr))
-    noise = float(np.sqrt(np.sum(r * r) / max(r.size - len(law.free_params()), 1)))
-    law.calibration_ = calibrate(bt, {chosen: 1.0}, config, noise)
+    n_free = sum(w * next(c for c in cands if c.label == k).n_free() for k, w in weights.items())
+    noise = float(np.sqrt(np.sum(r * r) / max(r.size - n_free, 1)))
+    law.calibration_ = calibrate(bt, weights, config, noise)
     selection = Selection(
-        chosen=chosen,
+        chosen=(
+            f"average of {law.describe_weights()}"
+            if isinstance(law, AveragedLaw)
+            else next(iter(weights))
+        ),
         reason=weighing.reason,
         horizon=bt.horizon,
         cuts=[float(bt.x[k - 1]) for k in bt.cuts[: config.n_cuts]],
@@ -141,6 +145,19 @@ def auto_fit(
         weights=weighing.weights,
     )
     return law, selection
+
+
+def _weighted_law(
+    cands: Sequence[Candidate], weights: Mapping[str, float], options: Mapping[str, Any] | None
+) -> ScalingLaw:
+    """The one candidate that carries all the weight, or the weighted average of several."""
+    by_label = {c.label: c for c in cands}
+    if len(weights) == 1:
+        return by_label[next(iter(weights))].make(**dict(options or {}))
+    members = [
+        {"label": k, "law": by_label[k].law, "options": dict(by_label[k].options)} for k in weights
+    ]
+    return AveragedLaw(members=members, weights=list(weights.values()), **dict(options or {}))
 
 
 def _fallback(

@@ -27,10 +27,11 @@ holds the choice made on all sources (README, "How auto predicts").
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy.optimize import nnls
 
 from scalinglab.errors import ScalingLabError
 from scalinglab.fitting.calibration import NOISE_FLOOR, Calibration, growth_factor
@@ -47,8 +48,10 @@ class RuleConfig:
     candidates: tuple[str, ...] = ("m1", "m2", "m3", "m4", "bnsl1", "bnsl2", "power_const")
     n_cuts: int = 3
     score: str = "far"  # "far" | "rmse"
-    combine: str = "best"  # "best" | "simplest" | "average"
+    combine: str = "best"  # "best" | "simplest" | "average" | "stack"
     temperature: float = 1.0
+    ridge: float = 0.0  # "stack": pull of the weights toward equal ones
+    distance_power: float = 0.0  # "stack": held-out points weigh (d / horizon)^distance_power
     growth: float = 0.0
     scale: float = 1.0
 
@@ -59,6 +62,8 @@ class RuleConfig:
     def key(self) -> str:
         """A short name for tables."""
         t = f"T{self.temperature:g}" if self.combine == "average" else ""
+        if self.combine == "stack":
+            t = f"R{self.ridge:g}D{self.distance_power:g}"
         return (
             f"{self.combine}{t}-{self.score}-k{self.n_cuts}-g{self.growth:g}-s{self.scale:g}"
             f"-{'+'.join(self.candidates)}"
@@ -118,8 +123,7 @@ def candidate_scores(bt: CurveBacktests, config: RuleConfig) -> dict[str, float]
 def weigh(bt: CurveBacktests, config: RuleConfig) -> Weighing:
     """Scores and weights of the candidates (see the module doc)."""
     scores = candidate_scores(bt, config)
-    n_free = {k: bt.candidates[k].n_free for k in scores}
-    weights = weights_from_scores(scores, n_free, config)
+    weights = candidate_weights(bt, scores, config)
     finite = {k: v for k, v in scores.items() if math.isfinite(v)}
     ranked = sorted(weights.items(), key=lambda kv: -kv[1])
     reason = (
@@ -131,6 +135,67 @@ def weigh(bt: CurveBacktests, config: RuleConfig) -> Weighing:
     if skipped:
         reason += f"; not eligible: {', '.join(skipped)}"
     return Weighing(scores=scores, weights=dict(ranked), reason=reason)
+
+
+def candidate_weights(
+    bt: CurveBacktests, scores: Mapping[str, float], config: RuleConfig
+) -> dict[str, float]:
+    """The candidates' weights: stacked on the backtests, or from their scores."""
+    if config.combine == "stack":
+        eligible = [k for k, v in scores.items() if math.isfinite(v)]
+        if not eligible:
+            raise ScalingLabError("no candidate law could be fitted at every backtest cut")
+        return stack_weights(bt, eligible, config)
+    n_free = {k: bt.candidates[k].n_free for k in scores}
+    return weights_from_scores(scores, n_free, config)
+
+
+def stack_weights(
+    bt: CurveBacktests, labels: Sequence[str], config: RuleConfig
+) -> dict[str, float]:
+    """Stacking weights (Breiman 1996): the point of the simplex whose weighted log prediction
+    best fits the held-out points of the backtests.
+
+        w = argmin_{w ≥ 0, Σw = 1}  Σ_r v_r (log y_r − Σ_i w_i log ŷ_i,r)² / Σ_r v_r
+                                    + ridge · s² · k · ‖w − 1/k‖²
+
+    over the held-out points r within the horizon at every cut, each weighing
+    v_r = (d_r / horizon)^distance_power (d_r: its distance beyond its cut), s² the median over
+    candidates of their own weighted mean squared error (so `ridge` is relative to the size of
+    the errors) and k the number of candidates. Solved as non-negative least squares with the
+    sum-to-one constraint as a heavily weighted row.
+    """
+    rows, targets, row_weights = [], [], []
+    for j in range(min(config.n_cuts, len(bt.cuts))):
+        _, log_y, d = bt.held_out(j)
+        mask = _within_horizon(d, bt.horizon)
+        rows.append(np.stack([bt.candidates[k].log_pred[j][mask] for k in labels], axis=1))
+        targets.append(log_y[mask])
+        reach = max(bt.horizon, 1e-12)
+        row_weights.append((np.maximum(d[mask], 1e-12) / reach) ** config.distance_power)
+    k = len(labels)
+    if k == 1:
+        return {labels[0]: 1.0}
+    v = np.concatenate(row_weights)
+    v = v / v.sum()
+    log_y = np.concatenate(targets)
+    # Centre on the targets' mean: the sum-to-one row makes the fit invariant to a common shift,
+    # and centred columns keep the NNLS solve well scaled.
+    centre = float(np.sum(v * log_y))
+    a = (np.concatenate(rows) - centre) * np.sqrt(v)[:, None]
+    b = (log_y - centre) * np.sqrt(v)
+    s2 = float(np.median(np.sum((a - b[:, None]) ** 2, axis=0)))
+    penalty = math.sqrt(config.ridge * max(s2, 1e-12) * k)
+    big = 1e3 * max(1.0, float(np.abs(a).max(initial=0.0)))
+    a_aug = np.vstack([a, big * np.ones((1, k)), penalty * np.eye(k)])
+    b_aug = np.concatenate([b, [big], penalty * np.full(k, 1.0 / k)])
+    w, _ = nnls(a_aug, b_aug)
+    if not (np.all(np.isfinite(w)) and w.sum() > 0):
+        w = np.full(k, 1.0 / k)
+    w = w / w.sum()
+    kept = {label: float(wi) for label, wi in zip(labels, w, strict=True) if wi > 1e-6}
+    total = sum(kept.values())
+    return {label: wi / total for label, wi in kept.items()}
 
 
 def weights_from_scores(

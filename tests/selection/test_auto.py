@@ -110,3 +110,24 @@ def test_a_bad_target_is_a_clear_error(bad: float) -> None:
     x, y = curve()
     with pytest.raises(Exception, match="target"):
         auto_fit(x, y, candidates=CHEAP, target=bad)
+
+
+def test_stacking_fits_a_calibrated_average_that_round_trips() -> None:
+    """A curve between two forms: no single candidate wins, the stack averages them."""
+    rng = np.random.default_rng(1)
+    x = np.logspace(2, 7, 18)
+    y = (4.0 * x**-0.5 + 0.2 * (x / 1e2) ** -0.08) * np.exp(0.005 * rng.standard_normal(18))
+    config = DEFAULT_RULE.with_(candidates=CHEAP, combine="stack", ridge=0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        law, sel = auto_fit(x[:14], y[:14], config=config, target=float(x[-1]))
+    assert sum(sel.weights.values()) == pytest.approx(1.0)
+    assert len(sel.weights) > 1
+    assert law.name == "average" and sel.chosen.startswith("average of ")
+    assert set(law.labels) == set(sel.weights)  # type: ignore[attr-defined]
+    assert law.calibration_ is not None
+    lo, hi = law.predict_interval(x[14:, None], 0.9)
+    pred = law.predict(x[14:, None])
+    assert np.all(lo < pred) and np.all(pred < hi)
+    back = ScalingLaw.from_dict(json.loads(json.dumps(law.to_dict())))
+    np.testing.assert_allclose(back.predict_interval(x[14:, None], 0.9), (lo, hi), rtol=1e-9)

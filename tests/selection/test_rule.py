@@ -65,3 +65,51 @@ def test_conformal_quantile() -> None:
     assert conformal_quantile([3, 1, 2], 0.9) == 3  # n too small: the largest
     assert conformal_quantile(list(range(1, 20)), 0.5) == 10  # ⌈20·0.5⌉ = 10th
     assert math.isnan(conformal_quantile([], 0.9))
+
+
+def _mixture_backtests(w_true: float, ridge_noise: float = 0.0) -> CurveBacktests:
+    """Backtests where the truth is exactly w_true·a + (1 − w_true)·b in log space, and c is
+    off on its own."""
+    rng = np.random.default_rng(0)
+    x = np.geomspace(1, 1e3, 13)
+    y = np.exp(rng.normal(0.5, 0.2, 13))
+    cuts = [9, 7, 5]
+    da = [rng.normal(0, 0.05, 13 - c) for c in cuts]  # a's errors; b's are opposite-signed
+    a = [np.log(y[c:]) + (1 - w_true) * e for c, e in zip(cuts, da, strict=True)]
+    b = [np.log(y[c:]) - w_true * e for c, e in zip(cuts, da, strict=True)]
+    c = [np.log(y[k:]) + 0.3 + rng.normal(0, ridge_noise, 13 - k) for k in cuts]
+    cands = {
+        "a": CandidateBacktest("a", 3, a, [0.01] * 3),
+        "b": CandidateBacktest("b", 3, b, [0.01] * 3),
+        "c": CandidateBacktest("c", 3, c, [0.01] * 3),
+    }
+    return CurveBacktests(x, y, np.log(1e3), cuts, cands)
+
+
+@pytest.mark.parametrize("w_true", [0.2, 0.5, 0.9])
+def test_stacking_recovers_the_mixture_of_the_backtests(w_true: float) -> None:
+    bt = _mixture_backtests(w_true)
+    w = weigh(bt, CONFIG.with_(combine="stack", ridge=0.0)).weights
+    assert sum(w.values()) == pytest.approx(1.0)
+    assert w["a"] == pytest.approx(w_true, abs=1e-3)
+    assert w["b"] == pytest.approx(1 - w_true, abs=1e-3)
+    assert w.get("c", 0.0) < 1e-3
+
+
+def test_stacking_ridge_pulls_the_weights_toward_equal() -> None:
+    bt = _mixture_backtests(0.9)
+    spread = []
+    for ridge in (0.0, 1.0, 1e4):
+        w = weigh(bt, CONFIG.with_(combine="stack", ridge=ridge)).weights
+        full = np.array([w.get(k, 0.0) for k in "abc"])
+        assert np.all(full >= 0) and full.sum() == pytest.approx(1.0)
+        spread.append(float(np.abs(full - 1 / 3).sum()))
+    assert spread[0] > spread[1] > spread[2]
+    assert spread[2] < 0.05
+
+
+def test_stacking_uses_only_eligible_candidates() -> None:
+    bt = _mixture_backtests(0.5)
+    bt.candidates["c"].log_pred[1] = np.full_like(bt.candidates["c"].log_pred[1], np.nan)
+    w = weigh(bt, CONFIG.with_(combine="stack", ridge=1.0)).weights
+    assert "c" not in w
