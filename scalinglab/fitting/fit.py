@@ -1,9 +1,19 @@
 """fit_law: multi-start point fit, diagnostics and uncertainty for any FittableLaw.
 
 1. Start grid: the law's grid (e.g. Hoffmann 2022's 4,500 points for Chinchilla), or a guess from
-   a straight-line fit in log-log space (lmfit's convention), overridable per parameter.
-2. All starts solved together by the batched L-BFGS (scalinglab.fitting.solver); the best wins.
-3. Diagnostics: non-convergence and parameters on a bound become warnings and flags.
+   a straight-line fit in log-log space (lmfit's convention), overridable per parameter, plus
+   `n_random_starts` scrambled-Sobol points inside the bounds.
+2. All starts solved together by the batched L-BFGS (scalinglab.fitting.solver), in two passes:
+   - explore: every start in float32, to a loose tolerance, on at most EXPLORE_POINTS points (a
+     seeded subsample of a large table), so the cost of the many starts does not grow with data;
+     starts that overflow in float32 are explored again in float64;
+   - polish: every distinct basin that survives the explore pass (within SURVIVE_FACTOR of its
+     best objective), and the best start as given, solved in float64 on all points to the law's
+     tolerance, preconditioned by the Gauss-Newton curvature at the start of each round
+     (`precondition`), so that correlated or badly scaled parameters converge as fast as
+     well-scaled ones. The best polished point wins.
+3. Diagnostics: non-convergence (the solver's projected-gradient and decrease tests, on the
+   law's own parameters) and parameters on a bound become warnings and flags.
 4. Uncertainty: a seeded bootstrap over points (all resamples refitted as one batch from the
    optimum), else the Gauss-Newton covariance of the log residuals.
 """
@@ -18,8 +28,8 @@ import numpy as np
 import torch
 
 from scalinglab.fitting.model import FittableLaw
-from scalinglab.fitting.objectives import make_objective
-from scalinglab.fitting.solver import minimize_batched
+from scalinglab.fitting.objectives import curvature_weights, make_objective, residuals
+from scalinglab.fitting.solver import SolveResult, minimize_batched
 from scalinglab.fitting.threads import torch_threads
 from scalinglab.fitting.uncertainty import bootstrap, gauss_newton_covariance, wald_summary
 from scalinglab.types import FloatArray
@@ -28,8 +38,15 @@ MAX_STARTS = 200_000  # a Cartesian start grid larger than this is a mistake in 
 EXPLORE_FTOL = 1e-5  # loose relative tolerance of the float32 first pass over all starts
 EXPLORE_MAX_ITER = 100  # enough to rank basins; the polish below runs to law.max_iter
 EXPLORE_HISTORY = 5  # short L-BFGS memory: cheaper per step, same basins
+EXPLORE_POINTS = 1024  # the explore pass sees at most this many points (seeded subsample)
 MERGE_TOL = 1e-2  # starts closer than this (solver coordinates) follow one path
-POLISH_STARTS = 8  # best starts of the first pass solved to full tolerance
+POLISH_STARTS = 8  # fit_subsets: best starts of the first pass solved to full tolerance
+# A basin survives the explore pass when its objective there is within this factor of the best
+# one's (the float32 pass stops loosely, so a winning basin can still look up to ~2x worse).
+SURVIVE_FACTOR = 2.0
+MAX_POLISH = 256  # at most this many survivors (the best ones) are polished in float64
+POLISH_ROUNDS = 4  # polish restarts, each with the curvature at its start as preconditioner
+JACOBIAN_CHUNK = 4_000_000  # (rows x points x params) per Jacobian block: bounds its memory
 
 
 def solver_bounds(law: FittableLaw, free: tuple[str, ...]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -57,8 +74,48 @@ def start_points(
     free: tuple[str, ...],
     grid: Mapping[str, Sequence[float]] | None = None,
 ) -> FloatArray:
-    """Start grid in solver coordinates, one row per start: `grid` (natural units) if given,
-    else the law's own grid for (x, y) with its `starts` option applied."""
+    """Start points in solver coordinates, one row per start: `grid` (natural units) if given,
+    else the law's own grid for (x, y) with its `starts` option applied, then the law's
+    `n_random_starts` Sobol points."""
+    rows = _grid_points(law, x, y, free, grid)
+    n_random = int(getattr(law, "n_random_starts", 0) or 0)
+    if n_random and free:
+        rows = np.concatenate([rows, random_starts(law, free, rows, n_random)])
+    return rows
+
+
+def random_starts(
+    law: FittableLaw, free: tuple[str, ...], grid_rows: FloatArray, n: int
+) -> FloatArray:
+    """n scrambled-Sobol points (solver coordinates) in a box around the start grid: each
+    parameter's bounds where they are finite; where one is not, the grid's span widened by itself
+    (at least 2, a factor e^2 for a log-scale parameter) on that side."""
+    lower, upper = solver_bounds(law, free)
+    lo, hi = lower.numpy().copy(), upper.numpy().copy()
+    if len(grid_rows):
+        g_lo, g_hi = grid_rows.min(axis=0), grid_rows.max(axis=0)
+    else:
+        g_lo = g_hi = np.zeros(len(free))
+    width = np.maximum(g_hi - g_lo, 2.0)
+    lo = np.where(np.isfinite(lo), lo, g_lo - width)
+    hi = np.where(np.isfinite(hi), hi, g_hi + width)
+    seed = law.random_state if law.random_state is not None else 0
+    engine = torch.quasirandom.SobolEngine(len(free), scramble=True, seed=int(seed))
+    u = engine.draw(n, dtype=torch.float64).numpy()
+    solver_rows = lo + u * (hi - lo)
+    natural = np.column_stack(
+        [[law.from_solver(name, v) for v in solver_rows[:, j]] for j, name in enumerate(free)]
+    )
+    return _to_solver(law, free, natural)
+
+
+def _grid_points(
+    law: FittableLaw,
+    x: FloatArray,
+    y: FloatArray,
+    free: tuple[str, ...],
+    grid: Mapping[str, Sequence[float]] | None,
+) -> FloatArray:
     from scalinglab.errors import ScalingLabError
 
     if grid is not None:
@@ -87,55 +144,244 @@ def _to_solver(law: FittableLaw, free: tuple[str, ...], natural: FloatArray) -> 
     return out
 
 
+Data = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # x (n, k), y (n,), weights (n,)
+
+
+def explore_subsample(n: int, size: int = EXPLORE_POINTS) -> torch.Tensor:
+    """Indices of the points the explore pass sees: all of them up to `size`, else a seeded
+    random subsample (sorted), so that the same data always explore the same way."""
+    if n <= size:
+        return torch.arange(n)
+    generator = torch.Generator().manual_seed(0)
+    return torch.sort(torch.randperm(n, generator=generator)[:size]).values
+
+
+def distinct_best(theta: torch.Tensor, fun: torch.Tensor, tol: float, limit: int) -> torch.Tensor:
+    """Indices of the rows of lowest objective, best first, one per cell of side `tol` (rows in
+    one cell are one basin), finite objectives only, at most `limit`."""
+    order = torch.argsort(fun)
+    order = order[torch.isfinite(fun[order])]
+    if order.numel() == 0:
+        return order
+    keys = torch.round(theta[order].double() / tol)
+    _, inverse = torch.unique(keys, dim=0, return_inverse=True)
+    first = torch.full((int(inverse.max()) + 1,), order.numel(), dtype=torch.long)
+    first.scatter_reduce_(0, inverse, torch.arange(order.numel()), reduce="amin")
+    return order[torch.sort(first).values[:limit]]
+
+
+def survivors(theta: torch.Tensor, fun: torch.Tensor) -> torch.Tensor:
+    """Rows that survive an explore pass: one per distinct basin, with an objective within
+    SURVIVE_FACTOR of the best (objectives are sums of losses, >= 0), best first."""
+    finite = fun[torch.isfinite(fun)]
+    if finite.numel() == 0:
+        return torch.zeros(0, dtype=torch.long)
+    cut = float(finite.min()) * SURVIVE_FACTOR
+    rows = distinct_best(theta, fun, MERGE_TOL, MAX_POLISH)
+    return rows[fun[rows] <= cut]
+
+
 def multistart(
     law: FittableLaw,
     free: tuple[str, ...],
     theta0: torch.Tensor,
-    data: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+    data: Data,
     bounds: tuple[torch.Tensor, torch.Tensor],
 ) -> tuple[torch.Tensor, float, bool]:
-    """Best point, objective and convergence flag over all starts.
+    """Best point, objective and convergence flag over all starts (see the module docstring).
 
-    Every start is first solved in float32 to a loose tolerance — enough to settle in its basin,
-    at a quarter of the cost — then the best POLISH_STARTS are solved in float64 to the law's
-    tolerance. Polishing all of them would spend most of the time creeping along the kinks of the
-    Huber loss in basins that cannot win.
+    Polishing every start to full tolerance would spend most of the time creeping along the kinks
+    of the Huber loss in basins that cannot win; polishing only the best few can lose a good
+    basin that float32 ranked behind a poor one. So every basin within SURVIVE_FACTOR of the best
+    is polished.
     """
     x, y, w = data
     lower, upper = bounds
+    sub = explore_subsample(y.shape[0])
+    xs, ys, ws = x[sub], y[sub], w[sub]
     f32 = torch.float32
+    options = {
+        "max_iter": min(EXPLORE_MAX_ITER, law.max_iter),
+        "ftol": EXPLORE_FTOL,
+        "gtol": math.inf,
+        "merge_tol": MERGE_TOL,
+        "history": EXPLORE_HISTORY,
+    }
     explore = minimize_batched(
-        make_objective(law, free, x.to(f32), y.to(f32), w.to(f32)),
+        make_objective(law, free, xs.to(f32), ys.to(f32), ws.to(f32)),
         theta0.to(f32),
         lower.to(f32),
         upper.to(f32),
-        max_iter=min(EXPLORE_MAX_ITER, law.max_iter),
-        ftol=EXPLORE_FTOL,
-        merge_tol=MERGE_TOL,
-        history=EXPLORE_HISTORY,
+        **options,  # type: ignore[arg-type]
     )
-    order = torch.argsort(explore.fun)[:POLISH_STARTS]
-    order = order[torch.isfinite(explore.fun[order])]
-    # Starts infeasible in float32 (overflow) may still be fine in float64: polish them too.
-    starts = explore.theta[order].double() if order.numel() else theta0[:POLISH_STARTS]
+    theta_x, fun_x = explore.theta.double(), explore.fun.double()
+    # Starts that overflow in float32 may be fine in float64: they explore again in float64.
+    objective_sub = make_objective(law, free, xs, ys, ws)
+    all_rows = torch.arange(theta0.shape[0])
+    with torch.no_grad():
+        at_starts_sub = objective_sub(theta0, all_rows)
+    retry = torch.nonzero(~torch.isfinite(fun_x) & torch.isfinite(at_starts_sub)).reshape(-1)
+    if retry.numel():
+        again = minimize_batched(objective_sub, theta0[retry], lower, upper, **options)  # type: ignore[arg-type]
+        theta_x[retry], fun_x[retry] = again.theta, again.fun
+    candidates = theta_x[survivors(theta_x, fun_x)]
     # float32 rounding can rank basins wrongly or leave a start worse than where it began, so the
     # best start in float64 is polished too: the fit is never worse than its own best start.
     objective64 = make_objective(law, free, x, y, w)
     with torch.no_grad():
-        at_starts = objective64(theta0, torch.arange(theta0.shape[0]))
+        at_starts = objective64(theta0, all_rows)
     at_starts = torch.where(torch.isfinite(at_starts), at_starts, torch.inf)
-    starts = torch.cat([starts, theta0[int(torch.argmin(at_starts))].unsqueeze(0)])
-    res = minimize_batched(
-        objective64,
-        starts,
-        lower,
-        upper,
-        max_iter=law.max_iter,
-        ftol=law.tol,
-    )
+    k = int(torch.argmin(at_starts))
+    best_start = theta0[k].unsqueeze(0)
+    # Where that start's own explore got to is nearer its optimum: polish from there unless
+    # float32 left it worse in float64.
+    with torch.no_grad():
+        at_explored = float(objective64(theta_x[k].unsqueeze(0), torch.zeros(1, dtype=torch.long)))
+    if at_explored <= float(at_starts[k]):
+        best_start = theta_x[k].unsqueeze(0)
+    candidates = torch.cat([candidates, best_start])
+    if sub.numel() < y.shape[0]:
+        # A subsample explored: its survivors are polished on it first (cheap), and the distinct
+        # optima among them that survive again are polished on all points.
+        res = polish(law, free, candidates, (xs, ys, ws), bounds, law.max_iter)
+        keep = survivors(res.theta, res.fun)
+        candidates = torch.cat([res.theta[keep], best_start])
+    res = polish(law, free, candidates, data, bounds, law.max_iter)
     best = int(torch.argmin(res.fun))
     objective = float(res.fun[best])
     return res.theta[best], objective, bool(res.converged[best]) and math.isfinite(objective)
+
+
+def gauss_newton_curvature(
+    law: FittableLaw, free: tuple[str, ...], theta: torch.Tensor, data: Data
+) -> torch.Tensor:
+    """(b, p, p) Gauss-Newton curvature JᵀΩJ of the objective at each row of theta, J the
+    Jacobian of the residuals (forward mode, one pass per parameter; rows in chunks so that J
+    stays within JACOBIAN_CHUNK numbers) and Ω the loss's curvature weights times the sample
+    weights."""
+    x, y, w = data
+    resid = residuals(law, free, x, y)
+    b, p = theta.shape
+    n = y.shape[0]
+    out = torch.zeros(b, p, p, dtype=theta.dtype)
+    chunk = max(1, JACOBIAN_CHUNK // max(1, n * p))
+    eye = torch.eye(p, dtype=theta.dtype)
+    for start in range(0, b, chunk):
+        th = theta[start : start + chunk].detach()
+        cols = []
+        r = resid(th)
+        for j in range(p):
+            dr = torch.func.jvp(resid, (th,), (eye[j].expand_as(th),))[1]
+            cols.append(dr)
+        J = torch.stack(cols, dim=-1)  # (c, n, p)
+        omega = curvature_weights(law.objective, r, law.delta) * w
+        J = torch.nan_to_num(J, nan=0.0, posinf=0.0, neginf=0.0)
+        omega = torch.nan_to_num(omega, nan=0.0, posinf=0.0, neginf=0.0)
+        out[start : start + chunk] = torch.einsum("cnp,cn,cnq->cpq", J, omega, J)
+    return out
+
+
+def precondition(curvature: torch.Tensor, lower: torch.Tensor, upper: torch.Tensor) -> torch.Tensor:
+    """(b, p, p) matrices M: the solver searches z with theta = centre + M z, in which the
+    Gauss-Newton curvature is close to the identity — the generic form of centring and scaling
+    correlated inputs (for a law linear in its parameters, exactly that).
+
+    Every parameter is first scaled by its curvature (Jacobi); the parameters without a bound
+    are then whitened together (Cholesky of their scaled curvature), while a bounded parameter
+    keeps its own axis, so that its bounds stay a box for the solver.
+    """
+    diag = torch.diagonal(curvature, dim1=-2, dim2=-1)
+    # A parameter the data barely see gets a scale from the others, not an infinite one.
+    floor = 1e-12 * diag.amax(-1, keepdim=True).clamp_min(1e-300)
+    d = 1.0 / torch.sqrt(torch.maximum(diag, floor))
+    d = torch.where(torch.isfinite(d), d, torch.ones_like(d))
+    M = torch.diag_embed(d)
+    free = torch.nonzero(torch.isinf(lower) & torch.isinf(upper)).reshape(-1)
+    if free.numel() >= 2:
+        scaled = curvature * d[:, :, None] * d[:, None, :]
+        block = scaled[:, free][:, :, free]
+        eye = torch.eye(free.numel(), dtype=curvature.dtype)
+        chol, info = torch.linalg.cholesky_ex(block + 1e-10 * eye)
+        ok = info == 0
+        if ok.any():
+            # theta_U = centre_U + D_U L^-T z_U: curvature in z is L^-1 (D H D) L^-T = I.
+            inv_lt = torch.linalg.solve_triangular(
+                chol[ok].transpose(-1, -2), eye.expand(int(ok.sum()), -1, -1), upper=True
+            )
+            sub = M[ok]
+            sub[:, free[:, None], free[None, :]] = d[ok][:, free, None] * inv_lt
+            M[ok] = sub
+    return M
+
+
+def polish(
+    law: FittableLaw,
+    free: tuple[str, ...],
+    starts: torch.Tensor,
+    data: Data,
+    bounds: tuple[torch.Tensor, torch.Tensor],
+    max_iter: int,
+) -> SolveResult:
+    """Solve from every start in float64 to the law's tolerance, preconditioned: in rounds of
+    at most max_iter / POLISH_ROUNDS iterations (at least 50), each with the Gauss-Newton
+    curvature at its start, until every row has converged or max_iter iterations are spent.
+    Convergence is tested on the gradient of the law's own solver coordinates."""
+    x, y, w = data
+    lower, upper = bounds
+    objective = make_objective(law, free, x, y, w)
+    theta = starts.clone()
+    b = theta.shape[0]
+    with torch.no_grad():
+        fun = objective(theta, torch.arange(b))
+    converged = torch.zeros(b, dtype=torch.bool)
+    n_iter = torch.zeros(b, dtype=torch.long)
+    grad = torch.zeros_like(theta)
+    per_round = max(50, -(-max_iter // POLISH_ROUNDS))
+    todo = torch.nonzero(torch.isfinite(fun)).reshape(-1)
+    while todo.numel() and int(n_iter[todo].max()) < max_iter:
+        centre = theta[todo]
+        M = precondition(gauss_newton_curvature(law, free, centre, data), lower, upper)
+        inv_t = torch.linalg.inv(M).transpose(-1, -2)
+        diag = torch.diagonal(M, dim1=-2, dim2=-1)
+        bounded = torch.isfinite(lower) | torch.isfinite(upper)
+        # A bounded parameter keeps its own (scaled) axis: its bounds in z, row by row.
+        z_lo = torch.where(bounded, (lower - centre) / diag, -math.inf)
+        z_hi = torch.where(bounded, (upper - centre) / diag, math.inf)
+
+        def fun_z(
+            z: torch.Tensor, rows: torch.Tensor, centre: torch.Tensor = centre,
+            M: torch.Tensor = M,
+        ) -> torch.Tensor:  # fmt: skip
+            th = centre[rows] + (M[rows] @ z.unsqueeze(-1)).squeeze(-1)
+            return objective(th, rows)
+
+        def grad_map(
+            g: torch.Tensor, rows: torch.Tensor, inv_t: torch.Tensor = inv_t
+        ) -> torch.Tensor:
+            return (inv_t[rows] @ g.unsqueeze(-1)).squeeze(-1)
+
+        # In whitened coordinates a Newton step is about sqrt(2 (f - f*)) <= sqrt(2 f) long.
+        cap = 2.0 + 2.0 * torch.sqrt(2.0 * fun[todo].abs())
+        budget = min(per_round, max_iter - int(n_iter[todo].max()))
+        res = minimize_batched(
+            fun_z,
+            torch.zeros_like(centre),
+            z_lo,
+            z_hi,
+            max_iter=budget,
+            ftol=law.tol,
+            grad_map=grad_map,
+            max_move=cap,
+        )
+        moved = centre + (M @ res.theta.unsqueeze(-1)).squeeze(-1)
+        # Clip to the bounds: M z can round a hair beyond a bound the solver held.
+        theta[todo] = torch.minimum(torch.maximum(moved, lower), upper)
+        fun[todo] = res.fun
+        converged[todo] = res.converged
+        n_iter[todo] += res.n_iter.clamp_min(1)
+        grad[todo] = res.grad
+        todo = todo[~res.converged]
+    return SolveResult(theta=theta, fun=fun, converged=converged, n_iter=n_iter, grad=grad)
 
 
 def fit_law(

@@ -11,10 +11,18 @@ stopped are dropped from the batch, so the cost falls as starts converge.
 The objective `fun(theta, rows)` takes theta (b, p) and the indices (b,) of those rows in the full
 batch (so per-row data such as bootstrap weights can be gathered) and returns (b,) values. Rows are
 independent, so the gradient of the summed objective is each row's own gradient.
+
+Convergence is reported honestly: a row is `converged` only when both criteria hold at its final
+point — the projected gradient is small, max_i |pg_i| <= gtol * max(1, |f|), and its last step
+decreased the objective by at most ftol relative. A row stops, not converged, when it reaches
+max_iter, when its objective has stalled (STALL_ITERS steps in a row each within ftol) without the
+gradient test, or when no descent is left at machine precision; `SolveResult.grad` gives the
+projected gradient so a caller can check.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,20 +30,27 @@ import torch
 
 Tensor = torch.Tensor
 Objective = Callable[[Tensor, Tensor], Tensor]
+GradMap = Callable[[Tensor, Tensor], Tensor]
 
 ARMIJO_C = 1e-4  # sufficient-decrease constant (Nocedal & Wright 2006, Sec. 3.1)
 MAX_BACKTRACKS = 30  # step reductions (each x0.1..0.5) before a line search gives up
 MAX_MOVE = 2.0  # largest change of any solver coordinate in one step (log-scale: a factor e^2)
 MERGE_EVERY = 5  # iterations between merges of multi-start rows that met at one point
+# Relative projected-gradient tolerance: max|pg| <= GTOL * max(1, |f|). Tight enough that the
+# objective is within ~GTOL^2 / curvature of the optimum; far above float64 gradient noise.
+GTOL = 1e-6
+# Steps in a row whose decrease is within ftol before a row that fails the gradient test stops
+# (not converged): a flat valley can still make progress one tiny step at a time, noise cannot.
+STALL_ITERS = 10
 
 
 @dataclass
 class SolveResult:
     theta: Tensor  # (B, p) final points
     fun: Tensor  # (B,) final objective values (inf where a start was infeasible)
-    converged: Tensor  # (B,) bool: stopped by a tolerance or a stuck line search, not max_iter
+    converged: Tensor  # (B,) bool: small projected gradient and small last decrease (see above)
     n_iter: Tensor  # (B,) iterations taken
-    grad: Tensor  # (B, p) projected gradient at the final point
+    grad: Tensor  # (B, p) projected gradient at the final point (in grad_map's coordinates)
 
 
 def _value_and_grad(fun: Objective, theta: Tensor, rows: Tensor) -> tuple[Tensor, Tensor]:
@@ -102,6 +117,11 @@ def _two_loop(g: Tensor, S: Tensor, Y: Tensor, valid: Tensor) -> Tensor:
     return -r
 
 
+def _rows(bound: Tensor, idx: Tensor) -> Tensor:
+    """The bounds of rows idx: bounds are (p,) shared by all rows or (B, p) one row each."""
+    return bound[idx] if bound.ndim == 2 else bound
+
+
 def minimize_batched(
     fun: Objective,
     theta0: Tensor,
@@ -110,11 +130,19 @@ def minimize_batched(
     *,
     max_iter: int = 1000,
     ftol: float = 1e-12,
-    gtol: float = 1e-10,
+    gtol: float = GTOL,
     history: int = 10,
     merge_tol: float | None = None,
+    grad_map: GradMap | None = None,
+    max_move: float | Tensor = MAX_MOVE,
 ) -> SolveResult:
-    """Minimise `fun` from every row of theta0 (B, p) within [lower, upper] (p,) independently.
+    """Minimise `fun` from every row of theta0 (B, p) within [lower, upper] independently.
+
+    `lower`, `upper` are (p,) for all rows or (B, p) per row. `gtol=math.inf` drops the gradient
+    test (a loose ranking pass stops on the objective decrease alone). `grad_map(g, rows)` maps a
+    gradient in these coordinates to the caller's (a preconditioned problem reports and tests
+    the gradient of the original parameters), the identity by default. `max_move` caps the
+    change of any coordinate in one step, one number or (B,) per row.
 
     With `merge_tol`, rows of the same problem (multi-start) that have reached the same point
     (every coordinate within merge_tol) are merged: only one keeps iterating, since they would
@@ -124,14 +152,27 @@ def minimize_batched(
     lower = lower.to(theta0.dtype)
     upper = upper.to(theta0.dtype)
     B, p = theta0.shape
-    theta = torch.minimum(torch.maximum(theta0, lower), upper).clone()
     all_rows = torch.arange(B)
+    theta = torch.minimum(torch.maximum(theta0, _rows(lower, all_rows)), _rows(upper, all_rows))
     f, g = _value_and_grad(fun, theta, all_rows)
     S = torch.zeros(B, history, p, dtype=theta0.dtype)
     Y = torch.zeros_like(S)
     valid = torch.zeros(B, history, dtype=torch.bool)
     n_iter = torch.zeros(B, dtype=torch.long)
+    stall = torch.zeros(B, dtype=torch.long)
     converged = torch.zeros(B, dtype=torch.bool)
+    move_cap = torch.as_tensor(max_move, dtype=theta0.dtype).expand(B)
+
+    def projected(th: Tensor, gr: Tensor, rows: Tensor) -> Tensor:
+        pg = gr * _free_mask(th, gr, _rows(lower, rows), _rows(upper, rows))
+        return pg if grad_map is None else grad_map(pg, rows)
+
+    def small_gradient(th: Tensor, gr: Tensor, fv: Tensor, rows: Tensor) -> Tensor:
+        if math.isinf(gtol):
+            return torch.ones_like(fv, dtype=torch.bool)
+        pg = projected(th, gr, rows).abs().amax(-1)
+        return pg <= gtol * fv.abs().clamp_min(1.0)
+
     # Infeasible starts (non-finite objective) are dropped at once; they can never win.
     active = all_rows[torch.isfinite(f)]
 
@@ -139,11 +180,14 @@ def minimize_batched(
         if active.numel() == 0:
             break
         if merge_tol is not None and it % MERGE_EVERY == MERGE_EVERY - 1:
-            active = _merge_duplicates(theta, active, merge_tol)
-            converged[all_rows] = True  # merged rows count as settled; survivors reset below
-            converged[active] = False
+            kept = _merge_duplicates(theta, active, merge_tol)
+            # Merged rows count as settled where their twin is: they stop with its verdict.
+            merged = active[~torch.isin(active, kept)]
+            converged[merged] = small_gradient(theta[merged], g[merged], f[merged], merged)
+            active = kept
+        lo, hi = _rows(lower, active), _rows(upper, active)
         th, fa, ga = theta[active], f[active], g[active]
-        free = _free_mask(th, ga, lower, upper)
+        free = _free_mask(th, ga, lo, hi)
         g_free = ga * free
         d = _two_loop(g_free, S[active], Y[active], valid[active]) * free
         not_descent = (d * g_free).sum(-1) >= 0
@@ -152,13 +196,13 @@ def minimize_batched(
         fresh = ~valid[active, 0]
         gnorm = g_free.norm(dim=-1).clamp_min(1e-300)
         step = torch.where(fresh | not_descent, torch.clamp(1.0 / gnorm, max=1.0), 1.0)
-        # No coordinate moves more than MAX_MOVE per step: in flat regions the curvature estimate
+        # No coordinate moves more than max_move per step: in flat regions the curvature estimate
         # is tiny and the quasi-Newton step absurdly long, which only costs backtracking.
-        step = torch.minimum(step, MAX_MOVE / d.abs().amax(-1).clamp_min(1e-300))
+        step = torch.minimum(step, move_cap[active] / d.abs().amax(-1).clamp_min(1e-300))
 
         # Line search (backtracking Armijo). The full step is tried with its gradient, since most
         # rows take it; rows that do not backtrack on values alone, and get one gradient at the end.
-        cand = torch.minimum(torch.maximum(th + step[:, None] * d, lower), upper)
+        cand = torch.minimum(torch.maximum(th + step[:, None] * d, lo), hi)
         fc, gc = _value_and_grad(fun, cand, active)
         ok = fc <= fa + ARMIJO_C * (ga * (cand - th)).sum(-1)
         new_th, new_f, new_g = th.clone(), torch.full_like(fa, float("inf")), ga.clone()
@@ -171,8 +215,10 @@ def minimize_batched(
         for _bt in range(MAX_BACKTRACKS):
             if pending.numel() == 0:
                 break
+            lo_p = lo if lo.ndim == 1 else lo[pending]
+            hi_p = hi if hi.ndim == 1 else hi[pending]
             cand = torch.minimum(
-                torch.maximum(th[pending] + step[pending, None] * d[pending], lower), upper
+                torch.maximum(th[pending] + step[pending, None] * d[pending], lo_p), hi_p
             )
             fc = _value(fun, cand, active[pending])
             ok = fc <= fa[pending] + ARMIJO_C * (ga[pending] * (cand - th[pending])).sum(-1)
@@ -186,10 +232,10 @@ def minimize_batched(
                 new_f[rows], new_g[rows] = _value_and_grad(fun, new_th[rows], active[rows])
 
         # A row whose line search failed restarts from steepest descent; if that fails too, no
-        # descent is left at machine precision: it is at a (local) optimum and stops.
+        # descent is left at machine precision: it stops, converged if its gradient is small.
         moved = torch.isfinite(new_f)
-        stuck = ~moved & fresh
-        converged[active[stuck]] = True
+        stuck = active[~moved & fresh]
+        converged[stuck] = small_gradient(theta[stuck], g[stuck], f[stuck], stuck)
         valid[active[~moved & ~fresh]] = False
         keep_going = active[~moved & ~fresh]
         act = active[moved]
@@ -210,10 +256,12 @@ def minimize_batched(
         rel_change = (f_old - f_new) / torch.maximum(
             torch.maximum(f_old.abs(), f_new.abs()), torch.full_like(f_new, 1e-300)
         )
-        pg = (g_new * _free_mask(th_new, g_new, lower, upper)).abs().amax(-1)
-        done = (rel_change <= ftol) | (pg <= gtol)
-        converged[act[done]] = True
+        small_step = rel_change <= ftol
+        stall[act] = torch.where(small_step, stall[act] + 1, 0)
+        grad_ok = small_gradient(th_new, g_new, f_new, act)
+        done = (small_step & grad_ok) | (stall[act] >= STALL_ITERS)
+        converged[act[done]] = (small_step & grad_ok)[done]
         active = torch.cat([act[~done], keep_going])
 
-    pg_final = g * _free_mask(theta, g, lower, upper)
+    pg_final = projected(theta, g, all_rows)
     return SolveResult(theta=theta, fun=f, converged=converged, n_iter=n_iter, grad=pg_final)

@@ -102,6 +102,7 @@ def fit_subsets(
             upper.to(f32),
             max_iter=min(EXPLORE_MAX_ITER, law.max_iter),
             ftol=EXPLORE_FTOL,
+            gtol=math.inf,  # a ranking pass: it stops on the objective decrease alone
             history=EXPLORE_HISTORY,
         )
         picked: list[torch.Tensor] = []

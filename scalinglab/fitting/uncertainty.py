@@ -5,7 +5,8 @@ the points with replacement, refit, and read standard errors, percentile interva
 off the draws. Every resample is one row of a single batched solve, its resampling counts acting
 as per-row weights, started from the point optimum.
 
-Without a bootstrap, the covariance comes from the Gauss-Newton approximation on log residuals:
+Without a bootstrap, the covariance comes from the Gauss-Newton approximation on the objective's
+residuals (log residuals; residuals of y itself under ls_linear):
 Cov(θ) ≈ s² (JᵀWJ)⁻¹ with s² = Σ w r² / (n − p), mapped to natural units by the delta method.
 Its (Wald) intervals and draws live on the scale the solver searches: log(value) for a log-scale
 parameter, mapped back with exp, so that a positive parameter's interval stays positive (and is
@@ -25,7 +26,7 @@ from numpy.typing import NDArray
 
 from scalinglab.errors import ScalingLabError
 from scalinglab.fitting.model import FittableLaw
-from scalinglab.fitting.objectives import make_objective
+from scalinglab.fitting.objectives import make_objective, residuals
 from scalinglab.fitting.solver import minimize_batched
 from scalinglab.types import FloatArray
 
@@ -92,19 +93,20 @@ def bootstrap(
 def gauss_newton_covariance(
     law: FittableLaw, free: Sequence[str], theta: Tensor, x: Tensor, y: Tensor, w: Tensor
 ) -> FloatArray | None:
-    """Covariance (natural units, all parameters) from the Jacobian of the log residuals."""
+    """Covariance (natural units, all parameters) from the Jacobian of the objective's residuals
+    (log residuals; y itself under ls_linear)."""
     p_free = len(free)
     n = y.shape[0]
     if p_free == 0 or n <= p_free:
         return None
-    logx, log_y = torch.log(x), torch.log(y)
+    resid = residuals(law, free, x, y)
 
-    def log_pred(th: Tensor) -> Tensor:
-        return law.log_predict(law.expand(th[None, :], free), x, logx)[0]
+    def residual(th: Tensor) -> Tensor:
+        return resid(th[None, :])[0]
 
     with torch.enable_grad():
-        J = torch.autograd.functional.jacobian(log_pred, theta.detach())
-    r = (log_pred(theta) - log_y).detach()
+        J = torch.autograd.functional.jacobian(residual, theta.detach())
+    r = residual(theta).detach()
     JtWJ = (J.T * w) @ J
     s2 = float((w * r * r).sum()) / (float(w.sum()) - p_free)
     try:
