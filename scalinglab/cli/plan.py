@@ -127,6 +127,24 @@ def plan_command(
     r_n_star: Annotated[
         float | None, typer.Option(help="R*_N for --unique-tokens with a chinchilla fit.")
     ] = None,
+    target_perf: Annotated[
+        float | None,
+        typer.Option(help="Performance to reach with test-time compute (with --inference-calls)."),
+    ] = None,
+    inference_calls: Annotated[
+        float | None,
+        typer.Option(help="Calls the model will serve: the cheapest train/test-time split."),
+    ] = None,
+    target_win_rate: Annotated[
+        float | None,
+        typer.Option(help="Instead of --target-perf for an Elo fit: win rate against --vs-elo."),
+    ] = None,
+    vs_elo: Annotated[
+        float | None, typer.Option(help="Elo of the opponent --target-win-rate refers to.")
+    ] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="With --inference-calls: the trade-off figure (.png/.svg).")
+    ] = None,
     level: LevelOption = DEFAULT_LEVEL,
     json_out: JsonOption = None,
 ) -> None:
@@ -152,9 +170,28 @@ def plan_command(
       scalinglab plan fit.json --compute 1e22 --inference-tokens 1e12
 
       scalinglab plan isoflop.json --model-sizes 1e9,1e10,1e11
+
+      scalinglab plan tradeoff.json --target-perf 0.8 --inference-calls 1e6 --plot split.png
     """
     from scalinglab.io import load_fit
     from scalinglab.planning import FlopModel
+
+    if inference_calls is not None or target_perf is not None or target_win_rate is not None:
+        from scalinglab.cli.tradeoff import plan_split
+
+        plan_split(
+            fit_file,
+            target_perf=target_perf,
+            inference_calls=inference_calls,
+            target_win_rate=target_win_rate,
+            vs_elo=vs_elo,
+            plot=plot,
+            level=level,
+            json_out=json_out,
+        )
+        return
+    if vs_elo is not None or plot is not None:
+        fail("--vs-elo and --plot go with --inference-calls (a train/test-time compute plan)")
 
     queries = {
         "--compute": compute,

@@ -30,6 +30,7 @@ BUILTIN_TASKS: dict[str, str] = {
     "lm": "scalinglab.tasks.lm:LMTask",
     "translation": "scalinglab.tasks.translation:TranslationTask",
     "speech": "scalinglab.tasks.speech:SpeechTask",
+    "test_time": "scalinglab.tasks.test_time:AdditionSamplingTask",
 }
 
 

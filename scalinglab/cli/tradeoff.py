@@ -1,0 +1,206 @@
+"""`scalinglab tradeoff`: fit the train-time/test-time law to a test-time study and read the
+trade-off (issue 17; Jones 2021, Brown et al. 2024). `plan --target-perf --inference-calls`
+(scalinglab.cli.plan) plans with the fit it writes."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from scalinglab.cli.app import (
+    DEFAULT_BOOTSTRAP,
+    DEFAULT_LEVEL,
+    DEFAULT_SEED,
+    BootstrapOption,
+    JsonOption,
+    LevelOption,
+    SeedOption,
+    app,
+    fail,
+)
+from scalinglab.cli.tables import result_table, show
+
+HEX_MULTIPLE = 10 ** (1 / 1.2)  # Jones 2021, Hex: 10x test-time compute ~ 6.8x train-time
+
+
+def check_plot_path(plot: Path | None) -> None:
+    """A --plot path must end in .png or .svg and sit in an existing directory."""
+    if plot is None:
+        return
+    if plot.suffix.lower() not in (".png", ".svg"):
+        fail(f"--plot takes a .png or .svg file name, got {str(plot)!r}")
+    if not plot.parent.is_dir():
+        fail(f"--plot: no such directory: {plot.parent}")
+
+
+@app.command("tradeoff")
+def tradeoff_command(
+    source: Annotated[
+        str, typer.Argument(help="A test-time study's name, or a CSV/Parquet of its runs.")
+    ],
+    storage: Annotated[
+        str | None, typer.Option(help="Storage URL of the study (default runs/NAME.db).")
+    ] = None,
+    save_fit: Annotated[
+        Path | None, typer.Option(help="Write the fit JSON here (for `scalinglab plan`).")
+    ] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="Write the trade-off figure (.png/.svg).")
+    ] = None,
+    bootstrap: BootstrapOption = DEFAULT_BOOTSTRAP,
+    seed: SeedOption = DEFAULT_SEED,
+    level: LevelOption = DEFAULT_LEVEL,
+    json_out: JsonOption = None,
+) -> None:
+    """Fit coverage = exp(−a·C_train^(−alpha)·C_test^(−beta)) to a test-time study and show
+    the trade-off: the slope m = −alpha/beta of the iso-coverage lines and the train-compute
+    multiple worth 10× test-time compute, next to Jones 2021's Hex figure.
+
+    Examples:
+
+      scalinglab tradeoff test-time-addition --save-fit tt.json --plot tradeoff.png
+
+      scalinglab tradeoff runs.csv --bootstrap 1000 --json -
+    """
+    import numpy as np
+
+    from scalinglab.io import read_table
+    from scalinglab.laws import PassAtKCompute
+    from scalinglab.planning.test_time import tradeoff_runs
+
+    check_plot_path(plot)
+    path = Path(source)
+    if path.suffix.lower() in (".csv", ".tsv", ".parquet") or path.exists():
+        table = read_table(path)
+    else:
+        from scalinglab.study import load_results
+
+        table = load_results(source, storage=storage)
+    runs = tradeoff_runs(table)
+    runs = runs[(runs["coverage"] > 0) & (runs["coverage"] <= 1)]
+    X = runs[["train_compute", "test_compute"]].to_numpy(float)
+    law = PassAtKCompute(n_bootstrap=bootstrap, random_state=seed, ci_level=level)
+    law.fit(X, runs["coverage"].to_numpy(float))
+    draws = law.parameter_draws() if bootstrap > 0 else None
+    m = -law.params_["alpha"] / law.params_["beta"]
+    multiple = 10 ** (1 / -m) if m < 0 else math.inf
+    iv: dict[str, Any] = {}
+    if draws is not None:
+        from scalinglab.planning._results import interval
+
+        j_a, j_b = law.param_names.index("alpha"), law.param_names.index("beta")
+        ms = -draws[:, j_a] / draws[:, j_b]
+        with np.errstate(all="ignore"):
+            iv = {"m": interval(ms, level), "multiple": interval(10 ** (-1 / ms), level)}
+    table_out = result_table(
+        f"train-time vs test-time compute ({law.formula}; {len(runs)} points)",
+        [
+            ("a", law.params_["a"], law.ci_.get("a")),
+            ("alpha (train compute)", law.params_["alpha"], law.ci_.get("alpha")),
+            ("beta (test-time compute)", law.params_["beta"], law.ci_.get("beta")),
+            ("slope m = −alpha/beta", m, iv.get("m")),
+            ("train multiple worth 10× test-time", multiple, iv.get("multiple")),
+            ("Jones 2021, Hex (m ≈ −1.2)", HEX_MULTIPLE, None),
+        ],
+        level,
+    )
+    doc = {**law.to_dict(), "x": ["train_compute", "test_compute"], "y": "coverage"}
+    payload = {
+        "law": law.name,
+        "params": dict(law.params_),
+        "slope": m,
+        "slope_interval": list(iv["m"]) if "m" in iv else None,
+        "train_multiple_for_10x_test": multiple,
+        "train_multiple_interval": list(iv["multiple"]) if "multiple" in iv else None,
+        "hex_train_multiple_for_10x_test": HEX_MULTIPLE,
+        "n_points": len(runs),
+        "level": level,
+    }
+    if save_fit is not None:
+        save_fit.write_text(json.dumps(doc, indent=2))
+    if plot is not None:
+        from scalinglab.report.style import save_figure
+        from scalinglab.report.tradeoff import tradeoff_figure
+
+        levels = [0.2, 0.5, 0.8]
+        fig = tradeoff_figure(law, levels, runs=runs, level=level)
+        save_figure(fig, plot.with_suffix(""))
+    show(payload, json_out, [table_out])
+
+
+def plan_split(
+    fit_file: Path,
+    *,
+    target_perf: float | None,
+    inference_calls: float | None,
+    target_win_rate: float | None,
+    vs_elo: float | None,
+    plot: Path | None,
+    level: float,
+    json_out: Path | None,
+) -> None:
+    """`plan FIT --target-perf P --inference-calls Q`: the cheapest C_train + Q·C_test."""
+    from scalinglab.io import load_fit
+    from scalinglab.laws import elo_from_win_rate
+    from scalinglab.planning.test_time import cheapest_split
+
+    if inference_calls is None:
+        fail("--target-perf and --target-win-rate go with --inference-calls (calls to serve)")
+    if target_perf is not None and target_win_rate is not None:
+        fail("give --target-perf or --target-win-rate, not both")
+    if target_perf is None and target_win_rate is None:
+        fail("--inference-calls needs a target: --target-perf (or --target-win-rate --vs-elo)")
+    if vs_elo is not None and target_win_rate is None:
+        fail("--vs-elo goes with --target-win-rate")
+    assert inference_calls is not None
+    if not (math.isfinite(inference_calls) and inference_calls > 0):
+        fail(f"--inference-calls must be a number > 0, got {inference_calls:g}")
+    check_plot_path(plot)
+    law, _ = load_fit(fit_file)
+    if target_win_rate is not None:
+        if law.name != "jones_tradeoff":
+            fail(f"--target-win-rate needs an Elo fit (jones_tradeoff), not {law.name}")
+        if vs_elo is None:
+            fail("--target-win-rate is an Elo only against a reference: give --vs-elo ELO")
+        target = float(elo_from_win_rate(target_win_rate, vs_elo))
+    else:
+        assert target_perf is not None
+        target = target_perf
+    res = cheapest_split(law, target, inference_calls, level=level)
+    iv = res.intervals
+    table = result_table(
+        f"cheapest split reaching perf {target:g} with {inference_calls:g} calls ({law.name}: "
+        f"train once + calls × test-time compute)",
+        [
+            ("train compute (FLOPs)", res.train_compute, iv.get("train_compute")),
+            (
+                "test-time compute per call",
+                res.test_compute_per_call,
+                iv.get("test_compute_per_call"),
+            ),
+            ("all calls' compute", res.inference_compute, None),
+            ("total compute", res.total_compute, iv.get("total_compute")),
+            ("slope m of the iso-performance line", res.slope, iv.get("slope")),
+            (
+                "train multiple worth 10× test-time",
+                res.train_multiple_for_10x_test,
+                iv.get("train_multiple_for_10x_test"),
+            ),
+        ],
+        level,
+    )
+    note = (
+        f"intervals from {res.n_draws} {res.interval_source} draws of the fit's parameters"
+        if res.n_draws
+        else "no parameter draws in this fit: refit with --bootstrap N for intervals"
+    )
+    if plot is not None:
+        from scalinglab.report.style import save_figure
+        from scalinglab.report.tradeoff import tradeoff_figure
+
+        save_figure(tradeoff_figure(law, [target], plan=res, level=level), plot.with_suffix(""))
+    show({"query": "test_time", **res.to_dict()}, json_out, [table, note])

@@ -1,0 +1,196 @@
+"""Train-time vs test-time compute (Jones 2021, "Scaling Scaling Laws with Board Games"; Brown
+et al. 2024, "Large Language Monkeys").
+
+A law of both computes (`jones_tradeoff`, `pass_at_k_compute`) gives, for a performance P, the
+iso-performance line log10 C_test = m·log10 C_train + b(P) (m < 0: more training needs less
+test-time compute per call). A model trained once and then called Q times costs
+
+    total(C_train) = C_train + Q·C_test(C_train),   C_test = 10^b·C_train^m,
+
+minimised at C_train* = (−m·Q·10^b)^(1/(1−m)) (set the derivative 1 + m·Q·10^b·C^(m−1) to 0).
+There the Q calls spend C_train*/(−m): with Hex's m ≈ −1.2, ~0.83× the training compute,
+whatever Q is. Intervals come from the fit's parameter draws, each solved in closed form.
+
+`tradeoff_runs` turns a study of the `test_time` task (one row per trial, a `pass_k{k}` column
+per sample count) into the long table these laws fit: train_compute, samples, test_compute,
+coverage.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+from scalinglab.errors import ScalingLabError
+from scalinglab.laws.base import FloatArray, ScalingLaw
+from scalinglab.planning._checks import check_level
+from scalinglab.planning._results import JsonRecord, interval
+from scalinglab.planning.surface import law_draws, point_row
+
+PASS_PREFIX = "pass_k"  # a study's coverage columns: pass_k1, pass_k2, ...
+TEST_FLOPS_COLUMN = "test_flops_per_sample"  # forward FLOPs of one sample
+TEST_TIME_LAWS = ("jones_tradeoff", "pass_at_k_compute")
+
+
+class TradeoffLaw(Protocol):
+    """A fitted law with an iso-performance line (see the module docstring)."""
+
+    name: str
+
+    def tradeoff_line(self, perf: float, theta: FloatArray) -> tuple[FloatArray, FloatArray]: ...
+
+
+def tradeoff_law(law: ScalingLaw) -> TradeoffLaw:
+    """The law as a TradeoffLaw, or the one-line error of a fit without test-time compute."""
+    if not hasattr(law, "tradeoff_line"):
+        raise ScalingLabError(
+            f"this fit ({law.name}, variables {', '.join(law.variables)}) has no test-time "
+            "compute column: fit a law of train and test-time compute "
+            f"({', '.join(TEST_TIME_LAWS)})"
+        )
+    out: TradeoffLaw = law  # type: ignore[assignment]
+    return out
+
+
+def _theta(law: ScalingLaw) -> tuple[FloatArray, FloatArray | None, str]:
+    draws = law_draws(law)
+    return point_row(law), draws.theta, draws.source
+
+
+def _optimum(
+    slope: FloatArray, intercept: FloatArray, calls: float
+) -> tuple[FloatArray, FloatArray]:
+    """(C_train*, C_test*) per row; NaN where there is no trade-off (slope >= 0)."""
+    with np.errstate(all="ignore"):
+        log_c = (np.log10(-slope * calls) + intercept) / (1.0 - slope)
+        log_t = slope * log_c + intercept
+    bad = ~(slope < 0) | ~np.isfinite(log_c)
+    return np.where(bad, np.nan, 10.0**log_c), np.where(bad, np.nan, 10.0**log_t)
+
+
+@dataclass
+class SplitPlan(JsonRecord):
+    """The cheapest split of train-time and test-time compute reaching a performance."""
+
+    target_perf: float
+    inference_calls: float
+    train_compute: float
+    test_compute_per_call: float
+    inference_compute: float
+    total_compute: float
+    slope: float  # m: log10 C_test per log10 C_train at equal performance
+    train_multiple_for_10x_test: float  # 10^(1/−m)
+    law: str
+    level: float = 0.9
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
+    interval_source: str = "none"
+    n_draws: int = 0
+
+
+def cheapest_split(
+    law: ScalingLaw, target_perf: float, inference_calls: float, level: float = 0.9
+) -> SplitPlan:
+    """Minimise C_train + Q·C_test per call subject to performance `target_perf`."""
+    check_level(level)
+    tl = tradeoff_law(law)
+    if not (math.isfinite(target_perf)):
+        raise ScalingLabError(f"target_perf must be a finite number, got {target_perf}")
+    if not (math.isfinite(inference_calls) and inference_calls > 0):
+        raise ScalingLabError(f"inference_calls must be a number > 0, got {inference_calls}")
+    point, draws, source = _theta(law)
+    slope, intercept = tl.tradeoff_line(target_perf, point)
+    if not slope[0] < 0:
+        raise ScalingLabError(
+            f"the fitted trade-off slope m = {slope[0]:.4g} is not negative: more training does "
+            "not save test-time compute in this fit, so there is no split to optimise"
+        )
+    c_train, c_test = _optimum(slope, intercept, inference_calls)
+    intervals: dict[str, tuple[float, float]] = {}
+    n = 0
+    if draws is not None:
+        s, b = tl.tradeoff_line(target_perf, draws)
+        ct, cs = _optimum(s, b, inference_calls)
+        n = int(draws.shape[0])
+        with np.errstate(all="ignore"):
+            intervals = {
+                "train_compute": interval(ct, level),
+                "test_compute_per_call": interval(cs, level),
+                "total_compute": interval(ct + inference_calls * cs, level),
+                "slope": interval(s, level),
+                "train_multiple_for_10x_test": interval(10.0 ** (-1.0 / s), level),
+            }
+    m = float(slope[0])
+    return SplitPlan(
+        target_perf=float(target_perf),
+        inference_calls=float(inference_calls),
+        train_compute=float(c_train[0]),
+        test_compute_per_call=float(c_test[0]),
+        inference_compute=float(inference_calls * c_test[0]),
+        total_compute=float(c_train[0] + inference_calls * c_test[0]),
+        slope=m,
+        train_multiple_for_10x_test=float(10.0 ** (-1.0 / m)),
+        law=law.name,
+        level=level,
+        intervals=intervals,
+        interval_source=source if draws is not None else "none",
+        n_draws=n,
+    )
+
+
+def iso_performance_line(
+    law: ScalingLaw, perf: float, train_compute: FloatArray, level: float = 0.9
+) -> pd.DataFrame:
+    """Test-time compute per call that reaches `perf` at each train compute, with the draws'
+    `level` interval: columns train_compute, test_compute, test_compute_lo, test_compute_hi."""
+    check_level(level)
+    tl = tradeoff_law(law)
+    c = np.asarray(train_compute, dtype=float)
+    point, draws, _ = _theta(law)
+    s, b = tl.tradeoff_line(perf, point)
+    out = pd.DataFrame({"train_compute": c, "test_compute": 10.0 ** (s[0] * np.log10(c) + b[0])})
+    if draws is not None:
+        sd, bd = tl.tradeoff_line(perf, draws)
+        with np.errstate(all="ignore"):
+            lines = 10.0 ** (sd[:, None] * np.log10(c)[None, :] + bd[:, None])
+        bounds = np.array([interval(col, level) for col in lines.T])
+        out["test_compute_lo"], out["test_compute_hi"] = bounds[:, 0], bounds[:, 1]
+    return out
+
+
+def tradeoff_runs(df: pd.DataFrame) -> pd.DataFrame:
+    """The long table of a test-time study: one row per (trial, sample count k) with columns
+    train_compute (the trial's training FLOPs), samples (k), test_compute (k × FLOPs per sample),
+    coverage (pass@k), plus seed and shard_size when present. A table that already has
+    train_compute, test_compute and coverage is returned as it is."""
+    if {"train_compute", "test_compute", "coverage"} <= set(df.columns):
+        return df
+    pass_cols = sorted(
+        (c for c in df.columns if c.startswith(PASS_PREFIX) and c[len(PASS_PREFIX) :].isdigit()),
+        key=lambda c: int(c[len(PASS_PREFIX) :]),
+    )
+    if not pass_cols or TEST_FLOPS_COLUMN not in df.columns or "flops" not in df.columns:
+        raise ScalingLabError(
+            "no test-time column: a test-time table needs pass_k1, pass_k2, ... columns with "
+            f"{TEST_FLOPS_COLUMN} and flops (a `test_time` study), or train_compute, "
+            "test_compute and coverage columns"
+        )
+    if "state" in df.columns:
+        df = df[df["state"] == "COMPLETE"]
+    keep = [c for c in ("seed", "shard_size") if c in df.columns]
+    rows = []
+    for col in pass_cols:
+        k = int(col[len(PASS_PREFIX) :])
+        part = df[keep].copy()
+        part["train_compute"] = df["flops"].astype(float)
+        part["samples"] = k
+        part["test_compute"] = k * df[TEST_FLOPS_COLUMN].astype(float)
+        part["coverage"] = df[col].astype(float)
+        rows.append(part)
+    out = pd.concat(rows, ignore_index=True).dropna(subset=["coverage", "train_compute"])
+    if out.empty:
+        raise ScalingLabError("the test-time table has no finished trials with coverage")
+    return out.sort_values(["train_compute", "samples"]).reset_index(drop=True)
