@@ -32,7 +32,13 @@ def test_fit_auto_reports_the_winner_and_writes_a_calibrated_fit(
     text = capsys.readouterr().out
     assert "auto chose" in text and "backtests" in text
     doc = json.loads(out.read_text())
-    assert doc["law"] == doc["selection"]["chosen"] in {"m2", "power_const"}
+    weights = doc["selection"]["weights"]
+    assert sum(weights.values()) == pytest.approx(1.0)
+    assert set(weights) <= {"m1", "m2", "power_const"}
+    if len(weights) == 1:
+        assert doc["law"] == doc["selection"]["chosen"] in {"m2", "power_const"}
+    else:
+        assert doc["law"] == "average" and doc["selection"]["chosen"].startswith("average of ")
     assert doc["calibration"]["scores"]
     assert run_app(["predict", str(out), "--at", "shard_size=1e7", "--json", "-"]) == 0
     pred = json.loads(capsys.readouterr().out)
