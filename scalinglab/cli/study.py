@@ -121,8 +121,12 @@ def run_cmd(
 
     def render() -> None:
         console.print(_shard_table(status, f"study {status.name} ({status.task})"))
+        devices = f"; trained on {status.devices_text()}" if status.devices else ""
         console.print(
-            escape(f"{_slots_line(status)}; {result.seconds:.1f} s this run; storage {result.url}"),
+            escape(
+                f"{_slots_line(status)}; {result.seconds:.1f} s this run; storage {result.url}"
+                f"{devices}"
+            ),
             highlight=False,
             soft_wrap=True,
         )
@@ -199,8 +203,9 @@ def status_cmd(
 
     def render() -> None:
         console.print(_shard_table(status, f"study {status.name} ({status.task}): {status.state}"))
+        devices = f"; trained on {status.devices_text()}" if status.devices else ""
         console.print(
-            escape(f"{_slots_line(status)}, {num(status.flops, '.3g')} training FLOPs"),
+            escape(f"{_slots_line(status)}, {num(status.flops, '.3g')} training FLOPs{devices}"),
             highlight=False,
             soft_wrap=True,
         )

@@ -32,10 +32,16 @@ Example (examples/synthetic.toml)::
 
     [resources]                        # what one trial needs; the executor places it
     cpus_per_trial = 1
-    gpus_per_trial = 0
+    gpus_per_trial = 0                 # Ray requests it; local workers get one GPU each
+    device = "auto"                    # auto (CUDA, then MPS, then CPU) | cpu | cuda | cuda:1 | mps
+    precision = "fp32"                 # fp32 | bf16 (autocast; CPU too) | fp16 (CUDA only)
 
 Everything wrong with a file (malformed TOML, unknown keys, an empty model grid, inverted shard
 bounds) becomes one ScalingLabError line naming the file and the field, before any training.
+`load_config(..., check_device=True)` (what `study run` uses) also checks that this machine has
+the device asked for (`device = "cuda"` without a CUDA GPU is one line, not a crash in every
+worker); reading a stored study back (status, fit, report) never does, so a study trained on
+GPUs is analysed anywhere.
 """
 
 from __future__ import annotations
@@ -47,9 +53,18 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from scalinglab.errors import ScalingLabError
+from scalinglab.tasks.device import check_device_name, check_precision, resolve_device
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
 # Columns of the results table (scalinglab.study.results); a searched hparam gets its own column.
@@ -75,6 +90,8 @@ RESERVED_COLUMNS = frozenset(
         "wall_time",
         "host",
         "worker",
+        "device",
+        "precision",
         "started",
         "finished",
         "error",
@@ -248,11 +265,45 @@ class BudgetSpec(_Strict):
     wall_time: float | None = Field(default=None, gt=0)
 
 
+# Validation context key: check that this machine has the device asked for (`study run`).
+CHECK_DEVICE = "check_device"
+
+
 class ResourceSpec(_Strict):
-    """What one trial needs; the executor (local processes or Ray) decides where it runs."""
+    """What one trial needs and where it trains; the executor (local processes or Ray) decides
+    where it runs.
+
+    gpus_per_trial: Ray requests it for every worker; the local executor pins each worker to
+    its own visible GPU(s) through CUDA_VISIBLE_DEVICES. device: "auto" (CUDA, then MPS, then
+    CPU), "cpu", "cuda", "cuda:N" or "mps". precision: "fp32", or autocast to "bf16" (CPU and
+    recent GPUs) or "fp16" (CUDA only, with loss scaling).
+    """
 
     cpus_per_trial: float = Field(default=1.0, gt=0)
     gpus_per_trial: float = Field(default=0.0, ge=0)
+    device: str = "auto"
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+
+    @field_validator("device")
+    @classmethod
+    def _device_name(cls, value: str) -> str:
+        return check_device_name(value)  # a ScalingLabError is a ValueError: pydantic's error
+
+    @model_validator(mode="after")
+    def _device_and_precision(self, info: ValidationInfo) -> ResourceSpec:
+        # fp16 on a device written as cpu/mps is wrong anywhere; whether this machine has the
+        # device (and what "auto" becomes) is only checked where trials will run.
+        check_precision(self.device, self.precision)
+        if info.context and info.context.get(CHECK_DEVICE):
+            resolved = resolve_device(self.device)
+            try:
+                check_precision(resolved, self.precision)
+            except ScalingLabError as exc:
+                if self.device != "auto":
+                    raise
+                here = f'device "auto" is {resolved} on this machine'
+                raise ScalingLabError(f"{here}: {exc}") from None
+        return self
 
 
 class ReliabilitySpec(_Strict):
@@ -303,20 +354,28 @@ def _format_error(exc: ValidationError) -> str:
     return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
 
 
-def parse_config(data: dict[str, Any], source: str = "config") -> StudyConfig:
-    """Validate a study declaration given as a dict (the parsed TOML)."""
+def parse_config(
+    data: dict[str, Any], source: str = "config", *, check_device: bool = False
+) -> StudyConfig:
+    """Validate a study declaration given as a dict (the parsed TOML); with `check_device`,
+    also that this machine has the `[resources] device` it asks for."""
     try:
-        return StudyConfig.model_validate(data)
+        return StudyConfig.model_validate(data, context={CHECK_DEVICE: check_device})
     except ValidationError as exc:
         raise ScalingLabError(f"{source}: {_format_error(exc)}") from None
 
 
-def load_config(source: str | Path | dict[str, Any] | StudyConfig) -> StudyConfig:
-    """A StudyConfig from a TOML path, a dict, or a StudyConfig (returned as is)."""
+def load_config(
+    source: str | Path | dict[str, Any] | StudyConfig, *, check_device: bool = False
+) -> StudyConfig:
+    """A StudyConfig from a TOML path, a dict, or a StudyConfig (returned as is, or checked
+    again with `check_device`: that this machine has the device it asks for)."""
     if isinstance(source, StudyConfig):
-        return source
+        if not check_device:
+            return source
+        return parse_config(source.model_dump(mode="json"), check_device=True)
     if isinstance(source, dict):
-        return parse_config(source)
+        return parse_config(source, check_device=check_device)
     path = Path(source)
     try:
         text = path.read_text()
@@ -330,4 +389,4 @@ def load_config(source: str | Path | dict[str, Any] | StudyConfig) -> StudyConfi
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScalingLabError(f"{path}: malformed TOML: {exc}") from None
-    return parse_config(data, str(path))
+    return parse_config(data, str(path), check_device=check_device)

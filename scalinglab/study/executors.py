@@ -3,7 +3,13 @@
 Both executors start K copies of the worker loop (scalinglab.study.worker) against the shared
 storage; each worker runs one trial at a time, so a worker needs what one trial declares
 (`[resources] cpus_per_trial`, `gpus_per_trial`) and K defaults to how many trials fit at once
-(local: cores // cpus_per_trial; Ray: the cluster's CPUs // cpus_per_trial).
+(local: cores // cpus_per_trial; Ray: the cluster's CPUs // cpus_per_trial), and no more than
+the GPUs allow when trials ask for them (`gpus // gpus_per_trial`).
+
+GPUs: Ray places each worker on a node with `gpus_per_trial` free GPUs and sets its
+CUDA_VISIBLE_DEVICES itself. The local executor does the same by hand: with `gpus_per_trial = 1`
+worker i sees only visible GPU i (with 2, GPUs 2i and 2i+1; with 0.5, two workers share a GPU),
+so "auto" or "cuda" in each worker is its own GPU and no two trials fight over one.
 
 On a multi-node Ray cluster every node needs scalinglab (and the task's data) installed, and the
 storage must be reachable from every node: use PostgreSQL, not a SQLite file.
@@ -24,7 +30,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from scalinglab.errors import ScalingLabError
@@ -49,6 +55,33 @@ def cpu_count() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
+
+
+def visible_gpus() -> list[str]:
+    """The CUDA GPUs this process may use, as CUDA_VISIBLE_DEVICES names them (ids or UUIDs);
+    [] without CUDA."""
+    env = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if env is not None:
+        return [g.strip() for g in env.split(",") if g.strip() and g.strip() != "-1"]
+    import torch
+
+    return [str(i) for i in range(torch.cuda.device_count())]
+
+
+def gpu_assignment(n_workers: int, gpus: list[str], gpus_per_trial: float) -> list[str | None]:
+    """CUDA_VISIBLE_DEVICES of each local worker: one (or `gpus_per_trial`) GPU(s) each, in
+    order; a fraction lets that many workers share one GPU. None: leave the worker's alone."""
+    if gpus_per_trial <= 0 or not gpus:
+        return [None] * n_workers
+    out: list[str | None] = []
+    for i in range(n_workers):
+        if gpus_per_trial >= 1:
+            k = math.ceil(gpus_per_trial)
+            ids = gpus[(i * k) % len(gpus) : (i * k) % len(gpus) + k]
+        else:
+            ids = [gpus[int(i * gpus_per_trial) % len(gpus)]]
+        out.append(",".join(ids))
+    return out
 
 
 def _die_with_parent() -> None:
@@ -77,21 +110,31 @@ class LocalExecutor:
             raise ScalingLabError(f"--workers must be at least 1, got {workers}")
         self.workers = workers
 
-    def n_workers(self, resources: ResourceSpec) -> int:
+    def n_workers(self, resources: ResourceSpec, gpus: int = 0) -> int:
+        """--workers, else one per cpus_per_trial cores, and at most one per gpus_per_trial of
+        the `gpus` visible GPUs when trials ask for GPUs."""
         if self.workers is not None:
             return self.workers
-        return max(1, int(cpu_count() // max(resources.cpus_per_trial, 1e-9)))
+        k = max(1, int(cpu_count() // max(resources.cpus_per_trial, 1e-9)))
+        if resources.gpus_per_trial > 0 and gpus > 0:
+            k = min(k, max(1, int(gpus // resources.gpus_per_trial)))
+        return k
 
     def run(self, make_spec: SpecFactory, resources: ResourceSpec) -> ExecutionResult:
-        k = self.n_workers(resources)
+        gpus = visible_gpus() if resources.gpus_per_trial > 0 else []
+        k = self.n_workers(resources, len(gpus))
         threads = max(1, math.floor(resources.cpus_per_trial))
         if k == 1:
             report = run_worker(make_spec("w0", threads))
             return ExecutionResult([report], interrupted=report.stopped == "interrupted")
         ctx = mp.get_context("spawn")  # no forked SQLAlchemy pools or torch thread pools
         queue = ctx.Queue()
+        pinned = gpu_assignment(k, gpus, resources.gpus_per_trial)
         procs = [
-            ctx.Process(target=_process_main, args=(make_spec(f"w{i}", threads), queue))
+            ctx.Process(
+                target=_process_main,
+                args=(replace(make_spec(f"w{i}", threads), visible_gpus=pinned[i]), queue),
+            )
             for i in range(k)
         ]
         for proc in procs:
@@ -174,8 +217,10 @@ class RayExecutor:
         if self.workers is not None:
             k = self.workers
         else:
-            cpus = float(ray.cluster_resources().get("CPU", 1.0))
-            k = max(1, int(cpus // max(resources.cpus_per_trial, 1e-9)))
+            cluster = ray.cluster_resources()
+            k = max(1, int(float(cluster.get("CPU", 1.0)) // max(resources.cpus_per_trial, 1e-9)))
+            if resources.gpus_per_trial > 0:  # Ray would queue the rest: no more than fit
+                k = min(k, max(1, int(float(cluster.get("GPU", 0.0)) // resources.gpus_per_trial)))
         threads = max(1, math.floor(resources.cpus_per_trial))
         remote = ray.remote(run_worker).options(
             num_cpus=resources.cpus_per_trial,

@@ -17,7 +17,9 @@ export` writes, and what `scalinglab fit`, planning and the report read):
     best_val_loss   validation loss at the best evaluation (the search objective)
     best_val_error  the task metric at that evaluation (lower is better)
     <extra>         the task's other metrics at that evaluation, one column each (translation:
-                    bleu; lm: bits_per_char, ...), as the task reports them in TrainResult.extra
+                    bleu; lm: bits_per_char, ...), as the task reports them in TrainResult.extra;
+                    the built-in tasks add examples_per_s and flops_per_s (training throughput:
+                    examples and achieved FLOP/s over the optimizer steps, validation excluded)
     flops           training FLOPs spent (forward + backward)
     flops_per_example
     examples_seen   training examples processed
@@ -25,6 +27,8 @@ export` writes, and what `scalinglab fit`, planning and the report read):
     n_evals         validation evaluations (length of the curve)
     wall_time       seconds of training
     host, worker    where it ran
+    device          what it trained on: cpu, cuda:0, mps (`[resources] device` as resolved)
+    precision       fp32, bf16 or fp16 (`[resources] precision`)
     started, finished  ISO timestamps
     error           why it failed or was stopped (empty otherwise)
     retry_of        number of the trial it retries, if its worker died (else empty)
@@ -62,8 +66,8 @@ BASE_COLUMNS = [
 ]  # fmt: skip
 MEASURE_COLUMNS = [
     "best_val_loss", "best_val_error", "flops", "flops_per_example", "examples_seen", "steps",
-    "n_evals", "wall_time", "host", "worker", "started", "finished", "error", "retry_of",
-    "is_best", "curve",
+    "n_evals", "wall_time", "host", "worker", "device", "precision", "started", "finished",
+    "error", "retry_of", "is_best", "curve",
 ]  # fmt: skip
 
 
@@ -105,6 +109,8 @@ def _row(config: StudyConfig, metric: str, seed: int, shard: int, t: Any) -> dic
         wall_time=ua.get("wall_time", math.nan),
         host=ua.get("host", ""),
         worker=ua.get("worker", ""),
+        device=ua.get("device", ""),
+        precision=ua.get("precision", ""),
         started=_iso(t.datetime_start),
         finished=_iso(t.datetime_complete),
         error=ua.get("error", "") if t.state != TrialState.COMPLETE else "",

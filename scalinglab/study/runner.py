@@ -81,7 +81,9 @@ def run_study(
     use instead of the config's [task] (it must be picklable for several workers or Ray).
     """
     t0 = time.monotonic()
-    cfg = load_config(config)
+    # Local trials run here: this machine must have the [resources] device (one clear line if
+    # not). On Ray the workers check it on their nodes; this one may have no GPU at all.
+    cfg = load_config(config, check_device=executor == "local")
     check_task(cfg, task)
     runner = make_executor(executor, workers, address)
     url = normalize_url(storage, cfg.name)

@@ -56,6 +56,11 @@ class StudyStatus:
     waiting: int  # queued, or lost and to be queued again
     flops: float
     failures: list[SlotFailure] = field(default_factory=list)
+    devices: dict[str, int] = field(default_factory=dict)  # "cuda:0 (bf16)" -> trials run there
+
+    def devices_text(self) -> str:
+        """'cpu (fp32): 64 trials' or '' before any trial ran."""
+        return ", ".join(f"{name}: {n} trial{'s' * (n != 1)}" for name, n in self.devices.items())
 
     @property
     def state(self) -> str:
@@ -133,7 +138,20 @@ def summarize(config: StudyConfig, df: pd.DataFrame) -> StudyStatus:
         waiting=int(shards["waiting"].sum()),
         flops=float(df["flops"].fillna(0).sum()),
         failures=failures,
+        devices=trial_devices(df),
     )
+
+
+def trial_devices(df: pd.DataFrame) -> dict[str, int]:
+    """How many trials ran on each device and precision ("cpu (fp32)" -> 64), most first;
+    trials that never started (no device recorded) are not counted."""
+    if "device" not in df.columns or df.empty:
+        return {}
+    device = df["device"].fillna("").astype(str)
+    precision = df["precision"].fillna("").astype(str) if "precision" in df else ""
+    label = device + " (" + precision + ")"
+    counts = label[device != ""].str.replace(" ()", "", regex=False).value_counts()
+    return {str(k): int(v) for k, v in counts.items()}
 
 
 def status_of(config: StudyConfig, storage: optuna.storages.BaseStorage) -> StudyStatus:

@@ -4,8 +4,12 @@ Every executor (local processes, Ray) runs this same loop against the shared sto
 central scheduler to lose. Hestness et al. (2017) train each (shard, model size, hyperparameters)
 candidate with early stopping on the fixed validation set; here each such training is one Optuna
 trial whose value is the best validation loss, and which records the rest (parameter count,
-FLOPs, examples seen, error metric, the validation curve, wall time, host, the error text if it
-failed) as user attributes.
+FLOPs, examples seen, error metric, the validation curve, wall time, host, the device and
+precision it trained in, its throughput, the error text if it failed) as user attributes.
+
+Device: a worker resolves the study's `[resources] device` once ("auto": CUDA, then MPS, then
+CPU; scalinglab.tasks.device) and hands the result to every trial in its TrainConfig. A local
+worker pinned to a GPU sees only that one (CUDA_VISIBLE_DEVICES, set before CUDA starts).
 
 Safety: a claim is an atomic WAITING -> RUNNING update, so no two workers train one trial. While
 it trains, a thread records Optuna heartbeats; if the worker dies, its trial goes stale and the
@@ -38,13 +42,14 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from scalinglab.study.config import StudyConfig
+from scalinglab.study.config import StudyConfig, parse_config
 from scalinglab.study.layout import ShardSearch, searches_of
 from scalinglab.study.recovery import INTERRUPTED, needs_recovery, recover, requeue
 from scalinglab.study.search import make_pruner, make_sampler, suggest, trial_seed
 from scalinglab.study.storage import open_storage
 from scalinglab.tasks import get_task
 from scalinglab.tasks.base import Task, TrainConfig, TrainResult
+from scalinglab.tasks.device import resolve_device
 
 POLL_SECONDS = 0.5  # how often an idle worker looks for queued or stale trials
 
@@ -59,6 +64,7 @@ class WorkerSpec:
     deadline: float | None = None  # unix time after which no new trial is started
     threads: int = 1  # torch intra-op threads per trial
     task_pickle: bytes | None = None  # a Task object given in Python instead of by name
+    visible_gpus: str | None = None  # CUDA_VISIBLE_DEVICES of this worker (local executor)
 
 
 @dataclass
@@ -186,7 +192,9 @@ class Worker:
 
     def __init__(self, spec: WorkerSpec, task: Task | None = None) -> None:
         self.spec = spec
-        self.config = StudyConfig.model_validate(spec.config)
+        # Checked here too: a Ray node without the GPU asked for fails with one clear line.
+        self.config = parse_config(spec.config, "study config", check_device=True)
+        self.device = resolve_device(self.config.resources.device)  # "cpu", "cuda:0", "mps"
         self.task = task if task is not None else build_task(self.config, spec.task_pickle)
         rel = self.config.reliability
         self.storage: Any = open_storage(  # Optuna's cached RDB storage (with heartbeats)
@@ -326,6 +334,8 @@ class Worker:
             patience=train.patience,
             max_steps=train.max_steps,
             flop_budget=self.config.budget.flops_per_trial,
+            device=self.device,
+            precision=self.config.resources.precision,
         )
         search_spec = self.config.search
         reporter = _Reporter(
@@ -346,6 +356,8 @@ class Worker:
                     "train_config": config.to_dict(),
                     "n_params": n_params,
                     "flops_per_example": fpe,
+                    "device": self.device,
+                    "precision": config.precision,
                 },
             )
             with self.interrupts.training():
@@ -396,6 +408,7 @@ def _measured(result: TrainResult) -> dict[str, Any]:
         "wall_time": float(result.wall_time),
         "curve": [[int(e), float(v)] for e, v in result.curve],
         "extra": {k: float(v) for k, v in result.extra.items()},
+        **({"device": str(result.device)} if getattr(result, "device", "") else {}),
     }
 
 
@@ -417,6 +430,8 @@ def _partial(
 
 def run_worker(spec: WorkerSpec) -> WorkerReport:
     """Entry point of a worker process or Ray task: set threads, then run the loop."""
+    if spec.visible_gpus is not None:  # before anything starts CUDA in this process
+        os.environ["CUDA_VISIBLE_DEVICES"] = spec.visible_gpus
     import torch
 
     os.environ["SCALINGLAB_THREADS"] = str(spec.threads)

@@ -1,5 +1,6 @@
 """What every built-in training loop shares: threads, hyperparameters, step budgets, how often
-to validate, and early stopping on the fixed validation set.
+to validate, the optimizer step (with fp16 loss scaling), throughput, and early stopping on the
+fixed validation set.
 
 Kept here so that each task file reads top to bottom as its own algorithm (data, model, loop)
 without repeating the bookkeeping.
@@ -9,12 +10,15 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
 from scalinglab.errors import ScalingLabError
 from scalinglab.tasks.base import ReportFn, TrainConfig
+from scalinglab.tasks.device import Placement, placement
 
 THREADS_ENV = "SCALINGLAB_THREADS"
 # One intra-op thread per trial by default: a study runs one worker per core, and on a shared
@@ -37,6 +41,48 @@ def setup_cpu(n: int | None) -> None:
         n = int(env) if env.isdigit() else DEFAULT_THREADS
     if n > 0 and torch.get_num_threads() != n:
         torch.set_num_threads(n)
+
+
+def place(config: TrainConfig) -> Placement:
+    """The device and precision `config` asks for (scalinglab.tasks.device), checked."""
+    return placement(config.device, config.precision)
+
+
+def optimizer_step(
+    loss: torch.Tensor,
+    opt: torch.optim.Optimizer,
+    scaler: Any = None,
+    params: Sequence[torch.Tensor] | None = None,
+    clip: float | None = None,
+) -> None:
+    """One optimizer step on `loss`: backward, optional gradient-norm clipping, step.
+
+    With an fp16 GradScaler the loss is scaled before backward (float16 gradients underflow
+    otherwise), the gradients unscaled before clipping, and a step with inf/NaN gradients
+    skipped (Micikevicius et al. 2018, "Mixed Precision Training").
+    """
+    opt.zero_grad(set_to_none=True)
+    if scaler is None:
+        loss.backward()
+        if clip is not None and params is not None:
+            torch.nn.utils.clip_grad_norm_(params, clip, foreach=True)
+        opt.step()
+        return
+    scaler.scale(loss).backward()
+    if clip is not None and params is not None:
+        scaler.unscale_(opt)
+        torch.nn.utils.clip_grad_norm_(params, clip, foreach=True)
+    scaler.step(opt)
+    scaler.update()
+
+
+def throughput(examples: int, flops_per_example: float, train_seconds: float) -> dict[str, float]:
+    """Training throughput for TrainResult.extra: examples/s and achieved FLOP/s over the time
+    spent in optimizer steps (validation excluded)."""
+    if train_seconds <= 0:
+        return {}
+    rate = examples / train_seconds
+    return {"examples_per_s": rate, "flops_per_s": rate * flops_per_example}
 
 
 def hparam(config: TrainConfig, name: str, default: float) -> float:

@@ -37,6 +37,10 @@ class TrainConfig:
     patience: int = 3  # early stopping: evaluations without improvement before stopping
     max_steps: int | None = None  # optional hard cap on optimizer steps
     flop_budget: float | None = None  # optional cap on training FLOPs for this trial
+    # Where to train (scalinglab.tasks.device): "auto" (CUDA, then MPS, then CPU), "cpu",
+    # "cuda", "cuda:N" or "mps"; and in which precision: "fp32", or autocast to "bf16"/"fp16".
+    device: str = "auto"
+    precision: str = "fp32"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -55,6 +59,7 @@ class TrainResult:
     wall_time: float  # seconds
     curve: list[tuple[int, float]] = field(default_factory=list)  # (examples seen, val loss)
     extra: dict[str, float] = field(default_factory=dict)  # other metrics (e.g. BLEU, bits/char)
+    device: str = ""  # where it trained: "cpu", "cuda:0", "mps" ("" when the task does not say)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

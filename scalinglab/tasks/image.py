@@ -28,7 +28,7 @@ from torch import nn
 from scalinglab.datasets import image as image_data
 from scalinglab.errors import ScalingLabError
 from scalinglab.tasks._classifier import classifier_metrics, train_classifier
-from scalinglab.tasks._training import hparam, setup_cpu
+from scalinglab.tasks._training import hparam, place, setup_cpu
 from scalinglab.tasks.base import ReportFn, TrainConfig, TrainResult, nested_shard
 
 N_CLASSES = 10
@@ -133,12 +133,14 @@ class ImageTask:
 
     # ---- training --------------------------------------------------------------------------
     def evaluate(self, model: nn.Module) -> tuple[float, float]:
-        """Cross-entropy (nats) and top-1 error on the whole fixed validation set, batched."""
+        """Cross-entropy (nats) and top-1 error on the whole fixed validation set, batched (a
+        model on the CPU; training evaluates on its own device)."""
         return classifier_metrics(model, *self.val_tensors, VAL_BATCH)
 
     def train(self, config: TrainConfig, report: ReportFn | None = None) -> TrainResult:
         t0 = time.perf_counter()
         setup_cpu(self.num_threads)
+        where = place(config)  # device and precision ([resources] of the study)
         w = self._check_size(config.model_size)
         lr = hparam(config, "lr", DEFAULTS["lr"])
         wd = config.hparams.get("weight_decay", DEFAULTS["weight_decay"])
@@ -146,6 +148,7 @@ class ImageTask:
         # The nested shard, normalized once; batches are views into a reused buffer.
         idx = nested_shard(self.train_pool_size(), config.shard_size, config.data_seed)
         x, y = self._to_tensors(self.data.x_train[idx], self.data.y_train[idx])
+        x_val, y_val = (where.put(t) for t in self.val_tensors)  # once per trial; no-op on CPU
         return train_classifier(
             config,
             report,
@@ -154,10 +157,11 @@ class ImageTask:
             build=lambda: build_model(self.arch, w),
             n_params=count_params(self.arch, w),
             flops_per_example=self.flops_per_example(w),
-            evaluate=self.evaluate,
+            evaluate=lambda model: classifier_metrics(model, x_val, y_val, VAL_BATCH, where),
             lr=lr,
             batch_size=int(hparam(config, "batch_size", DEFAULTS["batch_size"])),
             eval_examples=(EVAL_MIN_EXAMPLES, EVAL_MAX_EXAMPLES),
             weight_decay=float(wd),
             started=t0,
+            where=where,
         )

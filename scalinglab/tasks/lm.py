@@ -17,6 +17,7 @@ the learning-curve metric, Hestness's char-LM curve).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -29,8 +30,18 @@ from torch import nn
 
 from scalinglab.datasets import lm as lm_data
 from scalinglab.errors import ScalingLabError
-from scalinglab.tasks._training import EarlyStopping, eval_interval, hparam, setup_cpu, step_budget
+from scalinglab.tasks._training import (
+    EarlyStopping,
+    eval_interval,
+    hparam,
+    optimizer_step,
+    place,
+    setup_cpu,
+    step_budget,
+    throughput,
+)
 from scalinglab.tasks.base import ReportFn, TrainConfig, TrainResult, nested_shard
+from scalinglab.tasks.device import Placement
 
 CONTEXT = 128  # characters of context per example (predictions per window)
 VAL_WINDOWS = 512  # 65,536 validation characters: bits/char known to ~0.01
@@ -57,7 +68,14 @@ class CharLSTM(nn.Module):
         self.head = nn.Linear(w, VOCAB)
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
-        h, _ = self.lstm(self.embed(idx))
+        x = self.embed(idx)
+        if x.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
+            # oneDNN has no bf16 LSTM on most CPUs: under CPU autocast the recurrence runs in
+            # fp32 (embedding and output layer still autocast).
+            with torch.autocast("cpu", enabled=False):
+                h, _ = self.lstm(x.float())
+        else:
+            h, _ = self.lstm(x)
         return self.head(h)
 
 
@@ -196,39 +214,49 @@ class LMTask:
 
     # ---- training --------------------------------------------------------------------------
     @torch.inference_mode()
-    def evaluate(self, model: nn.Module) -> float:
-        """Mean cross-entropy (nats/char) over all fixed validation windows, batched."""
+    def evaluate(
+        self, model: nn.Module, where: Placement | None = None, val: torch.Tensor | None = None
+    ) -> float:
+        """Mean cross-entropy (nats/char) over all fixed validation windows, batched (`val`: the
+        windows on the model's device, default the CPU copy; under `where`'s autocast)."""
+        windows = self.val_windows if val is None else val
         model.eval()
         total = 0.0
-        for chunk in self.val_windows.split(VAL_BATCH):
-            logits = model(chunk[:, :-1])
-            total += float(
-                F.cross_entropy(
-                    logits.reshape(-1, VOCAB), chunk[:, 1:].reshape(-1), reduction="sum"
+        with where.autocast() if where is not None else contextlib.nullcontext():
+            for chunk in windows.split(VAL_BATCH):
+                logits = model(chunk[:, :-1])
+                total += float(
+                    F.cross_entropy(
+                        logits.reshape(-1, VOCAB).float(), chunk[:, 1:].reshape(-1), reduction="sum"
+                    )
                 )
-            )
         model.train()
-        return total / (self.val_windows.shape[0] * CONTEXT)
+        return total / (windows.shape[0] * CONTEXT)
 
     def train(self, config: TrainConfig, report: ReportFn | None = None) -> TrainResult:
         t0 = time.perf_counter()
         setup_cpu(self.num_threads)
+        where = place(config)  # device and precision ([resources] of the study)
         w = self._check_size(config.model_size)
         lr = hparam(config, "lr", DEFAULTS["lr"])
         clip = hparam(config, "grad_clip", DEFAULTS["grad_clip"])
 
+        # The shard as uint8 windows (at most 31 MB) lives on the device; each batch is widened
+        # to int64 there, so no batch crosses the bus.
         idx = nested_shard(self.train_pool_size(), config.shard_size, config.data_seed)
-        data = self.windows(self.splits[0][idx])  # (n, CONTEXT + 1) uint8
+        data = where.put(self.windows(self.splits[0][idx]))  # (n, CONTEXT + 1) uint8
+        val = where.put(self.val_windows)  # once per trial; a no-op on the CPU
         n = data.shape[0]
         bs = min(int(hparam(config, "batch_size", DEFAULTS["batch_size"])), n)
         flops_per_example = self.flops_per_example(w)
         max_steps = step_budget(config, math.ceil(n / bs), flops_per_example * bs)
         every = eval_interval(n, bs, EVAL_MIN_EXAMPLES, EVAL_MAX_EXAMPLES)
 
-        with torch.random.fork_rng():
+        with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
-            model = self.build_model(w)
+            model = self.build_model(w).to(where.device)
         opt = torch.optim.Adam(model.parameters(), lr=lr)
+        scaler = where.grad_scaler()  # fp16 loss scaling (CUDA); None otherwise
         params = [p for p in model.parameters()]
         gen = torch.Generator().manual_seed(config.seed)
         stopper = EarlyStopping(config.patience, report)
@@ -239,26 +267,27 @@ class LMTask:
         done = False
         while not done:
             t_epoch = time.perf_counter()
-            torch.index_select(data, 0, torch.randperm(n, generator=gen), out=shuffled)
+            perm = where.put(torch.randperm(n, generator=gen))  # the same order on any device
+            torch.index_select(data, 0, perm, out=shuffled)
             for start in range(0, n, bs):
                 batch = shuffled[start : start + bs].long()
-                logits = model(batch[:, :-1])
-                loss = F.cross_entropy(logits.reshape(-1, VOCAB), batch[:, 1:].reshape(-1))
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(params, clip, foreach=True)
-                opt.step()
+                with where.autocast():
+                    logits = model(batch[:, :-1])
+                    loss = F.cross_entropy(logits.reshape(-1, VOCAB), batch[:, 1:].reshape(-1))
+                optimizer_step(loss, opt, scaler, params, clip)
                 step += 1
                 seen += batch.shape[0]
                 if step % every == 0 or step >= max_steps:
+                    where.sync()
                     train_time += time.perf_counter() - t_epoch
-                    val_loss = self.evaluate(model)
+                    val_loss = self.evaluate(model, where, val)
                     bpc = val_loss / math.log(2)
                     done = stopper.update(seen, val_loss, bpc) or step >= max_steps
                     t_epoch = time.perf_counter()
                     if done:
                         break
             else:
+                where.sync()
                 train_time += time.perf_counter() - t_epoch
 
         return TrainResult(
@@ -277,5 +306,7 @@ class LMTask:
                 "tokens_seen": float(seen * CONTEXT),
                 "best_examples_seen": float(stopper.best_examples),
                 "epochs": seen / n,
+                **throughput(seen, flops_per_example, train_time),
             },
+            device=where.name,
         )

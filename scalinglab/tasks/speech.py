@@ -27,7 +27,7 @@ from torch import nn
 from scalinglab.datasets import speech as speech_data
 from scalinglab.errors import ScalingLabError
 from scalinglab.tasks._classifier import classifier_metrics, train_classifier
-from scalinglab.tasks._training import hparam, setup_cpu
+from scalinglab.tasks._training import hparam, place, setup_cpu
 from scalinglab.tasks.base import ReportFn, TrainConfig, TrainResult, nested_shard
 
 N_CLASSES = len(speech_data.WORDS)
@@ -112,17 +112,20 @@ class SpeechTask:
 
     # ---- training --------------------------------------------------------------------------
     def evaluate(self, model: nn.Module) -> tuple[float, float]:
-        """Cross-entropy (nats) and top-1 error on the whole fixed validation set, batched."""
+        """Cross-entropy (nats) and top-1 error on the whole fixed validation set, batched (a
+        model on the CPU; training evaluates on its own device)."""
         return classifier_metrics(model, *self.val_tensors, VAL_BATCH)
 
     def train(self, config: TrainConfig, report: ReportFn | None = None) -> TrainResult:
         t0 = time.perf_counter()
         setup_cpu(self.num_threads)
+        where = place(config)  # device and precision ([resources] of the study)
         w = self._check_size(config.model_size)
         lr = hparam(config, "lr", DEFAULTS["lr"])
 
         idx = nested_shard(self.train_pool_size(), config.shard_size, config.data_seed)
         x, y = self._to_tensors(idx + self.data.n_val)
+        x_val, y_val = (where.put(t) for t in self.val_tensors)  # once per trial; no-op on CPU
         return train_classifier(
             config,
             report,
@@ -131,11 +134,12 @@ class SpeechTask:
             build=lambda: build_model(w),
             n_params=count_params(w),
             flops_per_example=self.flops_per_example(w),
-            evaluate=self.evaluate,
+            evaluate=lambda model: classifier_metrics(model, x_val, y_val, VAL_BATCH, where),
             lr=lr,
             batch_size=int(hparam(config, "batch_size", DEFAULTS["batch_size"])),
             eval_examples=(EVAL_MIN_EXAMPLES, EVAL_MAX_EXAMPLES),
             started=t0,
+            where=where,
         )
 
 

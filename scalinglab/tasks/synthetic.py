@@ -26,7 +26,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from scalinglab.errors import ScalingLabError
+from scalinglab.tasks._training import optimizer_step, place, throughput
 from scalinglab.tasks.base import ReportFn, TrainConfig, TrainResult, nested_shard
+from scalinglab.tasks.device import Placement
 
 TEACHER_WIDTH = 32
 TEACHER_SCALE = 3.0  # logit scale: larger -> cleaner labels -> lower irreducible error
@@ -138,21 +140,34 @@ class SyntheticTask:
 
     # ---- training --------------------------------------------------------------------------
     @torch.inference_mode()
-    def evaluate(self, model: nn.Module) -> tuple[float, float]:
-        x, y = self.val_data
-        logits = model(x)
-        loss = float(F.cross_entropy(logits, y))
+    def evaluate(
+        self,
+        model: nn.Module,
+        where: Placement | None = None,
+        val: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> tuple[float, float]:
+        """Cross-entropy and top-1 error on the validation set (`val`: it on the model's
+        device; default the CPU copy), under `where`'s autocast."""
+        x, y = val if val is not None else self.val_data
+        if where is None:
+            logits = model(x)
+        else:
+            with where.autocast():
+                logits = model(x)
+        loss = float(F.cross_entropy(logits.float(), y))
         error = float((logits.argmax(1) != y).float().mean())
         return loss, error
 
     def train(self, config: TrainConfig, report: ReportFn | None = None) -> TrainResult:
         t0 = time.perf_counter()
+        where = place(config)  # device and precision ([resources] of the study)
         lr = float(config.hparams.get("lr", 3e-3))
         if not (math.isfinite(lr) and lr > 0):
             raise ScalingLabError(f"hyperparameter lr={lr!r} must be a positive number")
         idx = torch.from_numpy(nested_shard(self.pool_size, config.shard_size, config.data_seed))
         x_all, y_all = self.train_data
-        x, y = x_all[idx], y_all[idx]
+        x, y = where.put(x_all[idx]), where.put(y_all[idx])  # the shard lives on the device
+        val = (where.put(self.val_data[0]), where.put(self.val_data[1]))
         n = x.shape[0]
         bs = min(int(config.hparams.get("batch_size", self.batch_size)), n)
         flops_per_example = self.flops_per_example(config.model_size)
@@ -164,27 +179,31 @@ class SyntheticTask:
         every = max(1, round(min(max(n, EVAL_MIN_EXAMPLES), EVAL_MAX_EXAMPLES) / bs))
 
         torch.manual_seed(config.seed)
-        model = self.build_model(config.model_size)
+        model = self.build_model(config.model_size).to(where.device)
         opt = torch.optim.Adam(model.parameters(), lr=lr)
+        scaler = where.grad_scaler()  # fp16 loss scaling (CUDA); None otherwise
         gen = torch.Generator().manual_seed(config.seed)
 
         best_loss, best_error, bad = math.inf, math.nan, 0
         curve: list[tuple[int, float]] = []
         step = seen = 0
+        train_time = 0.0
+        t_train = time.perf_counter()
         while step < max_steps:
-            perm = torch.randperm(n, generator=gen)
+            perm = where.put(torch.randperm(n, generator=gen))  # the same order on any device
             for start in range(0, n, bs):
                 batch = perm[start : start + bs]
-                loss = F.cross_entropy(model(x[batch]), y[batch])
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
+                with where.autocast():
+                    loss = F.cross_entropy(model(x[batch]), y[batch])
+                optimizer_step(loss, opt, scaler)
                 step += 1
                 seen += int(batch.shape[0])
                 if step % every and step < max_steps:
                     continue
+                where.sync()
+                train_time += time.perf_counter() - t_train
                 model.eval()
-                val_loss, val_error = self.evaluate(model)
+                val_loss, val_error = self.evaluate(model, where, val)
                 model.train()
                 curve.append((seen, val_loss))
                 if val_loss < best_loss:
@@ -193,6 +212,7 @@ class SyntheticTask:
                     bad += 1
                 if report is not None:
                     report(seen, val_loss)  # may raise optuna.TrialPruned
+                t_train = time.perf_counter()
                 if bad >= max(config.patience, 1) or not math.isfinite(val_loss):
                     max_steps = step  # early stopping (Hestness 2017: train to best val loss)
                 if step >= max_steps:
@@ -207,5 +227,11 @@ class SyntheticTask:
             flops=flops_per_example * seen,
             wall_time=time.perf_counter() - t0,
             curve=curve,
-            extra={"epochs": seen / n, "irreducible_loss": self.irreducible_loss},
+            extra={
+                "epochs": seen / n,
+                "irreducible_loss": self.irreducible_loss,
+                "train_seconds": train_time,  # optimizer steps only, without validation
+                **throughput(seen, flops_per_example, train_time),
+            },
+            device=where.name,
         )

@@ -16,6 +16,7 @@ lowercased tokenized text) of the best checkpoint on the first VAL_BLEU validati
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import os
@@ -30,8 +31,18 @@ from torch import nn
 from scalinglab.datasets import translation as tr_data
 from scalinglab.datasets.translation import BOS, EOS, PAD
 from scalinglab.errors import ScalingLabError
-from scalinglab.tasks._training import EarlyStopping, eval_interval, hparam, setup_cpu, step_budget
+from scalinglab.tasks._training import (
+    EarlyStopping,
+    eval_interval,
+    hparam,
+    optimizer_step,
+    place,
+    setup_cpu,
+    step_budget,
+    throughput,
+)
 from scalinglab.tasks.base import ReportFn, TrainConfig, TrainResult, nested_shard
+from scalinglab.tasks.device import Placement
 
 VAL_PAIRS = 1000
 VAL_BLEU = 200  # greedy decoding is the slow part; 200 verses ~ 7k reference words
@@ -82,7 +93,7 @@ class Seq2Seq(nn.Module):
 
     def decode(self, memory: torch.Tensor, src: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
         t = tgt_in.shape[1]
-        causal = torch.ones(t, t, dtype=torch.bool).triu_(1)  # True = may not attend
+        causal = torch.ones(t, t, dtype=torch.bool, device=tgt_in.device).triu_(1)  # True: masked
         h = self.decoder(
             self._embed(self.tgt_embed, tgt_in),
             memory,
@@ -185,16 +196,24 @@ class TranslationTask:
 
     # ---- evaluation ------------------------------------------------------------------------
     @torch.inference_mode()
-    def evaluate(self, model: Seq2Seq) -> float:
-        """Mean cross-entropy (nats) per target token over the fixed validation pairs."""
+    def evaluate(
+        self,
+        model: Seq2Seq,
+        where: Placement | None = None,
+        val: list[tuple[torch.Tensor, torch.Tensor]] | None = None,
+    ) -> float:
+        """Mean cross-entropy (nats) per target token over the fixed validation pairs (`val`:
+        their batches on the model's device, default the CPU copy; under `where`'s autocast)."""
         model.eval()
         total, count = 0.0, 0
-        for src, tgt in self.val_batches:
-            logits = model(src, tgt[:, :-1])
-            gold = tgt[:, 1:]
-            total += float(F.cross_entropy(logits.reshape(-1, logits.shape[-1]), gold.reshape(-1),
-                                           ignore_index=PAD, reduction="sum"))  # fmt: skip
-            count += int((gold != PAD).sum())
+        with where.autocast() if where is not None else contextlib.nullcontext():
+            for src, tgt in self.val_batches if val is None else val:
+                logits = model(src, tgt[:, :-1]).float()
+                gold = tgt[:, 1:]
+                total += float(F.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                               gold.reshape(-1), ignore_index=PAD,
+                                               reduction="sum"))  # fmt: skip
+                count += int((gold != PAD).sum())
         model.train()
         return total / count
 
@@ -203,8 +222,8 @@ class TranslationTask:
         """Greedy decoding, batched; stops when every row has produced </s>."""
         model.eval()
         memory = model.encode(src)
-        out = torch.full((src.shape[0], 1), BOS, dtype=torch.long)
-        finished = torch.zeros(src.shape[0], dtype=torch.bool)
+        out = torch.full((src.shape[0], 1), BOS, dtype=torch.long, device=src.device)
+        finished = torch.zeros(src.shape[0], dtype=torch.bool, device=src.device)
         for _ in range(max_len):
             nxt = model.decode(memory, src, out)[:, -1].argmax(-1)
             nxt = torch.where(finished, torch.full_like(nxt, PAD), nxt)
@@ -218,8 +237,9 @@ class TranslationTask:
             rows.append(row[: row.index(EOS)] if EOS in row else row)
         return [[i for i in r if i != PAD] for r in rows]
 
-    def bleu(self, model: Seq2Seq, n: int = VAL_BLEU) -> float:
-        """Corpus BLEU (sacrebleu, already-tokenized lowercased text) on n validation verses."""
+    def bleu(self, model: Seq2Seq, n: int = VAL_BLEU, where: Placement | None = None) -> float:
+        """Corpus BLEU (sacrebleu, already-tokenized lowercased text) on n validation verses
+        (decoded on `where`'s device, under its autocast)."""
         import sacrebleu
 
         rows = self.splits[1][:n]
@@ -228,7 +248,12 @@ class TranslationTask:
         for i in range(0, len(order), 50):
             src, _ = self._batch(order[i : i + 50])
             max_len = min(tr_data.MAX_LEN + 1, int(src.shape[1] * 1.3) + 5)
-            for ids in self.translate(model, src, max_len):
+            if where is not None:
+                with where.autocast():
+                    decoded = self.translate(model, where.put(src), max_len)
+            else:
+                decoded = self.translate(model, src, max_len)
+            for ids in decoded:
                 hyps.append(" ".join(self.data.vocab_en[j] for j in ids))
         refs = [str(self.data.ref_en[r]) for r in order]
         # force=True: the text is tokenized on purpose (the same tokens the model saw), which
@@ -240,6 +265,7 @@ class TranslationTask:
     def train(self, config: TrainConfig, report: ReportFn | None = None) -> TrainResult:
         t0 = time.perf_counter()
         setup_cpu(self.num_threads)
+        where = place(config)  # device and precision ([resources] of the study)
         w = self._check_size(config.model_size)
         lr = hparam(config, "lr", DEFAULTS["lr"])
         clip = hparam(config, "grad_clip", DEFAULTS["grad_clip"])
@@ -255,13 +281,15 @@ class TranslationTask:
         flops_per_example = self.flops_per_example(w)
         max_steps = step_budget(config, steps_per_epoch, flops_per_example * bs)
         every = eval_interval(n, bs, EVAL_MIN_EXAMPLES, EVAL_MAX_EXAMPLES)
+        val = [(where.put(s), where.put(t)) for s, t in self.val_batches]  # no-op on the CPU
 
-        with torch.random.fork_rng():
+        with torch.random.fork_rng(devices=[where.device.index or 0] if where.cuda else []):
             torch.manual_seed(config.seed)
-            model = self.build_model(w, dropout)
+            model = self.build_model(w, dropout).to(where.device)
             # Dropout masks draw from the global generator: seed it for a reproducible run.
             torch.manual_seed(config.seed + 1)
             opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.98))
+            scaler = where.grad_scaler()  # fp16 loss scaling (CUDA); None otherwise
             params = list(model.parameters())
             rng = np.random.default_rng(config.seed)
             stopper = EarlyStopping(config.patience, report)
@@ -281,19 +309,22 @@ class TranslationTask:
                     chunk = chunk[np.argsort(tgt_len[chunk], kind="stable")]
                     batches += [chunk[j : j + bs] for j in range(0, len(chunk), bs)]
                 for b in rng.permutation(len(batches)):
-                    src, tgt = self._batch(rows[batches[b]])
-                    logits = model(src, tgt[:, :-1])
-                    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]),
-                                           tgt[:, 1:].reshape(-1), ignore_index=PAD)  # fmt: skip
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    torch.nn.utils.clip_grad_norm_(params, clip, foreach=True)
-                    opt.step()
+                    # Batches are cut from the host arrays (lengths vary); on CUDA they cross
+                    # through pinned memory, asynchronously (Placement.put).
+                    src, tgt = (where.put(t) for t in self._batch(rows[batches[b]]))
+                    with where.autocast():
+                        logits = model(src, tgt[:, :-1])
+                        gold = tgt[:, 1:].reshape(-1)
+                        loss = F.cross_entropy(
+                            logits.reshape(-1, logits.shape[-1]), gold, ignore_index=PAD
+                        )
+                    optimizer_step(loss, opt, scaler, params, clip)
                     step += 1
                     seen += src.shape[0]
                     if step % every == 0 or step >= max_steps:
+                        where.sync()
                         train_time += time.perf_counter() - t_epoch
-                        val_loss = self.evaluate(model)
+                        val_loss = self.evaluate(model, where, val)
                         improved_before = stopper.best_loss
                         done = stopper.update(seen, val_loss, val_loss) or step >= max_steps
                         if want_bleu and stopper.best_loss < improved_before:
@@ -302,6 +333,7 @@ class TranslationTask:
                         if done:
                             break
                 else:
+                    where.sync()
                     train_time += time.perf_counter() - t_epoch
 
         extra = {
@@ -309,11 +341,12 @@ class TranslationTask:
             "train_seconds": train_time,
             "best_examples_seen": float(stopper.best_examples),
             "epochs": seen / n,
+            **throughput(seen, flops_per_example, train_time),
         }
         if want_bleu and best_state is not None:
             model.load_state_dict(best_state)
             t_bleu = time.perf_counter()
-            extra["bleu"] = self.bleu(model)
+            extra["bleu"] = self.bleu(model, where=where)
             extra["bleu_seconds"] = time.perf_counter() - t_bleu
         return TrainResult(
             best_val_loss=stopper.best_loss,
@@ -325,6 +358,7 @@ class TranslationTask:
             wall_time=time.perf_counter() - t0,
             curve=stopper.curve,
             extra=extra,
+            device=where.name,
         )
 
 
