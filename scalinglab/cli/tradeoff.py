@@ -126,7 +126,9 @@ def tradeoff_command(
         from scalinglab.report.style import save_figure
         from scalinglab.report.tradeoff import tradeoff_figure
 
-        levels = [0.2, 0.5, 0.8]
+        # Lines at the measured coverage's quartiles: inside the data, not extrapolated.
+        cov = runs["coverage"].to_numpy(float)
+        levels = sorted({float(f"{q:.2g}") for q in np.quantile(cov, [0.25, 0.5, 0.75])})
         fig = tradeoff_figure(law, levels, runs=runs, level=level)
         save_figure(fig, plot.with_suffix(""))
     show(payload, json_out, [table_out])
