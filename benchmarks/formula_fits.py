@@ -1,0 +1,136 @@
+"""The published law of each task of ../shared/data/scalebench_dev written as a formula, fitted on
+its train rows, scored by R² on its test rows (the large, expensive runs), next to a plain scipy
+L-BFGS-B with 64 uniform random restarts on the same formula.
+
+- chinchilla (Hoffmann et al. 2022): L = E + A/N^alpha + B/D^beta.
+- distillation (Busbridge et al. 2025, "Distillation Scaling Laws", eq. 8):
+  L_S = L_T + L_T^(-c0) · (1 + (L_T / (d1 · L~_S))^(1/f1))^(-c1·f1)
+        · (A/N_S^alpha + B/D_S^beta)^gamma,
+  where L~_S, the loss the student would reach without a teacher, is modelled by their supervised
+  law E + (A/N_S^alpha + B/D_S^beta)^gamma with the same A, B, alpha, beta, gamma (the data hold no
+  supervised runs to fit it apart): 10 parameters.
+- sae (Gao et al. 2024, "Scaling and evaluating sparse autoencoders", eq. for L(n, k)):
+  L = exp(alpha + beta_k·log k + beta_n·log n + gamma·log k·log n) + exp(zeta + eta·log k).
+
+scalinglab: FormulaLaw with its default bounds and starts (nothing given but the formula), with
+its default objective (Huber on log residuals, δ = 1e-3) and with ls_linear (least squares on y,
+the scipy baseline's objective). scipy: L-BFGS-B (finite-difference gradients) on the mean
+squared error of y, from 64 points drawn uniformly in the box BOXES gives each parameter; the
+best of the 64 is kept. R² = 1 − SS_res/SS_tot on the test rows (not clipped).
+
+    .venv/bin/python benchmarks/formula_fits.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+
+from scalinglab.laws.formula import FormulaLaw
+
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "scalebench_dev"
+
+_SUPERVISED = "(A/NS**alpha + B/DS**beta)**gamma"
+TASKS: dict[str, tuple[str, str]] = {
+    "chinchilla": ("E + A/N**alpha + B/D**beta", "loss"),
+    "distillation": (
+        f"LT + LT**(-c0) * (1 + (LT/(d1*(E + {_SUPERVISED})))**(1/f1))**(-c1*f1) * {_SUPERVISED}",
+        "LS",
+    ),
+    "sae": (
+        "exp(alpha + beta_k*log(k) + beta_n*log(n) + gamma*log(k)*log(n)) + exp(zeta + eta*log(k))",
+        "loss",
+    ),
+}
+# The scipy baseline's box for its uniform random restarts (and its L-BFGS-B bounds).
+BOXES: dict[str, dict[str, tuple[float, float]]] = {
+    "chinchilla": {
+        "E": (0.5, 3.0), "A": (1.0, 1e4), "alpha": (0.0, 1.5), "B": (1.0, 1e5),
+        "beta": (0.0, 1.5),
+    },
+    "distillation": {
+        "c0": (0.0, 3.0), "d1": (0.1, 10.0), "E": (0.5, 3.0), "A": (1.0, 1e4),
+        "alpha": (0.0, 1.5), "B": (1.0, 1e5), "beta": (0.0, 1.5), "gamma": (0.0, 3.0),
+        "f1": (0.1, 3.0), "c1": (0.0, 3.0),
+    },
+    "sae": {
+        "alpha": (-5.0, 5.0), "beta_k": (-2.0, 2.0), "beta_n": (-2.0, 2.0),
+        "gamma": (-1.0, 1.0), "zeta": (-5.0, 5.0), "eta": (-2.0, 2.0),
+    },
+}  # fmt: skip
+
+
+def r2(pred: np.ndarray, y: np.ndarray) -> float:
+    return float(1 - np.sum((pred - y) ** 2) / np.sum((y - y.mean()) ** 2))
+
+
+def load(task: str, split: str, variables: list[str], y: str) -> tuple[np.ndarray, np.ndarray]:
+    df = pd.read_csv(DATA / f"{task}_{split}.csv")
+    return df[variables].to_numpy(dtype=float), df[y].to_numpy(dtype=float)
+
+
+def scipy_fit(
+    law: FormulaLaw, box: dict[str, tuple[float, float]], X: np.ndarray, y: np.ndarray, seed: int
+) -> np.ndarray:
+    """Best of 64 L-BFGS-B runs on the MSE of y from uniform random points in the box."""
+    names = list(law.param_names)
+    bounds = [box[n] for n in names]
+
+    def mse(theta: np.ndarray) -> float:
+        pred = law.linear_predict_draws(X, theta[None, :])[0]
+        value = float(np.mean((pred - y) ** 2))
+        return value if np.isfinite(value) else 1e300
+
+    rng = np.random.default_rng(seed)
+    best_theta, best = np.full(len(names), np.nan), np.inf
+    for _ in range(64):
+        start = np.array([rng.uniform(lo, hi) for lo, hi in bounds])
+        res = minimize(mse, start, method="L-BFGS-B", bounds=bounds)
+        if res.fun < best:
+            best, best_theta = float(res.fun), res.x
+    return best_theta
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", nargs="*", default=list(TASKS))
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    header = (
+        f"{'task':<13} {'method':<34} {'params':>6} {'train R²':>10} {'test R²':>9} {'time s':>7}"
+    )
+    print(header)
+    for task in args.tasks:
+        formula, y_name = TASKS[task]
+        variables = [c for c in pd.read_csv(DATA / f"{task}_train.csv").columns if c != y_name]
+        Xtr, ytr = load(task, "train", variables, y_name)
+        Xte, yte = load(task, "test", variables, y_name)
+        rows = []
+        for objective in ("huber", "ls_linear"):
+            law = FormulaLaw(formula, variables, objective=objective)
+            t0 = time.perf_counter()
+            law.fit(Xtr, ytr)
+            seconds = time.perf_counter() - t0
+            name = f"scalinglab ({objective}, defaults)"
+            rows.append((name, law, r2(law.predict(Xtr), ytr), r2(law.predict(Xte), yte), seconds))
+        law = FormulaLaw(formula, variables)
+        t0 = time.perf_counter()
+        theta = scipy_fit(law, BOXES[task], Xtr, ytr, args.seed)
+        seconds = time.perf_counter() - t0
+        train = r2(law.linear_predict_draws(Xtr, theta[None, :])[0], ytr)
+        test = r2(law.linear_predict_draws(Xte, theta[None, :])[0], yte)
+        rows.append(("scipy L-BFGS-B, 64 restarts (MSE)", law, train, test, seconds))
+        for name, fitted, train, test, seconds in rows:
+            n = len(fitted.param_names)
+            print(f"{task:<13} {name:<34} {n:>6} {train:>10.6f} {test:>9.4f} {seconds:>7.1f}")
+
+
+if __name__ == "__main__":
+    main()
