@@ -342,11 +342,16 @@ def _print_study_fit(name: str, result: StudyFit) -> None:
         console.print(escape(_law_line("model-size curve", result.size)), highlight=False)
     else:
         console.print(f"model-size curve: {result.size_note}", highlight=False)
+    beta_p_span = f" {span(result.beta_p_interval, '.3f')}" if result.beta_p_interval else ""
     console.print(
         f"beta_g = {num(result.beta_g, '.3f')} (learning-curve exponent), "
-        f"beta_p = {num(result.beta_p, '.3f')} (model-size exponent)",
+        f"beta_p = {num(result.beta_p, '.3f')}{beta_p_span} (model-size exponent; "
+        "Hestness 2017: 0.5 <= beta_p < 1)",
         highlight=False,
     )
+    if result.size_warning:
+        console.print(f"[yellow]warning:[/] {escape(result.size_warning)}", highlight=False)
+    _print_devices(result)
     if result.comparison is not None and result.comparison.has_split:
         scores = ", ".join(
             f"{law_name} {num(score, '.3g')}"
@@ -364,6 +369,22 @@ def _print_study_fit(name: str, result: StudyFit) -> None:
         )
     if result.fit_up_to is not None:
         _print_holdout(result, result.fit_up_to)
+
+
+def _print_devices(result: StudyFit) -> None:
+    """Where the trials trained, and how fast ('' for a table without those columns)."""
+    from scalinglab.study.results import devices_text, throughput_summary
+
+    if not result.devices:
+        return
+    line = f"trained on {devices_text(result.devices)}"
+    rate = throughput_summary(result.trials)
+    if rate:
+        line += (
+            f"; throughput {num(rate['examples_per_s_median'], ',.0f')} examples/s per trial "
+            f"(median), {num(rate['flops_per_s'], '.3g')} FLOP/s achieved"
+        )
+    console.print(escape(line), highlight=False, soft_wrap=True)
 
 
 def _print_holdout(result: StudyFit, fit_up_to: float) -> None:

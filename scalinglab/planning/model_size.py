@@ -8,11 +8,16 @@ model's size is the model-size curve
 
 fitted as the `power` law. It answers "what model size for m examples", with an interval from
 the fit's bootstrap (or covariance) draws. Hestness report β_p between 0.5 and 0.8 (word LM 0.72,
-character LM 0.7, NMT and speech smaller).
+character LM 0.7, NMT and speech smaller), so 0.5 ≤ β_p < 1 is the range to compare with.
+
+The curve is only as good as the model grid searched: when the grid's largest model is the best
+on most shards, the best model of those shards may be larger still, and the fitted β_p is biased
+toward 0 (`grid_limit` says so).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -75,6 +80,47 @@ class ModelSizeCurve:
         return model_size_for_data(self.law, data, level)
 
 
+HESTNESS_BETA_P = (0.5, 1.0)  # Hestness 2017: the best model grows sublinearly, 0.5 <= β_p < 1
+
+
+@dataclass(frozen=True)
+class GridLimit:
+    """How often the grid's largest model size was a shard's best-fit model."""
+
+    largest: float  # the largest model size searched
+    wins: int  # best-per-shard points whose best model is that size
+    points: int  # best-per-shard points (a shard per seed)
+
+    @property
+    def limited(self) -> bool:
+        """The largest model wins most shards: the grid, not the data, sets the curve's top."""
+        return self.points > 0 and self.wins > self.points / 2
+
+    def warning(self) -> str:
+        """One line for `study fit` and the report ('' when the grid does not limit)."""
+        if not self.limited:
+            return ""
+        size = f"{self.largest:g}"
+        return (
+            f"the grid's largest model (size {size}) is the best on {self.wins} of "
+            f"{self.points} shards: the grid limits the model-size curve (those shards' best "
+            f"model may be larger, so beta_p is biased toward 0); add sizes above {size} to "
+            "[search] model_sizes"
+        )
+
+
+def grid_limit(best_sizes: ArrayLike, grid: ArrayLike) -> GridLimit:
+    """How many of the best-fit model sizes (one per shard and seed) are the largest size of
+    the `grid` searched (see GridLimit)."""
+    sizes = np.asarray(best_sizes, dtype=float).reshape(-1)
+    sizes = sizes[np.isfinite(sizes)]
+    searched = np.asarray(grid, dtype=float).reshape(-1)
+    searched = searched[np.isfinite(searched)]
+    largest = float(searched.max()) if searched.size else math.nan
+    wins = int(np.sum(sizes == largest)) if searched.size else 0
+    return GridLimit(largest=largest, wins=wins, points=int(sizes.size))
+
+
 def fit_model_size_curve(
     data: ArrayLike,
     sizes: ArrayLike,
@@ -115,9 +161,12 @@ def model_size_for_data(law: ScalingLaw, data: ArrayLike, level: float = 0.9) ->
 
 
 __all__ = [
+    "HESTNESS_BETA_P",
+    "GridLimit",
     "ModelSizeCurve",
     "best_model_sizes",
     "best_rows",
     "fit_model_size_curve",
+    "grid_limit",
     "model_size_for_data",
 ]

@@ -14,10 +14,12 @@ import pandas as pd
 
 from scalinglab.errors import ScalingLabError
 from scalinglab.planning import data_for_target, model_size_for_data
+from scalinglab.planning.model_size import HESTNESS_BETA_P
 from scalinglab.report.document import Report, Table, law_table, num, span
 from scalinglab.report.reference import HESTNESS_BETA_G, TASK_DOMAIN
 from scalinglab.report.study_figures import study_figures, y_label
 from scalinglab.study.fit import StudyFit
+from scalinglab.study.results import devices_text, throughput_summary, trial_devices
 
 CURVE_NOTES = {
     "power_const": "ε(m) = a·m^b + c on {y}: b is β_g, c the irreducible level γ.",
@@ -48,14 +50,27 @@ def _exponent_tables(a: StudyFit) -> list[Table]:
         highlight=highlight,
     )
     beta_p_row = [["this study", num(a.beta_p, 3)]]
-    if a.size is not None:
-        beta_p_row[0].append(span(a.size.ci_["b"], 3))
+    if a.beta_p_interval is not None:
+        beta_p_row[0].append(span(a.beta_p_interval, 3))
     else:
         beta_p_row[0].append("every shard's best model has the same size")
+    lo_p, hi_p = HESTNESS_BETA_P
+    grid = a.size_grid
     t2 = Table(
         "Model-size exponent β_p (s ∝ m^β_p)",
-        ["source", "β_p", "interval"],
-        [*beta_p_row, ["Hestness 2017 (all domains)", "< 1 (sublinear)", ""]],
+        ["source", "β_p", f"{a.level:.0%} interval"],
+        [
+            *beta_p_row,
+            ["Hestness 2017 (all domains)", f"{lo_p:g} ≤ β_p < {hi_p:g} (sublinear)", ""],
+        ],
+        note=f"The grid's largest model (size {grid.largest:g}) is the best on {grid.wins} of "
+        f"{grid.points} shards"
+        + (
+            ": the grid limits the curve (those shards' best model may be larger, so β_p is "
+            "biased toward 0); search larger sizes."
+            if grid.limited
+            else "."
+        ),
     )
     return [t1, t2]
 
@@ -182,7 +197,16 @@ def study_report(
     b_lo, b_hi = h["beta_g_interval"]
     cards = [
         (f"β_g, {h['beta_g_level']:.0%} interval [{b_lo:.3f}, {b_hi:.3f}]", f"{a.beta_g:.3f}"),
-        ("β_p (model size ∝ m^β_p)", f"{a.beta_p:.3f}"),
+        (
+            "β_p (model size ∝ m^β_p)"
+            + (
+                f", {a.level:.0%} interval {span(a.beta_p_interval, 3)}"
+                if a.beta_p_interval
+                else ""
+            )
+            + f"; Hestness {HESTNESS_BETA_P[0]:g}–{HESTNESS_BETA_P[1]:g}",
+            f"{a.beta_p:.3f}",
+        ),
         (
             f"predicted {y_label(a)} at 10× data (m = {h['at_10x']:,.0f}), "
             f"{a.level:.0%} [{lo:.4g}, {hi:.4g}]",
@@ -191,6 +215,8 @@ def study_report(
         ("irreducible level γ", f"{h['irreducible']:.4g}"),
     ]
     notes = [*a.notes, *(f"fit warning (learning curve): {w}" for w in a.curve.warnings_)]
+    if a.size_warning:
+        notes.append(f"model-size curve: {a.size_warning}")
     return Report(
         title=f"Scaling study: {a.name}",
         subtitle=f"task {a.task} · {len(a.trials)} trials · learning curve of {y_label(a)} "
@@ -226,4 +252,16 @@ def setup_from_trials(trials: pd.DataFrame) -> list[tuple[str, str]]:
         out.append(("training compute", f"{float(trials['flops'].fillna(0).sum()):.3g} FLOPs"))
     if "wall_time" in trials:
         out.append(("training time", f"{float(trials['wall_time'].fillna(0).sum()):.0f} s (sum)"))
+    devices = trial_devices(trials)
+    if devices:
+        out.append(("trained on", devices_text(devices)))
+    rate = throughput_summary(trials)
+    if rate:
+        out.append(
+            (
+                "training throughput",
+                f"{rate['examples_per_s_median']:,.0f} examples/s per trial (median), "
+                f"{rate['flops_per_s']:.3g} FLOP/s achieved (optimizer steps only)",
+            )
+        )
     return out

@@ -9,7 +9,9 @@ From the best-fit model of each shard (scalinglab.study.results.best_per_shard):
   irreducible-error regions begin and end (Hestness Fig. 1), and several laws compared on the
   two largest shards (scalinglab.study.comparison);
 - the model-size curve s(m) = alpha_p * m^beta_p (law `power`, params a, b) of the best model's
-  parameter count against shard size; Hestness et al. find it sublinear (beta_p < 1);
+  parameter count against shard size, with beta_p's interval; Hestness et al. find it sublinear
+  (0.5 <= beta_p < 1). When the grid's largest model is the best on most shards, the grid, not
+  the data, sets the curve's top: `size_warning` says so;
 - the IsoFLOP profiles of the trials, when their compute budgets happen to line up (Hoffmann
   et al. 2022, Approach 2).
 
@@ -36,9 +38,10 @@ from scalinglab.fitting.scores import rmse_log
 from scalinglab.laws.base import FloatArray, ScalingLaw, get_law
 from scalinglab.planning import fit_model_size_curve, isoflop_analysis
 from scalinglab.planning.isoflop import IsoFLOPResult
+from scalinglab.planning.model_size import HESTNESS_BETA_P, GridLimit, grid_limit
 from scalinglab.selection.auto import Selection, auto_fit
 from scalinglab.study.comparison import LawComparison, compare_laws
-from scalinglab.study.results import best_per_shard
+from scalinglab.study.results import best_per_shard, throughput_summary, trial_devices
 from scalinglab.tasks import CURVE_Y_COLUMNS, task_curve_y
 
 DEFAULT_BOOTSTRAP = 200  # bootstrap refits of every study fit: `study fit`, `report` and `demo`
@@ -86,7 +89,8 @@ class StudyFit:
 
     `best` holds the fitted best-per-shard points (shards up to `fit_up_to`, y > 0); `curve` is
     the learning curve (law `law`), `regions_fit` the three-region fit (None below 5 shards),
-    `size` the model-size curve (None, with `size_note`, when every best model has one size).
+    `size` the model-size curve (None, with `size_note`, when every best model has one size);
+    `size_grid` how often the grid's largest model was a shard's best.
     """
 
     name: str
@@ -102,6 +106,7 @@ class StudyFit:
     regions_fit: ScalingLaw | None
     size: ScalingLaw | None
     size_note: str
+    size_grid: GridLimit
     holdout: tuple[HoldoutCheck, ...]
     comparison: LawComparison | None
     isoflop: IsoFLOPResult | None
@@ -131,6 +136,24 @@ class StudyFit:
     def beta_p(self) -> float:
         """The model-size exponent β_p (s ∝ m^β_p); 0 when every best model has one size."""
         return float(self.size.params_["b"]) if self.size is not None else 0.0
+
+    @property
+    def beta_p_interval(self) -> tuple[float, float] | None:
+        """β_p's `level` interval (the model-size curve's bootstrap), None without a curve."""
+        if self.size is None or "b" not in self.size.ci_:
+            return None
+        lo, hi = self.size.ci_["b"]
+        return float(lo), float(hi)
+
+    @property
+    def size_warning(self) -> str:
+        """A warning when the grid's largest model is the best on most shards ('' if not)."""
+        return self.size_grid.warning()
+
+    @property
+    def devices(self) -> dict[str, int]:
+        """Trials per device and precision ("cpu (fp32)" -> 64), from the results table."""
+        return trial_devices(self.trials)
 
     @property
     def regions(self) -> dict[str, float] | None:
@@ -164,6 +187,8 @@ class StudyFit:
             "beta_g_interval": list(self.beta_g_interval),
             "beta_g_level": float(self.curve.ci_level_),
             "beta_p": self.beta_p,
+            "beta_p_interval": list(self.beta_p_interval) if self.beta_p_interval else None,
+            "beta_p_hestness": list(HESTNESS_BETA_P),
             "largest_shard": largest,
             "at_10x": 10 * largest,
             "predicted_at_10x": pred,
@@ -193,7 +218,16 @@ class StudyFit:
             "holdout_rmse_log": self.holdout_rmse_log,
             "model_size_curve": _law_dict(self.size) if self.size is not None else None,
             "beta_p": self.beta_p,
+            "beta_p_interval": list(self.beta_p_interval) if self.beta_p_interval else None,
             "model_size_note": self.size_note,
+            "model_size_warning": self.size_warning,
+            "largest_model_wins": {
+                "largest_model_size": self.size_grid.largest,
+                "wins": self.size_grid.wins,
+                "shards": self.size_grid.points,
+            },
+            "devices": self.devices,
+            "throughput": throughput_summary(self.trials),
             "law_comparison": self.comparison.to_dict() if self.comparison is not None else None,
             "isoflop": self.isoflop.to_dict() if self.isoflop is not None else None,
             "isoflop_note": self.isoflop_note,
@@ -409,6 +443,10 @@ def fit_study(
     size, size_note = None, "every shard's best model has the same size; s(m) is flat"
     if len(np.unique(s)) >= 2:
         size, size_note = _quiet_fit("power", m, s, unc), ""
+    knob = "model_size" if "model_size" in df.columns else "n_params"  # the grid searched
+    size_grid = grid_limit(
+        pd.to_numeric(best[knob], errors="coerce"), pd.to_numeric(df[knob], errors="coerce")
+    )
     isoflop, isoflop_note = study_isoflop(df, level=level)
     return StudyFit(
         name=_first(df, "study", "study"),
@@ -424,6 +462,7 @@ def fit_study(
         regions_fit=regions_fit,
         size=size,
         size_note=size_note,
+        size_grid=size_grid,
         holdout=tuple(_holdout(predicts, held, y, level)),
         comparison=comparison,
         isoflop=isoflop,

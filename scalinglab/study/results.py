@@ -188,6 +188,44 @@ def _metric_name(config: StudyConfig) -> str:
     return str(getattr(factory, "metric", ""))
 
 
+def trial_devices(df: pd.DataFrame) -> dict[str, int]:
+    """How many trials ran on each device and precision ("cpu (fp32)" -> 64), most first;
+    trials that never started (no device recorded) are not counted."""
+    if "device" not in df.columns or df.empty:
+        return {}
+    device = df["device"].fillna("").astype(str)
+    precision = df["precision"].fillna("").astype(str) if "precision" in df else ""
+    label = (device + " (" + precision + ")").str.replace(" ()", "", regex=False)
+    counts = label[device != ""].value_counts()
+    return {str(k): int(v) for k, v in counts.items()}
+
+
+def devices_text(devices: dict[str, int]) -> str:
+    """'cpu (fp32): 64 trials, cuda:0 (bf16): 3 trials' ('' for none)."""
+    return ", ".join(f"{name}: {n} trial{'s' * (n != 1)}" for name, n in devices.items())
+
+
+def throughput_summary(df: pd.DataFrame) -> dict[str, float]:
+    """Training throughput of the finished trials that report it (the built-in tasks do):
+    the median examples/s of a trial and the achieved FLOP/s over all of them (their training
+    FLOPs over their seconds in optimizer steps). {} when no trial reports it."""
+    cols = ("examples_per_s", "train_seconds", "flops")
+    if not set(cols) <= set(df.columns):
+        return {}
+    done = df[df["state"].astype(str) == "COMPLETE"]
+    rate = pd.to_numeric(done["examples_per_s"], errors="coerce")
+    seconds = pd.to_numeric(done["train_seconds"], errors="coerce")
+    flops = pd.to_numeric(done["flops"], errors="coerce")
+    ok = rate.notna() & seconds.gt(0) & flops.notna()
+    if not ok.any():
+        return {}
+    return {
+        "examples_per_s_median": float(rate[ok].median()),
+        "flops_per_s": float(flops[ok].sum() / seconds[ok].sum()),
+        "trials": float(ok.sum()),
+    }
+
+
 def best_per_shard(df: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
     """The best-fit model of each (seed, shard): the learning-curve and model-size-curve points.
 

@@ -18,7 +18,13 @@ import pandas as pd
 from scalinglab.study.config import StudyConfig
 from scalinglab.study.layout import load_study_config
 from scalinglab.study.recovery import Attempt, failure_text, slot_state
-from scalinglab.study.results import best_per_shard, open_existing, results_frame
+from scalinglab.study.results import (
+    best_per_shard,
+    devices_text,
+    open_existing,
+    results_frame,
+    trial_devices,
+)
 
 STATES = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
 # slot state -> the per-shard column counting it (the columns keep the trial states' names)
@@ -60,7 +66,7 @@ class StudyStatus:
 
     def devices_text(self) -> str:
         """'cpu (fp32): 64 trials' or '' before any trial ran."""
-        return ", ".join(f"{name}: {n} trial{'s' * (n != 1)}" for name, n in self.devices.items())
+        return devices_text(self.devices)
 
     @property
     def state(self) -> str:
@@ -140,18 +146,6 @@ def summarize(config: StudyConfig, df: pd.DataFrame) -> StudyStatus:
         failures=failures,
         devices=trial_devices(df),
     )
-
-
-def trial_devices(df: pd.DataFrame) -> dict[str, int]:
-    """How many trials ran on each device and precision ("cpu (fp32)" -> 64), most first;
-    trials that never started (no device recorded) are not counted."""
-    if "device" not in df.columns or df.empty:
-        return {}
-    device = df["device"].fillna("").astype(str)
-    precision = df["precision"].fillna("").astype(str) if "precision" in df else ""
-    label = device + " (" + precision + ")"
-    counts = label[device != ""].str.replace(" ()", "", regex=False).value_counts()
-    return {str(k): int(v) for k, v in counts.items()}
 
 
 def status_of(config: StudyConfig, storage: optuna.storages.BaseStorage) -> StudyStatus:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from filelock import FileLock
 
 from scalinglab.cli import run_app
@@ -29,6 +30,7 @@ from tests.report.tiny_study import TinyStudy, make_tiny_study
 from tests.signals import as_in_a_terminal
 
 SCALINGLAB = [sys.executable, "-m", "scalinglab.cli"]
+NO_CUDA = not torch.cuda.is_available()  # `device = "cuda"` is bad input only without a GPU
 
 
 @dataclass(frozen=True)
@@ -313,6 +315,12 @@ def _study_cases() -> list[Case]:
         Case("study run nosizes.toml", "model-size grid is empty"),
         Case("study run badlr.toml", "a log-scale range needs low > 0"),
         Case("study run unknownkey.toml", "budget.bogus: unknown key"),
+        # [resources] device and precision (issue 18): a device this machine lacks is one line
+        Case("study run cuda99.toml", 'resources: device "cuda:99"'),
+        *([Case("study run cuda.toml", 'device "cuda" needs a CUDA GPU')] if NO_CUDA else []),
+        Case("study run gpu.toml", "resources.device: device 'gpu' is not one of"),
+        Case("study run fp16cpu.toml", 'precision "fp16" (float16 autocast with loss scaling)'),
+        Case("study run fp8.toml", "resources.precision: Input should be 'fp32'"),
         Case("study run ex.toml --executor nope", "unknown executor 'nope'"),
         # storage URLs
         Case("study run ex.toml --storage mysql://u@h/db", "sqlite, postgresql"),
@@ -552,6 +560,11 @@ def _write_study_files(d: Path) -> None:
         "nosizes.toml": ("model_sizes = [8, 16]", "model_sizes = []"),
         "badlr.toml": ("low = 1e-3", "low = -1"),
         "unknownkey.toml": ("[budget]", "[budget]\nbogus = 1"),
+        "cuda99.toml": ("[budget]", '[resources]\ndevice = "cuda:99"\n[budget]'),
+        "cuda.toml": ("[budget]", '[resources]\ndevice = "cuda"\n[budget]'),
+        "gpu.toml": ("[budget]", '[resources]\ndevice = "gpu"\n[budget]'),
+        "fp16cpu.toml": ("[budget]", '[resources]\ndevice = "cpu"\nprecision = "fp16"\n[budget]'),
+        "fp8.toml": ("[budget]", '[resources]\nprecision = "fp8"\n[budget]'),
     }
     for name, (old, new) in variants.items():
         assert old in ex, name
@@ -619,6 +632,7 @@ ENTRY_POINT_CASES = [
     Case("fit '[/x].csv'", "no such file: [/x].csv"),
     Case("plan fit.json --compute abc", "Invalid value for '--compute'"),
     Case("study run ex.toml --workers 0", "Invalid value for '--workers'"),
+    Case("study run cuda99.toml", 'resources: device "cuda:99"'),
     Case(
         "fit curve.csv --x x --y y --where \"x > 1 and @pd.io.common.os.system('touch pwned')\"",
         "'@'",
