@@ -28,8 +28,13 @@ import numpy as np
 import torch
 
 from scalinglab.fitting.model import FittableLaw
-from scalinglab.fitting.objectives import curvature_weights, make_objective, residuals
-from scalinglab.fitting.solver import SolveResult, minimize_batched
+from scalinglab.fitting.objectives import (
+    curvature_weights,
+    make_objective,
+    residual_jacobian,
+    residuals,
+)
+from scalinglab.fitting.solver import Objective, SolveResult, minimize_batched
 from scalinglab.fitting.threads import torch_threads
 from scalinglab.fitting.uncertainty import bootstrap, gauss_newton_covariance, wald_summary
 from scalinglab.types import FloatArray
@@ -38,15 +43,20 @@ MAX_STARTS = 200_000  # a Cartesian start grid larger than this is a mistake in 
 EXPLORE_FTOL = 1e-5  # loose relative tolerance of the float32 first pass over all starts
 EXPLORE_MAX_ITER = 100  # enough to rank basins; the polish below runs to law.max_iter
 EXPLORE_HISTORY = 5  # short L-BFGS memory: cheaper per step, same basins
-EXPLORE_POINTS = 1024  # the explore pass sees at most this many points (seeded subsample)
+# The explore pass sees at most this many points (a seeded subsample): enough to rank basins of
+# laws of a few parameters; its cost per start then stays that of a small table.
+EXPLORE_POINTS = 256
 MERGE_TOL = 1e-2  # starts closer than this (solver coordinates) follow one path
 POLISH_STARTS = 8  # fit_subsets: best starts of the first pass solved to full tolerance
 # A basin survives the explore pass when its objective there is within this factor of the best
 # one's (the float32 pass stops loosely, so a winning basin can still look up to ~2x worse).
 SURVIVE_FACTOR = 2.0
+BEST_START_CHECKS = 16  # starts best on the explore subsample that are evaluated on all points
 MAX_POLISH = 256  # at most this many survivors (the best ones) are polished in float64
 POLISH_ROUNDS = 4  # polish restarts, each with the curvature at its start as preconditioner
-JACOBIAN_CHUNK = 4_000_000  # (rows x points x params) per Jacobian block: bounds its memory
+# Numbers (rows x points [x params]) per block of a Jacobian or of an objective evaluated at
+# every start: bounds their memory on large tables.
+JACOBIAN_CHUNK = 4_000_000
 
 
 def solver_bounds(law: FittableLaw, free: tuple[str, ...]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -181,6 +191,19 @@ def survivors(theta: torch.Tensor, fun: torch.Tensor) -> torch.Tensor:
     return rows[fun[rows] <= cut]
 
 
+def evaluate_in_chunks(fun: Objective, theta: torch.Tensor, n_points: int) -> torch.Tensor:
+    """fun at every row of theta (inf where not finite), JACOBIAN_CHUNK numbers at a time, so
+    that thousands of starts on a large table do not hold (starts x points) values at once."""
+    chunk = max(1, JACOBIAN_CHUNK // max(1, n_points))
+    out = []
+    with torch.no_grad():
+        for start in range(0, theta.shape[0], chunk):
+            rows = torch.arange(start, min(start + chunk, theta.shape[0]))
+            out.append(fun(theta[rows], rows))
+    values = torch.cat(out)
+    return torch.where(torch.isfinite(values), values, torch.inf)
+
+
 def multistart(
     law: FittableLaw,
     free: tuple[str, ...],
@@ -217,9 +240,7 @@ def multistart(
     theta_x, fun_x = explore.theta.double(), explore.fun.double()
     # Starts that overflow in float32 may be fine in float64: they explore again in float64.
     objective_sub = make_objective(law, free, xs, ys, ws)
-    all_rows = torch.arange(theta0.shape[0])
-    with torch.no_grad():
-        at_starts_sub = objective_sub(theta0, all_rows)
+    at_starts_sub = evaluate_in_chunks(objective_sub, theta0, ys.shape[0])
     retry = torch.nonzero(~torch.isfinite(fun_x) & torch.isfinite(at_starts_sub)).reshape(-1)
     if retry.numel():
         again = minimize_batched(objective_sub, theta0[retry], lower, upper, **options)  # type: ignore[arg-type]
@@ -228,9 +249,13 @@ def multistart(
     # float32 rounding can rank basins wrongly or leave a start worse than where it began, so the
     # best start in float64 is polished too: the fit is never worse than its own best start.
     objective64 = make_objective(law, free, x, y, w)
-    with torch.no_grad():
-        at_starts = objective64(theta0, all_rows)
-    at_starts = torch.where(torch.isfinite(at_starts), at_starts, torch.inf)
+    # On a subsample, the starts best there are the ones evaluated on all points (every start
+    # on every point of a large table would cost more than the explore pass).
+    ranked = torch.argsort(at_starts_sub)[:BEST_START_CHECKS]
+    if sub.numel() == y.shape[0]:
+        ranked = torch.arange(theta0.shape[0])
+    at_starts = torch.full((theta0.shape[0],), torch.inf, dtype=theta0.dtype)
+    at_starts[ranked] = evaluate_in_chunks(objective64, theta0[ranked], y.shape[0])
     k = int(torch.argmin(at_starts))
     best_start = theta0[k].unsqueeze(0)
     # Where that start's own explore got to is nearer its optimum: polish from there unless
@@ -256,7 +281,7 @@ def gauss_newton_curvature(
     law: FittableLaw, free: tuple[str, ...], theta: torch.Tensor, data: Data
 ) -> torch.Tensor:
     """(b, p, p) Gauss-Newton curvature JᵀΩJ of the objective at each row of theta, J the
-    Jacobian of the residuals (forward mode, one pass per parameter; rows in chunks so that J
+    Jacobian of the residuals (one backward pass per parameter; rows in chunks so that J
     stays within JACOBIAN_CHUNK numbers) and Ω the loss's curvature weights times the sample
     weights."""
     x, y, w = data
@@ -265,15 +290,8 @@ def gauss_newton_curvature(
     n = y.shape[0]
     out = torch.zeros(b, p, p, dtype=theta.dtype)
     chunk = max(1, JACOBIAN_CHUNK // max(1, n * p))
-    eye = torch.eye(p, dtype=theta.dtype)
     for start in range(0, b, chunk):
-        th = theta[start : start + chunk].detach()
-        cols = []
-        r = resid(th)
-        for j in range(p):
-            dr = torch.func.jvp(resid, (th,), (eye[j].expand_as(th),))[1]
-            cols.append(dr)
-        J = torch.stack(cols, dim=-1)  # (c, n, p)
+        r, J = residual_jacobian(resid, theta[start : start + chunk])  # (c, n), (c, n, p)
         omega = curvature_weights(law.objective, r, law.delta) * w
         J = torch.nan_to_num(J, nan=0.0, posinf=0.0, neginf=0.0)
         omega = torch.nan_to_num(omega, nan=0.0, posinf=0.0, neginf=0.0)

@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 
 from scalinglab.errors import ScalingLabError
 from scalinglab.fitting.model import FittableLaw
-from scalinglab.fitting.objectives import make_objective, residuals
+from scalinglab.fitting.objectives import make_objective, residual_jacobian, residuals
 from scalinglab.fitting.solver import minimize_batched
 from scalinglab.types import FloatArray
 
@@ -99,14 +99,8 @@ def gauss_newton_covariance(
     n = y.shape[0]
     if p_free == 0 or n <= p_free:
         return None
-    resid = residuals(law, free, x, y)
-
-    def residual(th: Tensor) -> Tensor:
-        return resid(th[None, :])[0]
-
-    with torch.enable_grad():
-        J = torch.autograd.functional.jacobian(residual, theta.detach())
-    r = residual(theta).detach()
+    r_rows, J_rows = residual_jacobian(residuals(law, free, x, y), theta[None, :])
+    r, J = r_rows[0], J_rows[0]
     JtWJ = (J.T * w) @ J
     s2 = float((w * r * r).sum()) / (float(w.sum()) - p_free)
     try:

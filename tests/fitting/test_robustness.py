@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scalinglab.errors import FitWarning
-from scalinglab.fitting.fit import solver_bounds
+from scalinglab.fitting.fit import solver_bounds, start_points
 from scalinglab.fitting.objectives import make_objective
 from scalinglab.fitting.solver import GTOL
 from scalinglab.laws import Param, ScalingLaw, get_law
@@ -319,3 +319,21 @@ def test_a_stopped_solver_says_so() -> None:
     law = fit_quietly(QuadraticLog(objective="ls_log", max_iter=2), X, y)
     assert not law.converged_
     assert any("did not converge" in w for w in law.warnings_)
+
+
+def test_random_starts_are_seeded_and_inside_the_bounds() -> None:
+    x = np.linspace(0.0, 4.0, 20)
+    y = 1.0 - x
+    law = SignedQuadratic(objective="ls_linear", n_random_starts=64, random_state=5)
+    free = law.free_params()
+    rows = start_points(law, x[:, None], y, free)
+    assert rows.shape == (1 + 64, 3)  # the grid's one point, then the Sobol points
+    lower, upper = solver_bounds(law, free)
+    assert np.all(rows >= lower.numpy()) and np.all(rows <= upper.numpy())
+    # They spread over the box (not the grid midpoint again) ...
+    assert np.all(rows[1:].std(axis=0) > 0.2 * (upper - lower).numpy() / np.sqrt(12) * 0.5)
+    # ... the same seed gives the same starts, another seed others.
+    np.testing.assert_array_equal(rows, start_points(law, x[:, None], y, free))
+    other = SignedQuadratic(objective="ls_linear", n_random_starts=64, random_state=6)
+    assert not np.array_equal(rows, start_points(other, x[:, None], y, free))
+    assert law.get_options()["n_random_starts"] == 64
