@@ -157,6 +157,29 @@ def test_default_choice_prefers_calibrated_intervals() -> None:
     assert protocol.default_choice(summary) == "sharp"
 
 
+def test_two_stage_choice_picks_the_prediction_first_then_its_interval() -> None:
+    """Point knobs by median RMSE (whatever their coverage), then the interval knobs of that
+    point rule by coverage."""
+    rules = ["sharp/s1", "sharp/s2", "dull/s1", "dull/s2"]
+    summary = pd.DataFrame(
+        {
+            "source": ["a"] * 4 + ["b"] * 4,
+            "rule": rules * 2,
+            "median_rmse": [0.01, 0.01, 0.02, 0.02] * 2,
+            "coverage90": [0.6, 0.91, 0.9, 0.99, 0.7, 0.87, 0.89, 0.99],
+        }
+    )
+
+    def point_of(rule: str) -> str:
+        return rule.split("/")[0]
+
+    assert protocol.two_stage_choice(summary, point_of) == "sharp/s2"
+    assert protocol.default_choice(summary) == "sharp/s2"
+    summary.loc[summary["rule"] == "sharp/s2", "coverage90"] = [0.8, 0.99]  # none in band
+    assert protocol.two_stage_choice(summary, point_of) == "sharp/s2"  # nearest the band
+    assert protocol.default_choice(summary) == "dull/s1"  # coverage first: the duller rule
+
+
 def test_the_standard_rules_never_fit_a_held_out_point(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every law fit inside auto (the batched backtest fits and the final fit) and every single
     law's fit sees only training points."""
