@@ -292,7 +292,8 @@ def gauss_newton_curvature(
     chunk = max(1, JACOBIAN_CHUNK // max(1, n * p))
     for start in range(0, b, chunk):
         r, J = residual_jacobian(resid, theta[start : start + chunk])  # (c, n), (c, n, p)
-        omega = curvature_weights(law.objective, r, law.delta) * w
+        w_chunk = w[start : start + chunk] if w.ndim == 2 else w
+        omega = curvature_weights(law.objective, r, law.delta) * w_chunk
         J = torch.nan_to_num(J, nan=0.0, posinf=0.0, neginf=0.0)
         omega = torch.nan_to_num(omega, nan=0.0, posinf=0.0, neginf=0.0)
         out[start : start + chunk] = torch.einsum("cnp,cn,cnq->cpq", J, omega, J)
@@ -339,11 +340,13 @@ def polish(
     data: Data,
     bounds: tuple[torch.Tensor, torch.Tensor],
     max_iter: int,
+    ftol: float | None = None,
 ) -> SolveResult:
-    """Solve from every start in float64 to the law's tolerance, preconditioned: in rounds of
-    at most max_iter / POLISH_ROUNDS iterations (at least 50), each with the Gauss-Newton
-    curvature at its start, until every row has converged or max_iter iterations are spent.
-    Convergence is tested on the gradient of the law's own solver coordinates."""
+    """Solve from every start in float64 to `ftol` (default the law's tolerance),
+    preconditioned: in rounds of at most max_iter / POLISH_ROUNDS iterations (at least 50),
+    each with the Gauss-Newton curvature at its start, until every row has converged or
+    max_iter iterations are spent. Convergence is tested on the gradient of the law's own solver
+    coordinates. The weights in `data` are (n,), or (starts, n) one row per start (bootstrap)."""
     x, y, w = data
     lower, upper = bounds
     objective = make_objective(law, free, x, y, w)
@@ -358,7 +361,9 @@ def polish(
     todo = torch.nonzero(torch.isfinite(fun)).reshape(-1)
     while todo.numel() and int(n_iter[todo].max()) < max_iter:
         centre = theta[todo]
-        M = precondition(gauss_newton_curvature(law, free, centre, data), lower, upper)
+        w_todo = w[todo] if w.ndim == 2 else w
+        curvature = gauss_newton_curvature(law, free, centre, (x, y, w_todo))
+        M = precondition(curvature, lower, upper)
         inv_t = torch.linalg.inv(M).transpose(-1, -2)
         diag = torch.diagonal(M, dim1=-2, dim2=-1)
         bounded = torch.isfinite(lower) | torch.isfinite(upper)
@@ -368,10 +373,10 @@ def polish(
 
         def fun_z(
             z: torch.Tensor, rows: torch.Tensor, centre: torch.Tensor = centre,
-            M: torch.Tensor = M,
+            M: torch.Tensor = M, todo: torch.Tensor = todo,
         ) -> torch.Tensor:  # fmt: skip
             th = centre[rows] + (M[rows] @ z.unsqueeze(-1)).squeeze(-1)
-            return objective(th, rows)
+            return objective(th, todo[rows])
 
         def grad_map(
             g: torch.Tensor, rows: torch.Tensor, inv_t: torch.Tensor = inv_t
@@ -387,7 +392,7 @@ def polish(
             z_lo,
             z_hi,
             max_iter=budget,
-            ftol=law.tol,
+            ftol=law.tol if ftol is None else ftol,
             grad_map=grad_map,
             max_move=cap,
         )
@@ -468,7 +473,7 @@ def _fit_law(
     law.covariance_ = gauss_newton_covariance(law, free, theta, xt, yt, wt)
     law.bootstrap_params_ = None
     if law.n_bootstrap > 0 and free:
-        draws, n_failed = bootstrap(law, free, theta, xt, yt, wt, lower, upper)
+        draws, n_failed = bootstrap(law, free, theta, xt, yt, wt, lower, upper, polish)
         law.bootstrap_params_ = draws
         if n_failed:
             warnings.append(

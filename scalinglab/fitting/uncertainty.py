@@ -17,7 +17,7 @@ is clipped to the parameter's bounds.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from statistics import NormalDist
 
 import numpy as np
@@ -27,10 +27,12 @@ from numpy.typing import NDArray
 from scalinglab.errors import ScalingLabError
 from scalinglab.fitting.model import FittableLaw
 from scalinglab.fitting.objectives import make_objective, residual_jacobian, residuals
-from scalinglab.fitting.solver import minimize_batched
+from scalinglab.fitting.solver import SolveResult, minimize_batched
 from scalinglab.types import FloatArray
 
 Tensor = torch.Tensor
+# fit.polish's signature: (law, free, starts, (x, y, weights), (lower, upper), max_iter, ftol)
+Refit = Callable[..., SolveResult]
 BOOTSTRAP_MAX_ITER = 200
 # Five times the 4,000 resamples of Besiroglu et al. (2024). Every resample is a row of one batched
 # solve, so memory grows with resamples x points (10,000 x 400 points: 1.2 GB); a typo's 10^9
@@ -71,20 +73,28 @@ def bootstrap(
     w: Tensor,
     lower: Tensor,
     upper: Tensor,
+    refit: Refit | None = None,
 ) -> tuple[FloatArray, int]:
-    """(draws (n_bootstrap, len(param_names)), number of refits that did not converge)."""
+    """(draws (n_bootstrap, len(param_names)), number of refits that did not converge).
+
+    `refit` solves the resamples (fit.polish, the preconditioned solver, passed in because
+    fit.py imports this module); without it, the plain batched L-BFGS."""
     n = y.shape[0]
     rng = np.random.default_rng(law.random_state)
     counts = np.stack(
         [np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(law.n_bootstrap)]
     )
     weights = torch.as_tensor(counts, dtype=torch.float64) * w[None, :]
-    fun = make_objective(law, free, x, y, weights)
     theta0 = theta[None, :].repeat(law.n_bootstrap, 1)
     # Resamples start at the optimum and need a few dozen steps; the cap stops a rare straggler
     # from costing more than all the others together (it is counted as not converged).
     max_iter = min(law.max_iter, BOOTSTRAP_MAX_ITER)
-    res = minimize_batched(fun, theta0, lower, upper, max_iter=max_iter, ftol=max(law.tol, 1e-8))
+    ftol = max(law.tol, 1e-8)
+    if refit is not None:
+        res = refit(law, tuple(free), theta0, (x, y, weights), (lower, upper), max_iter, ftol)
+    else:
+        fun = make_objective(law, free, x, y, weights)
+        res = minimize_batched(fun, theta0, lower, upper, max_iter=max_iter, ftol=ftol)
     draws = _full_from_free(law, free, res.theta)
     draws[~torch.isfinite(res.fun).numpy()] = np.nan
     return draws, int((~res.converged).sum())
