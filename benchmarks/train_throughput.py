@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/train_throughput.py                 # all tasks whose data is ready
     .venv/bin/python benchmarks/train_throughput.py --tasks image --threads 2
+    .venv/bin/python benchmarks/train_throughput.py --device cuda --precision bf16   # on a GPU
 
 For each task and model size, in the same process and with the same thread count:
 - task loop: `task.train()` capped at --steps optimizer steps; examples/s over its training time
@@ -12,6 +13,10 @@ For each task and model size, in the same process and with the same thread count
   cycled every step: the floor of what a training loop can cost;
 - ratio = task / minimal (issue 5 asks for >= 0.85), and the achieved FLOP/s (task FLOPs per
   example x examples/s) as a fraction of this machine's fp32 matmul FLOP/s.
+
+--device and --precision (issue 18) run both loops there: the task loop through its
+TrainConfig, the minimal loop with the model and batches on the device under the same autocast,
+and the matmul peak on the device (in the precision's dtype).
 
 Runs alternate task and minimal loops and keep the best of --repeats, so a busy shared machine
 disturbs both sides alike. Prints a table; --json writes the rows.
@@ -36,6 +41,7 @@ from torch import nn
 from scalinglab.errors import ScalingLabError
 from scalinglab.tasks import get_task
 from scalinglab.tasks.base import TrainConfig
+from scalinglab.tasks.device import Placement, placement
 
 Batch = tuple[torch.Tensor, ...]
 
@@ -144,48 +150,75 @@ def cases() -> list[Case]:
     return out
 
 
-def matmul_flops(threads: int, n: int = 1024, seconds: float = 1.0) -> float:
-    """This machine's fp32 matmul FLOP/s at this thread count (best of a few timed bursts)."""
+def matmul_flops(
+    threads: int, n: int = 1024, seconds: float = 1.0, where: Placement | None = None
+) -> float:
+    """This machine's matmul FLOP/s at this thread count (best of a few timed bursts): fp32 on
+    the CPU, or on `where`'s device in its precision's dtype."""
     torch.set_num_threads(threads)
-    a, b = torch.randn(n, n), torch.randn(n, n)
+    device = where.device if where is not None else torch.device("cpu")
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(
+        where.precision if where is not None else "fp32", torch.float32
+    )
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
     a @ b
     best = 0.0
     t_end = time.perf_counter() + seconds
     while time.perf_counter() < t_end:
+        if where is not None:
+            where.sync()
         t0 = time.perf_counter()
         for _ in range(4):
             a @ b
+        if where is not None:
+            where.sync()
         best = max(best, 4 * 2 * n**3 / (time.perf_counter() - t0))
     return best
 
 
-def minimal_loop(case: Case, steps: int, task: Any) -> float:
-    """Examples/s of the plainest loop: pre-built batches, forward, backward, step."""
-    model = task.build_model(case.model_size)
+def minimal_loop(case: Case, steps: int, task: Any, where: Placement) -> float:
+    """Examples/s of the plainest loop: pre-built batches (on the device), forward (under the
+    autocast), backward, step."""
+    model = task.build_model(case.model_size).to(where.device)
     opt = torch.optim.Adam(model.parameters(), lr=case.lr)
+    scaler = where.grad_scaler()
     params = list(model.parameters())
-    batches = case.make_batch(task, case.batch_size)
-    for batch in batches[:3]:  # warm-up (allocator, oneDNN primitives)
+    batches = [tuple(where.put(t) for t in b) for b in case.make_batch(task, case.batch_size)]
+
+    def step(batch: Batch) -> None:
+        with where.autocast():
+            loss = case.loss(model, batch)
         opt.zero_grad(set_to_none=True)
-        case.loss(model, batch).backward()
-        opt.step()
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.unscale_(opt)
+        else:
+            loss.backward()
+        if case.clip is not None:
+            torch.nn.utils.clip_grad_norm_(params, case.clip, foreach=True)
+        if scaler is not None:
+            scaler.step(opt)
+            scaler.update()
+        else:
+            opt.step()
+
+    for batch in batches[:3]:  # warm-up (allocator, oneDNN primitives)
+        step(batch)
     # Whole passes over the batches: real batches differ in length (and so in cost).
     steps = math.ceil(steps / len(batches)) * len(batches)
     seen = 0
+    where.sync()
     t0 = time.perf_counter()
     for i in range(steps):
         batch = batches[i % len(batches)]
         seen += batch[0].shape[0]
-        loss = case.loss(model, batch)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if case.clip is not None:
-            torch.nn.utils.clip_grad_norm_(params, case.clip, foreach=True)
-        opt.step()
+        step(batch)
+    where.sync()
     return seen / (time.perf_counter() - t0)
 
 
-def task_loop(case: Case, steps: int, task: Any) -> float:
+def task_loop(case: Case, steps: int, task: Any, where: Placement) -> float:
     cfg = TrainConfig(
         shard_size=case.shard_size,
         model_size=case.model_size,
@@ -193,6 +226,8 @@ def task_loop(case: Case, steps: int, task: Any) -> float:
         max_steps=steps,
         max_epochs=10**6,
         patience=10**6,
+        device=where.name,
+        precision=where.precision,
     )
     res = task.train(cfg)
     return float(res.examples_seen / res.extra["train_seconds"])
@@ -205,14 +240,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, default=60, help="optimizer steps per timed run")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--json", default=None, help="write the rows to this file")
+    ap.add_argument("--device", default="cpu", help="auto, cpu, cuda, cuda:N or mps")
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"])
     args = ap.parse_args(argv)
     wanted = set(args.tasks.split(","))
 
     import os
 
     os.environ["SCALINGLAB_THREADS"] = str(args.threads)
-    peak = matmul_flops(args.threads)
-    print(f"fp32 matmul (1024^2, {args.threads} thread(s)): {peak / 1e9:.1f} GFLOP/s")
+    try:
+        where = placement(args.device, args.precision)
+    except ScalingLabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    peak = matmul_flops(args.threads, where=where)
+    print(
+        f"{args.precision} matmul (1024^2) on {where.name}, {args.threads} thread(s): "
+        f"{peak / 1e9:.1f} GFLOP/s"
+    )
     header = (
         f"{'case':<22} {'task ex/s':>10} {'minimal ex/s':>12} {'ratio':>6} "
         f"{'GFLOP/s':>8} {'of peak':>8}"
@@ -230,10 +275,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{case.label:<22} skipped: {exc}")
             continue
         task_best = min_best = 0.0
-        task_loop(case, 5, task)  # warm-up: data on the task side, threads, primitives
+        task_loop(case, 5, task, where)  # warm-up: data on the task side, threads, primitives
         for _ in range(args.repeats):
-            task_best = max(task_best, task_loop(case, args.steps, task))
-            min_best = max(min_best, minimal_loop(case, args.steps, task))
+            task_best = max(task_best, task_loop(case, args.steps, task, where))
+            min_best = max(min_best, minimal_loop(case, args.steps, task, where))
         flops = task.flops_per_example(case.model_size) * task_best
         row = {
             "case": case.label,
@@ -243,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
             "gflops": flops / 1e9,
             "fraction_of_matmul_peak": flops / peak,
             "threads": args.threads,
+            "device": where.name,
+            "precision": args.precision,
         }
         rows.append(row)
         print(
@@ -252,7 +299,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"matmul_gflops": peak / 1e9, "rows": rows}, fh, indent=2)
+            json.dump(
+                {"matmul_gflops": peak / 1e9, "device": where.name, "rows": rows}, fh, indent=2
+            )
     return 0
 
 
