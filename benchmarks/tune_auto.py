@@ -302,7 +302,7 @@ def main() -> None:
     parser.add_argument(
         "--choose",
         choices=sorted(CHOOSERS),
-        default="two-stage",
+        default="coverage-first",
         help="two-stage: point knobs by median RMSE, then interval knobs by coverage; "
         "coverage-first: among configurations covering 85-95%% everywhere, the lowest RMSE",
     )

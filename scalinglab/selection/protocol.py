@@ -300,17 +300,23 @@ def default_choice(summary: pd.DataFrame) -> str:
 
     Among the configurations whose 90% coverage is within COVERAGE_BAND on every tuning source
     (if none is, those with the smallest worst-source distance to the band), the lowest mean over
-    sources of log median RMSE (every source weighs the same, whatever its size).
+    sources of log median RMSE (every source weighs the same, whatever its size); among equal
+    RMSEs (configurations that differ only in their interval), coverage nearest 90% on average.
     """
     lo, hi = COVERAGE_BAND
     cov = summary["coverage90"].fillna(0.0)
     miss = np.clip(np.maximum(lo - cov, cov - hi), 0.0, None)
     with np.errstate(divide="ignore"):
         log_rmse = np.log(summary["median_rmse"].astype(float).clip(lower=1e-12))
-    frame = pd.DataFrame({"rule": summary["rule"], "miss": miss, "log_rmse": log_rmse})
-    per = frame.groupby("rule", sort=False).agg(miss=("miss", "max"), log_rmse=("log_rmse", "mean"))
+    frame = pd.DataFrame(
+        {"rule": summary["rule"], "miss": miss, "log_rmse": log_rmse, "off": (cov - 0.9).abs()}
+    )
+    per = frame.groupby("rule", sort=False).agg(
+        miss=("miss", "max"), log_rmse=("log_rmse", "mean"), off=("off", "mean")
+    )
     eligible = per[per["miss"] <= per["miss"].min() + 1e-12]
-    return str(eligible["log_rmse"].idxmin())
+    eligible = eligible.assign(log_rmse=eligible["log_rmse"].round(12))
+    return str(eligible.sort_values(["log_rmse", "off"], kind="stable").index[0])
 
 
 def two_stage_choice(summary: pd.DataFrame, point_of: Callable[[str], str]) -> str:

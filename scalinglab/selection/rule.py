@@ -1,7 +1,7 @@
 """The `auto` rule: weigh candidate laws by their backtests at the asked horizon, predict with the
 weighted mean of their log predictions, and calibrate the interval on the same backtests.
 
-Every knob is a field of `RuleConfig`; `benchmarks/extrapolation.py --tune` chooses them
+Every knob is a field of `RuleConfig`; `benchmarks/tune_auto.py` chooses them
 leave-one-source-out on the development corpus (scalinglab.selection.corpus), and `DEFAULT_RULE`
 holds the choice made on all sources (README, "How auto predicts").
 
@@ -13,7 +13,9 @@ holds the choice made on all sources (README, "How auto predicts").
 2. **Weigh**. `combine="best"`: the lowest score takes all the weight; `"simplest"`: among the
    scores within 10% of the lowest, the fewest free parameters; `"average"`: weights
    w_i ∝ (s_best / s_i)^(1/temperature) (Bayesian model averaging with a pseudo-likelihood,
-   cf. stacking; temperature → 0 is "best", large temperature an equal average).
+   cf. stacking; temperature → 0 is "best", large temperature an equal average); `"stack"`:
+   the weights on the simplex whose weighted log prediction best fits the backtests' held-out
+   points (stacking, Breiman 1996; see `stack_weights`).
 3. **Predict**: log ŷ(x) = Σ w_i log ŷ_i(x), each ŷ_i the candidate fitted on all points.
 4. **Calibrate** (split conformal prediction, Vovk et al. 2005, with the cut as the unit). At
    each cut the weighted prediction's held-out errors within the horizon, divided by
@@ -73,12 +75,12 @@ class RuleConfig:
 # Chosen on all four sources of the development corpus by benchmarks/tune_auto.py (README, "How
 # auto predicts", gives the leave-one-source-out scores of this choice).
 DEFAULT_RULE = RuleConfig(
-    candidates=("m1", "m2", "m3", "m4", "bnsl1", "bnsl2", "power_const"),
-    n_cuts=3,
-    score="far",
+    candidates=("m2", "m3", "m4", "bnsl1", "bnsl2", "power_const"),
+    n_cuts=2,
+    score="rmse",
     combine="best",
     growth=1.0,
-    scale=2.0,
+    scale=2.5,
 )
 
 

@@ -155,6 +155,10 @@ def test_default_choice_prefers_calibrated_intervals() -> None:
     assert protocol.default_choice(summary) == "honest"
     summary["coverage90"] = [0.9, 0.9, 0.9, 0.9]
     assert protocol.default_choice(summary) == "sharp"
+    # Equal predictions, different intervals: the coverage nearest 90% wins the tie.
+    summary["median_rmse"] = [0.01] * 4
+    summary["coverage90"] = [0.86, 0.91, 0.94, 0.89]
+    assert protocol.default_choice(summary) == "honest"
 
 
 def test_two_stage_choice_picks_the_prediction_first_then_its_interval() -> None:
