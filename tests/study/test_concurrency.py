@@ -19,16 +19,25 @@ from scalinglab.study.storage import normalize_url, open_storage
 SCALINGLAB = str(Path(sys.executable).with_name("scalinglab"))
 
 # A bare claimer: claims queued trials as fast as it can and prints their ids (no training), so
-# any race in the WAITING -> RUNNING claim shows up as an id printed by both processes.
+# any race in the WAITING -> RUNNING claim shows up as an id printed by both processes. The
+# claimers start together (a barrier of ready files): under load one process can take a second
+# longer to import and would otherwise find every trial already claimed.
 CLAIMER = """
-import json, sys
+import json, sys, time
+from pathlib import Path
 from scalinglab.study.worker import Worker, WorkerSpec
 from scalinglab.study import load_config
 config = load_config(sys.argv[1])
 worker = Worker(WorkerSpec(sys.argv[2], config.model_dump(mode="json")))
+barrier = Path(sys.argv[3])
+(barrier / sys.argv[4]).touch()
+deadline = time.monotonic() + 120
+while len(list(barrier.iterdir())) < 2 and time.monotonic() < deadline:
+    time.sleep(0.01)
 ids = []
 while (claimed := worker._claim()) is not None:
     ids.append(claimed[1])
+    time.sleep(0.001)  # yield, so that a process descheduled under load still gets a turn
 print(json.dumps(ids))
 """
 
@@ -36,13 +45,15 @@ print(json.dumps(ids))
 def _claim_race(config: Path, url: str) -> None:
     cfg = load_config(config)
     prepare_study(cfg, open_storage(normalize_url(url, cfg.name)))
+    barrier = config.parent / f"{cfg.name}-barrier"
+    barrier.mkdir()
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", CLAIMER, str(config), url],
+            [sys.executable, "-c", CLAIMER, str(config), url, str(barrier), str(i)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
-        for _ in range(2)
+        for i in range(2)
     ]
     claims = []
     for proc in procs:
