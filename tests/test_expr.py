@@ -3,9 +3,6 @@ nothing a hostile string says is ever run."""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scalinglab.expr import ExpressionError, apply_filter, parse_filter
+from tests.audit import no_code_runs
 
 DF = pd.DataFrame(
     {
@@ -25,30 +23,6 @@ DF = pd.DataFrame(
         "Seen Examples": [10, 20, 30, 40, 50],
     }
 )
-
-# Audit events that would mean a filter ran code, touched files or spawned a process.
-_DANGEROUS = ("exec", "os.system", "subprocess.Popen", "open", "import", "os.remove", "os.exec")
-_events: list[str] | None = None
-
-
-def _audit(event: str, args: tuple[object, ...]) -> None:
-    if _events is not None and event.startswith(_DANGEROUS):
-        _events.append(event)
-
-
-sys.addaudithook(_audit)
-
-
-@contextmanager
-def no_code_runs() -> Iterator[None]:
-    """Record dangerous audit events while the block runs; fail if there were any."""
-    global _events
-    _events = []
-    try:
-        yield
-    finally:
-        seen, _events = _events, None
-    assert not seen, f"the filter triggered {seen}"
 
 
 @pytest.mark.parametrize(
@@ -75,7 +49,7 @@ def no_code_runs() -> Iterator[None]:
     ],
 )
 def test_allowed_conditions_select_the_right_rows(text: str, rows: list[int]) -> None:
-    with no_code_runs():
+    with no_code_runs("the filter"):
         mask = parse_filter(text).mask(DF)
     assert list(np.flatnonzero(mask.to_numpy())) == rows
 
@@ -124,7 +98,7 @@ def test_everything_else_is_refused_and_nothing_runs(
 ) -> None:
     marker = tmp_path / "pwned"
     hostile = text.format(marker=marker) if "{" in text else text
-    with no_code_runs(), pytest.raises(ExpressionError) as info:
+    with no_code_runs("the filter"), pytest.raises(ExpressionError) as info:
         apply_filter(DF, hostile)
     assert message in str(info.value)
     assert "\n" not in str(info.value)
@@ -172,7 +146,7 @@ def test_allowed_conditions_agree_with_pandas_query(text: str) -> None:
     )
 )
 def test_any_string_is_a_filter_or_one_clean_error(text: str) -> None:
-    with no_code_runs():
+    with no_code_runs("the filter"):
         try:
             mask = parse_filter(text).mask(DF)
         except ExpressionError as exc:

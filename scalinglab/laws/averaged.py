@@ -103,7 +103,6 @@ class AveragedLaw(ScalingLaw):
     ) -> AveragedLaw:
         """Fit every member on (X, y) with its own start grid; the weights stay as given."""
         x_arr = self.check_X(X)
-        notes: list[str] = []
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", FitWarning)
             for law in self.laws:

@@ -113,6 +113,9 @@ class ScalingLaw:
     # False for a law that never takes the log of its inputs: X may then hold zeros (a mixture
     # proportion of 0) or negative values.
     positive_x: ClassVar[bool] = True
+    # Variables the law never takes the log of (a signed column such as Elo), checked only for
+    # being finite.
+    signed_variables: ClassVar[tuple[str, ...]] = ()
     # True for a law whose form is given when it is built (FormulaLaw): get_law() finds it (fit
     # files name it), available_laws() leaves it out.
     generic: ClassVar[bool] = False
@@ -269,7 +272,8 @@ class ScalingLaw:
     # ----------------------------------------------------------------------------------------
     def check_X(self, X: ArrayLike) -> FloatArray:
         """X as a float (n, k) array in the order of `variables`, finite, and positive unless
-        the law never takes its log (`positive_x = False`)."""
+        the law never takes its log (`positive_x = False`, or the column is one of the law's
+        `signed_variables`)."""
         # A copy: the caller's array may be read-only (np.broadcast_to, a memory map, a frozen
         # array), which torch would warn about, and nothing here may write into it.
         arr = np.array(X, dtype=float)
@@ -283,10 +287,11 @@ class ScalingLaw:
             )
         if not np.all(np.isfinite(arr)):
             raise ScalingLabError("X contains NaN or inf; drop or fix those rows")
-        if self.positive_x and np.any(arr <= 0):
+        logged = [j for j, v in enumerate(self.variables) if v not in self.signed_variables]
+        if self.positive_x and np.any(arr[:, logged] <= 0):
             raise ScalingLabError(
-                f"law {self.name!r} takes logs of X: every value of {list(self.variables)} "
-                "must be > 0"
+                f"law {self.name!r} takes logs of X: every value of "
+                f"{[self.variables[j] for j in logged]} must be > 0"
             )
         return arr
 

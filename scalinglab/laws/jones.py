@@ -63,25 +63,6 @@ def require_budgets(law: ScalingLaw, x: FloatArray, columns: Sequence[int]) -> N
             )
 
 
-def check_signed_X(law: ScalingLaw, X: ArrayLike, signed: Sequence[str]) -> FloatArray:
-    """X as a float (n, k) array, finite, and > 0 except in the `signed` columns."""
-    arr = np.array(X, dtype=float)
-    k = len(law.variables)
-    if arr.ndim == 1 and k == 1:
-        arr = arr[:, None]
-    if arr.ndim != 2 or arr.shape[1] != k:
-        raise ScalingLabError(
-            f"law {law.name!r} needs X with {k} column(s) {list(law.variables)}, "
-            f"got shape {arr.shape}"
-        )
-    if not np.all(np.isfinite(arr)):
-        raise ScalingLabError("X contains NaN or inf; drop or fix those rows")
-    for j, var in enumerate(law.variables):
-        if var not in signed and np.any(arr[:, j] <= 0):
-            raise ScalingLabError(f"law {law.name!r} takes logs of {var}: every value must be > 0")
-    return arr
-
-
 class JonesFrontier(EloLaw):
     """Elo = min(ceiling, max(m_C·log10 C + m_s·s + c_i, p_s·s + c_p)) (Jones 2021, Hex compute
     frontier; published m_C ≈ 510, m_s ≈ −430, p_s ≈ −270; ceiling 0 = perfect play).
@@ -200,9 +181,6 @@ class JonesTradeoff(ScalingLaw):
     formula = "log10 C_test = m·log10 C_train + k·perf + c"
     signed_variables: ClassVar[tuple[str, ...]] = ("perf",)
     train_variable: ClassVar[str] = "train_compute"
-
-    def check_X(self, X: ArrayLike) -> FloatArray:
-        return check_signed_X(self, X, self.signed_variables)
 
     def log_predict(self, p: Mapping[str, Tensor], x: Tensor, logx: Tensor) -> Tensor:
         return p["m"] * logx[:, 0] + LN10 * (p["k"] * x[:, 1] + p["c"])

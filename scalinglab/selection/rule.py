@@ -168,12 +168,12 @@ def stack_weights(
     sum-to-one constraint as a heavily weighted row.
     """
     rows, targets, row_weights = [], [], []
+    reach = max(bt.horizon, 1e-12)
     for j in range(min(config.n_cuts, len(bt.cuts))):
         _, log_y, d = bt.held_out(j)
         mask = _within_horizon(d, bt.horizon)
         rows.append(np.stack([bt.candidates[k].log_pred[j][mask] for k in labels], axis=1))
         targets.append(log_y[mask])
-        reach = max(bt.horizon, 1e-12)
         row_weights.append((np.maximum(d[mask], 1e-12) / reach) ** config.distance_power)
     k = len(labels)
     if k == 1:

@@ -10,7 +10,6 @@ trial by a worker that died is queued again, so a study that "finished" with a l
 
 from __future__ import annotations
 
-import pickle
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,11 +102,10 @@ def run_study(
         )
 
     deadline = time.time() + cfg.budget.wall_time if cfg.budget.wall_time else None
-    task_pickle = pickle.dumps(task) if task is not None else None
     config_json = cfg.model_dump(mode="json")
 
     def make_spec(worker_id: str, threads: int) -> WorkerSpec:
-        return WorkerSpec(url, config_json, worker_id, deadline, threads, task_pickle)
+        return WorkerSpec(url, config_json, worker_id, deadline, threads, task)
 
     show = console.is_terminal if progress is None else progress
     result: ExecutionResult

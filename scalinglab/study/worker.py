@@ -24,10 +24,10 @@ out) and finds its trial already failed and retried by another drops its result.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import math
 import os
-import pickle
 import signal
 import socket
 import threading
@@ -63,7 +63,9 @@ class WorkerSpec:
     worker_id: str = "w0"
     deadline: float | None = None  # unix time after which no new trial is started
     threads: int = 1  # torch intra-op threads per trial
-    task_pickle: bytes | None = None  # a Task object given in Python instead of by name
+    # A Task object given in Python instead of by name; it crosses to worker processes and Ray
+    # nodes by their own transport (multiprocessing, Ray), never as bytes read back here.
+    task: Task | None = None
     visible_gpus: str | None = None  # CUDA_VISIBLE_DEVICES of this worker (local executor)
 
 
@@ -179,11 +181,11 @@ def _accepts_report(task: Task) -> bool:
         return False
 
 
-def build_task(config: StudyConfig, task_pickle: bytes | None = None) -> Task:
-    """The study's task: an unpickled user object, or built from [task] name and options."""
-    if task_pickle is not None:
-        task: Task = pickle.loads(task_pickle)
-        return task
+def build_task(config: StudyConfig, given: Task | None = None) -> Task:
+    """The study's task: a copy of the user's Task object (each worker its own, as in a separate
+    process), or built from [task] name and options."""
+    if given is not None:
+        return copy.deepcopy(given)
     return get_task(config.task.name, **config.task.options)
 
 
@@ -195,7 +197,7 @@ class Worker:
         # Checked here too: a Ray node without the GPU asked for fails with one clear line.
         self.config = parse_config(spec.config, "study config", check_device=True)
         self.device = resolve_device(self.config.resources.device)  # "cpu", "cuda:0", "mps"
-        self.task = task if task is not None else build_task(self.config, spec.task_pickle)
+        self.task = task if task is not None else build_task(self.config, spec.task)
         rel = self.config.reliability
         self.storage: Any = open_storage(  # Optuna's cached RDB storage (with heartbeats)
             spec.url, heartbeat_interval=rel.heartbeat_interval, grace_period=rel.grace_period

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 
 import numpy as np
 import pandas as pd
@@ -19,33 +17,10 @@ from hypothesis import strategies as st
 from scalinglab.errors import FitWarning, ScalingLabError
 from scalinglab.laws import ScalingLaw, available_laws, get_law
 from scalinglab.laws.formula import FormulaLaw
+from tests.audit import no_code_runs
 from tests.laws.cases import grid2
 
 CHINCHILLA = "../shared/data/chinchilla_besiroglu2024.csv"
-
-# Audit events that would mean a formula ran code, touched files or spawned a process
-# (ast.parse raises "compile", which only builds the tree, so it is not in the list).
-_DANGEROUS = ("exec", "os.system", "subprocess.Popen", "open", "import", "os.remove")
-_events: list[str] | None = None
-
-
-def _audit(event: str, args: tuple[object, ...]) -> None:
-    if _events is not None and event.startswith(_DANGEROUS):
-        _events.append(event)
-
-
-sys.addaudithook(_audit)
-
-
-@contextmanager
-def no_code_runs() -> Iterator[None]:
-    global _events
-    _events = []
-    try:
-        yield
-    finally:
-        seen, _events = _events, None
-    assert not seen, f"the formula triggered {seen}"
 
 
 def chinchilla_data() -> tuple[np.ndarray, np.ndarray]:
@@ -120,7 +95,7 @@ def test_bad_formulas_are_one_clear_error(formula: str, variables: list[str], ma
     if match is None:
         FormulaLaw(formula, variables=variables)
         return
-    with no_code_runs(), pytest.raises(ScalingLabError, match=match):
+    with no_code_runs("the formula"), pytest.raises(ScalingLabError, match=match):
         FormulaLaw(formula, variables=variables)
 
 
@@ -133,7 +108,7 @@ def test_options_naming_unknown_parameters_fail() -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=60))
 def test_garbage_formulas_raise_only_scalinglab_errors(text: str) -> None:
-    with no_code_runs():
+    with no_code_runs("the formula"):
         try:
             law = FormulaLaw(text, variables=["x"])
         except ScalingLabError:
@@ -157,7 +132,7 @@ PIECES += ["log(", "where(", "min(", "x>a", "and", " "]
 )
 def test_formula_like_garbage_raises_only_scalinglab_errors(parts: list[str]) -> None:
     text = "".join(parts)
-    with no_code_runs():
+    with no_code_runs("the formula"):
         try:
             law = FormulaLaw(text, variables=["x"])
         except ScalingLabError:

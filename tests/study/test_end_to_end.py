@@ -63,3 +63,20 @@ def test_hestness_loop_end_to_end(write_study: Callable[..., Path], tmp_path: Pa
     again = run_study(config, storage=storage, workers=1, progress=False)
     assert again.finished and sum(r.completed + r.pruned for r in again.reports) == 0
     assert len(load_results("e2e", storage)) == 24
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_task_object_given_in_python_runs_in_every_worker(
+    write_study: Callable[..., Path], tmp_path: Path, workers: int
+) -> None:
+    """run_study(task=obj): the object reaches in-process and spawned workers (each gets its
+    own copy, carried by the executor's transport; no bytes are unpickled by scalinglab)."""
+    from scalinglab.tasks import get_task
+
+    config = write_study("given", smallest=256, largest=512, trials_per_shard=2, max_epochs=3)
+    task = get_task("synthetic", pool_size=4096)
+    storage = f"sqlite:///{tmp_path / 'given.db'}"
+    result = run_study(config, storage=storage, workers=workers, task=task, progress=False)
+    assert result.finished and not result.errors
+    df = load_results("given", storage)
+    assert len(df) == 2 * 2 and set(df["state"]) == {"COMPLETE"}
