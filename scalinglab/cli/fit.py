@@ -104,17 +104,23 @@ def fit_command(
         ),
     ] = None,
     formula: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
             help='A law of your own, e.g. "E + A/params**alpha + B/tokens**beta": names that '
             "are columns are inputs, every other name a parameter; + - * / ** ^, exp, log, "
-            "log10, sqrt, abs, min, max, where(cond, a, b)."
+            "log10, sqrt, abs, min, max, where(cond, a, b). Several outputs: --formula F1 --y a "
+            "--formula F2 --y b, fitted jointly (a name in several formulas is one parameter)."
         ),
     ] = None,
     x: Annotated[
         list[str] | None, typer.Option("--x", help="Input column(s), in the law's variable order.")
     ] = None,
-    y: Annotated[str, typer.Option("--y", help="Column to predict (loss or error).")] = "loss",
+    y: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--y", help="Column to predict (loss or error); one per --formula. Default: loss."
+        ),
+    ] = None,
     where: Annotated[
         str | None,
         typer.Option(help='Condition on columns to keep rows, e.g. "epoch_outlier == 0".'),
@@ -182,6 +188,9 @@ def fit_command(
 
       scalinglab fit runs.csv --formula "a * shard_size**-b + c" --y loss --group task
       --shared b
+
+      scalinglab fit runs.csv --formula "E + A/params**alpha" --y loss
+      --formula "F + B/params**alpha" --y error --json fit.json
     """
     from scalinglab.cli.selection import parse_candidates, parse_target, print_selection
     from scalinglab.io import numeric_columns, read_table
@@ -190,7 +199,8 @@ def fit_command(
 
     formula_only = {"--bounds": bounds, "--log": log, "--starts": starts, "--group": group,
                     "--shared": shared}  # fmt: skip
-    if formula is not None:
+    outputs = list(y) if y else ["loss"]
+    if formula:
         if law is not None:
             fail("give --law or --formula, not both")
         if x:
@@ -198,19 +208,35 @@ def fit_command(
                 "--x does not apply to --formula: the formula's names that are columns are "
                 "its inputs"
             )
-        _fit_formula_command(
-            data, formula, y, where=where, json_out=json_out, group=group,
+        formula_options = {
+            "objective": objective, "delta": delta, "n_bootstrap": bootstrap,
+            "random_state": seed, "ci_level": level,
+            "fixed": _parse_assignments(fix or [], "--fix") or None,
+        }  # fmt: skip
+        if len(formula) == 1 and len(outputs) == 1:
+            _fit_formula_command(
+                data, formula[0], outputs[0], where=where, json_out=json_out, group=group,
+                shared=shared or [], bounds=bounds or [], log=log or [], starts=starts,
+                options=formula_options,
+            )  # fmt: skip
+            return
+        from scalinglab.cli.formula import fit_joint_command
+
+        fit_joint_command(
+            data, formula, outputs, where=where, json_out=json_out, group=group,
             shared=shared or [], bounds=bounds or [], log=log or [], starts=starts,
-            options={
-                "objective": objective, "delta": delta, "n_bootstrap": bootstrap,
-                "random_state": seed, "ci_level": level,
-                "fixed": _parse_assignments(fix or [], "--fix") or None,
-            },
+            options=formula_options,
         )  # fmt: skip
         return
     for flag, value in formula_only.items():
         if value:
             fail(f"{flag} applies to --formula (a law of your own)")
+    if len(outputs) > 1:
+        fail(
+            f"{len(outputs)} --y columns: several outputs take one --formula each "
+            '(--formula "..." --y a --formula "..." --y b)'
+        )
+    y_name = outputs[0]  # the one column the law predicts
     law = law or "power_const"
     auto = law == "auto"  # backtested selection and calibrated intervals (selection/auto.py)
     if target is not None and not auto:
@@ -235,7 +261,7 @@ def fit_command(
             f"got --x {' --x '.join(columns)}"
         )
     X = numeric_columns(df, columns, source=str(data))
-    values = numeric_columns(df, [y], source=str(data))[:, 0]
+    values = numeric_columns(df, [y_name], source=str(data))[:, 0]
     if len({tuple(row) for row in X.tolist()}) == 1:  # the law would say the same, less clearly
         what = " and ".join(f"{c!r} ({X[0, j]:g})" for j, c in enumerate(columns))
         fail(
@@ -257,14 +283,14 @@ def fit_command(
                 )
             else:
                 model.fit(X, values)
-    doc = fit_document(model, columns, y, where)
+    doc = fit_document(model, columns, y_name, where)
     if auto:
         doc["selection"] = selection.to_dict()
 
     def render() -> None:
         if auto:
             print_selection(selection, model, level)
-        print_fit(model, columns, y)
+        print_fit(model, columns, y_name)
 
     emit(doc, json_out, render)
 
@@ -375,8 +401,12 @@ def predict_command(
         ),
     ] = None,
     y: Annotated[
-        str | None,
-        typer.Option("--y", help="--table: the measured column; prints R², RMSE and MAPE."),
+        list[str] | None,
+        typer.Option(
+            "--y",
+            help="--table: the measured column; prints R², RMSE and MAPE (a joint fit: one "
+            "--y per output to score).",
+        ),
     ] = None,
     where: Annotated[
         str | None,
@@ -396,18 +426,26 @@ def predict_command(
       scalinglab predict fit.json --table test.csv --y loss --out predicted.csv
     """
     from scalinglab.io import fit_variables, load_fit
+    from scalinglab.laws.joint import JointFormulaLaw
 
     if (at is None) == (table is None):
         fail("give --at (points) or --table (a table of runs), one of them")
-    if table is None and (out is not None or y is not None or where is not None):
+    if table is None and (out is not None or y or where is not None):
         fail("--out, --y and --where apply to --table")
     model, doc = load_fit(fit_file)
     names = fit_variables(model, doc)
+    if isinstance(model, JointFormulaLaw):
+        names = list(model.input_variables)  # the output index is not a column of a table
     if table is not None:
-        _predict_table_command(model, doc, table, names, out=out, y=y, where=where,
-                               level=level, json_out=json_out)  # fmt: skip
+        _predict_table_command(model, doc, table, names, out=out, y=list(y or []),
+                               where=where, level=level, json_out=json_out)  # fmt: skip
         return
     assert at is not None
+    if isinstance(model, JointFormulaLaw):
+        from scalinglab.cli.formula import predict_joint_at
+
+        predict_joint_at(model, _parse_at(at, names), names, level=level, json_out=json_out)
+        return
     X = _parse_at(at, names)
     prediction = model.predict(X)
     has_draws = model.bootstrap_params_ is not None or model.calibration_ is not None
@@ -451,7 +489,7 @@ def _predict_table_command(
     names: list[str],
     *,
     out: Path | None,
-    y: str | None,
+    y: list[str],
     where: str | None,
     level: float,
     json_out: JsonOption,
@@ -468,12 +506,13 @@ def _predict_table_command(
         write_table(result, out)
 
     def render() -> None:
+        columns = payload["columns"]
         if out is None:
-            print_predicted_table(result, names, y, level)
+            print_predicted_table(result, names, y, level, payload["outputs"])
         else:
-            console.print(f"wrote {out} ({len(result)} rows with prediction, lower, upper)")
-        if y is not None:
-            print_scores(payload["metrics"], y)
+            console.print(f"wrote {out} ({len(result)} rows with {', '.join(columns)})")
+        for measured, metrics in payload.get("scores", {}).items():
+            print_scores(metrics, measured)
 
     emit(payload, json_out, render)
 

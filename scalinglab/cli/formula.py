@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from scalinglab.laws import ScalingLaw
     from scalinglab.laws.formula import FormulaLaw
+    from scalinglab.laws.joint import JointFormulaLaw
 
 OUT_SUFFIXES = (".csv", ".parquet", ".pq")
 SHOWN_ROWS = 20  # rows of a predicted table printed on the terminal (--out writes them all)
@@ -167,6 +168,171 @@ def print_group_tables(law: FormulaLaw, group: str, y: str, x: list[str]) -> Non
 
 
 # ------------------------------------------------------------------------------------------
+# Several outputs: --formula F1 --y a --formula F2 --y b
+# ------------------------------------------------------------------------------------------
+def fit_joint_command(
+    data: Path,
+    formulas: list[str],
+    outputs: list[str],
+    *,
+    where: str | None,
+    json_out: Path | None,
+    group: str | None,
+    shared: list[str],
+    bounds: list[str],
+    log: list[str],
+    starts: int | None,
+    options: dict[str, Any],
+) -> None:
+    """`fit --formula F1 --y a --formula F2 --y b`: one formula per output, fitted jointly; a
+    name written in several formulas is one parameter (scalinglab.laws.joint)."""
+    import numpy as np
+
+    from scalinglab.cli.app import emit, flag_names, out_console
+    from scalinglab.cli.fit import fit_document
+    from scalinglab.expr import parse_formula
+    from scalinglab.io import numeric_columns, read_table
+    from scalinglab.laws.joint import DEFAULT_OUTPUT_COLUMN, JointFormulaLaw
+
+    if len(formulas) != len(outputs):
+        fail(
+            f"{len(formulas)} --formula and {len(outputs)} --y: give one --y per --formula, "
+            'in the same order (--formula "..." --y a --formula "..." --y b)'
+        )
+    if group is not None:
+        fail("--group fits one formula per group; with several --y, fit each group apart")
+    if shared:
+        fail(
+            "--shared is for --group: with several --y, a name written in several formulas is "
+            "already one parameter (name parameters apart, e.g. E_a and E_b, to fit them apart)"
+        )
+    repeated = sorted({o for o in outputs if outputs.count(o) > 1})
+    if repeated:
+        fail(f"--y {repeated[0]} is given twice; each output column takes one --formula")
+    for formula in formulas:  # a bad formula fails before the table is read
+        parse_formula(formula, option="--formula")
+    options = dict(options)
+    options["bounds"] = parse_bounds(bounds) or None
+    options["log"] = parse_names(log, "--log") or None
+    if starts is not None:
+        options["n_random_starts"] = starts
+    df = read_table(data, where=where)
+    columns = {str(c) for c in df.columns}
+    missing = [o for o in outputs if o not in columns]
+    if missing:
+        known = ", ".join(map(str, df.columns))
+        fail(f"{data} has no column {missing[0]!r} (--y); its columns are: {known}")
+    variables: list[str] = []
+    for formula, output in zip(formulas, outputs, strict=True):
+        own = formula_variables(formula, df, output, None)
+        used = [o for o in outputs if o in own]
+        if used:
+            fail(
+                f"--formula {formula!r} uses the --y column {used[0]!r} as an input; predict "
+                "it, do not use it"
+            )
+        variables += [v for v in own if v not in variables]
+    output_column = DEFAULT_OUTPUT_COLUMN
+    while output_column in variables:
+        output_column += "_"
+    X = numeric_columns(df, variables, source=str(data))
+    Y = numeric_columns(df, outputs, source=str(data))
+    names = {"bounds names": "--bounds names", "log names": "--log names"}
+    with warnings.catch_warnings(), flag_names(names):
+        warnings.simplefilter("ignore", FitWarning)  # shown in the table below instead
+        law = JointFormulaLaw(formulas, outputs, variables, output_column=output_column,
+                              **options)  # fmt: skip
+        Xs, ys = law.stack(X, Y)
+        with out_console(json_out).status(
+            f"fitting {len(formulas)} formulas jointly to {len(ys)} points..."
+        ):
+            law.fit(Xs, ys)
+    doc = fit_document(law, list(law.variables), outputs[0], where)
+    doc["y"] = list(outputs)
+    counts = np.bincount(Xs[:, -1].astype(int), minlength=len(outputs))
+    doc["outputs"] = {
+        o: {"formula": f, "parameters": list(law.params_of(o)), "n_points": int(n)}
+        for o, f, n in zip(outputs, formulas, counts, strict=True)
+    }
+    doc["shared"] = law.shared_params()
+    emit(doc, json_out, lambda: print_joint_fit(law))
+
+
+def print_joint_fit(law: JointFormulaLaw) -> None:
+    """The formulas, then one parameter table with the outputs each parameter enters."""
+    source = "bootstrap" if law.bootstrap_params_ is not None else "Gauss-Newton"
+    for output, formula in zip(law.outputs, law.formulas, strict=True):
+        console.print(
+            f"[bold]{escape(output)}[/] = {escape(formula)}   (vs "
+            f"{escape(', '.join(law.variables_of(output)))})",
+            highlight=False,
+        )
+    console.print(
+        f"fitted jointly: {law.n_points_} points ({len(law.outputs)} outputs); a name in "
+        "several formulas is one parameter",
+        highlight=False,
+    )
+    table = Table()
+    table.add_column("parameter")
+    table.add_column("outputs")
+    table.add_column("value", justify="right")
+    table.add_column(f"stderr ({source})", justify="right")
+    table.add_column(f"{law.ci_level_:.0%} interval", justify="right")
+    for name in law.param_names:
+        table.add_row(
+            escape(name),
+            escape(", ".join(law.outputs_of(name))),
+            num(law.params_[name], ".6g"),
+            num(law.stderr_[name], ".6g"),
+            span(law.ci_[name], ".6g"),
+        )
+    console.print(table)
+    status = "converged" if law.converged_ else "[red]did NOT converge[/]"
+    console.print(f"objective {law.objective} = {num(law.objective_, '.6g')}; {status}")
+    for message in law.warnings_:
+        console.print(f"[yellow]warning:[/] {escape(message)}")
+
+
+def predict_joint_at(
+    law: JointFormulaLaw, X: np.ndarray, names: list[str], *, level: float, json_out: Path | None
+) -> None:
+    """`predict FIT.json --at ...` for a joint fit: every output at each point."""
+    from scalinglab.cli.app import emit
+
+    bands = {o: _predict_with_band(law, law.with_output(X, j), level)
+             for j, o in enumerate(law.outputs)}  # fmt: skip
+    scalar = len(X) == 1
+    payload: dict[str, Any] = {
+        "law": law.name,
+        "at": {n: (X[0, j] if scalar else X[:, j].tolist()) for j, n in enumerate(names)},
+        "level": level,
+        "prediction": {},
+        "interval": {},
+    }
+    for output, (prediction, lower, upper) in bands.items():
+        payload["prediction"][output] = float(prediction[0]) if scalar else prediction.tolist()
+        payload["interval"][output] = (
+            [float(lower[0]), float(upper[0])] if scalar else [lower.tolist(), upper.tolist()]
+        )
+
+    def render() -> None:
+        table = Table(title="joint_formula prediction", title_justify="left")
+        for n in names:
+            table.add_column(escape(n), justify="right")
+        for output in law.outputs:
+            table.add_column(escape(output), justify="right")
+            table.add_column(f"{level:.0%} interval", justify="right")
+        for i in range(len(X)):
+            row = [num(v) for v in X[i]]
+            for prediction, lower, upper in bands.values():
+                row += [num(prediction[i], ".6g"), span((lower[i], upper[i]), ".6g")]
+            table.add_row(*row)
+        console.print(table)
+
+    emit(payload, json_out, render)
+
+
+# ------------------------------------------------------------------------------------------
 # predict --table
 # ------------------------------------------------------------------------------------------
 def check_out(out: Path | None) -> None:
@@ -230,18 +396,86 @@ def predict_table(
     *,
     out: Path | None,
     level: float,
-    y: str | None,
+    y: list[str] | str | None,
     where: str | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The table with prediction, lower and upper columns, and the payload of the command."""
+    """The table with prediction, lower and upper columns (a joint fit: prediction_OUT,
+    lower_OUT, upper_OUT per output OUT), and the payload of the command."""
     import numpy as np
 
     from scalinglab.io import fit_variables, numeric_columns, read_table
+    from scalinglab.laws.joint import JointFormulaLaw
 
     check_out(out)
+    measured = [y] if isinstance(y, str) else list(y or [])
+    joint = isinstance(model, JointFormulaLaw)
+    if joint:
+        assert isinstance(model, JointFormulaLaw)
+        outputs = list(model.outputs)
+        for name in measured:
+            if name not in outputs:
+                fail(f"--y {name}: not an output of this fit; its outputs are {', '.join(outputs)}")
+        names = list(model.input_variables)
+    else:
+        outputs = [""]
+        if len(measured) > 1:
+            fail(f"this fit predicts one column; give one --y, not {len(measured)}")
+        names = fit_variables(model, doc)
     df = read_table(table, where=where)
-    names = fit_variables(model, doc)
-    X = table_inputs(model, names, df, str(table))
+    result = df.copy()
+    payload: dict[str, Any] = {
+        "law": model.name,
+        "table": str(table),
+        "where": where,
+        "rows": len(result),
+        "level": level,
+        "out": None if out is None else str(out),
+    }
+    X = numeric_columns(df, names, source=str(table)) if joint else None
+    predicted: dict[str, np.ndarray] = {}
+    for j, output in enumerate(outputs):
+        if joint:
+            assert isinstance(model, JointFormulaLaw) and X is not None
+            Xj = model.with_output(X, j)
+        else:
+            Xj = table_inputs(model, names, df, str(table))
+        prediction, lower, upper = _predict_with_band(model, Xj, level)
+        suffix = f"_{output}" if joint else ""
+        for column, values in (("prediction", prediction), ("lower", lower), ("upper", upper)):
+            result[column + suffix] = values
+            if joint:
+                payload.setdefault(column, {})[output] = np.asarray(values).tolist()
+            else:
+                payload[column] = np.asarray(values).tolist()
+        predicted[output] = prediction
+    payload["outputs"] = outputs if joint else []
+    payload["columns"] = [f"{c}_{o}" if joint else c for o in outputs
+                          for c in ("prediction", "lower", "upper")]  # fmt: skip
+    if measured:
+        group = names[-1] if getattr(model, "groups", None) else None
+        all_scores: dict[str, dict[str, Any]] = {}
+        for name in measured:
+            actual = numeric_columns(df, [name], source=str(table))[:, 0]
+            prediction = predicted[name if joint else ""]
+            metrics = {"all rows": scores(prediction, actual)}
+            if group is not None:
+                labels = df[group].astype(str).to_numpy()
+                for label in sorted(set(labels.tolist())):
+                    rows = labels == label
+                    metrics[f"{group} = {label}"] = scores(prediction[rows], actual[rows])
+            all_scores[name] = metrics
+        payload["y"] = measured if joint else measured[0]
+        payload["metrics"] = all_scores if joint else all_scores[measured[0]]
+        payload["scores"] = all_scores
+    return result, payload
+
+
+def _predict_with_band(
+    model: ScalingLaw, X: np.ndarray, level: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Prediction, lower and upper at X (NaN bounds when the fit has no draws)."""
+    import numpy as np
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
         prediction = model.predict(X)
@@ -251,33 +485,7 @@ def predict_table(
         lower = upper = np.full(len(prediction), np.nan)
         if has_draws:
             lower, upper = model.predict_interval(X, level=level)
-    result = df.copy()
-    result["prediction"] = prediction
-    result["lower"] = lower
-    result["upper"] = upper
-    payload: dict[str, Any] = {
-        "law": model.name,
-        "table": str(table),
-        "where": where,
-        "rows": len(result),
-        "level": level,
-        "out": None if out is None else str(out),
-        "prediction": prediction.tolist(),
-        "lower": np.asarray(lower).tolist(),
-        "upper": np.asarray(upper).tolist(),
-    }
-    if y is not None:
-        actual = numeric_columns(df, [y], source=str(table))[:, 0]
-        metrics = {"all rows": scores(prediction, actual)}
-        group = names[-1] if getattr(model, "groups", None) else None
-        if group is not None:
-            labels = df[group].astype(str).to_numpy()
-            for label in sorted(set(labels.tolist())):
-                rows = labels == label
-                metrics[f"{group} = {label}"] = scores(prediction[rows], actual[rows])
-        payload["y"] = y
-        payload["metrics"] = metrics
-    return result, payload
+    return prediction, np.asarray(lower), np.asarray(upper)
 
 
 def write_table(df: pd.DataFrame, out: Path) -> None:
@@ -292,19 +500,24 @@ def write_table(df: pd.DataFrame, out: Path) -> None:
 
 
 def print_predicted_table(
-    result: pd.DataFrame, names: list[str], y: str | None, level: float
+    result: pd.DataFrame, names: list[str], y: list[str], level: float, outputs: list[str]
 ) -> None:
     shown = result.head(SHOWN_ROWS)
     table = Table(title=f"predictions ({level:.0%} interval)", title_justify="left")
-    columns = [c for c in [*names, y] if c is not None and c in result.columns]
-    for c in [*columns, "prediction", "interval"]:
+    columns = [c for c in dict.fromkeys([*names, *y]) if c in result.columns]
+    suffixes = [f"_{o}" for o in outputs] or [""]
+    for c in columns:
         table.add_column(escape(str(c)), justify="right")
+    for suffix in suffixes:
+        table.add_column(escape("prediction" + suffix), justify="right")
+        table.add_column(escape("interval" + suffix), justify="right")
     for _, row in shown.iterrows():
         cells = [
             num(row[c]) if isinstance(row[c], int | float) else escape(str(row[c])) for c in columns
         ]
-        cells.append(num(float(row["prediction"]), ".6g"))
-        cells.append(span((float(row["lower"]), float(row["upper"])), ".6g"))
+        for suffix in suffixes:
+            cells.append(num(float(row["prediction" + suffix]), ".6g"))
+            cells.append(span((float(row["lower" + suffix]), float(row["upper" + suffix])), ".6g"))
         table.add_row(*cells)
     console.print(table)
     if len(result) > SHOWN_ROWS:

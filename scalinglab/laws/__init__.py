@@ -11,6 +11,7 @@ from scalinglab.laws.elo import EloLaw, elo_difference, elo_from_win_rate, win_r
 from scalinglab.laws.encoder_decoder import EncoderDecoder
 from scalinglab.laws.formula import FormulaLaw
 from scalinglab.laws.hestness import Hestness
+from scalinglab.laws.joint import JointFormulaLaw
 from scalinglab.laws.jones import JonesFrontier, JonesTradeoff
 from scalinglab.laws.kaplan import KaplanC, KaplanD, KaplanN, KaplanND
 from scalinglab.laws.power import PowerLaw, PowerLawConst
@@ -30,6 +31,7 @@ __all__ = [
     "EncoderDecoder",
     "FormulaLaw",
     "Hestness",
+    "JointFormulaLaw",
     "JonesFrontier",
     "JonesTradeoff",
     "KaplanC",

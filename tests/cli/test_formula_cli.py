@@ -108,3 +108,53 @@ def test_grouped_fit_gives_a_table_per_group_and_predicts_per_group(
     assert "task = mt" in out
     pred = pd.read_parquet(out_file)
     np.testing.assert_allclose(pred["prediction"], pred["err"], rtol=0.01)
+
+
+@pytest.fixture
+def two_outputs(tmp_path: Path) -> Path:
+    """A loss and an error measured on the same runs, decaying with the same exponents."""
+    rng = np.random.default_rng(0)
+    N = np.repeat(np.geomspace(1e7, 1e9, 5), 4)
+    D = np.tile(np.geomspace(1e9, 1e11, 4), 5)
+    noise = np.exp(rng.normal(0, 1e-3, (2, N.size)))
+    loss = (1.7 + 400 / N**0.34 + 1200 / D**0.28) * noise[0]
+    err = (0.05 + 30 / N**0.34 + 90 / D**0.28) * noise[1]
+    path = tmp_path / "two.csv"
+    pd.DataFrame({"N": N, "D": D, "loss": loss, "err": err}).to_csv(path, index=False)
+    return path
+
+
+def test_several_outputs_fit_jointly_and_predict_a_column_each(
+    two_outputs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fit = tmp_path / "fit.json"
+    argv = ["fit", str(two_outputs), "--formula", "E + A/N**alpha + B/D**beta", "--y", "loss"]
+    argv += ["--formula", "F + G/N**alpha + H/D**beta", "--y", "err"]
+    code, out, err = run([*argv, "--bootstrap", "20", "--json", str(fit)], capsys)
+    assert code == 0, err
+    assert "loss = E + A/N**alpha + B/D**beta" in out and "fitted jointly: 40 points" in out
+    assert "loss, err" in out  # alpha and beta enter both outputs
+    doc = json.loads(fit.read_text())
+    assert doc["law"] == "joint_formula" and doc["y"] == ["loss", "err"]
+    assert doc["x"] == ["N", "D", "output"] and doc["shared"] == ["alpha", "beta"]
+    assert doc["outputs"]["err"]["formula"] == "F + G/N**alpha + H/D**beta"
+    assert doc["outputs"]["err"]["n_points"] == 20
+    assert doc["params"]["alpha"] == pytest.approx(0.34, rel=0.02)
+    assert doc["params"]["beta"] == pytest.approx(0.28, rel=0.02)
+
+    out_csv = tmp_path / "pred.csv"
+    argv = ["predict", str(fit), "--table", str(two_outputs), "--out", str(out_csv)]
+    code, out, err = run([*argv, "--y", "loss", "--y", "err"], capsys)
+    assert code == 0, err
+    assert "prediction of loss" in out and "prediction of err" in out
+    pred = pd.read_csv(out_csv)
+    for output in ("loss", "err"):
+        assert {f"prediction_{output}", f"lower_{output}", f"upper_{output}"} <= set(pred)
+        np.testing.assert_allclose(pred[f"prediction_{output}"], pred[output], rtol=0.01)
+        assert (pred[f"lower_{output}"] <= pred[f"upper_{output}"]).all()
+
+    code, out, err = run(["predict", str(fit), "--at", "N=1e10,D=1e12", "--json", "-"], capsys)
+    assert code == 0, err
+    payload = json.loads(out)
+    assert set(payload["prediction"]) == {"loss", "err"}
+    assert payload["prediction"]["loss"] > payload["prediction"]["err"]

@@ -421,6 +421,36 @@ def _formula_cases() -> list[Case]:
         Case("predict groupfit.json --table groups.csv", "group 'v' was not in the fit"),
         Case("predict hostileformula.json --at x=1", "dunder"),
         Case("predict noformula.json --at x=1", "bad options for formula"),
+        *_joint_cases(),
+    ]
+
+
+def _joint_cases() -> list[Case]:
+    """Several outputs (--formula F1 --y a --formula F2 --y b), and predicting a joint fit."""
+    two = "fit outputs.csv --formula a*x**-b --y y --formula"
+    return [
+        Case("fit outputs.csv --formula a*x**-b --y y --y z", "1 --formula and 2 --y"),
+        Case("fit outputs.csv --formula a*x**-b --formula c*x**-b --y y", "2 --formula and 1 --y"),
+        Case("fit outputs.csv --formula a*x**-b --formula c*x**-b", "2 --formula and 1 --y"),
+        Case("fit outputs.csv --x x --y y --y z", "several outputs take one --formula each"),
+        Case(f"{two} c*x**-b --y nope", "has no column 'nope' (--y)"),
+        Case(f"{two} c*x**-b --y y", "--y y is given twice"),
+        Case(f"{two} c*y --y z", "uses the --y column 'y'"),
+        Case(f"{two} c*nope --y z", "names no column"),
+        Case(f"{two} 'x.real' --y z", "attribute"),
+        Case(f"{two} c*x**-b --y z --group x", "--group fits one formula per group"),
+        Case(f"{two} c*x**-b --y z --shared b", "--shared is for --group"),
+        Case(f"{two} c*x**-b --y z --bounds q=0:1", "--bounds names 'q'"),
+        Case(f"{two} 'x + 1' --y z", "output z: the formula 'x + 1' has no parameter"),
+        Case(f"{two} c*x**-b --y gap", "column 'gap' has 1 missing"),
+        Case("predict jointfit.json --at x=1 --table outputs.csv", "one of them"),
+        Case("predict jointfit.json --table outputs.csv --y nope", "not an output of this fit"),
+        Case("predict jointfit.json --table outputs.csv --y y --y q", "not an output of this fit"),
+        Case("predict jointfit.json --table samex.csv --y z", "has no column 'z'"),
+        Case("predict jointfit.json --table runs.csv", "has no column 'x'"),
+        Case("predict jointfit.json --at q=1", "must give exactly the fit's variables ['x']"),
+        Case("predict fit.json --table outputs.csv --y y --y z", "give one --y, not 2"),
+        Case("predict badjoint.json --at x=1", "one formula per output"),
     ]
 
 
@@ -443,6 +473,10 @@ def _write_files(d: Path) -> None:
     """The directory every case runs in: good files to aim flags at, and broken ones."""
     m = np.geomspace(1e2, 1e6, 12)
     pd.DataFrame({"x": m, "y": 4 * m**-0.35 + 0.05}).to_csv(d / "curve.csv", index=False)
+    gap = np.where(np.arange(m.size) == 3, np.nan, 1.0)
+    pd.DataFrame({"x": m, "y": 4 * m**-0.35, "z": 2 * m**-0.35, "gap": gap}).to_csv(
+        d / "outputs.csv", index=False
+    )
     pd.DataFrame({"x": [5.0] * 8, "y": np.linspace(1, 2, 8)}).to_csv(d / "samex.csv", index=False)
     big = np.geomspace(1e2, 1e6, 400)  # --law auto takes half a minute on it
     noise = np.exp(0.01 * np.random.default_rng(0).standard_normal(big.size))
@@ -529,6 +563,22 @@ def _write_files(d: Path) -> None:
             "params": {"a": 1.0},
         },
         "noformula.json": {"law": "formula", "params": {"a": 1.0}},
+        "jointfit.json": {
+            "law": "joint_formula",
+            "x": ["x", "output"],
+            "y": ["y", "z"],
+            "options": {
+                "formulas": ["a*x**-b", "c*x**-b"],
+                "outputs": ["y", "z"],
+                "variables": ["x"],
+            },
+            "params": {"a": 4.0, "b": 0.35, "c": 2.0},
+        },
+        "badjoint.json": {
+            "law": "joint_formula",
+            "options": {"formulas": ["a*x**-b"], "outputs": ["y", "z"], "variables": ["x"]},
+            "params": {"a": 4.0, "b": 0.35},
+        },
         "iso.json": {
             "n_line": {"exponent": 0.5, "coef": 0.1},
             "d_line": {"exponent": 0.5, "coef": 1.6},
