@@ -99,7 +99,7 @@ class PassAtKCompute(ScalingLaw):
     """
 
     name = "pass_at_k_compute"
-    variables = ("train_compute", "test_compute")
+    variables: ClassVar[tuple[str, ...]] = ("train_compute", "test_compute")
     params = (
         Param("a", lower=0.0, log=True, doc="scale"),
         Param("alpha", lower=0.0, upper=20.0, doc="exponent of train compute"),
@@ -114,9 +114,53 @@ class PassAtKCompute(ScalingLaw):
     def fit(
         self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
     ) -> PassAtKCompute:
-        require_budgets(self, self.check_X(X), [0, 1])
-        super().fit(X, y, sample_weight)
+        """Fit with both computes in units of their geometric means, then give `a` (and its
+        draws, standard error, interval) in the original units: a = a'·s_train^α·s_test^β.
+        In FLOPs a is ~e^60 and log a moves with α·log C_train ≈ 30·α: the solver, started
+        from the same guess, stopped at a worse optimum and its bootstrap refits did not move;
+        in rescaled units the problem is well conditioned (the law is unchanged by the
+        rescaling, predictions and residuals are the same). With a fixed or tied parameter the
+        fit is made in the original units."""
+        x = self.check_X(X)
+        require_budgets(self, x, [0, 1])
+        if self.fixed or self.tied or x.shape[0] < len(self.param_names):
+            super().fit(x, y, sample_weight)
+            return self
+        scale = np.exp(np.log(x).mean(axis=0))
+        super().fit(x / scale, y, sample_weight)
+        self._to_original_units(np.log(scale))
         return self
+
+    def _to_original_units(self, log_scale: FloatArray) -> None:
+        """Map a fit in rescaled units (X / exp(log_scale)) back: a = a'·exp(α·l_0 + β·l_1)."""
+        from scalinglab.fitting.uncertainty import wald_summary
+
+        names = self.param_names
+        j_a, j_al, j_b = (names.index(n) for n in ("a", "alpha", "beta"))
+        p = self.params_
+        factor = math.exp(p["alpha"] * log_scale[0] + p["beta"] * log_scale[1])
+        p["a"] = p["a"] * factor
+        draws = self.bootstrap_params_
+        if draws is not None:
+            draws = np.array(draws, dtype=float)
+            draws[:, j_a] *= np.exp(draws[:, j_al] * log_scale[0] + draws[:, j_b] * log_scale[1])
+            self.bootstrap_params_ = draws
+            tail = (1 - self.ci_level_) / 2
+            with np.errstate(all="ignore"):
+                self.stderr_["a"] = float(np.nanstd(draws[:, j_a], ddof=1))
+                self.ci_["a"] = (
+                    float(np.nanquantile(draws[:, j_a], tail)),
+                    float(np.nanquantile(draws[:, j_a], 1 - tail)),
+                )
+                self.covariance_ = np.cov(draws.T)
+        elif self.covariance_ is not None:
+            # delta method: d a / d(a', alpha, beta) = (factor, a·l_0, a·l_1)
+            jac = np.eye(len(names))
+            jac[j_a, j_a] = factor
+            jac[j_a, j_al] = p["a"] * log_scale[0]
+            jac[j_a, j_b] = p["a"] * log_scale[1]
+            self.covariance_ = jac @ np.asarray(self.covariance_) @ jac.T
+            self.stderr_, self.ci_ = wald_summary(self, self.covariance_, self.ci_level_)
 
     def log_predict(self, p: Mapping[str, Tensor], x: Tensor, logx: Tensor) -> Tensor:
         return -torch.exp(torch.log(p["a"]) - p["alpha"] * logx[:, 0] - p["beta"] * logx[:, 1])

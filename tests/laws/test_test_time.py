@@ -174,3 +174,30 @@ def test_pass_at_k_compute_recovers_the_tradeoff() -> None:
     assert law.predict([[c_train, c_test]])[0] == pytest.approx(0.6, rel=1e-9)
     with pytest.raises(ScalingLabError, match="same test_compute"):
         PassAtKCompute().fit(np.column_stack([X[:, 0], np.full(len(X), 1e6)]), y)
+
+
+def test_pass_at_k_compute_fits_the_same_law_in_any_compute_units() -> None:
+    # A plateau, then a jump, as a tiny transformer learns addition (pass@k = 1 − (1 − p)^k).
+    # In FLOPs the scale a is ~e^60 and moves with 30·alpha: fitted as given, the solver stopped
+    # at a worse optimum and its bootstrap refits never left it (all draws equal).
+    C, ks = np.geomspace(4e10, 6e11, 9), 2.0 ** np.arange(6)
+    p = np.where(C < 2.5e11, 0.01, 0.6)
+    X = np.array([(c, k * 6.4e6) for c in C for k in ks])
+    y = np.array([1 - (1 - pi) ** k for pi in p for k in ks])
+    flops = PassAtKCompute(n_bootstrap=50).fit(X, y)
+    units = PassAtKCompute(n_bootstrap=50).fit(X * [1e-11, 1e-7], y)
+    alpha, beta = flops.params_["alpha"], flops.params_["beta"]
+    assert alpha == pytest.approx(units.params_["alpha"], rel=1e-3)
+    assert beta == pytest.approx(units.params_["beta"], rel=1e-3)
+    assert flops.params_["a"] == pytest.approx(
+        units.params_["a"] * 1e11**alpha * 1e7**beta, rel=1e-2
+    )
+    assert flops.objective_ == pytest.approx(units.objective_, rel=1e-3)
+    assert flops.bootstrap_params_ is not None
+    assert len(np.unique(flops.bootstrap_params_, axis=0)) > 40  # the refits move
+    for name in flops.param_names:
+        lo, hi = flops.ci_[name]
+        assert lo < flops.params_[name] < hi
+    wald = PassAtKCompute().fit(X, y)  # no bootstrap: the delta method maps the covariance
+    lo, hi = wald.ci_["a"]
+    assert lo < wald.params_["a"] < hi and np.isfinite(wald.stderr_["a"])

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from scalinglab.tasks import TrainConfig, get_task
-from scalinglab.tasks.test_time import AdditionSamplingTask, pass_at_k
+from scalinglab.tasks.test_time import AdditionSamplingTask, AdditionTransformer, pass_at_k
 
 
 def test_pass_at_k_is_the_unbiased_estimator() -> None:
@@ -42,3 +43,19 @@ def test_a_tiny_study_trial_measures_coverage_per_sample_count() -> None:
     assert res.flops == pytest.approx(task.flops_per_example(32) * res.examples_seen)
     assert res.extra["test_flops_per_sample"] == pytest.approx(task.test_flops_per_sample(32))
     assert res.n_params == sum(p.numel() for p in task.build_model(32).parameters())
+
+
+def test_cached_decoding_gives_the_full_forward_logits() -> None:
+    # sample_correct draws with a KV cache: the prompt once, then one position per digit.
+    task = AdditionSamplingTask(digits=2, pool_size=4096)
+    torch.manual_seed(0)
+    model = task.build_model(64).eval()
+    assert isinstance(model, AdditionTransformer)
+    rows = task.val_data[:20]
+    with torch.inference_mode():
+        full = model(rows)
+        cache: list[tuple[torch.Tensor, torch.Tensor]] = []
+        steps = [model.decode(rows[:, :4], 0, cache), model.decode(rows[:, 4:7], 4, cache)]
+        steps += [model.decode(rows[:, j : j + 1], j, cache) for j in range(7, rows.shape[1])]
+    for got, pos in zip(steps, [3, 6, *range(7, rows.shape[1])], strict=True):
+        assert torch.allclose(got, full[:, pos], atol=1e-5)
