@@ -24,8 +24,6 @@ from scalinglab.cli.app import (
 )
 from scalinglab.cli.tables import result_table, show
 
-HEX_MULTIPLE = 10 ** (1 / 1.2)  # Jones 2021, Hex: 10x test-time compute ~ 6.8x train-time
-
 
 def check_plot_path(plot: Path | None) -> None:
     """A --plot path must end in .png or .svg and sit in an existing directory."""
@@ -66,11 +64,8 @@ def tradeoff_command(
 
       scalinglab tradeoff runs.csv --bootstrap 1000 --json -
     """
-    import numpy as np
-
     from scalinglab.io import read_table
-    from scalinglab.laws import PassAtKCompute
-    from scalinglab.planning.test_time import tradeoff_runs
+    from scalinglab.planning.test_time import HEX_MULTIPLE, fit_tradeoff
 
     check_plot_path(plot)
     path = Path(source)
@@ -80,56 +75,33 @@ def tradeoff_command(
         from scalinglab.study import load_results
 
         table = load_results(source, storage=storage)
-    runs = tradeoff_runs(table)
-    runs = runs[(runs["coverage"] > 0) & (runs["coverage"] <= 1)]
-    X = runs[["train_compute", "test_compute"]].to_numpy(float)
-    law = PassAtKCompute(n_bootstrap=bootstrap, random_state=seed, ci_level=level)
-    law.fit(X, runs["coverage"].to_numpy(float))
-    draws = law.parameter_draws() if bootstrap > 0 else None
-    m = -law.params_["alpha"] / law.params_["beta"]
-    multiple = 10 ** (1 / -m) if m < 0 else math.inf
-    iv: dict[str, Any] = {}
-    if draws is not None:
-        from scalinglab.planning._results import interval
-
-        j_a, j_b = law.param_names.index("alpha"), law.param_names.index("beta")
-        ms = -draws[:, j_a] / draws[:, j_b]
-        with np.errstate(all="ignore"):
-            iv = {"m": interval(ms, level), "multiple": interval(10 ** (-1 / ms), level)}
+    fit = fit_tradeoff(table, n_bootstrap=bootstrap, seed=seed, level=level)
+    law = fit.law
     table_out = result_table(
-        f"train-time vs test-time compute ({law.formula}; {len(runs)} points)",
+        f"train-time vs test-time compute ({law.formula}; {len(fit.runs)} points)",
         [
             ("a", law.params_["a"], law.ci_.get("a")),
             ("alpha (train compute)", law.params_["alpha"], law.ci_.get("alpha")),
             ("beta (test-time compute)", law.params_["beta"], law.ci_.get("beta")),
-            ("slope m = −alpha/beta", m, iv.get("m")),
-            ("train multiple worth 10× test-time", multiple, iv.get("multiple")),
+            ("slope m = −alpha/beta", fit.slope, fit.slope_interval),
+            (
+                "train multiple worth 10× test-time",
+                fit.train_multiple_for_10x_test,
+                fit.train_multiple_interval,
+            ),
             ("Jones 2021, Hex (m ≈ −1.2)", HEX_MULTIPLE, None),
         ],
         level,
     )
     doc = {**law.to_dict(), "x": ["train_compute", "test_compute"], "y": "coverage"}
-    payload = {
-        "law": law.name,
-        "params": dict(law.params_),
-        "slope": m,
-        "slope_interval": list(iv["m"]) if "m" in iv else None,
-        "train_multiple_for_10x_test": multiple,
-        "train_multiple_interval": list(iv["multiple"]) if "multiple" in iv else None,
-        "hex_train_multiple_for_10x_test": HEX_MULTIPLE,
-        "n_points": len(runs),
-        "level": level,
-    }
+    payload: dict[str, Any] = fit.summary()
     if save_fit is not None:
         save_fit.write_text(json.dumps(doc, indent=2))
     if plot is not None:
         from scalinglab.report.style import save_figure
         from scalinglab.report.tradeoff import tradeoff_figure
 
-        # Lines at the measured coverage's quartiles: inside the data, not extrapolated.
-        cov = runs["coverage"].to_numpy(float)
-        levels = sorted({float(f"{q:.2g}") for q in np.quantile(cov, [0.25, 0.5, 0.75])})
-        fig = tradeoff_figure(law, levels, runs=runs, level=level)
+        fig = tradeoff_figure(law, fit.coverage_levels(), runs=fit.runs, level=level)
         save_figure(fig, plot.with_suffix(""))
     show(payload, json_out, [table_out])
 

@@ -13,7 +13,8 @@ whatever Q is. Intervals come from the fit's parameter draws, each solved in clo
 
 `tradeoff_runs` turns a study of the `test_time` task (one row per trial, a `pass_k{k}` column
 per sample count) into the long table these laws fit: train_compute, samples, test_compute,
-coverage.
+coverage; `fit_tradeoff` fits `pass_at_k_compute` to it and reads the measured trade-off (what
+`scalinglab tradeoff` prints and `scalinglab report` shows for a test-time study).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from scalinglab.planning.surface import law_draws, point_row
 PASS_PREFIX = "pass_k"  # a study's coverage columns: pass_k1, pass_k2, ...
 TEST_FLOPS_COLUMN = "test_flops_per_sample"  # forward FLOPs of one sample
 TEST_TIME_LAWS = ("jones_tradeoff", "pass_at_k_compute")
+HEX_SLOPE = -1.2  # Jones 2021, Hex: 10x train-time compute ~ 15x test-time compute
+HEX_MULTIPLE = 10 ** (1 / -HEX_SLOPE)  # so 10x test-time compute ~ 6.8x train-time compute
 
 
 class TradeoffLaw(Protocol):
@@ -194,3 +197,78 @@ def tradeoff_runs(df: pd.DataFrame) -> pd.DataFrame:
     if out.empty:
         raise ScalingLabError("the test-time table has no finished trials with coverage")
     return out.sort_values(["train_compute", "samples"]).reset_index(drop=True)
+
+
+def has_test_time_columns(df: pd.DataFrame) -> bool:
+    """Whether `tradeoff_runs` can read the table: a test-time study's pass_k columns with
+    test_flops_per_sample and flops, or train_compute, test_compute and coverage."""
+    if {"train_compute", "test_compute", "coverage"} <= set(df.columns):
+        return True
+    has_pass = any(str(c).startswith(PASS_PREFIX) for c in df.columns)
+    return has_pass and {TEST_FLOPS_COLUMN, "flops"} <= set(df.columns)
+
+
+@dataclass
+class TradeoffFit:
+    """`pass_at_k_compute` fitted to a test-time table, and the trade-off it measures: the
+    slope m = −alpha/beta of the iso-coverage lines and the train-compute multiple 10^(1/−m)
+    worth 10× test-time compute, with `level` intervals from the bootstrap draws (None
+    without draws)."""
+
+    law: ScalingLaw
+    runs: pd.DataFrame  # the points fitted: train_compute, test_compute, coverage, ...
+    slope: float
+    train_multiple_for_10x_test: float
+    slope_interval: tuple[float, float] | None
+    train_multiple_interval: tuple[float, float] | None
+    level: float
+
+    def coverage_levels(self) -> list[float]:
+        """Coverages at which to draw iso-coverage lines: the measured coverage's quartiles
+        (inside the data, not extrapolated), strictly between 0 and 1."""
+        cov = self.runs["coverage"].to_numpy(float)
+        qs = np.quantile(cov, [0.25, 0.5, 0.75])
+        return sorted({float(f"{q:.2g}") for q in qs if 0 < float(f"{q:.2g}") < 1})
+
+    def summary(self) -> dict[str, object]:
+        """The JSON record of `scalinglab tradeoff --json`."""
+        return {
+            "law": self.law.name,
+            "params": dict(self.law.params_),
+            "slope": self.slope,
+            "slope_interval": list(self.slope_interval) if self.slope_interval else None,
+            "train_multiple_for_10x_test": self.train_multiple_for_10x_test,
+            "train_multiple_interval": (
+                list(self.train_multiple_interval) if self.train_multiple_interval else None
+            ),
+            "hex_train_multiple_for_10x_test": HEX_MULTIPLE,
+            "n_points": len(self.runs),
+            "level": self.level,
+        }
+
+
+def fit_tradeoff(
+    table: pd.DataFrame, n_bootstrap: int = 1000, seed: int = 0, level: float = 0.9
+) -> TradeoffFit:
+    """Fit coverage = exp(−a·C_train^(−alpha)·C_test^(−beta)) to a test-time table (a
+    `test_time` study's trials, or train_compute/test_compute/coverage rows; coverage 0 is
+    left out: its log is −inf) with `n_bootstrap` refits drawn with random_state `seed`."""
+    from scalinglab.laws.coverage import PassAtKCompute
+
+    check_level(level)
+    runs = tradeoff_runs(table)
+    runs = runs[(runs["coverage"] > 0) & (runs["coverage"] <= 1)].reset_index(drop=True)
+    X = runs[["train_compute", "test_compute"]].to_numpy(float)
+    law = PassAtKCompute(n_bootstrap=n_bootstrap, random_state=seed, ci_level=level)
+    law.fit(X, runs["coverage"].to_numpy(float))
+    m = -law.params_["alpha"] / law.params_["beta"]
+    multiple = 10 ** (1 / -m) if m < 0 else math.inf
+    slope_iv = multiple_iv = None
+    draws = law.parameter_draws() if n_bootstrap > 0 else None
+    if draws is not None:
+        j_a, j_b = law.param_names.index("alpha"), law.param_names.index("beta")
+        with np.errstate(all="ignore"):
+            ms = -draws[:, j_a] / draws[:, j_b]
+            slope_iv = interval(ms, level)
+            multiple_iv = interval(10 ** (-1 / ms), level)
+    return TradeoffFit(law, runs, float(m), float(multiple), slope_iv, multiple_iv, level)

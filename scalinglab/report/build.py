@@ -170,7 +170,32 @@ def _study_source(
         _report_command([name], out, {"storage": url, "y": analysis.y}, fits.flags()),
     ]
     report = study_report(analysis, out, setup, commands)
+    tradeoff_cmd = (
+        f"scalinglab tradeoff {_q(name)} {' '.join(st)} {fits.flags()} "
+        f"--save-fit {_q(out / 'tradeoff.json')} --plot {_q(out / 'tradeoff.png')}"
+    )
+    _add_tradeoff(report, trials, out, fits, tradeoff_cmd)
     return BuiltReport(write_html(report, out), report, "study")
+
+
+def _add_tradeoff(
+    report: Report, trials: pd.DataFrame, out: Path, fits: FitOptions, command: str
+) -> None:
+    """A test-time study's page (pass_k columns, issue 17) gets the train-time/test-time
+    trade-off: its figure, the measured multiple with its interval, and `command`; a trade-off
+    that cannot be fitted becomes a note."""
+    from scalinglab.planning.test_time import fit_tradeoff, has_test_time_columns
+
+    if not has_test_time_columns(trials):
+        return
+    from scalinglab.report.tradeoff import add_tradeoff
+
+    try:
+        fit = fit_tradeoff(trials, n_bootstrap=fits.n_bootstrap, seed=fits.seed, level=fits.level)
+    except ScalingLabError as exc:
+        report.notes.append(f"train-time vs test-time trade-off not fitted: {exc}")
+        return
+    add_tradeoff(report, fit, out / "figures", command)
 
 
 def _fit_study(trials: pd.DataFrame, y: str, fits: FitOptions) -> StudyFit:
@@ -190,6 +215,11 @@ def _table_source(path: str, out: Path, where: str | None, y: str, fits: FitOpti
         ]
         commands = [_report_command([path], out, {**opts, "y": analysis.y}, fits.flags())]
         report = study_report(analysis, out, setup, commands)
+        tradeoff_cmd = (
+            f"scalinglab tradeoff {_q(path)} {fits.flags()} "
+            f"--save-fit {_q(out / 'tradeoff.json')} --plot {_q(out / 'tradeoff.png')}"
+        )
+        _add_tradeoff(report, df, out, fits, tradeoff_cmd)
         return BuiltReport(write_html(report, out), report, "study-table")
     if has_nd(df):
         a = analyze_nd(

@@ -1,19 +1,27 @@
 """The train-time/test-time trade-off figure: iso-performance lines on log-log axes (Jones 2021,
-Fig. 8), with the measured runs, the fit's bands and the cheapest split of a plan."""
+Fig. 8), with the measured runs, the fit's bands and the cheapest split of a plan; and
+`add_tradeoff`, the trade-off section of a test-time study's report page (figure, the measured
+slope and train-compute multiple with intervals next to Jones's Hex figure)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from scalinglab.laws.base import ScalingLaw
-from scalinglab.planning.test_time import SplitPlan, iso_performance_line
-from scalinglab.report.style import BLACK, GREY, colour, label_log_axes, new_figure
-
-HEX_SLOPE = -1.2  # Jones 2021, Hex: 10x train-time compute ~ 15x test-time compute
+from scalinglab.planning.test_time import (
+    HEX_MULTIPLE,
+    HEX_SLOPE,
+    SplitPlan,
+    TradeoffFit,
+    iso_performance_line,
+)
+from scalinglab.report.document import Report, Table, num, span
+from scalinglab.report.style import BLACK, GREY, colour, figure_file, label_log_axes, new_figure
 
 
 def tradeoff_figure(
@@ -83,3 +91,71 @@ def tradeoff_figure(
         f"Iso-performance lines ({law.name}, {level:.0%} bands)",
     )
     return fig
+
+
+def add_tradeoff(report: Report, fit: TradeoffFit, fig_dir: Path, command: str = "") -> None:
+    """Add a test-time study's trade-off to `report`: the iso-coverage figure (Jones 2021,
+    Fig. 8), a table of the fitted exponents, the slope m and the train-compute multiple worth
+    10× test-time compute with intervals next to Jones's Hex figure, a headline card and the
+    headline numbers (`scalinglab report --json`), and `command` to reproduce it."""
+    law, lv = fit.law, fit.level
+    levels = fit.coverage_levels()
+    report.figures.append(
+        figure_file(
+            tradeoff_figure(law, levels, runs=fit.runs, level=lv),
+            fig_dir / "tradeoff",
+            "Train-time vs test-time compute (iso-coverage lines)",
+            "Test-time compute per problem (k samples × FLOPs per sample) that reaches a "
+            f"coverage (pass@k) of {', '.join(f'{c:g}' for c in levels)} at each training "
+            f"compute, from the fitted {law.formula} with its {lv:.0%} band; points are the "
+            "measured (train, test, coverage) triples, coloured by coverage. A slope m means "
+            "10× test-time compute is worth 10^(1/−m)× training compute.",
+        )
+    )
+    mult = fit.train_multiple_for_10x_test
+    rows = [
+        ["a (scale)", num(law.params_["a"], 3), span(law.ci_.get("a"), 3)],
+        ["α (train compute)", num(law.params_["alpha"], 3), span(law.ci_.get("alpha"), 3)],
+        ["β (test-time compute)", num(law.params_["beta"], 3), span(law.ci_.get("beta"), 3)],
+        ["slope m = −α/β", num(fit.slope, 3), span(fit.slope_interval, 3)],
+        [
+            "train-compute multiple worth 10× test-time compute",
+            num(mult, 3),
+            span(fit.train_multiple_interval, 3),
+        ],
+        ["Jones 2021, Hex: slope m", num(HEX_SLOPE, 3), ""],
+        ["Jones 2021, Hex: train-compute multiple worth 10× test-time", num(HEX_MULTIPLE, 3), ""],
+    ]
+    draws = getattr(law, "bootstrap_params_", None)
+    source = f"{len(draws)} bootstrap refits" if draws is not None else "no bootstrap refits"
+    report.exponents.append(
+        Table(
+            f"Train-time vs test-time compute: {law.formula}",
+            ["quantity", "value", f"{lv:.0%} interval"],
+            rows,
+            note=f"Measured on this study: fitted to its {len(fit.runs)} (train compute, "
+            f"test-time compute, coverage) points, in-sample; intervals from {source}. Jones "
+            "(2021) found 10× train-time compute ≈ 15× test-time compute (MCTS) for Hex.",
+            highlight={4},
+        )
+    )
+    lo, hi = fit.train_multiple_interval or (float("nan"), float("nan"))
+    report.headline.setdefault("cards", []).append(
+        (
+            f"train-compute multiple worth 10× test-time compute, {lv:.0%} [{lo:.3g}, {hi:.3g}]; "
+            f"Jones 2021 Hex {HEX_MULTIPLE:.2g}×",
+            f"{mult:.3g}×",
+        )
+    )
+    report.headline.update(
+        {
+            "tradeoff_slope": fit.slope,
+            "tradeoff_slope_interval": list(fit.slope_interval) if fit.slope_interval else None,
+            "train_multiple_for_10x_test": mult,
+            "train_multiple_interval": (
+                list(fit.train_multiple_interval) if fit.train_multiple_interval else None
+            ),
+        }
+    )
+    if command:
+        report.commands.append(command)
