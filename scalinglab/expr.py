@@ -157,6 +157,41 @@ def apply_filter(df: pd.DataFrame, text: str, option: str = "--where") -> pd.Dat
     return df[parse_filter(text, option).mask(df, option).to_numpy()]
 
 
+def evaluate_numeric(df: pd.DataFrame, text: str, option: str = "--cost") -> np.ndarray:
+    """One number per row of `df` from an arithmetic expression over its columns (e.g. a run's
+    cost, "6*params*tokens"), parsed and checked like a filter; fails in one line on an unknown
+    column or a result that is not a number per row."""
+    if not text.strip():
+        raise ExpressionError(f"{option} is empty: give an expression such as '6*params*tokens'")
+    parsed = parse_filter(text, option)
+    unknown = sorted(c for c in parsed.column_names() if c not in df.columns)
+    if unknown:
+        known = ", ".join(map(str, df.columns))
+        raise ExpressionError(
+            f"{option} names {unknown[0]!r}, which is not a column; the columns are: {known}"
+        )
+    try:
+        with np.errstate(all="ignore"):
+            value = _Evaluator(df, parsed.backticked, option).visit(parsed.tree.body)
+    except ExpressionError:
+        raise
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ExpressionError(f"cannot evaluate {option} {text!r}: {first}") from None
+    if isinstance(value, int | float | np.floating) and not isinstance(value, bool):
+        value = pd.Series(float(value), index=df.index)
+    if (
+        not isinstance(value, pd.Series)
+        or not pd.api.types.is_numeric_dtype(value.dtype)
+        or pd.api.types.is_bool_dtype(value.dtype)
+    ):
+        raise ExpressionError(
+            f"{option} {text!r} must give a number per row (arithmetic on numeric columns, "
+            "e.g. '6*params*tokens'), not a condition or text"
+        )
+    return value.to_numpy(dtype=float)
+
+
 def _prepare(text: str, option: str) -> tuple[str, dict[str, str]]:
     """Checks shared by filters and formulas: the length, no '@', backticked names replaced."""
     if len(text) > MAX_LENGTH:

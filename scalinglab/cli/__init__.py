@@ -21,6 +21,7 @@ from scalinglab.cli import report as _report  # noqa: F401  isort: skip
 from scalinglab.cli import demo as _demo  # noqa: F401  isort: skip
 from scalinglab.cli import benchmark as _benchmark  # noqa: F401  isort: skip
 from scalinglab.cli import tradeoff as _tradeoff  # noqa: F401  isort: skip
+from scalinglab.cli import design as _design  # noqa: F401  isort: skip
 
 
 def main() -> None:

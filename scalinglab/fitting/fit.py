@@ -407,6 +407,22 @@ def polish(
     return SolveResult(theta=theta, fun=fun, converged=converged, n_iter=n_iter, grad=grad)
 
 
+def residual_sd(
+    law: FittableLaw,
+    free: tuple[str, ...],
+    theta: torch.Tensor,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    w: torch.Tensor,
+) -> float:
+    """sqrt(Σ w r² / (Σ w − p)): the residuals' sd on the objective's scale (log for the log
+    objectives), with the fitted parameters' degrees of freedom taken off (NaN without any)."""
+    with torch.no_grad():
+        r = residuals(law, free, x, y)(theta[None, :])[0]
+    dof = float(w.sum()) - len(free)
+    return math.sqrt(float((w * r * r).sum()) / dof) if dof > 0 else math.nan
+
+
 def fit_law(
     law: FittableLaw, x: FloatArray, y: FloatArray, sample_weight: FloatArray | None
 ) -> None:
@@ -450,6 +466,7 @@ def _fit_law(
     law.params_ = {n: params[n] for n in law.param_names}
     law.objective_ = objective
     law.n_points_ = len(y)
+    law.residual_sd_ = residual_sd(law, free, theta, xt, yt, wt)
     law.converged_ = converged
     if not converged:
         warnings.append(

@@ -57,6 +57,7 @@ class FittableLaw(Protocol):
     ci_level_: float
     objective_: float
     n_points_: int
+    residual_sd_: float
     converged_: bool
     at_bounds_: list[str]
     warnings_: list[str]

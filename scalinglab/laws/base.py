@@ -460,6 +460,7 @@ class ScalingLaw:
             out["ci_level"] = self.ci_level_
             out["objective"] = self.objective_
             out["n_points"] = self.n_points_
+            out["residual_sd"] = getattr(self, "residual_sd_", math.nan)
             out["converged"] = self.converged_
             out["at_bounds"] = list(self.at_bounds_)
             out["warnings"] = list(self.warnings_)
@@ -523,6 +524,8 @@ class ScalingLaw:
             law.objective_ = float(data.get("objective", math.nan))
             field = "n_points"
             law.n_points_ = int(data.get("n_points", 0))
+            field = "residual_sd"
+            law.residual_sd_ = float(data.get("residual_sd", math.nan))
             law.converged_ = bool(data.get("converged", True))
             field = "at_bounds"
             law.at_bounds_ = [str(v) for v in data.get("at_bounds", [])]
@@ -562,6 +565,7 @@ class ScalingLaw:
     ci_level_: float
     objective_: float
     n_points_: int
+    residual_sd_: float = math.nan  # sd of the residuals on the objective's scale (fit_law)
     converged_: bool
     at_bounds_: list[str]
     warnings_: list[str]

@@ -1,0 +1,303 @@
+"""`scalinglab suggest` (the next runs to train) and `scalinglab benchmark design` (the
+budget-limited fitting benchmark): scalinglab.planning.design on the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from scalinglab.cli.app import DEFAULT_LEVEL, JsonOption, LevelOption, app, fail, out_console
+from scalinglab.cli.benchmark import bench_app
+from scalinglab.display import num
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    from scalinglab.laws.base import ScalingLaw
+
+CostOption = Annotated[
+    str,
+    typer.Option(
+        "--cost",
+        help="A run's cost from its columns, e.g. '6*params*tokens' (arithmetic only; parsed "
+        "safely, never run as code).",
+    ),
+]
+
+
+def run_costs(df: pd.DataFrame, text: str, source: str) -> np.ndarray:
+    """--cost evaluated on every row of a table: finite and > 0, or one line naming the row."""
+    import numpy as np
+
+    from scalinglab.expr import evaluate_numeric
+
+    cost = evaluate_numeric(df, text, "--cost")
+    bad = ~(np.isfinite(cost) & (cost > 0))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        fail(
+            f"--cost {text!r} gives {cost[row]:g} for data row {row + 1} of {source}; every "
+            "run's cost must be a finite number > 0"
+        )
+    return cost
+
+
+def fitted_law(
+    fit_file: Path | None, formula: str | None, y: str | None, runs: pd.DataFrame | None
+) -> tuple[ScalingLaw, list[str], str | None]:
+    """(law, its X columns, its y column): from a fit file, or --formula fitted on --runs."""
+    from scalinglab.cli.formula import formula_variables
+    from scalinglab.io import fit_variables, load_fit, numeric_columns
+    from scalinglab.laws.formula import FormulaLaw
+
+    if fit_file is not None:
+        law, doc = load_fit(fit_file)
+        y_name = doc.get("y")
+        return law, fit_variables(law, doc), None if y_name is None else str(y_name)
+    assert formula is not None and runs is not None and y is not None
+    variables = formula_variables(formula, runs, y, None)
+    law = FormulaLaw(formula, variables)
+    law.fit(numeric_columns(runs, variables, "--runs"), numeric_columns(runs, [y], "--runs")[:, 0])
+    return law, variables, y
+
+
+@app.command("suggest")
+def suggest_command(
+    fit_file: Annotated[
+        Path | None, typer.Argument(help="A fit JSON (from `scalinglab fit ... --json`).")
+    ] = None,
+    candidates: Annotated[
+        Path, typer.Option(help="CSV/Parquet of the runs one could train next (their inputs).")
+    ] = Path(),
+    cost: CostOption = "",
+    target: Annotated[
+        Path, typer.Option(help="CSV/Parquet of the inputs whose prediction matters.")
+    ] = Path(),
+    runs: Annotated[
+        Path | None,
+        typer.Option(
+            help="The runs done (the fit's table); lets the design learn where the law misfits. "
+            "Needed with --formula."
+        ),
+    ] = None,
+    formula: Annotated[
+        str | None, typer.Option(help="Fit this formula to --runs instead of a fit file.")
+    ] = None,
+    y: Annotated[str | None, typer.Option(help="The column --runs measured (--formula).")] = None,
+    n: Annotated[int, typer.Option("--n", min=1, help="How many runs to suggest.")] = 5,
+    budget: Annotated[
+        float | None, typer.Option(help="Total cost the suggested runs may spend.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the suggested runs (.csv).")] = None,
+    level: LevelOption = DEFAULT_LEVEL,
+    json_out: JsonOption = None,
+) -> None:
+    """The next runs to train: the candidates that shrink the prediction's interval at the
+    target most per unit of cost, chosen one after another (each given those before it).
+
+    Bayesian design on the fit, linearised, with a Gaussian-process model of where the law
+    misfits when the runs done are given (scalinglab.planning.design).
+
+    Examples:
+
+      scalinglab suggest fit.json --runs done.csv --candidates pool.csv --cost "6*N*D"
+        --target big.csv --n 5
+
+      scalinglab suggest --formula "E + A/N**alpha + B/D**beta" --runs done.csv --y loss
+        --candidates pool.csv --cost "6*N*D" --target big.csv --budget 1e21
+    """
+    import math
+
+    from scalinglab.io import numeric_columns, read_table
+    from scalinglab.planning.design import greedy_design, state_from_fit, state_from_runs
+
+    if (fit_file is None) == (formula is None):
+        fail("give a fit file or --formula (with --runs and --y), not both and not neither")
+    if fit_file is not None and y is not None:
+        fail("--y goes with --formula; a fit file names its own y column")
+    if formula is not None and (runs is None or y is None):
+        fail("--formula needs the runs done (--runs TABLE) and the column they measured (--y)")
+    if candidates == Path() or not cost or target == Path():
+        fail("suggest needs --candidates POOL, --cost EXPR and --target TABLE")
+    if budget is not None and not (math.isfinite(budget) and budget > 0):
+        fail(f"--budget must be a number > 0, got {budget:g}")
+    if out is not None and out.suffix.lower() != ".csv":
+        fail(f"--out {out}: give a .csv file name")
+    pool = read_table(candidates)
+    costs = run_costs(pool, cost, str(candidates))  # a bad --cost fails before any fitting
+    targets = read_table(target)
+    done = None if runs is None else read_table(runs)
+    law, variables, y_name = fitted_law(fit_file, formula, y, done)
+    X_pool = numeric_columns(pool, variables, str(candidates))
+    X_target = numeric_columns(targets, variables, str(target))
+    discrepancy = None
+    if done is not None:
+        if y_name is None:
+            fail("the fit file names no y column; the runs done need one to learn from")
+        assert y_name is not None
+        X_done = numeric_columns(done, variables, str(runs))
+        y_done = numeric_columns(done, [y_name], str(runs))[:, 0]
+        state, discrepancy = state_from_runs(law, X_done, y_done, X_pool, X_target)
+    else:
+        state = state_from_fit(law, X_pool, X_target)
+    design = greedy_design(law, state, costs, n=n, budget=budget, level=level)
+    if not design.steps:
+        fail("no candidate run fits in --budget; raise it or add cheaper candidates")
+    chosen = design.table(pool)
+    if out is not None:
+        chosen.to_csv(out, index=False)
+    payload: dict[str, Any] = {
+        "law": law.name,
+        "target_rows": len(X_target),
+        "level": level,
+        "width_before": design.width_before,
+        "residual_sd": design.residual_sd,
+        "discrepancy": None if discrepancy is None else vars(discrepancy),
+        "runs": chosen.to_dict(orient="records"),
+    }
+    console = out_console(json_out)
+    if json_out is not None:
+        from scalinglab.cli.app import emit
+
+        emit(payload, json_out, lambda: None)
+        return
+    _print_design(console, design, chosen, variables, level, law.objective)
+
+
+def _print_design(
+    console: Any, design: Any, chosen: pd.DataFrame, variables: list[str], level: float,
+    objective: str,
+) -> None:  # fmt: skip
+    from rich.table import Table
+
+    relative = objective != "ls_linear"
+    unit = "relative " if relative else ""
+
+    def width(value: float) -> str:
+        return num(100 * value, ".1f") + "%" if relative else num(value, ".4g")
+
+    console.print(
+        f"target's {level:.0%} interval ({unit}width, mean over the target rows): "
+        f"{width(design.width_before)} now"
+    )
+    table = Table(title="suggested runs, in order", title_justify="left")
+    for col in ("#", *variables, "cost", "cumulative", "width after", "variance cut", "pins"):
+        table.add_column(col, justify="left" if col == "pins" else "right")
+    for rec in chosen.to_dict(orient="records"):
+        table.add_row(
+            str(rec["rank"]), *(num(rec[v], ".3g") for v in variables), num(rec["cost"], ".3g"),
+            num(rec["cumulative_cost"], ".3g"), width(rec["target_width_after"]),
+            num(100 * rec["variance_removed"], ".0f") + "%", str(rec["informs"]),
+        )  # fmt: skip
+    console.print(table)
+
+
+@bench_app.command("design")
+def design_benchmark_command(
+    train: Annotated[Path, typer.Argument(help="The pool of runs one may pick (CSV/Parquet).")],
+    test: Annotated[Path, typer.Argument(help="The runs the fit is scored on (CSV/Parquet).")],
+    formula: Annotated[str, typer.Option(help="The law, e.g. 'E + A/N**alpha + B/D**beta'.")],
+    y: Annotated[str, typer.Option(help="The column the law predicts.")],
+    cost: CostOption,
+    group: Annotated[
+        str | None, typer.Option(help="A column whose groups get their own parameters.")
+    ] = None,
+    budgets: Annotated[
+        str, typer.Option(help="Budget fractions of the pool's total cost, comma-separated.")
+    ] = "0.01,0.05,0.1",
+    repeats: Annotated[int, typer.Option(min=1, help="Repeats of each random method.")] = 10,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the repeats.")] = 0,
+    json_out: JsonOption = None,
+) -> None:
+    """The budget-limited protocol (Li et al. 2026): each method picks runs from TRAIN until it
+    has spent a fraction of their total cost, the formula is fitted on them, and R² (clipped to
+    [−1, 1]) is measured on TEST. Methods: random, cheapest-first and design (ours: `suggest`
+    in rounds, aimed at TEST's inputs; its outcomes are only scored).
+
+    Example:
+
+      scalinglab benchmark design chinchilla_train.csv chinchilla_test.csv
+        --formula "E + A/N**alpha + B/D**beta" --y loss --cost "6*N*D" --repeats 10
+    """
+    import math
+
+    from rich.progress import Progress
+
+    from scalinglab.cli.formula import formula_variables
+    from scalinglab.io import numeric_columns, read_table
+    from scalinglab.laws.formula import FormulaLaw
+    from scalinglab.planning.design_benchmark import METHODS, Pool, run_benchmark
+
+    try:
+        fractions = [float(b) for b in budgets.split(",") if b.strip()]
+    except ValueError:
+        fail(f"--budgets takes fractions such as 0.01,0.05,0.1, got {budgets!r}")
+    if not fractions or not all(math.isfinite(b) and 0 < b <= 1 for b in fractions):
+        fail(f"--budgets takes fractions in (0, 1] such as 0.01,0.05,0.1, got {budgets!r}")
+    train_df, test_df = read_table(train), read_table(test)
+    variables = formula_variables(formula, train_df, y, group)
+    X = numeric_columns(train_df, variables, str(train))
+    X_test = numeric_columns(test_df, variables, str(test))
+    options: dict[str, Any] = {}
+    if group is not None:
+        for df, source in ((train_df, train), (test_df, test)):
+            if group not in df.columns:
+                fail(f"{source} has no column {group!r} (--group)")
+        labels = sorted(set(train_df[group].astype(str)))
+        probe = FormulaLaw(formula, variables, groups=labels, group_column=group)
+        unseen = sorted(set(test_df[group].astype(str)) - set(labels))
+        if unseen:
+            fail(f"{test} has group {unseen[0]!r}, which {train} does not have")
+        X = _with_codes(X, probe.group_codes(train_df[group].astype(str).tolist()))
+        X_test = _with_codes(X_test, probe.group_codes(test_df[group].astype(str).tolist()))
+        options = {"groups": labels, "group_column": group}
+    pool = Pool(
+        X=X, y=numeric_columns(train_df, [y], str(train))[:, 0],
+        cost=run_costs(train_df, cost, str(train)),
+        X_test=X_test, y_test=numeric_columns(test_df, [y], str(test))[:, 0],
+    )  # fmt: skip
+    FormulaLaw(formula, variables, **options)  # a bad formula fails here, before any work
+
+    def make_law() -> FormulaLaw:
+        return FormulaLaw(formula, variables, **options)
+
+    total = len(fractions) * (1 + 2 * repeats)
+    console = out_console(json_out)
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("picking and fitting", total=total)
+        result = run_benchmark(
+            make_law, pool, fractions, repeats=repeats, seed=seed,
+            progress=lambda: progress.advance(task),
+        )  # fmt: skip
+
+    def render() -> None:
+        from rich.table import Table
+
+        table = Table(
+            title=f"test R² (clipped to [−1, 1]; mean of {repeats} repeats; cheapest-first is "
+            "deterministic)",
+            title_justify="left",
+        )
+        table.add_column("method")
+        for b in fractions:
+            table.add_column(f"{b:.0%} budget", justify="right")
+        methods: dict[str, Any] = result["methods"]  # type: ignore[assignment]
+        for name in METHODS:
+            cells = [num(methods[name]["r2"][f"{b:g}"], ".3f") for b in fractions]
+            table.add_row(name, *cells)
+        all_data = num(float(result["all_data_r2"]), ".3f")  # type: ignore[arg-type]
+        table.add_row("all of TRAIN", *[all_data] * len(fractions))
+        console.print(table)
+
+    from scalinglab.cli.app import emit
+
+    emit(result, json_out, render)
+
+
+def _with_codes(X: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    import numpy as np
+
+    return np.column_stack([X, codes])

@@ -1,0 +1,169 @@
+"""`scalinglab suggest` and `scalinglab benchmark design` (issue 16): real fits on small tables,
+JSON shapes, and bad or hostile input (exit 2, one line, nothing run or written)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scalinglab.cli import run_app
+from tests.audit import no_code_runs
+
+HOFFMANN = {"E": 1.69337, "A": 406.401, "B": 410.723, "alpha": 0.33917, "beta": 0.28491}
+FORMULA = "E + A/N**alpha + B/D**beta"
+
+
+def loss(N: np.ndarray, D: np.ndarray) -> np.ndarray:
+    p = HOFFMANN
+    return p["E"] + p["A"] / N ** p["alpha"] + p["B"] / D ** p["beta"]
+
+
+@pytest.fixture(scope="module")
+def tables(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """done.csv (cheap runs with loss), pool.csv (the rest, inputs only), target.csv."""
+    d = tmp_path_factory.mktemp("design")
+    rng = np.random.default_rng(0)
+    N, D = np.meshgrid(np.geomspace(1e7, 1e9, 6), np.geomspace(1e8, 1e11, 6))
+    grid = pd.DataFrame({"N": N.ravel(), "D": D.ravel()})
+    grid["loss"] = loss(grid.N, grid.D) * np.exp(rng.normal(0, 0.01, len(grid)))
+    grid = grid.iloc[np.argsort(grid.N * grid.D)].reset_index(drop=True)
+    grid.iloc[:14].to_csv(d / "done.csv", index=False)
+    grid.iloc[14:].to_csv(d / "pool_with_loss.csv", index=False)
+    grid.iloc[14:].drop(columns="loss").to_csv(d / "pool.csv", index=False)
+    target = pd.DataFrame({"N": [7e10, 3e10], "D": [1.4e12, 6e11]})
+    target.to_csv(d / "target.csv", index=False)
+    target.assign(loss=loss(target.N, target.D)).to_csv(d / "test.csv", index=False)
+    return d
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = run_app(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def suggest_args(d: Path) -> list[str]:
+    return [
+        "suggest", "--formula", FORMULA, "--runs", str(d / "done.csv"), "--y", "loss",
+        "--candidates", str(d / "pool.csv"), "--cost", "6*N*D", "--target", str(d / "target.csv"),
+    ]  # fmt: skip
+
+
+def test_suggest_from_a_formula_and_from_a_fit_file(
+    tables: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_csv = tmp_path / "next.csv"
+    code, out, err = run([*suggest_args(tables), "--n", "4", "--out", str(out_csv)], capsys)
+    assert code == 0, err
+    assert "suggested runs" in out and "alpha" in out
+    chosen = pd.read_csv(out_csv)
+    assert list(chosen["rank"]) == [1, 2, 3, 4]
+    pool = pd.read_csv(tables / "pool.csv")
+    merged = chosen.merge(pool, on=["N", "D"])
+    assert len(merged) == 4  # every suggestion is a candidate
+    assert np.allclose(chosen["cost"], 6 * chosen.N * chosen.D)
+    assert (np.diff(chosen["target_width_after"]) <= 1e-12).all()
+
+    code, out, err = run([*suggest_args(tables), "--budget", "1e19", "--json", "-"], capsys)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["runs"] and doc["runs"][-1]["cumulative_cost"] <= 1e19
+    assert set(doc["discrepancy"]) == {"tau2", "ell", "noise2"}
+
+    fit = tmp_path / "fit.json"
+    code, _, err = run(
+        ["fit", str(tables / "done.csv"), "--formula", FORMULA, "--y", "loss", "--json", str(fit),
+         "--bootstrap", "0"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    args = ["--candidates", str(tables / "pool.csv"), "--cost", "6*N*D"]
+    args += ["--target", str(tables / "target.csv"), "--n", "2", "--json", "-"]
+    code, out, err = run(["suggest", str(fit), *args], capsys)
+    assert code == 0, err
+    assert len(json.loads(out)["runs"]) == 2
+    code, out, err = run(["suggest", str(fit), "--runs", str(tables / "done.csv"), *args], capsys)
+    assert code == 0, err
+    assert json.loads(out)["discrepancy"] is not None
+
+
+def test_benchmark_design_prints_and_writes_the_documented_json(
+    tables: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(
+        ["benchmark", "design", str(tables / "pool_with_loss.csv"), str(tables / "test.csv"),
+         "--formula", FORMULA, "--y", "loss", "--cost", "6*N*D", "--budgets", "0.3",
+         "--repeats", "1", "--json", "-"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    doc = json.loads(out)
+    assert set(doc["methods"]) == {"random", "cheapest", "design"}
+    for entry in doc["methods"].values():
+        assert -1 <= entry["r2"]["0.3"] <= 1 and entry["cost_share"]["0.3"] <= 0.3 + 1e-9
+
+
+HOSTILE = [
+    (["--cost", "__import__('os').system('touch pwned')"], "may not use function calls"),
+    (["--cost", "N.__class__"], "attribute access"),
+    (["--cost", "N > 1"], "must give a number per row"),
+    (["--cost", "N - 1e12"], "must be a finite number > 0"),
+    (["--cost", "6*params*tokens"], "'params', which is not a column"),
+    (["--budget", "-1"], "--budget must be a number > 0"),
+    (["--budget", "1"], "no candidate run fits in --budget"),
+    (["--out", "next.json"], "give a .csv file name"),
+]
+
+
+@pytest.mark.parametrize(("extra", "needle"), HOSTILE, ids=[" ".join(e) for e, _ in HOSTILE])
+def test_bad_suggest_input_is_one_line_and_runs_nothing(
+    tables: Path,
+    extra: list[str],
+    needle: str,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = suggest_args(tables)
+    if extra[0] in args:  # replace the option's value
+        i = args.index(extra[0])
+        args = [*args[:i], *extra, *args[i + 2 :]]
+    else:
+        args = [*args, *extra]
+    code, _, err = run(args, capsys)
+    assert code == 2
+    assert needle in err and len(err.strip().splitlines()) == 1, err
+    assert list(tmp_path.iterdir()) == []  # no --out written, no file touched by the input
+    if extra[0] == "--cost":
+        from scalinglab.expr import ExpressionError, evaluate_numeric
+
+        pool = pd.read_csv(tables / "pool.csv")
+        with no_code_runs("--cost"), contextlib.suppress(ExpressionError):
+            evaluate_numeric(pool, extra[1])
+
+
+TARGETS = ["--candidates", "x.csv", "--cost", "N", "--target", "t.csv"]
+BENCH = ["benchmark", "design", "a.csv", "b.csv", "--formula", FORMULA, "--y", "loss"]
+USAGE = [
+    (["suggest", *TARGETS], "a fit file or --formula"),
+    (["suggest", "--formula", FORMULA, *TARGETS], "--runs"),
+    (["suggest", "fit.json", "--formula", FORMULA, *TARGETS], "not both"),
+    (["suggest", "--formula", FORMULA, "--runs", "d.csv", "--y", "loss"], "needs --candidates"),
+    ([*BENCH, "--cost", "N", "--budgets", "2"], "fractions in (0, 1]"),
+    ([*BENCH, "--cost", "N", "--budgets", "x"], "--budgets takes fractions"),
+]
+
+
+@pytest.mark.parametrize(("args", "needle"), USAGE, ids=[" ".join(a) for a, _ in USAGE])
+def test_bad_usage_is_one_line(
+    args: list[str], needle: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(args, capsys)
+    assert code == 2
+    assert needle in err and len(err.strip().splitlines()) == 1, err
