@@ -180,10 +180,48 @@ class HParamSpec(_Strict):
         return self
 
 
+# The adaptive design's default law: error = a·m^(−b) + c·p^(−d) + e, m the shard size and p the
+# model's parameter count (the data and model terms of Rosenfeld et al. 2020 / Hoffmann et al.
+# 2022 added, with an irreducible floor e, Hestness's gamma).
+DEFAULT_ADAPTIVE_LAW = "a*m**-b + c*p**-d + e"
+ADAPTIVE_VARIABLES = ("m", "p")
+# Keys of [search] that only an adaptive study uses (left out of a grid study's fingerprint).
+ADAPTIVE_ONLY = ("design", "seed_shards", "runs_per_round", "law")
+
+
+class TargetSpec(_Strict):
+    """Where an adaptive study predicts: a shard size, at the grid's largest model size, at
+    `model_size`, or at the grid's model size whose one-pass training compute (FLOPs per
+    example x examples) is nearest `compute`."""
+
+    examples: int = Field(ge=1)
+    model_size: int | None = Field(default=None, ge=1)
+    compute: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _one_size(self) -> TargetSpec:
+        if self.model_size is not None and self.compute is not None:
+            raise ValueError("give model_size or compute, not both")
+        return self
+
+
 class SearchSpec(_Strict):
-    """The per-shard search for the best-fit model (Hestness 2017, Sec. 3)."""
+    """The per-shard search for the best-fit model (Hestness 2017, Sec. 3).
+
+    `design = "adaptive"` runs a small seed grid (the `seed_shards` smallest shards at every
+    model size), then rounds of `runs_per_round` (shard, model size) cells chosen by
+    scalinglab.planning.design on the law fitted so far, until the 90% interval of the
+    prediction at `target` is narrower than `target_rel_width` (relative to the prediction) or
+    `[budget] total_flops` is spent (scalinglab.study.adaptive)."""
 
     model_sizes: list[int]
+    design: Literal["grid", "adaptive"] = "grid"
+    target: TargetSpec | None = None
+    target_rel_width: float | None = Field(default=None, gt=0)
+    seed_shards: int = Field(default=3, ge=2)
+    runs_per_round: int = Field(default=2, ge=1)
+    trials_per_cell: int | None = Field(default=None, ge=1)
+    law: str = DEFAULT_ADAPTIVE_LAW
     trials_per_shard: int | None = Field(default=None, ge=1)
     sampler: Literal["tpe", "random", "grid"] = "tpe"
     pruner: Literal["median", "none"] = "median"
@@ -218,9 +256,47 @@ class SearchSpec(_Strict):
             ranged = [k for k, v in self.hparams.items() if v.choices is None]
             if ranged:
                 raise ValueError(f"sampler 'grid' needs choices for every hparam, not {ranged}")
-        elif self.trials_per_shard is None:
+        elif self.trials_per_shard is None and self.design == "grid":
             raise ValueError("trials_per_shard is required unless sampler = 'grid'")
+        if self.design == "adaptive":
+            self._check_adaptive()
+        else:
+            extra = [
+                k for k in ("target", "target_rel_width", "trials_per_cell")
+                if getattr(self, k) is not None
+            ]  # fmt: skip
+            if extra:
+                raise ValueError(f"{extra[0]} is for design = 'adaptive' only")
         return self
+
+    def _check_adaptive(self) -> None:
+        if self.target is None:
+            raise ValueError("design = 'adaptive' needs target = { examples = N }")
+        if self.target_rel_width is None:
+            raise ValueError(
+                "design = 'adaptive' needs target_rel_width (stop when the target's 90% "
+                "interval is narrower than this fraction of the prediction, e.g. 0.05)"
+            )
+        if self.trials_per_cell is not None and self.sampler == "grid":
+            raise ValueError("sampler 'grid' runs every hparam combination of a cell; "
+                             "remove trials_per_cell")  # fmt: skip
+        from scalinglab.laws.formula import FormulaLaw  # a formula's errors as one line
+
+        law = FormulaLaw(self.law, ADAPTIVE_VARIABLES)
+        if law.variables != ADAPTIVE_VARIABLES:
+            raise ValueError("the adaptive law's variables are m (shard size) and p (params)")
+
+    def cell_trials(self) -> list[dict[str, Any]]:
+        """The trials of one (shard, model size) cell of an adaptive study, as enqueued
+        parameters without model_size: every hparam combination (grid), or `trials_per_cell`
+        (default 1) empty ones the sampler fills in."""
+        if self.sampler == "grid":
+            combos: list[dict[str, Any]] = [{}]
+            for key, spec in self.hparams.items():
+                assert spec.choices is not None
+                combos = [{**c, key: v} for c in combos for v in spec.choices]
+            return combos
+        return [{} for _ in range(self.trials_per_cell or 1)]
 
     def grid(self) -> list[dict[str, Any]]:
         """All combinations of model size and hparam choices (sampler = 'grid')."""
@@ -231,7 +307,9 @@ class SearchSpec(_Strict):
         return combos
 
     def n_trials(self) -> int:
-        """Trials per shard and seed."""
+        """Trials per shard and seed (adaptive: at most, if every model size ran there)."""
+        if self.design == "adaptive":
+            return len(self.cell_trials()) * len(self.model_sizes)
         if self.sampler == "grid":
             n = len(self.grid())
             return n if self.trials_per_shard is None else min(n, self.trials_per_shard)
@@ -331,9 +409,13 @@ class StudyConfig(_Strict):
 
     def identity(self) -> dict[str, Any]:
         """The parts that define the study's trials; a rerun must match them to resume."""
-        return self.model_dump(
+        out = self.model_dump(
             mode="json", include={"name", "task", "shards", "search", "train"}, exclude_none=True
         )
+        if self.search.design == "grid":  # a grid study's identity is what it was before 0.x
+            for key in ADAPTIVE_ONLY:
+                out["search"].pop(key, None)
+        return out
 
     def fingerprint(self) -> str:
         text = json.dumps(self.identity(), sort_keys=True)

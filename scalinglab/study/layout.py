@@ -63,12 +63,18 @@ def _queue_slots(config: StudyConfig, storage: optuna.storages.BaseStorage) -> N
         study.set_user_attr("shard_size", search.shard_size)
         study.set_user_attr("seed", search.seed)
         study.set_user_attr("parent", config.name)
+        if config.search.design == "adaptive":
+            continue  # its cells are queued round by round (scalinglab.study.adaptive)
         have = {t.user_attrs.get("slot") for t in study.get_trials(deepcopy=False)}
         for slot in range(n):
             if slot in have:
                 continue
             params: dict[str, Any] = grid[slot] if grid is not None else {}
             study.enqueue_trial(params, user_attrs={"slot": slot}, skip_if_exists=False)
+    if config.search.design == "adaptive":
+        from scalinglab.study.adaptive import lay_out
+
+        lay_out(config, storage)
 
 
 def _stored_config(parent: optuna.Study) -> dict[str, Any] | None:

@@ -11,6 +11,7 @@ trial by a worker that died is queued again, so a study that "finished" with a l
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from scalinglab.study.executors import ExecutionResult, make_executor
 from scalinglab.study.layout import prepare_study
 from scalinglab.study.progress import ProgressMonitor
 from scalinglab.study.recovery import needs_recovery, recover
+from scalinglab.study.results import results_frame
 from scalinglab.study.status import StudyStatus, status_of
 from scalinglab.study.storage import normalize_url, open_storage, sqlite_path
 from scalinglab.study.worker import WorkerReport, WorkerSpec
@@ -83,7 +85,7 @@ def run_study(
     # Local trials run here: this machine must have the [resources] device (one clear line if
     # not). On Ray the workers check it on their nodes; this one may have no GPU at all.
     cfg = load_config(config, check_device=executor == "local")
-    check_task(cfg, task)
+    built = check_task(cfg, task)
     runner = make_executor(executor, workers, address)
     url = normalize_url(storage, cfg.name)
     rel = cfg.reliability
@@ -108,14 +110,20 @@ def run_study(
         return WorkerSpec(url, config_json, worker_id, deadline, threads, task)
 
     show = console.is_terminal if progress is None else progress
+
+    def run_workers() -> ExecutionResult:
+        if show:
+            with ProgressMonitor(cfg, url, console):
+                return runner.run(make_spec, cfg.resources)
+        return runner.run(make_spec, cfg.resources)
+
     result: ExecutionResult
-    if status_of(cfg, store).state == "finished":
+    if cfg.search.design == "adaptive":
+        result = _run_adaptive(cfg, store, built, run_workers, deadline, console)
+    elif status_of(cfg, store).state == "finished":
         result = ExecutionResult()  # nothing queued or running: no workers to start
-    elif show:
-        with ProgressMonitor(cfg, url, console):
-            result = runner.run(make_spec, cfg.resources)
     else:
-        result = runner.run(make_spec, cfg.resources)
+        result = run_workers()
     return RunResult(
         name=cfg.name,
         url=url,
@@ -125,3 +133,48 @@ def run_study(
         errors=result.errors,
         seconds=time.monotonic() - t0,
     )
+
+
+def _run_adaptive(
+    cfg: StudyConfig,
+    store: Any,
+    task: Task,
+    run_workers: Callable[[], ExecutionResult],
+    deadline: float | None,
+    console: Console,
+) -> ExecutionResult:
+    """Rounds of an adaptive study: run the queued cells' trials, then fit and queue the next
+    cells (scalinglab.study.adaptive.advance), until it stops, is interrupted, or time is up."""
+    from scalinglab.study.adaptive import advance, lay_out
+
+    lay_out(cfg, store)  # a round planned just before a kill is queued now
+    total = ExecutionResult()
+    while True:
+        st = status_of(cfg, store)
+        if st.waiting or st.running:
+            result = run_workers()
+            total.reports.extend(result.reports)
+            total.errors.extend(result.errors)
+            if result.interrupted:
+                total.interrupted = True
+                return total
+            budget_stop = any(r.stopped in ("wall_time", "total_flops") for r in result.reports)
+            if budget_stop and status_of(cfg, store).waiting:
+                return total  # a budget stopped the workers mid-round
+        if deadline is not None and time.time() >= deadline:
+            return total
+        step = advance(cfg, store, task, results_frame(cfg, store))
+        if step.action != "queued":
+            if step.action == "stopped":
+                console.print(f"adaptive study stopped: {step.reason}", highlight=False)
+            return total
+        assert step.round is not None
+        prev = status_of(cfg, store).adaptive
+        last = prev.rounds[-2] if prev is not None and len(prev.rounds) > 1 else None
+        if last is not None and last.rel_width is not None:
+            console.print(
+                f"round {last.number}: {last.spent_flops:.3g} FLOPs, prediction "
+                f"{last.prediction:.4g}, 90% interval {last.rel_width:.1%} wide; "
+                f"next: {len(step.round.cells)} cell(s) {step.round.cells}",
+                highlight=False,
+            )

@@ -15,6 +15,7 @@ from typing import Any
 import optuna
 import pandas as pd
 
+from scalinglab.study.adaptive import Plan, planned_slots, read_plan
 from scalinglab.study.config import StudyConfig
 from scalinglab.study.layout import load_study_config
 from scalinglab.study.recovery import Attempt, failure_text, slot_state
@@ -63,6 +64,8 @@ class StudyStatus:
     flops: float
     failures: list[SlotFailure] = field(default_factory=list)
     devices: dict[str, int] = field(default_factory=dict)  # "cuda:0 (bf16)" -> trials run there
+    # An adaptive study's rounds (cells, FLOPs spent, the target's interval) and why it stopped.
+    adaptive: Plan | None = None
 
     def devices_text(self) -> str:
         """'cpu (fp32): 64 trials' or '' before any trial ran."""
@@ -71,6 +74,8 @@ class StudyStatus:
     @property
     def state(self) -> str:
         if self.waiting == 0 and self.running == 0:
+            if self.adaptive is not None and not self.adaptive.stopped:
+                return "in progress" if self.finished or self.failed else "not started"
             return "finished"
         started = self.finished or self.failed or self.running
         return "in progress" if started else "not started"
@@ -91,9 +96,11 @@ class StudyStatus:
         return out
 
 
-def summarize(config: StudyConfig, df: pd.DataFrame) -> StudyStatus:
-    """Status from a trial table (see scalinglab.study.results)."""
+def summarize(config: StudyConfig, df: pd.DataFrame, plan: Plan | None = None) -> StudyStatus:
+    """Status from a trial table (see scalinglab.study.results); an adaptive study's slots are
+    the ones its `plan` has laid out so far."""
     n_slots = config.search.n_trials()
+    planned = planned_slots(config, plan) if plan is not None else None
     max_retry = config.reliability.max_retry
     rows: dict[tuple[int, int], dict[str, Any]] = {}
     for size in config.shard_sizes():
@@ -122,7 +129,8 @@ def summarize(config: StudyConfig, df: pd.DataFrame) -> StudyStatus:
         if state == "failed":
             failures.append(SlotFailure(seed, size, slot, failure_text(attempts, max_retry)))
     for shard, row in rows.items():
-        row["waiting"] += max(0, n_slots - seen[shard])  # not laid out yet
+        expected = n_slots if planned is None else planned.get(shard, 0)
+        row["waiting"] += max(0, expected - seen[shard])  # not laid out yet
     for rec in best_per_shard(df).to_dict("records"):
         row = rows.get((int(rec["seed"]), int(rec["shard_size"])))
         if row is not None:
@@ -137,7 +145,7 @@ def summarize(config: StudyConfig, df: pd.DataFrame) -> StudyStatus:
         name=config.name,
         task=config.task.name,
         shards=shards,
-        total=n_slots * len(rows),
+        total=n_slots * len(rows) if planned is None else sum(planned.values()),
         finished=int(shards["complete"].sum() + shards["pruned"].sum()),
         failed=int(shards["fail"].sum()),
         running=int(shards["running"].sum()),
@@ -145,11 +153,12 @@ def summarize(config: StudyConfig, df: pd.DataFrame) -> StudyStatus:
         flops=float(df["flops"].fillna(0).sum()),
         failures=failures,
         devices=trial_devices(df),
+        adaptive=plan,
     )
 
 
 def status_of(config: StudyConfig, storage: optuna.storages.BaseStorage) -> StudyStatus:
-    return summarize(config, results_frame(config, storage))
+    return summarize(config, results_frame(config, storage), read_plan(config, storage))
 
 
 def study_status(name: str, storage: str | None = None) -> StudyStatus:

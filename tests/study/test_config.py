@@ -122,3 +122,56 @@ def test_reserved_names_are_the_results_columns() -> None:
     from scalinglab.study.results import BASE_COLUMNS, MEASURE_COLUMNS
 
     assert set(BASE_COLUMNS + MEASURE_COLUMNS) == RESERVED_COLUMNS
+
+
+def _adaptive(**search: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "model_sizes": [4, 8],
+        "sampler": "grid",
+        "hparams": {"lr": {"choices": [0.01]}},
+        "design": "adaptive",
+        "target": {"examples": 4096},
+        "target_rel_width": 0.1,
+    }
+    base.update(search)
+    base = {k: v for k, v in base.items() if v is not None}
+    return {
+        "name": "a", "task": {"name": "synthetic"},
+        "shards": {"smallest": 128, "largest": 1024}, "search": base,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("search", "message"),
+    [
+        ({"target": None}, "needs target = { examples = N }"),
+        ({"target_rel_width": None}, "needs target_rel_width"),
+        ({"target_rel_width": 0}, "search.target_rel_width"),
+        ({"target": {"examples": 0}}, "search.target.examples"),
+        ({"target": {"examples": 10, "model_size": 8, "compute": 1e12}}, "not both"),
+        ({"target": {"examples": 10, "tokens": 5}}, "search.target.tokens: unknown key"),
+        ({"design": "bandit"}, "search.design"),
+        ({"seed_shards": 1}, "search.seed_shards"),
+        ({"runs_per_round": 0}, "search.runs_per_round"),
+        ({"trials_per_cell": 2}, "remove trials_per_cell"),
+        ({"law": "a*m**-b + e"}, "variable 'p' does not appear"),
+        ({"law": "a*m**-b + c*p**-d + import_x("}, "search"),
+        ({"design": "grid"}, "target is for design = 'adaptive' only"),
+    ],
+)
+def test_adaptive_bad_values_are_one_line(search: dict[str, Any], message: str) -> None:
+    from scalinglab.study.config import parse_config
+
+    with pytest.raises(ScalingLabError, match=message) as info:
+        parse_config(_adaptive(**search), "study.toml")
+    assert "\n" not in str(info.value)
+
+
+def test_adaptive_config_and_grid_fingerprint_unchanged() -> None:
+    from scalinglab.study.config import ADAPTIVE_ONLY, parse_config
+
+    config = parse_config(_adaptive(sampler="random", hparams=None, trials_per_cell=2))
+    assert config.search.cell_trials() == [{}, {}]
+    assert config.search.n_trials() == 4  # 2 model sizes x 2 trials per cell, at most
+    grid = load_config(Path(__file__).parents[2] / "examples" / "synthetic.toml")
+    assert not set(ADAPTIVE_ONLY) & set(grid.identity()["search"])  # old studies still resume

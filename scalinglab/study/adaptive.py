@@ -1,0 +1,404 @@
+"""Adaptive studies (`[search] design = "adaptive"`): run the cells of the shards x model-sizes
+grid that teach most about one prediction, not the whole grid.
+
+A cell is one (shard size, model size) pair, trained at every replicate seed with every trial of
+`SearchSpec.cell_trials()` (every hparam combination under the grid sampler). The study runs a
+seed grid first: the `seed_shards` smallest shards at every model size. Then, round after round:
+
+1. each cell done gives one point: the best value of its trials (`select_by`) per seed, averaged
+   over the seeds; x = (m, p), the shard size and the model's parameter count;
+2. the study's law (a formula in m and p, default a·m^(−b) + c·p^(−d) + e) is fitted to them;
+3. the 90% interval of its prediction at the target (target examples at the target model size)
+   is the model-robust one of scalinglab.planning.design: variance plus the law's misfit,
+   z·sqrt(MSE) on the log scale. Its relative width (hi − lo) / prediction is recorded with the
+   training FLOPs spent so far;
+4. the study stops when that width is below `target_rel_width`, the `[budget] total_flops` is
+   spent, or no cell is left; else `greedy_design` picks the next `runs_per_round` cells among
+   those not run (cost: estimated training FLOPs of the cell — FLOPs per example of its model
+   times the examples it will see, regressed on the trials done — times its trials and seeds),
+   within what is left of the budget, and they are queued as ordinary trials.
+
+The plan (every round's cells, and each round's fit once its trials are done) is a user
+attribute of the parent Optuna study, written before its cells are queued; queueing is idempotent
+(a cell's trials have fixed slots, model index x trials per cell + j, the slots a full grid
+would give them), so a study killed at any point resumes where it was: at most the trial in
+flight is lost (and re-queued by the usual recovery), and a round planned but not yet queued is
+queued on the next start.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import asdict, dataclass, field
+from statistics import NormalDist
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+
+from scalinglab.errors import ScalingLabError
+from scalinglab.fitting.objectives import LOG_OBJECTIVES
+from scalinglab.laws.formula import FormulaLaw
+from scalinglab.planning.design import greedy_design, state_from_runs
+from scalinglab.study.config import ADAPTIVE_VARIABLES, StudyConfig
+from scalinglab.study.storage import shard_study_name
+from scalinglab.tasks.base import Task
+
+PLAN_ATTR = "scalinglab.adaptive"
+LEVEL = 0.9
+FIT_STARTS = 32  # start points of each round's fit (a round's fit should take seconds)
+
+Cell = tuple[int, int]  # (shard size, model size)
+
+
+@dataclass
+class Round:
+    """One round: the cells it queued and, once they ran, the fit on every cell done."""
+
+    number: int
+    cells: list[Cell]
+    spent_flops: float | None = None  # training FLOPs of the whole study after this round
+    cells_done: int | None = None
+    prediction: float | None = None
+    lo: float | None = None
+    hi: float | None = None
+    rel_width: float | None = None
+    params: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def evaluated(self) -> bool:
+        return self.rel_width is not None
+
+
+@dataclass
+class Plan:
+    """An adaptive study's rounds and, once it stopped, why."""
+
+    rounds: list[Round]
+    stopped: str | None = None
+    target_examples: int = 0
+    target_model_size: int = 0
+    target_n_params: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        for r in out["rounds"]:
+            r["cells"] = [list(c) for c in r["cells"]]
+        return out
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> Plan:
+        rounds = [
+            Round(**{**r, "cells": [(int(a), int(b)) for a, b in r["cells"]]})
+            for r in data.get("rounds", [])
+        ]
+        return Plan(
+            rounds=rounds,
+            stopped=data.get("stopped"),
+            target_examples=int(data.get("target_examples", 0)),
+            target_model_size=int(data.get("target_model_size", 0)),
+            target_n_params=int(data.get("target_n_params", 0)),
+        )
+
+    def cells(self) -> list[Cell]:
+        return [c for r in self.rounds for c in r.cells]
+
+    def table(self) -> pd.DataFrame:
+        """round, cells, spent FLOPs, prediction, interval and its relative width."""
+        return pd.DataFrame(
+            [
+                {
+                    "round": r.number, "cells": len(r.cells), "cells_done": r.cells_done,
+                    "spent_flops": r.spent_flops, "prediction": r.prediction, "lo": r.lo,
+                    "hi": r.hi, "rel_width": r.rel_width,
+                }
+                for r in self.rounds
+            ],
+            columns=["round", "cells", "cells_done", "spent_flops", "prediction", "lo", "hi",
+                     "rel_width"],
+        )  # fmt: skip
+
+
+# ---- storage ---------------------------------------------------------------------------------
+def _parent(config: StudyConfig, storage: optuna.storages.BaseStorage) -> optuna.Study:
+    return optuna.load_study(study_name=config.name, storage=storage)
+
+
+def read_plan(config: StudyConfig, storage: optuna.storages.BaseStorage) -> Plan | None:
+    """The stored plan of an adaptive study (None before it is laid out, or for a grid study)."""
+    if config.search.design != "adaptive":
+        return None
+    try:
+        data = _parent(config, storage).user_attrs.get(PLAN_ATTR)
+    except KeyError:
+        return None
+    return Plan.from_json(data) if isinstance(data, dict) else None
+
+
+def write_plan(config: StudyConfig, storage: optuna.storages.BaseStorage, plan: Plan) -> None:
+    _parent(config, storage).set_user_attr(PLAN_ATTR, plan.to_json())
+
+
+def seed_cells(config: StudyConfig) -> list[Cell]:
+    """The seed grid: the `seed_shards` smallest shards at every model size."""
+    shards = config.shard_sizes()[: config.search.seed_shards]
+    return [(s, m) for s in shards for m in config.search.model_sizes]
+
+
+def lay_out(config: StudyConfig, storage: optuna.storages.BaseStorage) -> Plan:
+    """Record the seed round (once) and queue every planned cell's missing trials."""
+    plan = read_plan(config, storage)
+    if plan is None:
+        plan = Plan(rounds=[Round(0, seed_cells(config))])
+        write_plan(config, storage, plan)
+    queue_cells(config, storage, plan.cells())
+    return plan
+
+
+def queue_cells(
+    config: StudyConfig, storage: optuna.storages.BaseStorage, cells: list[Cell]
+) -> int:
+    """Queue the trials of `cells` at every seed that are not in storage yet (idempotent: each
+    trial has a fixed slot). Returns how many were queued."""
+    trials = config.search.cell_trials()
+    index = {m: i for i, m in enumerate(config.search.model_sizes)}
+    queued = 0
+    for seed in config.train.seeds:
+        for shard in sorted({s for s, _ in cells}):
+            study = optuna.load_study(
+                study_name=shard_study_name(config.name, seed, shard), storage=storage
+            )
+            have = {t.user_attrs.get("slot") for t in study.get_trials(deepcopy=False)}
+            for s, m in cells:
+                if s != shard:
+                    continue
+                for j, params in enumerate(trials):
+                    slot = index[m] * len(trials) + j
+                    if slot in have:
+                        continue
+                    study.enqueue_trial(
+                        {"model_size": m, **params}, user_attrs={"slot": slot},
+                        skip_if_exists=False,
+                    )  # fmt: skip
+                    queued += 1
+    return queued
+
+
+def planned_slots(config: StudyConfig, plan: Plan) -> dict[tuple[int, int], int]:
+    """(seed, shard) -> how many slots the plan has laid out there."""
+    per_cell = len(config.search.cell_trials())
+    out: dict[tuple[int, int], int] = {}
+    for shard, _ in plan.cells():
+        for seed in config.train.seeds:
+            out[(seed, shard)] = out.get((seed, shard), 0) + per_cell
+    return out
+
+
+# ---- the analysis ----------------------------------------------------------------------------
+def y_column(config: StudyConfig) -> str:
+    return "best_val_error" if config.search.select_by == "error" else "best_val_loss"
+
+
+def cell_values(df: pd.DataFrame, y: str) -> pd.DataFrame:
+    """One row per cell done: shard_size, model_size, n_params, y (each seed's best over the
+    cell's finished trials, averaged over seeds), seeds."""
+    done = df[(df["state"].astype(str) == "COMPLETE") & np.isfinite(df[y].astype(float))]
+    done = done[done[y].astype(float) > 0]
+    cols = ["shard_size", "model_size", "n_params", "y", "seeds"]
+    if done.empty:
+        return pd.DataFrame(columns=cols)
+    per_seed = (
+        done.groupby(["shard_size", "model_size", "seed"], as_index=False)
+        .agg(y=(y, "min"), n_params=("n_params", "first"))
+    )  # fmt: skip
+    cells = per_seed.groupby(["shard_size", "model_size"], as_index=False).agg(
+        y=("y", "mean"), n_params=("n_params", "first"), seeds=("seed", "nunique")
+    )
+    cells["shard_size"] = cells["shard_size"].astype(int)
+    cells["model_size"] = cells["model_size"].astype(int)
+    cells["n_params"] = cells["n_params"].astype(float)
+    return cells[cols].sort_values(["shard_size", "model_size"]).reset_index(drop=True)
+
+
+def fit_law(formula: str, cells: pd.DataFrame) -> FormulaLaw:
+    """The study's law fitted to the cells done (x = shard size, parameter count)."""
+    law = FormulaLaw(formula, ADAPTIVE_VARIABLES, n_starts=FIT_STARTS)
+    X = cells[["shard_size", "n_params"]].to_numpy(dtype=float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a bound hit is normal on a few cells
+        law.fit(X, cells["y"].to_numpy(dtype=float))
+    return law
+
+
+@dataclass(frozen=True)
+class TargetInterval:
+    prediction: float
+    lo: float
+    hi: float
+
+    @property
+    def rel_width(self) -> float:
+        return (self.hi - self.lo) / abs(self.prediction)
+
+
+def target_interval(
+    law: FormulaLaw,
+    cells: pd.DataFrame,
+    X_target: np.ndarray,
+    X_candidates: np.ndarray | None = None,
+) -> tuple[TargetInterval, Any]:
+    """The prediction at the target and its model-robust 90% interval (variance and misfit of
+    the law refitted on these cells, scalinglab.planning.design), with the design state."""
+    X_done = cells[["shard_size", "n_params"]].to_numpy(dtype=float)
+    cand = X_target if X_candidates is None or len(X_candidates) == 0 else X_candidates
+    state, _ = state_from_runs(law, X_done, cells["y"].to_numpy(dtype=float), cand, X_target)
+    pred = float(law.predict(X_target)[0])
+    sd = math.sqrt(max(state.mse(), 0.0))
+    z = NormalDist().inv_cdf((1 + LEVEL) / 2)
+    if law.objective in LOG_OBJECTIVES:
+        lo, hi = pred * math.exp(-z * sd), pred * math.exp(z * sd)
+    else:
+        lo, hi = pred - z * sd, pred + z * sd
+    return TargetInterval(pred, lo, hi), state
+
+
+def examples_model(df: pd.DataFrame) -> tuple[np.ndarray, float] | None:
+    """Least squares of log(examples seen) on [1, log shard, log params] over trials that
+    trained; None with fewer than 4 distinct (shard, params) points."""
+    d = df[df["examples_seen"].notna() & df["n_params"].notna()]
+    d = d[d["examples_seen"].astype(float) > 0]
+    if len(d[["shard_size", "n_params"]].drop_duplicates()) < 4:
+        return None
+    A = np.column_stack([
+        np.ones(len(d)), np.log(d["shard_size"].astype(float)), np.log(d["n_params"].astype(float))
+    ])  # fmt: skip
+    coef, *_ = np.linalg.lstsq(A, np.log(d["examples_seen"].astype(float)), rcond=None)
+    return coef, 0.0
+
+
+def cell_costs(config: StudyConfig, task: Task, df: pd.DataFrame, cells: list[Cell]) -> np.ndarray:
+    """Estimated training FLOPs of each cell: at every seed, every trial of the cell, FLOPs per
+    example of its model x the examples it will see (regressed on the trials done, between one
+    pass and max_epochs passes), capped by [budget] flops_per_trial."""
+    model = examples_model(df)
+    n_runs = len(config.search.cell_trials()) * len(config.train.seeds)
+    cap = config.budget.flops_per_trial
+    out = []
+    for shard, size in cells:
+        fpe = float(task.flops_per_example(size))
+        p = float(task.n_params(size))
+        if model is None:
+            examples = float(config.train.max_epochs * shard)
+        else:
+            coef = model[0]
+            examples = math.exp(coef[0] + coef[1] * math.log(shard) + coef[2] * math.log(p))
+        examples = min(max(examples, float(shard)), float(config.train.max_epochs * shard))
+        flops = fpe * examples
+        if cap is not None:
+            flops = min(flops, cap)
+        out.append(max(flops, 1.0) * n_runs)
+    return np.asarray(out, dtype=float)
+
+
+def target_model_size(config: StudyConfig, task: Task) -> int:
+    target = config.search.target
+    assert target is not None
+    if target.model_size is not None:
+        return target.model_size
+    sizes = config.search.model_sizes
+    if target.compute is not None:
+        c = target.compute
+
+        def gap(s: int) -> float:
+            return abs(math.log(float(task.flops_per_example(s)) * target.examples / c))
+
+        return min(sizes, key=gap)
+    return max(sizes)
+
+
+@dataclass(frozen=True)
+class Step:
+    """What `advance` did: queued a round, stopped, or waited (trials still to run)."""
+
+    action: str  # "queued" | "stopped" | "waiting"
+    round: Round | None = None
+    reason: str = ""
+
+
+def advance(
+    config: StudyConfig, storage: optuna.storages.BaseStorage, task: Task, df: pd.DataFrame
+) -> Step:
+    """After a round's trials are done: fit, record the round, and stop or queue the next one."""
+    plan = read_plan(config, storage)
+    if plan is None:
+        raise ScalingLabError(f"study {config.name!r} has no adaptive plan; run it first")
+    if plan.stopped:
+        return Step("stopped", plan.rounds[-1], plan.stopped)
+    states = df["state"].astype(str)
+    if bool(states.isin(["WAITING", "RUNNING"]).any()):
+        return Step("waiting")
+    search = config.search
+    assert search.target is not None and search.target_rel_width is not None
+    current = plan.rounds[-1]
+    cells = cell_values(df, y_column(config))
+    spent = float(df["flops"].fillna(0).sum())
+    size = target_model_size(config, task)
+    plan.target_examples, plan.target_model_size = search.target.examples, size
+    plan.target_n_params = int(task.n_params(size))
+    X_target = np.array([[float(search.target.examples), float(plan.target_n_params)]])
+    done = set(plan.cells())
+    remaining = [
+        (s, m) for s in config.shard_sizes() for m in search.model_sizes if (s, m) not in done
+    ]
+    current.spent_flops, current.cells_done = spent, len(cells)
+
+    def stop(reason: str) -> Step:
+        plan.stopped = reason
+        write_plan(config, storage, plan)
+        return Step("stopped", current, reason)
+
+    law = None
+    n_free = len(FormulaLaw(search.law, ADAPTIVE_VARIABLES).free_params())
+    if len(cells) > n_free:
+        try:
+            law = fit_law(search.law, cells)
+        except ScalingLabError:
+            law = None
+    budget = config.budget.total_flops
+    if law is None:
+        if not remaining:
+            return stop("every grid cell has run, and the law could not be fitted")
+        # Too few cells for the law: the next shard up at every model size.
+        nxt = min(s for s, _ in remaining)
+        chosen = [(s, m) for s, m in remaining if s == nxt]
+    else:
+        X_cand = np.array(
+            [[float(s), float(task.n_params(m))] for s, m in remaining], dtype=float
+        ).reshape(-1, 2)
+        interval, state = target_interval(law, cells, X_target, X_cand)
+        current.prediction, current.lo, current.hi = interval.prediction, interval.lo, interval.hi
+        current.rel_width = interval.rel_width
+        current.params = {k: float(v) for k, v in law.params_.items()}
+        if interval.rel_width <= search.target_rel_width:
+            return stop(
+                f"the target's 90% interval is {interval.rel_width:.3g} of the prediction "
+                f"(<= target_rel_width {search.target_rel_width:g})"
+            )
+        if budget is not None and spent >= budget:
+            return stop(f"the FLOP budget is spent ({spent:.3g} of {budget:.3g})")
+        if not remaining:
+            return stop("every grid cell has run")
+        cost = cell_costs(config, task, df, remaining)
+        left = None if budget is None else budget - spent
+        design = greedy_design(law, state, cost, n=search.runs_per_round, budget=left)
+        if not design.steps:
+            why = "fits in the FLOP budget left" if left is not None else "narrows the interval"
+            return stop(f"no cell left {why}")
+        chosen = [remaining[s.row] for s in design.steps]
+    nxt_round = Round(current.number + 1, chosen)
+    plan.rounds.append(nxt_round)
+    write_plan(config, storage, plan)  # first the plan, then the queue: a kill between resumes
+    queue_cells(config, storage, chosen)
+    return Step("queued", nxt_round)

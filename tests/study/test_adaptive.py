@@ -1,0 +1,133 @@
+"""Adaptive studies: a real tiny one on the synthetic task with SQLite stops, records its rounds,
+spends less than the full grid, and resumes after an interruption."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scalinglab.study import run_study
+from scalinglab.study.adaptive import Round, lay_out, read_plan, write_plan
+from scalinglab.study.config import load_config
+from scalinglab.study.status import study_status
+from scalinglab.study.storage import open_storage
+
+
+def _toml(name: str, design: str, extra: str = "", budget: str = "") -> str:
+    adaptive = (
+        'design = "adaptive"\ntarget = { examples = 4096 }\ntarget_rel_width = 0.001\n'
+        "seed_shards = 2\nruns_per_round = 1\n"
+        if design == "adaptive"
+        else ""
+    )
+    return f"""
+name = "{name}"
+[task]
+name = "synthetic"
+options = {{ pool_size = 4096 }}
+[shards]
+smallest = 256
+largest = 4096
+[search]
+model_sizes = [4, 8, 16]
+sampler = "grid"
+pruner = "none"
+hparams.lr = {{ choices = [1e-2] }}
+{adaptive}{extra}
+[train]
+seeds = [0]
+max_epochs = 10
+patience = 2
+{budget}
+"""
+
+
+def test_adaptive_study_stops_records_rounds_and_resumes(tmp_path: Path) -> None:
+    grid_path = tmp_path / "grid.toml"
+    grid_path.write_text(_toml("grid", "grid"))
+    grid = run_study(grid_path, storage=f"sqlite:///{tmp_path}/grid.db", workers=1,
+                     progress=False)  # fmt: skip
+    assert grid.finished and grid.status.total == 15
+    full = grid.status.flops
+
+    # A FLOP budget of half the full grid; the width target is out of reach, so it ends on it.
+    path = tmp_path / "adaptive.toml"
+    budget = f"[budget]\ntotal_flops = {full / 2:.6g}\n"
+    path.write_text(_toml("adapt", "adaptive", budget=budget + "wall_time = 0.01\n"))
+    url = f"sqlite:///{tmp_path}/adapt.db"
+    first = run_study(path, storage=url, workers=1, progress=False)
+    # Interrupted by the wall time: the seed round (2 shards x 3 sizes) is laid out, not done.
+    assert first.status.state != "finished" and first.status.waiting > 0
+    assert first.status.total == 6
+
+    path.write_text(_toml("adapt", "adaptive", budget=budget))  # the same study, resumed
+    done = run_study(path, storage=url, workers=1, progress=False)
+    status = done.status
+    assert done.finished, status.to_dict()
+    assert status.adaptive is not None and status.adaptive.stopped
+    assert "budget" in status.adaptive.stopped or "no cell left" in status.adaptive.stopped
+    table = status.adaptive.table()
+    assert len(table) >= 2  # the seed round and at least one round the design chose
+    evaluated = table.dropna(subset=["rel_width"])
+    assert len(evaluated) >= 1
+    assert np.all(np.diff(table["spent_flops"].dropna().to_numpy()) > 0)
+    assert status.flops < full  # fewer FLOPs than the full grid
+    assert status.total < 15 and status.failed == 0
+    assert status.adaptive.target_examples == 4096 and status.adaptive.target_model_size == 16
+    # status reads it back the same way, and a third run has nothing left to do
+    again = study_status("adapt", storage=url)
+    assert again.state == "finished" and again.adaptive is not None
+    assert again.adaptive.table().equals(table)
+    assert run_study(path, storage=url, workers=1, progress=False).status.flops == status.flops
+
+
+def test_a_round_planned_before_a_kill_is_queued_on_the_next_start(tmp_path: Path) -> None:
+    path = tmp_path / "a.toml"
+    path.write_text(_toml("killed", "adaptive"))
+    config = load_config(path)
+    url = f"sqlite:///{tmp_path}/k.db"
+    from scalinglab.study.layout import prepare_study
+
+    store = open_storage(url)
+    prepare_study(config, store)
+    plan = read_plan(config, store)
+    assert plan is not None and len(plan.cells()) == 6
+    # The coordinator wrote round 1 and died before queueing it.
+    plan.rounds.append(Round(1, [(4096, 4)]))
+    write_plan(config, store, plan)
+    before = study_status("killed", storage=url)
+    assert before.total == 7 and before.waiting == 7  # the lost cell counts as queued
+    lay_out(config, store)  # what the next `study run` does first
+    after = study_status("killed", storage=url)
+    assert after.total == 7 and after.waiting == 7
+    import optuna
+
+    shard = optuna.load_study(study_name="killed/seed=0/shard=4096", storage=store)
+    fixed = [t.system_attrs["fixed_params"]["model_size"] for t in shard.trials]
+    assert fixed == [4]
+    lay_out(config, store)  # idempotent
+    assert len(optuna.load_study(study_name="killed/seed=0/shard=4096", storage=store).trials) == 1
+
+
+@pytest.mark.parametrize("key", ["model_size", "compute"])
+def test_target_model_size(tmp_path: Path, key: str) -> None:
+    from scalinglab.study.adaptive import target_model_size
+    from scalinglab.tasks import get_task
+
+    value = "8" if key == "model_size" else "1e9"
+    path = tmp_path / "t.toml"
+    path.write_text(
+        _toml("t", "adaptive").replace(
+            "target = { examples = 4096 }", f"target = {{ examples = 4096, {key} = {value} }}"
+        )
+    )
+    config = load_config(path)
+    task = get_task("synthetic", pool_size=4096)
+    size = target_model_size(config, task)
+    if key == "model_size":
+        assert size == 8
+    else:
+        gaps = {s: abs(np.log(task.flops_per_example(s) * 4096 / 1e9)) for s in (4, 8, 16)}
+        assert size == min(gaps, key=lambda s: gaps[s])
