@@ -184,7 +184,7 @@ def _print_design(
         f"{width(design.width_before)} now"
     )
     table = Table(title="suggested runs, in order", title_justify="left")
-    for col in ("#", *variables, "cost", "cumulative", "width after", "variance cut", "pins"):
+    for col in ("#", *variables, "cost", "cumulative", "width after", "error cut", "pins"):
         table.add_column(col, justify="left" if col == "pins" else "right")
     for rec in chosen.to_dict(orient="records"):
         table.add_row(

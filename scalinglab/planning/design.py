@@ -397,10 +397,12 @@ def greedy_design(
     n: int | None = None,
     budget: float | None = None,
     level: float = 0.9,
+    per_cost_only: bool = False,
 ) -> Design:
     """Choose up to `n` candidate runs (as many as fit in `budget` when n is None), one at a
     time, each the largest drop of the targets' expected squared error per unit cost given those
-    chosen before it (with a budget, also without the division by cost; the better is kept)."""
+    chosen before it (with a budget, also without the division by cost, and the better is kept,
+    unless `per_cost_only`)."""
     cost = np.asarray(cost, dtype=float)
     if len(cost) != len(state.J_c):
         raise ScalingLabError("give one cost per candidate run")
@@ -411,7 +413,7 @@ def greedy_design(
     limit = len(cost) if n is None else min(n, len(cost))
     cap = math.inf if budget is None else budget
     passes = [_greedy(state, cost, limit, cap, per_cost) for per_cost in (True, False)]
-    if budget is None:  # a fixed number of runs: cost enters through the ratio only
+    if budget is None or per_cost_only:  # cost enters through the ratio only
         passes = passes[:1]
     chosen, after, informs = min(passes, key=lambda p: p[1][-1] if p[1] else math.inf)
     z = NormalDist().inv_cdf((1 + level) / 2)

@@ -6,10 +6,11 @@ pool's total cost, the law is fitted on the runs picked, and R² (1 − SS_res/S
 Methods:
 - random: the pool in a random order, each run taken if it still fits in the budget;
 - cheapest: the cheapest runs first;
-- design (ours): a seed of cheap runs spread over the pool (one more than the law's free
-  parameters, from at most a third of the budget), then rounds of fit → `greedy_design` aimed at
-  the test rows' inputs (their outcomes are never read) → run the chosen batch, each round's
-  batch a third of the runs so far (so the law is refitted O(log n) times).
+- design (ours): a seed of cheap runs on a ladder towards the target (one more than the law's
+  free parameters, from at most a third of the budget; `seed_runs`), then rounds of fit →
+  `greedy_design` aimed at the test rows' inputs (their outcomes are never read) → run the
+  chosen batch, each round's batch a third of the runs so far (so the law is refitted O(log n)
+  times); per unit cost only until there are two runs per free parameter.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from scalinglab.types import FloatArray
 METHODS = ("random", "cheapest", "design")
 SEED_BUDGET_SHARE = 1 / 3  # the most of the budget the design's seed runs may spend
 ROUND_GROWTH = 1 / 3  # each design round adds this fraction of the runs picked so far
+IDENTIFIED_RUNS_PER_PARAMETER = 2  # runs per free parameter before expensive runs may win
 
 LawFactory = Callable[[], ScalingLaw]
 
@@ -133,6 +135,9 @@ def pick_design(
             design = greedy_design(
                 law, state, pool.cost[rest],
                 n=max(1, math.ceil(ROUND_GROWTH * len(picked))), budget=budget - spent,
+                # a few expensive runs only once the law is pinned down: before, its
+                # linearisation is too rough to trust one big run over several cheap ones
+                per_cost_only=len(picked) < IDENTIFIED_RUNS_PER_PARAMETER * n_free,
             )  # fmt: skip
             chosen = [int(rest[step.row]) for step in design.steps]
         except ScalingLabError:
