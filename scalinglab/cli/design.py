@@ -190,7 +190,7 @@ def _print_design(
         table.add_row(
             str(rec["rank"]), *(num(rec[v], ".3g") for v in variables), num(rec["cost"], ".3g"),
             num(rec["cumulative_cost"], ".3g"), width(rec["target_width_after"]),
-            num(100 * rec["variance_removed"], ".0f") + "%", str(rec["informs"]),
+            num(100 * rec["error_cut"], ".0f") + "%", str(rec["informs"]),
         )  # fmt: skip
     console.print(table)
 

@@ -54,9 +54,11 @@ class DesignStep:
     row: int  # position in the candidate table
     cost: float
     cumulative_cost: float
-    width_after: float  # expected mean relative width of the target's interval after this run
-    variance_share: float  # share of the target's predictive variance this run removes
-    informs: str  # the parameter whose posterior sd this run shrinks most (relatively)
+    # the target's expected `level` interval width after this run: relative (log objectives) or
+    # in units of y (ls_linear), mean over the target rows
+    width_after: float
+    error_cut: float  # share of the target's expected squared error the runs so far remove
+    informs: str  # the parameter whose variance this run shrinks most (relatively)
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ class Design(JsonRecord):
         rows["cost"] = [s.cost for s in self.steps]
         rows["cumulative_cost"] = [s.cumulative_cost for s in self.steps]
         rows["target_width_after"] = [s.width_after for s in self.steps]
-        rows["variance_removed"] = [s.variance_share for s in self.steps]
+        rows["error_cut"] = [s.error_cut for s in self.steps]
         rows["informs"] = [s.informs for s in self.steps]
         return rows
 
@@ -430,7 +432,7 @@ def greedy_design(
         steps.append(
             DesignStep(
                 row=c, cost=float(cost[c]), cumulative_cost=spent, width_after=width(mse_after),
-                variance_share=1 - mse_after / before if before > 0 else 0.0,
+                error_cut=1 - mse_after / before if before > 0 else 0.0,
                 informs=state.parameters[j],
             )
         )  # fmt: skip
