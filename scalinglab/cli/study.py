@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import click
 import typer
+from rich import box
 from rich.markup import escape
 from rich.table import Table
 
@@ -132,6 +133,7 @@ def run_cmd(
         )
         if stopped:
             console.print(f"stopped early: budget {', '.join(sorted(stopped))} reached")
+        _print_rounds(status)
 
     for line in result.errors:
         err_console.print(f"[yellow]warning:[/] {line}", highlight=False)
@@ -211,8 +213,38 @@ def status_cmd(
         )
         if status.failed:
             _print_failures(status)
+        _print_rounds(status)
 
     emit(status.to_dict(), json_out, render)
+
+
+def _print_rounds(status: Any) -> None:
+    """An adaptive study's rounds: cells, training FLOPs spent, the target's interval."""
+    plan = status.adaptive
+    if plan is None:
+        return
+    target = (
+        f"{plan.target_examples:,} examples, model size {plan.target_model_size} "
+        f"({plan.target_n_params:,} params)"
+        if plan.target_examples
+        else "the target"
+    )
+    table = Table(title=f"adaptive rounds: prediction at {target}", box=box.SIMPLE_HEAD)
+    for col in ("round", "cells", "spent FLOPs", "prediction", "90% interval", "rel. width"):
+        table.add_column(col, justify="right")
+    for r in plan.rounds:
+        evaluated = r.rel_width is not None
+        table.add_row(
+            str(r.number),
+            str(len(r.cells)),
+            num(r.spent_flops, ".3g") if r.spent_flops is not None else "–",
+            num(r.prediction, ".4g") if evaluated else "–",
+            f"{num(r.lo, '.4g')} – {num(r.hi, '.4g')}" if evaluated else "–",
+            f"{r.rel_width:.1%}" if evaluated else "–",
+        )
+    console.print(table)
+    state = f"stopped: {plan.stopped}" if plan.stopped else "running: more rounds to come"
+    console.print(escape(state), highlight=False, soft_wrap=True)
 
 
 @study_app.command("export")

@@ -170,12 +170,56 @@ def _study_source(
         _report_command([name], out, {"storage": url, "y": analysis.y}, fits.flags()),
     ]
     report = study_report(analysis, out, setup, commands)
+    _add_adaptive_rounds(report, config, open_existing(name, storage))
     tradeoff_cmd = (
         f"scalinglab tradeoff {_q(name)} {' '.join(st)} {fits.flags()} "
         f"--save-fit {_q(out / 'tradeoff.json')} --plot {_q(out / 'tradeoff.png')}"
     )
     _add_tradeoff(report, trials, out, fits, tradeoff_cmd)
     return BuiltReport(write_html(report, out), report, "study")
+
+
+def _add_adaptive_rounds(report: Report, config: Any, storage: Any) -> None:
+    """An adaptive study's page (issue 16) shows its rounds: the cells each ran, the training
+    FLOPs spent, and the target prediction's 90% interval as it shrank."""
+    from scalinglab.study.adaptive import read_plan
+
+    plan = read_plan(config, storage)
+    if plan is None:
+        return
+    rows = []
+    for r in plan.rounds:
+        done = r.rel_width is not None
+        rows.append([
+            str(r.number), ", ".join(f"({s:,}, {m})" for s, m in r.cells) if r.number else
+            f"seed grid: {len(r.cells)} cells",
+            num(r.spent_flops, 3) if r.spent_flops is not None else "–",
+            num(r.prediction) if done else "–", span((r.lo, r.hi)) if done else "–",
+            f"{r.rel_width:.1%}" if done and r.rel_width is not None else "–",
+        ])  # fmt: skip
+    target = (
+        f"{plan.target_examples:,} examples at model size {plan.target_model_size} "
+        f"({plan.target_n_params:,} params)"
+    )
+    stop = f"Stopped: {plan.stopped}." if plan.stopped else "Not stopped yet: rerun to continue."
+    report.plan.insert(
+        0,
+        Table(
+            "Adaptive rounds",
+            [
+                "round",
+                "cells run (shard, model size)",
+                "training FLOPs spent",
+                "prediction",
+                "90% interval",
+                "relative width",
+            ],
+            rows,
+            note=f"Prediction at {target} of the law {config.search.law} (m shard size, p "
+            "params) fitted on the cells done after each round, with its model-robust 90% "
+            f"interval (variance and misfit; scalinglab.planning.design). {stop}",
+        ),
+    )
 
 
 def _add_tradeoff(
