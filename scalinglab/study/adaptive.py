@@ -48,6 +48,7 @@ from scalinglab.tasks.base import Task
 
 PLAN_ATTR = "scalinglab.adaptive"
 LEVEL = 0.9
+COST_Z = NormalDist().inv_cdf(0.9)  # cost estimates: the upper 90% bound of examples seen
 FIT_STARTS = 32  # start points of each round's fit (a round's fit should take seconds)
 
 Cell = tuple[int, int]  # (shard size, model size)
@@ -266,7 +267,7 @@ def target_interval(
 
 def examples_model(df: pd.DataFrame) -> tuple[np.ndarray, float] | None:
     """Least squares of log(examples seen) on [1, log shard, log params] over trials that
-    trained; None with fewer than 4 distinct (shard, params) points."""
+    trained, and the residual sd; None with fewer than 4 distinct (shard, params) points."""
     d = df[df["examples_seen"].notna() & df["n_params"].notna()]
     d = d[d["examples_seen"].astype(float) > 0]
     if len(d[["shard_size", "n_params"]].drop_duplicates()) < 4:
@@ -274,14 +275,18 @@ def examples_model(df: pd.DataFrame) -> tuple[np.ndarray, float] | None:
     A = np.column_stack([
         np.ones(len(d)), np.log(d["shard_size"].astype(float)), np.log(d["n_params"].astype(float))
     ])  # fmt: skip
-    coef, *_ = np.linalg.lstsq(A, np.log(d["examples_seen"].astype(float)), rcond=None)
-    return coef, 0.0
+    y = np.log(d["examples_seen"].astype(float).to_numpy())
+    coef, *_ = np.linalg.lstsq(A, y, rcond=None)
+    resid = y - A @ coef
+    sd = float(np.sqrt(resid @ resid / max(len(y) - 3, 1)))
+    return coef, sd
 
 
 def cell_costs(config: StudyConfig, task: Task, df: pd.DataFrame, cells: list[Cell]) -> np.ndarray:
     """Estimated training FLOPs of each cell: at every seed, every trial of the cell, FLOPs per
-    example of its model x the examples it will see (regressed on the trials done, between one
-    pass and max_epochs passes), capped by [budget] flops_per_trial."""
+    example of its model x the examples it will see (the upper 90% bound of a log-log regression
+    on the trials done, between one pass and max_epochs passes), capped by [budget]
+    flops_per_trial. An upper bound, so that a round chosen within the budget left stays in it."""
     model = examples_model(df)
     n_runs = len(config.search.cell_trials()) * len(config.train.seeds)
     cap = config.budget.flops_per_trial
@@ -292,8 +297,9 @@ def cell_costs(config: StudyConfig, task: Task, df: pd.DataFrame, cells: list[Ce
         if model is None:
             examples = float(config.train.max_epochs * shard)
         else:
-            coef = model[0]
-            examples = math.exp(coef[0] + coef[1] * math.log(shard) + coef[2] * math.log(p))
+            coef, sd = model  # the regression's upper 90% bound: a budget is not overshot
+            log_ex = coef[0] + coef[1] * math.log(shard) + coef[2] * math.log(p)
+            examples = math.exp(log_ex + COST_Z * sd)
         examples = min(max(examples, float(shard)), float(config.train.max_epochs * shard))
         flops = fpe * examples
         if cap is not None:
@@ -328,16 +334,24 @@ class Step:
 
 
 def advance(
-    config: StudyConfig, storage: optuna.storages.BaseStorage, task: Task, df: pd.DataFrame
+    config: StudyConfig,
+    storage: optuna.storages.BaseStorage,
+    task: Task,
+    df: pd.DataFrame,
+    budget_spent: bool = False,
 ) -> Step:
-    """After a round's trials are done: fit, record the round, and stop or queue the next one."""
+    """After a round's trials are done: fit, record the round, and stop or queue the next one.
+    With `budget_spent` (the workers stopped on [budget] total_flops mid-round), the round is
+    fitted on what ran and the study stops; its trials still queued are never run."""
     plan = read_plan(config, storage)
     if plan is None:
         raise ScalingLabError(f"study {config.name!r} has no adaptive plan; run it first")
     if plan.stopped:
         return Step("stopped", plan.rounds[-1], plan.stopped)
     states = df["state"].astype(str)
-    if bool(states.isin(["WAITING", "RUNNING"]).any()):
+    if bool(states.isin(["RUNNING"]).any()) or (
+        bool(states.isin(["WAITING"]).any()) and not budget_spent
+    ):
         return Step("waiting")
     search = config.search
     assert search.target is not None and search.target_rel_width is not None
@@ -368,6 +382,8 @@ def advance(
             law = None
     budget = config.budget.total_flops
     if law is None:
+        if budget_spent:
+            return stop(f"the FLOP budget is spent ({spent:.3g}) before the law could be fitted")
         if not remaining:
             return stop("every grid cell has run, and the law could not be fitted")
         # Too few cells for the law: the next shard up at every model size.
@@ -386,7 +402,7 @@ def advance(
                 f"the target's 90% interval is {interval.rel_width:.3g} of the prediction "
                 f"(<= target_rel_width {search.target_rel_width:g})"
             )
-        if budget is not None and spent >= budget:
+        if budget is not None and (spent >= budget or budget_spent):
             return stop(f"the FLOP budget is spent ({spent:.3g} of {budget:.3g})")
         if not remaining:
             return stop("every grid cell has run")

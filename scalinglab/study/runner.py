@@ -158,12 +158,14 @@ def _run_adaptive(
             if result.interrupted:
                 total.interrupted = True
                 return total
-            budget_stop = any(r.stopped in ("wall_time", "total_flops") for r in result.reports)
-            if budget_stop and status_of(cfg, store).waiting:
-                return total  # a budget stopped the workers mid-round
+            if any(r.stopped == "wall_time" for r in result.reports):
+                return total  # out of time mid-round: the next `study run` resumes it
         if deadline is not None and time.time() >= deadline:
             return total
-        step = advance(cfg, store, task, results_frame(cfg, store))
+        df = results_frame(cfg, store)
+        budget = cfg.budget.total_flops
+        spent = budget is not None and float(df["flops"].fillna(0).sum()) >= budget
+        step = advance(cfg, store, task, df, budget_spent=spent)
         if step.action != "queued":
             if step.action == "stopped":
                 console.print(f"adaptive study stopped: {step.reason}", highlight=False)

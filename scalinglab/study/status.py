@@ -73,6 +73,8 @@ class StudyStatus:
 
     @property
     def state(self) -> str:
+        if self.adaptive is not None and self.adaptive.stopped and self.running == 0:
+            return "finished"  # trials still queued when a FLOP budget stopped it never run
         if self.waiting == 0 and self.running == 0:
             if self.adaptive is not None and not self.adaptive.stopped:
                 return "in progress" if self.finished or self.failed else "not started"
