@@ -34,7 +34,7 @@ from scalinglab.fitting.objectives import (
     residual_jacobian,
     residuals,
 )
-from scalinglab.fitting.solver import Objective, SolveResult, minimize_batched
+from scalinglab.fitting.solver import GTOL, Objective, SolveResult, minimize_batched
 from scalinglab.fitting.threads import torch_threads
 from scalinglab.fitting.uncertainty import bootstrap, gauss_newton_covariance, wald_summary
 from scalinglab.types import FloatArray
@@ -54,6 +54,11 @@ SURVIVE_FACTOR = 2.0
 BEST_START_CHECKS = 16  # starts best on the explore subsample that are evaluated on all points
 MAX_POLISH = 256  # at most this many survivors (the best ones) are polished in float64
 POLISH_ROUNDS = 4  # polish restarts, each with the curvature at its start as preconditioner
+# Levenberg-Marquardt steps that finish a row a polish round left unconverged (a correlated
+# valley among bounded parameters, which keep their own axes in the rounds, is crawled by
+# L-BFGS; a damped Gauss-Newton step crosses it).
+FINISH_STEPS = 20
+FLAT_RTOL = 1e-12  # objective changes below this (relative) are rounding, not progress
 # Numbers (rows x points [x params]) per block of a Jacobian or of an objective evaluated at
 # every start: bounds their memory on large tables.
 JACOBIAN_CHUNK = 4_000_000
@@ -333,6 +338,93 @@ def precondition(curvature: torch.Tensor, lower: torch.Tensor, upper: torch.Tens
     return M
 
 
+def projected_gradient(
+    objective: Objective,
+    theta: torch.Tensor,
+    rows: torch.Tensor,
+    lower: torch.Tensor,
+    upper: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(f (b,), projected gradient (b, p)) of the objective at theta in solver coordinates:
+    the gradient with the coordinates pinned at a bound by an outward pull zeroed (a NaN
+    gradient, where the formula is not differentiable, reads as infinite)."""
+    th = theta.detach().clone().requires_grad_(True)
+    with torch.enable_grad():
+        f = objective(th, rows)
+        finite = torch.isfinite(f)
+        total = torch.where(finite, f, torch.zeros_like(f)).sum()
+        (g,) = torch.autograd.grad(total, th) if total.requires_grad else (torch.zeros_like(th),)
+    g = torch.nan_to_num(g, nan=math.inf)
+    pinned = ((theta <= lower) & (g > 0)) | ((theta >= upper) & (g < 0))
+    f = torch.where(finite, f.detach(), torch.full_like(f, math.inf))
+    return f, torch.where(pinned, torch.zeros_like(g), g)
+
+
+def marquardt(
+    law: FittableLaw,
+    free: tuple[str, ...],
+    objective: Objective,
+    theta: torch.Tensor,
+    fun: torch.Tensor,
+    rows: torch.Tensor,
+    data: Data,
+    bounds: tuple[torch.Tensor, torch.Tensor],
+    steps: int = FINISH_STEPS,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Levenberg-Marquardt steps (Marquardt 1963: the Gauss-Newton curvature H plus λ·diag(H),
+    λ ÷10 after a step that lowers the objective, ×10 after one that does not) from each row of
+    theta, over the parameters not pinned at a bound, clipped to the bounds; a step is kept only
+    where it lowers the objective (or, within FLAT_RTOL of it, the gradient). Returns theta,
+    objective, converged (projected gradient small and finite) and the projected gradient.
+    `rows` index the rows in the objective's batch; the weights in `data` are (n,) or one row
+    per row of theta."""
+    x, y, w = data
+    lower, upper = bounds
+    theta, fun = theta.clone(), fun.clone()
+    b, p = theta.shape
+    lam = torch.full((b,), 1e-3, dtype=theta.dtype)
+    done = torch.zeros(b, dtype=torch.bool)
+    pg = torch.full_like(theta, math.inf)
+    eye = torch.eye(p, dtype=theta.dtype)
+    for _ in range(steps + 1):
+        live = torch.nonzero(~done).reshape(-1)
+        if live.numel() == 0:
+            break
+        f, g = projected_gradient(objective, theta[live], rows[live], lower, upper)
+        pg[live] = g
+        ok = torch.isfinite(g).all(-1) & torch.isfinite(f)
+        small = ok & (g.abs().amax(-1) <= GTOL * f.abs().clamp_min(1.0))
+        done[live[small]] = True
+        live = live[ok & ~small]
+        if live.numel() == 0 or _ == steps:
+            break
+        g = pg[live]
+        w_live = w[live] if w.ndim == 2 else w
+        H = gauss_newton_curvature(law, free, theta[live], (x, y, w_live))
+        # Pinned coordinates (zero projected gradient on a bound) take no step.
+        pinned = (g == 0) & ((theta[live] <= lower) | (theta[live] >= upper))
+        keep = ~pinned
+        pair = keep[:, :, None] & keep[:, None, :]
+        diag = torch.diagonal(H, dim1=-2, dim2=-1)
+        floor = 1e-12 * diag.amax(-1, keepdim=True).clamp_min(1e-300)
+        damped = H + torch.diag_embed(lam[live, None] * torch.maximum(diag, floor) + floor)
+        A = torch.where(pair, damped, eye.expand_as(damped))
+        A = torch.nan_to_num(A, nan=0.0, posinf=0.0, neginf=0.0)
+        step, info = torch.linalg.solve_ex(A, -g.unsqueeze(-1))
+        step = torch.where(keep, step.squeeze(-1), torch.zeros_like(g))
+        trial = torch.minimum(torch.maximum(theta[live] + step, lower), upper)
+        f_trial, g_trial = projected_gradient(objective, trial, rows[live], lower, upper)
+        # Within rounding of the optimum the objective (a sum over points) cannot tell two
+        # points apart: there a step is kept when it shrinks the gradient.
+        level = fun[live] + FLAT_RTOL * fun[live].abs()
+        flatter = (f_trial <= level) & (g_trial.abs().amax(-1) < g.abs().amax(-1))
+        better = (info == 0) & torch.isfinite(f_trial) & ((f_trial < fun[live]) | flatter)
+        theta[live[better]] = trial[better]
+        fun[live[better]] = f_trial[better]
+        lam[live] = torch.where(better, lam[live] / 10, lam[live] * 10).clamp(1e-12, 1e12)
+    return theta, fun, done, pg
+
+
 def polish(
     law: FittableLaw,
     free: tuple[str, ...],
@@ -403,7 +495,23 @@ def polish(
         converged[todo] = res.converged
         n_iter[todo] += res.n_iter.clamp_min(1)
         grad[todo] = res.grad
-        todo = todo[~res.converged]
+        # A row the round left unconverged may be crawling along a valley its preconditioner
+        # leaves narrow (correlated bounded parameters keep their own axes): Levenberg-Marquardt
+        # steps try to finish it, and are kept only where they reach convergence (elsewhere the
+        # row goes on from where the round left it).
+        stopped = todo[~res.converged & torch.isfinite(res.fun)]
+        steps = min(FINISH_STEPS, max_iter - int(n_iter[stopped].max())) if stopped.numel() else 0
+        if steps > 0:
+            w_rows = w[stopped] if w.ndim == 2 else w
+            th, fv, ok, pg = marquardt(
+                law, free, objective, theta[stopped], fun[stopped], stopped,
+                (x, y, w_rows), bounds, steps,
+            )  # fmt: skip
+            done = stopped[ok]
+            theta[done], fun[done], grad[done] = th[ok], fv[ok], pg[ok]
+            converged[done] = True
+            n_iter[done] += steps
+        todo = todo[~converged[todo]]
     return SolveResult(theta=theta, fun=fun, converged=converged, n_iter=n_iter, grad=grad)
 
 
