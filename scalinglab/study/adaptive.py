@@ -15,7 +15,8 @@ seed grid first: the `seed_shards` smallest shards at every model size. Then, ro
 4. the study stops when that width is below `target_rel_width`, the `[budget] total_flops` is
    spent, or no cell is left; else `greedy_design` picks the next `runs_per_round` cells among
    those not run (cost: estimated training FLOPs of the cell — FLOPs per example of its model
-   times the examples it will see, regressed on the trials done — times its trials and seeds),
+   times the examples it will see, the upper 90% bound of a regression on the shard size over
+   the trials done — times its trials and seeds),
    within what is left of the budget, and they are queued as ordinary trials.
 
 The plan (every round's cells, and each round's fit once its trials are done) is a user
@@ -266,19 +267,19 @@ def target_interval(
 
 
 def examples_model(df: pd.DataFrame) -> tuple[np.ndarray, float] | None:
-    """Least squares of log(examples seen) on [1, log shard, log params] over trials that
-    trained, and the residual sd; None with fewer than 4 distinct (shard, params) points."""
-    d = df[df["examples_seen"].notna() & df["n_params"].notna()]
+    """Least squares of log(examples seen) on [1, log shard] over trials that trained, and the
+    residual sd; None with fewer than 2 distinct shards. (Examples seen depend on the data:
+    epochs and early stopping. A model-size term fitted on small shards, where larger models
+    overfit and stop sooner, does not carry over to large ones.)"""
+    d = df[df["examples_seen"].notna()]
     d = d[d["examples_seen"].astype(float) > 0]
-    if len(d[["shard_size", "n_params"]].drop_duplicates()) < 4:
+    if d["shard_size"].nunique() < 2:
         return None
-    A = np.column_stack([
-        np.ones(len(d)), np.log(d["shard_size"].astype(float)), np.log(d["n_params"].astype(float))
-    ])  # fmt: skip
+    A = np.column_stack([np.ones(len(d)), np.log(d["shard_size"].astype(float))])
     y = np.log(d["examples_seen"].astype(float).to_numpy())
     coef, *_ = np.linalg.lstsq(A, y, rcond=None)
     resid = y - A @ coef
-    sd = float(np.sqrt(resid @ resid / max(len(y) - 3, 1)))
+    sd = float(np.sqrt(resid @ resid / max(len(y) - 2, 1)))
     return coef, sd
 
 
@@ -293,12 +294,11 @@ def cell_costs(config: StudyConfig, task: Task, df: pd.DataFrame, cells: list[Ce
     out = []
     for shard, size in cells:
         fpe = float(task.flops_per_example(size))
-        p = float(task.n_params(size))
         if model is None:
             examples = float(config.train.max_epochs * shard)
         else:
             coef, sd = model  # the regression's upper 90% bound: a budget is not overshot
-            log_ex = coef[0] + coef[1] * math.log(shard) + coef[2] * math.log(p)
+            log_ex = coef[0] + coef[1] * math.log(shard)
             examples = math.exp(log_ex + COST_Z * sd)
         examples = min(max(examples, float(shard)), float(config.train.max_epochs * shard))
         flops = fpe * examples
