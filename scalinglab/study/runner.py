@@ -61,6 +61,9 @@ def check_task(config: StudyConfig, task: Task | None = None) -> Task:
         )
     for size in config.search.model_sizes:
         task.n_params(size)  # raises ScalingLabError for a size the model family cannot build
+    target = config.search.target
+    if target is not None and target.model_size is not None:
+        task.n_params(target.model_size)  # an adaptive study's target model, likewise
     return task
 
 
