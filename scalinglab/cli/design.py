@@ -209,7 +209,9 @@ def design_benchmark_command(
         str, typer.Option(help="Budget fractions of the pool's total cost, comma-separated.")
     ] = "0.01,0.05,0.1",
     repeats: Annotated[int, typer.Option(min=1, help="Repeats of each random method.")] = 10,
-    seed: Annotated[int, typer.Option(min=0, help="Seed of the repeats.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--repeats-seed", min=0, help="Seed of the random repeats.")
+    ] = 0,
     json_out: JsonOption = None,
 ) -> None:
     """The budget-limited protocol (Li et al. 2026): each method picks runs from TRAIN until it
