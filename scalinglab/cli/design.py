@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from scalinglab.cli.app import DEFAULT_LEVEL, JsonOption, LevelOption, app, fail, out_console
+from scalinglab.cli.app import (
+    DEFAULT_LEVEL,
+    JsonOption,
+    LevelOption,
+    app,
+    emit,
+    fail,
+    out_console,
+)
 from scalinglab.cli.benchmark import bench_app
 from scalinglab.display import num
 
@@ -159,12 +167,10 @@ def suggest_command(
         "runs": chosen.to_dict(orient="records"),
     }
     console = out_console(json_out)
-    if json_out is not None:
-        from scalinglab.cli.app import emit
-
-        emit(payload, json_out, lambda: None)
-        return
-    _print_design(console, design, chosen, variables, level, law.objective)
+    emit(
+        payload, json_out,
+        lambda: _print_design(console, design, chosen, variables, level, law.objective),
+    )  # fmt: skip
 
 
 def _print_design(
@@ -293,8 +299,6 @@ def design_benchmark_command(
         all_data = num(float(result["all_data_r2"]), ".3f")  # type: ignore[arg-type]
         table.add_row("all of TRAIN", *[all_data] * len(fractions))
         console.print(table)
-
-    from scalinglab.cli.app import emit
 
     emit(result, json_out, render)
 

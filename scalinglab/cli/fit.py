@@ -312,8 +312,8 @@ def _fit_formula_command(
     """`fit --formula`: a formula law, per group with --group (see scalinglab.cli.formula)."""
     from scalinglab.cli.formula import (
         fit_formula,
+        formula_options,
         group_summary,
-        parse_bounds,
         parse_names,
         print_group_tables,
     )
@@ -321,11 +321,7 @@ def _fit_formula_command(
     from scalinglab.io import read_table
 
     parse_formula(formula, option="--formula")  # a bad formula fails before the table is read
-    options = dict(options)
-    options["bounds"] = parse_bounds(bounds) or None
-    options["log"] = parse_names(log, "--log") or None
-    if starts is not None:
-        options["n_random_starts"] = starts
+    options = formula_options(options, bounds, log, starts)
     shared_names = parse_names(shared, "--shared")
     df = read_table(data, where=where)
     names = {"bounds names": "--bounds names", "log names": "--log names"}

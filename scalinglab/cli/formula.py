@@ -55,6 +55,18 @@ def parse_bounds(items: list[str]) -> dict[str, tuple[float, float]]:
     return out
 
 
+def formula_options(
+    options: dict[str, Any], bounds: list[str], log: list[str], starts: int | None
+) -> dict[str, Any]:
+    """The fit options with --bounds, --log and --starts of a formula fit parsed in."""
+    out = dict(options)
+    out["bounds"] = parse_bounds(bounds) or None
+    out["log"] = parse_names(log, "--log") or None
+    if starts is not None:
+        out["n_random_starts"] = starts
+    return out
+
+
 def formula_variables(formula: str, df: pd.DataFrame, y: str, group: str | None) -> list[str]:
     """The formula's names that are columns of the table: its variables, in order."""
     from scalinglab.expr import parse_formula
@@ -211,11 +223,7 @@ def fit_joint_command(
         fail(f"--y {repeated[0]} is given twice; each output column takes one --formula")
     for formula in formulas:  # a bad formula fails before the table is read
         parse_formula(formula, option="--formula")
-    options = dict(options)
-    options["bounds"] = parse_bounds(bounds) or None
-    options["log"] = parse_names(log, "--log") or None
-    if starts is not None:
-        options["n_random_starts"] = starts
+    options = formula_options(options, bounds, log, starts)
     df = read_table(data, where=where)
     columns = {str(c) for c in df.columns}
     missing = [o for o in outputs if o not in columns]

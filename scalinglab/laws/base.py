@@ -222,16 +222,25 @@ class ScalingLaw:
             f"{list(self.param_names)}"
         )
 
+    def given_bounds(self, name: str) -> Sequence[float] | None:
+        """The `bounds` option's (lower, upper) for a parameter, if it gives any."""
+        return (self.bounds or {}).get(name)
+
     def param_bounds(self, name: str) -> tuple[float, float]:
+        """The `bounds` option's bounds for a parameter, checked, else its declared ones."""
         prm = self.param(name)
-        if self.bounds and name in self.bounds:
-            lower, upper = (float(b) for b in self.bounds[name])
-            if not lower < upper:
-                raise ScalingLabError(f"bounds for {name} must have lower < upper")
-            if prm.log and lower < 0:
-                raise ScalingLabError(f"{name} is a positive scale: its lower bound must be >= 0")
-            return lower, upper
-        return prm.lower, prm.upper
+        given = self.given_bounds(name)
+        if given is None:
+            return prm.lower, prm.upper
+        try:
+            lower, upper = (float(b) for b in given)
+        except (TypeError, ValueError):
+            raise ScalingLabError(f"bounds for {name} must be two numbers (lower, upper)") from None
+        if not lower < upper:
+            raise ScalingLabError(f"bounds for {name} must have lower < upper")
+        if prm.log and lower < 0:
+            raise ScalingLabError(f"{name} is on the log scale: its lower bound must be >= 0")
+        return lower, upper
 
     def free_params(self) -> tuple[str, ...]:
         """Parameters the solver estimates: all but the fixed and the tied ones."""

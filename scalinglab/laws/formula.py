@@ -228,23 +228,11 @@ class FormulaLaw(ScalingLaw):
             params.append(Param(name, lower=lower, upper=upper, log=logged, doc=role))
         return tuple(params)
 
-    def param_bounds(self, name: str) -> tuple[float, float]:
-        """Declared bounds, or the `bounds` option's (given for a parameter or, for the per-group
-        copies of a parameter, for its formula name)."""
-        prm = self.param(name)
+    def given_bounds(self, name: str) -> Sequence[float] | None:
+        """The `bounds` option's, given for a parameter or, for the per-group copies of a
+        parameter, for its formula name."""
         user = dict(self.bounds or {})
-        given = user.get(name, user.get(self.base_param(name)))
-        if given is None:
-            return prm.lower, prm.upper
-        try:
-            lower, upper = (float(b) for b in given)
-        except (TypeError, ValueError):
-            raise ScalingLabError(f"bounds for {name} must be two numbers (lower, upper)") from None
-        if not lower < upper:
-            raise ScalingLabError(f"bounds for {name} must have lower < upper")
-        if prm.log and lower < 0:
-            raise ScalingLabError(f"{name} is on the log scale: its lower bound must be >= 0")
-        return lower, upper
+        return user.get(name, user.get(self.base_param(name)))
 
     def start_grid(self, x: FloatArray, y: FloatArray) -> dict[str, tuple[float, ...]]:
         """Start values per parameter: each role's values (module docstring), inside the bounds,

@@ -187,21 +187,6 @@ class JointFormulaLaw(ScalingLaw):
             params.append(Param(name, lower=lower, upper=upper, log=logged, doc=role))
         return tuple(params)
 
-    def param_bounds(self, name: str) -> tuple[float, float]:
-        prm = self.param(name)
-        given = (self.bounds or {}).get(name)
-        if given is None:
-            return prm.lower, prm.upper
-        try:
-            lower, upper = (float(b) for b in given)
-        except (TypeError, ValueError):
-            raise ScalingLabError(f"bounds for {name} must be two numbers (lower, upper)") from None
-        if not lower < upper:
-            raise ScalingLabError(f"bounds for {name} must have lower < upper")
-        if prm.log and lower < 0:
-            raise ScalingLabError(f"{name} is on the log scale: its lower bound must be >= 0")
-        return lower, upper
-
     # --------------------------------------------------------------------------------------
     # Data
     # --------------------------------------------------------------------------------------

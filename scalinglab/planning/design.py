@@ -204,19 +204,21 @@ def local_noise(
     return np.maximum(local, noise2)
 
 
-def off_ladder(Z_from: FloatArray, Z_to: FloatArray) -> Callable[[FloatArray], FloatArray]:
-    """Distance (standardised units) of points from the line through the centroids of
-    Z_from (the runs done) and Z_to (the targets): how far a run's shape is from the scaled-down
-    target's."""
+def ladder(
+    Z_from: FloatArray, Z_to: FloatArray
+) -> Callable[[FloatArray], tuple[FloatArray, FloatArray]]:
+    """Coordinates of points (standardised units) against the line through the centroids of
+    Z_from (e.g. the runs done) and Z_to (the targets): (along the line, distance from it). The
+    distance is how far a run's shape is from the scaled-down target's."""
     start, end = Z_from.mean(axis=0), Z_to.mean(axis=0)
     direction = (end - start) / max(float(np.linalg.norm(end - start)), 1e-12)
 
-    def across(Z: FloatArray) -> FloatArray:
+    def coordinates(Z: FloatArray) -> tuple[FloatArray, FloatArray]:
         along = (Z - start) @ direction
-        out: FloatArray = np.linalg.norm(Z - start - along[:, None] * direction, axis=1)
-        return out
+        across = np.linalg.norm(Z - start - along[:, None] * direction, axis=1)
+        return along, across
 
-    return across
+    return coordinates
 
 
 @dataclass
@@ -306,8 +308,8 @@ def state_from_runs(
     noise_d = local_noise(residual, Z_d, Z_d, disc.noise2)
     # The misfit's sd grows with the distance from the line that scales the runs done up to
     # the target: a law fitted along that line is least sure of runs of another shape.
-    across = off_ladder(Z_d, Z_t)
-    s_d, s_c, s_t = (np.sqrt(1 + across(Z) ** 2) for Z in (Z_d, Z_c, Z_t))
+    on_ladder = ladder(Z_d, Z_t)
+    s_d, s_c, s_t = (np.sqrt(1 + on_ladder(Z)[1] ** 2) for Z in (Z_d, Z_c, Z_t))
 
     def kernel(a: FloatArray, sa: FloatArray, b: FloatArray, sb: FloatArray) -> FloatArray:
         return _kernel(disc, a, b) * np.outer(sa, sb)

@@ -24,7 +24,12 @@ import numpy as np
 
 from scalinglab.errors import ScalingLabError
 from scalinglab.laws.base import ScalingLaw
-from scalinglab.planning.design import greedy_design, standardised_inputs, state_from_runs
+from scalinglab.planning.design import (
+    greedy_design,
+    ladder,
+    standardised_inputs,
+    state_from_runs,
+)
 from scalinglab.types import FloatArray
 
 METHODS = ("random", "cheapest", "design")
@@ -99,10 +104,7 @@ def seed_runs(
         return pick_cheapest(cost, budget)[:n_seed] or [int(np.argmin(cost))]
     Z = standardised_inputs(np.vstack([X[cheap], X_target]), X)
     Z_c, Z_t = Z[: len(cheap)], Z[len(cheap) :]
-    start, end = Z_c.mean(axis=0), Z_t.mean(axis=0)
-    direction = (end - start) / max(float(np.linalg.norm(end - start)), 1e-12)
-    along = (Z_c - start) @ direction
-    across = np.linalg.norm(Z_c - start - along[:, None] * direction, axis=1)
+    along, across = ladder(Z_c, Z_t)(Z_c)
     near = np.flatnonzero(across <= np.quantile(across, 0.5))
     if len(near) < n_seed:
         near = np.argsort(across)[:n_seed]
