@@ -120,7 +120,12 @@ def suggest_command(
     import math
 
     from scalinglab.io import numeric_columns, read_table
-    from scalinglab.planning.design import greedy_design, state_from_fit, state_from_runs
+    from scalinglab.planning.design import (
+        greedy_design,
+        state_from_fit,
+        state_from_runs,
+        within_shape_range,
+    )
 
     if (fit_file is None) == (formula is None):
         fail("give a fit file or --formula (with --runs and --y), not both and not neither")
@@ -142,12 +147,22 @@ def suggest_command(
     X_pool = numeric_columns(pool, variables, str(candidates))
     X_target = numeric_columns(targets, variables, str(target))
     discrepancy = None
+    outside = 0
     if done is not None:
         if y_name is None:
             fail("the fit file names no y column; the runs done need one to learn from")
         assert y_name is not None
         X_done = numeric_columns(done, variables, str(runs))
         y_done = numeric_columns(done, [y_name], str(runs))[:, 0]
+        inside = within_shape_range(X_done, X_pool, X_target)
+        if not inside.any():
+            fail(
+                "every candidate is of a more extreme shape than the targets and the runs done "
+                "(farther from the line that scales the runs up to the targets); add candidates "
+                "between them"
+            )
+        outside = int((~inside).sum())
+        pool, X_pool, costs = pool[inside].reset_index(drop=True), X_pool[inside], costs[inside]
         state, discrepancy = state_from_runs(law, X_done, y_done, X_pool, X_target)
     else:
         state = state_from_fit(law, X_pool, X_target)
@@ -164,18 +179,19 @@ def suggest_command(
         "width_before": design.width_before,
         "residual_sd": design.residual_sd,
         "discrepancy": None if discrepancy is None else vars(discrepancy),
+        "candidates_outside_shape_range": outside,
         "runs": chosen.to_dict(orient="records"),
     }
     console = out_console(json_out)
     emit(
         payload, json_out,
-        lambda: _print_design(console, design, chosen, variables, level, law.objective),
+        lambda: _print_design(console, design, chosen, variables, level, law.objective, outside),
     )  # fmt: skip
 
 
 def _print_design(
     console: Any, design: Any, chosen: pd.DataFrame, variables: list[str], level: float,
-    objective: str,
+    objective: str, outside: int,
 ) -> None:  # fmt: skip
     from rich.table import Table
 
@@ -199,6 +215,12 @@ def _print_design(
             num(100 * rec["error_cut"], ".0f") + "%", str(rec["informs"]),
         )  # fmt: skip
     console.print(table)
+    if outside:
+        console.print(
+            f"left out {outside} candidate(s) of a more extreme shape than the targets and the "
+            "runs done (farther from the line scaling the runs up to the targets): the law "
+            "would be extrapolated sideways there"
+        )
 
 
 @bench_app.command("design")

@@ -3,7 +3,9 @@
 Bootstrap (Efron 1979; as Besiroglu et al. 2024 do for Chinchilla with 4,000 resamples): resample
 the points with replacement, refit, and read standard errors, percentile intervals and covariance
 off the draws. Every resample is one row of a single batched solve, its resampling counts acting
-as per-row weights, started from the point optimum.
+as per-row weights, started from the point optimum. A law whose rows come in units
+(`resampling_units`: a joint law's outputs of one run) has whole units drawn, so the rows of a run
+stay together (the cluster bootstrap).
 
 Without a bootstrap, the covariance comes from the Gauss-Newton approximation on the objective's
 residuals (log residuals; residuals of y itself under ls_linear):
@@ -79,11 +81,14 @@ def bootstrap(
 
     `refit` solves the resamples (fit.polish, the preconditioned solver, passed in because
     fit.py imports this module); without it, the plain batched L-BFGS."""
-    n = y.shape[0]
     rng = np.random.default_rng(law.random_state)
+    units = law.resampling_units(x.numpy())
+    if units is None:
+        units = np.arange(y.shape[0])
+    n = int(units.max()) + 1
     counts = np.stack(
         [np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(law.n_bootstrap)]
-    )
+    )[:, units]
     weights = torch.as_tensor(counts, dtype=torch.float64) * w[None, :]
     theta0 = theta[None, :].repeat(law.n_bootstrap, 1)
     # Resamples start at the optimum and need a few dozen steps; the cap stops a rare straggler

@@ -28,7 +28,7 @@ from scalinglab.fitting.fit import fit_law
 from scalinglab.fitting.inverse import invert_monotone
 from scalinglab.fitting.objectives import LOG_OBJECTIVES
 from scalinglab.fitting.uncertainty import DEFAULT_CI_LEVEL, check_bootstrap, covariance_draws
-from scalinglab.types import FloatArray
+from scalinglab.types import FloatArray, IntArray
 
 Tensor = torch.Tensor
 
@@ -370,6 +370,11 @@ class ScalingLaw:
     def fit_notes(self, x: FloatArray, y: FloatArray) -> list[str]:
         """Law-specific cautions about a fit to (x, y), added to warnings_ (none by default)."""
         return []
+
+    def resampling_units(self, x: FloatArray) -> IntArray | None:
+        """The bootstrap's unit of each row of x (rows of one unit are drawn together), or None:
+        every row is its own unit."""
+        return None
 
     def check_fitted(self) -> None:
         if not hasattr(self, "params_"):

@@ -10,10 +10,11 @@ parameters different names (E_loss, E_error) — the same rule as in a system of
 
 The outputs' rows are stacked into one long table: X carries one more column, the output's index
 into `outputs` (see `stack`), and y holds each row's value of that output. Each formula is
-evaluated on its own output's rows, so the batched solver, the bootstrap (which resamples the
-stacked rows), intervals and `predict` work as for any other law. Every output's residuals enter
-one objective: under the log objectives (huber, the default, and ls_log) they are relative and
-outputs of any scale weigh alike; under ls_linear each output counts in its own units.
+evaluated on its own output's rows, so the batched solver, the bootstrap (which draws whole runs:
+the rows with the same inputs), intervals and `predict` work as for any other law. Every
+output's residuals enter one objective: under the log objectives (huber, the default, and
+ls_log) they are relative and outputs of any scale weigh alike; under ls_linear each output
+counts in its own units.
 
 Bounds, scales and starts follow each parameter's role as in FormulaLaw (a name with different
 roles in different formulas takes the first of exponent, coefficient, threshold, offset, scale).
@@ -43,6 +44,7 @@ from scalinglab.laws.formula import (
     FormulaLaw,
     _allocate,
 )
+from scalinglab.types import IntArray
 
 DEFAULT_OUTPUT_COLUMN = "output"
 
@@ -217,6 +219,12 @@ class JointFormulaLaw(ScalingLaw):
             xs.append(np.column_stack([x[rows], np.full(int(rows.sum()), float(j))]))
             ys.append(values[rows, j])
         return np.concatenate(xs), np.concatenate(ys)
+
+    def resampling_units(self, x: FloatArray) -> IntArray | None:
+        """One unit per run: the rows with the same inputs (one per output the run measured),
+        so that the bootstrap draws a run's outputs together and keeps their correlation."""
+        _, units = np.unique(np.asarray(x)[:, :-1], axis=0, return_inverse=True)
+        return np.asarray(units, dtype=np.intp).reshape(-1)
 
     def with_output(self, X: ArrayLike, output: str | int) -> FloatArray:
         """X (n, len(input_variables)) with the index of `output` (a name or an index) as its

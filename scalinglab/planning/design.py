@@ -21,6 +21,14 @@ the target rows per unit cost; as Krause & Guestrin (2005) do for budgeted choic
 greedy without the division by cost runs too and the better end point is kept. Without the runs
 done (a fit file alone), the fit's covariance stands for A and there is no misfit term.
 
+With the runs done, candidates are kept to the region of interest (Box & Draper's remedy for a
+misfitting model: design inside the region one predicts, not beyond it; `within_shape_range`): a
+run whose shape is more extreme than every target's and every run done's — farther from the line
+that scales the runs done up to the targets, e.g. a large model trained on a few tokens when
+nothing done or wanted is that undertrained — extrapolates the law sideways. The linearised
+criterion rates such runs highly (they pin the parameters cheaply), but the misfit model cannot
+know the law fails there until runs there are done.
+
 Li et al. (2026, "Spend Less, Fit Better") show that choosing scaling-law runs aimed at the
 prediction at the target gets close to a full grid's accuracy with a fraction of its cost.
 """
@@ -219,6 +227,20 @@ def ladder(
         return along, across
 
     return coordinates
+
+
+def within_shape_range(
+    X_done: FloatArray, X_candidates: FloatArray, X_target: FloatArray
+) -> np.ndarray:
+    """(k,) bool: the candidates no farther from the done→target line (`ladder`, standardised
+    log inputs) than the farthest target or run done: inside the range of shapes the study has
+    or wants (see the module doc)."""
+    Z = standardised_inputs(np.vstack([X_done, X_candidates, X_target]), X_done)
+    n_d, k = len(X_done), len(X_candidates)
+    Z_d, Z_c, Z_t = Z[:n_d], Z[n_d : n_d + k], Z[n_d + k :]
+    on_ladder = ladder(Z_d, Z_t)
+    limit = max(float(on_ladder(Z_d)[1].max()), float(on_ladder(Z_t)[1].max()))
+    return on_ladder(Z_c)[1] <= limit * (1 + 1e-9) + 1e-12
 
 
 @dataclass

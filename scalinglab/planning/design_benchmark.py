@@ -8,9 +8,10 @@ Methods:
 - cheapest: the cheapest runs first;
 - design (ours): a seed of cheap runs on a ladder towards the target (one more than the law's
   free parameters, from at most a third of the budget; `seed_runs`), then rounds of fit →
-  `greedy_design` aimed at the test rows' inputs (their outcomes are never read) → run the
-  chosen batch, each round's batch a third of the runs so far (so the law is refitted O(log n)
-  times); per unit cost only until there are two runs per free parameter.
+  `greedy_design` aimed at the test rows' inputs (their outcomes are never read), among the runs
+  `within_shape_range` of the runs picked and the test rows → run the chosen batch, each round's
+  batch a third of the runs so far (so the law is refitted O(log n) times); per unit cost only
+  until there are two runs per free parameter.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from scalinglab.planning.design import (
     ladder,
     standardised_inputs,
     state_from_runs,
+    within_shape_range,
 )
 from scalinglab.types import FloatArray
 
@@ -127,6 +129,7 @@ def pick_design(
     spent = float(pool.cost[picked].sum())
     while True:
         rest = np.setdiff1d(np.arange(len(pool.y)), picked)
+        rest = rest[within_shape_range(pool.X[picked], pool.X[rest], pool.X_test)]
         if not len(rest) or spent + pool.cost[rest].min() > budget:
             return picked
         try:

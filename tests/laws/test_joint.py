@@ -153,3 +153,28 @@ def test_options_reach_every_formula() -> None:
     law.fit(*law.stack(X, Y))
     assert law.params_["alpha"] == 0.3 and 0.0 <= law.params_["F"] <= 1.0
     assert law.free_params() == ("E", "A", "F", "G")
+
+
+def test_the_bootstrap_draws_whole_runs() -> None:
+    """A run's outputs are drawn together: the rows with the same inputs are one unit. With the
+    same data under two copies of a law (parameters named apart), every resample then refits
+    both copies on the same runs, so their draws agree; drawing rows one by one, they would not."""
+    law = JointFormulaLaw([LOSS, ERR], ["loss", "err"], ["N"])
+    xs, _ = law.stack(np.array([[1.0], [2.0], [3.0]]), np.array([[1, np.nan], [2, 2], [3, 3.0]]))
+    units = law.resampling_units(xs)
+    assert units is not None and units.tolist() == [0, 1, 2, 1, 2]
+
+    rng = np.random.default_rng(3)
+    N = np.geomspace(1e6, 1e10, 16)
+    loss = (1.7 + 400 * N**-0.3) * np.exp(rng.normal(0, 0.01, N.size))
+    copies = JointFormulaLaw(
+        [LOSS, "E2 + A2/N**alpha2"], ["a", "b"], ["N"], n_bootstrap=64, random_state=0
+    )
+    copies.fit(*copies.stack(N[:, None], np.column_stack([loss, loss])))
+    draws = copies.bootstrap_params_
+    assert draws is not None
+    names = list(copies.param_names)
+    for p in ("E", "A", "alpha"):
+        a, b = draws[:, names.index(p)], draws[:, names.index(p + "2")]
+        assert np.std(a) > 0
+        np.testing.assert_allclose(a, b, rtol=1e-5)

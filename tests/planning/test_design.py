@@ -18,6 +18,7 @@ from scalinglab.planning.design import (
     greedy_design,
     state_from_fit,
     state_from_runs,
+    within_shape_range,
 )
 from scalinglab.planning.design_benchmark import (
     Pool,
@@ -159,6 +160,24 @@ def test_chosen_runs_are_sensible_and_beat_random_runs_of_equal_cost(setup) -> N
     ours_err = np.mean([refit_error(chosen, s) for s in range(4)])
     theirs_err = np.mean([refit_error(random_sets[s], s) for s in range(4)])
     assert ours_err < theirs_err
+
+
+def test_shape_range_keeps_runs_shaped_like_the_targets_and_the_runs_done() -> None:
+    """Runs done and targets at 20 tokens per parameter: a bigger or smaller run of that shape
+    stays, as does one less far off the line than the farthest run done; a large model on few
+    tokens (D/N = 0.2), more undertrained than anything done or wanted, is left out."""
+    N_done = np.geomspace(1e7, 1e8, 5)
+    done = np.column_stack([N_done, 20 * N_done])
+    done[2, 1] *= 4  # one run done at 80 tokens per parameter: the range reaches that far
+    target = np.array([[1e10, 2e11]])
+    candidates = np.array(
+        [[3e8, 6e9], [2e7, 4e8], [5e7, 50 * 5e7], [3e9, 6e8], [1e7, 1e10]]
+    )
+    keep = within_shape_range(done, candidates, target)
+    assert keep.tolist() == [True, True, True, False, False]
+    # A target more undertrained still (D/N = 0.1) brings such runs into range.
+    wide = within_shape_range(done, candidates, np.vstack([target, [[1e10, 1e9]]]))
+    assert wide[3]
 
 
 def test_a_fit_file_alone_designs_from_its_covariance(setup) -> None:

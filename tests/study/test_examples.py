@@ -30,6 +30,14 @@ def test_domain_examples_span_the_issue_minimum(domain: str) -> None:
     assert config.task.name == domain
 
 
+@pytest.mark.parametrize("domain", ("image", "lm"))
+def test_image_and_lm_widths_reach_the_sizes_that_overfit(domain: str) -> None:
+    """Issue 18: widths over >= 1.5 orders of magnitude, so the smallest shards' best model can
+    be small and the largest shards' large (the model-size curve's β_p is measurable)."""
+    widths = load_config(EXAMPLES / f"{domain}.toml").search.model_sizes
+    assert math.log10(max(widths) / min(widths)) >= 1.5
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("domain", DOMAINS)
 def test_domain_examples_fit_their_data(domain: str, need) -> None:  # type: ignore[no-untyped-def]
