@@ -160,13 +160,14 @@ def recover(
     try:
         models.StudyModel.find_or_raise_by_id(study_id, session, for_update=True)
         now = session.execute(sqlalchemy.func.now()).scalar_one().replace(tzinfo=None)
-        rows = (
-            session.query(models.TrialModel)
+        # A typed SQLAlchemy statement: study_id is our integer, no text is ever parsed here.
+        statement = (
+            sqlalchemy.select(models.TrialModel)
             .options(orm.selectinload(models.TrialModel.heartbeats))
             .options(orm.selectinload(models.TrialModel.user_attributes))
-            .filter(models.TrialModel.study_id == study_id)
-            .all()
+            .where(models.TrialModel.study_id == study_id)
         )
+        rows = list(session.scalars(statement).all())
         if grace_period is not None:
             for row in rows:
                 if row.state != TrialState.RUNNING or not row.heartbeats:
