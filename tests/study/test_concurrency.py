@@ -20,8 +20,9 @@ SCALINGLAB = str(Path(sys.executable).with_name("scalinglab"))
 
 # A bare claimer: claims queued trials as fast as it can and prints their ids (no training), so
 # any race in the WAITING -> RUNNING claim shows up as an id printed by both processes. The
-# claimers start together (a barrier of ready files): under load one process can take a second
-# longer to import and would otherwise find every trial already claimed.
+# claimers meet twice (barriers of marker files): once before the first claim, because under load
+# one process can take a second longer to import; and once after it, because a process
+# descheduled under load could otherwise find every trial already claimed. From then on they race.
 CLAIMER = """
 import json, sys, time
 from pathlib import Path
@@ -29,15 +30,20 @@ from scalinglab.study.worker import Worker, WorkerSpec
 from scalinglab.study import load_config
 config = load_config(sys.argv[1])
 worker = Worker(WorkerSpec(sys.argv[2], config.model_dump(mode="json")))
-barrier = Path(sys.argv[3])
-(barrier / sys.argv[4]).touch()
-deadline = time.monotonic() + 120
-while len(list(barrier.iterdir())) < 2 and time.monotonic() < deadline:
-    time.sleep(0.01)
+barrier, me = Path(sys.argv[3]), sys.argv[4]
+
+def meet(stage):
+    (barrier / f"{stage}-{me}").touch()
+    deadline = time.monotonic() + 120
+    while len(list(barrier.glob(f"{stage}-*"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+meet("ready")
 ids = []
 while (claimed := worker._claim()) is not None:
     ids.append(claimed[1])
-    time.sleep(0.001)  # yield, so that a process descheduled under load still gets a turn
+    if len(ids) == 1:
+        meet("claimed")
 print(json.dumps(ids))
 """
 
