@@ -432,6 +432,13 @@ def predict_command(
     names = fit_variables(model, doc)
     if isinstance(model, JointFormulaLaw):
         names = list(model.input_variables)  # the output index is not a column of a table
+        if model.groups:
+            if table is None:
+                fail(
+                    f"this fit has parameters per {model.group_column}: predict it with --table "
+                    f"(a table with a {model.group_column} column)"
+                )
+            names.append(model.group_column)
     if table is not None:
         _predict_table_command(model, doc, table, names, out=out, y=list(y or []),
                                where=where, level=level, json_out=json_out)  # fmt: skip

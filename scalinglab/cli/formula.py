@@ -113,10 +113,7 @@ def fit_formula(
         law = FormulaLaw(formula, variables, **options)
         law.fit(X, values)
         return law, variables
-    if group not in df.columns:
-        known = ", ".join(map(str, df.columns))
-        fail(f"{source} has no column {group!r} (--group); its columns are: {known}")
-    labels_per_row = df[group].astype(str).to_numpy()
+    labels_per_row = group_labels(df, group, source)
     labels = sorted(set(labels_per_row.tolist()))
     if shared:
         law = FormulaLaw(
@@ -136,7 +133,24 @@ def fit_formula(
     return FormulaLaw.combine_groups(fits, group_column=group), [*variables, group]
 
 
-def group_summary(law: FormulaLaw, counts: dict[str, int]) -> dict[str, Any]:
+def group_labels(df: pd.DataFrame, group: str, source: str) -> np.ndarray:
+    """Each row's label in the --group column, as text (a missing label fails)."""
+    import numpy as np
+
+    if group not in df.columns:
+        known = ", ".join(map(str, df.columns))
+        fail(f"{source} has no column {group!r} (--group); its columns are: {known}")
+    missing = df[group].isna().to_numpy()
+    if missing.any():
+        row = int(np.flatnonzero(missing)[0])
+        fail(
+            f"column {group!r} (--group) has {int(missing.sum())} missing value(s) (first at "
+            f"data row {row + 1}); drop them or filter with --where"
+        )
+    return df[group].astype(str).to_numpy()
+
+
+def group_summary(law: FormulaLaw | JointFormulaLaw, counts: dict[str, int]) -> dict[str, Any]:
     """The fit keyed by group: each group's parameters (shared ones included), with errors."""
     out: dict[str, Any] = {}
     for label in law.groups or ():
@@ -151,23 +165,39 @@ def group_summary(law: FormulaLaw, counts: dict[str, int]) -> dict[str, Any]:
     return out
 
 
-def print_group_tables(law: FormulaLaw, group: str, y: str, x: list[str]) -> None:
-    """One parameter table per group (shared parameters marked)."""
+def print_group_tables(law: FormulaLaw | JointFormulaLaw, group: str, y: str, x: list[str]) -> None:
+    """One parameter table per group (shared parameters marked); a joint law's tables say
+    which outputs each parameter enters."""
+    from scalinglab.laws.joint import JointFormulaLaw
+
     source = "bootstrap" if law.bootstrap_params_ is not None else "Gauss-Newton"
-    console.print(
-        f"[bold]formula[/]: {escape(law.formula)}   ({escape(y)} vs {escape(', '.join(x))}; "
-        f"{law.n_points_} points; one fit per {escape(group)})",
-        highlight=False,
-    )
+    joint = law if isinstance(law, JointFormulaLaw) else None
+    if joint is None:
+        console.print(
+            f"[bold]formula[/]: {escape(law.formula)}   ({escape(y)} vs {escape(', '.join(x))}; "
+            f"{law.n_points_} points; one fit per {escape(group)})",
+            highlight=False,
+        )
+    else:
+        print_formulas(joint)
+        console.print(
+            f"fitted jointly: {joint.n_points_} points ({len(joint.outputs)} outputs); a name in "
+            f"several formulas is one parameter; one fit per {escape(group)}",
+            highlight=False,
+        )
     for label in law.groups or ():
         table = Table(title=f"{group} = {label}", title_justify="left")
         table.add_column("parameter")
+        if joint is not None:
+            table.add_column("outputs")
         table.add_column("value", justify="right")
         table.add_column(f"stderr ({source})", justify="right")
         table.add_column(f"{law.ci_level_:.0%} interval", justify="right")
         for base, full in law.group_param_names(label).items():
+            outputs = [] if joint is None else [escape(", ".join(joint.outputs_of(base)))]
             table.add_row(
                 escape(base + (" (shared)" if base == full else "")),
+                *outputs,
                 num(law.params_[full], ".6g"),
                 num(law.stderr_[full], ".6g"),
                 span(law.ci_[full], ".6g"),
@@ -197,30 +227,32 @@ def fit_joint_command(
     options: dict[str, Any],
 ) -> None:
     """`fit --formula F1 --y a --formula F2 --y b`: one formula per output, fitted jointly; a
-    name written in several formulas is one parameter (scalinglab.laws.joint)."""
+    name written in several formulas is one parameter (scalinglab.laws.joint). With --group: one
+    joint fit per group, or with --shared one over all groups, those parameters common to all."""
     import numpy as np
 
     from scalinglab.cli.app import emit, flag_names, out_console
     from scalinglab.cli.fit import fit_document
     from scalinglab.expr import parse_formula
-    from scalinglab.io import numeric_columns, read_table
-    from scalinglab.laws.joint import DEFAULT_OUTPUT_COLUMN, JointFormulaLaw
+    from scalinglab.io import read_table
+    from scalinglab.laws.joint import DEFAULT_OUTPUT_COLUMN
 
     if len(formulas) != len(outputs):
         fail(
             f"{len(formulas)} --formula and {len(outputs)} --y: give one --y per --formula, "
             'in the same order (--formula "..." --y a --formula "..." --y b)'
         )
-    if group is not None:
-        fail("--group fits one formula per group; with several --y, fit each group apart")
-    if shared:
+    if shared and group is None:
         fail(
             "--shared is for --group: with several --y, a name written in several formulas is "
             "already one parameter (name parameters apart, e.g. E_a and E_b, to fit them apart)"
         )
+    shared_names = parse_names(shared, "--shared")
     repeated = sorted({o for o in outputs if outputs.count(o) > 1})
     if repeated:
         fail(f"--y {repeated[0]} is given twice; each output column takes one --formula")
+    if group is not None and group in outputs:
+        fail(f"--group {group} is also a --y column; group by a column that is not predicted")
     for formula in formulas:  # a bad formula fails before the table is read
         parse_formula(formula, option="--formula")
     options = formula_options(options, bounds, log, starts)
@@ -232,7 +264,7 @@ def fit_joint_command(
         fail(f"{data} has no column {missing[0]!r} (--y); its columns are: {known}")
     variables: list[str] = []
     for formula, output in zip(formulas, outputs, strict=True):
-        own = formula_variables(formula, df, output, None)
+        own = formula_variables(formula, df, output, group)
         used = [o for o in outputs if o in own]
         if used:
             fail(
@@ -241,40 +273,117 @@ def fit_joint_command(
             )
         variables += [v for v in own if v not in variables]
     output_column = DEFAULT_OUTPUT_COLUMN
-    while output_column in variables:
+    while output_column in variables or output_column == group:
         output_column += "_"
-    X = numeric_columns(df, variables, source=str(data))
-    Y = numeric_columns(df, outputs, source=str(data))
+    options["output_column"] = output_column
     names = {"bounds names": "--bounds names", "log names": "--log names"}
     with warnings.catch_warnings(), flag_names(names):
         warnings.simplefilter("ignore", FitWarning)  # shown in the table below instead
-        law = JointFormulaLaw(formulas, outputs, variables, output_column=output_column,
-                              **options)  # fmt: skip
-        Xs, ys = law.stack(X, Y)
-        with out_console(json_out).status(
-            f"fitting {len(formulas)} formulas jointly to {len(ys)} points..."
-        ):
-            law.fit(Xs, ys)
+        with out_console(json_out).status(f"fitting {len(formulas)} formulas jointly..."):
+            law, Y, labels = fit_joint(
+                df, formulas, outputs, variables, source=str(data), group=group,
+                shared=shared_names, options=options,
+            )  # fmt: skip
     doc = fit_document(law, list(law.variables), outputs[0], where)
     doc["y"] = list(outputs)
-    counts = np.bincount(Xs[:, -1].astype(int), minlength=len(outputs))
+    counts = np.sum(~np.isnan(Y), axis=0)
     doc["outputs"] = {
         o: {"formula": f, "parameters": list(law.params_of(o)), "n_points": int(n)}
         for o, f, n in zip(outputs, formulas, counts, strict=True)
     }
     doc["shared"] = law.shared_params()
-    emit(doc, json_out, lambda: print_joint_fit(law))
+    if group is not None and labels is not None:
+        per_group = {
+            label: np.sum(~np.isnan(Y[labels == label]), axis=0) for label in law.groups or ()
+        }
+        doc["group"] = group
+        doc["by_group"] = group_summary(law, {k: int(v.sum()) for k, v in per_group.items()})
+        for label, entry in doc["by_group"].items():
+            entry["n_points_by_output"] = dict(
+                zip(outputs, map(int, per_group[label]), strict=True)
+            )
+
+    def render() -> None:
+        if group is not None:
+            print_group_tables(law, group, ", ".join(outputs), list(law.input_variables))
+        else:
+            print_joint_fit(law)
+
+    emit(doc, json_out, render)
 
 
-def print_joint_fit(law: JointFormulaLaw) -> None:
-    """The formulas, then one parameter table with the outputs each parameter enters."""
-    source = "bootstrap" if law.bootstrap_params_ is not None else "Gauss-Newton"
+def fit_joint(
+    df: pd.DataFrame,
+    formulas: list[str],
+    outputs: list[str],
+    variables: list[str],
+    *,
+    source: str,
+    group: str | None,
+    shared: list[str],
+    options: dict[str, Any],
+) -> tuple[JointFormulaLaw, np.ndarray, np.ndarray | None]:
+    """The joint law fitted to the table, its Y (one column per output, NaN where a run lacks
+    it) and, with a group column, each row's group label. Per group as `fit_formula` does: one
+    joint fit per group (combined in one grouped law that `predict` reads) or, with shared
+    parameters, one grouped law over all rows."""
+    import numpy as np
+
+    from scalinglab.io import numeric_columns
+    from scalinglab.laws.joint import JointFormulaLaw
+
+    X = numeric_columns(df, variables, source=source)
+    Y = numeric_columns(df, outputs, source=source)
+    if group is None:
+        law = JointFormulaLaw(formulas, outputs, variables, **options)
+        law.fit(*law.stack(X, Y))
+        return law, Y, None
+    labels_per_row = group_labels(df, group, source)
+    labels = sorted(set(labels_per_row.tolist()))
+    if shared:
+        law = JointFormulaLaw(
+            formulas, outputs, variables, groups=labels, shared=shared, group_column=group,
+            **options,
+        )  # fmt: skip
+        free = set(law.free_params())
+        for label in labels:
+            own = [
+                b for b, full in law.group_param_names(label).items() if full != b and full in free
+            ]
+            n = int(np.sum(~np.isnan(Y[labels_per_row == label])))
+            if n < len(own):
+                fail(
+                    f"group {group}={label} has {n} points for its {len(own)} own parameters "
+                    f"({', '.join(own)}); add runs, or name more of them in --shared"
+                )
+        codes = law.group_codes(labels_per_row.tolist())
+        law.fit(*law.stack(np.column_stack([X, codes]), Y))
+        return law, Y, labels_per_row
+    fits: dict[str, JointFormulaLaw] = {}
+    for label in labels:
+        rows = labels_per_row == label
+        try:
+            fits[label] = JointFormulaLaw(formulas, outputs, variables, **options)
+            fits[label].fit(*fits[label].stack(X[rows], Y[rows]))
+        except ScalingLabError as exc:
+            raise ScalingLabError(f"group {group}={label}: {exc}") from None
+    return JointFormulaLaw.combine_groups(fits, group_column=group), Y, labels_per_row
+
+
+def print_formulas(law: JointFormulaLaw) -> None:
+    """Each output's formula and the columns it reads."""
     for output, formula in zip(law.outputs, law.formulas, strict=True):
         console.print(
             f"[bold]{escape(output)}[/] = {escape(formula)}   (vs "
             f"{escape(', '.join(law.variables_of(output)))})",
             highlight=False,
         )
+
+
+def print_joint_fit(law: JointFormulaLaw) -> None:
+    """The formulas, then one parameter table with the outputs each parameter enters."""
+    source = "bootstrap" if law.bootstrap_params_ is not None else "Gauss-Newton"
+    print_formulas(law)
     console.print(
         f"fitted jointly: {law.n_points_} points ({len(law.outputs)} outputs); a name in "
         "several formulas is one parameter",
@@ -352,21 +461,27 @@ def check_out(out: Path | None) -> None:
 
 def table_inputs(model: ScalingLaw, names: list[str], df: pd.DataFrame, source: str) -> np.ndarray:
     """The fit's X from a table: its numeric columns, and a grouped formula's group labels as
-    group indices."""
+    group indices (a joint fit's X without its output index: see `with_output`)."""
     import numpy as np
 
     from scalinglab.io import numeric_columns
     from scalinglab.laws.formula import FormulaLaw
+    from scalinglab.laws.joint import JointFormulaLaw
 
-    if isinstance(model, FormulaLaw) and model.groups:
-        group = names[-1]
-        if group not in df.columns:
-            known = ", ".join(map(str, df.columns))
-            fail(f"{source} has no group column {group!r}; its columns are: {known}")
-        X = numeric_columns(df, names[:-1], source=source)
-        codes = model.group_codes(df[group].astype(str).tolist())
-        return np.column_stack([X, codes])
-    return numeric_columns(df, names, source=source)
+    group = None
+    if isinstance(model, JointFormulaLaw):
+        names = list(model.input_variables)
+        group = model.group_column if model.groups else None
+    elif isinstance(model, FormulaLaw) and model.groups:
+        names, group = names[:-1], names[-1]
+    X = numeric_columns(df, names, source=source)
+    if group is None:
+        return X
+    assert isinstance(model, FormulaLaw | JointFormulaLaw)
+    if group not in df.columns:
+        known = ", ".join(map(str, df.columns))
+        fail(f"{source} has no group column {group!r}; its columns are: {known}")
+    return np.column_stack([X, model.group_codes(df[group].astype(str).tolist())])
 
 
 def scores(prediction: np.ndarray, actual: np.ndarray) -> dict[str, float]:
@@ -439,14 +554,14 @@ def predict_table(
         "level": level,
         "out": None if out is None else str(out),
     }
-    X = numeric_columns(df, names, source=str(table)) if joint else None
+    X = table_inputs(model, names, df, str(table))
     predicted: dict[str, np.ndarray] = {}
     for j, output in enumerate(outputs):
         if joint:
-            assert isinstance(model, JointFormulaLaw) and X is not None
+            assert isinstance(model, JointFormulaLaw)
             Xj = model.with_output(X, j)
         else:
-            Xj = table_inputs(model, names, df, str(table))
+            Xj = X
         prediction, lower, upper = _predict_with_band(model, Xj, level)
         suffix = f"_{output}" if joint else ""
         for column, values in (("prediction", prediction), ("lower", lower), ("upper", upper)):
@@ -460,7 +575,9 @@ def predict_table(
     payload["columns"] = [f"{c}_{o}" if joint else c for o in outputs
                           for c in ("prediction", "lower", "upper")]  # fmt: skip
     if measured:
-        group = names[-1] if getattr(model, "groups", None) else None
+        group = None
+        if getattr(model, "groups", None):
+            group = model.group_column if isinstance(model, JointFormulaLaw) else names[-1]
         all_scores: dict[str, dict[str, Any]] = {}
         for name in measured:
             actual = numeric_columns(df, [name], source=str(table))[:, 0]

@@ -39,7 +39,7 @@ import ast
 import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -339,43 +339,7 @@ class FormulaLaw(ScalingLaw):
         """One grouped law (no shared parameters) from the same formula fitted to each group on
         its own: its parameters are `name[label]`, its draws and covariance the groups' side by
         side (the groups' fits are independent)."""
-        labels = list(fits)
-        first = fits[labels[0]]
-        options = first.get_options()
-        options.update(groups=labels, shared=None, group_column=group_column, fixed=None)
-        options["bounds"] = {k: v for k, v in (first.bounds or {}).items()} or None
-        law = cls(**options)
-        columns = {n: j for j, n in enumerate(law.param_names)}
-        k = len(law.param_names)
-        law.params_, law.stderr_, law.ci_ = {}, {}, {}
-        law.covariance_ = np.zeros((k, k))
-        n_draws = [
-            0 if f.bootstrap_params_ is None else len(f.bootstrap_params_) for f in fits.values()
-        ]
-        draws = np.full((min(n_draws), k), np.nan) if min(n_draws) > 0 else None
-        law.at_bounds_, law.warnings_ = [], []
-        for label, fit in fits.items():
-            fit.check_fitted()
-            index = [columns[_group_name(n, label)] for n in fit.param_names]
-            for n in fit.param_names:
-                full = _group_name(n, label)
-                law.params_[full] = fit.params_[n]
-                law.stderr_[full] = fit.stderr_[n]
-                law.ci_[full] = fit.ci_[n]
-            if fit.covariance_ is not None:
-                law.covariance_[np.ix_(index, index)] = fit.covariance_
-            else:
-                law.covariance_[np.ix_(index, index)] = np.nan
-            if draws is not None and fit.bootstrap_params_ is not None:
-                draws[:, index] = fit.bootstrap_params_[: len(draws)]
-            law.at_bounds_ += [_group_name(n, label) for n in fit.at_bounds_]
-            law.warnings_ += [f"group {label}: {w}" for w in fit.warnings_]
-        law.bootstrap_params_ = draws
-        law.ci_level_ = first.ci_level_
-        law.objective_ = float(sum(f.objective_ for f in fits.values()))
-        law.n_points_ = int(sum(f.n_points_ for f in fits.values()))
-        law.converged_ = all(f.converged_ for f in fits.values())
-        return law
+        return combine_group_fits(fits, group_column)
 
     def group_codes(self, labels: Sequence[Any]) -> FloatArray:
         """The group column of X for these labels (their index into `groups`)."""
@@ -439,6 +403,54 @@ class FormulaLaw(ScalingLaw):
         if hasattr(self, "params_"):
             inner += ", " + ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
         return f"FormulaLaw({inner})"
+
+
+LawT = TypeVar("LawT", bound=ScalingLaw)
+
+
+def combine_group_fits(fits: Mapping[str, LawT], group_column: str = "group") -> LawT:
+    """One grouped law from the same law fitted to each group on its own (FormulaLaw, or
+    JointFormulaLaw: a class whose options take `groups`, `shared` and `group_column`, and whose
+    grouped parameters are `name[label]`). Nothing is shared: each group's parameter `n` is
+    `n[label]`; the draws and covariance are the groups' side by side (the fits are
+    independent); objectives and point counts add up."""
+    labels = list(fits)
+    first = fits[labels[0]]
+    options = first.get_options()
+    options.update(groups=labels, shared=None, group_column=group_column, fixed=None)
+    options["bounds"] = {k: v for k, v in (first.bounds or {}).items()} or None
+    law = type(first)(**options)
+    columns = {n: j for j, n in enumerate(law.param_names)}
+    k = len(law.param_names)
+    law.params_, law.stderr_, law.ci_ = {}, {}, {}
+    law.covariance_ = np.zeros((k, k))
+    n_draws = [
+        0 if f.bootstrap_params_ is None else len(f.bootstrap_params_) for f in fits.values()
+    ]
+    draws = np.full((min(n_draws), k), np.nan) if min(n_draws) > 0 else None
+    law.at_bounds_, law.warnings_ = [], []
+    for label, fit in fits.items():
+        fit.check_fitted()
+        index = [columns[_group_name(n, label)] for n in fit.param_names]
+        for n in fit.param_names:
+            full = _group_name(n, label)
+            law.params_[full] = fit.params_[n]
+            law.stderr_[full] = fit.stderr_[n]
+            law.ci_[full] = fit.ci_[n]
+        if fit.covariance_ is not None:
+            law.covariance_[np.ix_(index, index)] = fit.covariance_
+        else:
+            law.covariance_[np.ix_(index, index)] = np.nan
+        if draws is not None and fit.bootstrap_params_ is not None:
+            draws[:, index] = fit.bootstrap_params_[: len(draws)]
+        law.at_bounds_ += [_group_name(n, label) for n in fit.at_bounds_]
+        law.warnings_ += [f"group {label}: {w}" for w in fit.warnings_]
+    law.bootstrap_params_ = draws
+    law.ci_level_ = first.ci_level_
+    law.objective_ = float(sum(f.objective_ for f in fits.values()))
+    law.n_points_ = int(sum(f.n_points_ for f in fits.values()))
+    law.converged_ = all(f.converged_ for f in fits.values())
+    return law
 
 
 def _allocate(available: Sequence[int], budget: int) -> list[int]:

@@ -20,6 +20,13 @@ Bounds, scales and starts follow each parameter's role as in FormulaLaw (a name 
 roles in different formulas takes the first of exponent, coefficient, threshold, offset, scale).
 Starts: each formula is first fitted to its own output alone; the joint fit starts from those
 optima (a shared parameter from each output's value) and from the role's default values.
+
+Grouped fits, as in FormulaLaw: with `groups` (labels) and `shared` (parameter names), one law
+covers every group. X carries one more column before the output index, the group's index into
+`groups` (`group_codes`), and each parameter not in `shared` becomes one parameter per group,
+`name[label]` — still one parameter across the formulas that write it. Every parameter in
+`shared` is common to all groups. `combine_groups` builds the grouped law, nothing shared, from
+one joint fit per group. A grouped law starts from the joint law fitted to each group alone.
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ from scalinglab.laws.formula import (
     DEFAULT_N_STARTS,
     FormulaLaw,
     _allocate,
+    combine_group_fits,
 )
 from scalinglab.types import IntArray
 
@@ -51,7 +59,8 @@ DEFAULT_OUTPUT_COLUMN = "output"
 
 class JointFormulaLaw(ScalingLaw):
     """Formulas fitted jointly to several outputs, parameters of the same name shared (see the
-    module docstring). X is (n, len(variables) + 1): the variables, then the output index."""
+    module docstring). X is (n, len(variables) + 1): the variables, then the output index; a
+    grouped law's X has the group index between them."""
 
     name = "joint_formula"
     generic = True  # built from formulas: not listed by available_laws(), found by get_law()
@@ -66,12 +75,18 @@ class JointFormulaLaw(ScalingLaw):
         log: Sequence[str] | None = None,
         n_starts: int = DEFAULT_N_STARTS,
         output_column: str = DEFAULT_OUTPUT_COLUMN,
+        groups: Sequence[str] | None = None,
+        shared: Sequence[str] | None = None,
+        group_column: str = "group",
         **options: Any,
     ) -> None:
         super().__init__(**options)
         self.log = log
         self.n_starts = n_starts
         self.output_column = output_column
+        self.groups = groups
+        self.shared = shared
+        self.group_column = group_column
         formula_list = [str(f) for f in formulas] if isinstance(formulas, list | tuple) else []
         output_list = [str(o) for o in outputs] if isinstance(outputs, list | tuple) else []
         names = [str(v) for v in variables] if isinstance(variables, list | tuple) else []
@@ -90,17 +105,38 @@ class JointFormulaLaw(ScalingLaw):
             )
         if n_starts < 1:
             raise ScalingLabError(f"n_starts must be >= 1, got {n_starts}")
+        self._labels: tuple[str, ...] = ()
+        if groups is not None:
+            self._labels = tuple(str(g) for g in groups)
+            if not self._labels or len(set(self._labels)) != len(self._labels):
+                raise ScalingLabError("groups must be distinct labels, at least one")
+            if group_column in names or group_column == output_column:
+                raise ScalingLabError(
+                    f"the group column {group_column!r} cannot also be a variable or the output "
+                    "column"
+                )
+        elif shared:
+            raise ScalingLabError("shared parameters need groups (fit one law per group)")
+        shared_set = {str(n) for n in shared or ()}
         self._subs: list[FormulaLaw] = []
         self._columns: list[list[int]] = []
         for formula, output in zip(formula_list, output_list, strict=True):
             parsed = parse_formula(formula, option=f"the formula of {output}")
             own = [v for v in names if v in parsed.names]
+            grouping: dict[str, Any] = {}
+            if self._labels:
+                grouping = {
+                    "groups": self._labels,
+                    "shared": [n for n in parsed.names if n in shared_set],
+                    "group_column": group_column,
+                }
             try:
-                sub = FormulaLaw(formula, own, n_starts=n_starts)
+                sub = FormulaLaw(formula, own, n_starts=n_starts, **grouping)
             except ScalingLabError as exc:
                 raise ScalingLabError(f"output {output}: {exc}") from None
             self._subs.append(sub)
-            self._columns.append([names.index(v) for v in own])
+            # a grouped formula reads the group index too (X's column before the output index)
+            self._columns.append([names.index(v) for v in own] + [len(names)] * bool(self._labels))
         unused = [v for v in names if not any(v in s.variables for s in self._subs)]
         if unused:
             raise ScalingLabError(f"variable {unused[0]!r} does not appear in any formula")
@@ -116,18 +152,39 @@ class JointFormulaLaw(ScalingLaw):
                     self._owner[n] = k
         order = [n for sub in self._subs for n in sub.param_names]
         self._param_order = tuple(dict.fromkeys(order))
+        self._base_order = tuple(dict.fromkeys(self.base_param(n) for n in self._param_order))
+        self._grouped = tuple(n for n in self._base_order if n not in shared_set)
+        if not self._labels:
+            self._grouped = ()
+        unknown = sorted(shared_set - set(self._base_order))
+        if unknown:
+            raise ScalingLabError(
+                f"shared parameter {unknown[0]!r} is not a parameter of the formulas; their "
+                f"parameters are {list(self._base_order)}"
+            )
         for option, given in (("log", log), ("bounds", self.bounds), ("starts", self.starts)):
             for n in given or ():
-                if n not in self._owner:
+                if n not in self._owner and n not in self._base_order:
                     raise ScalingLabError(
                         f"{option} names {n!r}, which is not a parameter of the formulas; their "
-                        f"parameters are {list(self._param_order)}"
+                        f"parameters are {list(self._base_order)}"
                     )
+        if self.fixed and self._grouped:
+            # a grouped parameter held fixed is held fixed in every group (as in FormulaLaw)
+            self.fixed = {
+                k: v
+                for n, value in self.fixed.items()
+                for k, v in (
+                    [(f"{n}[{g}]", value) for g in self._labels]
+                    if n in self._grouped
+                    else [(n, value)]
+                )
+            }
         self._formulas = tuple(formula_list)
         self._outputs = tuple(output_list)
         self._variables = tuple(names)
         vars(self).update(
-            variables=(*names, output_column),
+            variables=(*names, *[group_column] * bool(self._labels), output_column),
             params=self._declare_params(),
             formula="; ".join(f"{o} = {f}" for o, f in zip(output_list, formula_list, strict=True)),
         )
@@ -152,9 +209,32 @@ class JointFormulaLaw(ScalingLaw):
         """exponent, coefficient, threshold, offset or scale (see scalinglab.laws.formula)."""
         return self._subs[self._owner[name]].role(name)
 
+    def base_param(self, name: str) -> str:
+        """The formulas' name of a (possibly per-group) parameter."""
+        return self._subs[self._owner[name]].base_param(name) if name in self._owner else name
+
+    def group_param_names(self, label: str) -> dict[str, str]:
+        """A group's parameters: formula name -> this law's name (`name[label]`, or the shared
+        name)."""
+        if label not in self._labels:
+            raise ScalingLabError(
+                f"group {label!r} was not in the fit; its groups are {list(self._labels)}"
+            )
+        return {n: f"{n}[{label}]" if n in self._grouped else n for n in self._base_order}
+
+    def group_codes(self, labels: Sequence[Any]) -> FloatArray:
+        """The group column of X for these labels (their index into `groups`)."""
+        if not self._labels:
+            raise ScalingLabError("this joint law has no groups")
+        return self._subs[0].group_codes(labels)
+
     def outputs_of(self, name: str) -> list[str]:
-        """The outputs whose formula uses parameter `name`."""
-        return [o for o, s in zip(self._outputs, self._subs, strict=True) if name in s.param_names]
+        """The outputs whose formula uses parameter `name` (a formula name, or a per-group one)."""
+        return [
+            o
+            for o, s in zip(self._outputs, self._subs, strict=True)
+            if name in s.param_names or name in s._base_params
+        ]
 
     def params_of(self, output: str | int) -> tuple[str, ...]:
         """The parameters of an output's formula."""
@@ -162,11 +242,11 @@ class JointFormulaLaw(ScalingLaw):
 
     def variables_of(self, output: str | int) -> tuple[str, ...]:
         """The columns an output's formula reads."""
-        return self._subs[self.output_index(output)].variables
+        return self._subs[self.output_index(output)]._variables
 
     def shared_params(self) -> list[str]:
-        """Parameters written in more than one formula."""
-        return [n for n in self._param_order if len(self.outputs_of(n)) > 1]
+        """Parameters written in more than one formula (their formula names)."""
+        return [n for n in self._base_order if len(self.outputs_of(n)) > 1]
 
     def _declare_params(self) -> tuple[Param, ...]:
         user_bounds = dict(self.bounds or {})
@@ -174,9 +254,10 @@ class JointFormulaLaw(ScalingLaw):
         params = []
         for name in self._param_order:
             role = self.role(name)
-            bounds = user_bounds.get(name)
+            base = self.base_param(name)
+            bounds = user_bounds.get(name, user_bounds.get(base))
             logged = role in ("offset", "scale")
-            if name in log_names:
+            if name in log_names or base in log_names:
                 logged = True
             elif bounds is not None and float(bounds[0]) < 0:
                 logged = False
@@ -192,8 +273,15 @@ class JointFormulaLaw(ScalingLaw):
     # --------------------------------------------------------------------------------------
     # Data
     # --------------------------------------------------------------------------------------
+    def given_bounds(self, name: str) -> Sequence[float] | None:
+        """The `bounds` option's, given for a parameter or, for the per-group copies of a
+        parameter, for its formula name."""
+        user = dict(self.bounds or {})
+        return user.get(name, user.get(self.base_param(name)))
+
     def stack(self, X: ArrayLike, Y: ArrayLike) -> tuple[FloatArray, FloatArray]:
-        """(X, y) of the joint fit from a wide table: X (n, len(input_variables)) and Y (n,
+        """(X, y) of the joint fit from a wide table: X (n, len(input_variables)) — a grouped
+        law's with the group indices (`group_codes`) as one more column — and Y (n,
         len(outputs)), one column per output. Each output's rows, in turn, with the output's
         index as X's last column; a NaN in Y leaves that run out of that output."""
         x = np.asarray(X, dtype=float)
@@ -203,10 +291,10 @@ class JointFormulaLaw(ScalingLaw):
         if values.ndim == 1:
             values = values[:, None]
         k = len(self._outputs)
-        if x.ndim != 2 or x.shape[1] != len(self._variables):
+        columns = list(self.variables[:-1])
+        if x.ndim != 2 or x.shape[1] != len(columns):
             raise ScalingLabError(
-                f"X needs {len(self._variables)} column(s) {list(self._variables)}, got shape "
-                f"{x.shape}"
+                f"X needs {len(columns)} column(s) {columns}, got shape {x.shape}"
             )
         if values.shape != (x.shape[0], k):
             raise ScalingLabError(
@@ -227,8 +315,9 @@ class JointFormulaLaw(ScalingLaw):
         return np.asarray(units, dtype=np.intp).reshape(-1)
 
     def with_output(self, X: ArrayLike, output: str | int) -> FloatArray:
-        """X (n, len(input_variables)) with the index of `output` (a name or an index) as its
-        last column: the rows at which `predict` gives that output."""
+        """X (n, len(input_variables)), a grouped law's with the group indices as one more
+        column, with the index of `output` (a name or an index) as its last column: the rows at
+        which `predict` gives that output."""
         j = self.output_index(output)
         x = np.asarray(X, dtype=float)
         if x.ndim == 1:
@@ -258,6 +347,13 @@ class JointFormulaLaw(ScalingLaw):
                 f"the last column of X must hold output indices 0..{len(self._outputs) - 1} "
                 f"({', '.join(self._outputs)}); JointFormulaLaw.stack builds it"
             )
+        if self._labels:
+            codes = arr[:, -2]
+            if np.any((codes != np.round(codes)) | (codes < 0) | (codes >= len(self._labels))):
+                raise ScalingLabError(
+                    "the column of X before the output indices must hold group indices "
+                    f"0..{len(self._labels) - 1} (group_codes builds them)"
+                )
         return arr
 
     # --------------------------------------------------------------------------------------
@@ -266,7 +362,10 @@ class JointFormulaLaw(ScalingLaw):
     def start_grid(self, x: FloatArray, y: FloatArray) -> dict[str, tuple[float, ...]]:
         """Start values per parameter: each formula fitted to its own output alone (a shared
         parameter gets each output's value), then its role's default values; as many per
-        parameter as keep the product within n_starts."""
+        parameter as keep the product within n_starts. A grouped law's per-group copies of a
+        parameter start where the law fitted to all groups together ends (as in FormulaLaw)."""
+        if self._labels:
+            return self._grouped_start_grid(x, y)
         values: dict[str, list[float]] = {n: [] for n in self._param_order}
         for k in range(len(self._subs)):
             rows = x[:, -1] == k
@@ -288,12 +387,70 @@ class JointFormulaLaw(ScalingLaw):
         counts = _allocate([len(values[n]) for n in self._param_order], self.n_starts)
         return {n: tuple(values[n][:c]) for n, c in zip(self._param_order, counts, strict=True)}
 
+    def _grouped_start_grid(self, x: FloatArray, y: FloatArray) -> dict[str, tuple[float, ...]]:
+        """A grouped law's start values: the joint law fitted to each group alone gives its
+        copies of the parameters their one start, and a parameter common to all groups each
+        group's value; then, as fallback and for the common ones, the role's default values."""
+        fits = self._group_fits(x, y)
+        values: dict[str, list[float]] = {n: [] for n in self._param_order}
+        for label in self._labels:
+            for base, full in self.group_param_names(label).items():
+                v = fits.get(label, {}).get(base, math.nan)
+                if math.isfinite(v) and v not in values[full]:
+                    values[full].append(v)
+        for name in self._param_order:
+            k = self._owner[name]
+            rows = x[:, -1] == k
+            own = self._columns[k][:-1]  # the formula's variables, without the group index
+            xk, yk = (x[rows][:, own], y[rows]) if rows.any() else (x[:, own], y)
+            lower, upper = self.param_bounds(name)
+            for v in self._role_starts(self.base_param(name), xk, yk):
+                v = float(min(max(v, lower), upper))
+                if v not in values[name]:
+                    values[name].append(v)
+        common = [n for n in self._param_order if n == self.base_param(n)]
+        counts = _allocate([len(values[n]) for n in common], self.n_starts)
+        sizes = dict(zip(common, counts, strict=True))
+        return {n: tuple(values[n][: sizes.get(n, 1)]) for n in self._param_order}
+
+    def _group_fits(self, x: FloatArray, y: FloatArray) -> dict[str, dict[str, float]]:
+        """The formulas fitted jointly to each group's rows alone (nothing common to the
+        groups), by group and formula name; a group whose fit fails is left out."""
+        options = self.get_options()
+        for key in ("formulas", "outputs", "variables", "groups", "shared", "group_column"):
+            options.pop(key)
+        base = set(self._base_order)
+        options.update(n_bootstrap=0, tied=None, starts=None)
+        options["log"] = [n for n in self.log or () if n in base] or None
+        out: dict[str, dict[str, float]] = {}
+        for j, label in enumerate(self._labels):
+            rows = x[:, -2] == j
+            names = self.group_param_names(label).items()
+            fixed = dict(self.fixed or {})
+            options["fixed"] = {b: fixed[f] for b, f in names if f in fixed} or None
+            bounds = {b: self.given_bounds(f) for b, f in names}
+            options["bounds"] = {b: v for b, v in bounds.items() if v is not None} or None
+            law = JointFormulaLaw(self._formulas, self._outputs, self._variables, **options)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    law.fit(np.delete(x[rows], -2, axis=1), y[rows])
+                except ScalingLabError:
+                    continue
+            out[label] = law.params_
+        return out
+
+    def _first_copy(self, name: str) -> str:
+        """This law's name of a formula name: itself, or its first group's copy."""
+        return f"{name}[{self._labels[0]}]" if name in self._grouped else name
+
     def _role_starts(self, name: str, x: FloatArray, y: FloatArray) -> tuple[float, ...]:
-        sub = self._subs[self._owner[name]]
+        """A formula name's start values by its role (FormulaLaw's) on its owner's rows x, y."""
+        sub = self._subs[self._owner[self._first_copy(name)]]
         bounds = (self.bounds or {}).get(name)
         probe = FormulaLaw(
             sub.formula,
-            list(sub.variables),
+            list(sub._variables),
             bounds={name: bounds} if bounds is not None else None,
             log=[name] if name in (self.log or ()) else None,
         )
@@ -315,7 +472,7 @@ class JointFormulaLaw(ScalingLaw):
             "tol": self.tol,
         }
         log = [n for n in self.log or () if n in own] or None
-        law = FormulaLaw(sub.formula, list(sub.variables), log=log, n_starts=self.n_starts,
+        law = FormulaLaw(sub.formula, list(sub._variables), log=log, n_starts=self.n_starts,
                          **options)  # fmt: skip
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -367,13 +524,14 @@ class JointFormulaLaw(ScalingLaw):
                     f"joint formula: output {output} has no rows; nothing fits its formula"
                 )
         for name in self.at_bounds_:
-            if self.bounds and name in self.bounds:
+            base = self.base_param(name)
+            if self.bounds and (name in self.bounds or base in self.bounds):
                 continue
             role = self.role(name)
             notes.append(
                 f"joint formula: {name} ended on its default bound ({role} parameters: "
                 f"{_ROLE_RANGE[role]}, value {self.params_[name]:.6g}); if the optimum lies "
-                f"beyond, pass bounds for it (CLI: --bounds {name}=LOW:HIGH)"
+                f"beyond, pass bounds for it (CLI: --bounds {base}=LOW:HIGH)"
             )
         seen: dict[str, str] = {}
         for output, sub in zip(self._outputs, self._subs, strict=True):
@@ -396,9 +554,21 @@ class JointFormulaLaw(ScalingLaw):
             "log": list(self.log) if self.log else None,
             "n_starts": self.n_starts,
             "output_column": self.output_column,
+            "groups": list(self._labels) if self._labels else None,
+            "shared": list(self.shared) if self.shared else None,
+            "group_column": self.group_column,
         }
         options.update(super().get_options())
         return options
+
+    @classmethod
+    def combine_groups(
+        cls, fits: Mapping[str, JointFormulaLaw], group_column: str = "group"
+    ) -> JointFormulaLaw:
+        """One grouped law (nothing common to the groups) from the same formulas fitted jointly
+        to each group on its own: its parameters are `name[label]`, its draws and covariance the
+        groups' side by side (as FormulaLaw.combine_groups)."""
+        return combine_group_fits(fits, group_column)
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{o}: {f!r}" for o, f in zip(self._outputs, self._formulas, strict=True))

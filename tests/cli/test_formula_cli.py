@@ -158,3 +158,98 @@ def test_several_outputs_fit_jointly_and_predict_a_column_each(
     payload = json.loads(out)
     assert set(payload["prediction"]) == {"loss", "err"}
     assert payload["prediction"]["loss"] > payload["prediction"]["err"]
+
+
+# Two outputs per group (issue 15): loss and err share the exponent alpha within a group; each
+# group has its own constants.
+GROUP_TRUTH = {"lm": {"E": 1.7, "A": 400.0, "F": 0.05, "G": 30.0},
+               "mt": {"E": 2.2, "A": 900.0, "F": 0.1, "G": 60.0}}  # fmt: skip
+
+
+def true_outputs(task: str, N: np.ndarray, alpha: float) -> dict[str, np.ndarray]:
+    t = GROUP_TRUTH[task]
+    return {"loss": t["E"] + t["A"] * N**-alpha, "err": t["F"] + t["G"] * N**-alpha}
+
+
+def write_grouped_outputs(path: Path, alphas: dict[str, float]) -> Path:
+    rng = np.random.default_rng(1)
+    frames = []
+    for task, alpha in alphas.items():
+        N = np.geomspace(1e6, 1e10, 8)
+        values = true_outputs(task, N, alpha)
+        noisy = {k: v * np.exp(rng.normal(0, 1e-3, N.size)) for k, v in values.items()}
+        frames.append(pd.DataFrame({"task": task, "N": N, **noisy}))
+    pd.concat(frames).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_several_outputs_per_group_fit_jointly_in_each_group_and_predict_per_group(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], shared: bool
+) -> None:
+    # apart, each group has its own alpha; with --shared alpha the data have one
+    alphas = {"lm": 0.3, "mt": 0.3 if shared else 0.25}
+    data = write_grouped_outputs(tmp_path / "grouped.csv", alphas)
+    fit = tmp_path / "fit.json"
+    argv = ["fit", str(data), "--formula", "E + A/N**alpha", "--y", "loss"]
+    argv += ["--formula", "F + G/N**alpha", "--y", "err", "--group", "task"]
+    argv += ["--bootstrap", "20", "--json", str(fit)] + (["--shared", "alpha"] if shared else [])
+    code, out, err = run(argv, capsys)
+    assert code == 0, err
+    assert "loss = E + A/N**alpha" in out and "one fit per task" in out
+    assert "task = lm" in out and "task = mt" in out
+    assert ("alpha (shared)" in out) == shared
+    doc = json.loads(fit.read_text())
+    assert doc["law"] == "joint_formula" and doc["y"] == ["loss", "err"]
+    assert doc["x"] == ["N", "task", "output"] and doc["group"] == "task"
+    assert doc["shared"] == ["alpha"]  # written in both formulas
+    assert set(doc["by_group"]) == {"lm", "mt"}
+    for task, truth in GROUP_TRUTH.items():
+        entry = doc["by_group"][task]
+        assert entry["n_points"] == 16 and entry["n_points_by_output"] == {"loss": 8, "err": 8}
+        assert entry["shared"] == (["alpha"] if shared else [])
+        assert entry["params"]["alpha"] == pytest.approx(alphas[task], rel=0.01), task
+        for name, value in truth.items():
+            assert entry["params"][name] == pytest.approx(value, rel=0.05), (task, name)
+    if shared:  # one alpha for both groups
+        assert "alpha" in doc["params"] and "alpha[lm]" not in doc["params"]
+        assert doc["by_group"]["lm"]["params"]["alpha"] == doc["by_group"]["mt"]["params"]["alpha"]
+    else:
+        assert {"alpha[lm]", "alpha[mt]"} <= set(doc["params"]) and "alpha" not in doc["params"]
+
+    out_csv = tmp_path / "pred.csv"
+    argv = ["predict", str(fit), "--table", str(data), "--y", "loss", "--y", "err"]
+    code, out, err = run([*argv, "--out", str(out_csv)], capsys)
+    assert code == 0, err
+    assert "prediction of err" in out and "task = mt" in out
+    pred = pd.read_csv(out_csv)
+    assert len(pred) == 16
+    for output in ("loss", "err"):
+        assert {f"prediction_{output}", f"lower_{output}", f"upper_{output}"} <= set(pred)
+        for task in ("lm", "mt"):
+            rows = pred[pred["task"] == task]
+            expected = true_outputs(task, rows["N"].to_numpy(), alphas[task])[output]
+            np.testing.assert_allclose(rows[f"prediction_{output}"], expected, rtol=0.01)
+        assert (pred[f"lower_{output}"] <= pred[f"prediction_{output}"] + 1e-12).all()
+        assert (pred[f"upper_{output}"] >= pred[f"prediction_{output}"] - 1e-12).all()
+
+    code, out, err = run(["predict", str(fit), "--at", "N=1e9"], capsys)
+    assert code == 2 and "predict it with --table" in err and "Traceback" not in err
+
+
+def test_a_group_with_too_few_points_for_its_own_parameters_is_one_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = write_grouped_outputs(tmp_path / "grouped.csv", {"lm": 0.3, "mt": 0.3})
+    df = pd.read_csv(data)
+    df = pd.concat([df, df[df["task"] == "lm"].head(1).assign(task="tiny")])
+    df.to_csv(data, index=False)
+    argv = ["fit", str(data), "--formula", "E + A/N**alpha", "--y", "loss"]
+    argv += ["--formula", "F + G/N**alpha", "--y", "err", "--group", "task", "--bootstrap", "0"]
+    for extra, needle in (
+        ([], "group task=tiny: law 'joint_formula' has 5 free parameters but only 2 points"),
+        (["--shared", "alpha"], "group task=tiny has 2 points for its 4 own parameters"),
+    ):
+        code, _out, err = run([*argv, *extra], capsys)
+        assert code == 2 and "Traceback" not in err
+        assert len(err.strip().splitlines()) == 1 and needle in err, err

@@ -438,7 +438,13 @@ def _joint_cases() -> list[Case]:
         Case(f"{two} c*y --y z", "uses the --y column 'y'"),
         Case(f"{two} c*nope --y z", "names no column"),
         Case(f"{two} 'x.real' --y z", "attribute"),
-        Case(f"{two} c*x**-b --y z --group x", "--group fits one formula per group"),
+        Case(f"{two} c*x**-b --y z --group x", "uses the --group column 'x'"),
+        Case(f"{two} c*x**-b --y z --group nope", "has no column 'nope' (--group)"),
+        Case(f"{two} c*x**-b --y z --group y", "--group y is also a --y column"),
+        Case(f"{two} c*x**-b --y z --group z", "--group z is also a --y column"),
+        Case(f"{two} c*x**-b --y z --group gap", "column 'gap' (--group) has 1 missing value"),
+        Case(f"{two} c*x**-b --y z --group label --shared q", "shared parameter 'q' is not a"),
+        Case(f"{two} c*x**-b --y z --group label", "group label=s: law 'joint_formula' has 3"),
         Case(f"{two} c*x**-b --y z --shared b", "--shared is for --group"),
         Case(f"{two} c*x**-b --y z --bounds q=0:1", "--bounds names 'q'"),
         Case(f"{two} 'x + 1' --y z", "output z: the formula 'x + 1' has no parameter"),
@@ -451,6 +457,9 @@ def _joint_cases() -> list[Case]:
         Case("predict jointfit.json --at q=1", "must give exactly the fit's variables ['x']"),
         Case("predict fit.json --table outputs.csv --y y --y z", "give one --y, not 2"),
         Case("predict badjoint.json --at x=1", "one formula per output"),
+        Case("predict groupjoint.json --at x=1", "parameters per g: predict it with --table"),
+        Case("predict groupjoint.json --table outputs.csv", "has no group column 'g'"),
+        Case("predict groupjoint.json --table groups.csv", "group 'v' was not in the fit"),
     ]
 
 
@@ -474,9 +483,9 @@ def _write_files(d: Path) -> None:
     m = np.geomspace(1e2, 1e6, 12)
     pd.DataFrame({"x": m, "y": 4 * m**-0.35 + 0.05}).to_csv(d / "curve.csv", index=False)
     gap = np.where(np.arange(m.size) == 3, np.nan, 1.0)
-    pd.DataFrame({"x": m, "y": 4 * m**-0.35, "z": 2 * m**-0.35, "gap": gap}).to_csv(
-        d / "outputs.csv", index=False
-    )
+    label = np.where(np.arange(m.size) == 5, "s", "r")  # group s: one run
+    outputs = {"x": m, "y": 4 * m**-0.35, "z": 2 * m**-0.35, "gap": gap, "label": label}
+    pd.DataFrame(outputs).to_csv(d / "outputs.csv", index=False)
     pd.DataFrame({"x": [5.0] * 8, "y": np.linspace(1, 2, 8)}).to_csv(d / "samex.csv", index=False)
     big = np.geomspace(1e2, 1e6, 400)  # --law auto takes half a minute on it
     noise = np.exp(0.01 * np.random.default_rng(0).standard_normal(big.size))
@@ -573,6 +582,20 @@ def _write_files(d: Path) -> None:
                 "variables": ["x"],
             },
             "params": {"a": 4.0, "b": 0.35, "c": 2.0},
+        },
+        "groupjoint.json": {
+            "law": "joint_formula",
+            "x": ["x", "g", "output"],
+            "y": ["y", "z"],
+            "options": {
+                "formulas": ["a*x**-b", "c*x**-b"],
+                "outputs": ["y", "z"],
+                "variables": ["x"],
+                "groups": ["u"],
+                "shared": ["b"],
+                "group_column": "g",
+            },
+            "params": {"a[u]": 4.0, "b": 0.35, "c[u]": 2.0},
         },
         "badjoint.json": {
             "law": "joint_formula",

@@ -178,3 +178,92 @@ def test_the_bootstrap_draws_whole_runs() -> None:
         a, b = draws[:, names.index(p)], draws[:, names.index(p + "2")]
         assert np.std(a) > 0
         np.testing.assert_allclose(a, b, rtol=1e-5)
+
+
+# Grouped joint laws: two groups (different constants), loss and err sharing alpha = 0.3.
+GROUPS = {"a": {"E": 1.7, "A": 400.0, "F": 0.05, "G": 30.0},
+          "b": {"E": 2.2, "A": 900.0, "F": 0.1, "G": 60.0}}  # fmt: skip
+
+
+def two_groups(seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """X (N), Y (loss, err) and each row's group."""
+    rng = np.random.default_rng(seed)
+    N = np.geomspace(1e6, 1e10, 8)
+    X, Y, labels = [], [], []
+    for label, t in GROUPS.items():
+        loss = (t["E"] + t["A"] * N**-0.3) * np.exp(rng.normal(0, 1e-3, N.size))
+        err = (t["F"] + t["G"] * N**-0.3) * np.exp(rng.normal(0, 1e-3, N.size))
+        X.append(N[:, None])
+        Y.append(np.column_stack([loss, err]))
+        labels += [label] * N.size
+    return np.concatenate(X), np.concatenate(Y), labels
+
+
+def test_a_grouped_joint_law_shares_the_named_parameters_across_groups() -> None:
+    law = JointFormulaLaw(
+        [LOSS, ERR], ["loss", "err"], ["N"], groups=["a", "b"], shared=["alpha"],
+        group_column="task",
+    )  # fmt: skip
+    assert law.variables == ("N", "task", "output")
+    assert law.param_names == ("E[a]", "E[b]", "A[a]", "A[b]", "alpha", "F[a]", "F[b]", "G[a]",
+                               "G[b]")  # fmt: skip
+    assert law.shared_params() == ["alpha"]  # written in both formulas
+    assert law.outputs_of("alpha") == ["loss", "err"] and law.outputs_of("G[b]") == ["err"]
+    assert law.group_param_names("b") == {"E": "E[b]", "A": "A[b]", "alpha": "alpha",
+                                          "F": "F[b]", "G": "G[b]"}  # fmt: skip
+    assert law.role("E[a]") == "offset" and law.param("A[b]").log
+    X, Y, labels = two_groups()
+    law.fit(*law.stack(np.column_stack([X, law.group_codes(labels)]), Y))
+    assert law.converged_
+    assert law.params_["alpha"] == pytest.approx(0.3, rel=0.005)
+    for label, truth in GROUPS.items():
+        for name, value in truth.items():
+            assert law.params_[f"{name}[{label}]"] == pytest.approx(value, rel=0.05), name
+    doc = json.loads(json.dumps(law.to_dict()))
+    assert doc["options"]["groups"] == ["a", "b"] and doc["options"]["shared"] == ["alpha"]
+    again = ScalingLaw.from_dict(doc)
+    assert isinstance(again, JointFormulaLaw)
+    assert again.get_options() == law.get_options() and again.params_ == law.params_
+    at = again.with_output(np.column_stack([[1e11, 1e11], again.group_codes(["a", "b"])]), "err")
+    expected = [0.05 + 30 * 1e11**-0.3, 0.1 + 60 * 1e11**-0.3]
+    np.testing.assert_allclose(again.predict(at), expected, rtol=0.02)
+    with pytest.raises(ScalingLabError, match=r"group indices 0\.\.1"):
+        law.predict([[1e9, 2.0, 0.0]])
+
+
+def test_combined_groups_are_one_joint_fit_per_group_and_round_trip() -> None:
+    X, Y, labels = two_groups(seed=2)
+    rows = np.asarray(labels)
+    fits = {}
+    for label in GROUPS:
+        fits[label] = JointFormulaLaw([LOSS, ERR], ["loss", "err"], ["N"], n_bootstrap=10)
+        fits[label].fit(*fits[label].stack(X[rows == label], Y[rows == label]))
+    law = JointFormulaLaw.combine_groups(fits, group_column="task")
+    assert law.groups == ["a", "b"] and law.variables == ("N", "task", "output")
+    for label, fit in fits.items():
+        for name, value in fit.params_.items():
+            assert law.params_[f"{name}[{label}]"] == value
+        assert law.params_[f"alpha[{label}]"] == pytest.approx(0.3, rel=0.01)
+    assert law.bootstrap_params_ is not None and law.bootstrap_params_.shape == (10, 10)
+    xs, ys = law.stack(np.column_stack([X, law.group_codes(labels)]), Y)
+    np.testing.assert_allclose(law.predict(xs), ys, rtol=0.01)
+    again = ScalingLaw.from_dict(json.loads(json.dumps(law.to_dict())))
+    np.testing.assert_allclose(again.predict(xs), law.predict(xs), rtol=1e-12)
+    lo, hi = again.predict_interval(xs, 0.9)
+    np.testing.assert_allclose(lo, law.predict_interval(xs, 0.9)[0], rtol=1e-12)
+    assert np.all(lo <= hi)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"shared": ["alpha"]}, "shared parameters need groups"),
+        ({"groups": ["a", "b"], "shared": ["zeta"]}, "shared parameter 'zeta' is not a param"),
+        ({"groups": ["a", "a"]}, "distinct labels"),
+        ({"groups": ["a"], "group_column": "N"}, "group column 'N' cannot also be"),
+        ({"groups": ["a"], "group_column": "output"}, "group column 'output' cannot also be"),
+    ],
+)
+def test_bad_grouped_joint_laws_are_one_clear_error(kwargs: dict[str, object], match: str) -> None:
+    with pytest.raises(ScalingLabError, match=match):
+        JointFormulaLaw([LOSS, ERR], ["loss", "err"], ["N"], **kwargs)  # type: ignore[arg-type]
