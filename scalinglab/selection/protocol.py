@@ -299,24 +299,39 @@ def default_choice(summary: pd.DataFrame) -> str:
     """The configuration to keep, from its per-source summary on the tuning sources.
 
     Among the configurations whose 90% coverage is within COVERAGE_BAND on every tuning source
-    (if none is, those with the smallest worst-source distance to the band), the lowest mean over
-    sources of log median RMSE (every source weighs the same, whatever its size); among equal
-    RMSEs (configurations that differ only in their interval), coverage nearest 90% on average.
+    (if none is, those with the smallest worst-source distance to the band), the one with the
+    smallest worst-source regret: log median RMSE minus that of the best reference rule on the
+    source (the single laws, rows with ``reference`` true; without them, the best configuration
+    there). This is the bar of issue 13 — no worse than the best single law on every source —
+    as a minimax criterion: a configuration that is a little behind everywhere beats one that is
+    ahead on average and far behind on one source, which is what a new source punishes. Among
+    equal regrets (configurations that differ only in their interval), coverage nearest 90% on
+    average.
     """
     lo, hi = COVERAGE_BAND
-    cov = summary["coverage90"].fillna(0.0)
-    miss = np.clip(np.maximum(lo - cov, cov - hi), 0.0, None)
+    is_ref = summary["reference"].astype(bool) if "reference" in summary else False
     with np.errstate(divide="ignore"):
         log_rmse = np.log(summary["median_rmse"].astype(float).clip(lower=1e-12))
+    cov = summary["coverage90"].fillna(0.0)
     frame = pd.DataFrame(
-        {"rule": summary["rule"], "miss": miss, "log_rmse": log_rmse, "off": (cov - 0.9).abs()}
+        {
+            "source": summary["source"],
+            "rule": summary["rule"],
+            "reference": is_ref,
+            "log_rmse": log_rmse,
+            "miss": np.clip(np.maximum(lo - cov, cov - hi), 0.0, None),
+            "off": (cov - 0.9).abs(),
+        }
     )
-    per = frame.groupby("rule", sort=False).agg(
-        miss=("miss", "max"), log_rmse=("log_rmse", "mean"), off=("off", "mean")
+    refs, configs = frame[frame["reference"]], frame[~frame["reference"]]
+    best = (refs if len(refs) else configs).groupby("source")["log_rmse"].min()
+    configs = configs.assign(regret=configs["log_rmse"] - configs["source"].map(best))
+    per = configs.groupby("rule", sort=False).agg(
+        miss=("miss", "max"), regret=("regret", "max"), off=("off", "mean")
     )
     eligible = per[per["miss"] <= per["miss"].min() + 1e-12]
-    eligible = eligible.assign(log_rmse=eligible["log_rmse"].round(12))
-    return str(eligible.sort_values(["log_rmse", "off"], kind="stable").index[0])
+    eligible = eligible.assign(regret=eligible["regret"].round(12))
+    return str(eligible.sort_values(["regret", "off"], kind="stable").index[0])
 
 
 def two_stage_choice(summary: pd.DataFrame, point_of: Callable[[str], str]) -> str:
@@ -330,6 +345,8 @@ def two_stage_choice(summary: pd.DataFrame, point_of: Callable[[str], str]) -> s
     then nearest 90% on average.
     """
     lo, hi = COVERAGE_BAND
+    if "reference" in summary:
+        summary = summary[~summary["reference"].astype(bool)]
     cov = summary["coverage90"].fillna(0.0)
     with np.errstate(divide="ignore"):
         log_rmse = np.log(summary["median_rmse"].astype(float).clip(lower=1e-12))
@@ -406,9 +423,11 @@ def leave_one_source_out(
 
     `configs` are the candidate rule configurations (a knob grid), as a mapping name -> rule or
     as names known to `scorer`. `choose` receives `summarise` output restricted to the tuning
-    sources (columns source, rule, median_rmse, win_rate, coverage90, ...) and returns a name.
-    `reference` names fixed rules (e.g. the single laws) that the chosen configuration's win
-    rate on the left-out source is computed against; they are never tuned.
+    sources (columns source, rule, median_rmse, win_rate, coverage90, reference, ...; the
+    `reference` rules' rows are marked) and returns the name of a configuration. `reference`
+    names fixed rules (e.g. the single laws): the yardstick of the choice (default_choice's
+    regret) and what the chosen configuration's win rate on the left-out source is computed
+    against; they are never tuned.
 
     Returns one row per left-out source: the chosen configuration, its problems, median RMSE,
     win rate (against `reference`) and 90% coverage there, and whether its coverage is within
@@ -427,8 +446,12 @@ def leave_one_source_out(
     if len(sources) < 2:
         raise ScalingLabError("leave-one-source-out needs problems from at least two sources")
     # A problem's winner depends only on the rules compared, so one summary of every source
-    # serves every split: each choice reads only the rows of its tuning sources.
-    everything = summarise(scorer(problems, names), by=("source",), rules=names)
+    # serves every split: each choice reads only the rows of its tuning sources. The reference
+    # rules' rows come along, marked, as the yardstick a choice may measure regret against.
+    fixed = [r for r in reference if r not in names]
+    everything = summarise(scorer(problems, [*names, *fixed]), by=("source",),
+                           rules=[*names, *fixed])  # fmt: skip
+    everything["reference"] = everything["rule"].isin(fixed)
     rows = []
     for held in sources:
         left_out = [p for p in problems if p.source == held]

@@ -77,10 +77,12 @@ class RuleConfig:
 DEFAULT_RULE = RuleConfig(
     candidates=("m2", "m3", "m4", "bnsl1", "bnsl2", "power_const"),
     n_cuts=2,
-    score="rmse",
-    combine="best",
+    score="far",
+    combine="stack",
+    ridge=0.1,
+    distance_power=2.0,
     growth=1.0,
-    scale=2.5,
+    scale=2.8,
 )
 
 

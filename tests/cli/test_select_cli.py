@@ -103,9 +103,12 @@ def test_benchmark_extrapolation_writes_the_documented_json(
     ev = doc["evaluations"][0]
     assert (ev["domain"], ev["task"], ev["model"]) == ("LM", "val_loss", "small")
     assert set(ev["rmse"]) == {"m1", "power_const", "auto"}
-    # Noise-free curves of power_const's own form: it (and auto, choosing it) win both.
+    # Noise-free curves of power_const's own form: it wins both, and auto (a stack of the two
+    # laws, pulled a little toward equal weights) leans on it and is far ahead of m1.
     assert doc["estimators"]["power_const"]["win_rate"] == 1.0
-    assert doc["estimators"]["auto"]["win_rate"] == 1.0
+    for ev in doc["evaluations"]:
+        assert ev["auto_choice"].startswith(("power_const", "average of power_const"))
+        assert ev["rmse"]["auto"] < ev["rmse"]["m1"] / 5
 
 
 def test_benchmark_extrapolation_rejects_a_table_without_its_columns(

@@ -170,9 +170,7 @@ def test_shape_range_keeps_runs_shaped_like_the_targets_and_the_runs_done() -> N
     done = np.column_stack([N_done, 20 * N_done])
     done[2, 1] *= 4  # one run done at 80 tokens per parameter: the range reaches that far
     target = np.array([[1e10, 2e11]])
-    candidates = np.array(
-        [[3e8, 6e9], [2e7, 4e8], [5e7, 50 * 5e7], [3e9, 6e8], [1e7, 1e10]]
-    )
+    candidates = np.array([[3e8, 6e9], [2e7, 4e8], [5e7, 50 * 5e7], [3e9, 6e8], [1e7, 1e10]])
     keep = within_shape_range(done, candidates, target)
     assert keep.tolist() == [True, True, True, False, False]
     # A target more undertrained still (D/N = 0.1) brings such runs into range.
