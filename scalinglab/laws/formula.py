@@ -70,6 +70,18 @@ def _group_name(name: str, label: str) -> str:
     return f"{name}[{label}]"
 
 
+def fixed_per_group(
+    fixed: Mapping[str, float], grouped: Sequence[str], labels: Sequence[str]
+) -> dict[str, float]:
+    """`fixed` of a grouped law: a grouped parameter held fixed is held fixed in every group
+    (`name[label]`); a shared one stays as it is."""
+    out: dict[str, float] = {}
+    for name, value in fixed.items():
+        for key in [_group_name(name, g) for g in labels] if name in grouped else [name]:
+            out[key] = value
+    return out
+
+
 class FormulaLaw(ScalingLaw):
     """A law given by a formula string over the X columns `variables` (see the module docstring).
 
@@ -153,16 +165,7 @@ class FormulaLaw(ScalingLaw):
                         f"parameters are {base_params}"
                     )
         if self.fixed and self._grouped:
-            # a grouped parameter held fixed is held fixed in every group
-            self.fixed = {
-                k: v
-                for n, value in self.fixed.items()
-                for k, v in (
-                    [(_group_name(n, g), value) for g in self._labels]
-                    if n in self._grouped
-                    else [(n, value)]
-                )
-            }
+            self.fixed = fixed_per_group(self.fixed, self._grouped, self._labels)
         # variables, params and formula are class-level constants of a registered law; a formula
         # law has its own, from its formula (instance attributes shadow the class's).
         vars(self).update(

@@ -51,6 +51,7 @@ from scalinglab.laws.formula import (
     FormulaLaw,
     _allocate,
     combine_group_fits,
+    fixed_per_group,
 )
 from scalinglab.types import IntArray
 
@@ -170,16 +171,7 @@ class JointFormulaLaw(ScalingLaw):
                         f"parameters are {list(self._base_order)}"
                     )
         if self.fixed and self._grouped:
-            # a grouped parameter held fixed is held fixed in every group (as in FormulaLaw)
-            self.fixed = {
-                k: v
-                for n, value in self.fixed.items()
-                for k, v in (
-                    [(f"{n}[{g}]", value) for g in self._labels]
-                    if n in self._grouped
-                    else [(n, value)]
-                )
-            }
+            self.fixed = fixed_per_group(self.fixed, self._grouped, self._labels)
         self._formulas = tuple(formula_list)
         self._outputs = tuple(output_list)
         self._variables = tuple(names)
