@@ -291,6 +291,29 @@ def test_shared_parameters_across_groups() -> None:
     np.testing.assert_allclose(again.predict(X), law.predict(X), rtol=1e-12)
 
 
+def test_a_fixed_parameter_is_fixed_in_every_group() -> None:
+    """fixed={"c": ...} on a grouped law holds c[label] at that value in each group (and a
+    shared parameter stays one); the free parameters are still recovered."""
+    from scalinglab.laws.joint import JointFormulaLaw
+
+    x = np.tile(np.logspace(1, 5, 12), 2)
+    codes = np.repeat(np.arange(2.0), 12)
+    amplitude = np.array([2.0, 4.0])[codes.astype(int)]
+    y = amplitude * x**-0.4 + 0.2
+    law = FormulaLaw(
+        "a * x**-b + c", variables=["x"], groups=["u", "v"], shared=["b"], fixed={"c": 0.2}
+    )
+    assert law.fixed == {"c[u]": 0.2, "c[v]": 0.2}
+    law.fit(np.column_stack([x, codes]), y)
+    assert law.params_["c[u]"] == law.params_["c[v]"] == 0.2
+    assert law.params_["a[v]"] == pytest.approx(4.0, rel=1e-3)
+    joint = JointFormulaLaw(
+        ["a * x**-b + c", "a * x**-b"], ["p", "q"], ["x"], groups=["u", "v"], shared=["b"],
+        fixed={"c": 0.2, "b": 0.4},
+    )  # fmt: skip
+    assert joint.fixed == {"c[u]": 0.2, "c[v]": 0.2, "b": 0.4}
+
+
 def test_group_options_are_checked() -> None:
     with pytest.raises(ScalingLabError, match="not a parameter"):
         FormulaLaw("a*x**-b", variables=["x"], groups=["u"], shared=["z"])
