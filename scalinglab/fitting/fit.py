@@ -6,7 +6,9 @@
 2. All starts solved together by the batched L-BFGS (scalinglab.fitting.solver), in two passes:
    - explore: every start in float32, to a loose tolerance, on at most EXPLORE_POINTS points (a
      seeded subsample of a large table), so the cost of the many starts does not grow with data;
-     starts that overflow in float32 are explored again in float64;
+     starts that overflow in float32 are explored again in float64; under `ls_linear`, a law
+     that offers `linear_parameters()` explores only its other parameters, in float64, with the
+     linear ones solved for (variable projection, scalinglab.fitting.projection);
    - polish: every distinct basin that survives the explore pass (within SURVIVE_FACTOR of its
      best objective), and the best start as given, solved in float64 on all points to the law's
      tolerance, preconditioned by the Gauss-Newton curvature at the start of each round
@@ -23,6 +25,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Mapping, Sequence
+from typing import TypedDict
 
 import numpy as np
 import torch
@@ -34,6 +37,7 @@ from scalinglab.fitting.objectives import (
     residual_jacobian,
     residuals,
 )
+from scalinglab.fitting.projection import LinearSplit, Projection, linear_split
 from scalinglab.fitting.solver import GTOL, Objective, SolveResult, minimize_batched
 from scalinglab.fitting.threads import torch_threads
 from scalinglab.fitting.uncertainty import bootstrap, gauss_newton_covariance, wald_summary
@@ -224,33 +228,16 @@ def multistart(
     is polished.
     """
     x, y, w = data
-    lower, upper = bounds
     sub = explore_subsample(y.shape[0])
     xs, ys, ws = x[sub], y[sub], w[sub]
-    f32 = torch.float32
-    options = {
-        "max_iter": min(EXPLORE_MAX_ITER, law.max_iter),
-        "ftol": EXPLORE_FTOL,
-        "gtol": math.inf,
-        "merge_tol": MERGE_TOL,
-        "history": EXPLORE_HISTORY,
-    }
-    explore = minimize_batched(
-        make_objective(law, free, xs.to(f32), ys.to(f32), ws.to(f32)),
-        theta0.to(f32),
-        lower.to(f32),
-        upper.to(f32),
-        **options,  # type: ignore[arg-type]
-    )
-    theta_x, fun_x = explore.theta.double(), explore.fun.double()
-    # Starts that overflow in float32 may be fine in float64: they explore again in float64.
     objective_sub = make_objective(law, free, xs, ys, ws)
     at_starts_sub = evaluate_in_chunks(objective_sub, theta0, ys.shape[0])
-    retry = torch.nonzero(~torch.isfinite(fun_x) & torch.isfinite(at_starts_sub)).reshape(-1)
-    if retry.numel():
-        again = minimize_batched(objective_sub, theta0[retry], lower, upper, **options)  # type: ignore[arg-type]
-        theta_x[retry], fun_x[retry] = again.theta, again.fun
-    candidates = theta_x[survivors(theta_x, fun_x)]
+    split = linear_split(law, free)
+    theta_x: torch.Tensor | None
+    if split is None:
+        theta_x, candidates = explore(law, free, theta0, (xs, ys, ws), bounds, at_starts_sub)
+    else:
+        theta_x, candidates = explore_projected(law, split, theta0, (xs, ys, ws), bounds)
     # float32 rounding can rank basins wrongly or leave a start worse than where it began, so the
     # best start in float64 is polished too: the fit is never worse than its own best start.
     objective64 = make_objective(law, free, x, y, w)
@@ -265,10 +252,11 @@ def multistart(
     best_start = theta0[k].unsqueeze(0)
     # Where that start's own explore got to is nearer its optimum: polish from there unless
     # float32 left it worse in float64.
-    with torch.no_grad():
-        at_explored = float(objective64(theta_x[k].unsqueeze(0), torch.zeros(1, dtype=torch.long)))
-    if at_explored <= float(at_starts[k]):
-        best_start = theta_x[k].unsqueeze(0)
+    if theta_x is not None:
+        with torch.no_grad():
+            at_explored = float(objective64(theta_x[k][None], torch.zeros(1, dtype=torch.long)))
+        if at_explored <= float(at_starts[k]):
+            best_start = theta_x[k].unsqueeze(0)
     candidates = torch.cat([candidates, best_start])
     if sub.numel() < y.shape[0]:
         # A subsample explored: its survivors are polished on it first (cheap), and the distinct
@@ -280,6 +268,82 @@ def multistart(
     best = int(torch.argmin(res.fun))
     objective = float(res.fun[best])
     return res.theta[best], objective, bool(res.converged[best]) and math.isfinite(objective)
+
+
+def explore(
+    law: FittableLaw,
+    free: tuple[str, ...],
+    theta0: torch.Tensor,
+    data: Data,
+    bounds: tuple[torch.Tensor, torch.Tensor],
+    at_starts: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The explore pass: every start in float32 to a loose tolerance on `data` (the explore
+    subsample; `at_starts` the float64 objective there at each start). Returns where each start
+    got to and the survivors (one per basin, within SURVIVE_FACTOR of the best)."""
+    x, y, w = data
+    lower, upper = bounds
+    f32 = torch.float32
+    options = explore_options(law)
+    explored = minimize_batched(
+        make_objective(law, free, x.to(f32), y.to(f32), w.to(f32)),
+        theta0.to(f32),
+        lower.to(f32),
+        upper.to(f32),
+        **options,
+    )
+    theta_x, fun_x = explored.theta.double(), explored.fun.double()
+    # Starts that overflow in float32 may be fine in float64: they explore again in float64.
+    retry = torch.nonzero(~torch.isfinite(fun_x) & torch.isfinite(at_starts)).reshape(-1)
+    if retry.numel():
+        objective = make_objective(law, free, x, y, w)
+        again = minimize_batched(objective, theta0[retry], lower, upper, **options)
+        theta_x[retry], fun_x[retry] = again.theta, again.fun
+    return theta_x, theta_x[survivors(theta_x, fun_x)]
+
+
+def explore_projected(
+    law: FittableLaw,
+    split: LinearSplit,
+    theta0: torch.Tensor,
+    data: Data,
+    bounds: tuple[torch.Tensor, torch.Tensor],
+) -> tuple[None, torch.Tensor]:
+    """The explore pass under variable projection (scalinglab.fitting.projection): the
+    distinct starts of the nonlinear parameters, in float64 (a least-squares solve in float32
+    loses the digits the residual lives in), on the reduced objective; the survivors come back
+    as full rows with their projected coefficients inside the bounds."""
+    x, y, w = data
+    lower, upper = bounds
+    nonlinear = list(split.nonlinear)
+    projection = Projection(law, split, x, y, w)
+    if not nonlinear:  # linear in every free parameter: one solve
+        return None, projection.full_theta(theta0.new_zeros(1, 0))
+    starts = torch.unique(theta0[:, nonlinear], dim=0)
+    explored = minimize_batched(
+        projection.objective, starts, lower[nonlinear], upper[nonlinear], **explore_options(law)
+    )
+    keep = survivors(explored.theta, explored.fun)
+    return None, projection.full_theta(explored.theta[keep])
+
+
+class ExploreOptions(TypedDict):
+    max_iter: int
+    ftol: float
+    gtol: float
+    merge_tol: float
+    history: int
+
+
+def explore_options(law: FittableLaw) -> ExploreOptions:
+    """The solver options of an explore pass: loose, short memory, merging starts that meet."""
+    return {
+        "max_iter": min(EXPLORE_MAX_ITER, law.max_iter),
+        "ftol": EXPLORE_FTOL,
+        "gtol": math.inf,
+        "merge_tol": MERGE_TOL,
+        "history": EXPLORE_HISTORY,
+    }
 
 
 def gauss_newton_curvature(

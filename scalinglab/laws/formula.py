@@ -28,6 +28,11 @@ parameter gets as many of its start values as fit in `n_starts` start points (th
 parameters; default 512), and the `n_random_starts` option adds scrambled-Sobol starts inside the
 bounds on top of them. A fit that ends on a default bound says so in a FitWarning.
 
+Under `ls_linear` the parameters a formula is linear in (a factor of a term of the outermost sum,
+or a summand of an exp() factor there) are solved for by least squares during the search
+(`linear_parameters`, scalinglab.fitting.projection; option `variable_projection`) and take
+one start value each.
+
 Grouped fits: with `groups` (labels) and `shared` (parameter names), one law covers every group:
 X carries one more column, the group's index into `groups`, and each parameter not in `shared`
 becomes one parameter per group, named `name[label]`.
@@ -103,11 +108,13 @@ class FormulaLaw(ScalingLaw):
         groups: Sequence[str] | None = None,
         shared: Sequence[str] | None = None,
         group_column: str = "group",
+        variable_projection: bool = True,
         **options: Any,
     ) -> None:
         super().__init__(**options)
         self.log = log
         self.n_starts = n_starts
+        self.variable_projection = variable_projection
         self.groups = groups
         self.shared = shared
         self.group_column = group_column
@@ -136,6 +143,7 @@ class FormulaLaw(ScalingLaw):
         self._variables = tuple(names)
         self._base_params = tuple(base_params)
         self._roles = _roles(parsed, set(names))
+        self._linear = _linear_parameters(parsed, set(names))
         self._labels: tuple[str, ...] = ()
         self._grouped: tuple[str, ...] = ()
         if groups is not None:
@@ -252,6 +260,12 @@ class FormulaLaw(ScalingLaw):
                     if name in self._grouped
                     else (pooled[name], *(v for v in values[name] if v != pooled[name]))
                 )
+        # Under variable projection a linear parameter is solved for at every start: one value
+        # is enough, and the start budget goes to the others.
+        projected = self.linear_parameters()
+        for name in self._base_params:
+            if self._first_copy(name) in projected:
+                values[name] = values[name][:1]
         counts = _allocate(
             [len(values[n]) for n in self._base_params if n not in self._grouped], self.n_starts
         )
@@ -315,6 +329,21 @@ class FormulaLaw(ScalingLaw):
             except ScalingLabError:
                 return {n: self._candidates(n, x, y)[0] for n in self._base_params}
         return pooled.params_
+
+    def linear_parameters(self) -> dict[str, str]:
+        """The parameters the formula is linear in, for variable projection under `ls_linear`
+        (scalinglab.fitting.projection): name -> "identity" (a factor of a term of the
+        outermost sum: E, A in A/N**alpha) or "exp" (its log, as zeta in exp(zeta + eta*log(k))).
+        Empty when the option `variable_projection` is off or the objective is not ls_linear."""
+        if not self.variable_projection or self.objective != "ls_linear":
+            return {}
+        tied = {*(self.tied or {}), *(self.tied or {}).values()}
+        out: dict[str, str] = {}
+        for name in self.param_names:
+            kind = self._linear.get(self.base_param(name))
+            if kind is not None and name not in tied and self.base_param(name) not in tied:
+                out[name] = kind
+        return out
 
     # --------------------------------------------------------------------------------------
     # Evaluation
@@ -397,6 +426,7 @@ class FormulaLaw(ScalingLaw):
             "groups": list(self._labels) if self._labels else None,
             "shared": list(self.shared) if self.shared else None,
             "group_column": self.group_column,
+            "variable_projection": self.variable_projection,
         }
         options.update(super().get_options())
         return options
@@ -525,6 +555,63 @@ def _roles(parsed: Formula, variables: set[str]) -> dict[str, tuple[str, str | N
         role = next(r for r in _ROLE_ORDER if r in roles)
         out[name] = (role, compared_with.get(name))
     return out
+
+
+def _linear_parameters(parsed: Formula, variables: set[str]) -> dict[str, str]:
+    """Parameters the formula is linear in, jointly: at most one per term of the outermost sum,
+    a factor of that term (its numerator when divided), either the name itself ("identity") or
+    a summand of an exp() factor ("exp": the coefficient is e^name); each appears nowhere else
+    in the formula."""
+    counts: dict[str, int] = {}
+    for node in ast.walk(parsed.tree.body):
+        if isinstance(node, ast.Name):
+            counts[parsed.name_of(node)] = counts.get(parsed.name_of(node), 0) + 1
+
+    def alone(node: ast.AST) -> str | None:
+        if isinstance(node, ast.Name):
+            name = parsed.name_of(node)
+            if name not in variables and counts[name] == 1:
+                return name
+        return None
+
+    def split(node: ast.AST, ops: tuple[type, ...]) -> list[ast.AST]:
+        """The operands of a chain of `ops` (a unary sign is looked through)."""
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+            return split(node.operand, ops)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ops):
+            right = [] if isinstance(node.op, ast.Div) else split(node.right, ops)
+            return [*split(node.left, ops), *right]
+        return [node]
+
+    out: dict[str, str] = {}
+    for term in split(parsed.tree.body, (ast.Add, ast.Sub)):
+        for factor in split(term, (ast.Mult, ast.Div)):
+            name = alone(factor)
+            if name is not None:
+                out[name] = "identity"
+                break
+            if (
+                isinstance(factor, ast.Call)
+                and isinstance(factor.func, ast.Name)
+                and factor.func.id == "exp"
+                and len(factor.args) == 1
+            ):
+                # only summands added with +: exp(-z + ...) has the coefficient e^-z
+                summands = _plus_summands(factor.args[0])
+                name = next((n for n in map(alone, summands) if n is not None), None)
+                if name is not None:
+                    out[name] = "exp"
+                    break
+    return out
+
+
+def _plus_summands(node: ast.AST) -> list[ast.AST]:
+    """The operands of a chain of + (a - ends the chain on its right-hand operand)."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return [*_plus_summands(node.left), *_plus_summands(node.right)]
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Sub):
+        return _plus_summands(node.left)
+    return [node]
 
 
 class _Evaluator:
