@@ -18,6 +18,7 @@ from scalinglab.cli.app import (
     out_console,
 )
 from scalinglab.cli.benchmark import bench_app
+from scalinglab.cli.formula import BoundsOption, LogOption, ObjectiveOption, StartsOption
 from scalinglab.display import num
 
 if TYPE_CHECKING:
@@ -240,6 +241,10 @@ def design_benchmark_command(
     seed: Annotated[
         int, typer.Option("--repeats-seed", min=0, help="Seed of the random repeats.")
     ] = 0,
+    objective: ObjectiveOption = "huber",
+    bounds: BoundsOption = None,
+    log: LogOption = None,
+    starts: StartsOption = None,
     json_out: JsonOption = None,
 ) -> None:
     """The budget-limited protocol (Li et al. 2026): each method picks runs from TRAIN until it
@@ -251,13 +256,17 @@ def design_benchmark_command(
 
       scalinglab benchmark design chinchilla_train.csv chinchilla_test.csv
         --formula "E + A/N**alpha + B/D**beta" --y loss --cost "6*N*D" --repeats 10
+
+    --objective, --bounds, --log and --starts are those of `fit --formula`: every method's
+    fits use them.
     """
     import math
 
     from rich.progress import Progress
 
-    from scalinglab.cli.formula import formula_variables
+    from scalinglab.cli.formula import formula_options, formula_variables
     from scalinglab.io import numeric_columns, read_table
+    from scalinglab.laws.base import OBJECTIVES
     from scalinglab.laws.formula import FormulaLaw
     from scalinglab.planning.design_benchmark import METHODS, Pool, run_benchmark
 
@@ -267,11 +276,13 @@ def design_benchmark_command(
         fail(f"--budgets takes fractions such as 0.01,0.05,0.1, got {budgets!r}")
     if not fractions or not all(math.isfinite(b) and 0 < b <= 1 for b in fractions):
         fail(f"--budgets takes fractions in (0, 1] such as 0.01,0.05,0.1, got {budgets!r}")
+    if objective not in OBJECTIVES:
+        fail(f"--objective {objective!r} is not one of {', '.join(OBJECTIVES)}")
     train_df, test_df = read_table(train), read_table(test)
     variables = formula_variables(formula, train_df, y, group)
     X = numeric_columns(train_df, variables, str(train))
     X_test = numeric_columns(test_df, variables, str(test))
-    options: dict[str, Any] = {}
+    options = formula_options({"objective": objective}, bounds or [], log or [], starts)
     if group is not None:
         for df, source in ((train_df, train), (test_df, test)):
             if group not in df.columns:
@@ -283,7 +294,7 @@ def design_benchmark_command(
             fail(f"{test} has group {unseen[0]!r}, which {train} does not have")
         X = _with_codes(X, probe.group_codes(train_df[group].astype(str).tolist()))
         X_test = _with_codes(X_test, probe.group_codes(test_df[group].astype(str).tolist()))
-        options = {"groups": labels, "group_column": group}
+        options |= {"groups": labels, "group_column": group}
     pool = Pool(
         X=X, y=numeric_columns(train_df, [y], str(train))[:, 0],
         cost=run_costs(train_df, cost, str(train)),

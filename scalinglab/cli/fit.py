@@ -25,6 +25,7 @@ from scalinglab.cli.app import (
     flag_names,
     out_console,
 )
+from scalinglab.cli.formula import BoundsOption, LogOption, ObjectiveOption, StartsOption
 from scalinglab.display import num, span
 from scalinglab.errors import FitWarning
 
@@ -128,27 +129,14 @@ def fit_command(
     bootstrap: BootstrapOption = DEFAULT_BOOTSTRAP,
     seed: SeedOption = DEFAULT_SEED,
     level: LevelOption = DEFAULT_LEVEL,
-    objective: Annotated[str, typer.Option(help="huber | ls_log | ls_linear.")] = "huber",
+    objective: ObjectiveOption = "huber",
     delta: Annotated[float, typer.Option(help="Huber threshold on log residuals.")] = 1e-3,
     fix: Annotated[
         list[str] | None, typer.Option(help="Hold a parameter fixed: NAME=VALUE (repeatable).")
     ] = None,
-    bounds: Annotated[
-        list[str] | None,
-        typer.Option(help='--formula: parameter bounds, e.g. "alpha=0:2,E=0:10,b=-2000:0".'),
-    ] = None,
-    log: Annotated[
-        list[str] | None,
-        typer.Option(help="--formula: parameters fitted on the log scale, e.g. A,B."),
-    ] = None,
-    starts: Annotated[
-        int | None,
-        typer.Option(
-            min=1,
-            help="--formula: this many more start points, scrambled Sobol inside the bounds, "
-            "on top of the default grid (at most 512 points).",
-        ),
-    ] = None,
+    bounds: BoundsOption = None,
+    log: LogOption = None,
+    starts: StartsOption = None,
     group: Annotated[
         str | None,
         typer.Option(help="--formula: one fit per value of this column (a table per group)."),

@@ -6,8 +6,9 @@ from __future__ import annotations
 import math
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
+import typer
 from rich.markup import escape
 from rich.table import Table
 
@@ -22,6 +23,25 @@ if TYPE_CHECKING:
     from scalinglab.laws import ScalingLaw
     from scalinglab.laws.formula import FormulaLaw
     from scalinglab.laws.joint import JointFormulaLaw
+
+# The options of a formula fit, shared by `fit --formula` and `benchmark design`.
+ObjectiveOption = Annotated[str, typer.Option(help="huber | ls_log | ls_linear.")]
+BoundsOption = Annotated[
+    list[str] | None,
+    typer.Option(help='--formula: parameter bounds, e.g. "alpha=0:2,E=0:10,b=-2000:0".'),
+]
+LogOption = Annotated[
+    list[str] | None,
+    typer.Option(help="--formula: parameters fitted on the log scale, e.g. A,B."),
+]
+StartsOption = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        help="--formula: this many more start points, scrambled Sobol inside the bounds, "
+        "on top of the default grid (at most 512 points).",
+    ),
+]
 
 OUT_SUFFIXES = (".csv", ".parquet", ".pq")
 SHOWN_ROWS = 20  # rows of a predicted table printed on the terminal (--out writes them all)

@@ -108,6 +108,27 @@ def test_benchmark_design_prints_and_writes_the_documented_json(
         assert -1 <= entry["r2"]["0.3"] <= 1 and entry["cost_share"]["0.3"] <= 0.3 + 1e-9
 
 
+def test_benchmark_design_fits_with_the_formula_options(
+    tables: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--bounds reach every fit: an exponent boxed far from its true value (0.34) ruins the fit
+    on all runs; an unknown name is one line."""
+    base = [
+        "benchmark", "design", str(tables / "pool_with_loss.csv"), str(tables / "test.csv"),
+        "--formula", FORMULA, "--y", "loss", "--cost", "6*N*D", "--budgets", "0.3",
+        "--repeats", "1", "--objective", "ls_linear", "--json", "-",
+    ]  # fmt: skip
+    code, out, err = run(base, capsys)
+    assert code == 0, err
+    free = json.loads(out)["all_data_r2"]
+    code, out, err = run([*base, "--bounds", "alpha=2.5:3"], capsys)
+    assert code == 0, err
+    assert json.loads(out)["all_data_r2"] < free - 0.1
+    code, _, err = run([*base, "--bounds", "gamma=0:1"], capsys)
+    assert code == 2 and "'gamma', which is not a parameter" in err
+    assert len(err.strip().splitlines()) == 1
+
+
 HOSTILE = [
     (["--cost", "__import__('os').system('touch pwned')"], "may not use function calls"),
     (["--cost", "N.__class__"], "attribute access"),
@@ -157,6 +178,7 @@ USAGE = [
     (["suggest", "--formula", FORMULA, "--runs", "d.csv", "--y", "loss"], "needs --candidates"),
     ([*BENCH, "--cost", "N", "--budgets", "2"], "fractions in (0, 1]"),
     ([*BENCH, "--cost", "N", "--budgets", "x"], "--budgets takes fractions"),
+    ([*BENCH, "--cost", "N", "--objective", "mse"], "--objective 'mse' is not one of"),
 ]
 
 
