@@ -9,7 +9,7 @@ import pytest
 
 from scalinglab.fitting.calibration import conformal_quantile, growth_factor
 from scalinglab.selection.backtest import CandidateBacktest, CurveBacktests
-from scalinglab.selection.rule import RuleConfig, calibrate, weigh
+from scalinglab.selection.rule import NOISE_RATIO_CAP, RuleConfig, calibrate, weigh
 
 
 def _backtests(errors: dict[str, float], n_free: dict[str, int]) -> CurveBacktests:
@@ -53,6 +53,22 @@ def test_calibration_scales_with_the_backtest_errors() -> None:
     np.testing.assert_allclose(cal.half_width(np.array([2e3, 1e4]), 0.9), 0.02)
     wider = calibrate(bt, {"a": 1.0}, CONFIG.with_(growth=0.0, scale=1.5), full_noise=0.01)
     np.testing.assert_allclose(wider.half_width(np.array([2e3]), 0.9), 0.03)
+
+
+def test_the_interval_sigma_is_capped_at_a_multiple_of_the_backtests() -> None:
+    """A curve that breaks after its last cut: the full fit's σ (0.3) is 1,000x the cuts' fits'
+    (3e-4). The scores are in the cuts' units, so the interval takes σ = NOISE_RATIO_CAP·3e-4,
+    not 0.3 (which made e^±100 intervals), and is unchanged when the σ are alike."""
+    bt = _backtests({"a": 0.02, "b": 0.02, "c": 0.02}, {"a": 1, "b": 1, "c": 1})
+    for cb in bt.candidates.values():
+        cb.noise[:] = [3e-4] * 3
+    config = CONFIG.with_(growth=0.0, scale=1.0)
+    broke = calibrate(bt, {"a": 1.0}, config, full_noise=0.3)
+    assert broke.noise == pytest.approx(NOISE_RATIO_CAP * 3e-4)
+    # scores 0.02 / 3e-4; half-width q·σ = 0.02·NOISE_RATIO_CAP
+    np.testing.assert_allclose(broke.half_width(np.array([2e3]), 0.9), 0.02 * NOISE_RATIO_CAP)
+    alike = calibrate(bt, {"a": 1.0}, config, full_noise=5e-4)
+    assert alike.noise == pytest.approx(5e-4)
 
 
 def test_intervals_widen_with_the_distance_asked_for() -> None:
