@@ -44,7 +44,7 @@ import ast
 import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import torch
@@ -53,6 +53,9 @@ from numpy.typing import ArrayLike
 from scalinglab.errors import ScalingLabError
 from scalinglab.expr import ExpressionError, Formula, parse_formula
 from scalinglab.laws.base import FloatArray, Param, ScalingLaw, Tensor
+
+if TYPE_CHECKING:
+    from scalinglab.laws.joint import JointFormulaLaw
 
 DEFAULT_N_STARTS = 512
 
@@ -335,15 +338,7 @@ class FormulaLaw(ScalingLaw):
         (scalinglab.fitting.projection): name -> "identity" (a factor of a term of the
         outermost sum: E, A in A/N**alpha) or "exp" (its log, as zeta in exp(zeta + eta*log(k))).
         Empty when the option `variable_projection` is off or the objective is not ls_linear."""
-        if not self.variable_projection or self.objective != "ls_linear":
-            return {}
-        tied = {*(self.tied or {}), *(self.tied or {}).values()}
-        out: dict[str, str] = {}
-        for name in self.param_names:
-            kind = self._linear.get(self.base_param(name))
-            if kind is not None and name not in tied and self.base_param(name) not in tied:
-                out[name] = kind
-        return out
+        return projectable(self, lambda name: self._linear.get(self.base_param(name)))
 
     # --------------------------------------------------------------------------------------
     # Evaluation
@@ -554,6 +549,23 @@ def _roles(parsed: Formula, variables: set[str]) -> dict[str, tuple[str, str | N
     for name, roles in found.items():
         role = next(r for r in _ROLE_ORDER if r in roles)
         out[name] = (role, compared_with.get(name))
+    return out
+
+
+def projectable(
+    law: FormulaLaw | JointFormulaLaw, kind_of: Callable[[str], str | None]
+) -> dict[str, str]:
+    """A formula law's `linear_parameters()`: each parameter's kind (`kind_of`), under
+    `ls_linear` with `variable_projection` on, leaving out tied parameters (a tie can make a
+    linear parameter also nonlinear)."""
+    if not law.variable_projection or law.objective != "ls_linear":
+        return {}
+    tied = {*(law.tied or {}), *(law.tied or {}).values()}
+    out: dict[str, str] = {}
+    for name in law.param_names:
+        kind = kind_of(name)
+        if kind is not None and name not in tied and law.base_param(name) not in tied:
+            out[name] = kind
     return out
 
 

@@ -52,6 +52,7 @@ from scalinglab.laws.formula import (
     _allocate,
     combine_group_fits,
     fixed_per_group,
+    projectable,
 )
 from scalinglab.types import IntArray
 
@@ -79,11 +80,13 @@ class JointFormulaLaw(ScalingLaw):
         groups: Sequence[str] | None = None,
         shared: Sequence[str] | None = None,
         group_column: str = "group",
+        variable_projection: bool = True,
         **options: Any,
     ) -> None:
         super().__init__(**options)
         self.log = log
         self.n_starts = n_starts
+        self.variable_projection = variable_projection
         self.output_column = output_column
         self.groups = groups
         self.shared = shared
@@ -235,6 +238,19 @@ class JointFormulaLaw(ScalingLaw):
     def variables_of(self, output: str | int) -> tuple[str, ...]:
         """The columns an output's formula reads."""
         return self._subs[self.output_index(output)]._variables
+
+    def linear_parameters(self) -> dict[str, str]:
+        """Variable projection under `ls_linear` (scalinglab.fitting.projection): the
+        parameters written in one formula only, where that formula is linear in them
+        (FormulaLaw.linear_parameters); a parameter several outputs share is searched."""
+
+        def kind(name: str) -> str | None:
+            outputs = self.outputs_of(self.base_param(name))
+            if len(outputs) != 1:
+                return None
+            return self._subs[self.output_index(outputs[0])]._linear.get(self.base_param(name))
+
+        return projectable(self, kind)
 
     def shared_params(self) -> list[str]:
         """Parameters written in more than one formula (their formula names)."""
@@ -459,6 +475,7 @@ class JointFormulaLaw(ScalingLaw):
             "bounds": {n: v for n, v in (self.bounds or {}).items() if n in own} or None,
             "starts": {n: v for n, v in (self.starts or {}).items() if n in own} or None,
             "n_random_starts": self.n_random_starts,
+            "variable_projection": self.variable_projection,
             "random_state": self.random_state,
             "max_iter": self.max_iter,
             "tol": self.tol,
@@ -549,6 +566,7 @@ class JointFormulaLaw(ScalingLaw):
             "groups": list(self._labels) if self._labels else None,
             "shared": list(self.shared) if self.shared else None,
             "group_column": self.group_column,
+            "variable_projection": self.variable_projection,
         }
         options.update(super().get_options())
         return options

@@ -5,6 +5,7 @@ the full problem with fewer starts (issue 15)."""
 from __future__ import annotations
 
 import warnings
+from typing import TypeVar
 
 import numpy as np
 import pytest
@@ -14,7 +15,10 @@ from hypothesis import strategies as st
 
 from scalinglab.errors import FitWarning
 from scalinglab.fitting.projection import Projection, linear_split
+from scalinglab.laws.base import ScalingLaw
 from scalinglab.laws.formula import FormulaLaw
+
+LawT = TypeVar("LawT", bound=ScalingLaw)
 
 CHINCHILLA = "E + A/N**alpha + B/D**beta"
 SAE = "exp(alpha + beta_k*log(k) + beta_n*log(n) + gamma*log(k)*log(n)) + exp(zeta + eta*log(k))"
@@ -129,7 +133,7 @@ def test_the_reduced_gradient_matches_finite_differences() -> None:
         assert float(grad[0, j]) == pytest.approx(float((up - down) / (2 * h)), rel=1e-4)
 
 
-def fit(law: FormulaLaw, X: np.ndarray, y: np.ndarray) -> FormulaLaw:
+def fit(law: LawT, X: np.ndarray, y: np.ndarray) -> LawT:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
         law.fit(X, y)
@@ -177,3 +181,26 @@ def test_a_formula_linear_in_every_parameter_is_one_solve() -> None:
     )  # fmt: skip
     coef = np.polyfit(x, y, 2)[::-1]
     assert [law.params_[n] for n in "abc"] == pytest.approx(coef, rel=1e-6)
+
+
+def test_a_joint_law_projects_the_parameters_of_one_formula_only() -> None:
+    """E, A (loss) and F, G (err) are each in one formula; alpha, in both, is searched. The
+    projected joint fit reaches the unprojected one's optimum."""
+    from scalinglab.laws.joint import JointFormulaLaw
+
+    rng = np.random.default_rng(0)
+    N = np.geomspace(1e6, 1e10, 24)
+    loss = 1.7 + 400 * N**-0.3 + rng.normal(0, 1e-3, N.size)
+    err = 0.05 + 30 * N**-0.3 + rng.normal(0, 1e-3, N.size)
+    formulas, outputs = ["E + A/N**alpha", "F + G/N**alpha"], ["loss", "err"]
+    options = {"objective": "ls_linear", "n_bootstrap": 0}
+    law = JointFormulaLaw(formulas, outputs, ["N"], **options)
+    assert law.linear_parameters() == {"E": "identity", "A": "identity", "F": "identity",
+                                       "G": "identity"}  # fmt: skip
+    X, y = law.stack(N[:, None], np.column_stack([loss, err]))
+    projected = fit(law, X, y)
+    plain = JointFormulaLaw(formulas, outputs, ["N"], variable_projection=False, **options)
+    plain = fit(plain, X, y)
+    assert projected.objective_ <= plain.objective_ * (1 + 1e-9)
+    assert projected.params_["alpha"] == pytest.approx(0.3, rel=0.05)
+    assert JointFormulaLaw(formulas, outputs, ["N"]).linear_parameters() == {}  # huber
