@@ -136,16 +136,13 @@ class Projection:
             name = split.free[j]
             lower, upper = law.param_bounds(name)
             small = SMALL_SHARE * scale / norms[:, col]  # a small positive coefficient
+            small = torch.where(torch.isfinite(small) & (small > 0), small, 1.0)
+            positive = is_exp or law.param(name).log
             values = []
             for coef, tiny in zip(c[:, col].tolist(), small.tolist(), strict=True):
-                if not math.isfinite(coef):
+                if not math.isfinite(coef) or (positive and coef <= 0):
                     coef = tiny
-                if is_exp or law.param(name).log:
-                    coef = coef if coef > 0 else tiny
                 natural = math.log(coef) if is_exp else coef
-                natural = min(max(natural, lower), upper)
-                if law.param(name).log and natural <= 0:
-                    natural = upper if upper < tiny else tiny
-                values.append(law.to_solver(name, natural))
+                values.append(law.to_solver(name, min(max(natural, lower), upper)))
             out[:, j] = torch.tensor(values, dtype=out.dtype)
         return out
