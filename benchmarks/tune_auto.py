@@ -5,10 +5,15 @@
 1. Fits (slow, cached): for every problem of scalinglab.selection.corpus, each candidate law
    fitted on the training part (as the extrapolation benchmark fits it) and its backtests at the
    problem's horizon (scalinglab.selection.backtest).
-2. Rules (fast): every configuration of the knob grid below applied to the cached fits.
-3. Leave one source out (scalinglab.selection.protocol): for each source, the configuration is
-   chosen on the other sources and scored on it. Printed: that table next to the single laws,
-   and the configuration chosen on all sources (in-sample: the one to ship as DEFAULT_RULE).
+2. Rules (fast): every configuration of the knob grid below applied to the cached fits. The
+   stacks pull toward a prior, the mixture of the laws that best predicted the tuning problems
+   (`learn_priors`, rule.mixture_prior): a knob learned from outcomes, so it is learned again
+   for each split on its tuning sources only (`--stack-toward equal`: toward equal weights, the
+   rule before; `both`: the two kinds of stack as rivals).
+3. Leave one source out (scalinglab.selection.protocol, with `learn` for the priors): for each
+   source, the configuration is chosen on the other sources and scored on it. Printed: that
+   table next to the single laws, and the configuration chosen on all sources with the prior
+   learned on all of them (in-sample: the one to ship as DEFAULT_RULE).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import math
 import re
 import time
 import warnings
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -44,6 +50,7 @@ from scalinglab.selection.rule import (
     calibrate,
     candidate_scores,
     candidate_weights,
+    mixture_prior,
 )
 
 LABELS = protocol.STANDARD
@@ -170,16 +177,17 @@ N_CUTS = (2, 3, 4)
 SCORES = ("far", "rmse")
 # (combine, knobs) pairs; stacking ignores the score except to know who is eligible, so it runs
 # with the "far" score only.
-COMBINES: tuple[dict[str, Any], ...] = (
+SCORED: tuple[dict[str, Any], ...] = (
     {"combine": "best"},
     {"combine": "simplest"},
     {"combine": "average", "temperature": 0.5},
-    *(
-        {"combine": "stack", "ridge": r, "distance_power": p}
-        for r in (0.1, 0.3, 1.0, 3.0)
-        for p in (0.0, 1.0, 2.0)
-    ),
 )
+STACKS: tuple[dict[str, Any], ...] = tuple(
+    {"combine": "stack", "ridge": r, "distance_power": p}
+    for r in (0.1, 0.3, 1.0, 3.0)
+    for p in (0.0, 1.0, 2.0)
+)
+COMBINES = SCORED + STACKS
 CANDIDATE_SETS: dict[str, tuple[str, ...]] = {
     "all": LABELS,
     "no-m1": tuple(c for c in LABELS if c != "m1"),
@@ -189,8 +197,19 @@ GROWTHS = (0.0, 0.5, 1.0)
 SCALES = (0.8, 1.0, 1.25, 1.6, 2.0, 2.5, 2.8, 3.2, 3.6, 4.0, 4.5, 5.0)
 
 
-def rule_outcomes(problem: Problem, rec: dict[str, Any]) -> list[protocol.Outcome]:
+Prior = tuple[tuple[str, float], ...]
+
+
+def rule_outcomes(
+    problem: Problem,
+    rec: dict[str, Any],
+    combines: tuple[dict[str, Any], ...] = COMBINES,
+    priors: dict[str, Prior] | None = None,
+) -> list[protocol.Outcome]:
     """Every configuration of the grid on one problem, from its cached fits.
+
+    `combines` are the ways of weighing to run; with `priors` (candidate-set name -> prior), the
+    stacks pull toward the prior of their candidate set instead of equal weights.
 
     The grid is walked so that each expensive step runs once: scores per (cuts, score), weights
     per candidate set and combination, calibration per growth; the scale only multiplies.
@@ -209,10 +228,12 @@ def rule_outcomes(problem: Problem, rec: dict[str, Any]) -> list[protocol.Outcom
             if bt.cuts
             else {}
         )
-        for cset, knobs in itertools.product(CANDIDATE_SETS.values(), COMBINES):
+        for (set_name, cset), knobs in itertools.product(CANDIDATE_SETS.items(), combines):
             if knobs["combine"] == "stack" and score != "far":
                 continue
             base = RuleConfig(candidates=cset, n_cuts=n_cuts, score=score, **knobs)
+            if priors is not None and knobs["combine"] == "stack":
+                base = base.with_(prior=priors[set_name])
             try:
                 w = candidate_weights(
                     bt, {k: scores[k] for k in cset if k in usable and k in scores}, base
@@ -250,8 +271,46 @@ def rule_outcomes(problem: Problem, rec: dict[str, Any]) -> list[protocol.Outcom
     return out
 
 
-def _rule_outcomes(args: tuple[Problem, dict[str, Any]]) -> list[protocol.Outcome]:
+def _rule_outcomes(
+    args: tuple[Problem, dict[str, Any], tuple[dict[str, Any], ...], dict[str, Prior] | None],
+) -> list[protocol.Outcome]:
     return rule_outcomes(*args)
+
+
+def grid_outcomes(
+    problems: list[Problem],
+    fits: dict[str, Any],
+    combines: tuple[dict[str, Any], ...],
+    priors: dict[str, Prior] | None,
+    workers: int,
+) -> list[protocol.Outcome]:
+    """rule_outcomes on every problem, in `workers` processes."""
+    tasks = [(p, fits[p.id], combines, priors) for p in problems]
+    out: list[protocol.Outcome] = []
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        for result in pool.map(_rule_outcomes, tasks, chunksize=8):
+            out += result
+    return out
+
+
+def learn_priors(tuning: list[Problem], fits: dict[str, Any]) -> dict[str, Prior]:
+    """Per candidate set, the fixed mixture of its laws that best predicted the held-out points
+    of the `tuning` problems (rule.mixture_prior): the prior the stacks pull toward. Reads the
+    cached single-law predictions and y_test of those problems only."""
+    priors = {}
+    for name, cset in CANDIDATE_SETS.items():
+        rows = []
+        for p in tuning:
+            singles = fits[p.id]["singles"]
+            cols = [
+                np.asarray(singles[c]["log_pred"], dtype=float)
+                if "error" not in singles[c]
+                else np.full(len(p.x_test), np.nan)
+                for c in cset
+            ]
+            rows.append((p.source, np.stack(cols, axis=1), np.log(np.asarray(p.y_test))))
+        priors[name] = mixture_prior(rows, cset)
+    return priors
 
 
 def outcome(problem: Problem, rule: str, pred: Any, lo: Any, hi: Any) -> protocol.Outcome:
@@ -307,6 +366,14 @@ def main() -> None:
         "coverage-first: among configurations covering 85-95%% everywhere, the lowest "
         "worst-source regret against the best single law (protocol.default_choice)",
     )
+    parser.add_argument(
+        "--stack-toward",
+        choices=("learned", "equal", "both"),
+        default="learned",
+        help="what the stacks' ridge pulls toward: the mixture prior learned on each split's "
+        "tuning sources (rule.mixture_prior), equal weights (the grid of 0.1.x), or both as "
+        "rival configurations",
+    )
     args = parser.parse_args()
     problems = load_corpus()
     if args.cached_only:
@@ -315,40 +382,79 @@ def main() -> None:
     fits = load_or_compute(problems, args.cache, args.workers)
     if args.fits_only:
         return
-    outcomes: list[protocol.Outcome] = []
+    singles: list[protocol.Outcome] = []
     for p in problems:
         rec = fits[p.id]
         for label in LABELS:
             s = rec["singles"][label]
             if "error" in s:
                 n = len(p.x_test)
-                outcomes.append(outcome(p, label, [math.nan] * n, [math.nan] * n, [math.nan] * n))
+                singles.append(outcome(p, label, [math.nan] * n, [math.nan] * n, [math.nan] * n))
             else:
-                outcomes.append(outcome(p, label, np.exp(s["log_pred"]), s["lo"], s["hi"]))
+                singles.append(outcome(p, label, np.exp(s["log_pred"]), s["lo"], s["hi"]))
     t0 = time.perf_counter()
-    with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
-        tasks = [(p, fits[p.id]) for p in problems]
-        for result in pool.map(_rule_outcomes, tasks, chunksize=8):
-            outcomes += result
+    fixed = SCORED + (STACKS if args.stack_toward != "learned" else ())
+    outcomes = singles + grid_outcomes(problems, fits, fixed, None, args.workers)
     grid = list(dict.fromkeys(o.rule for o in outcomes if o.rule not in LABELS))
-    seconds = time.perf_counter() - t0
-    print(f"{len(grid)} configurations on {len(problems)} problems: {seconds:.0f} s")
     scorer = Precomputed(outcomes)
     choose = CHOOSERS[args.choose]
+    sources = list(dict.fromkeys(p.source for p in problems))
+    fold_priors: dict[str, dict[str, Prior]] = {}
+
+    def learn(tuning: Sequence[Problem]) -> tuple[list[str], protocol.Scorer]:
+        """The stacks toward the prior learned on `tuning` (never a left-out problem), run on
+        every problem: the tuning ones to choose, the left-out ones to score the choice."""
+        (held,) = set(sources) - {p.source for p in tuning}
+        fold_priors[held] = priors = learn_priors(list(tuning), fits)
+        print(f"prior learned without {held}: {priors}", flush=True)
+        learned = grid_outcomes(problems, fits, STACKS, priors, args.workers)
+        return list(dict.fromkeys(o.rule for o in learned)), Precomputed(learned)
+
+    use_learned = args.stack_toward != "equal"
     loso = protocol.leave_one_source_out(
-        problems, grid, choose=choose, reference=LABELS, scorer=scorer
+        problems,
+        grid,
+        choose=choose,
+        reference=LABELS,
+        scorer=scorer,
+        learn=learn if use_learned else None,
     )
-    print(loso_table(outcomes, loso))
-    everything = protocol.summarise(outcomes, rules=[*grid, *LABELS])
+    print(f"leave one source out: {time.perf_counter() - t0:.0f} s")
+    # The learned choices' outcomes on their left-out source, with that split's prior.
+    shown = list(singles) + [o for o in outcomes if o.rule in set(loso["chosen"])]
+    for row in loso[loso["learned"]].to_dict("records"):
+        mine = [p for p in problems if p.source == row["left_out"]]
+        again = grid_outcomes(mine, fits, STACKS, fold_priors[row["left_out"]], args.workers)
+        shown += [o for o in again if o.rule == row["chosen"]]
+    print(loso_table(shown, loso))
+    all_priors: dict[str, Prior] = {}
+    if use_learned:
+        all_priors = learn_priors(problems, fits)
+        outcomes += grid_outcomes(problems, fits, STACKS, all_priors, args.workers)
+    names = list(dict.fromkeys(o.rule for o in outcomes if o.rule not in LABELS))
+    everything = protocol.summarise(outcomes, rules=[*names, *LABELS])
     everything["reference"] = everything["rule"].isin(LABELS)
     chosen = choose(everything)
     print(f"\nchosen on all sources (in-sample, the rule to ship): {chosen}")
+    prior = next(
+        (all_priors[k] for k, c in CANDIDATE_SETS.items() if chosen.endswith("-" + "+".join(c))),
+        (),
+    )
+    if "P-" in chosen:
+        print(f"its prior, learned on all sources: {prior}")
     mine = protocol.summarise(outcomes, rules=[*LABELS, chosen])  # win rate among the eight
     print(protocol.format_table(mine[mine["rule"] == chosen]))
     if args.json is not None:
         args.json.write_text(
             json.dumps(
-                {"loso": loso.to_dict("records"), "chosen_on_all": chosen}, indent=2, default=str
+                {
+                    "loso": loso.to_dict("records"),
+                    "priors_by_left_out_source": fold_priors,
+                    "chosen_on_all": chosen,
+                    "prior_on_all": prior if "P-" in chosen else None,
+                },
+                indent=2,
+                default=str,
             )
         )
 

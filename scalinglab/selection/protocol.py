@@ -411,6 +411,9 @@ class Scorer:
         return list(self._done.values())
 
 
+Learner = Callable[[Sequence[Problem]], tuple[Sequence[str], Scorer]]
+
+
 def leave_one_source_out(
     problems: Sequence[Problem],
     configs: Mapping[str, Rule] | Sequence[str],
@@ -418,6 +421,7 @@ def leave_one_source_out(
     choose: Chooser = default_choice,
     reference: Sequence[str] = (),
     scorer: Scorer | None = None,
+    learn: Learner | None = None,
 ) -> pd.DataFrame:
     """For each source: choose a configuration on the others, score it on the one left out.
 
@@ -429,9 +433,17 @@ def leave_one_source_out(
     regret) and what the chosen configuration's win rate on the left-out source is computed
     against; they are never tuned.
 
+    `learn`, if given, makes configurations whose knobs are *learned from data* (e.g. a prior
+    over the laws fitted to the tuning problems' outcomes): for each split it is called with
+    the tuning problems only — never a problem of the left-out source — and returns the names
+    of its configurations and a Scorer that runs them (on any problem: the tuning problems for
+    the choice, the left-out ones if one of them is chosen). Its names must not clash with
+    `configs` or `reference`; each split's learned configurations compete with `configs` in
+    the same choice.
+
     Returns one row per left-out source: the chosen configuration, its problems, median RMSE,
-    win rate (against `reference`) and 90% coverage there, and whether its coverage is within
-    COVERAGE_BAND.
+    win rate (against `reference`) and 90% coverage there, whether its coverage is within
+    COVERAGE_BAND, and whether the chosen configuration was learned on that split.
     """
     if scorer is None:
         if not isinstance(configs, Mapping):
@@ -455,11 +467,29 @@ def leave_one_source_out(
     rows = []
     for held in sources:
         left_out = [p for p in problems if p.source == held]
-        choice = choose(everything[everything["source"] != held])
-        if choice not in names:
+        tuning = [p for p in problems if p.source != held]
+        table = everything[everything["source"] != held]
+        learned: list[str] = []
+        fold_scorer = scorer
+        if learn is not None:
+            learned_names, fold_scorer = learn(tuning)
+            learned = list(learned_names)
+            clash = set(learned) & {*names, *fixed}
+            if clash:
+                raise ScalingLabError(f"learned configurations reuse the names {sorted(clash)}")
+            if learned:
+                mine_tuning = summarise(fold_scorer(tuning, learned), by=("source",))
+                mine_tuning["reference"] = False
+                table = pd.concat([table, mine_tuning], ignore_index=True)
+        choice = choose(table)
+        if choice not in names and choice not in learned:
             raise ScalingLabError(f"the choice function returned {choice!r}, not a configuration")
-        compared = [*dict.fromkeys([*reference, choice])]
-        result = summarise(scorer(left_out, compared), by=("source",), rules=compared)
+        refs = [r for r in dict.fromkeys(reference) if r != choice]
+        if choice in learned:
+            scored = scorer(left_out, refs) + fold_scorer(left_out, [choice])
+        else:
+            scored = scorer(left_out, [*refs, choice])
+        result = summarise(scored, by=("source",), rules=[*refs, choice])
         mine = result[result["rule"] == choice].iloc[0]
         lo, hi = COVERAGE_BAND
         rows.append(
@@ -472,6 +502,7 @@ def leave_one_source_out(
                 "coverage90": float(mine["coverage90"]),
                 "coverage_ok": bool(lo <= mine["coverage90"] <= hi),
                 "tuned_on": ",".join(s for s in sources if s != held),
+                "learned": choice in learned,
             }
         )
     return pd.DataFrame(rows)

@@ -15,7 +15,10 @@ holds the choice made on all sources (README, "How auto predicts").
    w_i ∝ (s_best / s_i)^(1/temperature) (Bayesian model averaging with a pseudo-likelihood,
    cf. stacking; temperature → 0 is "best", large temperature an equal average); `"stack"`:
    the weights on the simplex whose weighted log prediction best fits the backtests' held-out
-   points (stacking, Breiman 1996; see `stack_weights`).
+   points (stacking, Breiman 1996; see `stack_weights`), with a ridge toward `prior`: a fixed
+   mixture of the laws learned on the development corpus (`mixture_prior`; empirical Bayes:
+   the corpus says which laws usually predict well, the curve's backtests say how this one
+   differs), or equal weights when `prior` is empty.
 3. **Predict**: log ŷ(x) = Σ w_i log ŷ_i(x), each ŷ_i the candidate fitted on all points.
 4. **Calibrate** (split conformal prediction, Vovk et al. 2005, with the cut as the unit). At
    each cut the weighted prediction's held-out errors within the horizon, divided by
@@ -56,10 +59,13 @@ class RuleConfig:
     score: str = "far"  # "far" | "rmse"
     combine: str = "best"  # "best" | "simplest" | "average" | "stack"
     temperature: float = 1.0
-    ridge: float = 0.0  # "stack": pull of the weights toward equal ones
+    ridge: float = 0.0  # "stack": pull of the weights toward the prior
     distance_power: float = 0.0  # "stack": held-out points weigh (d / horizon)^distance_power
     growth: float = 0.0
     scale: float = 1.0
+    # "stack": the weights the ridge pulls toward, as (label, weight) pairs; renormalised over
+    # the eligible candidates (equal weights when empty or when none of them has a weight).
+    prior: tuple[tuple[str, float], ...] = ()
 
     def with_(self, **changes: object) -> RuleConfig:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -69,7 +75,7 @@ class RuleConfig:
         """A short name for tables."""
         t = f"T{self.temperature:g}" if self.combine == "average" else ""
         if self.combine == "stack":
-            t = f"R{self.ridge:g}D{self.distance_power:g}"
+            t = f"R{self.ridge:g}D{self.distance_power:g}" + ("P" if self.prior else "")
         return (
             f"{self.combine}{t}-{self.score}-k{self.n_cuts}-g{self.growth:g}-s{self.scale:g}"
             f"-{'+'.join(self.candidates)}"
@@ -77,16 +83,25 @@ class RuleConfig:
 
 
 # Chosen on all four sources of the development corpus by benchmarks/tune_auto.py (README, "How
-# auto predicts", gives the leave-one-source-out scores of this choice).
+# auto predicts", gives the leave-one-source-out scores of this choice); the prior is the
+# mixture of these six laws learned on all four sources (mixture_prior).
 DEFAULT_RULE = RuleConfig(
     candidates=("m2", "m3", "m4", "bnsl1", "bnsl2", "power_const"),
     n_cuts=2,
     score="far",
     combine="stack",
-    ridge=0.1,
+    ridge=3.0,
     distance_power=2.0,
     growth=1.0,
-    scale=2.8,
+    scale=2.0,
+    prior=(
+        ("m2", 0.0328),
+        ("m3", 0.0563),
+        ("m4", 0.1528),
+        ("bnsl1", 0.72),
+        ("bnsl2", 0.0335),
+        ("power_const", 0.0046),
+    ),
 )
 
 
@@ -139,6 +154,9 @@ def weigh(bt: CurveBacktests, config: RuleConfig) -> Weighing:
         f"{bt.reach:.3g} beyond each cut; weights "
         + ", ".join(f"{k} {w:.2f} (score {finite[k]:.3g})" for k, w in ranked)
     )
+    if config.combine == "stack":
+        toward = "the corpus prior" if config.prior else "equal weights"
+        reason += f"; stacked with a ridge of {config.ridge:g} toward {toward}"
     skipped = [k for k, v in scores.items() if not math.isfinite(v)]
     if skipped:
         reason += f"; not eligible: {', '.join(skipped)}"
@@ -165,13 +183,14 @@ def stack_weights(
     best fits the held-out points of the backtests.
 
         w = argmin_{w ≥ 0, Σw = 1}  Σ_r v_r (log y_r − Σ_i w_i log ŷ_i,r)² / Σ_r v_r
-                                    + ridge · s² · k · ‖w − 1/k‖²
+                                    + ridge · s² · k · ‖w − p‖²
 
     over the held-out points r within the horizon at every cut, each weighing
     v_r = (d_r / horizon)^distance_power (d_r: its distance beyond its cut), s² the median over
     candidates of their own weighted mean squared error (so `ridge` is relative to the size of
-    the errors) and k the number of candidates. Solved as non-negative least squares with the
-    sum-to-one constraint as a heavily weighted row.
+    the errors), k the number of candidates and p the prior (`prior_weights`: config.prior
+    over these candidates, or equal weights 1/k). Solved as non-negative least squares with the
+    sum-to-one constraint as a heavily weighted row; ridge = inf is the prior itself.
     """
     rows, targets, row_weights = [], [], []
     reach = max(bt.horizon, 1e-12)
@@ -184,6 +203,10 @@ def stack_weights(
     k = len(labels)
     if k == 1:
         return {labels[0]: 1.0}
+    prior = prior_weights(labels, config.prior)
+    if math.isinf(config.ridge):
+        kept = {label: float(p) for label, p in zip(labels, prior, strict=True) if p > 1e-6}
+        return {label: p / sum(kept.values()) for label, p in kept.items()}
     v = np.concatenate(row_weights)
     v = v / v.sum()
     log_y = np.concatenate(targets)
@@ -196,14 +219,90 @@ def stack_weights(
     penalty = math.sqrt(config.ridge * max(s2, 1e-12) * k)
     big = 1e3 * max(1.0, float(np.abs(a).max(initial=0.0)))
     a_aug = np.vstack([a, big * np.ones((1, k)), penalty * np.eye(k)])
-    b_aug = np.concatenate([b, [big], penalty * np.full(k, 1.0 / k)])
+    b_aug = np.concatenate([b, [big], penalty * prior])
     w, _ = nnls(a_aug, b_aug)
     if not (np.all(np.isfinite(w)) and w.sum() > 0):
-        w = np.full(k, 1.0 / k)
+        w = prior
     w = w / w.sum()
     kept = {label: float(wi) for label, wi in zip(labels, w, strict=True) if wi > 1e-6}
     total = sum(kept.values())
     return {label: wi / total for label, wi in kept.items()}
+
+
+def prior_weights(labels: Sequence[str], prior: Sequence[tuple[str, float]]) -> FloatArray:
+    """The prior's weights of `labels`, renormalised to sum to 1; equal weights when the prior
+    is empty or gives none of them a weight."""
+    given = dict(prior)
+    p = np.array([max(float(given.get(label, 0.0)), 0.0) for label in labels], dtype=float)
+    if not (np.all(np.isfinite(p)) and p.sum() > 0):
+        return np.full(len(labels), 1.0 / len(labels))
+    return p / p.sum()
+
+
+def mixture_prior(
+    problems: Sequence[tuple[str, FloatArray, FloatArray]], labels: Sequence[str]
+) -> tuple[tuple[str, float], ...]:
+    """The fixed mixture of the laws that predicts a set of problems best: a prior for stacking.
+
+    `problems` are (source, log_pred, log_y): per problem, each law's log prediction of its
+    held-out points (T × K, the columns in the order of `labels`; a column with a NaN is a law
+    that failed there) and the log of what was measured (T). The prior is the point w of the
+    simplex whose weighted log prediction Σ_i w_i log ŷ_i (renormalised over the laws that did
+    not fail) has the lowest mean log RMSE per problem, averaged over sources so that every
+    source weighs the same. Fitted with Nelder-Mead on softmax coordinates from equal weights
+    and from each law dominant; the best of those starts is kept.
+    """
+    from scipy.optimize import minimize
+
+    k = len(labels)
+    if k == 0 or not problems:
+        raise ScalingLabError("a mixture prior needs laws and problems")
+    t_max = max(lp.shape[0] for _, lp, _ in problems)
+    n = len(problems)
+    preds, ys, used = np.zeros((n, t_max, k)), np.zeros((n, t_max)), np.zeros((n, t_max))
+    ok = np.zeros((n, k))
+    for i, (_, lp, ly) in enumerate(problems):
+        lp = np.asarray(lp, dtype=float).reshape(-1, k)
+        t = lp.shape[0]
+        ok[i] = np.all(np.isfinite(lp), axis=0)
+        preds[i, :t] = np.where(np.isfinite(lp), lp, 0.0)
+        ys[i, :t], used[i, :t] = np.asarray(ly, dtype=float), 1.0
+    keep = [bool(row.any()) for row in ok]  # a problem no law predicted says nothing about w
+    preds, ys, used, ok = preds[keep], ys[keep], used[keep], ok[keep]
+    sources = np.array([s for (s, _, _), kept in zip(problems, keep, strict=True) if kept])
+    groups = [sources == s for s in dict.fromkeys(sources)]
+
+    def weights(z: FloatArray) -> FloatArray:
+        e = np.exp(np.concatenate([[0.0], z]) - max(0.0, float(np.max(z, initial=0.0))))
+        return e / e.sum()
+
+    def objective(z: FloatArray) -> float:
+        w = ok * weights(z)[None, :]
+        w = w / np.maximum(w.sum(axis=1, keepdims=True), 1e-300)
+        r = np.einsum("ptk,pk->pt", preds, w) - ys
+        log_rmse = 0.5 * np.log(np.maximum((r * r * used).sum(axis=1) / used.sum(axis=1), 1e-24))
+        return float(np.mean([log_rmse[g].mean() for g in groups]))
+
+    if k == 1:
+        return ((labels[0], 1.0),)
+    starts = [np.zeros(k - 1)]
+    for i in range(k):
+        z = np.zeros(k)
+        z[i] = 2.0
+        starts.append(z[1:] - z[0])
+    best_z, best_f = starts[0], math.inf
+    for z0 in starts:
+        simplex = np.vstack([z0, z0 + np.eye(k - 1)])
+        res = minimize(
+            objective,
+            z0,
+            method="Nelder-Mead",
+            options={"maxiter": 3000, "xatol": 1e-3, "fatol": 1e-7, "initial_simplex": simplex},
+        )
+        if res.fun < best_f:
+            best_f, best_z = float(res.fun), res.x
+    w = weights(best_z)
+    return tuple((label, round(float(wi), 4)) for label, wi in zip(labels, w, strict=True))
 
 
 def weights_from_scores(

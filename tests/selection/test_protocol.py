@@ -3,6 +3,7 @@ point ever reaches a fit, and a configuration is scored only on sources it was n
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Sequence
@@ -13,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from scalinglab.errors import ScalingLabError
 from scalinglab.laws.base import FloatArray, ScalingLaw
 from scalinglab.selection import corpus, protocol
 from scalinglab.selection.corpus import Problem
@@ -144,6 +146,56 @@ def test_leave_one_source_out_never_tunes_on_the_left_out_source() -> None:
         assert len(spy.calls) == len(set(spy.calls))
     for held, row in by.iterrows():
         assert row["tuned_on"].split(",") == [s for s in ("a", "b", "c") if s != held]
+
+
+def test_a_learned_knob_is_learned_without_the_left_out_source() -> None:
+    """A configuration whose knob is learned from outcomes (here a correction factor fitted to
+    the tuning problems' y_test, a stand-in for a prior over the laws learned from their errors)
+    gets it from the tuning sources only: the learner never sees a left-out problem, and
+    changing the left-out source's outcomes leaves that split's learned knob as it was."""
+
+    def corpus_with(c_factor: float) -> list[Problem]:
+        out = power_problems("a", 1e6) + power_problems("b", 10.0)
+        for p in power_problems("c", 100.0):
+            out.append(dataclasses.replace(p, y_test=p.y_test * c_factor))
+        return out
+
+    def run(c_factor: float) -> tuple[dict[str, float], pd.DataFrame]:
+        problems = corpus_with(c_factor)
+        learned: dict[str, float] = {}
+
+        def learn(tuning: Sequence[Problem]) -> tuple[list[str], protocol.Scorer]:
+            seen = {p.source for p in tuning}
+            assert len(seen) == 2 and all(p in problems for p in tuning)
+            (held,) = {"a", "b", "c"} - seen
+            log_ratio = [np.log(p.y_test / (3.0 * p.x_test**-0.3)).mean() for p in tuning]
+            learned[held] = float(np.exp(np.mean(log_ratio)))
+            spy = Spy(Exact(bias=learned[held], width=1.3), problems)
+            return ["corrected"], protocol.Scorer({"corrected": spy})
+
+        scorer = protocol.Scorer({"plain": Exact(bias=1.0, width=1.3), "law": Exact(bias=1.5)})
+        table = protocol.leave_one_source_out(
+            problems, ["plain"], reference=["law"], scorer=scorer, learn=learn
+        )
+        return learned, table.set_index("left_out")
+
+    learned1, table1 = run(1.0)
+    learned2, table2 = run(1.2)  # source c's outcomes changed
+    assert set(learned1) == {"a", "b", "c"}
+    assert learned1["c"] == pytest.approx(1.0) and learned2["c"] == pytest.approx(1.0)
+    assert learned1["a"] == pytest.approx(1.0) and learned2["a"] > 1.05  # c was a tuning source
+    # Left out, c's new outcomes only change how the chosen rule scores there.
+    assert table1.loc["c", "median_rmse"] == pytest.approx(0.0, abs=1e-12)
+    assert table2.loc["c", "median_rmse"] == pytest.approx(math.log(1.2))
+    # With c among the tuning sources, the learned correction fits it better than plain does.
+    assert table2.loc["a", "chosen"] == "corrected" and table2.loc["a", "learned"]
+    with pytest.raises(ScalingLabError, match="reuse the names"):
+        protocol.leave_one_source_out(
+            corpus_with(1.0),
+            ["plain"],
+            scorer=protocol.Scorer({"plain": Exact()}),
+            learn=lambda tuning: (["plain"], protocol.Scorer({"plain": Exact()})),
+        )
 
 
 def test_default_choice_prefers_calibrated_intervals() -> None:

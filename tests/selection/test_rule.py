@@ -9,7 +9,7 @@ import pytest
 
 from scalinglab.fitting.calibration import conformal_quantile, growth_factor
 from scalinglab.selection.backtest import CandidateBacktest, CurveBacktests
-from scalinglab.selection.rule import NOISE_RATIO_CAP, RuleConfig, calibrate, weigh
+from scalinglab.selection.rule import NOISE_RATIO_CAP, RuleConfig, calibrate, mixture_prior, weigh
 
 
 def _backtests(errors: dict[str, float], n_free: dict[str, int]) -> CurveBacktests:
@@ -129,3 +129,43 @@ def test_stacking_uses_only_eligible_candidates() -> None:
     bt.candidates["c"].log_pred[1] = np.full_like(bt.candidates["c"].log_pred[1], np.nan)
     w = weigh(bt, CONFIG.with_(combine="stack", ridge=1.0)).weights
     assert "c" not in w
+
+
+def test_stacking_ridge_pulls_the_weights_toward_the_prior() -> None:
+    """With a prior, the ridge pulls toward it instead of equal weights; ridge inf is the prior,
+    renormalised over the eligible candidates; a prior naming none of them is equal weights."""
+    bt = _mixture_backtests(0.5)
+    prior = (("a", 0.1), ("b", 0.1), ("c", 0.8))
+    strong = weigh(bt, CONFIG.with_(combine="stack", ridge=1e4, prior=prior)).weights
+    assert strong["c"] == pytest.approx(0.8, abs=0.02)
+    exact = weigh(bt, CONFIG.with_(combine="stack", ridge=math.inf, prior=prior)).weights
+    assert exact == pytest.approx({"a": 0.1, "b": 0.1, "c": 0.8})
+    free = weigh(bt, CONFIG.with_(combine="stack", ridge=0.0, prior=prior)).weights
+    assert free.get("c", 0.0) < 1e-3  # no ridge: the backtests alone
+    bt.candidates["c"].log_pred[1] = np.full_like(bt.candidates["c"].log_pred[1], np.nan)
+    exact = weigh(bt, CONFIG.with_(combine="stack", ridge=math.inf, prior=prior)).weights
+    assert exact == pytest.approx({"a": 0.5, "b": 0.5})
+    other = (("z", 1.0),)
+    equal = weigh(bt, CONFIG.with_(combine="stack", ridge=math.inf, prior=other)).weights
+    assert equal == pytest.approx({"a": 0.5, "b": 0.5})
+    assert "P" in CONFIG.with_(combine="stack", prior=prior).key
+    assert "P" not in CONFIG.with_(combine="stack").key
+
+
+def test_mixture_prior_recovers_the_mixture_that_predicts_the_problems() -> None:
+    """Outcomes made by a 0.7/0.3 mixture of two laws' predictions (a third far off): the prior
+    is that mixture; a law that failed on a problem is left out of it there."""
+    rng = np.random.default_rng(3)
+    problems = []
+    for i in range(30):
+        a, b = rng.normal(0, 0.1, 4), rng.normal(0, 0.1, 4)
+        log_y = 0.7 * a + 0.3 * b
+        c = log_y + 0.5
+        if i % 10 == 0:
+            c = np.full(4, np.nan)  # failed here
+        problems.append(("s1" if i % 2 else "s2", np.stack([a, b, c], axis=1), log_y))
+    prior = dict(mixture_prior(problems, ("a", "b", "c")))
+    assert prior["a"] == pytest.approx(0.7, abs=0.02)
+    assert prior["b"] == pytest.approx(0.3, abs=0.02)
+    assert prior["c"] < 0.02
+    assert sum(prior.values()) == pytest.approx(1.0, abs=1e-3)
