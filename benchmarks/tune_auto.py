@@ -8,8 +8,8 @@
 2. Rules (fast): every configuration of the knob grid below applied to the cached fits. The
    stacks pull toward a prior, the mixture of the laws that best predicted the tuning problems
    (`learn_priors`, rule.mixture_prior): a knob learned from outcomes, so it is learned again
-   for each split on its tuning sources only (`--stack-toward equal`: toward equal weights, the
-   rule before; `both`: the two kinds of stack as rivals).
+   for each split on its tuning sources only (`--stack-toward learned`; the default `equal`:
+   toward equal weights, the shipped DEFAULT_RULE; `both`: the two kinds of stack as rivals).
 3. Leave one source out (scalinglab.selection.protocol, with `learn` for the priors): for each
    source, the configuration is chosen on the other sources and scored on it. Printed: that
    table next to the single laws, and the configuration chosen on all sources with the prior
@@ -369,7 +369,7 @@ def main() -> None:
     parser.add_argument(
         "--stack-toward",
         choices=("learned", "equal", "both"),
-        default="learned",
+        default="equal",
         help="what the stacks' ridge pulls toward: the mixture prior learned on each split's "
         "tuning sources (rule.mixture_prior), equal weights (the grid of 0.1.x), or both as "
         "rival configurations",
