@@ -630,7 +630,17 @@ def _fit_law(
             f"law {law.name!r}: no start point gave a finite objective on this data; check that "
             "the data fit this law's form or pass start values"
         )
-    params = {name: law.from_solver(name, float(theta[j])) for j, name in enumerate(free)}
+    params = {}
+    for j, name in enumerate(free):
+        try:
+            params[name] = law.from_solver(name, float(theta[j]))
+        except OverflowError:
+            from scalinglab.errors import ScalingLabError
+
+            raise ScalingLabError(
+                f"law {law.name!r}: the fit diverged ({name} ran off to infinity); the data may "
+                "not fit this law's form: check the data, or pass bounds or start values"
+            ) from None
     for name, value in (law.fixed or {}).items():
         params[name] = float(value)
     for name, other in (law.tied or {}).items():

@@ -86,6 +86,12 @@ def assert_clear_refusal(exc: ScalingLabError) -> None:
     xs=[718762204370.2954, 953901163459.0, 149716260456.0, 981359530995.0, 625736298034.0],
     ys=[31.5, 199.0, 0.5, 2.0, 2.0] + [1.0] * 25,
 )
+# Found by CI: a log-scale parameter ran off to e^>709 (math.exp overflowed, not a clear refusal).
+@example(
+    law="hestness",
+    xs=[28134962177.0, 290124719649.0, 611157680587.0, 131318820784.0, 1.0],
+    ys=[15.0, 237.0, 14.0, 3.0, 0.015625] + [1.0] * 25,
+)
 def test_a_fit_refuses_clearly_or_keeps_its_promises(
     law: str, xs: list[float], ys: list[float]
 ) -> None:
