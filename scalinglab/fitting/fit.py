@@ -235,7 +235,9 @@ def multistart(
     split = linear_split(law, free)
     theta_x: torch.Tensor | None
     if split is None:
-        theta_x, candidates = explore(law, free, theta0, (xs, ys, ws), bounds, at_starts_sub)
+        theta_x, candidates = explore(
+            law, free, theta0, (xs, ys, ws), bounds, objective_sub, at_starts_sub
+        )
     else:
         theta_x, candidates = explore_projected(law, split, theta0, (xs, ys, ws), bounds)
     # float32 rounding can rank basins wrongly or leave a start worse than where it began, so the
@@ -276,11 +278,13 @@ def explore(
     theta0: torch.Tensor,
     data: Data,
     bounds: tuple[torch.Tensor, torch.Tensor],
+    objective64: Objective,
     at_starts: torch.Tensor,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The explore pass: every start in float32 to a loose tolerance on `data` (the explore
-    subsample; `at_starts` the float64 objective there at each start). Returns where each start
-    got to and the survivors (one per basin, within SURVIVE_FACTOR of the best)."""
+    subsample; `objective64` the float64 objective there and `at_starts` its value at each
+    start). Returns where each start got to and the survivors (one per basin, within
+    SURVIVE_FACTOR of the best)."""
     x, y, w = data
     lower, upper = bounds
     f32 = torch.float32
@@ -296,8 +300,7 @@ def explore(
     # Starts that overflow in float32 may be fine in float64: they explore again in float64.
     retry = torch.nonzero(~torch.isfinite(fun_x) & torch.isfinite(at_starts)).reshape(-1)
     if retry.numel():
-        objective = make_objective(law, free, x, y, w)
-        again = minimize_batched(objective, theta0[retry], lower, upper, **options)
+        again = minimize_batched(objective64, theta0[retry], lower, upper, **options)
         theta_x[retry], fun_x[retry] = again.theta, again.fun
     return theta_x, theta_x[survivors(theta_x, fun_x)]
 
