@@ -164,12 +164,14 @@ def backtests_of(problem: Problem, rec: dict[str, Any], n_cuts: int) -> CurveBac
         )
         for k, v in rec["backtests"].items()
     }
+    singles = rec["singles"]
     return CurveBacktests(
         np.asarray(problem.x_train, dtype=float),
         np.asarray(problem.y_train, dtype=float),
         float(rec["horizon"]),
         list(rec["cuts"])[:n_cuts],
         cands,
+        full_noise={k: float(singles[k].get("noise", math.nan)) for k in cands},
     )
 
 
@@ -181,6 +183,11 @@ SCORED: tuple[dict[str, Any], ...] = (
     {"combine": "best"},
     {"combine": "simplest"},
     {"combine": "average", "temperature": 0.5},
+    *(
+        {"combine": "ic", "criterion": c, "temperature": t}
+        for c in ("aic", "bic")
+        for t in (0.0, 1.0)
+    ),
 )
 STACKS: tuple[dict[str, Any], ...] = tuple(
     {"combine": "stack", "ridge": r, "distance_power": p}
@@ -229,7 +236,7 @@ def rule_outcomes(
             else {}
         )
         for (set_name, cset), knobs in itertools.product(CANDIDATE_SETS.items(), combines):
-            if knobs["combine"] == "stack" and score != "far":
+            if knobs["combine"] in ("stack", "ic") and score != "far":
                 continue
             base = RuleConfig(candidates=cset, n_cuts=n_cuts, score=score, **knobs)
             if priors is not None and knobs["combine"] == "stack":
@@ -374,6 +381,14 @@ def main() -> None:
         "tuning sources (rule.mixture_prior), equal weights (the grid of 0.1.x), or both as "
         "rival configurations",
     )
+    parser.add_argument(
+        "--family",
+        choices=("all", "backtest", "ic"),
+        default="backtest",
+        help="the ways of weighing in the grid: backtest scores and stacks (the grid "
+        "DEFAULT_RULE was chosen from), information criteria of the full fits (combine ic), or "
+        "both",
+    )
     args = parser.parse_args()
     problems = load_corpus()
     if args.cached_only:
@@ -393,7 +408,11 @@ def main() -> None:
             else:
                 singles.append(outcome(p, label, np.exp(s["log_pred"]), s["lo"], s["hi"]))
     t0 = time.perf_counter()
-    fixed = SCORED + (STACKS if args.stack_toward != "learned" else ())
+    fixed = tuple(
+        knobs
+        for knobs in SCORED + (STACKS if args.stack_toward != "learned" else ())
+        if args.family == "all" or (knobs["combine"] == "ic") == (args.family == "ic")
+    )
     outcomes = singles + grid_outcomes(problems, fits, fixed, None, args.workers)
     grid = list(dict.fromkeys(o.rule for o in outcomes if o.rule not in LABELS))
     scorer = Precomputed(outcomes)
@@ -437,13 +456,17 @@ def main() -> None:
     chosen = choose(everything)
     print(f"\nchosen on all sources (in-sample, the rule to ship): {chosen}")
     prior = next(
-        (all_priors[k] for k, c in CANDIDATE_SETS.items() if chosen.endswith("-" + "+".join(c))),
+        (
+            all_priors.get(k, ())
+            for k, c in CANDIDATE_SETS.items()
+            if chosen.endswith("-" + "+".join(c))
+        ),
         (),
     )
     if "P-" in chosen:
         print(f"its prior, learned on all sources: {prior}")
-    mine = protocol.summarise(outcomes, rules=[*LABELS, chosen])  # win rate among the eight
-    print(protocol.format_table(mine[mine["rule"] == chosen]))
+    table = protocol.summarise(outcomes, rules=[*LABELS, chosen])  # win rate among the eight
+    print(protocol.format_table(table[table["rule"] == chosen]))
     if args.json is not None:
         args.json.write_text(
             json.dumps(

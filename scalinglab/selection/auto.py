@@ -29,6 +29,7 @@ from scalinglab.errors import FitWarning, ScalingLabError
 from scalinglab.laws.averaged import AveragedLaw
 from scalinglab.laws.base import ScalingLaw, get_law
 from scalinglab.selection.backtest import (
+    FULL_START_BUDGET,
     MIN_TRAIN_POINTS,
     Candidate,
     backtest_curve,
@@ -51,6 +52,7 @@ class Selection:
     scores: dict[str, float] = field(default_factory=dict)  # inf: not eligible
     weights: dict[str, float] = field(default_factory=dict)
     fallback: bool = False
+    criterion: str = ""  # "aic"/"bic": scores are ΔIC of the full fits; "": backtest scores
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +63,7 @@ class Selection:
             "scores": {k: (v if math.isfinite(v) else None) for k, v in self.scores.items()},
             "weights": dict(self.weights),
             "fallback": self.fallback,
+            "criterion": self.criterion,
         }
 
 
@@ -120,6 +123,8 @@ def auto_fit(
         cands,
         horizon=None if math.isnan(horizon) else horizon,
         n_cuts=config.n_cuts,
+        # The information criteria weigh each candidate's fit on every point.
+        full_start_budget=FULL_START_BUDGET if config.combine == "ic" else None,
     )
     try:
         weighing = weigh(bt, config.with_(candidates=labels))
@@ -131,7 +136,7 @@ def auto_fit(
     r = np.log(y_arr) - np.log(law.predict(x_arr))
     n_free = sum(w * next(c for c in cands if c.label == k).n_free() for k, w in weights.items())
     noise = float(np.sqrt(np.sum(r * r) / max(r.size - n_free, 1)))
-    law.calibration_ = calibrate(bt, weights, config, noise)
+    law.calibration_ = calibrate(bt, weights, config.with_(candidates=labels), noise)
     selection = Selection(
         chosen=(
             f"average of {law.describe_weights()}"
@@ -143,6 +148,7 @@ def auto_fit(
         cuts=[float(bt.x[k - 1]) for k in bt.cuts[: config.n_cuts]],
         scores=weighing.scores,
         weights=weighing.weights,
+        criterion=config.criterion if config.combine == "ic" else "",
     )
     return law, selection
 

@@ -32,6 +32,7 @@ MIN_TRAIN_POINTS = 4  # a backtest fits on at least this many points
 EXTRA_POINTS = 1  # a candidate is fitted at a cut only with >= (its free parameters + this) points
 MAX_CUTS = 4  # backtests per curve
 BACKTEST_START_BUDGET = 16  # start points of each backtest fit (the law's grid, thinned)
+FULL_START_BUDGET = 64  # start points of a candidate's fit on every point (rule "ic" reads it)
 BACKTEST_OPTIONS: Mapping[str, Any] = {"max_iter": 200, "tol": 1e-9}
 DEFAULT_HORIZON_FRACTION = 1 / 3  # no target given: extrapolate a third of the observed log range
 
@@ -120,6 +121,7 @@ class CurveBacktests:
     cuts: list[int]
     candidates: dict[str, CandidateBacktest]
     full: dict[str, SubsetFit | None] = field(default_factory=dict)  # fits on every point
+    full_noise: dict[str, float] = field(default_factory=dict)  # their residual_scale
 
     def held_out(self, j: int) -> tuple[FloatArray, FloatArray, FloatArray]:
         """(x, log y, ln-distance beyond the cut) of the points held out at cut j."""
@@ -167,6 +169,7 @@ def backtest_curve(
     X = xs[:, None]
     results: dict[str, CandidateBacktest] = {}
     full: dict[str, SubsetFit | None] = {}
+    full_noise: dict[str, float] = {}
     for cand in candidates:
         n_free = cand.n_free()
         usable = [k for k in cuts if k >= n_free + EXTRA_POINTS]
@@ -202,5 +205,11 @@ def backtest_curve(
             noise.append(residual_scale(lp[:k], np.log(ys[:k]), n_free))
         results[cand.label] = CandidateBacktest(cand.label, n_free, log_pred, noise)
         if full_start_budget is not None:
-            full[cand.label] = fits[-1]
-    return CurveBacktests(xs, ys, h, cuts, results, full)
+            full[cand.label] = fit = fits[-1]
+            full_noise[cand.label] = math.nan
+            if fit is not None:
+                law.params_ = dict(fit.params)
+                with np.errstate(all="ignore"):
+                    lp = np.log(law.predict(X))
+                full_noise[cand.label] = residual_scale(lp, np.log(ys), n_free)
+    return CurveBacktests(xs, ys, h, cuts, results, full, full_noise)

@@ -33,7 +33,7 @@ from scalinglab.fitting.subsets import thinned_grid
 from scalinglab.fitting.threads import torch_threads
 from scalinglab.laws.base import FloatArray, ScalingLaw
 from scalinglab.selection.auto import auto_fit
-from scalinglab.selection.backtest import Candidate, candidate
+from scalinglab.selection.backtest import FULL_START_BUDGET, Candidate, candidate
 
 COLUMNS = ("Domain", "Task", "Model", "Seen Examples", "Loss", "Training")
 SINGLE_LAWS = ("m1", "m2", "m3", "m4", "bnsl1", "bnsl2", "power_const")
@@ -43,7 +43,7 @@ TIE_RTOL = 1e-6  # relative difference of RMSEs counted as a tie (same fit to so
 LEVEL = 0.9
 # Fits of the single laws: at most this many starts from each law's own grid (the same budget for
 # every law keeps the benchmark to minutes; the grids are the laws' defaults, thinned evenly).
-FIT_START_BUDGET = 64
+FIT_START_BUDGET = FULL_START_BUDGET
 FIT_OPTIONS: dict[str, Any] = {"max_iter": 500, "tol": 1e-10}
 
 

@@ -18,7 +18,11 @@ holds the choice made on all sources (README, "How auto predicts").
    points (stacking, Breiman 1996; see `stack_weights`), with a ridge toward `prior`: a fixed
    mixture of the laws learned on the development corpus (`mixture_prior`; empirical Bayes:
    the corpus says which laws usually predict well, the curve's backtests say how this one
-   differs), or equal weights when `prior` is empty.
+   differs), or equal weights when `prior` is empty; `"ic"`: the information criterion of each
+   candidate's fit on every point (`criterion`: AIC, Akaike 1974, or BIC, Schwarz 1978, on the
+   log residuals: n·ln(RSS/n) + 2k or + k·ln n), weights w_i ∝ exp(−ΔIC_i / (2·temperature))
+   (Akaike weights, Burnham & Anderson 2002; temperature 0 keeps the lowest). The backtests
+   then serve the interval only: at each cut the rule is applied to that cut's fits.
 3. **Predict**: log ŷ(x) = Σ w_i log ŷ_i(x), each ŷ_i the candidate fitted on all points.
 4. **Calibrate** (split conformal prediction, Vovk et al. 2005, with the cut as the unit). At
    each cut the weighted prediction's held-out errors within the horizon, divided by
@@ -41,7 +45,7 @@ from scipy.optimize import nnls
 from scalinglab.errors import ScalingLabError
 from scalinglab.fitting.calibration import NOISE_FLOOR, Calibration, growth_factor
 from scalinglab.laws.base import FloatArray
-from scalinglab.selection.backtest import CurveBacktests
+from scalinglab.selection.backtest import EXTRA_POINTS, CurveBacktests
 
 # The interval's σ is at most this multiple of the backtests' (`calibrate`). On the development
 # corpus 90% of the full fits' σ are within 2.7x their cuts'; a cap of 3 leaves every source's
@@ -57,8 +61,9 @@ class RuleConfig:
     candidates: tuple[str, ...] = ("m1", "m2", "m3", "m4", "bnsl1", "bnsl2", "power_const")
     n_cuts: int = 3
     score: str = "far"  # "far" | "rmse"
-    combine: str = "best"  # "best" | "simplest" | "average" | "stack"
+    combine: str = "best"  # "best" | "simplest" | "average" | "stack" | "ic"
     temperature: float = 1.0
+    criterion: str = "aic"  # "ic": "aic" | "bic"
     ridge: float = 0.0  # "stack": pull of the weights toward the prior
     distance_power: float = 0.0  # "stack": held-out points weigh (d / horizon)^distance_power
     growth: float = 0.0
@@ -74,6 +79,8 @@ class RuleConfig:
     def key(self) -> str:
         """A short name for tables."""
         t = f"T{self.temperature:g}" if self.combine == "average" else ""
+        if self.combine == "ic":
+            t = f"{self.criterion}T{self.temperature:g}"
         if self.combine == "stack":
             t = f"R{self.ridge:g}D{self.distance_power:g}" + ("P" if self.prior else "")
         return (
@@ -82,11 +89,12 @@ class RuleConfig:
         )
 
 
-# Chosen on all four sources of the development corpus by benchmarks/tune_auto.py --stack-toward
-# equal (README, "How auto predicts", gives its leave-one-source-out scores). Stacking toward a
-# prior learned on the corpus (`prior`, mixture_prior; tune_auto's default) scored better leave
-# one source out but overrode decisive backtests on short curves (README: the image check and a
-# clean power-law study both missed), so it is not the default.
+# Chosen on all four sources of the development corpus by benchmarks/tune_auto.py (README, "How
+# auto predicts", gives its leave-one-source-out scores). Two other ways of weighing were tried
+# and not shipped (README, "Tried, not shipped"): stacking toward a prior learned on the corpus
+# (`prior`, mixture_prior; tune_auto --stack-toward learned) and information criteria of the
+# full fits (combine="ic"; tune_auto --family all): each scored better on some left-out sources
+# and worse on others.
 DEFAULT_RULE = RuleConfig(
     candidates=("m2", "m3", "m4", "bnsl1", "bnsl2", "power_const"),
     n_cuts=2,
@@ -138,16 +146,28 @@ def candidate_scores(bt: CurveBacktests, config: RuleConfig) -> dict[str, float]
 
 
 def weigh(bt: CurveBacktests, config: RuleConfig) -> Weighing:
-    """Scores and weights of the candidates (see the module doc)."""
-    scores = candidate_scores(bt, config)
+    """Scores and weights of the candidates (see the module doc). Under `combine="ic"` the
+    scores are ΔIC, each candidate's information criterion minus the lowest."""
+    if config.combine == "ic":
+        ic = information_criteria(bt.x.size, bt.full_noise, _n_free(bt), config)
+        low = min((v for v in ic.values() if math.isfinite(v)), default=math.inf)
+        scores = {k: v - low if math.isfinite(v) else math.inf for k, v in ic.items()}
+    else:
+        scores = candidate_scores(bt, config)
     weights = candidate_weights(bt, scores, config)
     finite = {k: v for k, v in scores.items() if math.isfinite(v)}
     ranked = sorted(weights.items(), key=lambda kv: -kv[1])
-    reason = (
-        f"backtests at {len(bt.cuts[: config.n_cuts])} cut(s) reaching ln-distance "
-        f"{bt.reach:.3g} beyond each cut; weights "
-        + ", ".join(f"{k} {w:.2f} (score {finite[k]:.3g})" for k, w in ranked)
-    )
+    if config.combine == "ic":
+        name = config.criterion.upper()
+        reason = f"{name} of the fits on all {bt.x.size} points; weights " + ", ".join(
+            f"{k} {w:.2f} (Δ{name} {finite[k]:.3g})" for k, w in ranked
+        )
+    else:
+        reason = (
+            f"backtests at {len(bt.cuts[: config.n_cuts])} cut(s) reaching ln-distance "
+            f"{bt.reach:.3g} beyond each cut; weights "
+            + ", ".join(f"{k} {w:.2f} (score {finite[k]:.3g})" for k, w in ranked)
+        )
     if config.combine == "stack":
         toward = "the corpus prior" if config.prior else "equal weights"
         reason += f"; stacked with a ridge of {config.ridge:g} toward {toward}"
@@ -160,7 +180,12 @@ def weigh(bt: CurveBacktests, config: RuleConfig) -> Weighing:
 def candidate_weights(
     bt: CurveBacktests, scores: Mapping[str, float], config: RuleConfig
 ) -> dict[str, float]:
-    """The candidates' weights: stacked on the backtests, or from their scores."""
+    """The candidates' weights: stacked on the backtests, from the information criteria of the
+    full fits, or from their backtest scores. `scores` names the candidates to weigh (inf: not
+    eligible)."""
+    if config.combine == "ic":
+        noise = {k: bt.full_noise.get(k, math.nan) for k in scores}
+        return ic_weights(information_criteria(bt.x.size, noise, _n_free(bt), config), config)
     if config.combine == "stack":
         eligible = [k for k, v in scores.items() if math.isfinite(v)]
         if not eligible:
@@ -221,6 +246,46 @@ def stack_weights(
     kept = {label: float(wi) for label, wi in zip(labels, w, strict=True) if wi > 1e-6}
     total = sum(kept.values())
     return {label: wi / total for label, wi in kept.items()}
+
+
+def _n_free(bt: CurveBacktests) -> dict[str, int]:
+    return {k: cb.n_free for k, cb in bt.candidates.items()}
+
+
+def information_criteria(
+    n: int, noise: Mapping[str, float], n_free: Mapping[str, int], config: RuleConfig
+) -> dict[str, float]:
+    """AIC or BIC of fits of n points with log residual scales `noise` (residual_scale: RSS over
+    n − k degrees of freedom): n·ln(RSS/n) + 2k (AIC) or + k·ln n (BIC). Inf for a fit with
+    fewer than k + EXTRA_POINTS points or no finite scale. The RSS is at least n·NOISE_FLOOR²,
+    so a law that threads every point does not win by an infinite margin."""
+    if config.criterion not in ("aic", "bic"):
+        raise ScalingLabError(f"unknown information criterion {config.criterion!r}: aic or bic")
+    out = {}
+    for label, sigma in noise.items():
+        k = n_free[label]
+        if n < k + EXTRA_POINTS or not math.isfinite(sigma):
+            out[label] = math.inf
+            continue
+        rss = max(sigma * sigma * max(n - k, 1), n * NOISE_FLOOR**2)
+        penalty = 2.0 * k if config.criterion == "aic" else k * math.log(n)
+        out[label] = n * math.log(rss / n) + penalty
+    return out
+
+
+def ic_weights(ic: Mapping[str, float], config: RuleConfig) -> dict[str, float]:
+    """Akaike weights exp(−ΔIC/(2·temperature)), normalised; temperature 0: the lowest IC."""
+    finite = {k: v for k, v in ic.items() if math.isfinite(v)}
+    if not finite:
+        raise ScalingLabError("no candidate law has enough points for an information criterion")
+    low = min(finite.values())
+    if config.temperature <= 0:
+        return {min(finite, key=lambda k: finite[k]): 1.0}
+    raw = {k: math.exp(-(v - low) / (2.0 * config.temperature)) for k, v in finite.items()}
+    total = sum(raw.values())
+    kept = {k: v / total for k, v in raw.items() if v / total > 1e-6}
+    total = sum(kept.values())
+    return {k: v / total for k, v in sorted(kept.items(), key=lambda kv: -kv[1])}
 
 
 def prior_weights(labels: Sequence[str], prior: Sequence[tuple[str, float]]) -> FloatArray:
@@ -339,8 +404,11 @@ def calibrate(
     for j in range(min(config.n_cuts, len(bt.cuts))):
         _, log_y, d = bt.held_out(j)
         mask = _within_horizon(d, bt.horizon)
-        pred = sum(w * bt.candidates[k].log_pred[j] for k, w in weights.items())
-        sigma = sum(w * bt.candidates[k].noise[j] for k, w in weights.items())
+        w_cut = _cut_weights(bt, weights, config, j)
+        if not w_cut:
+            continue
+        pred = sum(w * bt.candidates[k].log_pred[j] for k, w in w_cut.items())
+        sigma = sum(w * bt.candidates[k].noise[j] for k, w in w_cut.items())
         sigma = max(float(sigma), NOISE_FLOOR)
         sigmas.append(sigma)
         g = growth_factor(d[mask], reach, config.growth)
@@ -357,3 +425,22 @@ def calibrate(
         growth=config.growth,
         scale=config.scale,
     )
+
+
+def _cut_weights(
+    bt: CurveBacktests, weights: Mapping[str, float], config: RuleConfig, j: int
+) -> dict[str, float]:
+    """The weights the rule gives at cut j: under "ic" the rule applied to that cut's fits (its
+    points and residual scales; candidates the full fit kept or not), otherwise the full fit's
+    weights. Empty when no candidate was fitted there."""
+    if config.combine != "ic":
+        return dict(weights)
+    fitted = {
+        k: cb.noise[j]
+        for k in config.candidates
+        if (cb := bt.candidates.get(k)) is not None and np.all(np.isfinite(cb.log_pred[j]))
+    }
+    try:
+        return ic_weights(information_criteria(bt.cuts[j], fitted, _n_free(bt), config), config)
+    except ScalingLabError:
+        return {}

@@ -131,3 +131,21 @@ def test_stacking_fits_a_calibrated_average_that_round_trips() -> None:
     assert np.all(lo < pred) and np.all(pred < hi)
     back = ScalingLaw.from_dict(json.loads(json.dumps(law.to_dict())))
     np.testing.assert_allclose(back.predict_interval(x[14:, None], 0.9), (lo, hi), rtol=1e-9)
+
+
+def test_information_criteria_weigh_the_full_fits() -> None:
+    """combine="ic": a curve with a floor, m1 (no floor) fits it badly on every point and gets
+    no weight by AIC; the law is calibrated by the rule applied at each backtest cut, and its
+    interval covers the held-out end."""
+    x, y = curve(n=18, noise=0.01)
+    config = DEFAULT_RULE.with_(candidates=CHEAP, combine="ic", criterion="aic", temperature=1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        law, sel = auto_fit(x[:14], y[:14], config=config, target=float(x[-1]))
+    assert sel.criterion == "aic" and sel.to_dict()["criterion"] == "aic"
+    assert sel.weights.get("m1", 0.0) < 1e-3 and sel.scores["m1"] > 10
+    assert min(sel.scores.values()) == 0.0  # ΔAIC
+    assert "AIC of the fits on all 14 points" in sel.reason
+    assert law.calibration_ is not None and law.calibration_.scores
+    lo, hi = law.predict_interval(x[14:, None], 0.9)
+    assert np.mean((lo <= y[14:]) & (y[14:] <= hi)) >= 0.75

@@ -7,9 +7,18 @@ import math
 import numpy as np
 import pytest
 
-from scalinglab.fitting.calibration import conformal_quantile, growth_factor
+from scalinglab.errors import ScalingLabError
+from scalinglab.fitting.calibration import NOISE_FLOOR, conformal_quantile, growth_factor
 from scalinglab.selection.backtest import CandidateBacktest, CurveBacktests
-from scalinglab.selection.rule import NOISE_RATIO_CAP, RuleConfig, calibrate, mixture_prior, weigh
+from scalinglab.selection.rule import (
+    NOISE_RATIO_CAP,
+    RuleConfig,
+    calibrate,
+    ic_weights,
+    information_criteria,
+    mixture_prior,
+    weigh,
+)
 
 
 def _backtests(errors: dict[str, float], n_free: dict[str, int]) -> CurveBacktests:
@@ -169,3 +178,62 @@ def test_mixture_prior_recovers_the_mixture_that_predicts_the_problems() -> None
     assert prior["b"] == pytest.approx(0.3, abs=0.02)
     assert prior["c"] < 0.02
     assert sum(prior.values()) == pytest.approx(1.0, abs=1e-3)
+
+
+# ------------------------------------------------------------------------------------------------
+# Information criteria of the full fits ("ic", and stacks toward their weights)
+# ------------------------------------------------------------------------------------------------
+def test_information_criteria_match_the_textbook_formulas() -> None:
+    """AIC = n ln(RSS/n) + 2k, BIC = n ln(RSS/n) + k ln n, RSS = σ²(n − k); inf with fewer than
+    k + EXTRA_POINTS points; an exact fit's RSS is floored at n·NOISE_FLOOR²."""
+    noise = {"a": 0.02, "b": 0.015, "c": 0.0, "d": 0.01}
+    n_free = {"a": 2, "b": 4, "c": 3, "d": 12}
+    aic = information_criteria(12, noise, n_free, RuleConfig(criterion="aic"))
+    bic = information_criteria(12, noise, n_free, RuleConfig(criterion="bic"))
+    rss_a = 0.02**2 * 10
+    assert aic["a"] == pytest.approx(12 * math.log(rss_a / 12) + 4)
+    assert bic["b"] == pytest.approx(12 * math.log(0.015**2 * 8 / 12) + 4 * math.log(12))
+    assert aic["c"] == pytest.approx(12 * math.log(NOISE_FLOOR**2) + 6)
+    assert math.isinf(aic["d"])  # 12 points cannot judge 12 parameters
+    with pytest.raises(ScalingLabError, match="aic or bic"):
+        information_criteria(12, noise, n_free, RuleConfig(criterion="cv"))
+
+
+def test_akaike_weights() -> None:
+    """w ∝ exp(−ΔIC / 2T); T = 0 keeps the lowest; no finite criterion is one clear error."""
+    ic = {"a": 10.0, "b": 12.0, "c": math.inf}
+    w = ic_weights(ic, RuleConfig(temperature=1.0))
+    assert w["a"] / w["b"] == pytest.approx(math.e) and "c" not in w
+    assert sum(w.values()) == pytest.approx(1.0) and next(iter(w)) == "a"
+    hot = ic_weights(ic, RuleConfig(temperature=4.0))
+    assert hot["a"] / hot["b"] == pytest.approx(math.exp(0.25))
+    assert ic_weights(ic, RuleConfig(temperature=0.0)) == {"a": 1.0}
+    with pytest.raises(ScalingLabError, match="information criterion"):
+        ic_weights({"a": math.inf}, RuleConfig())
+
+
+def _ic_backtests(full_noise: dict[str, float]) -> CurveBacktests:
+    """Three 3-parameter candidates: "a" is off by 0.05 at every cut, "b" and "c" exact; the
+    cuts' fits have residual scales a 0.01, b 0.02, c 0.04."""
+    bt = _backtests({"a": 0.05, "b": 0.0, "c": 0.0}, {"a": 3, "b": 3, "c": 3})
+    for k, s in {"a": 0.01, "b": 0.02, "c": 0.04}.items():
+        bt.candidates[k].noise = [s] * 3
+    bt.full_noise = dict(full_noise)
+    return bt
+
+
+def test_ic_weighs_the_full_fits_and_calibrates_the_rule_at_each_cut() -> None:
+    """The weights come from the full fits (b fits best there), whatever the backtests say; the
+    calibration applies the rule to each cut's own fits, where "a" (the best cut fit) carries
+    nearly all the weight, so the scores are a's error over a's σ: 0.05 / 0.01 ≈ 5."""
+    bt = _ic_backtests({"a": 0.03, "b": 0.01, "c": 0.05})
+    config = CONFIG.with_(combine="ic", criterion="aic", temperature=1.0, growth=0.0)
+    result = weigh(bt, config)
+    assert next(iter(result.weights)) == "b" and result.scores["b"] == 0.0
+    assert result.scores["a"] == pytest.approx(13 * math.log(0.03**2 / 0.01**2))
+    assert "AIC of the fits on all 13 points" in result.reason
+    cal = calibrate(bt, result.weights, config, full_noise=0.01)
+    assert cal.multiplier(0.9) == pytest.approx(5.0, rel=0.02)
+    # A candidate without a full fit has no criterion, so no weight.
+    bt.full_noise["b"] = math.nan
+    assert "b" not in weigh(bt, config).weights

@@ -59,8 +59,11 @@ def test_fit_up_to_predicts_the_held_out_shards() -> None:
         assert h.measured == pytest.approx(best["best_val_error"].mean())
         assert h.relative_error == pytest.approx(h.predicted / h.measured - 1)
         truth = A * h.shard_size**B + C
-        assert h.predicted == pytest.approx(truth, rel=0.03)  # 8x beyond the data, 1% noise
-        assert h.lo < h.predicted < h.hi
+        # 2x to 8x beyond the data with 1% noise: the error may grow with the distance, 3% per
+        # doubling. (Seven shards hardly tell a·m^b + c from M3: over 12 draws of this study
+        # the shipped rule's median error at 8x is 5.7%; this draw's is within 3%.)
+        assert h.predicted == pytest.approx(truth, rel=0.03 * math.log2(h.shard_size / 8192))
+        assert h.lo < truth < h.hi and h.lo < h.predicted < h.hi
     assert fit.beta_g == pytest.approx(B, abs=0.06)
     # The held-out shards are scored as a whole by the package's one scorer.
     scored = rmse_log([h.predicted for h in fit.holdout], [h.measured for h in fit.holdout])
