@@ -14,10 +14,11 @@ seed grid first: the `seed_shards` smallest shards at every model size. Then, ro
    training FLOPs spent so far;
 4. the study stops when that width is below `target_rel_width`, the `[budget] total_flops` is
    spent, or no cell is left; else `greedy_design` picks the next `runs_per_round` cells among
-   those not run (cost: estimated training FLOPs of the cell — FLOPs per example of its model
-   times the examples it will see, the upper 90% bound of a regression on the shard size over
-   the trials done — times its trials and seeds),
-   within what is left of the budget, and they are queued as ordinary trials.
+   those not run and within the range of shapes (examples per parameter) of the cells done and
+   the target (planning.design.within_shape_range, as `suggest`), within what is left of the
+   budget (cost: estimated training FLOPs of the cell — FLOPs per example of its model times
+   the examples it will see, the upper 90% bound of a regression on the shard size over the
+   trials done — times its trials and seeds), and they are queued as ordinary trials.
 
 The plan (every round's cells, and each round's fit once its trials are done) is a user
 attribute of the parent Optuna study, written before its cells are queued; queueing is idempotent
@@ -42,7 +43,7 @@ import pandas as pd
 from scalinglab.errors import ScalingLabError
 from scalinglab.fitting.objectives import LOG_OBJECTIVES
 from scalinglab.laws.formula import FormulaLaw
-from scalinglab.planning.design import greedy_design, state_from_runs
+from scalinglab.planning.design import greedy_design, state_from_runs, within_shape_range
 from scalinglab.study.config import ADAPTIVE_VARIABLES, StudyConfig
 from scalinglab.study.storage import shard_study_name
 from scalinglab.tasks.base import Task
@@ -393,6 +394,13 @@ def advance(
         X_cand = np.array(
             [[float(s), float(task.n_params(m))] for s, m in remaining], dtype=float
         ).reshape(-1, 2)
+        # Cells of a more extreme shape (data per parameter) than the cells done and the target
+        # are left out, as `suggest` leaves them out: the law's misfit there is what the cells
+        # done cannot show (planning.design.within_shape_range).
+        X_done = cells[["shard_size", "n_params"]].to_numpy(dtype=float)
+        inside = within_shape_range(X_done, X_cand, X_target)
+        remaining = [cell for cell, ok in zip(remaining, inside, strict=True) if ok]
+        X_cand = X_cand[inside]
         interval, state = target_interval(law, cells, X_target, X_cand)
         current.prediction, current.lo, current.hi = interval.prediction, interval.lo, interval.hi
         current.rel_width = interval.rel_width
@@ -405,7 +413,7 @@ def advance(
         if budget is not None and (spent >= budget or budget_spent):
             return stop(f"the FLOP budget is spent ({spent:.3g} of {budget:.3g})")
         if not remaining:
-            return stop("every grid cell has run")
+            return stop("every grid cell within the range of shapes has run")
         cost = cell_costs(config, task, df, remaining)
         left = None if budget is None else budget - spent
         design = greedy_design(law, state, cost, n=search.runs_per_round, budget=left)

@@ -8,11 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from scalinglab.planning.design import within_shape_range
 from scalinglab.study import run_study
 from scalinglab.study.adaptive import Round, lay_out, read_plan, write_plan
 from scalinglab.study.config import load_config
 from scalinglab.study.status import study_status
 from scalinglab.study.storage import open_storage
+from scalinglab.tasks import get_task
 
 
 def _toml(name: str, design: str, extra: str = "", budget: str = "") -> str:
@@ -76,6 +78,20 @@ def test_adaptive_study_stops_records_rounds_and_resumes(tmp_path: Path) -> None
     assert status.flops < full  # fewer FLOPs than the full grid
     assert status.total < 15 and status.failed == 0
     assert status.adaptive.target_examples == 4096 and status.adaptive.target_model_size == 16
+    # Every cell the design chose lay within the range of shapes of the cells done before it
+    # and the target (planning.design.within_shape_range), as `suggest` keeps it.
+    config = load_config(path)
+    task = get_task(config.task.name, **config.task.options)
+    plan = read_plan(config, open_storage(url))
+    assert plan is not None and plan.target_n_params > 0
+
+    def xs(cells: list[tuple[int, int]]) -> np.ndarray:
+        return np.array([[float(s), float(task.n_params(m))] for s, m in cells])
+
+    target = np.array([[4096.0, float(plan.target_n_params)]])
+    for i, chosen in enumerate(plan.rounds[1:], start=1):
+        before = [c for r in plan.rounds[:i] for c in r.cells]
+        assert within_shape_range(xs(before), xs(chosen.cells), target).all()
     # status reads it back the same way, and a third run has nothing left to do
     again = study_status("adapt", storage=url)
     assert again.state == "finished" and again.adaptive is not None
