@@ -10,6 +10,8 @@
    (`learn_priors`, rule.mixture_prior): a knob learned from outcomes, so it is learned again
    for each split on its tuning sources only (`--stack-toward learned`; the default `equal`:
    toward equal weights, the shipped DEFAULT_RULE; `both`: the two kinds of stack as rivals).
+   `--family ic` or `all` puts the information-criterion rules (rule combine "ic": Akaike
+   weights of the full fits) in the grid instead of or beside the backtest ones.
 3. Leave one source out (scalinglab.selection.protocol, with `learn` for the priors): for each
    source, the configuration is chosen on the other sources and scored on it. Printed: that
    table next to the single laws, and the configuration chosen on all sources with the prior

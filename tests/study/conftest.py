@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -180,13 +181,12 @@ def _wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float) -> None
     raise TimeoutError(f"Ray head did not listen on port {port} within {timeout:.0f} s")
 
 
-@pytest.fixture(scope="session")
-def ray_address() -> Iterator[str]:
-    """A 2-CPU Ray head on 127.0.0.1, started for this session and stopped after it."""
-    ray_bin = Path(sys.executable).with_name("ray")
-    if not ray_bin.exists():
-        pytest.fail("ray is not installed in this environment (pip install scalinglab[ray])")
-    temp = Path(tempfile.mkdtemp(prefix="slray", dir="/tmp"))  # short: Ray's socket paths
+RAY_START_ATTEMPTS = 2  # a port another process takes between free_port() and Ray's bind
+
+
+def _start_ray_head(ray_bin: Path, temp: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """`ray start --head --block` on fresh ports; returns the process and its GCS port once it
+    listens. On failure the group is stopped and the error carries the tail of Ray's log."""
     port = free_port()
     ports = {
         "--node-manager-port": free_port(),
@@ -197,7 +197,9 @@ def ray_address() -> Iterator[str]:
         "--runtime-env-agent-port": free_port(),
         "--metrics-export-port": free_port(),
     }
-    base = 20000 + (os.getpid() % 200) * 100  # worker ports: a private range per session
+    # Worker ports: a private range per session, below the kernel's ephemeral range (32768+),
+    # where free_port() picks, so the two never overlap.
+    base = 10000 + (os.getpid() % 200) * 100
     cmd = [
         str(ray_bin), "start", "--head", "--block", "--node-ip-address=127.0.0.1",
         f"--port={port}", "--num-cpus=2", "--num-gpus=0", "--include-dashboard=false",
@@ -207,23 +209,48 @@ def ray_address() -> Iterator[str]:
     ]  # fmt: skip
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
     env.pop("RAY_ADDRESS", None)
-    log = (temp / "start.log").open("wb")
-    proc = subprocess.Popen(
-        cmd,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-        start_new_session=True,
-        cwd=REPO,
-        preexec_fn=as_in_a_terminal,  # Ray cancels a task with SIGINT to its worker
-    )
+    log_path = temp / f"start-{port}.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+            cwd=REPO,
+            preexec_fn=as_in_a_terminal,  # Ray cancels a task with SIGINT to its worker
+        )
     try:
         _wait_port(port, proc, timeout=90)
+    except (RuntimeError, TimeoutError) as exc:
+        _stop_group(proc)
+        tail = log_path.read_text(errors="replace")[-2000:]
+        raise RuntimeError(f"{exc}; its log ends:\n{tail}") from None
+    return proc, port
+
+
+@pytest.fixture(scope="session")
+def ray_address() -> Iterator[str]:
+    """A 2-CPU Ray head on 127.0.0.1, started for this session and stopped after it."""
+    ray_bin = Path(sys.executable).with_name("ray")
+    if not ray_bin.exists():
+        pytest.fail("ray is not installed in this environment (pip install scalinglab[ray])")
+    temp = Path(tempfile.mkdtemp(prefix="slray", dir="/tmp"))  # short: Ray's socket paths
+    proc = None
+    try:
+        for attempt in range(1, RAY_START_ATTEMPTS + 1):
+            try:
+                proc, port = _start_ray_head(ray_bin, temp)
+                break
+            except RuntimeError as exc:
+                if attempt == RAY_START_ATTEMPTS:
+                    raise
+                warnings.warn(f"Ray head failed to start, retrying: {exc}", stacklevel=2)
         time.sleep(1.0)  # the raylet registers with the GCS just after it listens
         yield f"127.0.0.1:{port}"
     finally:
-        _stop_group(proc)
-        log.close()
+        if proc is not None:
+            _stop_group(proc)
         shutil.rmtree(temp, ignore_errors=True)
 
 
