@@ -30,6 +30,7 @@ from typing import TypedDict
 import numpy as np
 import torch
 
+from scalinglab.errors import ScalingLabError
 from scalinglab.fitting.model import FittableLaw
 from scalinglab.fitting.objectives import (
     curvature_weights,
@@ -135,8 +136,6 @@ def _grid_points(
     free: tuple[str, ...],
     grid: Mapping[str, Sequence[float]] | None,
 ) -> FloatArray:
-    from scalinglab.errors import ScalingLabError
-
     if grid is not None:
         return _to_solver(law, free, product_grid(grid, free))
     grid = law.start_grid(x, y)
@@ -627,8 +626,6 @@ def _fit_law(
         converged = math.isfinite(objective)
 
     if not math.isfinite(objective):
-        from scalinglab.errors import ScalingLabError
-
         raise ScalingLabError(
             f"law {law.name!r}: no start point gave a finite objective on this data; check that "
             "the data fit this law's form or pass start values"
@@ -638,8 +635,6 @@ def _fit_law(
         try:
             params[name] = law.from_solver(name, float(theta[j]))
         except OverflowError:
-            from scalinglab.errors import ScalingLabError
-
             raise ScalingLabError(
                 f"law {law.name!r}: the fit diverged ({name} ran off to infinity); the data may "
                 "not fit this law's form: check the data, or pass bounds or start values"

@@ -144,6 +144,13 @@ def residual_scale(log_pred: FloatArray, log_y: FloatArray, n_free: int) -> floa
     return float(np.sqrt(np.sum(r * r) / max(r.size - n_free, 1)))
 
 
+def _log_prediction(law: ScalingLaw, fit: SubsetFit, X: FloatArray) -> FloatArray:
+    """ln ŷ of `law` at a fit's parameters, at every row of X."""
+    law.params_ = dict(fit.params)
+    with np.errstate(all="ignore"):
+        return np.asarray(np.log(law.predict(X)), dtype=float)
+
+
 def backtest_curve(
     x: FloatArray,
     y: FloatArray,
@@ -198,18 +205,15 @@ def backtest_curve(
                 log_pred.append(np.full(xs.size - k, np.nan))
                 noise.append(math.nan)
                 continue
-            law.params_ = dict(fit.params)
-            with np.errstate(all="ignore"):
-                lp = np.log(law.predict(X))
+            lp = _log_prediction(law, fit, X)
             log_pred.append(lp[k:])
             noise.append(residual_scale(lp[:k], np.log(ys[:k]), n_free))
         results[cand.label] = CandidateBacktest(cand.label, n_free, log_pred, noise)
         if full_start_budget is not None:
             full[cand.label] = fit = fits[-1]
-            full_noise[cand.label] = math.nan
-            if fit is not None:
-                law.params_ = dict(fit.params)
-                with np.errstate(all="ignore"):
-                    lp = np.log(law.predict(X))
-                full_noise[cand.label] = residual_scale(lp, np.log(ys), n_free)
+            full_noise[cand.label] = (
+                math.nan
+                if fit is None
+                else residual_scale(_log_prediction(law, fit, X), np.log(ys), n_free)
+            )
     return CurveBacktests(xs, ys, h, cuts, results, full, full_noise)

@@ -149,12 +149,11 @@ def weigh(bt: CurveBacktests, config: RuleConfig) -> Weighing:
     """Scores and weights of the candidates (see the module doc). Under `combine="ic"` the
     scores are ΔIC, each candidate's information criterion minus the lowest."""
     if config.combine == "ic":
-        ic = information_criteria(bt.x.size, bt.full_noise, _n_free(bt), config)
-        low = min((v for v in ic.values() if math.isfinite(v)), default=math.inf)
-        scores = {k: v - low if math.isfinite(v) else math.inf for k, v in ic.items()}
+        scores = ic_deltas(bt, config.candidates, config)
+        weights = ic_weights(scores, config)
     else:
         scores = candidate_scores(bt, config)
-    weights = candidate_weights(bt, scores, config)
+        weights = candidate_weights(bt, scores, config)
     finite = {k: v for k, v in scores.items() if math.isfinite(v)}
     ranked = sorted(weights.items(), key=lambda kv: -kv[1])
     if config.combine == "ic":
@@ -184,8 +183,7 @@ def candidate_weights(
     full fits, or from their backtest scores. `scores` names the candidates to weigh (inf: not
     eligible)."""
     if config.combine == "ic":
-        noise = {k: bt.full_noise.get(k, math.nan) for k in scores}
-        return ic_weights(information_criteria(bt.x.size, noise, _n_free(bt), config), config)
+        return ic_weights(ic_deltas(bt, list(scores), config), config)
     if config.combine == "stack":
         eligible = [k for k, v in scores.items() if math.isfinite(v)]
         if not eligible:
@@ -271,6 +269,15 @@ def information_criteria(
         penalty = 2.0 * k if config.criterion == "aic" else k * math.log(n)
         out[label] = n * math.log(rss / n) + penalty
     return out
+
+
+def ic_deltas(bt: CurveBacktests, labels: Sequence[str], config: RuleConfig) -> dict[str, float]:
+    """ΔIC of each candidate's fit on every point: its information criterion minus the lowest
+    (inf: no criterion; candidates the backtests do not hold are left out)."""
+    noise = {k: bt.full_noise.get(k, math.nan) for k in labels if k in bt.candidates}
+    ic = information_criteria(bt.x.size, noise, _n_free(bt), config)
+    low = min((v for v in ic.values() if math.isfinite(v)), default=math.inf)
+    return {k: v - low if math.isfinite(v) else math.inf for k, v in ic.items()}
 
 
 def ic_weights(ic: Mapping[str, float], config: RuleConfig) -> dict[str, float]:
