@@ -10,8 +10,9 @@
    (`learn_priors`, rule.mixture_prior): a knob learned from outcomes, so it is learned again
    for each split on its tuning sources only (`--stack-toward learned`; the default `equal`:
    toward equal weights, the shipped DEFAULT_RULE; `both`: the two kinds of stack as rivals).
-   `--family ic` or `all` puts the information-criterion rules (rule combine "ic": Akaike
-   weights of the full fits) in the grid instead of or beside the backtest ones.
+   `--family ic` puts the information-criterion rules (rule combine "ic": Akaike weights of
+   the full fits) in the grid, `hybrid` the stacks toward those weights (rule toward "ic"),
+   `all` every family; `--widening-only` keeps only intervals that widen with the distance.
 3. Leave one source out (scalinglab.selection.protocol, with `learn` for the priors): for each
    source, the configuration is chosen on the other sources and scored on it. Printed: that
    table next to the single laws, and the configuration chosen on all sources with the prior
@@ -196,7 +197,22 @@ STACKS: tuple[dict[str, Any], ...] = tuple(
     for r in (0.1, 0.3, 1.0, 3.0)
     for p in (0.0, 1.0, 2.0)
 )
-COMBINES = SCORED + STACKS
+# Stacks toward the Akaike (or BIC) weights of the full fits (rule.stack_toward_ic).
+IC_STACKS: tuple[dict[str, Any], ...] = tuple(
+    {**knobs, "toward": "ic", "criterion": c, "temperature": 1.0}
+    for knobs in STACKS
+    for c in ("aic", "bic")
+)
+COMBINES = SCORED + STACKS + IC_STACKS
+
+
+def family(knobs: dict[str, Any]) -> str:
+    """The `--family` a way of weighing belongs to."""
+    if knobs["combine"] == "ic":
+        return "ic"
+    return "hybrid" if knobs.get("toward") == "ic" else "backtest"
+
+
 CANDIDATE_SETS: dict[str, tuple[str, ...]] = {
     "all": LABELS,
     "no-m1": tuple(c for c in LABELS if c != "m1"),
@@ -241,7 +257,7 @@ def rule_outcomes(
             if knobs["combine"] in ("stack", "ic") and score != "far":
                 continue
             base = RuleConfig(candidates=cset, n_cuts=n_cuts, score=score, **knobs)
-            if priors is not None and knobs["combine"] == "stack":
+            if priors is not None and family(knobs) == "backtest" and knobs["combine"] == "stack":
                 base = base.with_(prior=priors[set_name])
             try:
                 w = candidate_weights(
@@ -385,11 +401,18 @@ def main() -> None:
     )
     parser.add_argument(
         "--family",
-        choices=("all", "backtest", "ic"),
-        default="backtest",
-        help="the ways of weighing in the grid: backtest scores and stacks (the grid "
-        "DEFAULT_RULE was chosen from), information criteria of the full fits (combine ic), or "
-        "both",
+        nargs="+",
+        choices=("all", "backtest", "ic", "hybrid"),
+        default=["backtest"],
+        help="the ways of weighing in the grid: backtest scores and stacks (backtest), "
+        "information criteria of the full fits (ic, combine ic), stacks toward the "
+        "information criteria's weights (hybrid), or all of them",
+    )
+    parser.add_argument(
+        "--widening-only",
+        action="store_true",
+        help="leave out the intervals of constant width (growth 0): only those that widen with "
+        "the distance asked for",
     )
     args = parser.parse_args()
     problems = load_corpus()
@@ -412,10 +435,12 @@ def main() -> None:
     t0 = time.perf_counter()
     fixed = tuple(
         knobs
-        for knobs in SCORED + (STACKS if args.stack_toward != "learned" else ())
-        if args.family == "all" or (knobs["combine"] == "ic") == (args.family == "ic")
+        for knobs in SCORED + (STACKS if args.stack_toward != "learned" else ()) + IC_STACKS
+        if "all" in args.family or family(knobs) in args.family
     )
     outcomes = singles + grid_outcomes(problems, fits, fixed, None, args.workers)
+    if args.widening_only:
+        outcomes = [o for o in outcomes if "-g0-" not in o.rule]
     grid = list(dict.fromkeys(o.rule for o in outcomes if o.rule not in LABELS))
     scorer = Precomputed(outcomes)
     choose = CHOOSERS[args.choose]

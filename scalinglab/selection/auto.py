@@ -124,7 +124,7 @@ def auto_fit(
         horizon=None if math.isnan(horizon) else horizon,
         n_cuts=config.n_cuts,
         # The information criteria weigh each candidate's fit on every point.
-        full_start_budget=FULL_START_BUDGET if config.combine == "ic" else None,
+        full_start_budget=FULL_START_BUDGET if config.uses_full_fits else None,
     )
     try:
         weighing = weigh(bt, config.with_(candidates=labels))

@@ -71,9 +71,17 @@ class RuleConfig:
     # "stack": the weights the ridge pulls toward, as (label, weight) pairs; renormalised over
     # the eligible candidates (equal weights when empty or when none of them has a weight).
     prior: tuple[tuple[str, float], ...] = ()
+    # "stack": "ic" pulls toward the Akaike weights of the full fits (`criterion`,
+    # `temperature`) instead of `prior` (see `stack_toward_ic`).
+    toward: str = "prior"
 
     def with_(self, **changes: object) -> RuleConfig:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def uses_full_fits(self) -> bool:
+        """Whether the rule reads the information criteria of every candidate's full fit."""
+        return self.combine == "ic" or (self.combine == "stack" and self.toward == "ic")
 
     @property
     def key(self) -> str:
@@ -83,6 +91,8 @@ class RuleConfig:
             t = f"{self.criterion}T{self.temperature:g}"
         if self.combine == "stack":
             t = f"R{self.ridge:g}D{self.distance_power:g}" + ("P" if self.prior else "")
+            if self.toward == "ic":
+                t += f"{self.criterion}T{self.temperature:g}"
         return (
             f"{self.combine}{t}-{self.score}-k{self.n_cuts}-g{self.growth:g}-s{self.scale:g}"
             f"-{'+'.join(self.candidates)}"
@@ -90,11 +100,11 @@ class RuleConfig:
 
 
 # Chosen on all four sources of the development corpus by benchmarks/tune_auto.py (README, "How
-# auto predicts", gives its leave-one-source-out scores). Two other ways of weighing were tried
+# auto predicts", gives its leave-one-source-out scores). Three other ways of weighing were tried
 # and not shipped (README, "Tried, not shipped"): stacking toward a prior learned on the corpus
-# (`prior`, mixture_prior; tune_auto --stack-toward learned) and information criteria of the
-# full fits (combine="ic"; tune_auto --family all): each scored better on some left-out sources
-# and worse on others.
+# (`prior`, mixture_prior; tune_auto --stack-toward learned), information criteria of the full
+# fits (combine="ic"; tune_auto --family ic) and stacking toward their weights (toward="ic";
+# --family hybrid): each scored better on some left-out sources and worse on others.
 DEFAULT_RULE = RuleConfig(
     candidates=("m2", "m3", "m4", "bnsl1", "bnsl2", "power_const"),
     n_cuts=2,
@@ -165,10 +175,18 @@ def weigh(bt: CurveBacktests, config: RuleConfig) -> Weighing:
         reason = (
             f"backtests at {len(bt.cuts[: config.n_cuts])} cut(s) reaching ln-distance "
             f"{bt.reach:.3g} beyond each cut; weights "
-            + ", ".join(f"{k} {w:.2f} (score {finite[k]:.3g})" for k, w in ranked)
+            + ", ".join(
+                f"{k} {w:.2f} (score {finite[k]:.3g})"
+                if k in finite
+                else f"{k} {w:.2f} (too "
+                f"few points to backtest; its {config.criterion.upper()} weight)"
+                for k, w in ranked
+            )
         )
     if config.combine == "stack":
         toward = "the corpus prior" if config.prior else "equal weights"
+        if config.toward == "ic":
+            toward = f"the {config.criterion.upper()} weights of the fits on all points"
         reason += f"; stacked with a ridge of {config.ridge:g} toward {toward}"
     skipped = [k for k, v in scores.items() if not math.isfinite(v)]
     if skipped:
@@ -186,6 +204,8 @@ def candidate_weights(
         return ic_weights(ic_deltas(bt, list(scores), config), config)
     if config.combine == "stack":
         eligible = [k for k, v in scores.items() if math.isfinite(v)]
+        if config.toward == "ic":
+            return stack_toward_ic(bt, list(scores), eligible, config)
         if not eligible:
             raise ScalingLabError("no candidate law could be fitted at every backtest cut")
         return stack_weights(bt, eligible, config)
@@ -244,6 +264,33 @@ def stack_weights(
     kept = {label: float(wi) for label, wi in zip(labels, w, strict=True) if wi > 1e-6}
     total = sum(kept.values())
     return {label: wi / total for label, wi in kept.items()}
+
+
+def stack_toward_ic(
+    bt: CurveBacktests, labels: Sequence[str], eligible: Sequence[str], config: RuleConfig
+) -> dict[str, float]:
+    """Stacking whose ridge pulls toward the Akaike (or BIC) weights p of the full fits: the
+    fits on every point say which laws describe the curve, the backtests how well each of those
+    that could be backtested extrapolated (a Bayesian reading: p the prior, the backtests the
+    evidence). The backtest-eligible laws E share p's mass on them, p(E), as `stack_weights`
+    with prior p|E divides it; a law the cuts were too short for keeps its p (the backtests say
+    nothing about it). Without any backtest-eligible law this is p; without a law with enough
+    points for a criterion, the stack toward equal weights."""
+    try:
+        p = ic_weights(ic_deltas(bt, labels, config), config)
+    except ScalingLabError as exc:
+        if not eligible:
+            raise ScalingLabError("no candidate law could be fitted at every backtest cut") from exc
+        return stack_weights(bt, eligible, config.with_(prior=()))
+    mass = sum(p.get(k, 0.0) for k in eligible)
+    if not eligible or mass <= 1e-6:
+        return p
+    stacked = stack_weights(bt, eligible, config.with_(prior=tuple(p.items())))
+    out = {k: w for k, w in p.items() if k not in eligible}
+    for k, w in stacked.items():
+        out[k] = w * mass
+    total = sum(out.values())
+    return {k: w / total for k, w in sorted(out.items(), key=lambda kv: -kv[1]) if w > 1e-6}
 
 
 def _n_free(bt: CurveBacktests) -> dict[str, int]:
@@ -439,9 +486,14 @@ def _cut_weights(
 ) -> dict[str, float]:
     """The weights the rule gives at cut j: under "ic" the rule applied to that cut's fits (its
     points and residual scales; candidates the full fit kept or not), otherwise the full fit's
-    weights. Empty when no candidate was fitted there."""
+    weights of the candidates fitted there, renormalised. Empty when no candidate was fitted
+    there."""
     if config.combine != "ic":
-        return dict(weights)
+        fitted = {
+            k: w for k, w in weights.items() if np.all(np.isfinite(bt.candidates[k].log_pred[j]))
+        }
+        total = sum(fitted.values())
+        return {k: w / total for k, w in fitted.items()} if total > 0 else {}
     fitted = {
         k: cb.noise[j]
         for k in config.candidates

@@ -149,3 +149,21 @@ def test_information_criteria_weigh_the_full_fits() -> None:
     assert law.calibration_ is not None and law.calibration_.scores
     lo, hi = law.predict_interval(x[14:, None], 0.9)
     assert np.mean((lo <= y[14:]) & (y[14:] <= hi)) >= 0.75
+
+
+def test_stacks_toward_the_akaike_weights_fit_every_candidate_on_all_points() -> None:
+    """toward="ic": auto fits every candidate on all points for its criterion (m1, no floor,
+    gets almost no weight on a curve with one: none by AIC, a little from the backtests' stack),
+    stacks the backtested laws toward those weights, and calibrates an interval that covers the
+    held-out end."""
+    x, y = curve(n=18, noise=0.01)
+    config = DEFAULT_RULE.with_(candidates=CHEAP, toward="ic", criterion="aic", temperature=1.0)
+    assert config.uses_full_fits and not DEFAULT_RULE.uses_full_fits
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        law, sel = auto_fit(x[:14], y[:14], config=config, target=float(x[-1]))
+    assert sel.weights.get("m1", 0.0) < 0.05
+    assert sum(sel.weights.values()) == pytest.approx(1.0)
+    assert "toward the AIC weights of the fits on all points" in sel.reason
+    lo, hi = law.predict_interval(x[14:, None], 0.9)
+    assert np.mean((lo <= y[14:]) & (y[14:] <= hi)) >= 0.75

@@ -237,3 +237,25 @@ def test_ic_weighs_the_full_fits_and_calibrates_the_rule_at_each_cut() -> None:
     # A candidate without a full fit has no criterion, so no weight.
     bt.full_noise["b"] = math.nan
     assert "b" not in weigh(bt, config).weights
+
+
+def test_stacks_toward_the_akaike_weights_keep_the_unbacktested_laws_share() -> None:
+    """Under toward="ic" the ridge pulls toward the Akaike weights p of the full fits: a huge
+    ridge gives p, no ridge gives the backtests' mixture within p's mass on the eligible laws,
+    and a law the cuts could not fit keeps its p; the calibration leaves it out at those cuts."""
+    bt = _mixture_backtests(0.9)
+    bt.full_noise = {"a": 0.02, "b": 0.01, "c": 0.01}
+    config = CONFIG.with_(combine="stack", toward="ic", criterion="aic", temperature=1.0)
+    ic = information_criteria(13, bt.full_noise, {"a": 3, "b": 3, "c": 3}, config)
+    p = ic_weights(ic, config)
+    assert p["b"] == pytest.approx(p["c"]) and p["a"] < 0.01
+    assert weigh(bt, config.with_(ridge=1e6)).weights == pytest.approx(p, abs=1e-3)
+    free = weigh(bt, config.with_(ridge=0.0)).weights
+    assert free["a"] == pytest.approx(0.9, abs=1e-3) and free.get("c", 0.0) < 1e-3
+    assert "aicT1" in config.key and "toward the AIC weights" in weigh(bt, config).reason
+    bt.candidates["c"].log_pred[1] = np.full_like(bt.candidates["c"].log_pred[1], np.nan)
+    w = weigh(bt, config.with_(ridge=0.0)).weights
+    assert w["c"] == pytest.approx(p["c"])  # not eligible: the backtests say nothing about c
+    assert w["a"] == pytest.approx(0.9 * (1 - p["c"]), abs=1e-3)
+    cal = calibrate(bt, w, config.with_(growth=0.0, scale=1.0), full_noise=0.01)
+    assert len(cal.scores) == 3 and all(np.all(np.isfinite(s)) for s in cal.scores)
