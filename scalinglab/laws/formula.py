@@ -12,6 +12,10 @@ Default bounds and starts, by where a parameter stands in the formula (first rul
 
 - exponent: anywhere in the exponent of `**` (alpha in N**alpha, N**-alpha, x**(1/f)): linear
   scale, bounds [0, 3], starts 0.5, 0.2, 1, 0.1, 2;
+- signed exponent: the whole exponent of a variable outside any denominator (b in a*x**b + c,
+  Hestness et al. 2017's α·m^β_g, where β_g < 0 is a decay): the notation leaves the sign to
+  the data, so linear, bounds [−3, 3], starts −0.5, 0.5, −0.2, −1, 1 (a parameter that is also
+  an exponent elsewhere is an exponent);
 - coefficient: inside exp(), log() or log10() (b in exp(a + b*log(k))): linear, unbounded,
   starts 0, -1, 1, -0.1, 0.1;
 - threshold: in a where() condition (c in where(N > c, ...)): linear, unbounded, starts at the
@@ -21,7 +25,8 @@ Default bounds and starts, by where a parameter stands in the formula (first rul
 - scale: anywhere else (A in A/N**alpha, Nc in (Nc/N)**a): log scale, (0, inf), starts 1e3, 1,
   1e6, 1e9, 1e-3, 1e12.
 
-An exponent is a magnitude: write a decay as `A/N**alpha` or `a*x**-b`. `bounds` override the
+An exponent written under a division or negated is a magnitude: `A/N**alpha` and `a*x**-b`
+are decays with alpha, b ≥ 0. `bounds` override the
 defaults (a log-scale parameter given a negative lower bound is fitted on the linear scale), `log`
 puts parameters on the log scale, `fixed` holds them, `starts` sets their start values. Each
 parameter gets as many of its start values as fit in `n_starts` start points (the product over
@@ -64,9 +69,12 @@ _EXPONENT_STARTS = (0.5, 0.2, 1.0, 0.1, 2.0)
 _COEFFICIENT_STARTS = (0.0, -1.0, 1.0, -0.1, 0.1)
 _OFFSET_FRACTIONS = (0.5, 0.9, 0.1)
 _SCALE_STARTS = (1e3, 1.0, 1e6, 1e9, 1e-3, 1e12)
-_ROLE_ORDER = ("exponent", "coefficient", "threshold", "offset", "scale")
+_SIGNED_EXPONENT_STARTS = (-0.5, 0.5, -0.2, -1.0, 1.0)
+_ROLE_ORDER = ("exponent", "signed exponent", "coefficient", "threshold", "offset", "scale")
+_EXPONENT_RANGES = {"exponent": (0.0, 3.0), "signed exponent": (-3.0, 3.0)}
 _ROLE_RANGE = {
     "exponent": "[0, 3]",
+    "signed exponent": "[-3, 3]",
     "coefficient": "unbounded",
     "threshold": "unbounded",
     "offset": "(0, inf), log scale",
@@ -231,14 +239,7 @@ class FormulaLaw(ScalingLaw):
                 logged = True
             elif bounds is not None and float(bounds[0]) < 0:
                 logged = False  # a signed range: the linear scale
-            if role == "exponent":
-                lower, upper = 0.0, 3.0
-            elif logged:
-                lower, upper = 0.0, math.inf
-            else:
-                lower, upper = -math.inf, math.inf
-            if logged and lower < 0:
-                lower = 0.0
+            lower, upper = default_range(role, logged)
             params.append(Param(name, lower=lower, upper=upper, log=logged, doc=role))
         return tuple(params)
 
@@ -294,6 +295,8 @@ class FormulaLaw(ScalingLaw):
             return tuple(lower + f * (upper - lower) for f in (0.5, 0.25, 0.75, 0.1, 0.9))
         if role == "exponent":
             starts: tuple[float, ...] = _EXPONENT_STARTS
+        elif role == "signed exponent":
+            starts = _SIGNED_EXPONENT_STARTS
         elif role == "coefficient":
             starts = _COEFFICIENT_STARTS
         elif role == "threshold":
@@ -481,6 +484,13 @@ def combine_group_fits(fits: Mapping[str, LawT], group_column: str = "group") ->
     return law
 
 
+def default_range(role: str, logged: bool) -> tuple[float, float]:
+    """A formula parameter's default bounds: its role's for an exponent, (0, inf) on the log
+    scale, unbounded otherwise (module docstring)."""
+    lower, upper = _EXPONENT_RANGES.get(role, (0.0 if logged else -math.inf, math.inf))
+    return (max(lower, 0.0), upper) if logged else (lower, upper)
+
+
 def _allocate(available: Sequence[int], budget: int) -> list[int]:
     """How many start values each parameter gets: one each, then one more to each in turn
     while the product of the counts stays within `budget` (and values remain)."""
@@ -511,17 +521,23 @@ def _roles(parsed: Formula, variables: set[str]) -> dict[str, tuple[str, str | N
                 if name not in variables:
                     found.setdefault(name, set()).add(role)
 
-    def visit(node: ast.AST, top_sum: bool) -> None:
+    def is_variable(node: ast.AST) -> bool:
+        return isinstance(node, ast.Name) and parsed.name_of(node) in variables
+
+    def visit(node: ast.AST, top_sum: bool, below: bool = False) -> None:
+        """`below`: under a division's denominator, where a power is written as a decay."""
         if isinstance(node, ast.BinOp):
             if isinstance(node.op, ast.Pow):
-                mark(node.right, "exponent")
-                visit(node.left, False)
+                bare = isinstance(node.right, ast.Name) and not is_variable(node.right)
+                signed = bare and is_variable(node.left) and not below
+                mark(node.right, "signed exponent" if signed else "exponent")
+                visit(node.left, False, below)
                 return
             in_sum = top_sum and isinstance(node.op, ast.Add | ast.Sub)
-            visit(node.left, in_sum)
-            visit(node.right, in_sum)
+            visit(node.left, in_sum, below)
+            visit(node.right, in_sum, below or isinstance(node.op, ast.Div))
         elif isinstance(node, ast.UnaryOp):
-            visit(node.operand, top_sum)
+            visit(node.operand, top_sum, below)
         elif isinstance(node, ast.Call):
             func = node.func.id if isinstance(node.func, ast.Name) else ""
             for j, arg in enumerate(node.args):
@@ -538,7 +554,7 @@ def _roles(parsed: Formula, variables: set[str]) -> dict[str, tuple[str, str | N
                                 if var is not None and n not in variables:
                                     compared_with.setdefault(n, var)
                 else:
-                    visit(arg, top_sum and func == "where")  # a branch of where is the value
+                    visit(arg, top_sum and func == "where", below)  # where's branches: values
         elif isinstance(node, ast.Name):
             name = parsed.name_of(node)
             if name not in variables:

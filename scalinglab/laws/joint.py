@@ -51,6 +51,7 @@ from scalinglab.laws.formula import (
     FormulaLaw,
     _allocate,
     combine_group_fits,
+    default_range,
     fixed_per_group,
     projectable,
 )
@@ -269,12 +270,7 @@ class JointFormulaLaw(ScalingLaw):
                 logged = True
             elif bounds is not None and float(bounds[0]) < 0:
                 logged = False
-            if role == "exponent":
-                lower, upper = 0.0, 3.0
-            elif logged:
-                lower, upper = 0.0, math.inf
-            else:
-                lower, upper = -math.inf, math.inf
+            lower, upper = default_range(role, logged)
             params.append(Param(name, lower=lower, upper=upper, log=logged, doc=role))
         return tuple(params)
 

@@ -54,6 +54,42 @@ def test_roles_of_coefficients_and_thresholds() -> None:
     assert law.param_bounds("b") == (-math.inf, math.inf)
 
 
+@pytest.mark.parametrize(
+    ("formula", "variables", "expected"),
+    [
+        ("a * x**b + c", ["x"], {"b": "signed exponent"}),  # Hestness: b < 0 is a decay
+        ("a * x**-b + c", ["x"], {"b": "exponent"}),  # negated: a magnitude
+        ("A / x**b", ["x"], {"b": "exponent"}),  # in a denominator: a magnitude
+        ("1 / (1 + x**b)", ["x"], {"b": "exponent"}),  # anywhere below a division
+        ("(A / N**alpha + B)**gamma", ["N"], {"alpha": "exponent", "gamma": "exponent"}),
+        ("x**b * y**b", ["x", "y"], {"b": "signed exponent"}),
+        ("x**b + A / y**b", ["x", "y"], {"b": "exponent"}),  # an exponent anywhere wins
+        ("exp(a) * x**(1/f)", ["x"], {"f": "exponent", "a": "coefficient"}),
+    ],
+)
+def test_a_bare_exponent_of_a_variable_takes_its_sign_from_the_data(
+    formula: str, variables: list[str], expected: dict[str, str]
+) -> None:
+    law = FormulaLaw(formula, variables=variables)
+    assert {n: law.role(n) for n in expected} == expected
+    for name, role in expected.items():
+        if role == "signed exponent":
+            assert law.param_bounds(name) == (-3.0, 3.0)
+        elif role == "exponent":
+            assert law.param_bounds(name) == (0.0, 3.0)
+
+
+@pytest.mark.parametrize("b", [-0.4, 0.3])
+def test_a_power_law_written_as_hestness_does_fits_a_decay_and_a_growth(b: float) -> None:
+    """a*x**b + c with default bounds and starts: the sign of b comes from the data, with no
+    warning (before, b was held to [0, 3] and a decay ended on the bound 0)."""
+    x = np.logspace(1, 5, 12)[:, None]
+    y = 3.0 * x[:, 0] ** b + 0.2
+    law = FormulaLaw("a * x**b + c", variables=["x"]).fit(x, y)
+    assert law.params_["b"] == pytest.approx(b, rel=1e-5)
+    assert law.params_["c"] == pytest.approx(0.2, rel=1e-4) and not law.warnings_
+
+
 def test_a_negative_lower_bound_puts_a_scale_on_the_linear_scale() -> None:
     law = FormulaLaw("a*x + b", variables=["x"], bounds={"a": (-5, 5)}, log=["b"])
     assert not law.param("a").log and law.param("b").log
@@ -221,14 +257,14 @@ def test_registered_laws_as_formulas_give_the_same_fit(
 
 def test_a_fit_on_a_default_bound_says_so() -> None:
     x = np.logspace(1, 5, 12)[:, None]
-    y = 3.0 * x[:, 0] ** -0.4 + 0.2
+    y = 3.0 * x[:, 0] ** 0.4 + 0.2  # a growth, written below as a decay
     with pytest.warns(FitWarning, match=r"b ended on its default bound .*--bounds b=LOW:HIGH"):
-        law = FormulaLaw("a * x**b + c", variables=["x"]).fit(x, y)
+        law = FormulaLaw("a / x**b + c", variables=["x"]).fit(x, y)
     assert law.at_bounds_ == ["b"]
-    # written as a decay, or with bounds, it fits
-    law = FormulaLaw("a * x**-b + c", variables=["x"]).fit(x, y)
+    # written so that b may be negative, or with bounds, it fits
+    law = FormulaLaw("a * x**b + c", variables=["x"]).fit(x, y)
     assert law.params_["b"] == pytest.approx(0.4, rel=1e-6) and not law.warnings_
-    law = FormulaLaw("a * x**b + c", variables=["x"], bounds={"b": (-2, 0)}).fit(x, y)
+    law = FormulaLaw("a / x**b + c", variables=["x"], bounds={"b": (-2, 0)}).fit(x, y)
     assert law.params_["b"] == pytest.approx(-0.4, rel=1e-6)
 
 
