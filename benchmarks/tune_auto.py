@@ -528,7 +528,29 @@ def loso_table(outcomes: list[protocol.Outcome], loso: pd.DataFrame) -> str:
             )
     lines.append("")
     lines += [f"- {r['left_out']}: auto = `{r['chosen']}`" for r in loso.to_dict("records")]
+    lines.append("")
+    lines += [ratio_line(outcomes, r["left_out"], r["chosen"]) for r in loso.to_dict("records")]
     return "\n".join(lines)
+
+
+def ratio_line(outcomes: list[protocol.Outcome], source: str, chosen: str) -> str:
+    """auto's median RMSE over the best single law's on a source, with a paired bootstrap 90%
+    interval over its problems (protocol.median_ratio_interval). The law is the best in
+    hindsight, so the ratio leans against auto."""
+    mine = [o for o in outcomes if o.source == source]
+    rmse: dict[str, dict[str, float]] = {}
+    for o in mine:
+        rmse.setdefault(o.rule, {})[o.problem] = o.rmse
+    laws = {k: float(np.median(list(v.values()))) for k, v in rmse.items() if k in LABELS}
+    best = min((k for k, v in laws.items() if math.isfinite(v)), key=lambda k: laws[k])
+    problems = sorted(rmse[chosen])
+    ratio, lo, hi = protocol.median_ratio_interval(
+        [rmse[chosen][p] for p in problems], [rmse[best].get(p, math.nan) for p in problems]
+    )
+    return (
+        f"- {source}: auto / {best} (best single law in hindsight), median RMSE ratio "
+        f"{ratio:.2f} (90% bootstrap interval {lo:.2f}-{hi:.2f}, {len(problems)} problems)"
+    )
 
 
 if __name__ == "__main__":

@@ -205,6 +205,30 @@ def score(
 # ------------------------------------------------------------------------------------------------
 # Summaries
 # ------------------------------------------------------------------------------------------------
+def median_ratio_interval(
+    a: Sequence[float],
+    b: Sequence[float],
+    *,
+    level: float = LEVEL,
+    n_boot: int = 4000,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """median(a) / median(b) over paired problems (a[i], b[i]: two rules' RMSE on problem i), and
+    its `level` percentile-bootstrap interval, resampling problems with both rules' scores
+    together (Efron & Tibshirani 1993). Pairs with a non-finite score are left out."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    keep = np.isfinite(x) & np.isfinite(y)
+    x, y = x[keep], y[keep]
+    if x.size == 0:
+        return math.nan, math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, x.size, size=(n_boot, x.size))
+    ratios = np.median(x[idx], axis=1) / np.maximum(np.median(y[idx], axis=1), 1e-300)
+    tail = (1 - level) / 2
+    lo, hi = np.quantile(ratios, [tail, 1 - tail])
+    return float(np.median(x) / max(float(np.median(y)), 1e-300)), float(lo), float(hi)
+
+
 def winners(rmse: Mapping[str, float]) -> list[str]:
     """Rules with the lowest RMSE; equal to within select.TIE_RTOL they share the win."""
     from scalinglab.selection.extrapolation import TIE_RTOL

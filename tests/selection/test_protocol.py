@@ -312,3 +312,23 @@ def test_standard_rules_reproduce_the_language_benchmark(shared_data: Path) -> N
     assert new["auto"].extra["chosen"] == old["auto_choice"]
     for name, value in old["rmse"].items():
         assert new[name].rmse == pytest.approx(value, rel=1e-6, abs=1e-9), name
+
+
+def test_median_ratio_interval_is_a_paired_bootstrap() -> None:
+    """Twice the errors on every problem: ratio 2 exactly, whatever is resampled; independent
+    noise around the same errors: an interval around 1 that narrows with more problems; a
+    problem a rule failed on (inf/NaN) is left out of the pairs."""
+    rng = np.random.default_rng(1)
+    b = rng.lognormal(-3.5, 0.8, 40)
+    assert protocol.median_ratio_interval(2 * b, b) == pytest.approx((2.0, 2.0, 2.0))
+    widths = []
+    for n in (20, 400):
+        base = rng.lognormal(-3.5, 0.8, n)
+        a = base * rng.lognormal(0, 0.3, n)
+        c = base * rng.lognormal(0, 0.3, n)
+        ratio, lo, hi = protocol.median_ratio_interval(a, c)
+        assert lo <= ratio <= hi and lo < 1.0 < hi
+        widths.append(hi - lo)
+    assert widths[1] < widths[0] / 2
+    a = np.append(2 * b, [np.inf, 1.0])
+    assert protocol.median_ratio_interval(a, np.append(b, [1.0, np.nan]))[0] == 2.0
