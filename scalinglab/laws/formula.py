@@ -10,8 +10,8 @@ for a whole batch of parameter rows at once, so the batched solver, bootstrap, i
 
 Default bounds and starts, by where a parameter stands in the formula (first rule that applies):
 
-- exponent: anywhere in the exponent of `**` (alpha in N**alpha, N**-alpha, x**(1/f)): linear
-  scale, bounds [0, 3], starts 0.5, 0.2, 1, 0.1, 2;
+- exponent: anywhere else in the exponent of `**` (alpha in A/N**alpha, N**-alpha, x**(1/f)):
+  linear scale, bounds [0, 3], starts 0.5, 0.2, 1, 0.1, 2;
 - signed exponent: the whole exponent of a variable outside any denominator (b in a*x**b + c,
   Hestness et al. 2017's α·m^β_g, where β_g < 0 is a decay): the notation leaves the sign to
   the data, so linear, bounds [−3, 3], starts −0.5, 0.5, −0.2, −1, 1 (a parameter that is also
@@ -26,8 +26,8 @@ Default bounds and starts, by where a parameter stands in the formula (first rul
   1e6, 1e9, 1e-3, 1e12.
 
 An exponent written under a division or negated is a magnitude: `A/N**alpha` and `a*x**-b`
-are decays with alpha, b ≥ 0. `bounds` override the
-defaults (a log-scale parameter given a negative lower bound is fitted on the linear scale), `log`
+are decays with alpha, b ≥ 0. `bounds` override the defaults (a log-scale parameter given a
+negative lower bound is fitted on the linear scale), `log`
 puts parameters on the log scale, `fixed` holds them, `starts` sets their start values. Each
 parameter gets as many of its start values as fit in `n_starts` start points (the product over
 parameters; default 512), and the `n_random_starts` option adds scrambled-Sobol starts inside the
