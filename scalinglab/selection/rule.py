@@ -166,6 +166,12 @@ def weigh(bt: CurveBacktests, config: RuleConfig) -> Weighing:
         weights = candidate_weights(bt, scores, config)
     finite = {k: v for k, v in scores.items() if math.isfinite(v)}
     ranked = sorted(weights.items(), key=lambda kv: -kv[1])
+
+    def evidence(k: str) -> str:  # a stack toward "ic" also weighs laws it could not backtest
+        if k in finite:
+            return f"score {finite[k]:.3g}"
+        return f"too few points to backtest; its {config.criterion.upper()} weight"
+
     if config.combine == "ic":
         name = config.criterion.upper()
         reason = f"{name} of the fits on all {bt.x.size} points; weights " + ", ".join(
@@ -175,13 +181,7 @@ def weigh(bt: CurveBacktests, config: RuleConfig) -> Weighing:
         reason = (
             f"backtests at {len(bt.cuts[: config.n_cuts])} cut(s) reaching ln-distance "
             f"{bt.reach:.3g} beyond each cut; weights "
-            + ", ".join(
-                f"{k} {w:.2f} (score {finite[k]:.3g})"
-                if k in finite
-                else f"{k} {w:.2f} (too "
-                f"few points to backtest; its {config.criterion.upper()} weight)"
-                for k, w in ranked
-            )
+            + ", ".join(f"{k} {w:.2f} ({evidence(k)})" for k, w in ranked)
         )
     if config.combine == "stack":
         toward = "the corpus prior" if config.prior else "equal weights"
