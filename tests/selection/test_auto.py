@@ -11,7 +11,12 @@ import pytest
 
 from scalinglab.errors import FitWarning
 from scalinglab.laws import ScalingLaw
-from scalinglab.selection.auto import DEFAULT_LAW, MIN_BACKTEST_POINTS, auto_fit
+from scalinglab.selection.auto import (
+    DEFAULT_LAW,
+    FEW_CALIBRATION_POINTS,
+    MIN_BACKTEST_POINTS,
+    auto_fit,
+)
 from scalinglab.selection.rule import DEFAULT_RULE
 
 CHEAP = ("m1", "m2", "power_const")
@@ -167,3 +172,20 @@ def test_stacks_toward_the_akaike_weights_fit_every_candidate_on_all_points() ->
     assert "toward the AIC weights of the fits on all points" in sel.reason
     lo, hi = law.predict_interval(x[14:, None], 0.9)
     assert np.mean((lo <= y[14:]) & (y[14:] <= hi)) >= 0.75
+
+
+@pytest.mark.parametrize(("n", "flagged"), [(6, True), (10, False)])
+def test_an_interval_on_few_backtest_points_is_flagged(n: int, flagged: bool) -> None:
+    """Extrapolating 10x from 6 points leaves one held-out backtest point to calibrate on: the
+    reason says the interval is optimistic; from 10 points (6 held-out points) it does not."""
+    m = np.logspace(2, 5, n)
+    y = (4.0 * m**-0.5 + 0.2) * np.exp(0.01 * np.random.default_rng(0).standard_normal(n))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        law, sel = auto_fit(m, y, target=1e6)
+    assert law.calibration_ is not None
+    n_scores = sum(len(s) for s in law.calibration_.scores)
+    assert (n_scores < FEW_CALIBRATION_POINTS) == flagged
+    assert ("read it as optimistic" in sel.reason) == flagged
+    if flagged:
+        assert f"rests on only {n_scores} held-out backtest point" in sel.reason
