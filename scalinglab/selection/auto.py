@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from scalinglab.errors import FitWarning, ScalingLabError
+from scalinglab.fitting.calibration import Calibration
 from scalinglab.laws.averaged import AveragedLaw
 from scalinglab.laws.base import ScalingLaw, get_law
 from scalinglab.selection.backtest import (
@@ -143,13 +144,8 @@ def auto_fit(
     noise = float(np.sqrt(np.sum(r * r) / max(r.size - n_free, 1)))
     law.calibration_ = calibrate(bt, weights, config.with_(candidates=labels), noise)
     reason = weighing.reason
-    n_scores = sum(len(s) for s in law.calibration_.scores)
-    if n_scores < FEW_CALIBRATION_POINTS:
-        reason += (
-            f"; the interval rests on only {n_scores} held-out backtest point(s), and on the "
-            "development corpus such 90% intervals covered about 82% of the points: read it as "
-            "optimistic"
-        )
+    if note := few_points_note(law.calibration_):
+        reason += f"; {note}"
     selection = Selection(
         chosen=(
             f"average of {law.describe_weights()}"
@@ -164,6 +160,20 @@ def auto_fit(
         criterion=config.criterion if config.combine == "ic" else "",
     )
     return law, selection
+
+
+def few_points_note(calibration: Calibration | None) -> str:
+    """A warning when `calibration` rests on fewer than FEW_CALIBRATION_POINTS held-out
+    backtest points (see there), else ""."""
+    if calibration is None:
+        return ""
+    n = sum(len(s) for s in calibration.scores)
+    if n >= FEW_CALIBRATION_POINTS:
+        return ""
+    return (
+        f"the interval rests on only {n} held-out backtest point(s), and on the development "
+        "corpus such 90% intervals covered about 82% of the points: read it as optimistic"
+    )
 
 
 def _weighted_law(

@@ -56,6 +56,21 @@ def test_fit_auto_on_a_short_curve_warns_and_fits_the_default_law(
     assert "too few to backtest" in text and "power_const" in text
 
 
+def test_fit_and_predict_say_when_an_interval_rests_on_few_backtest_points(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """6 points extrapolated 10x leave one held-out backtest point: `fit --law auto` and
+    `predict` with its fit file both warn that the interval is optimistic."""
+    data = write_curve(tmp_path / "curve.csv", 6)
+    out = tmp_path / "fit.json"
+    args = ["fit", str(data), "--law", "auto", "--x", "shard_size", "--y", "best_val_error"]
+    assert run_app([*args, "--target", "shard_size=1e7", "--json", str(out)]) == 0
+    assert "read it as optimistic" in " ".join(capsys.readouterr().out.split())
+    assert run_app(["predict", str(out), "--at", "shard_size=1e7"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "warning: the interval rests on only 1 held-out backtest point(s)" in text
+
+
 def test_fit_auto_rejects_unknown_candidates(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
