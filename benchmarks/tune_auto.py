@@ -219,6 +219,7 @@ CANDIDATE_SETS: dict[str, tuple[str, ...]] = {
     "saturating": ("m2", "m3", "m4", "bnsl1"),
 }
 GROWTHS = (0.0, 0.5, 1.0)
+BEYONDS = (0.0, 0.5, 1.0)  # --beyond: the interval's extra growth past the backtests' reach
 SCALES = (0.8, 1.0, 1.25, 1.6, 2.0, 2.5, 2.8, 3.2, 3.6, 4.0, 4.5, 5.0)
 
 
@@ -230,6 +231,7 @@ def rule_outcomes(
     rec: dict[str, Any],
     combines: tuple[dict[str, Any], ...] = COMBINES,
     priors: dict[str, Prior] | None = None,
+    beyonds: tuple[float, ...] = (0.0,),
 ) -> list[protocol.Outcome]:
     """Every configuration of the grid on one problem, from its cached fits.
 
@@ -267,15 +269,16 @@ def rule_outcomes(
                 w = {}
             if not w:  # too short to backtest: the default law with its parameter band
                 s = singles[fallback]
-                for growth, scale in itertools.product(GROWTHS, SCALES):
-                    name = base.with_(growth=growth, scale=scale).key
+                for growth, beyond, scale in itertools.product(GROWTHS, beyonds, SCALES):
+                    name = base.with_(growth=growth, beyond=beyond, scale=scale).key
                     out.append(outcome(problem, name, np.exp(s["log_pred"]), s["lo"], s["hi"]))
                 continue
             log_pred = sum(wi * np.asarray(singles[k]["log_pred"]) for k, wi in w.items())
             noise = float(sum(wi * singles[k]["noise"] for k, wi in w.items()))
             rmse = protocol.rmse_log(np.exp(log_pred), y_test)
-            for growth in GROWTHS:
-                cal = calibrate(bt, w, base.with_(growth=growth, scale=1.0), noise)
+            for growth, beyond in itertools.product(GROWTHS, beyonds):
+                knobs = base.with_(growth=growth, beyond=beyond)
+                cal = calibrate(bt, w, knobs.with_(scale=1.0), noise)
                 half = cal.half_width(x_test, LEVEL)
                 miss = np.abs(log_y - log_pred) / half
                 finite = np.isfinite(half)
@@ -284,7 +287,7 @@ def rule_outcomes(
                         protocol.Outcome(
                             source=problem.source,
                             problem=problem.id,
-                            rule=base.with_(growth=growth, scale=scale).key,
+                            rule=knobs.with_(scale=scale).key,
                             horizon=problem.horizon,
                             rmse=rmse,
                             hits=tuple(
@@ -297,7 +300,13 @@ def rule_outcomes(
 
 
 def _rule_outcomes(
-    args: tuple[Problem, dict[str, Any], tuple[dict[str, Any], ...], dict[str, Prior] | None],
+    args: tuple[
+        Problem,
+        dict[str, Any],
+        tuple[dict[str, Any], ...],
+        dict[str, Prior] | None,
+        tuple[float, ...],
+    ],
 ) -> list[protocol.Outcome]:
     return rule_outcomes(*args)
 
@@ -308,9 +317,10 @@ def grid_outcomes(
     combines: tuple[dict[str, Any], ...],
     priors: dict[str, Prior] | None,
     workers: int,
+    beyonds: tuple[float, ...] = (0.0,),
 ) -> list[protocol.Outcome]:
     """rule_outcomes on every problem, in `workers` processes."""
-    tasks = [(p, fits[p.id], combines, priors) for p in problems]
+    tasks = [(p, fits[p.id], combines, priors, beyonds) for p in problems]
     out: list[protocol.Outcome] = []
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
         for result in pool.map(_rule_outcomes, tasks, chunksize=8):
@@ -356,7 +366,7 @@ def outcome(problem: Problem, rule: str, pred: Any, lo: Any, hi: Any) -> protoco
 
 def point_knobs(key: str) -> str:
     """A configuration's key without its interval knobs (growth, scale): what it predicts."""
-    return re.sub(r"-g[^-]+-s[^-]+", "", key)
+    return re.sub(r"-g[^-]+(-b[^-]+)?-s[^-]+", "", key)
 
 
 CHOOSERS: dict[str, protocol.Chooser] = {
@@ -409,6 +419,11 @@ def main() -> None:
         "information criteria's weights (hybrid), or all of them",
     )
     parser.add_argument(
+        "--beyond",
+        action="store_true",
+        help=f"add the interval's extra growth past the backtests' reach to the grid: {BEYONDS}",
+    )
+    parser.add_argument(
         "--widening-only",
         action="store_true",
         help="leave out the intervals of constant width (growth 0): only those that widen with "
@@ -438,7 +453,8 @@ def main() -> None:
         for knobs in SCORED + (STACKS if args.stack_toward != "learned" else ()) + IC_STACKS
         if "all" in args.family or family(knobs) in args.family
     )
-    outcomes = singles + grid_outcomes(problems, fits, fixed, None, args.workers)
+    beyonds = BEYONDS if args.beyond else (0.0,)
+    outcomes = singles + grid_outcomes(problems, fits, fixed, None, args.workers, beyonds)
     if args.widening_only:
         outcomes = [o for o in outcomes if "-g0-" not in o.rule]
     grid = list(dict.fromkeys(o.rule for o in outcomes if o.rule not in LABELS))

@@ -6,12 +6,15 @@ the fit's residual scale σ and by g(d), the expected growth of the error with t
 (ln x_query − ln x_last_fitted) beyond the fitted range, are that cut's scores. The interval at
 level L is
 
-    ŷ · exp(± scale · q_L · σ · g(d)),    g(d) = (max(d, DISTANCE_FLOOR·reach) / reach)^growth,
+    ŷ · exp(± scale · q_L · σ · g(d)),
+    g(d) = (max(d, DISTANCE_FLOOR·reach) / reach)^growth · max(d / reach, 1)^beyond,
 
 q_L the conformal quantile across cuts of each cut's own L-quantile of its scores (with fewer than
-⌈1/(1 − L)⌉ − 1 cuts, the largest), `reach` how far the backtests extrapolated. `growth` and
-`scale` are the rule's knobs (scalinglab.selection.rule); `growth = 0` with `reach` unknown is the
-calibration of fit files written before 0.2.0 ("interval_widening").
+⌈1/(1 − L)⌉ − 1 cuts, the largest), `reach` how far the backtests extrapolated. `growth`,
+`beyond` and `scale` are the rule's knobs (scalinglab.selection.rule): `beyond` widens the
+interval faster past the reach, where no backtest measured the error (0 in fit files written
+before it); `growth = 0` with `reach` unknown is the calibration of fit files written before
+0.2.0 ("interval_widening").
 """
 
 from __future__ import annotations
@@ -40,12 +43,15 @@ def conformal_quantile(scores: Sequence[float], level: float) -> float:
     return float(s[min(k, s.size) - 1])
 
 
-def growth_factor(d: ArrayLike, reach: float, growth: float) -> FloatArray:
-    """g(d) = (max(d, DISTANCE_FLOOR·reach) / reach)^growth; 1 when the reach is unknown."""
+def growth_factor(d: ArrayLike, reach: float, growth: float, beyond: float = 0.0) -> FloatArray:
+    """g(d) = (max(d, DISTANCE_FLOOR·reach) / reach)^growth · max(d / reach, 1)^beyond; 1 when
+    the reach is unknown."""
     dd = np.asarray(d, dtype=float)
-    if not (math.isfinite(reach) and reach > 0) or growth == 0:
+    if not (math.isfinite(reach) and reach > 0):
         return np.ones_like(dd)
-    return np.asarray((np.maximum(dd, DISTANCE_FLOOR * reach) / reach) ** growth, dtype=float)
+    ratio = dd / reach
+    g = np.maximum(ratio, DISTANCE_FLOOR) ** growth * np.maximum(ratio, 1.0) ** beyond
+    return np.asarray(g, dtype=float)
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,7 @@ class Calibration:
     reach: float = math.nan  # how far the backtests extrapolated (ln units)
     growth: float = 0.0
     scale: float = 1.0
+    beyond: float = 0.0
 
     def multiplier(self, level: float) -> float:
         """q_level: the conformal quantile across cuts of each cut's `level`-quantile."""
@@ -67,7 +74,7 @@ class Calibration:
     def half_width(self, x: ArrayLike, level: float) -> FloatArray:
         """Half-width of the interval in log units at each x."""
         d = np.log(np.asarray(x, dtype=float).reshape(-1) / self.x_max)
-        g = growth_factor(d, self.reach, self.growth)
+        g = growth_factor(d, self.reach, self.growth, self.beyond)
         return np.asarray(self.scale * self.multiplier(level) * self.noise * g, dtype=float)
 
     def interval(
@@ -87,6 +94,7 @@ class Calibration:
             "reach": self.reach if math.isfinite(self.reach) else None,
             "growth": self.growth,
             "scale": self.scale,
+            "beyond": self.beyond,
         }
 
     @classmethod
@@ -104,6 +112,7 @@ class Calibration:
                 reach=math.nan if reach is None else float(reach),
                 growth=float(data.get("growth", 0.0)),
                 scale=float(data.get("scale", 1.0)),
+                beyond=float(data.get("beyond", 0.0)),
             )
         except (TypeError, ValueError):
             raise ScalingLabError("a calibration in a fit file must hold numbers") from None

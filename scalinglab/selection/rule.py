@@ -68,6 +68,7 @@ class RuleConfig:
     distance_power: float = 0.0  # "stack": held-out points weigh (d / horizon)^distance_power
     growth: float = 0.0
     scale: float = 1.0
+    beyond: float = 0.0  # the interval's extra growth past the backtests' reach
     # "stack": the weights the ridge pulls toward, as (label, weight) pairs; renormalised over
     # the eligible candidates (equal weights when empty or when none of them has a weight).
     prior: tuple[tuple[str, float], ...] = ()
@@ -94,8 +95,9 @@ class RuleConfig:
             if self.toward == "ic":
                 t += f"{self.criterion}T{self.temperature:g}"
         return (
-            f"{self.combine}{t}-{self.score}-k{self.n_cuts}-g{self.growth:g}-s{self.scale:g}"
-            f"-{'+'.join(self.candidates)}"
+            f"{self.combine}{t}-{self.score}-k{self.n_cuts}-g{self.growth:g}"
+            + (f"-b{self.beyond:g}" if self.beyond else "")
+            + f"-s{self.scale:g}-{'+'.join(self.candidates)}"
         )
 
 
@@ -465,7 +467,7 @@ def calibrate(
         sigma = sum(w * bt.candidates[k].noise[j] for k, w in w_cut.items())
         sigma = max(float(sigma), NOISE_FLOOR)
         sigmas.append(sigma)
-        g = growth_factor(d[mask], reach, config.growth)
+        g = growth_factor(d[mask], reach, config.growth, config.beyond)
         z = np.abs(log_y[mask] - np.asarray(pred)[mask]) / (sigma * g)
         scores.append(sorted(float(v) for v in z))
     noise = max(float(full_noise), NOISE_FLOOR)
@@ -478,6 +480,7 @@ def calibrate(
         reach=reach,
         growth=config.growth,
         scale=config.scale,
+        beyond=config.beyond,
     )
 
 

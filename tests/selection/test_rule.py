@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 
 from scalinglab.errors import ScalingLabError
-from scalinglab.fitting.calibration import NOISE_FLOOR, conformal_quantile, growth_factor
+from scalinglab.fitting.calibration import (
+    NOISE_FLOOR,
+    Calibration,
+    conformal_quantile,
+    growth_factor,
+)
 from scalinglab.selection.backtest import CandidateBacktest, CurveBacktests
 from scalinglab.selection.rule import (
     NOISE_RATIO_CAP,
@@ -84,6 +89,23 @@ def test_intervals_widen_with_the_distance_asked_for() -> None:
     g = growth_factor(np.array([0.0, 0.5, 1.0, 2.0]), reach=1.0, growth=1.0)
     np.testing.assert_allclose(g, [0.25, 0.5, 1.0, 2.0])
     np.testing.assert_allclose(growth_factor(np.array([3.0]), 1.0, 0.0), [1.0])
+
+
+def test_intervals_widen_faster_past_the_backtests_reach() -> None:
+    """`beyond` multiplies g by (d/reach)^beyond past the reach only; a calibration keeps it
+    through to_dict/from_dict, and one written before it (no "beyond") has none."""
+    d = np.array([0.5, 1.0, 2.0, 4.0])
+    np.testing.assert_allclose(growth_factor(d, 1.0, 1.0, beyond=1.0), [0.5, 1.0, 4.0, 16.0])
+    np.testing.assert_allclose(growth_factor(d, 2.0, 0.0, beyond=0.5), [1, 1, 1, 2**0.5])
+    np.testing.assert_allclose(growth_factor(d, math.nan, 1.0, beyond=1.0), [1, 1, 1, 1])
+    cal = Calibration(scores=((1.0, 2.0),), noise=0.01, x_max=10.0, reach=1.0, growth=1.0,
+                      beyond=1.0)  # fmt: skip
+    x = 10.0 * np.exp(np.array([1.0, 2.0]))
+    assert cal.half_width(x, 0.9)[1] / cal.half_width(x, 0.9)[0] == pytest.approx(4.0)
+    assert Calibration.from_dict(cal.to_dict()) == cal
+    old = {k: v for k, v in cal.to_dict().items() if k != "beyond"}
+    assert Calibration.from_dict(old).beyond == 0.0
+    assert "-b1-" in RuleConfig(beyond=1.0).key and "-b" not in RuleConfig().key
 
 
 def test_conformal_quantile() -> None:
