@@ -411,7 +411,7 @@ def predict_command(
     """
     from scalinglab.io import fit_variables, load_fit
     from scalinglab.laws.joint import JointFormulaLaw
-    from scalinglab.selection.auto import few_points_note
+    from scalinglab.selection.auto import beyond_reach_note, few_points_note
 
     if (at is None) == (table is None):
         fail("give --at (points) or --table (a table of runs), one of them")
@@ -470,8 +470,14 @@ def predict_command(
             console.print(
                 "no bootstrap draws in this fit: refit with --bootstrap N for an interval"
             )
-        elif note := few_points_note(model.calibration_):
-            console.print(f"[yellow]warning:[/] {note}")
+        else:
+            farthest = float(X[:, 0].max()) if X.shape[1] == 1 else None
+            for note in (
+                few_points_note(model.calibration_),
+                beyond_reach_note(model.calibration_, farthest),
+            ):
+                if note:
+                    console.print(f"[yellow]warning:[/] {note}")
 
     emit(payload, json_out, render)
 

@@ -71,6 +71,23 @@ def test_fit_and_predict_say_when_an_interval_rests_on_few_backtest_points(
     assert "warning: the interval rests on only 1 held-out backtest point(s)" in text
 
 
+def test_predict_warns_past_the_distance_the_backtests_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Backtested for 10x beyond the data: predict at 10x says nothing of the reach; at 1000x
+    it warns that the interval's growth there is extrapolated."""
+    data = write_curve(tmp_path / "curve.csv", 12)
+    out = tmp_path / "fit.json"
+    args = ["fit", str(data), "--law", "auto", "--x", "shard_size", "--y", "best_val_error"]
+    assert run_app([*args, "--target", "shard_size=1e7", "--json", str(out)]) == 0
+    assert "past the" not in capsys.readouterr().out
+    assert run_app(["predict", str(out), "--at", "shard_size=1e7"]) == 0
+    assert "past the" not in capsys.readouterr().out
+    assert run_app(["predict", str(out), "--at", "shard_size=1e7;1e9"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "warning: x = 1e+09 lies e^6.91 beyond the data, past the e^2.3" in text
+
+
 def test_fit_auto_rejects_unknown_candidates(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

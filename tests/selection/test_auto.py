@@ -189,3 +189,17 @@ def test_an_interval_on_few_backtest_points_is_flagged(n: int, flagged: bool) ->
     assert ("read it as optimistic" in sel.reason) == flagged
     if flagged:
         assert f"rests on only {n_scores} held-out backtest point" in sel.reason
+
+
+def test_a_target_past_the_backtests_reach_is_flagged() -> None:
+    """Two decades of data cannot backtest five decades of extrapolation: the reason says the
+    target lies past the distance the backtests checked; a target within it is not flagged."""
+    m = np.logspace(2, 4, 10)
+    y = (4.0 * m**-0.5 + 0.2) * np.exp(0.01 * np.random.default_rng(0).standard_normal(10))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        law, far = auto_fit(m, y, target=1e9)
+        _, near = auto_fit(m, y, target=1e5)
+    assert law.calibration_ is not None and law.calibration_.reach < far.horizon
+    assert "x = 1e+09 lies e^11.5 beyond the data, past the" in far.reason
+    assert "past the" not in near.reason
