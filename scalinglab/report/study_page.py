@@ -18,6 +18,7 @@ from scalinglab.planning.model_size import HESTNESS_BETA_P
 from scalinglab.report.document import Report, Table, law_table, num, span
 from scalinglab.report.reference import HESTNESS_BETA_G, TASK_DOMAIN
 from scalinglab.report.study_figures import study_figures, y_label
+from scalinglab.selection.auto import beyond_reach_note, few_points_note
 from scalinglab.study.fit import StudyFit
 from scalinglab.study.results import devices_text, throughput_summary, trial_devices
 
@@ -75,6 +76,25 @@ def _exponent_tables(a: StudyFit) -> list[Table]:
     return [t1, t2]
 
 
+def _prediction_note(a: StudyFit, farthest: float) -> str:
+    """How the predictions at more data were made, and when their intervals are optimistic."""
+    size = "best model size from the model-size curve, its intervals from its parameters' draws"
+    calibration = a.predictor.calibration_
+    if calibration is None:
+        return (
+            f"From the fitted learning curve ({a.predictor.name}) and model-size curve; intervals "
+            "from the bootstrap draws of the parameters (parameter uncertainty only)."
+        )
+    chosen = a.selection.chosen if a.selection is not None else a.predictor.name
+    notes = [few_points_note(calibration), beyond_reach_note(calibration, farthest)]
+    warning = "".join(f" Warning: {n}." for n in notes if n)
+    return (
+        f"Predicted by {chosen}, the rule of `fit --law auto`; {a.level:.0%} intervals calibrated "
+        f"on the learning curve's backtests (conformal), wider the farther beyond the data; "
+        f"{size}.{warning}"
+    )
+
+
 def _plan_tables(a: StudyFit) -> list[Table]:
     largest = float(a.best["shard_size"].max())
     rows = []
@@ -102,8 +122,7 @@ def _plan_tables(a: StudyFit) -> list[Table]:
             f"{a.level:.0%} interval",
         ],
         rows,
-        note="From the fitted learning curve and model-size curve; intervals from the bootstrap "
-        "draws of the parameters (parameter uncertainty only).",
+        note=_prediction_note(a, max(factors) * largest),
     )
     best_y = float(a.best[a.y].min())
     gamma = a.irreducible
