@@ -89,9 +89,9 @@ def _prediction_note(a: StudyFit, farthest: float) -> str:
     notes = [few_points_note(calibration), beyond_reach_note(calibration, farthest)]
     warning = "".join(f" Warning: {n}." for n in notes if n)
     return (
-        f"Predicted by {chosen}, the rule of `fit --law auto`; {a.level:.0%} intervals calibrated "
-        f"on the learning curve's backtests (conformal), wider the farther beyond the data; "
-        f"{size}.{warning}"
+        f"Predicted by {chosen} (the auto rule, as fit --law auto); {a.level:.0%} intervals "
+        "calibrated on the learning curve's backtests (conformal), wider the farther beyond the "
+        f"data; {size}.{warning}"
     )
 
 
