@@ -220,6 +220,8 @@ CANDIDATE_SETS: dict[str, tuple[str, ...]] = {
 }
 GROWTHS = (0.0, 0.5, 1.0)
 BEYONDS = (0.0, 0.5, 1.0)  # --beyond: the interval's extra growth past the backtests' reach
+# The interval knobs (growth, beyond) of the grid without --beyond or --widening-only.
+INTERVALS = tuple((g, 0.0) for g in GROWTHS)
 SCALES = (0.8, 1.0, 1.25, 1.6, 2.0, 2.5, 2.8, 3.2, 3.6, 4.0, 4.5, 5.0)
 
 
@@ -231,9 +233,10 @@ def rule_outcomes(
     rec: dict[str, Any],
     combines: tuple[dict[str, Any], ...] = COMBINES,
     priors: dict[str, Prior] | None = None,
-    beyonds: tuple[float, ...] = (0.0,),
+    intervals: tuple[tuple[float, float], ...] = INTERVALS,
 ) -> list[protocol.Outcome]:
-    """Every configuration of the grid on one problem, from its cached fits.
+    """Every configuration of the grid on one problem, from its cached fits; `intervals` are
+    the (growth, beyond) pairs to calibrate with.
 
     `combines` are the ways of weighing to run; with `priors` (candidate-set name -> prior), the
     stacks pull toward the prior of their candidate set instead of equal weights.
@@ -269,14 +272,14 @@ def rule_outcomes(
                 w = {}
             if not w:  # too short to backtest: the default law with its parameter band
                 s = singles[fallback]
-                for growth, beyond, scale in itertools.product(GROWTHS, beyonds, SCALES):
+                for (growth, beyond), scale in itertools.product(intervals, SCALES):
                     name = base.with_(growth=growth, beyond=beyond, scale=scale).key
                     out.append(outcome(problem, name, np.exp(s["log_pred"]), s["lo"], s["hi"]))
                 continue
             log_pred = sum(wi * np.asarray(singles[k]["log_pred"]) for k, wi in w.items())
             noise = float(sum(wi * singles[k]["noise"] for k, wi in w.items()))
             rmse = protocol.rmse_log(np.exp(log_pred), y_test)
-            for growth, beyond in itertools.product(GROWTHS, beyonds):
+            for growth, beyond in intervals:
                 knobs = base.with_(growth=growth, beyond=beyond)
                 cal = calibrate(bt, w, knobs.with_(scale=1.0), noise)
                 half = cal.half_width(x_test, LEVEL)
@@ -305,7 +308,7 @@ def _rule_outcomes(
         dict[str, Any],
         tuple[dict[str, Any], ...],
         dict[str, Prior] | None,
-        tuple[float, ...],
+        tuple[tuple[float, float], ...],
     ],
 ) -> list[protocol.Outcome]:
     return rule_outcomes(*args)
@@ -317,10 +320,10 @@ def grid_outcomes(
     combines: tuple[dict[str, Any], ...],
     priors: dict[str, Prior] | None,
     workers: int,
-    beyonds: tuple[float, ...] = (0.0,),
+    intervals: tuple[tuple[float, float], ...] = INTERVALS,
 ) -> list[protocol.Outcome]:
     """rule_outcomes on every problem, in `workers` processes."""
-    tasks = [(p, fits[p.id], combines, priors, beyonds) for p in problems]
+    tasks = [(p, fits[p.id], combines, priors, intervals) for p in problems]
     out: list[protocol.Outcome] = []
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
         for result in pool.map(_rule_outcomes, tasks, chunksize=8):
@@ -453,10 +456,13 @@ def main() -> None:
         for knobs in SCORED + (STACKS if args.stack_toward != "learned" else ()) + IC_STACKS
         if "all" in args.family or family(knobs) in args.family
     )
-    beyonds = BEYONDS if args.beyond else (0.0,)
-    outcomes = singles + grid_outcomes(problems, fits, fixed, None, args.workers, beyonds)
-    if args.widening_only:
-        outcomes = [o for o in outcomes if "-g0-" not in o.rule]
+    intervals = tuple(
+        itertools.product(
+            [g for g in GROWTHS if g > 0 or not args.widening_only],
+            BEYONDS if args.beyond else (0.0,),
+        )
+    )
+    outcomes = singles + grid_outcomes(problems, fits, fixed, None, args.workers, intervals)
     grid = list(dict.fromkeys(o.rule for o in outcomes if o.rule not in LABELS))
     scorer = Precomputed(outcomes)
     choose = CHOOSERS[args.choose]

@@ -411,7 +411,7 @@ def predict_command(
     """
     from scalinglab.io import fit_variables, load_fit
     from scalinglab.laws.joint import JointFormulaLaw
-    from scalinglab.selection.auto import beyond_reach_note, few_points_note
+    from scalinglab.selection.auto import interval_warnings
 
     if (at is None) == (table is None):
         fail("give --at (points) or --table (a table of runs), one of them")
@@ -472,12 +472,8 @@ def predict_command(
             )
         else:
             farthest = float(X[:, 0].max()) if X.shape[1] == 1 else None
-            for note in (
-                few_points_note(model.calibration_),
-                beyond_reach_note(model.calibration_, farthest),
-            ):
-                if note:
-                    console.print(f"[yellow]warning:[/] {note}")
+            for note in interval_warnings(model.calibration_, farthest):
+                console.print(f"[yellow]warning:[/] {note}")
 
     emit(payload, json_out, render)
 

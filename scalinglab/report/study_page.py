@@ -18,7 +18,7 @@ from scalinglab.planning.model_size import HESTNESS_BETA_P
 from scalinglab.report.document import Report, Table, law_table, num, span
 from scalinglab.report.reference import HESTNESS_BETA_G, TASK_DOMAIN
 from scalinglab.report.study_figures import study_figures, y_label
-from scalinglab.selection.auto import beyond_reach_note, few_points_note
+from scalinglab.selection.auto import interval_warnings
 from scalinglab.study.fit import StudyFit
 from scalinglab.study.results import devices_text, throughput_summary, trial_devices
 
@@ -86,8 +86,7 @@ def _prediction_note(a: StudyFit, farthest: float) -> str:
             "from the bootstrap draws of the parameters (parameter uncertainty only)."
         )
     chosen = a.selection.chosen if a.selection is not None else a.predictor.name
-    notes = [few_points_note(calibration), beyond_reach_note(calibration, farthest)]
-    warning = "".join(f" Warning: {n}." for n in notes if n)
+    warning = "".join(f" Warning: {n}." for n in interval_warnings(calibration, farthest))
     return (
         f"Predicted by {chosen} (the auto rule, as fit --law auto); {a.level:.0%} intervals "
         "calibrated on the learning curve's backtests (conformal), wider the farther beyond the "

@@ -147,10 +147,7 @@ def auto_fit(
     n_free = sum(w * next(c for c in cands if c.label == k).n_free() for k, w in weights.items())
     noise = float(np.sqrt(np.sum(r * r) / max(r.size - n_free, 1)))
     law.calibration_ = calibrate(bt, weights, config.with_(candidates=labels), noise)
-    reason = weighing.reason
-    for note in (few_points_note(law.calibration_), beyond_reach_note(law.calibration_, target)):
-        if note:
-            reason += f"; {note}"
+    reason = "; ".join([weighing.reason, *interval_warnings(law.calibration_, target)])
     selection = Selection(
         chosen=(
             f"average of {law.describe_weights()}"
@@ -167,32 +164,31 @@ def auto_fit(
     return law, selection
 
 
-def few_points_note(calibration: Calibration | None) -> str:
-    """A warning when `calibration` rests on fewer than FEW_CALIBRATION_POINTS held-out
-    backtest points (see there), else ""."""
+def interval_warnings(calibration: Calibration | None, x: float | None = None) -> list[str]:
+    """Why a calibrated interval may be optimistic: it rests on fewer than
+    FEW_CALIBRATION_POINTS held-out backtest points, or x lies past the distance beyond the
+    data that the backtests checked (the comments at FEW_CALIBRATION_POINTS say what the corpus
+    showed of each)."""
     if calibration is None:
-        return ""
+        return []
+    out = []
     n = sum(len(s) for s in calibration.scores)
-    if n >= FEW_CALIBRATION_POINTS:
-        return ""
-    return (
-        f"the interval rests on only {n} held-out backtest point(s), and on the development "
-        "corpus such 90% intervals covered about 82% of the points: read it as optimistic"
-    )
+    if n < FEW_CALIBRATION_POINTS:
+        out.append(f"the interval rests on only {n} held-out backtest point(s)" + _covered(82))
+    reach = calibration.reach
+    if x is not None and math.isfinite(x) and x > 0 and math.isfinite(reach) and reach > 0:
+        d = math.log(x / calibration.x_max)
+        if d > reach * (1 + 1e-9):
+            out.append(
+                f"x = {x:.4g} lies e^{d:.3g} beyond the data, past the e^{reach:.3g} the "
+                "backtests checked" + _covered(84) + " there"
+            )
+    return [f"{w}: read it as optimistic" for w in out]
 
 
-def beyond_reach_note(calibration: Calibration | None, x: float | None) -> str:
-    """A warning when x lies past the distance beyond the data that the backtests checked
-    (see FEW_CALIBRATION_POINTS), else ""."""
-    if calibration is None or x is None or not (math.isfinite(x) and x > 0):
-        return ""
-    reach, d = calibration.reach, math.log(x / calibration.x_max)
-    if not (math.isfinite(reach) and reach > 0) or d <= reach * (1 + 1e-9):
-        return ""
+def _covered(percent: int) -> str:
     return (
-        f"x = {x:.4g} lies e^{d:.3g} beyond the data, past the e^{reach:.3g} the backtests "
-        "checked, and on the development corpus such 90% intervals covered about 84% of the "
-        "points there: read it as optimistic"
+        f", and on the development corpus such 90% intervals covered about {percent}% of the points"
     )
 
 

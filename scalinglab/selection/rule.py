@@ -52,6 +52,7 @@ from scalinglab.selection.backtest import EXTRA_POINTS, CurveBacktests
 # coverage as it was and only narrows intervals of curves that broke after the last cut.
 NOISE_RATIO_CAP = 3.0
 NEAR_TIE = 0.1  # `simplest`: scores within this log distance (~10%) of the best are a tie
+MIN_WEIGHT = 1e-6  # a law's share of the weight below this is dropped (`normalised`)
 
 
 @dataclass(frozen=True)
@@ -244,8 +245,7 @@ def stack_weights(
         return {labels[0]: 1.0}
     prior = prior_weights(labels, config.prior)
     if math.isinf(config.ridge):
-        kept = {label: float(p) for label, p in zip(labels, prior, strict=True) if p > 1e-6}
-        return {label: p / sum(kept.values()) for label, p in kept.items()}
+        return normalised(dict(zip(labels, prior.tolist(), strict=True)))
     v = np.concatenate(row_weights)
     v = v / v.sum()
     log_y = np.concatenate(targets)
@@ -262,10 +262,7 @@ def stack_weights(
     w, _ = nnls(a_aug, b_aug)
     if not (np.all(np.isfinite(w)) and w.sum() > 0):
         w = prior
-    w = w / w.sum()
-    kept = {label: float(wi) for label, wi in zip(labels, w, strict=True) if wi > 1e-6}
-    total = sum(kept.values())
-    return {label: wi / total for label, wi in kept.items()}
+    return normalised(dict(zip(labels, w.tolist(), strict=True)))
 
 
 def stack_toward_ic(
@@ -285,14 +282,13 @@ def stack_toward_ic(
             raise ScalingLabError("no candidate law could be fitted at every backtest cut") from exc
         return stack_weights(bt, eligible, config.with_(prior=()))
     mass = sum(p.get(k, 0.0) for k in eligible)
-    if not eligible or mass <= 1e-6:
+    if not eligible or mass <= MIN_WEIGHT:
         return p
     stacked = stack_weights(bt, eligible, config.with_(prior=tuple(p.items())))
     out = {k: w for k, w in p.items() if k not in eligible}
     for k, w in stacked.items():
         out[k] = w * mass
-    total = sum(out.values())
-    return {k: w / total for k, w in sorted(out.items(), key=lambda kv: -kv[1]) if w > 1e-6}
+    return _by_weight(normalised(out))
 
 
 def _n_free(bt: CurveBacktests) -> dict[str, int]:
@@ -338,10 +334,20 @@ def ic_weights(ic: Mapping[str, float], config: RuleConfig) -> dict[str, float]:
     if config.temperature <= 0:
         return {min(finite, key=lambda k: finite[k]): 1.0}
     raw = {k: math.exp(-(v - low) / (2.0 * config.temperature)) for k, v in finite.items()}
+    return _by_weight(normalised(raw))
+
+
+def normalised(raw: Mapping[str, float]) -> dict[str, float]:
+    """Weights scaled to sum to 1, shares not above MIN_WEIGHT dropped and the rest rescaled,
+    in `raw`'s order."""
     total = sum(raw.values())
-    kept = {k: v / total for k, v in raw.items() if v / total > 1e-6}
-    total = sum(kept.values())
-    return {k: v / total for k, v in sorted(kept.items(), key=lambda kv: -kv[1])}
+    kept = {k: v / total for k, v in raw.items() if v / total > MIN_WEIGHT}
+    kept_total = sum(kept.values())
+    return {k: v / kept_total for k, v in kept.items()}
+
+
+def _by_weight(weights: Mapping[str, float]) -> dict[str, float]:
+    return dict(sorted(weights.items(), key=lambda kv: -kv[1]))
 
 
 def prior_weights(labels: Sequence[str], prior: Sequence[tuple[str, float]]) -> FloatArray:
@@ -436,10 +442,7 @@ def weights_from_scores(
     if config.combine != "average":
         raise ScalingLabError(f"unknown combine {config.combine!r}: best, simplest or average")
     raw = {k: (finite[best] / v) ** (1.0 / config.temperature) for k, v in finite.items()}
-    total = sum(raw.values())
-    kept = {k: v / total for k, v in raw.items() if v / total > 1e-6}
-    total = sum(kept.values())
-    return {k: v / total for k, v in kept.items()}
+    return normalised(raw)
 
 
 def calibrate(
@@ -495,8 +498,7 @@ def _cut_weights(
         fitted = {
             k: w for k, w in weights.items() if np.all(np.isfinite(bt.candidates[k].log_pred[j]))
         }
-        total = sum(fitted.values())
-        return {k: w / total for k, w in fitted.items()} if total > 0 else {}
+        return normalised(fitted) if sum(fitted.values()) > 0 else {}
     fitted = {
         k: cb.noise[j]
         for k in config.candidates
