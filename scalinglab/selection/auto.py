@@ -9,9 +9,9 @@
    interval on the same backtests (scalinglab.fitting.calibration), which `predict_interval`
    applies at any x, wider the farther beyond the data.
 
-A curve too short to backtest (fewer than MIN_BACKTEST_POINTS points) is fitted with DEFAULT_LAW
-(a law with fewer parameters if the points are fewer still), with a FitWarning saying that its
-interval is the uncalibrated parameter band.
+A curve too short to backtest (fewer than MIN_BACKTEST_POINTS distinct x values: seeds of one
+shard count once) is fitted with DEFAULT_LAW (a law with fewer parameters if the values are fewer
+still), with a FitWarning saying that its interval is the uncalibrated parameter band.
 """
 
 from __future__ import annotations
@@ -77,12 +77,12 @@ class Selection:
         }
 
 
-def fallback_law(n_points: int, options: Mapping[str, Any] | None = None) -> ScalingLaw:
-    """DEFAULT_LAW, or a law with fewer parameters when the points are fewer still."""
+def fallback_law(n_values: int, options: Mapping[str, Any] | None = None) -> ScalingLaw:
+    """DEFAULT_LAW, or a law with fewer parameters when the distinct x values are fewer still."""
     opts = dict(options or {})
-    if n_points >= len(get_law(DEFAULT_LAW)().free_params()):
+    if n_values >= len(get_law(DEFAULT_LAW)().free_params()):
         return get_law(DEFAULT_LAW)(**opts)
-    if n_points >= 2:
+    if n_values >= 2:
         return get_law("m1")(**opts)
     return get_law("m1")(**{**opts, "fixed": {"c": 0.0}})  # one point: a constant
 
@@ -125,8 +125,10 @@ def auto_fit(
             raise ScalingLabError(f"the target x must be a positive number, got {target}")
         if target > x_max:
             horizon = math.log(target / x_max)
-    if n < MIN_BACKTEST_POINTS:
-        return _fallback(x_arr, y_arr, options, f"{n} points are too few to backtest")
+    n_values = len(np.unique(x_arr[:, 0]))
+    if n_values < MIN_BACKTEST_POINTS:
+        why = f"{n} points" if n_values == n else f"{n} points at {n_values} distinct x values"
+        return _fallback(x_arr, y_arr, options, f"{why} are too few to backtest")
     bt = backtest_curve(
         x_arr[:, 0],
         y_arr,
@@ -208,7 +210,7 @@ def _weighted_law(
 def _fallback(
     x: np.ndarray, y: np.ndarray, options: Mapping[str, Any] | None, why: str
 ) -> tuple[ScalingLaw, Selection]:
-    law = fallback_law(len(y), options)
+    law = fallback_law(len(np.unique(x[:, 0])), options)
     message = (
         f"auto: {why}; fitted the default law {law.name!r} without selection, and its "
         "intervals are the parameter band, not calibrated"

@@ -8,9 +8,11 @@ backtest's held-out part reaches `horizon` beyond its own last training point:
 
     cut_j = x_max · e^(−horizon − j·spacing),  j = 0, 1, ...,  spacing = horizon / 2,
 
-each keeping at least `min_train` points (when the curve is too short for that, the cut keeps
-`min_train` points and the backtest reaches less far; `reach` records how far it did). Every
-candidate is fitted at every cut in one batched solve (scalinglab.fitting.subsets), and the log
+each keeping at least MIN_TRAIN_POINTS distinct x values (when the curve is too short for that,
+the cut keeps that many and the backtest reaches less far; `reach` records how far it did). Every
+candidate with fewer free parameters than a cut's distinct x values is fitted at that cut, all in
+one batched solve (scalinglab.fitting.subsets); replicates (seeds of one shard) count once, so a
+law is never backtested where it could interpolate the shard means exactly. The log
 prediction of every held-out point is kept, so scores and calibration can read the error at any
 distance up to the horizon.
 """
@@ -28,8 +30,8 @@ from scalinglab.errors import ScalingLabError
 from scalinglab.fitting.subsets import SubsetFit, fit_subsets
 from scalinglab.laws.base import FloatArray, ScalingLaw, get_law
 
-MIN_TRAIN_POINTS = 4  # a backtest fits on at least this many points
-EXTRA_POINTS = 1  # a candidate is fitted at a cut only with >= (its free parameters + this) points
+MIN_TRAIN_POINTS = 4  # a backtest fits on at least this many distinct x values
+EXTRA_POINTS = 1  # a law is fitted at a cut only with >= (its free parameters + this) x values
 MAX_CUTS = 4  # backtests per curve
 BACKTEST_START_BUDGET = 16  # start points of each backtest fit (the law's grid, thinned)
 FULL_START_BUDGET = 64  # start points of a candidate's fit on every point (rule "ic" reads it)
@@ -70,29 +72,36 @@ def cut_points(x: FloatArray, horizon: float, n_cuts: int = MAX_CUTS) -> list[in
     """Numbers of training points (x ascending) at each cut, distinct and decreasing.
 
     The first cut keeps the points with ln x ≤ ln x_max − horizon (so its backtest reaches the
-    horizon), the next ones step back by horizon/2; every cut keeps at least MIN_TRAIN_POINTS and
-    holds out at least one point. Tied x values are never split between the two parts.
+    horizon), the next ones step back by horizon/2; every cut keeps at least MIN_TRAIN_POINTS
+    distinct x values and holds out at least one. Tied x values (seeds of one shard) are never
+    split between the two parts, and they count once: a replicate measures the noise, not the
+    shape of the curve, so it adds no degree of freedom to an extrapolation.
     """
     xs = np.sort(np.asarray(x, dtype=float).reshape(-1))
-    n = xs.size
-    if n < MIN_TRAIN_POINTS + 1:
+    values, counts = np.unique(xs, return_counts=True)
+    if values.size < MIN_TRAIN_POINTS + 1:
         return []
     if not (math.isfinite(horizon) and horizon > 0):
         raise ScalingLabError(f"the extrapolation horizon must be > 0, got {horizon}")
-    lx = np.log(xs)
+    lv = np.log(values)
+    points_below = np.cumsum(counts)  # points with x <= values[m - 1], at index m - 1
     spacing = horizon / 2
     out: list[int] = []
     for j in range(n_cuts):
-        edge = lx[-1] - horizon - j * spacing
-        k = int(np.searchsorted(lx, edge + 1e-12 * max(1.0, abs(edge)), side="right"))
-        while 0 < k < n and xs[k] == xs[k - 1]:
-            k += 1
-        k = min(max(k, MIN_TRAIN_POINTS), n - 1)
-        while k > 0 and xs[k] == xs[k - 1]:  # ties at the top of the training part
-            k -= 1
-        if k >= MIN_TRAIN_POINTS and k not in out:
+        edge = lv[-1] - horizon - j * spacing
+        m = int(np.searchsorted(lv, edge + 1e-12 * max(1.0, abs(edge)), side="right"))
+        m = min(max(m, MIN_TRAIN_POINTS), values.size - 1)  # distinct x values kept
+        k = int(points_below[m - 1])
+        if k not in out:
             out.append(k)
     return sorted(out, reverse=True)
+
+
+def distinct_values(x: FloatArray) -> FloatArray:
+    """For each k, the number of distinct values among the first k of the sorted x (index k)."""
+    xs = np.sort(np.asarray(x, dtype=float).reshape(-1))
+    new_value = np.r_[xs[:1] == xs[:1], xs[1:] != xs[:-1]]  # empty for an empty x
+    return np.concatenate([[0], np.cumsum(new_value)])
 
 
 @dataclass
@@ -173,13 +182,16 @@ def backtest_curve(
     xs, ys = xs[order], ys[order]
     h = default_horizon(xs) if horizon is None else float(horizon)
     cuts = cut_points(xs, h, n_cuts)
+    distinct = distinct_values(xs)
     X = xs[:, None]
     results: dict[str, CandidateBacktest] = {}
     full: dict[str, SubsetFit | None] = {}
     full_noise: dict[str, float] = {}
     for cand in candidates:
         n_free = cand.n_free()
-        usable = [k for k in cuts if k >= n_free + EXTRA_POINTS]
+        # degrees of freedom come from distinct x values: with seeds at each shard, a cut of
+        # 2 shards × 2 seeds would otherwise "fit" a three-parameter law it cannot identify
+        usable = [k for k in cuts if distinct[k] >= n_free + EXTRA_POINTS]
         sizes = [*usable, xs.size] if full_start_budget is not None else usable
         budgets = [start_budget] * len(usable)
         if full_start_budget is not None:

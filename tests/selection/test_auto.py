@@ -105,6 +105,16 @@ def test_a_single_point_gives_a_constant_not_an_error() -> None:
     np.testing.assert_allclose(law.predict(np.array([[10.0], [1e6]])), 0.5)
 
 
+def test_seeds_of_one_shard_count_once_toward_a_backtest() -> None:
+    """Two shards of three seeds: 6 points but 2 distinct x values; too few to backtest, and
+    too few for the three-parameter default, so the fallback is the two-parameter power law."""
+    x = np.repeat([100.0, 200.0], 3)
+    y = 2 * x**-0.3 * np.tile([0.99, 1.0, 1.01], 2)
+    with pytest.warns(FitWarning, match="6 points at 2 distinct x values are too few"):
+        law, sel = auto_fit(x, y)
+    assert sel.fallback and law.name == "m1"
+
+
 def test_defaults_are_stated() -> None:
     assert DEFAULT_LAW == "power_const"
     assert MIN_BACKTEST_POINTS == 5

@@ -38,6 +38,39 @@ def test_tied_x_values_are_never_split() -> None:
         assert x[k - 1] != x[k]
 
 
+def test_replicates_count_once_toward_the_minimum_of_a_cut() -> None:
+    """Seeds at each shard: the shortest cut keeps MIN_TRAIN_POINTS distinct x values, not
+    MIN_TRAIN_POINTS points (two shards of two seeds each cannot identify a curve)."""
+    x = np.repeat(np.geomspace(128, 4096, 6), 2)  # the image check's 12 per-seed points
+    cuts = cut_points(x, np.log(60_000 / 4096), 3)
+    assert cuts == [2 * MIN_TRAIN_POINTS]
+    assert len(np.unique(x[: cuts[0]])) == MIN_TRAIN_POINTS
+    # five distinct values: one cut; four: none, however many seeds
+    assert cut_points(np.repeat(np.geomspace(1, 10, 5), 3), 5.0) == [3 * MIN_TRAIN_POINTS]
+    assert cut_points(np.repeat(np.geomspace(1, 10, MIN_TRAIN_POINTS), 3), 1.0) == []
+
+
+def test_a_candidate_needs_more_distinct_x_values_than_parameters_at_a_cut() -> None:
+    """m4 (5 free parameters) is backtested at a cut of 8 points only when they hold ≥ 6
+    distinct x values; with 4 shards × 2 seeds it is not eligible, power_const (3) is."""
+    shards = np.geomspace(100, 1e5, 7)
+    x = np.repeat(shards, 2)
+    y = 3.0 * x**-0.4 + 0.05
+    y = y * np.where(np.arange(x.size) % 2 == 0, 1.01, 0.99)  # two seeds
+    bt = backtest_curve(
+        x, y, [candidate("m4"), candidate("power_const")], horizon=np.log(1e5 / 300)
+    )
+    assert bt.cuts == [8]
+    assert not bt.candidates["m4"].eligible
+    assert bt.candidates["power_const"].eligible
+    # the same 8 points at 8 distinct x values: m4 is fitted there
+    spread = np.geomspace(100, 1e5, 14)
+    bt = backtest_curve(
+        spread, 3.0 * spread**-0.4 + 0.05, [candidate("m4")], horizon=np.log(1e5 / spread[7])
+    )
+    assert 8 in bt.cuts and np.all(np.isfinite(bt.candidates["m4"].log_pred[bt.cuts.index(8)]))
+
+
 @pytest.mark.parametrize("bad", [0.0, -1.0, float("nan")])
 def test_the_horizon_must_be_positive(bad: float) -> None:
     with pytest.raises(Exception, match="horizon"):
