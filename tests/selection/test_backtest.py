@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scalinglab.selection.backtest import (
     MIN_TRAIN_POINTS,
@@ -69,6 +71,29 @@ def test_a_candidate_needs_more_distinct_x_values_than_parameters_at_a_cut() -> 
         spread, 3.0 * spread**-0.4 + 0.05, [candidate("m4")], horizon=np.log(1e5 / spread[7])
     )
     assert 8 in bt.cuts and np.all(np.isfinite(bt.candidates["m4"].log_pred[bt.cuts.index(8)]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    shards=st.lists(st.integers(1, 10**6), min_size=1, max_size=12, unique=True),
+    seeds=st.lists(st.integers(1, 4), min_size=12, max_size=12),
+    horizon=st.floats(1e-3, 10.0),
+    n_cuts=st.integers(1, 4),
+)
+def test_every_cut_keeps_whole_shards_and_enough_distinct_values(
+    shards: list[int], seeds: list[int], horizon: float, n_cuts: int
+) -> None:
+    """Any shards at 1-4 seeds each: a cut never splits a shard's seeds, keeps at least
+    MIN_TRAIN_POINTS distinct x values and holds at least one out; too few values give none."""
+    x = np.sort(np.repeat(np.asarray(shards, dtype=float), seeds[: len(shards)]))
+    cuts = cut_points(x, horizon, n_cuts)
+    if len(shards) <= MIN_TRAIN_POINTS:
+        assert cuts == []
+        return
+    assert cuts and cuts == sorted(set(cuts), reverse=True) and len(cuts) <= n_cuts
+    for k in cuts:
+        assert x[k - 1] < x[k]
+        assert len(np.unique(x[:k])) >= MIN_TRAIN_POINTS
 
 
 @pytest.mark.parametrize("bad", [0.0, -1.0, float("nan")])
