@@ -65,6 +65,14 @@ class Calibration:
     growth: float = 0.0
     scale: float = 1.0
     beyond: float = 0.0
+    # distinct held-out x values behind the scores, summed over the cuts (seeds of one shard
+    # count once); None in fit files written before it was kept: then every score counts
+    values: int | None = None
+
+    @property
+    def n_values(self) -> int:
+        """How many distinct held-out x values the scores rest on."""
+        return sum(len(s) for s in self.scores) if self.values is None else self.values
 
     def multiplier(self, level: float) -> float:
         """q_level: the conformal quantile across cuts of each cut's `level`-quantile."""
@@ -95,6 +103,7 @@ class Calibration:
             "growth": self.growth,
             "scale": self.scale,
             "beyond": self.beyond,
+            "values": self.values,
         }
 
     @classmethod
@@ -105,6 +114,7 @@ class Calibration:
         try:
             scores = tuple(tuple(float(v) for v in cut) for cut in data["scores"])
             reach = data.get("reach")
+            values = data.get("values")
             return cls(
                 scores=scores,
                 noise=float(data["noise"]),
@@ -113,6 +123,7 @@ class Calibration:
                 growth=float(data.get("growth", 0.0)),
                 scale=float(data.get("scale", 1.0)),
                 beyond=float(data.get("beyond", 0.0)),
+                values=None if values is None else int(values),
             )
         except (TypeError, ValueError):
             raise ScalingLabError("a calibration in a fit file must hold numbers") from None

@@ -168,15 +168,19 @@ def auto_fit(
 
 def interval_warnings(calibration: Calibration | None, x: float | None = None) -> list[str]:
     """Why a calibrated interval may be optimistic: it rests on fewer than
-    FEW_CALIBRATION_POINTS held-out backtest points, or x lies past the distance beyond the
+    FEW_CALIBRATION_POINTS held-out backtest points (distinct x values: seeds of one shard
+    count once, as in the backtests), or x lies past the distance beyond the
     data that the backtests checked (the comments at FEW_CALIBRATION_POINTS say what the corpus
     showed of each)."""
     if calibration is None:
         return []
     out = []
-    n = sum(len(s) for s in calibration.scores)
-    if n < FEW_CALIBRATION_POINTS:
-        out.append(f"the interval rests on only {n} held-out backtest point(s)" + _covered(82))
+    n, n_values = sum(len(s) for s in calibration.scores), calibration.n_values
+    if n_values < FEW_CALIBRATION_POINTS:
+        at = "" if n_values == n else f" at {n_values} distinct x value(s)"
+        out.append(
+            f"the interval rests on only {n} held-out backtest point(s){at}" + _covered(82)
+        )
     reach = calibration.reach
     if x is not None and math.isfinite(x) and x > 0 and math.isfinite(reach) and reach > 0:
         d = math.log(x / calibration.x_max)

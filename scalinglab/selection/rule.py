@@ -459,9 +459,10 @@ def calibrate(
     interval of e^±100."""
     scores: list[list[float]] = []
     sigmas: list[float] = []
+    values = 0
     reach = bt.reach
     for j in range(min(config.n_cuts, len(bt.cuts))):
-        _, log_y, d = bt.held_out(j)
+        x_h, log_y, d = bt.held_out(j)
         mask = _within_horizon(d, bt.horizon)
         w_cut = _cut_weights(bt, weights, config, j)
         if not w_cut:
@@ -473,6 +474,7 @@ def calibrate(
         g = growth_factor(d[mask], reach, config.growth, config.beyond)
         z = np.abs(log_y[mask] - np.asarray(pred)[mask]) / (sigma * g)
         scores.append(sorted(float(v) for v in z))
+        values += len(np.unique(x_h[mask]))
     noise = max(float(full_noise), NOISE_FLOOR)
     if sigmas:
         noise = min(noise, NOISE_RATIO_CAP * max(sigmas))
@@ -484,6 +486,7 @@ def calibrate(
         growth=config.growth,
         scale=config.scale,
         beyond=config.beyond,
+        values=values,
     )
 
 

@@ -201,6 +201,28 @@ def test_an_interval_on_few_backtest_points_is_flagged(n: int, flagged: bool) ->
         assert f"rests on only {n_scores} held-out backtest point" in sel.reason
 
 
+def test_seeds_count_once_toward_the_calibration_points() -> None:
+    """7 shards at 2 seeds, 100x beyond: the one cut holds out 3 shards, 6 points; the interval
+    rests on 3 distinct x values and is flagged, as the same curve at one seed is."""
+    m = np.logspace(2, 5, 7)
+    y = (4.0 * m**-0.5 + 0.2) * np.exp(0.01 * np.random.default_rng(0).standard_normal(7))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        law, one = auto_fit(m, y, target=1e7)
+        law2, two = auto_fit(
+            np.repeat(m, 2), np.repeat(y, 2) * np.tile([0.99, 1.01], 7), target=1e7
+        )
+    assert law.calibration_ is not None and law2.calibration_ is not None
+    n_values = law2.calibration_.n_values
+    n_points = sum(len(s) for s in law2.calibration_.scores)
+    assert n_points == 2 * n_values and n_values < FEW_CALIBRATION_POINTS <= n_points
+    assert law.calibration_.n_values == n_values
+    assert (
+        f"rests on only {n_points} held-out backtest point(s) at {n_values} distinct" in two.reason
+    )
+    assert f"rests on only {n_values} held-out backtest point(s)," in one.reason
+
+
 def test_a_target_past_the_backtests_reach_is_flagged() -> None:
     """Two decades of data cannot backtest five decades of extrapolation: the reason says the
     target lies past the distance the backtests checked; a target within it is not flagged."""

@@ -108,6 +108,16 @@ def test_intervals_widen_faster_past_the_backtests_reach() -> None:
     assert "-b1-" in RuleConfig(beyond=1.0).key and "-b" not in RuleConfig().key
 
 
+def test_a_calibration_keeps_its_distinct_held_out_values() -> None:
+    """`values` (distinct held-out x values) survives to_dict/from_dict; a fit file without it
+    counts every score, as before."""
+    cal = Calibration(scores=((1.0, 2.0, 3.0, 4.0),), noise=0.01, x_max=10.0, values=2)
+    assert cal.n_values == 2
+    assert Calibration.from_dict(cal.to_dict()) == cal
+    old = {k: v for k, v in cal.to_dict().items() if k != "values"}
+    assert Calibration.from_dict(old).n_values == 4
+
+
 def test_conformal_quantile() -> None:
     assert conformal_quantile([3, 1, 2], 0.9) == 3  # n too small: the largest
     assert conformal_quantile(list(range(1, 20)), 0.5) == 10  # ⌈20·0.5⌉ = 10th
