@@ -7,7 +7,8 @@ holds the choice made on all sources (README, "How auto predicts").
 
 1. **Score** (scalinglab.selection.backtest gives the backtests). At each cut a candidate's error
    is |log y − log ŷ| at the held-out point farthest within the horizon (`score="far"`: what a
-   user extrapolates to is that far), or the RMSE of log error over the held-out points within
+   user extrapolates to is that far; the mean over its seeds when that shard has several), or
+   the RMSE of log error over the held-out points within
    the horizon (`score="rmse"`, Alabdulmohsin et al. 2022's score). A candidate's score is the
    geometric mean over cuts; a candidate not fitted at every cut is not eligible.
 2. **Weigh**. `combine="best"`: the lowest score takes all the weight; `"simplest"`: among the
@@ -149,10 +150,14 @@ def candidate_scores(bt: CurveBacktests, config: RuleConfig) -> dict[str, float]
             continue
         errors = []
         for j in cuts:
-            _, log_y, d = bt.held_out(j)
+            x_h, log_y, d = bt.held_out(j)
             mask = _within_horizon(d, bt.horizon)
             r = (log_y - cb.log_pred[j])[mask]
-            errors.append(abs(r[-1]) if config.score == "far" else math.sqrt(float(np.mean(r * r))))
+            if config.score == "far":  # the mean over the seeds of the farthest shard
+                far = x_h[mask] == x_h[mask][-1]
+                errors.append(float(np.mean(np.abs(r[far]))))
+            else:
+                errors.append(math.sqrt(float(np.mean(r * r))))
         values = np.maximum(np.asarray(errors, dtype=float), 1e-12)
         out[label] = float(np.exp(np.mean(np.log(values))))
     return out

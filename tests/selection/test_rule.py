@@ -19,6 +19,7 @@ from scalinglab.selection.rule import (
     NOISE_RATIO_CAP,
     RuleConfig,
     calibrate,
+    candidate_scores,
     ic_weights,
     information_criteria,
     mixture_prior,
@@ -57,6 +58,20 @@ def test_a_candidate_missing_a_cut_is_not_eligible() -> None:
     result = weigh(bt, CONFIG.with_(combine="best"))
     assert math.isinf(result.scores["a"]) and result.weights == {"b": 1.0}
     assert "not eligible: a" in result.reason
+
+
+def test_the_far_score_averages_the_seeds_of_the_farthest_shard() -> None:
+    """Shards 1 … 10^3 at 2 seeds, one cut after 10 (the farthest within the horizon is 100):
+    "far" reads |error| at 100 as the mean over its two seeds (0.01 and 0.03), not the last
+    seed alone; the error at 1,000 lies past the horizon."""
+    x = np.repeat([1.0, 2.0, 5.0, 10.0, 20.0, 100.0, 1e3], 2)
+    y = np.full(x.size, 2.0)
+    k = 8  # 1 … 10 at two seeds
+    errors = np.array([0.05, -0.05, 0.01, -0.03, 0.5, 0.5])  # at 20, 100 and 1,000
+    cand = CandidateBacktest("a", 1, [np.log(y[k:]) + errors], [0.01])
+    bt = CurveBacktests(x, y, np.log(10.0), [k], {"a": cand})
+    score = candidate_scores(bt, RuleConfig(candidates=("a",), n_cuts=1, score="far"))["a"]
+    assert score == pytest.approx(0.02)
 
 
 def test_calibration_scales_with_the_backtest_errors() -> None:
