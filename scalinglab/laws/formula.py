@@ -227,21 +227,13 @@ class FormulaLaw(ScalingLaw):
         return self._roles[self.base_param(name)][0]
 
     def _declare_params(self) -> tuple[Param, ...]:
-        user_bounds = dict(self.bounds or {})
         log_names = set(self.log or ())
-        params = []
-        for name in self._expanded_names():
-            base = self.base_param(name)
-            role = self.role(name)
-            bounds = user_bounds.get(name, user_bounds.get(base))
-            logged = role in ("offset", "scale")
-            if name in log_names or base in log_names:
-                logged = True
-            elif bounds is not None and float(bounds[0]) < 0:
-                logged = False  # a signed range: the linear scale
-            lower, upper = default_range(role, logged)
-            params.append(Param(name, lower=lower, upper=upper, log=logged, doc=role))
-        return tuple(params)
+        return tuple(
+            declared_param(
+                n, self.role(n), self.given_bounds(n), bool({n, self.base_param(n)} & log_names)
+            )
+            for n in self._expanded_names()
+        )
 
     def given_bounds(self, name: str) -> Sequence[float] | None:
         """The `bounds` option's, given for a parameter or, for the per-group copies of a
@@ -484,11 +476,17 @@ def combine_group_fits(fits: Mapping[str, LawT], group_column: str = "group") ->
     return law
 
 
-def default_range(role: str, logged: bool) -> tuple[float, float]:
-    """A formula parameter's default bounds: its role's for an exponent, (0, inf) on the log
-    scale, unbounded otherwise (module docstring)."""
+def declared_param(name: str, role: str, bounds: Sequence[float] | None, in_log: bool) -> Param:
+    """A formula parameter on its role's default scale and range (module docstring): the log
+    scale for an offset or a scale, or when named in `log` (`in_log`), but not when its given
+    `bounds` go below 0 (a signed range: the linear scale); an exponent's range by its role,
+    (0, inf) on the log scale, unbounded otherwise."""
+    signed = bounds is not None and float(bounds[0]) < 0
+    logged = in_log or (role in ("offset", "scale") and not signed)
     lower, upper = _EXPONENT_RANGES.get(role, (0.0 if logged else -math.inf, math.inf))
-    return (max(lower, 0.0), upper) if logged else (lower, upper)
+    if logged:
+        lower = max(lower, 0.0)
+    return Param(name, lower=lower, upper=upper, log=logged, doc=role)
 
 
 def _allocate(available: Sequence[int], budget: int) -> list[int]:

@@ -51,7 +51,7 @@ from scalinglab.laws.formula import (
     FormulaLaw,
     _allocate,
     combine_group_fits,
-    default_range,
+    declared_param,
     fixed_per_group,
     projectable,
 )
@@ -258,21 +258,13 @@ class JointFormulaLaw(ScalingLaw):
         return [n for n in self._base_order if len(self.outputs_of(n)) > 1]
 
     def _declare_params(self) -> tuple[Param, ...]:
-        user_bounds = dict(self.bounds or {})
         log_names = set(self.log or ())
-        params = []
-        for name in self._param_order:
-            role = self.role(name)
-            base = self.base_param(name)
-            bounds = user_bounds.get(name, user_bounds.get(base))
-            logged = role in ("offset", "scale")
-            if name in log_names or base in log_names:
-                logged = True
-            elif bounds is not None and float(bounds[0]) < 0:
-                logged = False
-            lower, upper = default_range(role, logged)
-            params.append(Param(name, lower=lower, upper=upper, log=logged, doc=role))
-        return tuple(params)
+        return tuple(
+            declared_param(
+                n, self.role(n), self.given_bounds(n), bool({n, self.base_param(n)} & log_names)
+            )
+            for n in self._param_order
+        )
 
     # --------------------------------------------------------------------------------------
     # Data

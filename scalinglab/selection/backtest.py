@@ -97,13 +97,6 @@ def cut_points(x: FloatArray, horizon: float, n_cuts: int = MAX_CUTS) -> list[in
     return sorted(out, reverse=True)
 
 
-def distinct_values(x: FloatArray) -> FloatArray:
-    """For each k, the number of distinct values among the first k of the sorted x (index k)."""
-    xs = np.sort(np.asarray(x, dtype=float).reshape(-1))
-    new_value = np.r_[xs[:1] == xs[:1], xs[1:] != xs[:-1]]  # empty for an empty x
-    return np.concatenate([[0], np.cumsum(new_value)])
-
-
 @dataclass
 class CandidateBacktest:
     """One candidate over the cuts of one curve: log predictions of each cut's held-out points
@@ -182,15 +175,15 @@ def backtest_curve(
     xs, ys = xs[order], ys[order]
     h = default_horizon(xs) if horizon is None else float(horizon)
     cuts = cut_points(xs, h, n_cuts)
-    distinct = distinct_values(xs)
+    # degrees of freedom come from distinct x values: with seeds at each shard, a cut of
+    # 2 shards × 2 seeds would otherwise "fit" a three-parameter law it cannot identify
+    distinct = {k: np.unique(xs[:k]).size for k in cuts}
     X = xs[:, None]
     results: dict[str, CandidateBacktest] = {}
     full: dict[str, SubsetFit | None] = {}
     full_noise: dict[str, float] = {}
     for cand in candidates:
         n_free = cand.n_free()
-        # degrees of freedom come from distinct x values: with seeds at each shard, a cut of
-        # 2 shards × 2 seeds would otherwise "fit" a three-parameter law it cannot identify
         usable = [k for k in cuts if distinct[k] >= n_free + EXTRA_POINTS]
         sizes = [*usable, xs.size] if full_start_budget is not None else usable
         budgets = [start_budget] * len(usable)

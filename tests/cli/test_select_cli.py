@@ -21,6 +21,15 @@ def write_curve(path: Path, n: int) -> Path:
     return path
 
 
+def fit_auto_for_1e7(tmp_path: Path, n: int) -> Path:
+    """`fit --law auto --target shard_size=1e7` on an n-point curve; the fit file's path."""
+    data = write_curve(tmp_path / "curve.csv", n)
+    out = tmp_path / "fit.json"
+    args = ["fit", str(data), "--law", "auto", "--x", "shard_size", "--y", "best_val_error"]
+    assert run_app([*args, "--target", "shard_size=1e7", "--json", str(out)]) == 0
+    return out
+
+
 def test_fit_auto_reports_the_winner_and_writes_a_calibrated_fit(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -61,10 +70,7 @@ def test_fit_and_predict_say_when_an_interval_rests_on_few_backtest_points(
 ) -> None:
     """6 points extrapolated 10x leave one held-out backtest point: `fit --law auto` and
     `predict` with its fit file both warn that the interval is optimistic."""
-    data = write_curve(tmp_path / "curve.csv", 6)
-    out = tmp_path / "fit.json"
-    args = ["fit", str(data), "--law", "auto", "--x", "shard_size", "--y", "best_val_error"]
-    assert run_app([*args, "--target", "shard_size=1e7", "--json", str(out)]) == 0
+    out = fit_auto_for_1e7(tmp_path, 6)
     assert "read it as optimistic" in " ".join(capsys.readouterr().out.split())
     assert run_app(["predict", str(out), "--at", "shard_size=1e7"]) == 0
     text = " ".join(capsys.readouterr().out.split())
@@ -76,10 +82,7 @@ def test_predict_warns_past_the_distance_the_backtests_checked(
 ) -> None:
     """Backtested for 10x beyond the data: predict at 10x says nothing of the reach; at 1000x
     it warns that the interval's growth there is extrapolated."""
-    data = write_curve(tmp_path / "curve.csv", 12)
-    out = tmp_path / "fit.json"
-    args = ["fit", str(data), "--law", "auto", "--x", "shard_size", "--y", "best_val_error"]
-    assert run_app([*args, "--target", "shard_size=1e7", "--json", str(out)]) == 0
+    out = fit_auto_for_1e7(tmp_path, 12)
     assert "past the" not in capsys.readouterr().out
     assert run_app(["predict", str(out), "--at", "shard_size=1e7"]) == 0
     assert "past the" not in capsys.readouterr().out
