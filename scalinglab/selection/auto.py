@@ -178,9 +178,7 @@ def interval_warnings(calibration: Calibration | None, x: float | None = None) -
     n, n_values = sum(len(s) for s in calibration.scores), calibration.n_values
     if n_values < FEW_CALIBRATION_POINTS:
         at = "" if n_values == n else f" at {n_values} distinct x value(s)"
-        out.append(
-            f"the interval rests on only {n} held-out backtest point(s){at}" + _covered(82)
-        )
+        out.append(f"the interval rests on only {n} held-out backtest point(s){at}" + _covered(82))
     reach = calibration.reach
     if x is not None and math.isfinite(x) and x > 0 and math.isfinite(reach) and reach > 0:
         d = math.log(x / calibration.x_max)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -130,6 +130,21 @@ class CurveBacktests:
         k = self.cuts[j]
         x_h = self.x[k:]
         return x_h, np.log(self.y[k:]), np.log(x_h / self.x[k - 1])
+
+    def only_cuts(self, keep: Sequence[int]) -> CurveBacktests:
+        """The same backtests with only the cuts of index `keep` (in that order)."""
+        return replace(
+            self,
+            cuts=[self.cuts[j] for j in keep],
+            candidates={
+                k: replace(
+                    cb,
+                    log_pred=[cb.log_pred[j] for j in keep],
+                    noise=[cb.noise[j] for j in keep],
+                )
+                for k, cb in self.candidates.items()
+            },
+        )
 
     @property
     def reach(self) -> float:

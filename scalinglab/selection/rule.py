@@ -31,7 +31,10 @@ holds the choice made on all sources (README, "How auto predicts").
    the expected growth of the error with the distance d beyond the last training point — are
    that cut's scores; q is the conformal quantile across cuts of each cut's `level`-quantile (the
    largest with fewer than 9 cuts). The interval is ŷ·exp(± scale·q·σ·g(d)), σ the full fits'
-   weighted residual scale and d the query's distance beyond the data.
+   weighted residual scale and d the query's distance beyond the data. A stack's weights are
+   fitted to the same held-out points its scores are read from, so the scores are optimistic
+   for a weakly regularised stack; `crossfit=True` scores each cut with the weights stacked on
+   the other cuts only (cross-fitting; with one cut, the prior's weights).
 """
 
 from __future__ import annotations
@@ -77,6 +80,9 @@ class RuleConfig:
     # "stack": "ic" pulls toward the Akaike weights of the full fits (`criterion`,
     # `temperature`) instead of `prior` (see `stack_toward_ic`).
     toward: str = "prior"
+    # "stack": calibrate each cut with the weights stacked on the other cuts only (cross-fitting),
+    # so that no held-out point scores weights fitted to it
+    crossfit: bool = False
 
     def with_(self, **changes: object) -> RuleConfig:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -99,6 +105,7 @@ class RuleConfig:
         return (
             f"{self.combine}{t}-{self.score}-k{self.n_cuts}-g{self.growth:g}"
             + (f"-b{self.beyond:g}" if self.beyond else "")
+            + ("-x" if self.crossfit and self.combine == "stack" else "")
             + f"-s{self.scale:g}-{'+'.join(self.candidates)}"
         )
 
@@ -500,9 +507,12 @@ def _cut_weights(
 ) -> dict[str, float]:
     """The weights the rule gives at cut j: under "ic" the rule applied to that cut's fits (its
     points and residual scales; candidates the full fit kept or not), otherwise the full fit's
-    weights of the candidates fitted there, renormalised. Empty when no candidate was fitted
+    weights (under `crossfit`, those stacked on the other cuts) of the candidates fitted there,
+    renormalised. Empty when no candidate was fitted
     there."""
     if config.combine != "ic":
+        if config.combine == "stack" and config.crossfit:
+            weights = _crossfit_weights(bt, config, j)
         fitted = {
             k: w for k, w in weights.items() if np.all(np.isfinite(bt.candidates[k].log_pred[j]))
         }
@@ -514,5 +524,23 @@ def _cut_weights(
     }
     try:
         return ic_weights(information_criteria(bt.cuts[j], fitted, _n_free(bt), config), config)
+    except ScalingLabError:
+        return {}
+
+
+def _crossfit_weights(bt: CurveBacktests, config: RuleConfig, j: int) -> dict[str, float]:
+    """The stack's weights fitted on the backtests of every cut but j (the prior's when j is
+    the only cut): the weights cut j's scores are computed with under `crossfit`."""
+    n = min(config.n_cuts, len(bt.cuts))
+    eligible = {
+        k: 0.0 if all(np.all(np.isfinite(cb.log_pred[i])) for i in range(n)) else math.inf
+        for k in config.candidates
+        if (cb := bt.candidates.get(k)) is not None
+    }
+    others = bt.only_cuts([i for i in range(n) if i != j])
+    try:
+        return candidate_weights(
+            others, eligible, config if others.cuts else config.with_(ridge=math.inf)
+        )
     except ScalingLabError:
         return {}

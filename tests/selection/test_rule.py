@@ -306,3 +306,46 @@ def test_stacks_toward_the_akaike_weights_keep_the_unbacktested_laws_share() -> 
     assert w["a"] == pytest.approx(0.9 * (1 - p["c"]), abs=1e-3)
     cal = calibrate(bt, w, config.with_(growth=0.0, scale=1.0), full_noise=0.01)
     assert len(cal.scores) == 3 and all(np.all(np.isfinite(s)) for s in cal.scores)
+
+
+def _disagreeing_backtests() -> CurveBacktests:
+    """Two laws and two cuts: a is exact at the first cut and b 0.2 high; at the second b is
+    exact and a 0.2 low."""
+    x = np.geomspace(1, 1e3, 13)
+    y = np.full(13, 2.0)
+    cuts = [9, 7]
+    a = [np.log(y[9:]), np.log(y[7:]) - 0.2]
+    b = [np.log(y[9:]) + 0.2, np.log(y[7:])]
+    cands = {
+        "a": CandidateBacktest("a", 2, a, [0.01, 0.01]),
+        "b": CandidateBacktest("b", 2, b, [0.01, 0.01]),
+    }
+    return CurveBacktests(x, y, np.log(1e3), cuts, cands)
+
+
+def test_only_cuts_keeps_the_chosen_cuts_of_every_candidate() -> None:
+    bt = _disagreeing_backtests()
+    second = bt.only_cuts([1])
+    assert second.cuts == [7]
+    assert np.allclose(second.candidates["a"].log_pred[0], np.log(2.0) - 0.2)
+    assert second.candidates["b"].noise == [0.01]
+    assert bt.cuts == [9, 7]  # the original is left as it was
+
+
+def test_crossfit_scores_each_cut_with_weights_stacked_on_the_other_cuts() -> None:
+    """Stacked on both cuts, the weights split the two laws (0.4 and 0.6: the second cut holds
+    more points) and each cut's error is at most 0.12; a cut scored with the weights of the
+    other cut alone sees the other law's 0.2. With one cut
+    there is nothing else to fit on: it is scored with the prior, equal weights."""
+    bt = _disagreeing_backtests()
+    config = RuleConfig(candidates=("a", "b"), n_cuts=2, combine="stack", ridge=0.0)
+    weights = weigh(bt, config).weights
+    assert weights["a"] == pytest.approx(0.4, abs=1e-6)
+    plain = calibrate(bt, weights, config, 0.01)
+    crossed = calibrate(bt, weights, config.with_(crossfit=True), 0.01)
+    assert max(max(s) for s in plain.scores) * 0.01 == pytest.approx(0.12, abs=1e-6)
+    assert all(max(s) * 0.01 == pytest.approx(0.2, abs=1e-6) for s in crossed.scores)
+    one = config.with_(n_cuts=1, crossfit=True)
+    single = calibrate(bt, weigh(bt, one).weights, one, 0.01)
+    assert max(single.scores[0]) * 0.01 == pytest.approx(0.1, abs=1e-6)
+    assert "-x-" in config.with_(crossfit=True).key and "-x-" not in config.key
