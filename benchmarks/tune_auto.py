@@ -510,7 +510,8 @@ def main() -> None:
     )
     print(f"leave one source out: {time.perf_counter() - t0:.0f} s")
     # The learned choices' outcomes on their left-out source, with that split's prior.
-    shown = list(singles) + [o for o in outcomes if o.rule in set(loso["chosen"])]
+    chosen_by_split = set(loso["chosen"])
+    shown = list(singles) + [o for o in outcomes if o.rule in chosen_by_split]
     for row in loso[loso["learned"]].to_dict("records"):
         mine = [p for p in problems if p.source == row["left_out"]]
         again = grid_outcomes(mine, fits, STACKS, fold_priors[row["left_out"]], args.workers)

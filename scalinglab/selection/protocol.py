@@ -250,12 +250,13 @@ def summarise(
     tenths of a decade) or both.
     """
     names = list(dict.fromkeys(o.rule for o in outcomes)) if rules is None else list(rules)
-    chosen = [o for o in outcomes if o.rule in names]
+    wanted = set(names)  # a set: grids hold thousands of rules and millions of outcomes
+    chosen = [o for o in outcomes if o.rule in wanted]
     per_problem: dict[str, dict[str, float]] = {}
     for o in chosen:
         per_problem.setdefault(o.problem, {})[o.rule] = o.rmse
     won: set[tuple[str, str]] = set()
-    complete = {p for p, r in per_problem.items() if set(r) == set(names)}
+    complete = {p for p, r in per_problem.items() if r.keys() == wanted}
     for p in complete:
         for name in winners(per_problem[p]):
             won.add((p, name))
