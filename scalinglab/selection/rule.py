@@ -508,8 +508,7 @@ def _cut_weights(
     """The weights the rule gives at cut j: under "ic" the rule applied to that cut's fits (its
     points and residual scales; candidates the full fit kept or not), otherwise the full fit's
     weights (under `crossfit`, those stacked on the other cuts) of the candidates fitted there,
-    renormalised. Empty when no candidate was fitted
-    there."""
+    renormalised. Empty when no candidate was fitted there."""
     if config.combine != "ic":
         if config.combine == "stack" and config.crossfit:
             weights = _crossfit_weights(bt, config, j)

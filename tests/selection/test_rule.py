@@ -335,8 +335,8 @@ def test_only_cuts_keeps_the_chosen_cuts_of_every_candidate() -> None:
 def test_crossfit_scores_each_cut_with_weights_stacked_on_the_other_cuts() -> None:
     """Stacked on both cuts, the weights split the two laws (0.4 and 0.6: the second cut holds
     more points) and each cut's error is at most 0.12; a cut scored with the weights of the
-    other cut alone sees the other law's 0.2. With one cut
-    there is nothing else to fit on: it is scored with the prior, equal weights."""
+    other cut alone sees the other law's 0.2. With one cut there is nothing else to fit on: it
+    is scored with the prior, equal weights."""
     bt = _disagreeing_backtests()
     config = RuleConfig(candidates=("a", "b"), n_cuts=2, combine="stack", ridge=0.0)
     weights = weigh(bt, config).weights
