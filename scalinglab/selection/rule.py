@@ -530,13 +530,12 @@ def _cut_weights(
 def _crossfit_weights(bt: CurveBacktests, config: RuleConfig, j: int) -> dict[str, float]:
     """The stack's weights fitted on the backtests of every cut but j (the prior's when j is
     the only cut): the weights cut j's scores are computed with under `crossfit`."""
-    n = min(config.n_cuts, len(bt.cuts))
-    eligible = {
-        k: 0.0 if all(np.all(np.isfinite(cb.log_pred[i])) for i in range(n)) else math.inf
+    eligible = {  # as in candidate_scores: fitted at every cut
+        k: 0.0 if cb.eligible else math.inf
         for k in config.candidates
         if (cb := bt.candidates.get(k)) is not None
     }
-    others = bt.only_cuts([i for i in range(n) if i != j])
+    others = bt.only_cuts([i for i in range(min(config.n_cuts, len(bt.cuts))) if i != j])
     try:
         return candidate_weights(
             others, eligible, config if others.cuts else config.with_(ridge=math.inf)
