@@ -381,9 +381,18 @@ def point_knobs(key: str) -> str:
     return re.sub(r"-g[^-]+(-b[^-]+)?-s[^-]+", "", key)
 
 
+def family_of_key(key: str) -> str:
+    """The `--family` of a configuration, from its key (see `family`)."""
+    head = key.split("-", 1)[0]
+    if head.startswith("ic"):
+        return "ic"
+    return "hybrid" if re.search(r"(aic|bic)T", head) else "backtest"
+
+
 CHOOSERS: dict[str, protocol.Chooser] = {
     "two-stage": lambda summary: protocol.two_stage_choice(summary, point_knobs),
     "coverage-first": protocol.default_choice,
+    "nested": lambda summary: protocol.nested_choice(summary, family_of_key),
 }
 
 
@@ -411,7 +420,9 @@ def main() -> None:
         default="coverage-first",
         help="two-stage: point knobs by median RMSE, then interval knobs by coverage; "
         "coverage-first: among configurations covering 85-95%% everywhere, the lowest "
-        "worst-source regret against the best single law (protocol.default_choice)",
+        "worst-source regret against the best single law (protocol.default_choice); nested: "
+        "the family (--family) whose coverage-first choices hold best leave one tuning source "
+        "out, then coverage-first within it (protocol.nested_choice)",
     )
     parser.add_argument(
         "--stack-toward",

@@ -98,7 +98,59 @@ def fixed_per_group(
     return out
 
 
-class FormulaLaw(ScalingLaw):
+class RoleDeclaredLaw(ScalingLaw):
+    """What FormulaLaw and JointFormulaLaw share: the options of a law built from formulas, and
+    parameters declared from their roles (module docstring) and the `bounds` and `log` options,
+    a per-group copy `name[label]` taking its formula name's."""
+
+    def __init__(
+        self,
+        *,
+        log: Sequence[str] | None,
+        n_starts: int,
+        groups: Sequence[str] | None,
+        shared: Sequence[str] | None,
+        group_column: str,
+        variable_projection: bool,
+        **options: Any,
+    ) -> None:
+        super().__init__(**options)
+        self.log = log
+        self.n_starts = n_starts
+        self.variable_projection = variable_projection
+        self.groups = groups
+        self.shared = shared
+        self.group_column = group_column
+
+    def role(self, name: str) -> str:
+        """exponent, coefficient, threshold, offset or scale (see the module docstring)."""
+        raise NotImplementedError
+
+    def base_param(self, name: str) -> str:
+        """The formula's name of a (possibly per-group) parameter."""
+        raise NotImplementedError
+
+    def _param_order(self) -> Sequence[str]:
+        """Every parameter's name, in the order the law declares them."""
+        raise NotImplementedError
+
+    def _declare_params(self) -> tuple[Param, ...]:
+        log_names = set(self.log or ())
+        return tuple(
+            declared_param(
+                n, self.role(n), self.given_bounds(n), bool({n, self.base_param(n)} & log_names)
+            )
+            for n in self._param_order()
+        )
+
+    def given_bounds(self, name: str) -> Sequence[float] | None:
+        """The `bounds` option's, given for a parameter or, for the per-group copies of a
+        parameter, for its formula name."""
+        user = dict(self.bounds or {})
+        return user.get(name, user.get(self.base_param(name)))
+
+
+class FormulaLaw(RoleDeclaredLaw):
     """A law given by a formula string over the X columns `variables` (see the module docstring).
 
     FormulaLaw("E + A/N**alpha + B/D**beta", variables=["N", "D"]) is Hoffmann 2022's Chinchilla
@@ -122,13 +174,15 @@ class FormulaLaw(ScalingLaw):
         variable_projection: bool = True,
         **options: Any,
     ) -> None:
-        super().__init__(**options)
-        self.log = log
-        self.n_starts = n_starts
-        self.variable_projection = variable_projection
-        self.groups = groups
-        self.shared = shared
-        self.group_column = group_column
+        super().__init__(
+            log=log,
+            n_starts=n_starts,
+            groups=groups,
+            shared=shared,
+            group_column=group_column,
+            variable_projection=variable_projection,
+            **options,
+        )
         parsed = parse_formula(formula, option="formula")
         names = [str(v) for v in variables] if isinstance(variables, list | tuple) else []
         if not names:
@@ -175,7 +229,7 @@ class FormulaLaw(ScalingLaw):
             self._grouped = tuple(n for n in base_params if n not in shared_set)
         elif shared:
             raise ScalingLabError("shared parameters need groups (fit one law per group)")
-        known = {*base_params, *self._expanded_names()}
+        known = {*base_params, *self._param_order()}
         for option, given in (("log", log), ("bounds", self.bounds), ("starts", self.starts)):
             for n in given or ():
                 if n not in known:
@@ -196,7 +250,7 @@ class FormulaLaw(ScalingLaw):
     # --------------------------------------------------------------------------------------
     # Parameters
     # --------------------------------------------------------------------------------------
-    def _expanded_names(self) -> list[str]:
+    def _param_order(self) -> list[str]:
         """Parameter names: per-group copies `name[label]` of the grouped ones, then the rest."""
         out: list[str] = []
         for n in self._base_params:
@@ -225,21 +279,6 @@ class FormulaLaw(ScalingLaw):
     def role(self, name: str) -> str:
         """exponent, coefficient, threshold, offset or scale (see the module docstring)."""
         return self._roles[self.base_param(name)][0]
-
-    def _declare_params(self) -> tuple[Param, ...]:
-        log_names = set(self.log or ())
-        return tuple(
-            declared_param(
-                n, self.role(n), self.given_bounds(n), bool({n, self.base_param(n)} & log_names)
-            )
-            for n in self._expanded_names()
-        )
-
-    def given_bounds(self, name: str) -> Sequence[float] | None:
-        """The `bounds` option's, given for a parameter or, for the per-group copies of a
-        parameter, for its formula name."""
-        user = dict(self.bounds or {})
-        return user.get(name, user.get(self.base_param(name)))
 
     def start_grid(self, x: FloatArray, y: FloatArray) -> dict[str, tuple[float, ...]]:
         """Start values per parameter: each role's values (module docstring), inside the bounds,

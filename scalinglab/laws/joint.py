@@ -43,15 +43,15 @@ from numpy.typing import ArrayLike
 
 from scalinglab.errors import ScalingLabError
 from scalinglab.expr import parse_formula
-from scalinglab.laws.base import FloatArray, Param, ScalingLaw, Tensor
+from scalinglab.laws.base import FloatArray, Tensor
 from scalinglab.laws.formula import (
     _ROLE_ORDER,
     _ROLE_RANGE,
     DEFAULT_N_STARTS,
     FormulaLaw,
+    RoleDeclaredLaw,
     _allocate,
     combine_group_fits,
-    declared_param,
     fixed_per_group,
     projectable,
 )
@@ -60,7 +60,7 @@ from scalinglab.types import IntArray
 DEFAULT_OUTPUT_COLUMN = "output"
 
 
-class JointFormulaLaw(ScalingLaw):
+class JointFormulaLaw(RoleDeclaredLaw):
     """Formulas fitted jointly to several outputs, parameters of the same name shared (see the
     module docstring). X is (n, len(variables) + 1): the variables, then the output index; a
     grouped law's X has the group index between them."""
@@ -84,14 +84,16 @@ class JointFormulaLaw(ScalingLaw):
         variable_projection: bool = True,
         **options: Any,
     ) -> None:
-        super().__init__(**options)
-        self.log = log
-        self.n_starts = n_starts
-        self.variable_projection = variable_projection
+        super().__init__(
+            log=log,
+            n_starts=n_starts,
+            groups=groups,
+            shared=shared,
+            group_column=group_column,
+            variable_projection=variable_projection,
+            **options,
+        )
         self.output_column = output_column
-        self.groups = groups
-        self.shared = shared
-        self.group_column = group_column
         formula_list = [str(f) for f in formulas] if isinstance(formulas, list | tuple) else []
         output_list = [str(o) for o in outputs] if isinstance(outputs, list | tuple) else []
         names = [str(v) for v in variables] if isinstance(variables, list | tuple) else []
@@ -156,8 +158,8 @@ class JointFormulaLaw(ScalingLaw):
                 ):
                     self._owner[n] = k
         order = [n for sub in self._subs for n in sub.param_names]
-        self._param_order = tuple(dict.fromkeys(order))
-        self._base_order = tuple(dict.fromkeys(self.base_param(n) for n in self._param_order))
+        self._param_names = tuple(dict.fromkeys(order))
+        self._base_order = tuple(dict.fromkeys(self.base_param(n) for n in self._param_names))
         self._grouped = tuple(n for n in self._base_order if n not in shared_set)
         if not self._labels:
             self._grouped = ()
@@ -257,24 +259,13 @@ class JointFormulaLaw(ScalingLaw):
         """Parameters written in more than one formula (their formula names)."""
         return [n for n in self._base_order if len(self.outputs_of(n)) > 1]
 
-    def _declare_params(self) -> tuple[Param, ...]:
-        log_names = set(self.log or ())
-        return tuple(
-            declared_param(
-                n, self.role(n), self.given_bounds(n), bool({n, self.base_param(n)} & log_names)
-            )
-            for n in self._param_order
-        )
+    def _param_order(self) -> tuple[str, ...]:
+        """Every parameter's name, in the formulas' order."""
+        return self._param_names
 
     # --------------------------------------------------------------------------------------
     # Data
     # --------------------------------------------------------------------------------------
-    def given_bounds(self, name: str) -> Sequence[float] | None:
-        """The `bounds` option's, given for a parameter or, for the per-group copies of a
-        parameter, for its formula name."""
-        user = dict(self.bounds or {})
-        return user.get(name, user.get(self.base_param(name)))
-
     def stack(self, X: ArrayLike, Y: ArrayLike) -> tuple[FloatArray, FloatArray]:
         """(X, y) of the joint fit from a wide table: X (n, len(input_variables)) — a grouped
         law's with the group indices (`group_codes`) as one more column — and Y (n,
@@ -362,7 +353,7 @@ class JointFormulaLaw(ScalingLaw):
         parameter start where the law fitted to all groups together ends (as in FormulaLaw)."""
         if self._labels:
             return self._grouped_start_grid(x, y)
-        values: dict[str, list[float]] = {n: [] for n in self._param_order}
+        values: dict[str, list[float]] = {n: [] for n in self._param_names}
         for k in range(len(self._subs)):
             rows = x[:, -1] == k
             if not rows.any():
@@ -371,7 +362,7 @@ class JointFormulaLaw(ScalingLaw):
             for n, v in self._solo_fit(k, xk, yk).items():
                 if math.isfinite(v) and v not in values[n]:
                     values[n].append(v)
-        for name in self._param_order:
+        for name in self._param_names:
             k = self._owner[name]
             rows = x[:, -1] == k
             xk, yk = (x[rows][:, self._columns[k]], y[rows]) if rows.any() else (x[:, :-1], y)
@@ -380,21 +371,21 @@ class JointFormulaLaw(ScalingLaw):
                 v = float(min(max(v, lower), upper))
                 if v not in values[name]:
                     values[name].append(v)
-        counts = _allocate([len(values[n]) for n in self._param_order], self.n_starts)
-        return {n: tuple(values[n][:c]) for n, c in zip(self._param_order, counts, strict=True)}
+        counts = _allocate([len(values[n]) for n in self._param_names], self.n_starts)
+        return {n: tuple(values[n][:c]) for n, c in zip(self._param_names, counts, strict=True)}
 
     def _grouped_start_grid(self, x: FloatArray, y: FloatArray) -> dict[str, tuple[float, ...]]:
         """A grouped law's start values: the joint law fitted to each group alone gives its
         copies of the parameters their one start, and a parameter common to all groups each
         group's value; then, as fallback and for the common ones, the role's default values."""
         fits = self._group_fits(x, y)
-        values: dict[str, list[float]] = {n: [] for n in self._param_order}
+        values: dict[str, list[float]] = {n: [] for n in self._param_names}
         for label in self._labels:
             for base, full in self.group_param_names(label).items():
                 v = fits.get(label, {}).get(base, math.nan)
                 if math.isfinite(v) and v not in values[full]:
                     values[full].append(v)
-        for name in self._param_order:
+        for name in self._param_names:
             k = self._owner[name]
             rows = x[:, -1] == k
             own = self._columns[k][:-1]  # the formula's variables, without the group index
@@ -404,10 +395,10 @@ class JointFormulaLaw(ScalingLaw):
                 v = float(min(max(v, lower), upper))
                 if v not in values[name]:
                     values[name].append(v)
-        common = [n for n in self._param_order if n == self.base_param(n)]
+        common = [n for n in self._param_names if n == self.base_param(n)]
         counts = _allocate([len(values[n]) for n in common], self.n_starts)
         sizes = dict(zip(common, counts, strict=True))
-        return {n: tuple(values[n][: sizes.get(n, 1)]) for n in self._param_order}
+        return {n: tuple(values[n][: sizes.get(n, 1)]) for n in self._param_names}
 
     def _group_fits(self, x: FloatArray, y: FloatArray) -> dict[str, dict[str, float]]:
         """The formulas fitted jointly to each group's rows alone (nothing common to the

@@ -148,8 +148,17 @@ def auto_fit(
     r = np.log(y_arr) - np.log(law.predict(x_arr))
     n_free = sum(w * next(c for c in cands if c.label == k).n_free() for k, w in weights.items())
     noise = float(np.sqrt(np.sum(r * r) / max(r.size - n_free, 1)))
-    law.calibration_ = calibrate(bt, weights, config.with_(candidates=labels), noise)
-    reason = "; ".join([weighing.reason, *interval_warnings(law.calibration_, target)])
+    calibration = calibrate(bt, weights, config.with_(candidates=labels), noise)
+    if any(len(s) for s in calibration.scores):
+        law.calibration_ = calibration
+        reason = "; ".join([weighing.reason, *interval_warnings(calibration, target)])
+    else:  # no cut could score the weighted prediction: nothing to calibrate on
+        uncalibrated = (
+            "no backtest cut held a fit of the laws carrying weight, so the intervals are the "
+            "parameter band, not calibrated"
+        )
+        warnings.warn(f"auto: {uncalibrated}", FitWarning, stacklevel=2)
+        reason = f"{weighing.reason}; {uncalibrated}"
     selection = Selection(
         chosen=(
             f"average of {law.describe_weights()}"

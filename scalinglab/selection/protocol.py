@@ -391,6 +391,50 @@ def two_stage_choice(summary: pd.DataFrame, point_of: Callable[[str], str]) -> s
     return str(per_rule.sort_values(["miss", "off"], kind="stable").index[0])
 
 
+def nested_choice(
+    summary: pd.DataFrame, family_of: Callable[[str], str], choose: Chooser = default_choice
+) -> str:
+    """The configuration to keep, its family chosen out of source within the tuning sources.
+
+    `family_of` maps a configuration to its family (a way of weighing, say). Each family is
+    scored by an inner leave-one-source-out on the tuning sources: `choose` picks among its
+    configurations on all tuning sources but one, and the pick is scored on that one. The family
+    whose inner picks come nearest COVERAGE_BAND on their worst inner left-out source, then with
+    the smallest worst inner regret (as in default_choice), is kept, and `choose` picks among
+    its configurations on all tuning sources. A family whose best configuration on the tuning
+    sources does not carry over to one of them loses to one whose does. With one tuning source,
+    `choose` on every configuration.
+    """
+    lo, hi = COVERAGE_BAND
+    is_ref = (
+        summary["reference"].astype(bool)
+        if "reference" in summary
+        else pd.Series(False, index=summary.index)
+    )
+    sources = list(dict.fromkeys(summary["source"]))
+    if len(sources) < 2:
+        return choose(summary)
+    family = summary["rule"].map(family_of).where(~is_ref)
+    with np.errstate(divide="ignore"):
+        log_rmse = pd.Series(
+            np.log(summary["median_rmse"].astype(float).clip(lower=1e-12)), index=summary.index
+        )
+    best = log_rmse[is_ref if is_ref.any() else ~is_ref].groupby(summary["source"]).min()
+    scores: dict[str, tuple[float, float]] = {}
+    for name in dict.fromkeys(family.dropna()):
+        rows = summary[is_ref | (family == name)]
+        miss = regret = -math.inf
+        for held in sources:
+            pick = choose(rows[rows["source"] != held])
+            mine = rows[(rows["rule"] == pick) & (rows["source"] == held)].iloc[0]
+            cov = 0.0 if pd.isna(mine["coverage90"]) else float(mine["coverage90"])
+            miss = max(miss, lo - cov, cov - hi, 0.0)
+            regret = max(regret, float(log_rmse[mine.name]) - float(best[held]))
+        scores[str(name)] = (round(miss, 12), round(regret, 12))
+    kept = min(scores, key=lambda k: scores[k])
+    return choose(summary[is_ref | (family == kept)])
+
+
 class Scorer:
     """Scores rules on problems on demand, each (rule, problem) at most once (a cache)."""
 

@@ -508,14 +508,25 @@ def _cut_weights(
     """The weights the rule gives at cut j: under "ic" the rule applied to that cut's fits (its
     points and residual scales; candidates the full fit kept or not), otherwise the full fit's
     weights (under `crossfit`, those stacked on the other cuts) of the candidates fitted there,
-    renormalised. Empty when no candidate was fitted there."""
+    renormalised. A stack toward "ic" whose weight all sits on laws the cut was too short for
+    falls back to the criteria at the cut, so its interval is still calibrated. Empty when no
+    candidate was fitted there."""
     if config.combine != "ic":
         if config.combine == "stack" and config.crossfit:
             weights = _crossfit_weights(bt, config, j)
         fitted = {
             k: w for k, w in weights.items() if np.all(np.isfinite(bt.candidates[k].log_pred[j]))
         }
-        return normalised(fitted) if sum(fitted.values()) > 0 else {}
+        if sum(fitted.values()) > 0:
+            return normalised(fitted)
+        if not (config.combine == "stack" and config.toward == "ic"):
+            return {}
+    return _cut_ic_weights(bt, config, j)
+
+
+def _cut_ic_weights(bt: CurveBacktests, config: RuleConfig, j: int) -> dict[str, float]:
+    """The information-criterion weights of the candidates fitted at cut j, from that cut's
+    points and residual scales (empty when none has enough points for a criterion)."""
     fitted = {
         k: cb.noise[j]
         for k in config.candidates

@@ -184,6 +184,21 @@ def test_stacks_toward_the_akaike_weights_fit_every_candidate_on_all_points() ->
     assert np.mean((lo <= y[14:]) & (y[14:] <= hi)) >= 0.75
 
 
+def test_a_weighing_no_backtest_cut_can_score_leaves_the_interval_uncalibrated() -> None:
+    """Akaike weights over bnsl2 alone: 12 points are enough for its criterion, but no cut
+    holds enough of them to fit it, so there is nothing to calibrate the interval on; auto says
+    so and keeps the parameter band instead of an interval of NaN."""
+    x, y = curve(n=12, noise=0.01)
+    config = DEFAULT_RULE.with_(
+        candidates=("bnsl2",), combine="ic", criterion="aic", temperature=1.0
+    )
+    with pytest.warns(FitWarning, match="no backtest cut held a fit"):
+        law, sel = auto_fit(x, y, config=config, target=float(x[-1]) * 10)
+    assert sel.weights == {"bnsl2": 1.0}
+    assert law.calibration_ is None
+    assert "parameter band, not calibrated" in sel.reason and "held-out" not in sel.reason
+
+
 @pytest.mark.parametrize(("n", "flagged"), [(6, True), (10, False)])
 def test_an_interval_on_few_backtest_points_is_flagged(n: int, flagged: bool) -> None:
     """Extrapolating 10x from 6 points leaves one held-out backtest point to calibrate on: the

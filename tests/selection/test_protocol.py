@@ -263,6 +263,49 @@ def test_two_stage_choice_picks_the_prediction_first_then_its_interval() -> None
     assert protocol.default_choice(summary) == "dull/s1"  # coverage first: the duller rule
 
 
+def test_nested_choice_keeps_the_family_whose_choices_carry_over() -> None:
+    """Family "spiky" holds the best configuration on all three sources (s0, 0.95 of the law
+    everywhere), but chosen on any two sources it picks the configuration that is 3x the law
+    on the third; family "steady" has one configuration, 0.97 of the law everywhere. The
+    coverage-first choice takes s0; the nested choice sees the spiky family's choices fail
+    out of source and keeps the steady one."""
+    sources = ["a", "b", "c"]
+    rmse = {
+        "spiky/s0": [0.95, 0.95, 0.95],
+        "spiky/ab": [0.5, 0.5, 3.0],
+        "spiky/ac": [0.5, 3.0, 0.5],
+        "spiky/bc": [3.0, 0.5, 0.5],
+        "steady/s0": [0.97, 0.97, 0.97],
+        "law": [1.0, 1.0, 1.0],
+    }
+    summary = pd.DataFrame(
+        [
+            {
+                "source": src,
+                "rule": rule,
+                "median_rmse": values[i],
+                "coverage90": 0.9,
+                "reference": rule == "law",
+            }
+            for rule, values in rmse.items()
+            for i, src in enumerate(sources)
+        ]
+    )
+
+    def family_of(rule: str) -> str:
+        return rule.split("/")[0]
+
+    assert protocol.default_choice(summary) == "spiky/s0"
+    assert protocol.nested_choice(summary, family_of) == "steady/s0"
+    # A family whose inner choices miss the coverage band loses however sharp it is.
+    summary.loc[summary["rule"] == "steady/s0", "coverage90"] = 0.8
+    summary.loc[summary["rule"].str.startswith("spiky/"), "median_rmse"] = 0.96
+    assert protocol.nested_choice(summary, family_of).startswith("spiky/")
+    # With one tuning source there is nothing to leave out: the plain choice.
+    one = summary[summary["source"] == "a"]
+    assert protocol.nested_choice(one, family_of) == protocol.default_choice(one)
+
+
 def test_the_standard_rules_never_fit_a_held_out_point(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every law fit inside auto (the batched backtest fits and the final fit) and every single
     law's fit sees only training points."""

@@ -308,6 +308,25 @@ def test_stacks_toward_the_akaike_weights_keep_the_unbacktested_laws_share() -> 
     assert len(cal.scores) == 3 and all(np.all(np.isfinite(s)) for s in cal.scores)
 
 
+def test_a_stack_toward_the_ic_weights_is_calibrated_where_its_laws_were_not_fitted() -> None:
+    """All of the Akaike weight on a law no cut could fit: the stack is that law, and each cut
+    is scored with the criteria of the laws fitted there (b, the better cut fit, off by 0.1 at
+    every cut, σ 0.01), so every cut has scores and the interval is finite."""
+    bt = _backtests({"a": 0.0, "b": 0.1}, {"a": 6, "b": 3})
+    bt.candidates["a"].log_pred = [np.full_like(p, np.nan) for p in bt.candidates["a"].log_pred]
+    bt.candidates["b"].noise = [0.01] * 3
+    bt.full_noise = {"a": 0.001, "b": 0.1}
+    config = RuleConfig(
+        candidates=("a", "b"), combine="stack", toward="ic", criterion="aic", temperature=1.0
+    )
+    weights = weigh(bt, config).weights
+    assert weights == {"a": 1.0}
+    cal = calibrate(bt, weights, config.with_(growth=0.0, scale=1.0), full_noise=0.01)
+    assert len(cal.scores) == 3
+    assert all(max(s) * 0.01 == pytest.approx(0.1, rel=1e-6) for s in cal.scores)
+    assert math.isfinite(cal.multiplier(0.9))
+
+
 def _disagreeing_backtests() -> CurveBacktests:
     """Two laws and two cuts: a is exact at the first cut and b 0.2 high; at the second b is
     exact and a 0.2 low."""
