@@ -170,6 +170,18 @@ def wald_summary(
     return stderr, ci
 
 
+def draw_quantile(draws: FloatArray, q: float) -> FloatArray:
+    """The q-quantile of the draws (draws, n) at each of the n points, NaN draws left out. Where
+    it falls between two infinite draws, the draw itself (±inf), not the NaN that interpolating
+    inf − inf gives: a band that is unbounded says so."""
+    with np.errstate(invalid="ignore"):
+        out = np.asarray(np.nanquantile(draws, q, axis=0), dtype=float)
+        if np.any(np.isnan(out)):
+            nearest = np.nanquantile(draws, q, axis=0, method="nearest")
+            out = np.where(np.isnan(out), nearest, out)
+    return out
+
+
 def covariance_draws(law: FittableLaw, n: int, seed: int = 0) -> FloatArray | None:
     """Parameter samples when there are no bootstrap draws: normal around the optimum on the
     solver's scale (log for log-scale parameters, mapped back with exp), from covariance_."""

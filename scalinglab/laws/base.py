@@ -27,7 +27,12 @@ from scalinglab.fitting.calibration import Calibration
 from scalinglab.fitting.fit import fit_law
 from scalinglab.fitting.inverse import invert_monotone
 from scalinglab.fitting.objectives import LOG_OBJECTIVES
-from scalinglab.fitting.uncertainty import DEFAULT_CI_LEVEL, check_bootstrap, covariance_draws
+from scalinglab.fitting.uncertainty import (
+    DEFAULT_CI_LEVEL,
+    check_bootstrap,
+    covariance_draws,
+    draw_quantile,
+)
 from scalinglab.types import FloatArray, IntArray
 
 Tensor = torch.Tensor
@@ -440,9 +445,7 @@ class ScalingLaw:
             x = self.check_X(X)
             return self.calibration_.interval(self.predict(x), x[:, 0], level)
         preds = self.predict_draws(X)
-        lo = np.nanquantile(preds, (1 - level) / 2, axis=0)
-        hi = np.nanquantile(preds, (1 + level) / 2, axis=0)
-        return lo, hi
+        return draw_quantile(preds, (1 - level) / 2), draw_quantile(preds, (1 + level) / 2)
 
     # ----------------------------------------------------------------------------------------
     # Serialisation

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from scalinglab.errors import FitWarning, ScalingLabError
-from scalinglab.fitting.uncertainty import Z95
+from scalinglab.fitting.uncertainty import Z95, draw_quantile
 from scalinglab.laws import ScalingLaw, get_law
 
 
@@ -118,3 +118,27 @@ def test_predict_on_a_read_only_array_prints_no_torch_warning() -> None:
     )
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
     assert "not writable" not in proc.stderr
+
+
+def test_draw_quantile_keeps_an_unbounded_band_unbounded() -> None:
+    """Half the draws overflow to inf at the second point: the 95% quantile there is inf (the
+    band is unbounded), not the NaN that interpolating inf − inf gives; NaN draws are left out
+    and finite columns are np.nanquantile's."""
+    draws = np.array([[1.0, 1.0], [2.0, 2.0], [3.0, np.inf], [4.0, np.inf], [np.nan, np.inf]])
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(np.nanquantile(draws, 0.95, axis=0)[1])  # what numpy gives
+    hi = draw_quantile(draws, 0.95)
+    lo = draw_quantile(draws, 0.05)
+    assert hi[0] == pytest.approx(np.nanquantile(draws[:, 0], 0.95)) and hi[1] == np.inf
+    assert lo.tolist() == pytest.approx([1.15, 1.2])
+
+
+def test_a_prediction_band_whose_draws_overflow_is_inf_not_nan() -> None:
+    """A fitted law whose parameter draws make the prediction overflow: predict_interval's upper
+    end is inf where the draws are, and finite where they are not."""
+    law = _loose_fit()
+    draws = np.tile(np.array([law.params_[n] for n in law.param_names]), (40, 1))
+    draws[20:, law.param_names.index("a")] = np.inf
+    law.bootstrap_params_ = draws
+    lo, hi = law.predict_interval(np.array([[1e4]]), 0.9)
+    assert np.isfinite(lo[0]) and hi[0] == np.inf
