@@ -498,6 +498,8 @@ def main() -> None:
     grid = list(dict.fromkeys(o.rule for o in outcomes if o.rule not in LABELS))
     scorer = Precomputed(outcomes)
     choose = CHOOSERS[args.choose]
+    # the nested chooser reads a configuration's family off its key: check that it reads right
+    assert all(family_of_key(RuleConfig(**k).key) == family(k) for k in fixed)
     sources = list(dict.fromkeys(p.source for p in problems))
     fold_priors: dict[str, dict[str, Prior]] = {}
 
