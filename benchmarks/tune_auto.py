@@ -311,6 +311,96 @@ def rule_outcomes(
     return out
 
 
+def grid_configs(
+    combines: tuple[dict[str, Any], ...], intervals: tuple[tuple[float, float], ...] = INTERVALS
+) -> dict[str, RuleConfig]:
+    """Every configuration rule_outcomes scores, by key (stacks toward equal weights only)."""
+    out = {}
+    for n_cuts, score in itertools.product(N_CUTS, SCORES):
+        for cset, knobs in itertools.product(CANDIDATE_SETS.values(), combines):
+            if knobs["combine"] in ("stack", "ic") and score != "far":
+                continue
+            base = RuleConfig(candidates=cset, n_cuts=n_cuts, score=score, **knobs)
+            for (growth, beyond), scale in itertools.product(intervals, SCALES):
+                config = base.with_(growth=growth, beyond=beyond, scale=scale)
+                out[config.key] = config
+    return out
+
+
+def log_band(
+    problem: Problem, rec: dict[str, Any], config: RuleConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One configuration on one problem, from its cached fits, as rule_outcomes scores it: the
+    log prediction at the held-out x and the log bounds of its 90% interval."""
+    singles = rec["singles"]
+    usable = [c for c in LABELS if "error" not in singles[c]]
+    bt = backtests_of(problem, rec, config.n_cuts)
+    scores = (
+        candidate_scores(
+            bt, RuleConfig(candidates=LABELS, n_cuts=config.n_cuts, score=config.score)
+        )
+        if bt.cuts
+        else {}
+    )
+    try:
+        w = candidate_weights(
+            bt, {k: scores[k] for k in config.candidates if k in usable and k in scores}, config
+        )
+    except ScalingLabError:
+        w = {}
+    if not w:  # too short to backtest: the default law with its parameter band
+        s = singles["power_const" if "power_const" in usable else usable[0]]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (
+                np.asarray(s["log_pred"], dtype=float),
+                np.log(np.asarray(s["lo"], dtype=float)),
+                np.log(np.asarray(s["hi"], dtype=float)),
+            )
+    log_pred = sum(wi * np.asarray(singles[k]["log_pred"], dtype=float) for k, wi in w.items())
+    noise = float(sum(wi * singles[k]["noise"] for k, wi in w.items()))
+    cal = calibrate(bt, w, config.with_(scale=1.0), noise)
+    half = cal.half_width(np.asarray(problem.x_test, dtype=float), LEVEL) * config.scale
+    return np.asarray(log_pred), log_pred - half, log_pred + half
+
+
+def ensemble_outcome(
+    problem: Problem, rec: dict[str, Any], configs: Sequence[RuleConfig], name: str
+) -> protocol.Outcome:
+    """The configurations averaged: the mean of their log predictions, and of their log
+    interval bounds."""
+    bands = np.array([log_band(problem, rec, c) for c in configs])  # (configs, 3, points)
+    log_pred, lo, hi = bands.mean(axis=0)
+    return outcome(problem, name, np.exp(log_pred), np.exp(lo), np.exp(hi))
+
+
+def ensemble_loso(
+    problems: list[Problem],
+    fits: dict[str, Any],
+    outcomes: list[protocol.Outcome],
+    configs: dict[str, RuleConfig],
+    k: int,
+) -> tuple[list[protocol.Outcome], pd.DataFrame]:
+    """Leave one source out with the chooser ensemble: per split, the k configurations first in
+    protocol.default_ranking on the tuning sources' outcomes, averaged (ensemble_outcome) on the
+    left-out source's problems. Returns the ensembles' outcomes and a (left_out, chosen) frame."""
+    sources = list(dict.fromkeys(p.source for p in problems))
+    scored: list[protocol.Outcome] = []
+    rows = []
+    for held in sources:
+        tuning = protocol.summarise([o for o in outcomes if o.source != held])
+        tuning["reference"] = tuning["rule"].isin(LABELS)
+        top = [configs[name] for name in protocol.default_ranking(tuning)[:k]]
+        name = f"ensemble{k}-without-{held}"
+        # log_band must score a configuration as rule_outcomes did: check it on one problem
+        first = next(p for p in problems if p.source == held)
+        alone = ensemble_outcome(first, fits[first.id], top[:1], top[0].key)
+        (grid,) = [o for o in outcomes if o.rule == top[0].key and o.problem == first.id]
+        assert math.isclose(alone.rmse, grid.rmse, rel_tol=1e-9) and alone.hits == grid.hits
+        scored += [ensemble_outcome(p, fits[p.id], top, name) for p in problems if p.source == held]
+        rows.append({"left_out": held, "chosen": name, "members": [c.key for c in top]})
+    return scored, pd.DataFrame(rows)
+
+
 def _rule_outcomes(
     args: tuple[
         Problem,
@@ -462,6 +552,15 @@ def main() -> None:
         help="leave out the intervals of constant width (growth 0): only those that widen with "
         "the distance asked for",
     )
+    parser.add_argument(
+        "--ensemble",
+        type=int,
+        default=0,
+        metavar="K",
+        help="also score the chooser ensemble leave one source out: per split, the K "
+        "configurations the coverage-first chooser ranks first on the tuning sources, "
+        "averaged (their log predictions and log interval bounds)",
+    )
     args = parser.parse_args()
     problems = load_corpus()
     if args.cached_only:
@@ -530,6 +629,12 @@ def main() -> None:
         again = grid_outcomes(mine, fits, STACKS, fold_priors[row["left_out"]], args.workers)
         shown += [o for o in again if o.rule == row["chosen"]]
     print(loso_table(shown, loso))
+    if args.ensemble:
+        members, ens = ensemble_loso(
+            problems, fits, outcomes, grid_configs(fixed, intervals), args.ensemble
+        )
+        print(f"\nthe chooser ensemble of {args.ensemble}, leave one source out:")
+        print(loso_table(singles + members, ens))
     all_priors: dict[str, Prior] = {}
     if use_learned:
         all_priors = learn_priors(problems, fits)

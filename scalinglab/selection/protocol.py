@@ -333,6 +333,12 @@ def default_choice(summary: pd.DataFrame) -> str:
     equal regrets (configurations that differ only in their interval), coverage nearest 90% on
     average.
     """
+    return default_ranking(summary)[0]
+
+
+def default_ranking(summary: pd.DataFrame) -> list[str]:
+    """Every configuration of the summary, in default_choice's order: worst-source distance
+    of the coverage to COVERAGE_BAND, then worst-source regret, then mean distance to 90%."""
     lo, hi = COVERAGE_BAND
     is_ref = summary["reference"].astype(bool) if "reference" in summary else False
     with np.errstate(divide="ignore"):
@@ -354,9 +360,8 @@ def default_choice(summary: pd.DataFrame) -> str:
     per = configs.groupby("rule", sort=False).agg(
         miss=("miss", "max"), regret=("regret", "max"), off=("off", "mean")
     )
-    eligible = per[per["miss"] <= per["miss"].min() + 1e-12]
-    eligible = eligible.assign(regret=eligible["regret"].round(12))
-    return str(eligible.sort_values(["regret", "off"], kind="stable").index[0])
+    per = per.assign(miss=per["miss"].round(12), regret=per["regret"].round(12))
+    return [str(r) for r in per.sort_values(["miss", "regret", "off"], kind="stable").index]
 
 
 def two_stage_choice(summary: pd.DataFrame, point_of: Callable[[str], str]) -> str:
