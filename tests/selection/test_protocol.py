@@ -234,6 +234,7 @@ def test_default_choice_minimises_the_worst_regret_against_the_reference() -> No
     # Mean log RMSE favours spiky (0.005 and 0.04 against 0.011 and 0.022); its regret on b is
     # log(0.04 / 0.02) = 0.69 against steady's worst log(0.011 / 0.010) = 0.10.
     assert protocol.default_choice(summary) == "steady"
+    assert protocol.default_ranking(summary) == ["steady", "spiky"]  # references never ranked
     summary["median_rmse"] = [0.005, 0.011, 0.010, 0.03, 0.021, 0.022, 0.05, 0.02]
     assert protocol.default_choice(summary) == "spiky"
     # Without reference rows the best configuration per source is the yardstick.
