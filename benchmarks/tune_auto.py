@@ -237,6 +237,42 @@ SCALES = (0.8, 1.0, 1.25, 1.6, 2.0, 2.5, 2.8, 3.2, 3.6, 4.0, 4.5, 5.0)
 Prior = tuple[tuple[str, float], ...]
 
 
+def scored_backtests(
+    problem: Problem, rec: dict[str, Any], n_cuts: int, score: str
+) -> tuple[Any, dict[str, float]]:
+    """The problem's backtests at `n_cuts` cuts, from its cached fits, and every candidate's
+    backtest score (none when no cut fits)."""
+    bt = backtests_of(problem, rec, n_cuts)
+    config = RuleConfig(candidates=LABELS, n_cuts=n_cuts, score=score)
+    return bt, (candidate_scores(bt, config) if bt.cuts else {})
+
+
+def combined(
+    rec: dict[str, Any], bt: Any, scores: dict[str, float], config: RuleConfig
+) -> tuple[dict[str, float], np.ndarray, float] | None:
+    """The configuration's weights over the cached single-law fits, the weighted log prediction
+    at the held-out x and the weighted noise; None when too short to backtest."""
+    singles = rec["singles"]
+    usable = {k for k in scores if "error" not in singles[k]}
+    try:
+        w = candidate_weights(bt, {k: scores[k] for k in config.candidates if k in usable}, config)
+    except ScalingLabError:
+        return None
+    if not w:
+        return None
+    log_pred = sum(wi * np.asarray(singles[k]["log_pred"], dtype=float) for k, wi in w.items())
+    noise = float(sum(wi * singles[k]["noise"] for k, wi in w.items()))
+    return w, np.asarray(log_pred), noise
+
+
+def fallback_fit(rec: dict[str, Any]) -> dict[str, Any]:
+    """The default law's cached fit, which a problem too short to backtest is predicted by
+    (with its parameter band)."""
+    singles = rec["singles"]
+    usable = [c for c in LABELS if "error" not in singles[c]]
+    return singles["power_const" if "power_const" in usable else usable[0]]
+
+
 def rule_outcomes(
     problem: Problem,
     rec: dict[str, Any],
@@ -253,40 +289,26 @@ def rule_outcomes(
     The grid is walked so that each expensive step runs once: scores per (cuts, score), weights
     per candidate set and combination, calibration per growth; the scale only multiplies.
     """
-    singles = rec["singles"]
-    usable = [c for c in LABELS if "error" not in singles[c]]
     x_test = np.asarray(problem.x_test, dtype=float)
-    fallback = "power_const" if "power_const" in usable else usable[0]
     y_test = np.asarray(problem.y_test, dtype=float)
     log_y = np.log(y_test)
     out = []
     for n_cuts, score in itertools.product(N_CUTS, SCORES):
-        bt = backtests_of(problem, rec, n_cuts)
-        scores = (
-            candidate_scores(bt, RuleConfig(candidates=LABELS, n_cuts=n_cuts, score=score))
-            if bt.cuts
-            else {}
-        )
+        bt, scores = scored_backtests(problem, rec, n_cuts, score)
         for (set_name, cset), knobs in itertools.product(CANDIDATE_SETS.items(), combines):
             if knobs["combine"] in ("stack", "ic") and score != "far":
                 continue
             base = RuleConfig(candidates=cset, n_cuts=n_cuts, score=score, **knobs)
             if priors is not None and family(knobs) == "backtest" and knobs["combine"] == "stack":
                 base = base.with_(prior=priors[set_name])
-            try:
-                w = candidate_weights(
-                    bt, {k: scores[k] for k in cset if k in usable and k in scores}, base
-                )
-            except ScalingLabError:
-                w = {}
-            if not w:  # too short to backtest: the default law with its parameter band
-                s = singles[fallback]
+            weighed = combined(rec, bt, scores, base)
+            if weighed is None:  # too short to backtest: the default law with its parameter band
+                s = fallback_fit(rec)
                 for (growth, beyond), scale in itertools.product(intervals, SCALES):
                     name = base.with_(growth=growth, beyond=beyond, scale=scale).key
                     out.append(outcome(problem, name, np.exp(s["log_pred"]), s["lo"], s["hi"]))
                 continue
-            log_pred = sum(wi * np.asarray(singles[k]["log_pred"]) for k, wi in w.items())
-            noise = float(sum(wi * singles[k]["noise"] for k, wi in w.items()))
+            w, log_pred, noise = weighed
             rmse = protocol.rmse_log(np.exp(log_pred), y_test)
             for growth, beyond in intervals:
                 knobs = base.with_(growth=growth, beyond=beyond)
@@ -332,32 +354,17 @@ def log_band(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One configuration on one problem, from its cached fits, as rule_outcomes scores it: the
     log prediction at the held-out x and the log bounds of its 90% interval."""
-    singles = rec["singles"]
-    usable = [c for c in LABELS if "error" not in singles[c]]
-    bt = backtests_of(problem, rec, config.n_cuts)
-    scores = (
-        candidate_scores(
-            bt, RuleConfig(candidates=LABELS, n_cuts=config.n_cuts, score=config.score)
-        )
-        if bt.cuts
-        else {}
-    )
-    try:
-        w = candidate_weights(
-            bt, {k: scores[k] for k in config.candidates if k in usable and k in scores}, config
-        )
-    except ScalingLabError:
-        w = {}
-    if not w:  # too short to backtest: the default law with its parameter band
-        s = singles["power_const" if "power_const" in usable else usable[0]]
+    bt, scores = scored_backtests(problem, rec, config.n_cuts, config.score)
+    weighed = combined(rec, bt, scores, config)
+    if weighed is None:  # too short to backtest: the default law with its parameter band
+        s = fallback_fit(rec)
         with np.errstate(divide="ignore", invalid="ignore"):
             return (
                 np.asarray(s["log_pred"], dtype=float),
                 np.log(np.asarray(s["lo"], dtype=float)),
                 np.log(np.asarray(s["hi"], dtype=float)),
             )
-    log_pred = sum(wi * np.asarray(singles[k]["log_pred"], dtype=float) for k, wi in w.items())
-    noise = float(sum(wi * singles[k]["noise"] for k, wi in w.items()))
+    w, log_pred, noise = weighed
     cal = calibrate(bt, w, config.with_(scale=1.0), noise)
     half = cal.half_width(np.asarray(problem.x_test, dtype=float), LEVEL) * config.scale
     return np.asarray(log_pred), log_pred - half, log_pred + half

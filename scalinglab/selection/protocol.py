@@ -336,11 +336,17 @@ def default_choice(summary: pd.DataFrame) -> str:
     return default_ranking(summary)[0]
 
 
-def default_ranking(summary: pd.DataFrame) -> list[str]:
-    """Every configuration of the summary, in default_choice's order: worst-source distance
-    of the coverage to COVERAGE_BAND, then worst-source regret, then mean distance to 90%."""
+def _scored(summary: pd.DataFrame) -> pd.DataFrame:
+    """Per row of a per-source summary: whether it is a reference (a single law), its log
+    median RMSE, its regret (that minus the best reference's on the source; without references,
+    the best row's), and its 90% coverage's distance to COVERAGE_BAND (`miss`) and to 90%
+    (`off`). A missing coverage counts as 0."""
     lo, hi = COVERAGE_BAND
-    is_ref = summary["reference"].astype(bool) if "reference" in summary else False
+    is_ref = (
+        summary["reference"].astype(bool)
+        if "reference" in summary
+        else pd.Series(False, index=summary.index)
+    )
     with np.errstate(divide="ignore"):
         log_rmse = np.log(summary["median_rmse"].astype(float).clip(lower=1e-12))
     cov = summary["coverage90"].fillna(0.0)
@@ -352,11 +358,18 @@ def default_ranking(summary: pd.DataFrame) -> list[str]:
             "log_rmse": log_rmse,
             "miss": np.clip(np.maximum(lo - cov, cov - hi), 0.0, None),
             "off": (cov - 0.9).abs(),
-        }
+        },
+        index=summary.index,
     )
-    refs, configs = frame[frame["reference"]], frame[~frame["reference"]]
-    best = (refs if len(refs) else configs).groupby("source")["log_rmse"].min()
-    configs = configs.assign(regret=configs["log_rmse"] - configs["source"].map(best))
+    best = frame[is_ref if is_ref.any() else ~is_ref].groupby("source")["log_rmse"].min()
+    return frame.assign(regret=frame["log_rmse"] - frame["source"].map(best))
+
+
+def default_ranking(summary: pd.DataFrame) -> list[str]:
+    """Every configuration of the summary, in default_choice's order: worst-source distance
+    of the coverage to COVERAGE_BAND, then worst-source regret, then mean distance to 90%."""
+    frame = _scored(summary)
+    configs = frame[~frame["reference"]]
     per = configs.groupby("rule", sort=False).agg(
         miss=("miss", "max"), regret=("regret", "max"), off=("off", "mean")
     )
@@ -374,21 +387,9 @@ def two_stage_choice(summary: pd.DataFrame, point_of: Callable[[str], str]) -> s
     those point knobs, the one whose 90% coverage is nearest COVERAGE_BAND on its worst source,
     then nearest 90% on average.
     """
-    lo, hi = COVERAGE_BAND
-    if "reference" in summary:
-        summary = summary[~summary["reference"].astype(bool)]
-    cov = summary["coverage90"].fillna(0.0)
-    with np.errstate(divide="ignore"):
-        log_rmse = np.log(summary["median_rmse"].astype(float).clip(lower=1e-12))
-    frame = pd.DataFrame(
-        {
-            "rule": summary["rule"],
-            "point": summary["rule"].map(point_of),
-            "log_rmse": log_rmse,
-            "miss": np.clip(np.maximum(lo - cov, cov - hi), 0.0, None),
-            "off": (cov - 0.9).abs(),
-        }
-    )
+    frame = _scored(summary)
+    frame = frame[~frame["reference"]]
+    frame = frame.assign(point=frame["rule"].map(point_of))
     per_point = frame.groupby(["point", "rule"], sort=False)["log_rmse"].mean()
     point = str(per_point.groupby(level="point").min().idxmin())
     mine = frame[frame["point"] == point]
@@ -410,31 +411,21 @@ def nested_choice(
     sources does not carry over to one of them loses to one whose does. With one tuning source,
     `choose` on every configuration.
     """
-    lo, hi = COVERAGE_BAND
-    is_ref = (
-        summary["reference"].astype(bool)
-        if "reference" in summary
-        else pd.Series(False, index=summary.index)
-    )
     sources = list(dict.fromkeys(summary["source"]))
     if len(sources) < 2:
         return choose(summary)
+    frame = _scored(summary)
+    is_ref = frame["reference"]
     family = summary["rule"].map(family_of).where(~is_ref)
-    with np.errstate(divide="ignore"):
-        log_rmse = pd.Series(
-            np.log(summary["median_rmse"].astype(float).clip(lower=1e-12)), index=summary.index
-        )
-    best = log_rmse[is_ref if is_ref.any() else ~is_ref].groupby(summary["source"]).min()
     scores: dict[str, tuple[float, float]] = {}
     for name in dict.fromkeys(family.dropna()):
         rows = summary[is_ref | (family == name)]
         miss = regret = -math.inf
         for held in sources:
             pick = choose(rows[rows["source"] != held])
-            mine = rows[(rows["rule"] == pick) & (rows["source"] == held)].iloc[0]
-            cov = 0.0 if pd.isna(mine["coverage90"]) else float(mine["coverage90"])
-            miss = max(miss, lo - cov, cov - hi, 0.0)
-            regret = max(regret, float(log_rmse[mine.name]) - float(best[held]))
+            mine = frame[(frame["rule"] == pick) & (frame["source"] == held)].iloc[0]
+            miss = max(miss, float(mine["miss"]))
+            regret = max(regret, float(mine["regret"]))
         scores[str(name)] = (round(miss, 12), round(regret, 12))
     kept = min(scores, key=lambda k: scores[k])
     return choose(summary[is_ref | (family == kept)])
