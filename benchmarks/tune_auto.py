@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from scalinglab.errors import FitWarning, ScalingLabError
+from scalinglab.fitting.calibration import POOLS
 from scalinglab.selection import protocol
 from scalinglab.selection.backtest import (
     CandidateBacktest,
@@ -229,8 +230,10 @@ CANDIDATE_SETS: dict[str, tuple[str, ...]] = {
 }
 GROWTHS = (0.0, 0.5, 1.0)
 BEYONDS = (0.0, 0.5, 1.0)  # --beyond: the interval's extra growth past the backtests' reach
-# The interval knobs (growth, beyond) of the grid without --beyond or --widening-only.
-INTERVALS = tuple((g, 0.0) for g in GROWTHS)
+# The interval knobs (growth, beyond, pool) of the grid without --beyond, --pool or
+# --widening-only.
+Interval = tuple[float, float, str]
+INTERVALS: tuple[Interval, ...] = tuple((g, 0.0, "conformal") for g in GROWTHS)
 SCALES = (0.8, 1.0, 1.25, 1.6, 2.0, 2.5, 2.8, 3.2, 3.6, 4.0, 4.5, 5.0)
 
 
@@ -278,10 +281,10 @@ def rule_outcomes(
     rec: dict[str, Any],
     combines: tuple[dict[str, Any], ...] = COMBINES,
     priors: dict[str, Prior] | None = None,
-    intervals: tuple[tuple[float, float], ...] = INTERVALS,
+    intervals: tuple[Interval, ...] = INTERVALS,
 ) -> list[protocol.Outcome]:
     """Every configuration of the grid on one problem, from its cached fits; `intervals` are
-    the (growth, beyond) pairs to calibrate with.
+    the (growth, beyond, pool) triples to calibrate with.
 
     `combines` are the ways of weighing to run; with `priors` (candidate-set name -> prior), the
     stacks pull toward the prior of their candidate set instead of equal weights.
@@ -304,14 +307,14 @@ def rule_outcomes(
             weighed = combined(rec, bt, scores, base)
             if weighed is None:  # too short to backtest: the default law with its parameter band
                 s = fallback_fit(rec)
-                for (growth, beyond), scale in itertools.product(intervals, SCALES):
-                    name = base.with_(growth=growth, beyond=beyond, scale=scale).key
+                for (growth, beyond, pool), scale in itertools.product(intervals, SCALES):
+                    name = base.with_(growth=growth, beyond=beyond, pool=pool, scale=scale).key
                     out.append(outcome(problem, name, np.exp(s["log_pred"]), s["lo"], s["hi"]))
                 continue
             w, log_pred, noise = weighed
             rmse = protocol.rmse_log(np.exp(log_pred), y_test)
-            for growth, beyond in intervals:
-                knobs = base.with_(growth=growth, beyond=beyond)
+            for growth, beyond, pool in intervals:
+                knobs = base.with_(growth=growth, beyond=beyond, pool=pool)
                 cal = calibrate(bt, w, knobs.with_(scale=1.0), noise)
                 half = cal.half_width(x_test, LEVEL)
                 miss = np.abs(log_y - log_pred) / half
@@ -334,7 +337,7 @@ def rule_outcomes(
 
 
 def grid_configs(
-    combines: tuple[dict[str, Any], ...], intervals: tuple[tuple[float, float], ...] = INTERVALS
+    combines: tuple[dict[str, Any], ...], intervals: tuple[Interval, ...] = INTERVALS
 ) -> dict[str, RuleConfig]:
     """Every configuration rule_outcomes scores, by key (stacks toward equal weights only)."""
     out = {}
@@ -343,8 +346,8 @@ def grid_configs(
             if knobs["combine"] in ("stack", "ic") and score != "far":
                 continue
             base = RuleConfig(candidates=cset, n_cuts=n_cuts, score=score, **knobs)
-            for (growth, beyond), scale in itertools.product(intervals, SCALES):
-                config = base.with_(growth=growth, beyond=beyond, scale=scale)
+            for (growth, beyond, pool), scale in itertools.product(intervals, SCALES):
+                config = base.with_(growth=growth, beyond=beyond, pool=pool, scale=scale)
                 out[config.key] = config
     return out
 
@@ -414,7 +417,7 @@ def _rule_outcomes(
         dict[str, Any],
         tuple[dict[str, Any], ...],
         dict[str, Prior] | None,
-        tuple[tuple[float, float], ...],
+        tuple[Interval, ...],
     ],
 ) -> list[protocol.Outcome]:
     return rule_outcomes(*args)
@@ -426,7 +429,7 @@ def grid_outcomes(
     combines: tuple[dict[str, Any], ...],
     priors: dict[str, Prior] | None,
     workers: int,
-    intervals: tuple[tuple[float, float], ...] = INTERVALS,
+    intervals: tuple[Interval, ...] = INTERVALS,
 ) -> list[protocol.Outcome]:
     """rule_outcomes on every problem, in `workers` processes."""
     tasks = [(p, fits[p.id], combines, priors, intervals) for p in problems]
@@ -544,6 +547,13 @@ def main() -> None:
         help=f"add the interval's extra growth past the backtests' reach to the grid: {BEYONDS}",
     )
     parser.add_argument(
+        "--pool",
+        choices=("conformal", "geomean", "both"),
+        default="conformal",
+        help="how the intervals in the grid pool the cuts' quantiles: the conformal quantile "
+        "(their largest), their geometric mean, or both as rival configurations",
+    )
+    parser.add_argument(
         "--small-ridges",
         action="store_true",
         help="add stacks with ridges 0, 0.003, 0.01 and 0.03 toward equal weights to the grid",
@@ -598,6 +608,7 @@ def main() -> None:
         itertools.product(
             [g for g in GROWTHS if g > 0 or not args.widening_only],
             BEYONDS if args.beyond else (0.0,),
+            POOLS if args.pool == "both" else (args.pool,),
         )
     )
     outcomes = singles + grid_outcomes(problems, fits, fixed, None, args.workers, intervals)

@@ -10,11 +10,13 @@ level L is
     g(d) = (max(d, DISTANCE_FLOOR·reach) / reach)^growth · max(d / reach, 1)^beyond,
 
 q_L the conformal quantile across cuts of each cut's own L-quantile of its scores (with fewer than
-⌈1/(1 − L)⌉ − 1 cuts, the largest), `reach` how far the backtests extrapolated. `growth`,
-`beyond` and `scale` are the rule's knobs (scalinglab.selection.rule): `beyond` widens the
-interval faster past the reach, where no backtest measured the error (0 in fit files written
-before it); `growth = 0` with `reach` unknown is the calibration of fit files written before
-0.2.0 ("interval_widening").
+⌈1/(1 − L)⌉ − 1 cuts, the largest), or with `pool="geomean"` their geometric mean (the cuts'
+quantiles read as noisy measurements of one level: on the development corpus a cut whose
+quantile is above the other's tends to overstate the final fit's error, not to foretell it);
+`reach` is how far the backtests extrapolated. `growth`, `beyond`, `scale` and `pool` are the
+rule's knobs (scalinglab.selection.rule): `beyond` widens the interval faster past the reach,
+where no backtest measured the error (0 in fit files written before it); `growth = 0` with
+`reach` unknown is the calibration of fit files written before 0.2.0 ("interval_widening").
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from scalinglab.types import FloatArray
 
 NOISE_FLOOR = 1e-4  # residual scales below this (log units) are taken as this
 DISTANCE_FLOOR = 0.25  # g(d) is flat below this fraction of the backtests' reach
+POOLS = ("conformal", "geomean")  # how the cuts' quantiles are pooled (Calibration.multiplier)
 
 
 def conformal_quantile(scores: Sequence[float], level: float) -> float:
@@ -68,6 +71,11 @@ class Calibration:
     # distinct held-out x values behind the scores, summed over the cuts (seeds of one shard
     # count once); None in fit files written before it was kept: then every score counts
     values: int | None = None
+    pool: str = "conformal"  # POOLS: how the cuts' quantiles are pooled
+
+    def __post_init__(self) -> None:
+        if self.pool not in POOLS:
+            raise ScalingLabError(f"unknown pool {self.pool!r}; choose from {', '.join(POOLS)}")
 
     @property
     def n_values(self) -> int:
@@ -75,8 +83,11 @@ class Calibration:
         return sum(len(s) for s in self.scores) if self.values is None else self.values
 
     def multiplier(self, level: float) -> float:
-        """q_level: the conformal quantile across cuts of each cut's `level`-quantile."""
+        """q_level: the conformal quantile across cuts of each cut's `level`-quantile, or their
+        geometric mean (`pool="geomean"`)."""
         per_cut = [float(np.quantile(s, level, method="higher")) for s in self.scores if len(s)]
+        if self.pool == "geomean" and per_cut:
+            return float(np.exp(np.mean(np.log(np.maximum(per_cut, 1e-300)))))
         return conformal_quantile(per_cut, level)
 
     def half_width(self, x: ArrayLike, level: float) -> FloatArray:
@@ -104,6 +115,7 @@ class Calibration:
             "scale": self.scale,
             "beyond": self.beyond,
             "values": self.values,
+            "pool": self.pool,
         }
 
     @classmethod
@@ -124,6 +136,7 @@ class Calibration:
                 scale=float(data.get("scale", 1.0)),
                 beyond=float(data.get("beyond", 0.0)),
                 values=None if values is None else int(values),
+                pool=str(data.get("pool", "conformal")),
             )
         except (TypeError, ValueError):
             raise ScalingLabError("a calibration in a fit file must hold numbers") from None

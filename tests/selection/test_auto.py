@@ -172,8 +172,10 @@ def test_stacks_toward_the_akaike_weights_fit_every_candidate_on_all_points() ->
     stacks the backtested laws toward those weights, and calibrates an interval that covers the
     held-out end."""
     x, y = curve(n=18, noise=0.01)
-    config = DEFAULT_RULE.with_(candidates=CHEAP, toward="ic", criterion="aic", temperature=1.0)
-    assert config.uses_full_fits and not DEFAULT_RULE.uses_full_fits
+    config = DEFAULT_RULE.with_(
+        candidates=CHEAP, combine="stack", ridge=0.1, distance_power=2.0, toward="ic"
+    )
+    assert config.uses_full_fits and not config.with_(toward="prior").uses_full_fits
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
         law, sel = auto_fit(x[:14], y[:14], config=config, target=float(x[-1]))

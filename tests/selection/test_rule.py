@@ -133,6 +133,26 @@ def test_a_calibration_keeps_its_distinct_held_out_values() -> None:
     assert Calibration.from_dict(old).n_values == 4
 
 
+def test_geomean_pooling_takes_the_geometric_mean_of_the_cuts_quantiles() -> None:
+    """pool="geomean": q is the geometric mean of each cut's 90% quantile, not the largest (the
+    conformal quantile with 2 cuts); it survives to_dict/from_dict, a fit file without it pools
+    as before, and an unknown pooling is refused."""
+    scores = (tuple(np.linspace(0.1, 1.0, 10)), tuple(np.linspace(0.4, 4.0, 10)))
+    conformal = Calibration(scores=scores, noise=0.01, x_max=10.0)
+    pooled = Calibration(scores=scores, noise=0.01, x_max=10.0, pool="geomean")
+    assert conformal.multiplier(0.9) == pytest.approx(4.0)
+    assert pooled.multiplier(0.9) == pytest.approx(2.0)  # sqrt(1.0 * 4.0)
+    assert pooled.half_width([20.0], 0.9)[0] == pytest.approx(
+        0.5 * conformal.half_width([20.0], 0.9)[0]
+    )
+    assert Calibration.from_dict(pooled.to_dict()) == pooled
+    old = {k: v for k, v in pooled.to_dict().items() if k != "pool"}
+    assert Calibration.from_dict(old).pool == "conformal"
+    with pytest.raises(ScalingLabError, match="unknown pool"):
+        Calibration(scores=scores, noise=0.01, x_max=10.0, pool="max")
+    assert "-pg-" in RuleConfig(pool="geomean").key and "-pg" not in RuleConfig().key
+
+
 def test_conformal_quantile() -> None:
     assert conformal_quantile([3, 1, 2], 0.9) == 3  # n too small: the largest
     assert conformal_quantile(list(range(1, 20)), 0.5) == 10  # ⌈20·0.5⌉ = 10th
