@@ -31,8 +31,9 @@ import math
 import re
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from scalinglab.errors import FitWarning, ScalingLabError
-from scalinglab.fitting.calibration import POOLS
+from scalinglab.fitting.calibration import POOLS, Calibration
 from scalinglab.selection import protocol
 from scalinglab.selection.backtest import (
     CandidateBacktest,
@@ -240,9 +241,27 @@ SCALES = (0.8, 1.0, 1.25, 1.6, 2.0, 2.5, 2.8, 3.2, 3.6, 4.0, 4.5, 5.0)
 Prior = tuple[tuple[str, float], ...]
 
 
+def grid_bases(
+    combines: tuple[dict[str, Any], ...],
+) -> Iterator[tuple[str, dict[str, Any], RuleConfig]]:
+    """The grid's configurations without their interval knobs, as (candidate-set name, way of
+    weighing, configuration), grouped by (cuts, score): stacks and information criteria need no
+    score of their own, so they run with the "far" score only."""
+    for n_cuts, score in itertools.product(N_CUTS, SCORES):
+        for (set_name, cset), knobs in itertools.product(CANDIDATE_SETS.items(), combines):
+            if knobs["combine"] in ("stack", "ic") and score != "far":
+                continue
+            yield set_name, knobs, RuleConfig(candidates=cset, n_cuts=n_cuts, score=score, **knobs)
+
+
+def with_interval(base: RuleConfig, interval: Interval, scale: float) -> RuleConfig:
+    growth, beyond, pool = interval
+    return base.with_(growth=growth, beyond=beyond, pool=pool, scale=scale)
+
+
 def scored_backtests(
     problem: Problem, rec: dict[str, Any], n_cuts: int, score: str
-) -> tuple[Any, dict[str, float]]:
+) -> tuple[CurveBacktests, dict[str, float]]:
     """The problem's backtests at `n_cuts` cuts, from its cached fits, and every candidate's
     backtest score (none when no cut fits)."""
     bt = backtests_of(problem, rec, n_cuts)
@@ -251,7 +270,7 @@ def scored_backtests(
 
 
 def combined(
-    rec: dict[str, Any], bt: Any, scores: dict[str, float], config: RuleConfig
+    rec: dict[str, Any], bt: CurveBacktests, scores: dict[str, float], config: RuleConfig
 ) -> tuple[dict[str, float], np.ndarray, float] | None:
     """The configuration's weights over the cached single-law fits, the weighted log prediction
     at the held-out x and the weighted noise; None when too short to backtest."""
@@ -290,49 +309,53 @@ def rule_outcomes(
     stacks pull toward the prior of their candidate set instead of equal weights.
 
     The grid is walked so that each expensive step runs once: scores per (cuts, score), weights
-    per candidate set and combination, calibration per growth; the scale only multiplies.
+    per candidate set and combination, calibration per (growth, beyond); the pooling only reads
+    the calibration's scores, and the scale only multiplies.
     """
     x_test = np.asarray(problem.x_test, dtype=float)
     y_test = np.asarray(problem.y_test, dtype=float)
     log_y = np.log(y_test)
     out = []
-    for n_cuts, score in itertools.product(N_CUTS, SCORES):
-        bt, scores = scored_backtests(problem, rec, n_cuts, score)
-        for (set_name, cset), knobs in itertools.product(CANDIDATE_SETS.items(), combines):
-            if knobs["combine"] in ("stack", "ic") and score != "far":
-                continue
-            base = RuleConfig(candidates=cset, n_cuts=n_cuts, score=score, **knobs)
-            if priors is not None and family(knobs) == "backtest" and knobs["combine"] == "stack":
-                base = base.with_(prior=priors[set_name])
-            weighed = combined(rec, bt, scores, base)
-            if weighed is None:  # too short to backtest: the default law with its parameter band
-                s = fallback_fit(rec)
-                for (growth, beyond, pool), scale in itertools.product(intervals, SCALES):
-                    name = base.with_(growth=growth, beyond=beyond, pool=pool, scale=scale).key
-                    out.append(outcome(problem, name, np.exp(s["log_pred"]), s["lo"], s["hi"]))
-                continue
-            w, log_pred, noise = weighed
-            rmse = protocol.rmse_log(np.exp(log_pred), y_test)
-            for growth, beyond, pool in intervals:
-                knobs = base.with_(growth=growth, beyond=beyond, pool=pool)
-                cal = calibrate(bt, w, knobs.with_(scale=1.0), noise)
-                half = cal.half_width(x_test, LEVEL)
-                miss = np.abs(log_y - log_pred) / half
-                finite = np.isfinite(half)
-                for scale in SCALES:
-                    out.append(
-                        protocol.Outcome(
-                            source=problem.source,
-                            problem=problem.id,
-                            rule=knobs.with_(scale=scale).key,
-                            horizon=problem.horizon,
-                            rmse=rmse,
-                            hits=tuple(
-                                bool(m <= scale) if f else None
-                                for m, f in zip(miss, finite, strict=True)
-                            ),
-                        )
+    backtests: dict[tuple[int, str], tuple[CurveBacktests, dict[str, float]]] = {}
+    for set_name, knobs, base in grid_bases(combines):
+        key = (base.n_cuts, base.score)
+        if key not in backtests:
+            backtests[key] = scored_backtests(problem, rec, base.n_cuts, base.score)
+        bt, scores = backtests[key]
+        if priors is not None and family(knobs) == "backtest" and knobs["combine"] == "stack":
+            base = base.with_(prior=priors[set_name])
+        weighed = combined(rec, bt, scores, base)
+        if weighed is None:  # too short to backtest: the default law with its parameter band
+            s = fallback_fit(rec)
+            for interval, scale in itertools.product(intervals, SCALES):
+                name = with_interval(base, interval, scale).key
+                out.append(outcome(problem, name, np.exp(s["log_pred"]), s["lo"], s["hi"]))
+            continue
+        w, log_pred, noise = weighed
+        rmse = protocol.rmse_log(np.exp(log_pred), y_test)
+        calibrations: dict[tuple[float, float], Calibration] = {}
+        for growth, beyond, pool in intervals:
+            knobs_i = with_interval(base, (growth, beyond, pool), 1.0)
+            if (growth, beyond) not in calibrations:
+                calibrations[growth, beyond] = calibrate(bt, w, knobs_i, noise)
+            cal = replace(calibrations[growth, beyond], pool=pool)
+            half = cal.half_width(x_test, LEVEL)
+            miss = np.abs(log_y - log_pred) / half
+            finite = np.isfinite(half)
+            for scale in SCALES:
+                out.append(
+                    protocol.Outcome(
+                        source=problem.source,
+                        problem=problem.id,
+                        rule=knobs_i.with_(scale=scale).key,
+                        horizon=problem.horizon,
+                        rmse=rmse,
+                        hits=tuple(
+                            bool(m <= scale) if f else None
+                            for m, f in zip(miss, finite, strict=True)
+                        ),
                     )
+                )
     return out
 
 
@@ -340,16 +363,12 @@ def grid_configs(
     combines: tuple[dict[str, Any], ...], intervals: tuple[Interval, ...] = INTERVALS
 ) -> dict[str, RuleConfig]:
     """Every configuration rule_outcomes scores, by key (stacks toward equal weights only)."""
-    out = {}
-    for n_cuts, score in itertools.product(N_CUTS, SCORES):
-        for cset, knobs in itertools.product(CANDIDATE_SETS.values(), combines):
-            if knobs["combine"] in ("stack", "ic") and score != "far":
-                continue
-            base = RuleConfig(candidates=cset, n_cuts=n_cuts, score=score, **knobs)
-            for (growth, beyond, pool), scale in itertools.product(intervals, SCALES):
-                config = base.with_(growth=growth, beyond=beyond, pool=pool, scale=scale)
-                out[config.key] = config
-    return out
+    configs = (
+        with_interval(base, interval, scale)
+        for _, _, base in grid_bases(combines)
+        for interval, scale in itertools.product(intervals, SCALES)
+    )
+    return {config.key: config for config in configs}
 
 
 def log_band(
