@@ -62,7 +62,7 @@ class Selection:
     scores: dict[str, float] = field(default_factory=dict)  # inf: not eligible
     weights: dict[str, float] = field(default_factory=dict)
     fallback: bool = False
-    criterion: str = ""  # "aic"/"bic": scores are ΔIC of the full fits; "": backtest scores
+    criterion: str = ""  # rule.CRITERIA: scores are ΔIC of the full fits; "": backtest scores
 
     def to_dict(self) -> dict[str, Any]:
         return {

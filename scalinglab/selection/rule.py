@@ -20,8 +20,9 @@ holds the choice made on all sources (README, "How auto predicts").
    mixture of the laws learned on the development corpus (`mixture_prior`; empirical Bayes:
    the corpus says which laws usually predict well, the curve's backtests say how this one
    differs), or equal weights when `prior` is empty; `"ic"`: the information criterion of each
-   candidate's fit on every point (`criterion`: AIC, Akaike 1974, or BIC, Schwarz 1978, on the
-   log residuals: n·ln(RSS/n) + 2k or + k·ln n), weights w_i ∝ exp(−ΔIC_i / (2·temperature))
+   candidate's fit on every point (`criterion`: AIC, Akaike 1974, its small-sample correction
+   AICc, Hurvich & Tsai 1989, or BIC, Schwarz 1978, on the log residuals: n·ln(RSS/n) + 2k,
+   + 2k + 2k(k+1)/(n−k−1) or + k·ln n), weights w_i ∝ exp(−ΔIC_i / (2·temperature))
    (Akaike weights, Burnham & Anderson 2002; temperature 0 keeps the lowest). The backtests
    then serve the interval only: at each cut the rule is applied to that cut's fits.
 3. **Predict**: log ŷ(x) = Σ w_i log ŷ_i(x), each ŷ_i the candidate fitted on all points.
@@ -58,6 +59,7 @@ from scalinglab.selection.backtest import EXTRA_POINTS, CurveBacktests
 NOISE_RATIO_CAP = 3.0
 NEAR_TIE = 0.1  # `simplest`: scores within this log distance (~10%) of the best are a tie
 MIN_WEIGHT = 1e-6  # a law's share of the weight below this is dropped (`normalised`)
+CRITERIA = ("aic", "aicc", "bic")  # information criteria of combine "ic" (`information_criteria`)
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ class RuleConfig:
     score: str = "far"  # "far" | "rmse"
     combine: str = "best"  # "best" | "simplest" | "average" | "stack" | "ic"
     temperature: float = 1.0
-    criterion: str = "aic"  # "ic": "aic" | "bic"
+    criterion: str = "aic"  # "ic": one of CRITERIA
     ridge: float = 0.0  # "stack": pull of the weights toward the prior
     distance_power: float = 0.0  # "stack": held-out points weigh (d / horizon)^distance_power
     growth: float = 0.0
@@ -88,6 +90,11 @@ class RuleConfig:
 
     def with_(self, **changes: object) -> RuleConfig:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def criterion_name(self) -> str:
+        """The information criterion as papers write it: AIC, AICc or BIC."""
+        return self.criterion.upper().replace("AICC", "AICc")
 
     @property
     def uses_full_fits(self) -> bool:
@@ -190,10 +197,10 @@ def weigh(bt: CurveBacktests, config: RuleConfig) -> Weighing:
     def evidence(k: str) -> str:  # a stack toward "ic" also weighs laws it could not backtest
         if k in finite:
             return f"score {finite[k]:.3g}"
-        return f"too few points to backtest; its {config.criterion.upper()} weight"
+        return f"too few points to backtest; its {config.criterion_name} weight"
 
     if config.combine == "ic":
-        name = config.criterion.upper()
+        name = config.criterion_name
         reason = f"{name} of the fits on all {bt.x.size} points; weights " + ", ".join(
             f"{k} {w:.2f} (Δ{name} {finite[k]:.3g})" for k, w in ranked
         )
@@ -206,7 +213,7 @@ def weigh(bt: CurveBacktests, config: RuleConfig) -> Weighing:
     if config.combine == "stack":
         toward = "the corpus prior" if config.prior else "equal weights"
         if config.toward == "ic":
-            toward = f"the {config.criterion.upper()} weights of the fits on all points"
+            toward = f"the {config.criterion_name} weights of the fits on all points"
         reason += f"; stacked with a ridge of {config.ridge:g} toward {toward}"
     skipped = [k for k, v in scores.items() if not math.isfinite(v)]
     if skipped:
@@ -315,20 +322,30 @@ def _n_free(bt: CurveBacktests) -> dict[str, int]:
 def information_criteria(
     n: int, noise: Mapping[str, float], n_free: Mapping[str, int], config: RuleConfig
 ) -> dict[str, float]:
-    """AIC or BIC of fits of n points with log residual scales `noise` (residual_scale: RSS over
-    n − k degrees of freedom): n·ln(RSS/n) + 2k (AIC) or + k·ln n (BIC). Inf for a fit with
-    fewer than k + EXTRA_POINTS points or no finite scale. The RSS is at least n·NOISE_FLOOR²,
-    so a law that threads every point does not win by an infinite margin."""
-    if config.criterion not in ("aic", "bic"):
-        raise ScalingLabError(f"unknown information criterion {config.criterion!r}: aic or bic")
+    """AIC, AICc or BIC of fits of n points with log residual scales `noise` (residual_scale:
+    RSS over n − k degrees of freedom): n·ln(RSS/n) + 2k (AIC), + 2k + 2k(k+1)/(n−k−1) (AICc,
+    Hurvich & Tsai 1989: AIC's bias correction for few points per parameter, which Burnham &
+    Anderson 2002 advise whenever n/k < 40) or + k·ln n (BIC). Inf for a fit with fewer than
+    k + EXTRA_POINTS points (AICc: k + 2) or no finite scale. The RSS is at least
+    n·NOISE_FLOOR², so a law that threads every point does not win by an infinite margin."""
+    if config.criterion not in CRITERIA:
+        raise ScalingLabError(
+            f"unknown information criterion {config.criterion!r}: one of {', '.join(CRITERIA)}"
+        )
     out = {}
     for label, sigma in noise.items():
         k = n_free[label]
-        if n < k + EXTRA_POINTS or not math.isfinite(sigma):
+        fewest = k + max(EXTRA_POINTS, 2 if config.criterion == "aicc" else 0)
+        if n < fewest or not math.isfinite(sigma):
             out[label] = math.inf
             continue
         rss = max(sigma * sigma * max(n - k, 1), n * NOISE_FLOOR**2)
-        penalty = 2.0 * k if config.criterion == "aic" else k * math.log(n)
+        if config.criterion == "bic":
+            penalty = k * math.log(n)
+        else:
+            penalty = 2.0 * k
+            if config.criterion == "aicc":
+                penalty += 2.0 * k * (k + 1) / (n - k - 1)
         out[label] = n * math.log(rss / n) + penalty
     return out
 

@@ -262,8 +262,31 @@ def test_information_criteria_match_the_textbook_formulas() -> None:
     assert bic["b"] == pytest.approx(12 * math.log(0.015**2 * 8 / 12) + 4 * math.log(12))
     assert aic["c"] == pytest.approx(12 * math.log(NOISE_FLOOR**2) + 6)
     assert math.isinf(aic["d"])  # 12 points cannot judge 12 parameters
-    with pytest.raises(ScalingLabError, match="aic or bic"):
+    with pytest.raises(ScalingLabError, match="aic, aicc, bic"):
         information_criteria(12, noise, n_free, RuleConfig(criterion="cv"))
+
+
+def test_aicc_adds_the_small_sample_correction() -> None:
+    """AICc = AIC + 2k(k+1)/(n−k−1) (Hurvich & Tsai 1989): it grows without bound as n falls
+    to k + 1, is inf below k + 2 points, and tends to AIC as n grows; with few points it turns
+    the choice from a flexible law that fits a little better to a simpler one."""
+    noise, n_free = {"simple": 0.020, "flexible": 0.017}, {"simple": 3, "flexible": 9}
+    aic = information_criteria(14, noise, n_free, RuleConfig(criterion="aic"))
+    aicc = information_criteria(14, noise, n_free, RuleConfig(criterion="aicc"))
+    assert aicc["simple"] - aic["simple"] == pytest.approx(2 * 3 * 4 / 10)
+    assert aicc["flexible"] - aic["flexible"] == pytest.approx(2 * 9 * 10 / 4)
+    assert aic["flexible"] < aic["simple"] and aicc["simple"] < aicc["flexible"]
+    assert math.isinf(
+        information_criteria(10, noise, n_free, RuleConfig(criterion="aicc"))["flexible"]
+    )
+    assert math.isfinite(
+        information_criteria(10, noise, n_free, RuleConfig(criterion="aic"))["flexible"]
+    )
+    big = {
+        c: information_criteria(10_000, noise, n_free, RuleConfig(criterion=c))
+        for c in ("aic", "aicc")
+    }
+    assert big["aicc"]["flexible"] - big["aic"]["flexible"] < 0.02
 
 
 def test_akaike_weights() -> None:
