@@ -45,10 +45,12 @@ MIN_BACKTEST_POINTS = MIN_TRAIN_POINTS + 1
 # average over the 98 problems with 2-3 such points, and 92.7% over the 309 with 4 or more
 # (in-sample: the rule's scale was tuned on the same problems; README, "How auto predicts").
 FEW_CALIBRATION_POINTS = 4
+COVERED_FEW_POINTS = 82  # the percentage above as the warning states it (rounded down)
 # Past the backtests' reach the interval's growth is extrapolated, not measured: on the same
 # corpus DEFAULT_RULE's 90% intervals covered 74.6% of the 676 held-out points lying past it and
 # 93.1% of the 2,330 within it (in-sample). A rule that widens faster there (RuleConfig.beyond)
 # did not hold leave one source out (README, "How auto predicts").
+COVERED_PAST_REACH = 75  # the percentage above as the warning states it (rounded down)
 
 
 @dataclass
@@ -187,14 +189,17 @@ def interval_warnings(calibration: Calibration | None, x: float | None = None) -
     n, n_values = sum(len(s) for s in calibration.scores), calibration.n_values
     if n_values < FEW_CALIBRATION_POINTS:
         at = "" if n_values == n else f" at {n_values} distinct x value(s)"
-        out.append(f"the interval rests on only {n} held-out backtest point(s){at}" + _covered(82))
+        out.append(
+            f"the interval rests on only {n} held-out backtest point(s){at}"
+            + _covered(COVERED_FEW_POINTS)
+        )
     reach = calibration.reach
     if x is not None and math.isfinite(x) and x > 0 and math.isfinite(reach) and reach > 0:
         d = math.log(x / calibration.x_max)
         if d > reach * (1 + 1e-9):
             out.append(
                 f"x = {x:.4g} lies e^{d:.3g} beyond the data, past the e^{reach:.3g} the "
-                "backtests checked" + _covered(75) + " there"
+                "backtests checked" + _covered(COVERED_PAST_REACH) + " there"
             )
     return [f"{w}: read it as optimistic" for w in out]
 
