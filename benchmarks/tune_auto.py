@@ -1,10 +1,11 @@
 """Tune the auto rule leave-one-source-out on the development corpus, and score it.
 
-    .venv/bin/python benchmarks/tune_auto.py [--workers 2] [--cache runs/tune_cache.json]
+    .venv/bin/python benchmarks/tune_auto.py [--workers 2] [--as-run] [--cache FILE.json.gz]
 
 1. Fits (slow, cached): for every problem of scalinglab.selection.corpus, each candidate law
-   fitted on the training part (as the extrapolation benchmark fits it) and its backtests at the
-   problem's horizon (scalinglab.selection.backtest).
+   fitted on the training part and its backtests at the problem's horizon
+   (scalinglab.selection.backtest): by default in 200 iterations from the best of 64 starts
+   (the README's table); with `--as-run` as `auto_fit` fits them (`problem_fits`).
 2. Rules (fast): every configuration of the knob grid below applied to the cached fits. The
    stacks pull toward a prior, the mixture of the laws that best predicted the tuning problems
    (`learn_priors`, rule.mixture_prior): a knob learned from outcomes, so it is learned again
@@ -43,8 +44,13 @@ import pandas as pd
 
 from scalinglab.errors import FitWarning, ScalingLabError
 from scalinglab.fitting.calibration import POOLS, Calibration
+from scalinglab.fitting.subsets import SubsetFit
+from scalinglab.laws.base import ScalingLaw
 from scalinglab.selection import protocol
 from scalinglab.selection.backtest import (
+    BACKTEST_OPTIONS,
+    FULL_START_BUDGET,
+    Candidate,
     CandidateBacktest,
     CurveBacktests,
     backtest_curve,
@@ -68,13 +74,21 @@ LEVEL = 0.9
 # allow 500): in one batch the slowest row sets the pace, and a few rows of M4 and BNSL creep
 # along flat valleys to any limit. It moves the single laws' median RMSE by < 1%.
 FIT_OPTIONS = {"max_iter": 200, "tol": 1e-10}
+CACHE = Path("benchmarks/data/tune_cache.json.gz")
+AS_RUN_CACHE = Path("benchmarks/data/tune_cache_as_run.json.gz")
 
 
 # ------------------------------------------------------------------------------------------------
 # 1. Fits
 # ------------------------------------------------------------------------------------------------
-def problem_fits(problem: Problem) -> dict[str, Any]:
-    """Everything the rules need about one problem, as JSON-ready lists."""
+def problem_fits(problem: Problem, as_run: bool = False) -> dict[str, Any]:
+    """Everything the rules need about one problem, as JSON-ready lists.
+
+    `as_run`: the fits `auto_fit` makes — backtests and the full fits that the information
+    criteria read with its own options (BACKTEST_OPTIONS, FULL_START_BUDGET starts), and each
+    candidate's prediction from the law fitted with its defaults (its whole start grid, as
+    `fit --law X` and auto's final fit do). Otherwise the faster fits of the README's table
+    (200 iterations; the predictions refitted from the best of FIT_START_BUDGET starts)."""
     import torch
 
     torch.set_num_threads(1)
@@ -90,18 +104,15 @@ def problem_fits(problem: Problem) -> dict[str, Any]:
         # Backtests and the fit on all training points in one batched solve per law; the latter
         # from FIT_START_BUDGET starts as the extrapolation benchmark fits it.
         bt = backtest_curve(
-            x, y, cands, horizon=horizon, n_cuts=MAX_CUTS, options=FIT_OPTIONS,
-            full_start_budget=FIT_START_BUDGET,
+            x, y, cands, horizon=horizon, n_cuts=MAX_CUTS,
+            options=BACKTEST_OPTIONS if as_run else FIT_OPTIONS,
+            full_start_budget=FULL_START_BUDGET if as_run else FIT_START_BUDGET,
         )  # fmt: skip
         for cand in cands:
-            fit = bt.full.get(cand.label)
-            if fit is None:
-                singles[cand.label] = {"error": "no finite fit"}
+            law = _single_fit(cand, bt.full.get(cand.label), x, y, as_run)
+            if isinstance(law, str):
+                singles[cand.label] = {"error": law}
                 continue
-            # Refit from the optimum (one start): the law's covariance for its parameter band.
-            free = cand.make().free_params()
-            law = cand.make(**FIT_OPTIONS, starts={n: (fit.params[n],) for n in free})
-            law.fit(x[:, None], y)
             pred = law.predict(xt[:, None])
             lo, hi = protocol._interval(law, xt, LEVEL)
             r = np.log(y) - np.log(law.predict(x[:, None]))
@@ -109,7 +120,7 @@ def problem_fits(problem: Problem) -> dict[str, Any]:
                 "log_pred": np.log(pred).tolist(),
                 "lo": lo.tolist(),
                 "hi": hi.tolist(),
-                "noise": float(np.sqrt(np.sum(r * r) / max(r.size - len(free), 1))),
+                "noise": float(np.sqrt(np.sum(r * r) / max(r.size - cand.n_free(), 1))),
             }
     return {
         "id": problem.id,
@@ -124,8 +135,32 @@ def problem_fits(problem: Problem) -> dict[str, Any]:
             }
             for k, cb in bt.candidates.items()
         },
+        # what the information criteria read: auto's are the batched full fits' residual scales
+        "full_noise": bt.full_noise if as_run else None,
         "seconds": time.perf_counter() - t0,
+        "as_run": as_run,
     }
+
+
+def _single_fit(
+    cand: Candidate, fit: SubsetFit | None, x: np.ndarray, y: np.ndarray, as_run: bool
+) -> ScalingLaw | str:
+    """The candidate fitted on the problem's training points (problem_fits says how), or why
+    it could not be."""
+    if as_run:
+        if x.size < cand.n_free():
+            return "more parameters than points"
+        law = cand.make()
+    elif fit is None:
+        return "no finite fit"
+    else:
+        # Refit from the optimum (one start): the law's covariance for its parameter band.
+        starts = {n: (fit.params[n],) for n in cand.make().free_params()}
+        law = cand.make(**FIT_OPTIONS, starts=starts)
+    try:
+        return law.fit(x[:, None], y)
+    except ScalingLabError as exc:
+        return str(exc)
 
 
 def read_cache(cache: Path) -> dict[str, Any]:
@@ -137,8 +172,12 @@ def read_cache(cache: Path) -> dict[str, Any]:
     return data
 
 
-def load_or_compute(problems: list[Problem], cache: Path, workers: int) -> dict[str, Any]:
+def load_or_compute(
+    problems: list[Problem], cache: Path, workers: int, as_run: bool = False
+) -> dict[str, Any]:
     done = read_cache(cache)
+    if any(bool(rec.get("as_run")) != as_run for rec in done.values()):
+        raise SystemExit(f"{cache} holds fits of the other kind (--as-run): name another --cache")
     todo = [p for p in problems if p.id not in done]
     print(f"fits: {len(done)} cached, {len(todo)} to compute", flush=True)
     t0 = time.perf_counter()
@@ -151,7 +190,8 @@ def load_or_compute(problems: list[Problem], cache: Path, workers: int) -> dict[
         tmp.replace(cache)
 
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        for i, rec in enumerate(pool.map(problem_fits, todo, chunksize=1)):
+        fits = pool.map(problem_fits, todo, itertools.repeat(as_run), chunksize=1)
+        for i, rec in enumerate(fits):
             done[rec["id"]] = rec
             if i % 10 == 9 or i == len(todo) - 1:
                 save()
@@ -179,7 +219,12 @@ def backtests_of(problem: Problem, rec: dict[str, Any], n_cuts: int) -> CurveBac
         float(rec["horizon"]),
         list(rec["cuts"])[:n_cuts],
         cands,
-        full_noise={k: float(singles[k].get("noise", math.nan)) for k in cands},
+        full_noise={
+            k: float(rec["full_noise"][k])
+            if rec.get("full_noise")
+            else singles[k].get("noise", math.nan)
+            for k in cands
+        },
     )
 
 
@@ -523,8 +568,13 @@ class Precomputed(protocol.Scorer):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
-    # The fits of the run in the README (277 problems), so that a later run only adds the rest.
-    parser.add_argument("--cache", type=Path, default=Path("benchmarks/data/tune_cache.json.gz"))
+    parser.add_argument("--cache", type=Path, default=None)
+    parser.add_argument(
+        "--as-run",
+        action="store_true",
+        help="tune on the fits auto_fit makes (problem_fits; cached apart, by default in "
+        f"{AS_RUN_CACHE}) instead of the faster ones of {CACHE}",
+    )
     parser.add_argument("--fits-only", action="store_true", help="compute the fits, then stop")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     parser.add_argument(
@@ -603,11 +653,13 @@ def main() -> None:
         "averaged (their log predictions and log interval bounds)",
     )
     args = parser.parse_args()
+    if args.cache is None:
+        args.cache = AS_RUN_CACHE if args.as_run else CACHE
     problems = load_corpus()
     if args.cached_only:
         cached = read_cache(args.cache)
         problems = [p for p in problems if p.id in cached]
-    fits = load_or_compute(problems, args.cache, args.workers)
+    fits = load_or_compute(problems, args.cache, args.workers, args.as_run)
     if args.fits_only:
         return
     singles: list[protocol.Outcome] = []
