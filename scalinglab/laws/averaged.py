@@ -139,9 +139,12 @@ class AveragedLaw(ScalingLaw):
         return self
 
     def describe_weights(self) -> str:
-        """The members that carry weight, heaviest first: "m3 0.62, bnsl1 0.38"."""
+        """The members that carry weight, heaviest first: "m3 0.62, bnsl1 0.38"; those whose
+        weight shows as 0.00 are counted, not listed ("bnsl2 1.00, and 3 more below 0.005")."""
         ranked = sorted(zip(self.labels, self.weights, strict=True), key=lambda t: -t[1])
-        return ", ".join(f"{label} {w:.2f}" for label, w in ranked)
+        shown = [f"{label} {w:.2f}" for label, w in ranked if w >= 0.005]  # weights sum to 1
+        rest = len(ranked) - len(shown)
+        return ", ".join(shown) + (f", and {rest} more below 0.005" if rest else "")
 
 
 def _block_diagonal(blocks: Sequence[np.ndarray | None]) -> np.ndarray | None:

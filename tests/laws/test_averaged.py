@@ -47,6 +47,12 @@ def test_the_prediction_is_the_weighted_geometric_mean_of_the_members(
     assert fitted.describe_weights() == "bnsl1 0.75, m2 0.25"
 
 
+def test_weights_too_small_to_show_are_counted_not_listed() -> None:
+    members = [{"label": k, "law": k} for k in ("m2", "m3", "power_const")]
+    law = AveragedLaw(members=members, weights=[0.001, 0.996, 0.003])
+    assert law.describe_weights() == "m3 1.00, and 2 more below 0.005"
+
+
 def test_bootstrap_draws_sit_side_by_side(fitted: AveragedLaw) -> None:
     assert fitted.bootstrap_params_ is not None
     assert fitted.bootstrap_params_.shape == (20, len(fitted.param_names))
