@@ -184,20 +184,24 @@ def draw_quantile(draws: FloatArray, q: float) -> FloatArray:
 
 def covariance_draws(law: FittableLaw, n: int, seed: int = 0) -> FloatArray | None:
     """Parameter samples when there are no bootstrap draws: normal around the optimum on the
-    solver's scale (log for log-scale parameters, mapped back with exp), from covariance_."""
+    solver's scale (log for log-scale parameters, mapped back with exp), from covariance_.
+    None without a usable covariance: none, not finite on the solver's scale (a log-scale
+    parameter ~1e-200 squares past float range), or one the SVD cannot factor."""
     if law.covariance_ is None:
         return None
     value = np.array([law.params_[k] for k in law.param_names])
-    cov = np.asarray(law.covariance_)
-    if not np.all(np.isfinite(cov)):
-        return None
     log = _on_log_scale(law)
     scale = np.where(log, value, 1.0)  # d value / d log(value) = value
     center = np.where(log, np.log(scale), value)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        cov = np.asarray(law.covariance_) / np.outer(scale, scale)
+    if not np.all(np.isfinite(cov)):
+        return None
     rng = np.random.default_rng(seed)
-    draws = rng.multivariate_normal(
-        center, cov / np.outer(scale, scale), size=n, check_valid="ignore"
-    )
+    try:
+        draws = rng.multivariate_normal(center, cov, size=n, check_valid="ignore")
+    except np.linalg.LinAlgError:
+        return None
     with np.errstate(over="ignore"):  # a huge log-scale variance: inf, not a warning
         draws[:, log] = np.exp(draws[:, log])
     return draws

@@ -427,8 +427,8 @@ class ScalingLaw:
         draws = covariance_draws(self, n)
         if draws is None:
             raise ScalingLabError(
-                "this fit has no uncertainty estimate (no bootstrap draws and no covariance); "
-                "refit with n_bootstrap > 0"
+                "this fit has no uncertainty estimate (no bootstrap draws, and its covariance "
+                "is missing or degenerate); refit with n_bootstrap > 0"
             )
         return draws
 

@@ -89,6 +89,15 @@ def test_covariance_draws_of_a_positive_scale_stay_positive() -> None:
     assert np.all(np.isfinite(lo)) and np.all(lo > 0) and np.all(hi > lo)
 
 
+def test_a_degenerate_covariance_gives_one_clear_error_not_a_linalg_crash() -> None:
+    """A log-scale parameter near 1e-200 puts its covariance past float range on the solver's
+    scale (a fit in `tune_auto.py --as-run` died on "SVD did not converge" in NumPy)."""
+    law = _loose_fit()
+    law.params_["a"] = 1e-200
+    with pytest.raises(ScalingLabError, match="covariance is missing or degenerate"):
+        law.predict_interval(np.array([[1e4]]), 0.9)
+
+
 def test_a_fit_file_without_draws_gives_positive_draws_too() -> None:
     law = ScalingLaw.from_dict(_loose_fit().to_dict())
     assert law.bootstrap_params_ is None and law.covariance_ is not None
