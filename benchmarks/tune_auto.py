@@ -620,6 +620,14 @@ def main() -> None:
         "(their largest), their geometric mean, or both as rival configurations",
     )
     parser.add_argument(
+        "--criteria-from",
+        choices=("batched", "final"),
+        default="batched",
+        help="with --as-run: the residual scales the information criteria read, those of the "
+        "64-start fits auto weighs with (batched) or of the whole-grid fits it predicts with "
+        "(final; run E' of docs/auto-tuning-log.md)",
+    )
+    parser.add_argument(
         "--criteria",
         nargs="+",
         choices=CRITERIA,
@@ -660,6 +668,9 @@ def main() -> None:
         cached = read_cache(args.cache)
         problems = [p for p in problems if p.id in cached]
     fits = load_or_compute(problems, args.cache, args.workers, args.as_run)
+    if args.criteria_from == "final":  # backtests_of then reads the singles' residual scales
+        for rec in fits.values():
+            rec["full_noise"] = None
     if args.fits_only:
         return
     singles: list[protocol.Outcome] = []
