@@ -147,9 +147,7 @@ def _single_fit(
 ) -> ScalingLaw | str:
     """The candidate fitted on the problem's training points (problem_fits says how), or why
     it could not be."""
-    if as_run:
-        if x.size < cand.n_free():
-            return "more parameters than points"
+    if as_run:  # ScalingLaw.fit refuses more parameters than points: caught below
         law = cand.make()
     elif fit is None:
         return "no finite fit"
@@ -212,19 +210,17 @@ def backtests_of(problem: Problem, rec: dict[str, Any], n_cuts: int) -> CurveBac
         )
         for k, v in rec["backtests"].items()
     }
-    singles = rec["singles"]
+    # the residual scales the information criteria read: the --as-run fits keep auto's own
+    noise = rec.get("full_noise") or {
+        k: s.get("noise", math.nan) for k, s in rec["singles"].items()
+    }
     return CurveBacktests(
         np.asarray(problem.x_train, dtype=float),
         np.asarray(problem.y_train, dtype=float),
         float(rec["horizon"]),
         list(rec["cuts"])[:n_cuts],
         cands,
-        full_noise={
-            k: float(rec["full_noise"][k])
-            if rec.get("full_noise")
-            else singles[k].get("noise", math.nan)
-            for k in cands
-        },
+        full_noise={k: float(noise[k]) for k in cands},
     )
 
 
@@ -547,7 +543,7 @@ def family_of_key(key: str) -> str:
     head = key.split("-", 1)[0]
     if head.startswith("ic"):
         return "ic"
-    return "hybrid" if re.search(r"(aicc?|bic)T", head) else "backtest"
+    return "hybrid" if re.search(f"({'|'.join(CRITERIA)})T", head) else "backtest"
 
 
 CHOOSERS: dict[str, protocol.Chooser] = {
@@ -614,7 +610,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--pool",
-        choices=("conformal", "geomean", "both"),
+        choices=(*POOLS, "both"),
         default="conformal",
         help="how the intervals in the grid pool the cuts' quantiles: the conformal quantile "
         "(their largest), their geometric mean, or both as rival configurations",

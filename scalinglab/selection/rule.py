@@ -59,7 +59,8 @@ from scalinglab.selection.backtest import EXTRA_POINTS, CurveBacktests
 NOISE_RATIO_CAP = 3.0
 NEAR_TIE = 0.1  # `simplest`: scores within this log distance (~10%) of the best are a tie
 MIN_WEIGHT = 1e-6  # a law's share of the weight below this is dropped (`normalised`)
-CRITERIA = ("aic", "aicc", "bic")  # information criteria of combine "ic" (`information_criteria`)
+# The information criteria of combine "ic" (`information_criteria`), by name, as papers write them
+CRITERIA = {"aic": "AIC", "aicc": "AICc", "bic": "BIC"}
 
 
 @dataclass(frozen=True)
@@ -93,8 +94,8 @@ class RuleConfig:
 
     @property
     def criterion_name(self) -> str:
-        """The information criterion as papers write it: AIC, AICc or BIC."""
-        return self.criterion.upper().replace("AICC", "AICc")
+        """The information criterion as papers write it (CRITERIA): AIC, AICc or BIC."""
+        return CRITERIA.get(self.criterion, self.criterion.upper())
 
     @property
     def uses_full_fits(self) -> bool:
