@@ -57,7 +57,6 @@ from scalinglab.selection.backtest import (
     candidate,
 )
 from scalinglab.selection.corpus import Problem, load_corpus
-from scalinglab.selection.extrapolation import FIT_START_BUDGET
 from scalinglab.selection.rule import (
     CRITERIA,
     RuleConfig,
@@ -88,7 +87,7 @@ def problem_fits(problem: Problem, as_run: bool = False) -> dict[str, Any]:
     criteria read with its own options (BACKTEST_OPTIONS, FULL_START_BUDGET starts), and each
     candidate's prediction from the law fitted with its defaults (its whole start grid, as
     `fit --law X` and auto's final fit do). Otherwise the faster fits of the README's table
-    (200 iterations; the predictions refitted from the best of FIT_START_BUDGET starts)."""
+    (200 iterations; the predictions refitted from the best of FULL_START_BUDGET starts)."""
     import torch
 
     torch.set_num_threads(1)
@@ -102,11 +101,11 @@ def problem_fits(problem: Problem, as_run: bool = False) -> dict[str, Any]:
         warnings.simplefilter("ignore", FitWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
         # Backtests and the fit on all training points in one batched solve per law; the latter
-        # from FIT_START_BUDGET starts as the extrapolation benchmark fits it.
+        # from FULL_START_BUDGET starts (64; the README's cached table).
         bt = backtest_curve(
             x, y, cands, horizon=horizon, n_cuts=MAX_CUTS,
             options=BACKTEST_OPTIONS if as_run else FIT_OPTIONS,
-            full_start_budget=FULL_START_BUDGET if as_run else FIT_START_BUDGET,
+            full_start_budget=FULL_START_BUDGET,
         )  # fmt: skip
         for cand in cands:
             law = _single_fit(cand, bt.full.get(cand.label), x, y, as_run)

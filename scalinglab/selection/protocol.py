@@ -582,8 +582,7 @@ _FITS_KEY: list[bytes] = [b""]
 
 def _fitted(label: str, x: FloatArray, y: FloatArray) -> ScalingLaw:
     """The candidate `label` fitted to (x, y) as scalinglab.selection.extrapolation fits it
-    (its start grid thinned to FIT_START_BUDGET, FIT_OPTIONS), cached for the current curve."""
-    from scalinglab.fitting.subsets import thinned_grid
+    (extrapolation.fit_single), cached for the current curve."""
     from scalinglab.selection import extrapolation
     from scalinglab.selection.backtest import candidate
 
@@ -592,15 +591,8 @@ def _fitted(label: str, x: FloatArray, y: FloatArray) -> ScalingLaw:
         _FITS.clear()
         _FITS_KEY[0] = key
     if label not in _FITS:
-        cand = candidate(label)
-        X = x[:, None]
         try:
-            law = cand.make(**extrapolation.FIT_OPTIONS)
-            starts = thinned_grid(law, X, y, extrapolation.FIT_START_BUDGET)
-            law = cand.make(**extrapolation.FIT_OPTIONS, starts=starts)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", FitWarning)
-                _FITS[label] = law.fit(X, y)
+            _FITS[label] = extrapolation.fit_single(candidate(label), x[:, None], y)
         except ScalingLabError as exc:
             _FITS[label] = exc
     result = _FITS[label]
