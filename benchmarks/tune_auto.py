@@ -56,7 +56,7 @@ from scalinglab.selection.backtest import (
     backtest_curve,
     candidate,
 )
-from scalinglab.selection.corpus import Problem, load_corpus
+from scalinglab.selection.corpus import SOURCES, Problem, load_corpus
 from scalinglab.selection.rule import (
     CRITERIA,
     RuleConfig,
@@ -570,6 +570,12 @@ def main() -> None:
         help="tune on the fits auto_fit makes (problem_fits; cached apart, by default in "
         f"{AS_RUN_CACHE}) instead of the faster ones of {CACHE}",
     )
+    parser.add_argument(
+        "--sources",
+        default=",".join(SOURCES),
+        help="the corpus sources to tune on (runs A to E' of docs/auto-tuning-log.md: "
+        "lang,datablations,studies,synthetic)",
+    )
     parser.add_argument("--fits-only", action="store_true", help="compute the fits, then stop")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     parser.add_argument(
@@ -658,7 +664,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.cache is None:
         args.cache = AS_RUN_CACHE if args.as_run else CACHE
-    problems = load_corpus()
+    problems = load_corpus([s.strip() for s in args.sources.split(",") if s.strip()])
     if args.cached_only:
         cached = read_cache(args.cache)
         problems = [p for p in problems if p.id in cached]

@@ -30,6 +30,13 @@ Sources (`SOURCES`):
   plateau, and Alabdulmohsin's M4) with seeded random parameters over realistic ranges and
   multiplicative noise of 0.5-3%, generated here (no file); the horizon cycles through
   `SYNTHETIC_HORIZONS`.
+- ``chinchilla``: the final losses of the training runs of Hoffmann et al. (2022, "Training
+  Compute-Optimal Large Language Models") as digitised by Besiroglu et al. (2024, "Chinchilla
+  Scaling: A replication attempt"), ../shared/data/chinchilla_besiroglu2024.csv without the 5 runs
+  the replication drops: per model size (counts within `CHINCHILLA_SIZE_RTOL`) with at least
+  `CHINCHILLA_MIN_RUNS` runs, final loss against training tokens — Hestness's learning curve of
+  one model size, whose end bends toward the size's floor — cut at each of
+  `CHINCHILLA_HORIZONS`. Losses are read off a colour bar (~0.01), so the curves carry that noise.
 """
 
 from __future__ import annotations
@@ -50,8 +57,9 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 LANG_CSV = SHARED_DATA / "alabdulmohsin2022_lang.csv"
 DATABLATIONS_CSV = SHARED_DATA / "datablations_curves.csv"
 STUDY_CURVES_CSV = REPO / "benchmarks" / "data" / "study_curves.csv"
+CHINCHILLA_CSV = SHARED_DATA / "chinchilla_besiroglu2024.csv"
 
-SOURCES = ("lang", "datablations", "studies", "synthetic")
+SOURCES = ("lang", "datablations", "studies", "synthetic", "chinchilla")
 MIN_TRAIN = 5  # a problem keeps at least this many training points (enough to backtest)
 DATABLATIONS_HORIZONS = (0.3, 0.6, 1.0)  # decades held out at the end of each curve
 DATABLATIONS_START = 0.01  # keep a curve's points from this fraction of its last x on
@@ -60,6 +68,9 @@ STUDY_HORIZONS = (0.3, 0.6, 0.9)  # shards 2^k: 1, 2 and 3 shards held out
 SYNTHETIC_HORIZONS = (0.3, 0.6, 1.0)
 SYNTHETIC_FAMILIES = ("power", "power_const", "bnsl", "hestness", "m4")
 SYNTHETIC_PER_FAMILY = 24
+CHINCHILLA_HORIZONS = (0.3, 0.6)
+CHINCHILLA_MIN_RUNS = 6  # runs of one model size for a curve (5 to train on, 1 to predict)
+CHINCHILLA_SIZE_RTOL = 0.01  # parameter counts this close (relative) are one model size
 
 
 @dataclass(frozen=True)
@@ -362,6 +373,40 @@ def synthetic_problems(
 
 
 # ------------------------------------------------------------------------------------------------
+# chinchilla: Hoffmann et al. 2022 final losses, one curve per model size
+# ------------------------------------------------------------------------------------------------
+def size_groups(params: FloatArray, rtol: float = CHINCHILLA_SIZE_RTOL) -> np.ndarray:
+    """A group label per run: sorted parameter counts within `rtol` of their neighbour are one
+    model size (the digitised counts of one size scatter by a fraction of a percent)."""
+    order = np.argsort(params, kind="stable")
+    step = np.diff(np.log(params[order])) > math.log1p(rtol)
+    labels = np.empty(params.size, dtype=int)
+    labels[order] = np.concatenate([[0], np.cumsum(step)])
+    return labels
+
+
+def chinchilla_problems(
+    path: str | Path = CHINCHILLA_CSV,
+    horizons: Sequence[float] = CHINCHILLA_HORIZONS,
+    min_runs: int = CHINCHILLA_MIN_RUNS,
+) -> list[Problem]:
+    """Per model size with at least `min_runs` runs, its final losses against training tokens,
+    cut at each horizon; the 5 runs the replication drops (`epoch_outlier`) are left out."""
+    df = pd.read_csv(path)
+    df = df[df["epoch_outlier"] == 0]
+    df = df.assign(size=size_groups(df["params"].to_numpy(float)))
+    out: list[Problem] = []
+    for _, g in df.groupby("size", sort=True):
+        if len(g) < min_runs:
+            continue
+        g = g.sort_values("tokens", kind="stable")
+        params = float(g["params"].median())
+        meta: dict[str, str | float] = {"params": params, "runs": float(len(g))}
+        out += cut_curve("chinchilla", f"N={params:.3g}", g["tokens"], g["loss"], horizons, meta)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
 def load_corpus(sources: Sequence[str] = SOURCES) -> list[Problem]:
     """All problems of the named sources, with the default files and settings."""
     loaders: dict[str, Callable[[], list[Problem]]] = {
@@ -369,6 +414,7 @@ def load_corpus(sources: Sequence[str] = SOURCES) -> list[Problem]:
         "datablations": datablations_problems,
         "studies": study_problems,
         "synthetic": synthetic_problems,
+        "chinchilla": chinchilla_problems,
     }
     unknown = [s for s in sources if s not in loaders]
     if unknown:

@@ -110,6 +110,40 @@ def test_datablations_source_cuts_each_curve_at_its_end(shared_data: Path) -> No
         assert len({c.x_test[-1] for c in cuts}) == 1
 
 
+def test_size_groups_join_counts_within_the_tolerance_only() -> None:
+    """Sorted counts within 1% of their neighbour are one size (a chain may span more)."""
+    params = np.array([1.000e9, 1.006e9, 1.5e9, 1.012e9, 1.505e9, 1.53e9, 3e9])
+    labels = corpus.size_groups(params, rtol=0.01).tolist()
+    assert labels[0] == labels[1] == labels[3]
+    assert labels[2] == labels[4]
+    assert len({labels[0], labels[2], labels[5], labels[6]}) == 4
+
+
+def test_chinchilla_source_is_one_curve_per_model_size(shared_data: Path) -> None:
+    """Each curve is the runs of one model size, final loss against tokens, cut at its end;
+    the 5 runs the replication drops are not in it."""
+    import pandas as pd
+
+    path = shared_data / "chinchilla_besiroglu2024.csv"
+    problems = corpus.chinchilla_problems(path)
+    table = pd.read_csv(path)
+    runs = {(r.params, r.tokens, r.loss): r.epoch_outlier for r in table.itertuples()}
+    assert len({p.curve for p in problems}) >= 15 and len(problems) >= 20
+    for p in problems:
+        check_split(p)
+        assert p.x_train.size >= corpus.MIN_TRAIN
+        xs = np.concatenate([p.x_train, p.x_test])
+        ys = np.concatenate([p.y_train, p.y_test])
+        for x, y in zip(xs, ys, strict=True):
+            match = [k for k in runs if k[1] == x and k[2] == y]
+            assert len(match) >= 1 and all(runs[k] == 0 for k in match)
+            assert all(abs(k[0] / float(p.meta["params"]) - 1) < 0.05 for k in match)
+    by_curve: dict[str, set[float]] = {}
+    for p in problems:
+        by_curve.setdefault(p.curve, set()).add(float(p.x_test[-1]))
+    assert all(len(ends) == 1 for ends in by_curve.values())  # every cut ends where it ends
+
+
 @pytest.mark.skipif(not corpus.STUDY_CURVES_CSV.exists(), reason="study curves not built")
 def test_study_source_spans_every_domain() -> None:
     problems = corpus.study_problems()
@@ -121,7 +155,7 @@ def test_study_source_spans_every_domain() -> None:
 
 
 @pytest.mark.skipif(not corpus.STUDY_CURVES_CSV.exists(), reason="study curves not built")
-def test_the_corpus_has_300_problems_from_4_sources(shared_data: Path) -> None:
+def test_the_corpus_has_300_problems_from_5_sources(shared_data: Path) -> None:
     problems = corpus.load_corpus()
     assert len(problems) >= 300
     assert {p.source for p in problems} == set(corpus.SOURCES)
