@@ -1,7 +1,7 @@
 """Extrapolation benchmark on the whole development corpus, per source (issue 13).
 
 Scores rules on every problem of scalinglab.selection.corpus (lang, datablations, studies,
-synthetic) the way Alabdulmohsin, Neyshabur & Zhai (2022, Sec. 4) score learning-curve
+synthetic, chinchilla) the way Alabdulmohsin, Neyshabur & Zhai (2022, Sec. 4) score learning-curve
 estimators: RMSE of log prediction on the held-out end of each curve; then per source and rule
 the median RMSE, the win rate and the coverage of the 90% intervals. The default rules are the
 estimators of `scalinglab benchmark extrapolation`: m1-m4, bnsl1, bnsl2, power_const and auto

@@ -35,6 +35,7 @@ from scalinglab.selection.backtest import (
     Candidate,
     backtest_curve,
     candidate,
+    residual_scale,
 )
 from scalinglab.selection.rule import DEFAULT_RULE, RuleConfig, calibrate, weigh
 
@@ -119,6 +120,10 @@ def auto_fit(
     if n == 0:
         raise ScalingLabError("the curve has no points")
     labels = tuple(candidates) if candidates is not None else config.candidates
+    if config.criteria_fits not in ("batched", "whole"):
+        raise ScalingLabError(
+            f"criteria_fits must be batched or whole, got {config.criteria_fits!r}"
+        )
     cands: list[Candidate] = [candidate(label) for label in labels]
     x_max = float(x_arr[:, 0].max())
     horizon = math.nan
@@ -140,6 +145,8 @@ def auto_fit(
         # The information criteria weigh each candidate's fit on every point.
         full_start_budget=FULL_START_BUDGET if config.uses_full_fits else None,
     )
+    if config.uses_full_fits and config.criteria_fits == "whole":
+        bt.full_noise = whole_grid_noise(x_arr, y_arr, cands, options)
     try:
         weighing = weigh(bt, config.with_(candidates=labels))
     except ScalingLabError as exc:
@@ -175,6 +182,28 @@ def auto_fit(
         criterion=config.criterion if config.combine == "ic" else "",
     )
     return law, selection
+
+
+def whole_grid_noise(
+    x: np.ndarray, y: np.ndarray, cands: Sequence[Candidate], options: Mapping[str, Any] | None
+) -> dict[str, float]:
+    """Each candidate's residual scale in log y (backtest.residual_scale, n − p degrees of
+    freedom) when fitted on every point over its whole start grid, as the final fit and `fit
+    --law X` fit it (no bootstrap: only the optimum is read); NaN where it cannot be fitted."""
+    opts = {**dict(options or {}), "n_bootstrap": 0}
+    noise: dict[str, float] = {}
+    for cand in cands:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FitWarning)
+                law = cand.make(**opts).fit(x, y)
+        except ScalingLabError:
+            noise[cand.label] = math.nan
+            continue
+        with np.errstate(all="ignore"):
+            log_pred = np.log(law.predict(x))
+        noise[cand.label] = residual_scale(log_pred, np.log(y), cand.n_free())
+    return noise
 
 
 def interval_warnings(calibration: Calibration | None, x: float | None = None) -> list[str]:

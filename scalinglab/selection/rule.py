@@ -88,6 +88,11 @@ class RuleConfig:
     # "stack": calibrate each cut with the weights stacked on the other cuts only (cross-fitting),
     # so that no held-out point scores weights fitted to it
     crossfit: bool = False
+    # The fits on every point whose residual scales the information criteria read: "batched",
+    # each candidate from FULL_START_BUDGET starts in the backtests' batched solve; "whole", each
+    # fitted on its whole start grid, the fit that predicts (costs a fit per candidate; BNSL's
+    # good basin is often missed by the former: docs/auto-tuning-log.md, run E′).
+    criteria_fits: str = "batched"
 
     def with_(self, **changes: object) -> RuleConfig:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -116,13 +121,15 @@ class RuleConfig:
             f"{self.combine}{t}-{self.score}-k{self.n_cuts}-g{self.growth:g}"
             + (f"-b{self.beyond:g}" if self.beyond else "")
             + ("-x" if self.crossfit and self.combine == "stack" else "")
+            + ("-w" if self.criteria_fits == "whole" and self.uses_full_fits else "")
             + ("-pg" if self.pool == "geomean" else "")
             + f"-s{self.scale:g}-{'+'.join(self.candidates)}"
         )
 
 
-# Chosen on all four sources of the development corpus by `benchmarks/tune_auto.py --family all
-# --small-ridges --crossfit --widening-only --choose nested --pool geomean` (README, "How auto
+# Chosen on the first four sources of the development corpus by `benchmarks/tune_auto.py --sources
+# lang,datablations,studies,synthetic --family all --small-ridges --crossfit --widening-only
+# --choose nested --pool geomean` (README, "How auto
 # predicts", gives its leave-one-source-out scores): Akaike weights of the candidates' fits on
 # every point, the backtests calibrating the interval only, their two cuts' quantiles pooled by
 # the geometric mean. Until 2026-12-05 the default stacked the laws on their backtests (ridge

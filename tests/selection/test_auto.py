@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import math
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from scalinglab.errors import FitWarning
+from scalinglab.errors import FitWarning, ScalingLabError
 from scalinglab.laws import ScalingLaw
 from scalinglab.selection.auto import (
     DEFAULT_LAW,
@@ -252,3 +253,40 @@ def test_a_target_past_the_backtests_reach_is_flagged() -> None:
     assert law.calibration_ is not None and law.calibration_.reach < far.horizon
     assert "x = 1e+09 lies e^11.5 beyond the data, past the" in far.reason
     assert "past the" not in near.reason
+
+
+@pytest.mark.slow
+def test_criteria_from_whole_grid_fits_read_the_fit_that_predicts(shared_data: Path) -> None:
+    """criteria_fits="whole": the information criteria read each candidate fitted on its whole
+    start grid. On the first language curve bnsl2's 64-start fit leaves a residual scale 3.5
+    times the whole grid's, so the Akaike weights go to bnsl1 (batched) or to bnsl2 (whole)."""
+    import pandas as pd
+
+    from scalinglab.selection import extrapolation
+    from scalinglab.selection.auto import whole_grid_noise
+    from scalinglab.selection.backtest import FULL_START_BUDGET, backtest_curve, candidate
+
+    curve = extrapolation.load_curves(pd.read_csv(shared_data / "alabdulmohsin2022_lang.csv"))[0]
+    x, y = curve.x_train, curve.y_train
+    cands = [candidate(label) for label in DEFAULT_RULE.candidates]
+    whole = whole_grid_noise(x, y, cands, None)
+    batched = backtest_curve(
+        x[:, 0], y, cands, n_cuts=2, full_start_budget=FULL_START_BUDGET
+    ).full_noise
+    assert whole["bnsl2"] < 0.5 * batched["bnsl2"]
+    for label in ("m1", "m2", "m3", "power_const"):  # easy fits: the same optimum either way
+        assert whole[label] == pytest.approx(batched[label], rel=1e-3)
+    config = DEFAULT_RULE.with_(criteria_fits="whole")
+    assert config.key.replace("-w", "") == DEFAULT_RULE.key
+    target = float(curve.x_test.max())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        _, by_batched = auto_fit(x, y, target=target)
+        _, by_whole = auto_fit(x, y, target=target, config=config)
+    assert by_batched.weights.get("bnsl2", 0.0) < 0.01 < 0.9 < by_whole.weights["bnsl2"]
+
+
+def test_an_unknown_criteria_fits_is_one_clear_error() -> None:
+    x = np.geomspace(10, 1e4, 8)
+    with pytest.raises(ScalingLabError, match="criteria_fits must be batched or whole"):
+        auto_fit(x, 2 * x**-0.3, config=DEFAULT_RULE.with_(criteria_fits="final"))

@@ -7,27 +7,24 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from scalinglab.fitting.scores import rmse_log
 from scalinglab.fitting.subsets import thinned_grid
 from scalinglab.selection import extrapolation
 from scalinglab.selection.backtest import candidate
 
 
 def test_single_laws_are_fitted_on_their_whole_start_grid(shared_data: Path) -> None:
-    """On the first language curve bnsl2's good basin is missed by a grid thinned to 64 starts
-    (held-out RMSE 0.0062) and found by the whole grid that `fit --law bnsl2` searches (0.0034):
-    the benchmark must score the latter, or it flatters auto against the single laws."""
+    """On the second language curve a grid thinned to 64 starts leaves bnsl2 at a training
+    objective 12 times that of the whole grid `fit --law bnsl2` searches (3.1e-5 against
+    2.6e-6): the benchmark must score the latter, or it flatters auto against the single laws."""
     table = pd.read_csv(shared_data / "alabdulmohsin2022_lang.csv")
-    curve = extrapolation.load_curves(table)[0]
+    curve = extrapolation.load_curves(table)[1]
     cand = candidate("bnsl2")
     law = extrapolation.fit_single(cand, curve.x_train, curve.y_train)
     thinned = cand.make(
         **extrapolation.FIT_OPTIONS,
         starts=thinned_grid(cand.make(), curve.x_train, curve.y_train, 64),
     ).fit(curve.x_train, curve.y_train)
-    assert law.objective_ <= thinned.objective_ * (1 + 1e-9)
-    assert rmse_log(law.predict(curve.x_test), curve.y_test) < 0.0045
-    assert rmse_log(thinned.predict(curve.x_test), curve.y_test) > 0.0055
+    assert law.objective_ < 0.2 * thinned.objective_
     assert law.max_iter == extrapolation.FIT_OPTIONS["max_iter"]
 
 
