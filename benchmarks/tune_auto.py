@@ -55,6 +55,7 @@ from scalinglab.selection.backtest import (
     CurveBacktests,
     backtest_curve,
     candidate,
+    residual_scale,
 )
 from scalinglab.selection.corpus import SOURCES, Problem, load_corpus
 from scalinglab.selection.rule import (
@@ -114,12 +115,12 @@ def problem_fits(problem: Problem, as_run: bool = False) -> dict[str, Any]:
                 continue
             pred = law.predict(xt[:, None])
             lo, hi = protocol._interval(law, xt, LEVEL)
-            r = np.log(y) - np.log(law.predict(x[:, None]))
+            log_fit = np.log(law.predict(x[:, None]))
             singles[cand.label] = {
                 "log_pred": np.log(pred).tolist(),
                 "lo": lo.tolist(),
                 "hi": hi.tolist(),
-                "noise": float(np.sqrt(np.sum(r * r) / max(r.size - cand.n_free(), 1))),
+                "noise": residual_scale(log_fit, np.log(y), cand.n_free()),
             }
     return {
         "id": problem.id,
@@ -693,6 +694,8 @@ def main() -> None:
     ) + (SMALL_RIDGE_STACKS if args.small_ridges else ())
     if args.crossfit:
         fixed += tuple({**k, "crossfit": True} for k in fixed if k["combine"] == "stack")
+    if args.criteria_from == "final":  # the keys then name the rule auto runs (-w)
+        fixed = tuple({**k, "criteria_fits": "whole"} for k in fixed)
     intervals = tuple(
         itertools.product(
             [g for g in GROWTHS if g > 0 or not args.widening_only],

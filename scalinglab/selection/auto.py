@@ -146,6 +146,9 @@ def auto_fit(
         full_start_budget=FULL_START_BUDGET if config.uses_full_fits else None,
     )
     if config.uses_full_fits and config.criteria_fits == "whole":
+        # The batched full fits above stay in the solve although only their residual scales
+        # are replaced: the backtests' fits depend on what they are batched with (without them
+        # a bnsl2 backtest prediction moved by 0.7 in log), and "whole" was scored with them.
         bt.full_noise = whole_grid_noise(x_arr, y_arr, cands, options)
     try:
         weighing = weigh(bt, config.with_(candidates=labels))
