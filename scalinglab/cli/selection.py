@@ -11,6 +11,7 @@ from rich.table import Table
 from scalinglab.cli.app import console, fail
 from scalinglab.display import num
 from scalinglab.errors import ScalingLabError
+from scalinglab.fitting.calibration import POOL_NAMES
 
 # scalinglab.selection imports numpy and torch: imported where used, so that importing the
 # command line (`scalinglab --help`) stays fast.
@@ -87,7 +88,7 @@ def print_selection(selection: Selection, law: ScalingLaw, level: float) -> None
         n = sum(len(s) for s in cal.scores)
         console.print(
             f"prediction intervals calibrated on {n} held-out points of {len(cal.scores)} "
-            f"backtests (conformal); {level:.0%} half-width "
+            f"backtests ({POOL_NAMES[cal.pool]}); {level:.0%} half-width "
             f"{num(cal.scale * cal.multiplier(level), '.3g')} σ with σ = {num(cal.noise, '.3g')}",
             highlight=False,
         )

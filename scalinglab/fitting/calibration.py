@@ -35,6 +35,7 @@ from scalinglab.types import FloatArray
 NOISE_FLOOR = 1e-4  # residual scales below this (log units) are taken as this
 DISTANCE_FLOOR = 0.25  # g(d) is flat below this fraction of the backtests' reach
 POOLS = ("conformal", "geomean")  # how the cuts' quantiles are pooled (Calibration.multiplier)
+POOL_NAMES = {"conformal": "conformal", "geomean": "geometric mean of the cuts' quantiles"}
 
 
 def conformal_quantile(scores: Sequence[float], level: float) -> float:
@@ -72,6 +73,9 @@ class Calibration:
     # count once); None in fit files written before it was kept: then every score counts
     values: int | None = None
     pool: str = "conformal"  # POOLS: how the cuts' quantiles are pooled
+    # how much the fitted curve's log-log slope fell over its last points
+    # (scalinglab.selection.auto.end_steepening); NaN when not measured
+    end_steepening: float = math.nan
 
     def __post_init__(self) -> None:
         if self.pool not in POOLS:
@@ -116,6 +120,7 @@ class Calibration:
             "beyond": self.beyond,
             "values": self.values,
             "pool": self.pool,
+            "end_steepening": (self.end_steepening if math.isfinite(self.end_steepening) else None),
         }
 
     @classmethod
@@ -127,6 +132,7 @@ class Calibration:
             scores = tuple(tuple(float(v) for v in cut) for cut in data["scores"])
             reach = data.get("reach")
             values = data.get("values")
+            steepening = data.get("end_steepening")
             return cls(
                 scores=scores,
                 noise=float(data["noise"]),
@@ -137,6 +143,7 @@ class Calibration:
                 beyond=float(data.get("beyond", 0.0)),
                 values=None if values is None else int(values),
                 pool=str(data.get("pool", "conformal")),
+                end_steepening=math.nan if steepening is None else float(steepening),
             )
         except (TypeError, ValueError):
             raise ScalingLabError("a calibration in a fit file must hold numbers") from None

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from scalinglab.errors import ScalingLabError
+from scalinglab.fitting.calibration import POOL_NAMES
 from scalinglab.planning import data_for_target, model_size_for_data
 from scalinglab.planning.model_size import HESTNESS_BETA_P
 from scalinglab.report.document import Report, Table, law_table, num, span
@@ -89,7 +90,8 @@ def _prediction_note(a: StudyFit, farthest: float) -> str:
     warning = "".join(f" Warning: {n}." for n in interval_warnings(calibration, farthest))
     return (
         f"Predicted by {chosen} (the auto rule, as fit --law auto); {a.level:.0%} intervals "
-        "calibrated on the learning curve's backtests (conformal), wider the farther beyond the "
+        f"calibrated on the learning curve's backtests ({POOL_NAMES[calibration.pool]}), wider the "
+        "farther beyond the "
         f"data; {size}.{warning}"
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,9 @@ from scalinglab.selection.auto import (
     DEFAULT_LAW,
     FEW_CALIBRATION_POINTS,
     MIN_BACKTEST_POINTS,
+    STEEPENING_THRESHOLD,
     auto_fit,
+    end_steepening,
 )
 from scalinglab.selection.rule import DEFAULT_RULE
 
@@ -253,6 +256,58 @@ def test_a_target_past_the_backtests_reach_is_flagged() -> None:
     assert law.calibration_ is not None and law.calibration_.reach < far.horizon
     assert "x = 1e+09 lies e^11.5 beyond the data, past the" in far.reason
     assert "past the" not in near.reason
+
+
+def small_data_region(m: np.ndarray) -> np.ndarray:
+    """Hestness's small-data region: error near its ceiling, then falling ever faster in log-log
+    toward the power law ε = 0.95·(m / 300)^-0.5 it nears only past m ~ 1e3 (a smooth broken
+    power law)."""
+    return 0.95 / (1.0 + (m / 300.0) ** 2) ** 0.25
+
+
+@pytest.mark.parametrize(
+    ("name", "y_of", "steepens"),
+    [
+        ("pure power law", lambda m: 3.0 * m**-0.4, False),
+        ("saturating toward a floor", lambda m: 4.0 * m**-0.5 + 0.2, False),
+        ("small-data region", small_data_region, True),
+    ],
+)
+def test_end_steepening_tells_a_curve_still_falling_faster(
+    name: str, y_of: Callable[[np.ndarray], np.ndarray], steepens: bool
+) -> None:
+    """A power law's log-log slope is constant (d = 0), a floor flattens it (d > 0); only a curve
+    still leaving its small-data region falls faster at its end (d < STEEPENING_THRESHOLD)."""
+    m = np.logspace(1, 3.5, 9)
+    d = end_steepening(m, y_of(m))
+    assert (d < STEEPENING_THRESHOLD) == steepens, (name, d)
+    if name == "pure power law":
+        assert abs(d) < 1e-9
+    # seeds of one shard count once: their mean log y is the curve's
+    assert end_steepening(np.repeat(m, 2), np.repeat(y_of(m), 2) * np.tile([0.9, 1 / 0.9], 9)) == (
+        pytest.approx(d, abs=1e-12)
+    )
+    assert math.isnan(end_steepening(m[:5], y_of(m[:5])))
+
+
+def test_a_curve_still_steepening_at_its_end_is_flagged() -> None:
+    """auto keeps the end steepening on the calibration; a curve still in its small-data region
+    gets a reason that says its interval is optimistic, the saturating curve does not, and the
+    measure survives the fit file's round trip."""
+    m = np.logspace(1, 3.5, 9)
+    noise = np.exp(0.003 * np.random.default_rng(0).standard_normal(9))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        law, steep = auto_fit(m, small_data_region(m) * noise, target=1e4, candidates=CHEAP)
+        _, flat = auto_fit(m, (4.0 * m**-0.5 + 0.2) * noise, target=1e4, candidates=CHEAP)
+    assert law.calibration_ is not None
+    assert law.calibration_.end_steepening < STEEPENING_THRESHOLD
+    assert "the curve still steepens at its end" in steep.reason
+    assert "read it as optimistic" in steep.reason
+    assert "steepens" not in flat.reason
+    again = ScalingLaw.from_dict(json.loads(json.dumps(law.to_dict())))
+    assert again.calibration_ is not None
+    assert again.calibration_.end_steepening == law.calibration_.end_steepening
 
 
 @pytest.mark.slow
