@@ -534,8 +534,9 @@ def outcome(problem: Problem, rule: str, pred: Any, lo: Any, hi: Any) -> protoco
 
 
 def point_knobs(key: str) -> str:
-    """A configuration's key without its interval knobs (growth, scale): what it predicts."""
-    return re.sub(r"-g[^-]+(-b[^-]+)?-s[^-]+", "", key)
+    """A configuration's key without its interval knobs (growth, beyond, cross-fitting, pooling,
+    scale): what it predicts. The criteria's fits (-w) weigh the laws, so they stay."""
+    return re.sub(r"-g[^-]+(-b[^-]+)?(-x)?(-w)?(-pg)?-s[^-]+", lambda m: m.group(3) or "", key)
 
 
 def family_of_key(key: str) -> str:
