@@ -133,8 +133,15 @@ class Filter:
         return value
 
 
-def parse_filter(text: str, option: str = "--where") -> Filter:
-    """Parse and check a filter; raises ExpressionError naming what is not allowed."""
+CONDITION_EXAMPLE = "'params > 1e8 and data == \"c4\"'"
+NUMBER_EXAMPLE = "'6*params*tokens'"
+
+
+def parse_filter(
+    text: str, option: str = "--where", what: str = "condition", example: str = CONDITION_EXAMPLE
+) -> Filter:
+    """Parse and check a filter (or, with `what` and `example` saying so, an arithmetic
+    expression parsed the same way); raises ExpressionError naming what is not allowed."""
     if not text.strip():
         raise ExpressionError(f"{option} is empty: give a condition such as 'params > 1e8'")
     source, backticked = _prepare(text, option)
@@ -145,8 +152,8 @@ def parse_filter(text: str, option: str = "--where") -> Filter:
         tree = ast.parse(source.strip(), mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         raise ExpressionError(
-            f"{option} {text!r} is not a valid condition; write e.g. 'params > 1e8 and "
-            'data == "c4"\' (backticks around column names with spaces)'
+            f"{option} {text!r} is not a valid {what}; write e.g. {example} (backticks around "
+            "column names with spaces)"
         ) from None
     _check(tree.body, option)
     return Filter(text=text, tree=tree, backticked=backticked)
@@ -163,7 +170,7 @@ def evaluate_numeric(df: pd.DataFrame, text: str, option: str = "--cost") -> np.
     column or a result that is not a number per row."""
     if not text.strip():
         raise ExpressionError(f"{option} is empty: give an expression such as '6*params*tokens'")
-    parsed = parse_filter(text, option)
+    parsed = parse_filter(text, option, "expression", NUMBER_EXAMPLE)
     unknown = sorted(c for c in parsed.column_names() if c not in df.columns)
     if unknown:
         known = ", ".join(map(str, df.columns))

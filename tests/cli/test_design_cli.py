@@ -133,6 +133,7 @@ HOSTILE = [
     (["--cost", "__import__('os').system('touch pwned')"], "may not use function calls"),
     (["--cost", "N.__class__"], "attribute access"),
     (["--cost", "N > 1"], "must give a number per row"),
+    (["--cost", "N*"], "is not a valid expression; write e.g. '6*params*tokens'"),
     (["--cost", "N - 1e12"], "must be a finite number > 0"),
     (["--cost", "6*params*tokens"], "'params', which is not a column"),
     (["--budget", "-1"], "--budget must be a number > 0"),
