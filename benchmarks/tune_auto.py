@@ -81,8 +81,12 @@ AS_RUN_CACHE = Path("benchmarks/data/tune_cache_as_run.json.gz")
 # ------------------------------------------------------------------------------------------------
 # 1. Fits
 # ------------------------------------------------------------------------------------------------
-def problem_fits(problem: Problem, as_run: bool = False) -> dict[str, Any]:
-    """Everything the rules need about one problem, as JSON-ready lists.
+def problem_fits(
+    problem: Problem, as_run: bool = False, labels: Sequence[str] = LABELS
+) -> dict[str, Any]:
+    """Everything the rules need about one problem, as JSON-ready lists, for the candidate
+    laws `labels` (each law's fits are one batched solve of its own, so a law's entries do not
+    depend on which others are fitted with it).
 
     `as_run`: the fits `auto_fit` makes — backtests and the full fits that the information
     criteria read with its own options (BACKTEST_OPTIONS, FULL_START_BUDGET starts), and each
@@ -97,7 +101,7 @@ def problem_fits(problem: Problem, as_run: bool = False) -> dict[str, Any]:
     xt = np.array(problem.x_test, dtype=float)
     horizon = float(np.log(xt.max() / x.max()))
     singles: dict[str, Any] = {}
-    cands = [candidate(c) for c in LABELS]
+    cands = [candidate(c) for c in labels]
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", FitWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -171,7 +175,11 @@ def read_cache(cache: Path) -> dict[str, Any]:
 
 
 def load_or_compute(
-    problems: list[Problem], cache: Path, workers: int, as_run: bool = False
+    problems: list[Problem],
+    cache: Path,
+    workers: int,
+    as_run: bool = False,
+    labels: Sequence[str] = LABELS,
 ) -> dict[str, Any]:
     done = read_cache(cache)
     if any(bool(rec.get("as_run")) != as_run for rec in done.values()):
@@ -188,7 +196,9 @@ def load_or_compute(
         tmp.replace(cache)
 
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        fits = pool.map(problem_fits, todo, itertools.repeat(as_run), chunksize=1)
+        fits = pool.map(
+            problem_fits, todo, itertools.repeat(as_run), itertools.repeat(labels), chunksize=1
+        )
         for i, rec in enumerate(fits):
             done[rec["id"]] = rec
             if i % 10 == 9 or i == len(todo) - 1:
@@ -303,7 +313,7 @@ def scored_backtests(
     """The problem's backtests at `n_cuts` cuts, from its cached fits, and every candidate's
     backtest score (none when no cut fits)."""
     bt = backtests_of(problem, rec, n_cuts)
-    config = RuleConfig(candidates=LABELS, n_cuts=n_cuts, score=score)
+    config = RuleConfig(candidates=tuple(rec["backtests"]), n_cuts=n_cuts, score=score)
     return bt, (candidate_scores(bt, config) if bt.cuts else {})
 
 

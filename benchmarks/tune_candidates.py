@@ -1,0 +1,121 @@
+"""Leave one source out: does `DEFAULT_RULE` hold with more candidate laws? (a registered run)
+
+    .venv/bin/python benchmarks/tune_candidates.py --add hestness [--workers 2]
+
+Registered in docs/auto-tuning-log.md (2026-12-05, "Hestness's own law as an eighth candidate").
+1. The added laws' fits, made as `tune_auto.py --as-run` makes every candidate's (backtests at
+   the problem's horizon, the batched full fits the criteria read, the law on its whole start
+   grid), cached in benchmarks/data/tune_cache_as_run_<laws>.json.gz and added to the as-run
+   records (each law is solved in a batch of its own, so no other law's fits change).
+2. `DEFAULT_RULE` with its own candidates and with the added laws too, every other knob as
+   shipped, at every scale of `tune_auto.SCALES`, on every corpus problem.
+3. Leave one source out: each split chooses the candidate set and the scale by
+   `protocol.default_choice` on its tuning sources (the seven single laws are the reference);
+   the same with the shipped candidates only, beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import tune_auto
+from tune_auto import LABELS, LEVEL, SCALES, Precomputed
+
+from scalinglab.selection import protocol
+from scalinglab.selection.corpus import Problem, load_corpus
+from scalinglab.selection.rule import DEFAULT_RULE, RuleConfig, calibrate
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def merged(base: dict[str, dict], extra: dict[str, dict]) -> dict[str, dict]:
+    """The as-run records with the added laws' backtests, full-fit residual scales and single
+    fits put in (the cuts depend only on x and the horizon, so they must agree)."""
+    out = {}
+    for pid, rec in base.items():
+        add = extra[pid]
+        assert add["cuts"] == rec["cuts"], pid
+        out[pid] = {
+            **rec,
+            "backtests": {**rec["backtests"], **add["backtests"]},
+            "singles": {**rec["singles"], **add["singles"]},
+            "full_noise": {**rec["full_noise"], **add["full_noise"]},
+        }
+    return out
+
+
+def config_outcomes(problem: Problem, rec: dict, config: RuleConfig) -> list[protocol.Outcome]:
+    """`config` at every scale of SCALES on one problem, from its cached fits."""
+    y_test = np.asarray(problem.y_test, dtype=float)
+    bt, scores = tune_auto.scored_backtests(problem, rec, config.n_cuts, config.score)
+    weighed = tune_auto.combined(rec, bt, scores, config)
+    if weighed is None:  # too short to backtest: the default law with its parameter band
+        s = tune_auto.fallback_fit(rec)
+        return [
+            tune_auto.outcome(
+                problem, config.with_(scale=k).key, np.exp(s["log_pred"]), s["lo"], s["hi"]
+            )
+            for k in SCALES
+        ]
+    w, log_pred, noise = weighed
+    half = calibrate(bt, w, config.with_(scale=1.0), noise).half_width(
+        np.asarray(problem.x_test, dtype=float), LEVEL
+    )
+    miss = np.abs(np.log(y_test) - log_pred) / half
+    finite = np.isfinite(half)
+    rmse = protocol.rmse_log(np.exp(log_pred), y_test)
+    return [
+        protocol.Outcome(
+            source=problem.source,
+            problem=problem.id,
+            rule=config.with_(scale=k).key,
+            horizon=problem.horizon,
+            rmse=rmse,
+            hits=tuple(bool(m <= k) if f else None for m, f in zip(miss, finite, strict=True)),
+        )
+        for k in SCALES
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--add", required=True, help="candidate laws to add, comma-separated")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    added = tuple(a.strip() for a in args.add.split(",") if a.strip())
+    problems = load_corpus()
+    base = tune_auto.load_or_compute(problems, tune_auto.AS_RUN_CACHE, args.workers, True)
+    cache = REPO / "benchmarks" / "data" / f"tune_cache_as_run_{'+'.join(added)}.json.gz"
+    extra = tune_auto.load_or_compute(problems, cache, args.workers, True, labels=added)
+    fits = merged(base, extra)
+    t0 = time.perf_counter()
+    shipped = DEFAULT_RULE
+    more = DEFAULT_RULE.with_(candidates=(*DEFAULT_RULE.candidates, *added))
+    outcomes: list[protocol.Outcome] = []
+    for p in problems:
+        for label in LABELS:
+            s = fits[p.id]["singles"][label]
+            n = len(p.x_test)
+            nan = [float("nan")] * n
+            outcomes.append(
+                tune_auto.outcome(p, label, nan, nan, nan)
+                if "error" in s
+                else tune_auto.outcome(p, label, np.exp(s["log_pred"]), s["lo"], s["hi"])
+            )
+        for config in (shipped, more):
+            outcomes += config_outcomes(p, fits[p.id], config)
+    scorer = Precomputed(outcomes)
+    own = [shipped.with_(scale=k).key for k in SCALES]
+    both = [*own, *(more.with_(scale=k).key for k in SCALES)]
+    for name, grid in (("shipped candidates only", own), (f"with {'+'.join(added)}", both)):
+        loso = protocol.leave_one_source_out(problems, grid, reference=LABELS, scorer=scorer)
+        print(f"\nleave one source out, {name}:")
+        print(tune_auto.loso_table(outcomes, loso))
+    print(f"\n({time.perf_counter() - t0:.0f} s after the fits)")
+
+
+if __name__ == "__main__":
+    main()
