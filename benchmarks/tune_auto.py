@@ -388,23 +388,28 @@ def rule_outcomes(
                 calibrations[growth, beyond] = calibrate(bt, w, knobs_i, noise)
             cal = replace(calibrations[growth, beyond], pool=pool)
             half = cal.half_width(x_test, LEVEL)
-            miss = np.abs(log_y - log_pred) / half
-            finite = np.isfinite(half)
-            for scale in SCALES:
-                out.append(
-                    protocol.Outcome(
-                        source=problem.source,
-                        problem=problem.id,
-                        rule=knobs_i.with_(scale=scale).key,
-                        horizon=problem.horizon,
-                        rmse=rmse,
-                        hits=tuple(
-                            bool(m <= scale) if f else None
-                            for m, f in zip(miss, finite, strict=True)
-                        ),
-                    )
-                )
+            out += scaled(problem, knobs_i, rmse, np.abs(log_y - log_pred), half)
     return out
+
+
+def scaled(
+    problem: Problem, config: RuleConfig, rmse: float, log_error: np.ndarray, half: np.ndarray
+) -> list[protocol.Outcome]:
+    """`config` at every scale of SCALES on one problem, from each held-out point's absolute
+    log error and the interval's half-width at scale 1 (no interval where it is not finite)."""
+    miss = log_error / half
+    finite = np.isfinite(half)
+    return [
+        protocol.Outcome(
+            source=problem.source,
+            problem=problem.id,
+            rule=config.with_(scale=scale).key,
+            horizon=problem.horizon,
+            rmse=rmse,
+            hits=tuple(bool(m <= scale) if f else None for m, f in zip(miss, finite, strict=True)),
+        )
+        for scale in SCALES
+    ]
 
 
 def grid_configs(

@@ -64,20 +64,8 @@ def config_outcomes(problem: Problem, rec: dict, config: RuleConfig) -> list[pro
     half = calibrate(bt, w, config.with_(scale=1.0), noise).half_width(
         np.asarray(problem.x_test, dtype=float), LEVEL
     )
-    miss = np.abs(np.log(y_test) - log_pred) / half
-    finite = np.isfinite(half)
     rmse = protocol.rmse_log(np.exp(log_pred), y_test)
-    return [
-        protocol.Outcome(
-            source=problem.source,
-            problem=problem.id,
-            rule=config.with_(scale=k).key,
-            horizon=problem.horizon,
-            rmse=rmse,
-            hits=tuple(bool(m <= k) if f else None for m, f in zip(miss, finite, strict=True)),
-        )
-        for k in SCALES
-    ]
+    return tune_auto.scaled(problem, config, rmse, np.abs(np.log(y_test) - log_pred), half)
 
 
 def main() -> None:
