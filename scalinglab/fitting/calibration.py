@@ -120,7 +120,7 @@ class Calibration:
             "beyond": self.beyond,
             "values": self.values,
             "pool": self.pool,
-            "end_steepening": (self.end_steepening if math.isfinite(self.end_steepening) else None),
+            "end_steepening": self.end_steepening if math.isfinite(self.end_steepening) else None,
         }
 
     @classmethod

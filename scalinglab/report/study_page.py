@@ -90,9 +90,8 @@ def _prediction_note(a: StudyFit, farthest: float) -> str:
     warning = "".join(f" Warning: {n}." for n in interval_warnings(calibration, farthest))
     return (
         f"Predicted by {chosen} (the auto rule, as fit --law auto); {a.level:.0%} intervals "
-        f"calibrated on the learning curve's backtests ({POOL_NAMES[calibration.pool]}), wider the "
-        "farther beyond the "
-        f"data; {size}.{warning}"
+        f"calibrated on the learning curve's backtests ({POOL_NAMES[calibration.pool]}), wider "
+        f"the farther beyond the data; {size}.{warning}"
     )
 
 
