@@ -60,6 +60,7 @@ COVERED_PAST_REACH = 75  # the percentage above as the warning states it (rounde
 # fresh study draws, 64.6% of 48 points against 91.7% of 216, 21 of the 23 flagged problems
 # speech curves (docs/auto-tuning-log.md).
 END_POINTS = 3  # distinct x values in each of the two slopes end_steepening compares
+FLAT_SLOPE = 1e-9  # a log-log slope smaller than this is a flat end (rounding), not a fall
 STEEPENING_THRESHOLD = -0.05
 COVERED_STEEPENING = 58  # the percentage above as the warning states it (rounded down)
 
@@ -225,7 +226,7 @@ def end_steepening(x: np.ndarray, y: np.ndarray) -> float:
     squares slopes of mean ln y (over seeds) on ln x across the last END_POINTS distinct x values
     and the END_POINTS before them. d < 0: a curve that still falls faster and faster. NaN with
     fewer than 2·END_POINTS distinct x values, or when the curve does not fall at its end (a
-    rising curve's slope shrinking is not this)."""
+    rising curve's slope shrinking, or a flat end, is not this)."""
     xs, inverse = np.unique(np.asarray(x, dtype=float), return_inverse=True)
     if xs.size < 2 * END_POINTS:
         return math.nan
@@ -234,7 +235,8 @@ def end_steepening(x: np.ndarray, y: np.ndarray) -> float:
     last, before = slice(-END_POINTS, None), slice(-2 * END_POINTS, -END_POINTS)
     slope_last = np.polyfit(t[last], mean_log_y[last], 1)[0]
     slope_before = np.polyfit(t[before], mean_log_y[before], 1)[0]
-    return float(slope_last - slope_before) if slope_last < 0 else math.nan
+    falls = slope_last < -FLAT_SLOPE
+    return float(slope_last - slope_before) if falls else math.nan
 
 
 def interval_warnings(calibration: Calibration | None, x: float | None = None) -> list[str]:

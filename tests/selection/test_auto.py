@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scalinglab.errors import FitWarning, ScalingLabError
 from scalinglab.laws import ScalingLaw
@@ -291,6 +293,29 @@ def test_end_steepening_tells_a_curve_still_falling_faster(
         pytest.approx(d, abs=1e-12, nan_ok=True)
     )
     assert math.isnan(end_steepening(m[:5], y_of(m[:5])))
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    log_y=st.lists(st.floats(-3.0, 3.0), min_size=6, max_size=12),
+    x_scale=st.floats(1e-3, 1e3),
+    y_scale=st.floats(1e-3, 1e3),
+    seed=st.integers(0, 2**16),
+)
+def test_end_steepening_reads_only_the_curve_shape(
+    log_y: list[float], x_scale: float, y_scale: float, seed: int
+) -> None:
+    """Any curve, in any row order, in any units: d is a difference of log-log slopes, so
+    rescaling x or y and shuffling the rows leave the flag as it is, and d too wherever both are
+    measured (a flat end's slope of ±1e-17 may fall either side of the falling-curve guard)."""
+    m = np.logspace(1, 4, len(log_y))
+    y = np.exp(np.asarray(log_y))
+    d = end_steepening(m, y)
+    order = np.random.default_rng(seed).permutation(len(m))
+    again = end_steepening(m[order] * x_scale, y[order] * y_scale)
+    assert (again < STEEPENING_THRESHOLD) == (d < STEEPENING_THRESHOLD)
+    if math.isfinite(d) and math.isfinite(again):
+        assert again == pytest.approx(d, rel=1e-6, abs=1e-9)
 
 
 def test_a_curve_still_steepening_at_its_end_is_flagged() -> None:
