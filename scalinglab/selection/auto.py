@@ -267,7 +267,8 @@ def interval_warnings(calibration: Calibration | None, x: float | None = None) -
         out.append(
             f"the curve still steepens at its end (its log-log slope fell by "
             f"{-calibration.end_steepening:.2g} over its last {2 * END_POINTS} x values: not yet "
-            "in its power-law region, Hestness et al. 2017)" + _covered(COVERED_STEEPENING)
+            "in its power-law region (Hestness et al. 2017), or shaped by something else, such "
+            "as a learning-rate decay)" + _covered(COVERED_STEEPENING)
         )
     return [f"{w}: read it as optimistic" for w in out]
 
