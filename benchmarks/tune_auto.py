@@ -424,14 +424,27 @@ def grid_configs(
     return {config.key: config for config in configs}
 
 
+def calibrated(
+    problem: Problem, rec: dict[str, Any], config: RuleConfig
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """One configuration on one problem, from its cached fits: the log prediction at the held-
+    out x and its interval's log half-width at scale 1; None when too short to backtest."""
+    bt, scores = scored_backtests(problem, rec, config.n_cuts, config.score)
+    weighed = combined(rec, bt, scores, config)
+    if weighed is None:
+        return None
+    w, log_pred, noise = weighed
+    cal = calibrate(bt, w, config.with_(scale=1.0), noise)
+    return np.asarray(log_pred), cal.half_width(np.asarray(problem.x_test, dtype=float), LEVEL)
+
+
 def log_band(
     problem: Problem, rec: dict[str, Any], config: RuleConfig
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One configuration on one problem, from its cached fits, as rule_outcomes scores it: the
     log prediction at the held-out x and the log bounds of its 90% interval."""
-    bt, scores = scored_backtests(problem, rec, config.n_cuts, config.score)
-    weighed = combined(rec, bt, scores, config)
-    if weighed is None:  # too short to backtest: the default law with its parameter band
+    band = calibrated(problem, rec, config)
+    if band is None:  # too short to backtest: the default law with its parameter band
         s = fallback_fit(rec)
         with np.errstate(divide="ignore", invalid="ignore"):
             return (
@@ -439,10 +452,24 @@ def log_band(
                 np.log(np.asarray(s["lo"], dtype=float)),
                 np.log(np.asarray(s["hi"], dtype=float)),
             )
-    w, log_pred, noise = weighed
-    cal = calibrate(bt, w, config.with_(scale=1.0), noise)
-    half = cal.half_width(np.asarray(problem.x_test, dtype=float), LEVEL) * config.scale
-    return np.asarray(log_pred), log_pred - half, log_pred + half
+    log_pred, half = band
+    half = half * config.scale
+    return log_pred, log_pred - half, log_pred + half
+
+
+def single_outcomes(problems: Sequence[Problem], fits: dict[str, Any]) -> list[protocol.Outcome]:
+    """Each single law's cached prediction and parameter band on every problem (NaN where the
+    law could not be fitted): the yardstick of the choices."""
+    out = []
+    for p in problems:
+        for label in LABELS:
+            s = fits[p.id]["singles"][label]
+            if "error" in s:
+                nan = [math.nan] * len(p.x_test)
+                out.append(outcome(p, label, nan, nan, nan))
+            else:
+                out.append(outcome(p, label, np.exp(s["log_pred"]), s["lo"], s["hi"]))
+    return out
 
 
 def ensemble_outcome(
@@ -691,16 +718,7 @@ def main() -> None:
             rec["full_noise"] = None
     if args.fits_only:
         return
-    singles: list[protocol.Outcome] = []
-    for p in problems:
-        rec = fits[p.id]
-        for label in LABELS:
-            s = rec["singles"][label]
-            if "error" in s:
-                n = len(p.x_test)
-                singles.append(outcome(p, label, [math.nan] * n, [math.nan] * n, [math.nan] * n))
-            else:
-                singles.append(outcome(p, label, np.exp(s["log_pred"]), s["lo"], s["hi"]))
+    singles = single_outcomes(problems, fits)
     t0 = time.perf_counter()
     fixed = tuple(
         knobs

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 import tune_auto
-from tune_auto import LABELS, LEVEL, SCALES, Precomputed
+from tune_auto import LABELS, SCALES, Precomputed
 
 from scalinglab.selection import protocol
 from scalinglab.selection.corpus import Problem, load_corpus
-from scalinglab.selection.rule import DEFAULT_RULE, RuleConfig, calibrate
+from scalinglab.selection.rule import DEFAULT_RULE, RuleConfig
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -50,9 +50,8 @@ def merged(base: dict[str, dict], extra: dict[str, dict]) -> dict[str, dict]:
 def config_outcomes(problem: Problem, rec: dict, config: RuleConfig) -> list[protocol.Outcome]:
     """`config` at every scale of SCALES on one problem, from its cached fits."""
     y_test = np.asarray(problem.y_test, dtype=float)
-    bt, scores = tune_auto.scored_backtests(problem, rec, config.n_cuts, config.score)
-    weighed = tune_auto.combined(rec, bt, scores, config)
-    if weighed is None:  # too short to backtest: the default law with its parameter band
+    band = tune_auto.calibrated(problem, rec, config)
+    if band is None:  # too short to backtest: the default law with its parameter band
         s = tune_auto.fallback_fit(rec)
         return [
             tune_auto.outcome(
@@ -60,10 +59,7 @@ def config_outcomes(problem: Problem, rec: dict, config: RuleConfig) -> list[pro
             )
             for k in SCALES
         ]
-    w, log_pred, noise = weighed
-    half = calibrate(bt, w, config.with_(scale=1.0), noise).half_width(
-        np.asarray(problem.x_test, dtype=float), LEVEL
-    )
+    log_pred, half = band
     rmse = protocol.rmse_log(np.exp(log_pred), y_test)
     return tune_auto.scaled(problem, config, rmse, np.abs(np.log(y_test) - log_pred), half)
 
@@ -82,17 +78,8 @@ def main() -> None:
     t0 = time.perf_counter()
     shipped = DEFAULT_RULE
     more = DEFAULT_RULE.with_(candidates=(*DEFAULT_RULE.candidates, *added))
-    outcomes: list[protocol.Outcome] = []
+    outcomes = tune_auto.single_outcomes(problems, fits)
     for p in problems:
-        for label in LABELS:
-            s = fits[p.id]["singles"][label]
-            n = len(p.x_test)
-            nan = [float("nan")] * n
-            outcomes.append(
-                tune_auto.outcome(p, label, nan, nan, nan)
-                if "error" in s
-                else tune_auto.outcome(p, label, np.exp(s["log_pred"]), s["lo"], s["hi"])
-            )
         for config in (shipped, more):
             outcomes += config_outcomes(p, fits[p.id], config)
     scorer = Precomputed(outcomes)

@@ -16,20 +16,19 @@ head-to-head's, on benchmarks/data/study_curves_fresh.csv).
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import tune_auto
+from extrapolation_corpus import read_outcomes
 
 from scalinglab.selection import corpus
 from scalinglab.selection.auto import STEEPENING_THRESHOLD, end_steepening
 from scalinglab.selection.rule import DEFAULT_RULE
 
 REPO = Path(__file__).resolve().parents[1]
-AS_RUN_CACHE = REPO / "benchmarks" / "data" / "tune_cache_as_run.json.gz"
 FRESH_CURVES = REPO / "benchmarks" / "data" / "study_curves_fresh.csv"
 WIDENINGS = (1.0, 1.5, 2.0, 3.0, 4.0)
 TARGET = 0.9
@@ -64,17 +63,13 @@ def band(problem: corpus.Problem, log_pred: np.ndarray, half: np.ndarray) -> Ban
 def corpus_bands() -> list[Band]:
     """DEFAULT_RULE's calibrated bands on every corpus problem the as-run cache holds (the
     problems too short to backtest keep their parameter band, which auto does not widen)."""
-    cache = tune_auto.read_cache(AS_RUN_CACHE)
+    cache = tune_auto.read_cache(tune_auto.AS_RUN_CACHE)
     out = []
     for problem in corpus.load_corpus():
-        rec = cache[problem.id]
-        bt, scores = tune_auto.scored_backtests(
-            problem, rec, DEFAULT_RULE.n_cuts, DEFAULT_RULE.score
-        )
-        if tune_auto.combined(rec, bt, scores, DEFAULT_RULE) is None:
-            continue
-        log_pred, lo, _ = tune_auto.log_band(problem, rec, DEFAULT_RULE)
-        out.append(band(problem, log_pred, log_pred - lo))
+        calibrated = tune_auto.calibrated(problem, cache[problem.id], DEFAULT_RULE)
+        if calibrated is not None:
+            log_pred, half = calibrated
+            out.append(band(problem, log_pred, half * DEFAULT_RULE.scale))
     return out
 
 
@@ -82,10 +77,9 @@ def fresh_bands(path: Path) -> list[Band]:
     """The shipped rule's bands from `auto_fit` outcomes on the fresh study draws."""
     problems = {p.id: p for p in corpus.study_problems(FRESH_CURVES)}
     out = []
-    for line in path.read_text().splitlines():
-        d = json.loads(line)
-        pred, upper = (np.asarray(d[k], dtype=float) for k in ("prediction", "upper"))
-        out.append(band(problems[d["problem"]], np.log(pred), np.log(upper) - np.log(pred)))
+    for o in read_outcomes(path):
+        log_pred = np.log(np.asarray(o.prediction, dtype=float))
+        out.append(band(problems[o.problem], log_pred, np.log(o.upper) - log_pred))
     return out
 
 
