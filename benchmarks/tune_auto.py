@@ -49,6 +49,7 @@ from scalinglab.laws.base import ScalingLaw
 from scalinglab.selection import protocol
 from scalinglab.selection.backtest import (
     BACKTEST_OPTIONS,
+    BACKTEST_START_BUDGET,
     FULL_START_BUDGET,
     Candidate,
     CandidateBacktest,
@@ -82,7 +83,10 @@ AS_RUN_CACHE = Path("benchmarks/data/tune_cache_as_run.json.gz")
 # 1. Fits
 # ------------------------------------------------------------------------------------------------
 def problem_fits(
-    problem: Problem, as_run: bool = False, labels: Sequence[str] = LABELS
+    problem: Problem,
+    as_run: bool = False,
+    labels: Sequence[str] = LABELS,
+    backtest_starts: int | None = None,
 ) -> dict[str, Any]:
     """Everything the rules need about one problem, as JSON-ready lists, for the candidate
     laws `labels` (each law's fits are one batched solve of its own, so a law's entries do not
@@ -92,7 +96,11 @@ def problem_fits(
     criteria read with its own options (BACKTEST_OPTIONS, FULL_START_BUDGET starts), and each
     candidate's prediction from the law fitted with its defaults (its whole start grid, as
     `fit --law X` and auto's final fit do). Otherwise the faster fits of the README's table
-    (200 iterations; the predictions refitted from the best of FULL_START_BUDGET starts)."""
+    (200 iterations; the predictions refitted from the best of FULL_START_BUDGET starts).
+
+    `backtest_starts`: the backtests and the full fits the criteria read start from that many
+    points of each law's grid instead, and the single-law fits (which do not depend on it) are
+    left out (`singles` is empty)."""
     import torch
 
     torch.set_num_threads(1)
@@ -110,9 +118,10 @@ def problem_fits(
         bt = backtest_curve(
             x, y, cands, horizon=horizon, n_cuts=MAX_CUTS,
             options=BACKTEST_OPTIONS if as_run else FIT_OPTIONS,
-            full_start_budget=FULL_START_BUDGET,
+            start_budget=backtest_starts or BACKTEST_START_BUDGET,
+            full_start_budget=backtest_starts or FULL_START_BUDGET,
         )  # fmt: skip
-        for cand in cands:
+        for cand in cands if backtest_starts is None else ():
             law = _single_fit(cand, bt.full.get(cand.label), x, y, as_run)
             if isinstance(law, str):
                 singles[cand.label] = {"error": law}
@@ -180,6 +189,7 @@ def load_or_compute(
     workers: int,
     as_run: bool = False,
     labels: Sequence[str] = LABELS,
+    backtest_starts: int | None = None,
 ) -> dict[str, Any]:
     done = read_cache(cache)
     if any(bool(rec.get("as_run")) != as_run for rec in done.values()):
@@ -197,7 +207,12 @@ def load_or_compute(
 
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
         fits = pool.map(
-            problem_fits, todo, itertools.repeat(as_run), itertools.repeat(labels), chunksize=1
+            problem_fits,
+            todo,
+            itertools.repeat(as_run),
+            itertools.repeat(labels),
+            itertools.repeat(backtest_starts),
+            chunksize=1,
         )
         for i, rec in enumerate(fits):
             done[rec["id"]] = rec

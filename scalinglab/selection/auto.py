@@ -30,6 +30,7 @@ from scalinglab.fitting.calibration import Calibration
 from scalinglab.laws.averaged import AveragedLaw
 from scalinglab.laws.base import ScalingLaw, get_law
 from scalinglab.selection.backtest import (
+    BACKTEST_START_BUDGET,
     FULL_START_BUDGET,
     MIN_TRAIN_POINTS,
     Candidate,
@@ -153,8 +154,11 @@ def auto_fit(
         cands,
         horizon=None if math.isnan(horizon) else horizon,
         n_cuts=config.n_cuts,
+        start_budget=config.backtest_starts or BACKTEST_START_BUDGET,
         # The information criteria weigh each candidate's fit on every point.
-        full_start_budget=FULL_START_BUDGET if config.uses_full_fits else None,
+        full_start_budget=(config.backtest_starts or FULL_START_BUDGET)
+        if config.uses_full_fits
+        else None,
     )
     if config.uses_full_fits and config.criteria_fits == "whole":
         # The batched full fits above stay in the solve although only their residual scales

@@ -93,6 +93,11 @@ class RuleConfig:
     # fitted on its whole start grid, the fit that predicts (costs a fit per candidate; BNSL's
     # good basin is often missed by the former: docs/auto-tuning-log.md, run E′).
     criteria_fits: str = "batched"
+    # The start points of each backtest fit and of the batched full fits: None, the defaults
+    # (backtest.BACKTEST_START_BUDGET and FULL_START_BUDGET, the law's grid thinned to 16 and
+    # 64 points); a number, both from that many points of each law's grid (4096 or more: every
+    # candidate's whole grid, the starts its prediction is fitted from; docs/auto-tuning-log.md).
+    backtest_starts: int | None = None
 
     def with_(self, **changes: object) -> RuleConfig:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -122,6 +127,7 @@ class RuleConfig:
             + (f"-b{self.beyond:g}" if self.beyond else "")
             + ("-x" if self.crossfit and self.combine == "stack" else "")
             + ("-w" if self.criteria_fits == "whole" and self.uses_full_fits else "")
+            + (f"-st{self.backtest_starts}" if self.backtest_starts else "")
             + ("-pg" if self.pool == "geomean" else "")
             + f"-s{self.scale:g}-{'+'.join(self.candidates)}"
         )

@@ -373,3 +373,33 @@ def test_an_unknown_criteria_fits_is_one_clear_error() -> None:
     x = np.geomspace(10, 1e4, 8)
     with pytest.raises(ScalingLabError, match="criteria_fits must be batched or whole"):
         auto_fit(x, 2 * x**-0.3, config=DEFAULT_RULE.with_(criteria_fits="final"))
+
+
+def test_backtests_from_the_whole_grid_fit_as_the_prediction_does(shared_data: Path) -> None:
+    """backtest_starts: the backtests and the batched full fits start from that many points of
+    each law's grid. From the whole grid, bnsl2's full fit on the first language curve leaves
+    under half the residual scale of the 64-start fit, and the Akaike weights move toward it
+    (not all the way: a batched fit polishes only its best starts, the prediction's every basin).
+    The rule's key says so."""
+    import pandas as pd
+
+    from scalinglab.selection import extrapolation
+    from scalinglab.selection.backtest import FULL_START_BUDGET, backtest_curve, candidate
+
+    curve = extrapolation.load_curves(pd.read_csv(shared_data / "alabdulmohsin2022_lang.csv"))[0]
+    x, y = curve.x_train, curve.y_train
+    cands = [candidate(label) for label in DEFAULT_RULE.candidates]
+    by_budget = {
+        n: backtest_curve(x[:, 0], y, cands, n_cuts=2, start_budget=n, full_start_budget=n)
+        for n in (FULL_START_BUDGET, 4096)
+    }
+    assert (
+        by_budget[4096].full_noise["bnsl2"] < 0.5 * by_budget[FULL_START_BUDGET].full_noise["bnsl2"]
+    )
+    config = DEFAULT_RULE.with_(backtest_starts=4096)
+    assert config.key == DEFAULT_RULE.key.replace("-pg", "-st4096-pg")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        _, by_default = auto_fit(x, y, target=float(curve.x_test.max()))
+        _, by_whole = auto_fit(x, y, target=float(curve.x_test.max()), config=config)
+    assert by_default.weights.get("bnsl2", 0.0) < 0.01 < 0.3 < by_whole.weights["bnsl2"]
