@@ -24,9 +24,10 @@ Nothing is chosen on the test rows: they are only scored.
 The baseline is run with --seeds random seeds (default 20; each seed draws its own 64 starts) and
 summarised by the median of its test R² (the row "median of N seeds": train R² and test R² are
 each the median over the seeds, time the median per seed) with the range across seeds; --per-seed
-prints every seed. One seed is not a stable measure: finite-difference L-BFGS-B stops at a
-different point of the same flat valley from each set of starts, and even from the same starts on
-another machine, while scalinglab's fits reproduce to every printed digit.
+prints every seed. One seed is not a stable measure: finite-difference L-BFGS-B stops short of
+the optimum at points that differ from one set of starts to the next, and seed 0 gave other
+figures after the machine's environment was rebuilt (README), while scalinglab's fits reproduce
+to every printed digit.
 
     .venv/bin/python benchmarks/formula_fits.py [--tasks sae chinchilla] [--objectives huber]
         [--seeds 20] [--per-seed]
