@@ -21,6 +21,7 @@ import argparse
 import json
 from pathlib import Path
 
+import tune_auto
 from extrapolation_corpus import read_outcomes
 
 from scalinglab.selection import corpus, protocol
@@ -32,12 +33,9 @@ STUDIES = ("synthetic", "image", "speech", "lm", "translation")
 
 def ratio(outcomes: list[protocol.Outcome], a: str, b: str) -> str:
     """a's median RMSE over b's on the problems both scored, with its paired bootstrap 90%."""
-    by: dict[str, dict[str, float]] = {}
-    for o in outcomes:
-        by.setdefault(o.rule, {})[o.problem] = o.rmse
-    ids = sorted(set(by[a]) & set(by[b]))
-    r, lo, hi = protocol.median_ratio_interval([by[a][i] for i in ids], [by[b][i] for i in ids])
-    return f"{a} / {b}: {r:.2f} ({lo:.2f}-{hi:.2f}, {len(ids)} problems)"
+    rmse = tune_auto.rmse_by_rule(outcomes)
+    r, lo, hi = tune_auto.paired_ratio(rmse, a, b)
+    return f"{a} / {b}: {r:.2f} ({lo:.2f}-{hi:.2f}, {len(rmse[a].keys() & rmse[b])} problems)"
 
 
 def main() -> None:

@@ -858,19 +858,30 @@ def ratio_line(outcomes: list[protocol.Outcome], source: str, chosen: str) -> st
     """auto's median RMSE over the best single law's on a source, with a paired bootstrap 90%
     interval over its problems (protocol.median_ratio_interval). The law is the best in
     hindsight, so the ratio leans against auto."""
-    mine = [o for o in outcomes if o.source == source]
-    rmse: dict[str, dict[str, float]] = {}
-    for o in mine:
-        rmse.setdefault(o.rule, {})[o.problem] = o.rmse
+    rmse = rmse_by_rule([o for o in outcomes if o.source == source])
     laws = {k: float(np.median(list(v.values()))) for k, v in rmse.items() if k in LABELS}
     best = min((k for k, v in laws.items() if math.isfinite(v)), key=lambda k: laws[k])
-    problems = sorted(rmse[chosen])
-    ratio, lo, hi = protocol.median_ratio_interval(
-        [rmse[chosen][p] for p in problems], [rmse[best].get(p, math.nan) for p in problems]
-    )
+    ratio, lo, hi = paired_ratio(rmse, chosen, best)
     return (
         f"- {source}: auto / {best} (best single law in hindsight), median RMSE ratio "
-        f"{ratio:.2f} (90% bootstrap interval {lo:.2f}-{hi:.2f}, {len(problems)} problems)"
+        f"{ratio:.2f} (90% bootstrap interval {lo:.2f}-{hi:.2f}, {len(rmse[chosen])} problems)"
+    )
+
+
+def rmse_by_rule(outcomes: Sequence[protocol.Outcome]) -> dict[str, dict[str, float]]:
+    """Each rule's RMSE by problem."""
+    rmse: dict[str, dict[str, float]] = {}
+    for o in outcomes:
+        rmse.setdefault(o.rule, {})[o.problem] = o.rmse
+    return rmse
+
+
+def paired_ratio(rmse: dict[str, dict[str, float]], a: str, b: str) -> tuple[float, float, float]:
+    """Rule a's median RMSE over rule b's on the problems both scored, and its paired bootstrap
+    90% interval (protocol.median_ratio_interval)."""
+    problems = sorted(rmse[a])
+    return protocol.median_ratio_interval(
+        [rmse[a][p] for p in problems], [rmse[b].get(p, math.nan) for p in problems]
     )
 
 
