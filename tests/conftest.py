@@ -13,16 +13,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
-@pytest.fixture(autouse=True)
-def denormals_restored():  # type: ignore[no-untyped-def]
-    """A task's training flushes denormal floats to zero for the rest of its process
-    (tasks/_training.setup_cpu); tests share worker processes, so each starts with IEEE
-    arithmetic again. Otherwise hypothesis refuses to draw floats near zero in whichever test
-    follows a training test in the same worker."""
-    yield
-    torch.set_flush_denormal(False)
-
-
 @pytest.fixture
 def need():  # type: ignore[no-untyped-def]
     """need("image") skips the test when that domain's Debian data package is missing."""

@@ -8,11 +8,13 @@ without repeating the bookkeeping.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import torch
 
@@ -25,22 +27,53 @@ THREADS_ENV = "SCALINGLAB_THREADS"
 # machine two OpenMP teams spinning on the same cores were measured 5-8x slower than one thread.
 DEFAULT_THREADS = 1
 
+P = ParamSpec("P")
+R = TypeVar("R")
 
-def setup_cpu(n: int | None) -> None:
+
+def flushes_denormals() -> bool:
+    """Whether torch currently flushes denormal floats to zero (torch has no getter: a denormal
+    times one reads as zero when it does)."""
+    return bool(torch.tensor(1e-310, dtype=torch.float64) * 1.0 == 0)
+
+
+@contextmanager
+def cpu_settings(n: int | None) -> Iterator[None]:
     """Use n intra-op threads (else $SCALINGLAB_THREADS, else DEFAULT_THREADS) and flush denormal
-    floats to zero.
+    floats to zero while the block runs; the caller's settings come back afterwards, so a user
+    who trains a task in their own process keeps their threads and IEEE arithmetic.
 
     A study running k worker processes on c cores should give each c // k threads; oversubscribing
     the 2 cores of a small machine halves throughput. Denormals appear as small networks converge
     (tiny gradients, Adam moments) and make x86 arithmetic up to 10x slower; flushing them changes
     no result that matters here.
     """
-    torch.set_flush_denormal(True)
+    threads, flushing = torch.get_num_threads(), flushes_denormals()
     if n is None:
         env = os.environ.get(THREADS_ENV, "").strip()
         n = int(env) if env.isdigit() else DEFAULT_THREADS
-    if n > 0 and torch.get_num_threads() != n:
+    torch.set_flush_denormal(True)
+    if n > 0 and threads != n:
         torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(flushing)
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+
+
+def trains_under_cpu_settings(
+    train: Callable[Concatenate[Any, P], R],
+) -> Callable[Concatenate[Any, P], R]:
+    """Decorate a task's `train` to run under `cpu_settings(self.num_threads)`."""
+
+    @functools.wraps(train)
+    def run(self: Any, *args: P.args, **kwargs: P.kwargs) -> R:
+        with cpu_settings(self.num_threads):
+            return train(self, *args, **kwargs)
+
+    return run
 
 
 def place(config: TrainConfig) -> Placement:

@@ -28,7 +28,7 @@ from torch import nn
 from scalinglab.datasets import image as image_data
 from scalinglab.errors import ScalingLabError
 from scalinglab.tasks._classifier import classifier_metrics, train_classifier
-from scalinglab.tasks._training import hparam, place, setup_cpu
+from scalinglab.tasks._training import hparam, place, trains_under_cpu_settings
 from scalinglab.tasks.base import ReportFn, TrainConfig, TrainResult, nested_shard
 
 N_CLASSES = 10
@@ -137,9 +137,9 @@ class ImageTask:
         model on the CPU; training evaluates on its own device)."""
         return classifier_metrics(model, *self.val_tensors, VAL_BATCH)
 
+    @trains_under_cpu_settings
     def train(self, config: TrainConfig, report: ReportFn | None = None) -> TrainResult:
         t0 = time.perf_counter()
-        setup_cpu(self.num_threads)
         where = place(config)  # device and precision ([resources] of the study)
         w = self._check_size(config.model_size)
         lr = hparam(config, "lr", DEFAULTS["lr"])

@@ -43,7 +43,7 @@ from torch import nn
 
 from scalinglab.errors import ScalingLabError
 from scalinglab.planning.test_time import PASS_PREFIX, TEST_FLOPS_COLUMN
-from scalinglab.tasks._training import hparam, setup_cpu
+from scalinglab.tasks._training import hparam, trains_under_cpu_settings
 from scalinglab.tasks.base import ReportFn, TrainConfig, TrainResult
 from scalinglab.tasks.lm import HEAD_DIM, Block
 
@@ -263,9 +263,9 @@ class AdditionSamplingTask:
         return sorted(set(ks) | {self.n_samples})
 
     # ---- training --------------------------------------------------------------------------
+    @trains_under_cpu_settings
     def train(self, config: TrainConfig, report: ReportFn | None = None) -> TrainResult:
         t0 = time.perf_counter()
-        setup_cpu(self.num_threads)
         w = self._width(config.model_size)
         lr = hparam(config, "lr", DEFAULTS["lr"])
         if not 0 < config.shard_size <= self.pool_size:

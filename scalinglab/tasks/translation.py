@@ -37,9 +37,9 @@ from scalinglab.tasks._training import (
     hparam,
     optimizer_step,
     place,
-    setup_cpu,
     step_budget,
     throughput,
+    trains_under_cpu_settings,
 )
 from scalinglab.tasks.base import ReportFn, TrainConfig, TrainResult, nested_shard
 from scalinglab.tasks.device import Placement
@@ -262,9 +262,9 @@ class TranslationTask:
         return float(bleu.score)
 
     # ---- training --------------------------------------------------------------------------
+    @trains_under_cpu_settings
     def train(self, config: TrainConfig, report: ReportFn | None = None) -> TrainResult:
         t0 = time.perf_counter()
-        setup_cpu(self.num_threads)
         where = place(config)  # device and precision ([resources] of the study)
         w = self._check_size(config.model_size)
         lr = hparam(config, "lr", DEFAULTS["lr"])

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from scalinglab.tasks import TrainConfig, get_task
+from scalinglab.tasks._training import flushes_denormals
 from scalinglab.tasks.test_time import AdditionSamplingTask, AdditionTransformer, pass_at_k
 
 
@@ -33,9 +34,14 @@ def test_problems_encode_the_sum_and_never_overlap_validation() -> None:
 def test_a_tiny_study_trial_measures_coverage_per_sample_count() -> None:
     task = get_task("test_time", digits=2, n_samples=8, pool_size=4096)
     assert isinstance(task, AdditionSamplingTask)
-    res = task.train(
-        TrainConfig(shard_size=2048, model_size=32, hparams={"lr": 1e-2}, max_epochs=1)
-    )
+    torch.set_num_threads(2)  # the caller's: training uses one thread, then gives them back
+    try:
+        res = task.train(
+            TrainConfig(shard_size=2048, model_size=32, hparams={"lr": 1e-2}, max_epochs=1)
+        )
+        assert torch.get_num_threads() == 2 and not flushes_denormals()
+    finally:
+        torch.set_num_threads(1)
     cover = [res.extra[f"pass_k{k}"] for k in (1, 2, 4, 8)]
     assert all(0 <= c <= 1 for c in cover)
     assert cover == sorted(cover) and cover[-1] > cover[0]  # more samples, more coverage
