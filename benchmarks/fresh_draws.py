@@ -43,9 +43,12 @@ def main() -> None:
     parser.add_argument("--name", required=True, help="the variant's name in the tables")
     parser.add_argument("--backtest-starts", type=int, default=None)
     parser.add_argument("--scale", type=float, default=DEFAULT_RULE.scale)
+    parser.add_argument("--growth", type=float, default=DEFAULT_RULE.growth)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    config = DEFAULT_RULE.with_(backtest_starts=args.backtest_starts, scale=args.scale)
+    config = DEFAULT_RULE.with_(
+        backtest_starts=args.backtest_starts, scale=args.scale, growth=args.growth
+    )
     print(f"{args.name} = {config.key}", flush=True)
     problems = corpus.study_problems(DATA / "study_curves_fresh.csv")
     path = DATA / f"study_fresh_{args.name}_outcomes.jsonl"
