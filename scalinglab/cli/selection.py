@@ -62,13 +62,28 @@ def print_selection(selection: Selection, law: ScalingLaw, level: float) -> None
         console.print(f"[yellow]warning:[/] {escape(selection.reason)}")
         return
     cuts = ", ".join(num(c, ".3g") for c in selection.cuts)
-    table = Table(
-        title=f"backtests: fitted up to x = {cuts}, each scored e^{num(selection.horizon, '.3g')} "
-        "beyond its cut (RMSE of log prediction, geometric mean; lower is better)",
-        title_justify="left",
+    backtests = (
+        f"backtests fitted up to x = {cuts}, each predicting e^{num(selection.horizon, '.3g')} "
+        "beyond its cut"
     )
+    if selection.criterion:  # the scores are the full fits' ΔIC; the backtests calibrate
+        name = selection.criterion.upper()
+        console.print(
+            f"laws weighed by {name} of their fits on every point (Δ{name}: lower is better); "
+            f"the {backtests} calibrate the interval",
+            highlight=False,
+        )
+        score_column = f"Δ{name}"
+    else:
+        console.print(
+            f"laws scored on {backtests} (RMSE of log prediction, geometric mean over the "
+            "cuts; lower is better)",
+            highlight=False,
+        )
+        score_column = "backtest score"
+    table = Table()
     table.add_column("law")
-    table.add_column("score", justify="right")
+    table.add_column(score_column, justify="right")
     table.add_column("weight", justify="right")
     for label, score in sorted(selection.scores.items(), key=lambda kv: kv[1]):
         weight = selection.weights.get(label, 0.0)

@@ -40,6 +40,8 @@ def test_fit_auto_reports_the_winner_and_writes_a_calibrated_fit(
     assert code == 0
     text = capsys.readouterr().out
     assert "auto chose" in text and "backtests" in text
+    # the shipped rule weighs by AIC: the table's scores are ΔAIC, not backtest errors
+    assert "ΔAIC" in text and "laws weighed by AIC" in " ".join(text.split())
     doc = json.loads(out.read_text())
     weights = doc["selection"]["weights"]
     assert sum(weights.values()) == pytest.approx(1.0)
