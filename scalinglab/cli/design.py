@@ -317,17 +317,21 @@ def design_benchmark_command(
     def render() -> None:
         from rich.table import Table
 
-        table = Table(
-            title=f"test R² (clipped to [−1, 1]; mean of {repeats} repeats; cheapest-first is "
-            "deterministic)",
-            title_justify="left",
+        console.print(
+            f"test R² (clipped to [−1, 1]): mean ± its standard error over {repeats} repeats; "
+            "cheapest-first is deterministic",
+            highlight=False,
         )
+        table = Table()
         table.add_column("method")
         for b in fractions:
             table.add_column(f"{b:.0%} budget", justify="right")
         methods: dict[str, Any] = result["methods"]  # type: ignore[assignment]
         for name in METHODS:
-            cells = [num(methods[name]["r2"][f"{b:g}"], ".3f") for b in fractions]
+            cells = []
+            for b in fractions:
+                mean, se = methods[name]["r2"][f"{b:g}"], methods[name]["r2_se"][f"{b:g}"]
+                cells.append(num(mean, ".3f") + (f" ± {num(se, '.3f')}" if se > 0 else ""))
             table.add_row(name, *cells)
         all_data = num(float(result["all_data_r2"]), ".3f")  # type: ignore[arg-type]
         table.add_row("all of TRAIN", *[all_data] * len(fractions))

@@ -193,13 +193,15 @@ def run_benchmark(
     methods: Sequence[str] = METHODS,
     progress: Callable[[], None] | None = None,
 ) -> dict[str, object]:
-    """{"methods": {name: {"r2": {budget: mean}, "r2_runs": {budget: [per repeat]}, "cost":
-    {budget: mean share spent}}}, "all_data_r2": ...}; a deterministic method runs once."""
+    """{"methods": {name: {"r2": {budget: mean}, "r2_se": {budget: the mean's standard error},
+    "r2_runs": {budget: [per repeat]}, "cost_share": {budget: mean share spent}}}, "all_data_r2":
+    ...}; a deterministic method runs once (standard error 0)."""
     budgets = list(budgets)
     total = float(pool.cost.sum())
     out: dict[str, dict[str, dict[str, object]]] = {}
     for method in methods:
         r2s: dict[str, object] = {}
+        errors: dict[str, object] = {}
         runs: dict[str, object] = {}
         shares: dict[str, object] = {}
         for fraction in budgets:
@@ -213,8 +215,12 @@ def run_benchmark(
                     progress()
             key = f"{fraction:g}"
             r2s[key] = float(np.mean(scores))
+            # the mean's standard error over the repeats (0 for a deterministic method)
+            errors[key] = (
+                float(np.std(scores, ddof=1) / math.sqrt(len(scores))) if len(scores) > 1 else 0.0
+            )
             runs[key] = scores
             shares[key] = float(np.mean(spent))
-        out[method] = {"r2": r2s, "r2_runs": runs, "cost_share": shares}
+        out[method] = {"r2": r2s, "r2_se": errors, "r2_runs": runs, "cost_share": shares}
     all_data = score_runs(make_law, pool, range(len(pool.y)))
     return {"methods": out, "all_data_r2": all_data, "budgets": budgets, "repeats": repeats}

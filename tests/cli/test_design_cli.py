@@ -108,6 +108,26 @@ def test_benchmark_design_prints_and_writes_the_documented_json(
         assert -1 <= entry["r2"]["0.3"] <= 1 and entry["cost_share"]["0.3"] <= 0.3 + 1e-9
 
 
+def test_benchmark_design_gives_each_mean_its_standard_error(
+    tables: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_json = tmp_path / "bench.json"
+    code, out, err = run(
+        ["benchmark", "design", str(tables / "pool_with_loss.csv"), str(tables / "test.csv"),
+         "--formula", FORMULA, "--y", "loss", "--cost", "6*N*D", "--budgets", "0.3",
+         "--repeats", "2", "--json", str(out_json)],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    doc = json.loads(out_json.read_text())["methods"]
+    runs = doc["random"]["r2_runs"]["0.3"]
+    assert len(runs) == 2
+    assert doc["random"]["r2_se"]["0.3"] == pytest.approx(abs(runs[0] - runs[1]) / 2)
+    assert doc["cheapest"]["r2_se"]["0.3"] == 0.0  # deterministic: run once
+    mean, se = doc["random"]["r2"]["0.3"], doc["random"]["r2_se"]["0.3"]
+    assert f"{mean:.3f} ± {se:.3f}" in out or se == 0.0
+
+
 def test_benchmark_design_fits_with_the_formula_options(
     tables: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
