@@ -104,8 +104,9 @@ def suggest_command(
     level: LevelOption = DEFAULT_LEVEL,
     json_out: JsonOption = None,
 ) -> None:
-    """The next runs to train: the candidates that shrink the prediction's interval at the
-    target most per unit of cost, chosen one after another (each given those before it).
+    """The next runs to train: those that most shrink the target's interval per unit cost.
+
+    Chosen one after another, each given those before it.
 
     Bayesian design on the fit, linearised, with a Gaussian-process model of where the law
     misfits when the runs done are given (scalinglab.planning.design).
@@ -247,10 +248,12 @@ def design_benchmark_command(
     starts: StartsOption = None,
     json_out: JsonOption = None,
 ) -> None:
-    """The budget-limited protocol (Li et al. 2026): each method picks runs from TRAIN until it
-    has spent a fraction of their total cost, the formula is fitted on them, and R² (clipped to
-    [−1, 1]) is measured on TEST. Methods: random, cheapest-first and design (ours: `suggest`
-    in rounds, aimed at TEST's inputs; its outcomes are only scored).
+    """Budget-limited run selection benchmark (Li et al. 2026): random, cheapest, design.
+
+    Each method picks runs from TRAIN until it has spent a fraction of their total cost, the
+    formula is fitted on them, and R² (clipped to [−1, 1]) is measured on TEST. Methods: random,
+    cheapest-first and design (ours: `suggest` in rounds, aimed at TEST's inputs; its outcomes
+    are only scored).
 
     Example:
 

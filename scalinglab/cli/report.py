@@ -56,8 +56,10 @@ def report_command(
     level: LevelOption = DEFAULT_LEVEL,
     json_out: JsonOption = None,
 ) -> None:
-    """Write DIR/index.html: setup, fitted parameters with intervals, exponents next to the
-    published ones, plots (PNG embedded, SVG beside), the plan, and commands to reproduce.
+    """Write an HTML report (DIR/index.html) of studies and fit files.
+
+    Setup, fitted parameters with intervals, exponents next to the published ones, plots (PNG
+    embedded, SVG beside), the plan, and commands to reproduce.
 
     \b
     Examples:

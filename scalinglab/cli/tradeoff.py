@@ -54,9 +54,11 @@ def tradeoff_command(
     level: LevelOption = DEFAULT_LEVEL,
     json_out: JsonOption = None,
 ) -> None:
-    """Fit coverage = exp(−a·C_train^(−alpha)·C_test^(−beta)) to a test-time study and show
-    the trade-off: the slope m = −alpha/beta of the iso-coverage lines and the train-compute
-    multiple worth 10× test-time compute, next to Jones 2021's Hex figure.
+    """Fit the train-compute / test-time-compute trade-off of a test-time study.
+
+    coverage = exp(−a·C_train^(−alpha)·C_test^(−beta)); shown: the slope m = −alpha/beta of the
+    iso-coverage lines and the train-compute multiple worth 10× test-time compute, next to Jones
+    2021's Hex figure.
 
     Examples:
 
