@@ -627,9 +627,11 @@ class LawRule:
 @dataclass
 class AutoRule:
     """`fit --law auto` (scalinglab.selection.auto.auto_fit) with the problem's test x as its
-    target, under `config` (default: DEFAULT_RULE). `last_info` says what it chose."""
+    target, under `config` (default: DEFAULT_RULE) and the fit `options` (default: the
+    benchmark's, extrapolation.FIT_OPTIONS). `last_info` says what it chose."""
 
     config: RuleConfig | None = None
+    options: dict[str, Any] | None = None
     last_info: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __call__(
@@ -644,7 +646,7 @@ class AutoRule:
             y_train,
             target=float(np.max(x_test)),
             config=self.config or DEFAULT_RULE,
-            options=extrapolation.FIT_OPTIONS,
+            options=extrapolation.FIT_OPTIONS if self.options is None else self.options,
         )
         self.last_info = {"chosen": sel.chosen}
         lo, hi = _interval(law, x_test, level)
