@@ -33,17 +33,8 @@ SHIPPED_GRID_GROWTHS = (0.5, 1.0)
 def margin_choice(summary: pd.DataFrame) -> str:
     """`protocol.default_choice` with its last tie-break replaced: among equal worst-source
     misses and regrets, the configuration whose coverage lies deepest inside COVERAGE_BAND on
-    its worst tuning source (the largest min over sources of the distance to the band's edges)."""
-    lo, hi = protocol.COVERAGE_BAND
-    frame = protocol._scored(summary)
-    frame = frame[~frame["reference"]]
-    cov = summary.loc[frame.index, "coverage90"].fillna(0.0)
-    frame = frame.assign(margin=(-(cov - lo).clip(upper=hi - cov)).round(12))
-    per = frame.groupby("rule", sort=False).agg(
-        miss=("miss", "max"), regret=("regret", "max"), margin=("margin", "max")
-    )
-    per = per.assign(miss=per["miss"].round(12), regret=per["regret"].round(12))
-    return str(per.sort_values(["miss", "regret", "margin"], kind="stable").index[0])
+    its worst tuning source."""
+    return protocol.default_ranking(summary, tie_break="margin")[0]
 
 
 def main() -> None:

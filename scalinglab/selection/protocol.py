@@ -339,8 +339,9 @@ def default_choice(summary: pd.DataFrame) -> str:
 def _scored(summary: pd.DataFrame) -> pd.DataFrame:
     """Per row of a per-source summary: whether it is a reference (a single law), its log
     median RMSE, its regret (that minus the best reference's on the source; without references,
-    the best row's), and its 90% coverage's distance to COVERAGE_BAND (`miss`) and to 90%
-    (`off`). A missing coverage counts as 0."""
+    the best row's), and its 90% coverage's distance to COVERAGE_BAND (`miss`), to 90% (`off`)
+    and to the band's nearer edge, negative outside it (`depth`). A missing coverage counts as
+    0."""
     lo, hi = COVERAGE_BAND
     is_ref = (
         summary["reference"].astype(bool)
@@ -358,6 +359,7 @@ def _scored(summary: pd.DataFrame) -> pd.DataFrame:
             "log_rmse": log_rmse,
             "miss": np.clip(np.maximum(lo - cov, cov - hi), 0.0, None),
             "off": (cov - 0.9).abs(),
+            "depth": np.minimum(cov - lo, hi - cov),
         },
         index=summary.index,
     )
@@ -365,16 +367,27 @@ def _scored(summary: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(regret=frame["log_rmse"] - frame["source"].map(best))
 
 
-def default_ranking(summary: pd.DataFrame) -> list[str]:
+TIE_BREAKS = ("off", "margin")
+
+
+def default_ranking(summary: pd.DataFrame, tie_break: str = "off") -> list[str]:
     """Every configuration of the summary, in default_choice's order: worst-source distance
-    of the coverage to COVERAGE_BAND, then worst-source regret, then mean distance to 90%."""
+    of the coverage to COVERAGE_BAND, then worst-source regret, then the tie-break: "off", mean
+    distance to 90%; "margin", the coverage deepest inside the band on its worst source (the
+    margin chooser of docs/auto-tuning-log.md, tried and not shipped)."""
+    if tie_break not in TIE_BREAKS:
+        raise ScalingLabError(f"unknown tie_break {tie_break!r}; choose from {TIE_BREAKS}")
     frame = _scored(summary)
-    configs = frame[~frame["reference"]]
+    configs = frame[~frame["reference"]].assign(shallow=lambda f: -f["depth"])
     per = configs.groupby("rule", sort=False).agg(
-        miss=("miss", "max"), regret=("regret", "max"), off=("off", "mean")
+        miss=("miss", "max"), regret=("regret", "max"), off=("off", "mean"),
+        shallow=("shallow", "max"),
+    )  # fmt: skip
+    per = per.assign(
+        miss=per["miss"].round(12), regret=per["regret"].round(12), shallow=per["shallow"].round(12)
     )
-    per = per.assign(miss=per["miss"].round(12), regret=per["regret"].round(12))
-    return [str(r) for r in per.sort_values(["miss", "regret", "off"], kind="stable").index]
+    last = "off" if tie_break == "off" else "shallow"
+    return [str(r) for r in per.sort_values(["miss", "regret", last], kind="stable").index]
 
 
 def two_stage_choice(summary: pd.DataFrame, point_of: Callable[[str], str]) -> str:

@@ -379,3 +379,21 @@ def test_median_ratio_interval_is_a_paired_bootstrap() -> None:
     assert widths[1] < widths[0] / 2
     a = np.append(2 * b, [np.inf, 1.0])
     assert protocol.median_ratio_interval(a, np.append(b, [1.0, np.nan]))[0] == 2.0
+
+
+def test_the_margin_tie_break_keeps_the_worst_source_deepest_in_the_band() -> None:
+    """Equal predictions: "off" takes the coverage nearest 90% on average (edge: 85.5% and
+    90%, mean distance 2.25 points), "margin" the one farthest inside the band on its worst
+    source (middle: 87% and 93%, 2 points inside against edge's 0.5)."""
+    summary = pd.DataFrame(
+        {
+            "source": ["a", "a", "b", "b"],
+            "rule": ["edge", "middle"] * 2,
+            "median_rmse": [0.01] * 4,
+            "coverage90": [0.855, 0.87, 0.90, 0.93],
+        }
+    )
+    assert protocol.default_ranking(summary) == ["edge", "middle"]
+    assert protocol.default_ranking(summary, tie_break="margin") == ["middle", "edge"]
+    with pytest.raises(ScalingLabError, match="unknown tie_break"):
+        protocol.default_ranking(summary, tie_break="widest")
