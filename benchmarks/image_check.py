@@ -12,11 +12,8 @@ suffixed -s23). Printed per held-out shard: measured error, prediction, 90% inte
 from __future__ import annotations
 
 import argparse
-import functools
 import warnings
 
-import scalinglab.study.fit as study_fit
-from scalinglab.selection.auto import auto_fit
 from scalinglab.selection.rule import DEFAULT_RULE
 from scalinglab.study import fit_study, load_results
 
@@ -30,14 +27,14 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=DEFAULT_RULE.scale)
     args = parser.parse_args()
     config = DEFAULT_RULE.with_(growth=args.growth, scale=args.scale)
-    # study.fit calls auto_fit with the shipped rule; the variant takes its place
-    study_fit.auto_fit = functools.partial(auto_fit, config=config)  # type: ignore[assignment]
     print(config.key)
     for spec in args.studies:
         name, _, storage = spec.partition("=")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = fit_study(load_results(name, storage or None), fit_up_to=FIT_UP_TO)
+            result = fit_study(
+                load_results(name, storage or None), fit_up_to=FIT_UP_TO, rule=config
+            )
         print(name)
         for h in result.holdout:
             inside = h.lo <= h.measured <= h.hi

@@ -40,6 +40,7 @@ from scalinglab.planning import fit_model_size_curve, isoflop_analysis
 from scalinglab.planning.isoflop import IsoFLOPResult
 from scalinglab.planning.model_size import HESTNESS_BETA_P, GridLimit, grid_limit
 from scalinglab.selection.auto import Selection, auto_fit
+from scalinglab.selection.rule import DEFAULT_RULE, RuleConfig
 from scalinglab.study.comparison import LawComparison, compare_laws
 from scalinglab.study.results import best_per_shard, throughput_summary, trial_devices
 from scalinglab.tasks import CURVE_Y_COLUMNS, task_curve_y
@@ -371,6 +372,7 @@ def fit_study(
     fit_up_to: float | None = None,
     level: float = DEFAULT_LEVEL,
     seed: int = DEFAULT_SEED,
+    rule: RuleConfig = DEFAULT_RULE,
 ) -> StudyFit:
     """Analyse a study's trial table (scalinglab.study.results): the learning curve (y against
     shard_size), the three-region fit, the law comparison, the model-size curve (n_params against
@@ -387,7 +389,8 @@ def fit_study(
     `law` is the curve read for β_g and γ (Hestness's form); predictions and the held-out checks
     use `predictor`: "auto" (default) is the rule of `fit --law auto` (scalinglab.selection.auto,
     backtested at the distance predicted to: the largest held-out shard, else 10× the largest
-    shard), "curve" predicts with the curve itself.
+    shard), "curve" predicts with the curve itself; `rule` is the auto rule's configuration
+    (scalinglab.selection.rule, default the shipped DEFAULT_RULE).
     """
     if predictor not in ("auto", "curve"):
         raise ScalingLabError(f"predictor must be auto or curve, not {predictor!r}")
@@ -429,7 +432,9 @@ def fit_study(
         target = float(held["shard_size"].max()) if len(held) else 10 * float(m.max())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FitWarning)
-            predicts, selection = auto_fit(m, eps, target=target, options=unc.options())
+            predicts, selection = auto_fit(
+                m, eps, target=target, config=rule, options=unc.options()
+            )
     regions_fit: ScalingLaw | None = curve if law == "hestness" else None
     comparison = None
     if n_shards >= MIN_SHARDS_FOR_REGIONS:

@@ -246,3 +246,17 @@ def test_study_fit_seed_gives_the_same_intervals_and_another_seed_others(
     assert _intervals(first) == _intervals(again)
     assert first["learning_curve"]["params"] == other["learning_curve"]["params"]  # same data
     assert _intervals(first)["curve"] != _intervals(other)["curve"]
+
+
+def test_the_auto_rule_can_be_configured() -> None:
+    """`rule` reaches auto: twice the interval scale, the same prediction, a log half-width
+    twice as wide on every held-out shard."""
+    from scalinglab.selection.rule import DEFAULT_RULE
+
+    df = trials()
+    shipped = fit_study(df, y="best_val_error", n_bootstrap=0, fit_up_to=8192).holdout
+    wider_rule = DEFAULT_RULE.with_(scale=2 * DEFAULT_RULE.scale)
+    wider = fit_study(df, y="best_val_error", n_bootstrap=0, fit_up_to=8192, rule=wider_rule)
+    for a, b in zip(shipped, wider.holdout, strict=True):
+        assert b.predicted == pytest.approx(a.predicted)
+        assert math.log(b.hi / b.predicted) == pytest.approx(2 * math.log(a.hi / a.predicted))
