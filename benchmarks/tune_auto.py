@@ -512,8 +512,7 @@ def ensemble_loso(
     scored: list[protocol.Outcome] = []
     rows = []
     for held in sources:
-        tuning = protocol.summarise([o for o in outcomes if o.source != held])
-        tuning["reference"] = tuning["rule"].isin(LABELS)
+        tuning = protocol.summarise([o for o in outcomes if o.source != held], reference=LABELS)
         top = [configs[name] for name in protocol.default_ranking(tuning)[:k]]
         name = f"ensemble{k}-without-{held}"
         # log_band must score a configuration as rule_outcomes did: check it on one problem
@@ -800,8 +799,7 @@ def main() -> None:
         all_priors = learn_priors(problems, fits)
         outcomes += grid_outcomes(problems, fits, STACKS, all_priors, args.workers)
     names = list(dict.fromkeys(o.rule for o in outcomes if o.rule not in LABELS))
-    everything = protocol.summarise(outcomes, rules=[*names, *LABELS])
-    everything["reference"] = everything["rule"].isin(LABELS)
+    everything = protocol.summarise(outcomes, rules=[*names, *LABELS], reference=LABELS)
     chosen = choose(everything)
     print(f"\nchosen on all sources (in-sample, the rule to ship): {chosen}")
     prior = next(

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import tune_auto
 from tune_auto import SCALES, Precomputed
-from tune_candidates import config_outcomes, merged
+from tune_candidates import configs_outcomes, merged
 
 from scalinglab.selection import protocol
 from scalinglab.selection.corpus import load_corpus
@@ -53,16 +53,13 @@ def main() -> None:
     t0 = time.perf_counter()
     grid = [DEFAULT_RULE.with_(scale=k).key for k in SCALES]
     for name, fits in (("as-run fits (16/64 starts)", base), ("whole-grid backtests", whole)):
-        outcomes = tune_auto.single_outcomes(problems, fits)
-        for p in problems:
-            outcomes += config_outcomes(p, fits[p.id], DEFAULT_RULE)
+        outcomes = configs_outcomes(problems, fits, [DEFAULT_RULE])
         loso = protocol.leave_one_source_out(
             problems, grid, reference=tune_auto.LABELS, scorer=Precomputed(outcomes)
         )
         print(f"\nleave one source out, DEFAULT_RULE with its scale chosen, {name}:")
         print(tune_auto.loso_table(outcomes, loso))
-        everything = protocol.summarise(outcomes)
-        everything["reference"] = everything["rule"].isin(tune_auto.LABELS)
+        everything = protocol.summarise(outcomes, reference=tune_auto.LABELS)
         print(f"chosen on all sources (in-sample): {protocol.default_choice(everything)}")
     print(f"\n({time.perf_counter() - t0:.0f} s after the fits)")
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +65,18 @@ def config_outcomes(problem: Problem, rec: dict, config: RuleConfig) -> list[pro
     return tune_auto.scaled(problem, config, rmse, np.abs(np.log(y_test) - log_pred), half)
 
 
+def configs_outcomes(
+    problems: Sequence[Problem], fits: dict, configs: Sequence[RuleConfig]
+) -> list[protocol.Outcome]:
+    """The single laws' outcomes, then each of `configs` at every scale of SCALES, on every
+    problem, from the cached fits."""
+    outcomes = tune_auto.single_outcomes(problems, fits)
+    for p in problems:
+        for config in configs:
+            outcomes += config_outcomes(p, fits[p.id], config)
+    return outcomes
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--add", required=True, help="candidate laws to add, comma-separated")
@@ -78,10 +91,7 @@ def main() -> None:
     t0 = time.perf_counter()
     shipped = DEFAULT_RULE
     more = DEFAULT_RULE.with_(candidates=(*DEFAULT_RULE.candidates, *added))
-    outcomes = tune_auto.single_outcomes(problems, fits)
-    for p in problems:
-        for config in (shipped, more):
-            outcomes += config_outcomes(p, fits[p.id], config)
+    outcomes = configs_outcomes(problems, fits, (shipped, more))
     scorer = Precomputed(outcomes)
     own = [shipped.with_(scale=k).key for k in SCALES]
     both = [*own, *(more.with_(scale=k).key for k in SCALES)]

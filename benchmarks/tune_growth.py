@@ -20,7 +20,7 @@ import time
 import pandas as pd
 import tune_auto
 from tune_auto import LABELS, SCALES, Precomputed
-from tune_candidates import config_outcomes
+from tune_candidates import configs_outcomes
 
 from scalinglab.selection import protocol
 from scalinglab.selection.corpus import load_corpus
@@ -41,13 +41,9 @@ def main() -> None:
     problems = load_corpus()
     fits = tune_auto.load_or_compute(problems, tune_auto.AS_RUN_CACHE, 1, as_run=True)
     t0 = time.perf_counter()
-    outcomes = tune_auto.single_outcomes(problems, fits)
-    for p in problems:
-        for g in GROWTHS:
-            outcomes += config_outcomes(p, fits[p.id], DEFAULT_RULE.with_(growth=g))
+    outcomes = configs_outcomes(problems, fits, [DEFAULT_RULE.with_(growth=g) for g in GROWTHS])
     scorer = Precomputed(outcomes)
-    everything = protocol.summarise(outcomes)
-    everything["reference"] = everything["rule"].isin(LABELS)
+    everything = protocol.summarise(outcomes, reference=LABELS)
     for name, growths in (("growth ½ or 1", SHIPPED_GRID_GROWTHS), ("growth ½ to 2", GROWTHS)):
         grid = [DEFAULT_RULE.with_(growth=g, scale=k).key for g in growths for k in SCALES]
         loso = protocol.leave_one_source_out(problems, grid, reference=LABELS, scorer=scorer)

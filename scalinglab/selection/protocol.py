@@ -241,13 +241,17 @@ def winners(rmse: Mapping[str, float]) -> list[str]:
 
 
 def summarise(
-    outcomes: Sequence[Outcome], by: Sequence[str] = ("source",), rules: Sequence[str] | None = None
+    outcomes: Sequence[Outcome],
+    by: Sequence[str] = ("source",),
+    rules: Sequence[str] | None = None,
+    reference: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Per group (default: source) and rule: problems, median RMSE, win rate, 90% coverage.
 
     Win rates compare the rules in `rules` (default: every rule in `outcomes`) on the problems
     where all of them were scored. `by` may name "source", "horizon_bin" (the horizon rounded to
-    tenths of a decade) or both.
+    tenths of a decade) or both. With `reference` (the fixed rules a choice measures regret
+    against, e.g. the single laws), a column of that name marks their rows, as the choosers read.
     """
     names = list(dict.fromkeys(o.rule for o in outcomes)) if rules is None else list(rules)
     wanted = set(names)  # a set: grids hold thousands of rules and millions of outcomes
@@ -292,7 +296,10 @@ def summarise(
         failed=("failed", "sum"),
     )
     out["coverage90"] = out["covered"] / out["n_intervals"].where(out["n_intervals"] > 0)
-    return out.drop(columns="covered").reset_index()
+    out = out.drop(columns="covered").reset_index()
+    if reference is not None:
+        out["reference"] = out["rule"].isin(reference)
+    return out
 
 
 def format_table(summary: pd.DataFrame) -> str:
@@ -539,9 +546,9 @@ def leave_one_source_out(
     # serves every split: each choice reads only the rows of its tuning sources. The reference
     # rules' rows come along, marked, as the yardstick a choice may measure regret against.
     fixed = [r for r in reference if r not in names]
-    everything = summarise(scorer(problems, [*names, *fixed]), by=("source",),
-                           rules=[*names, *fixed])  # fmt: skip
-    everything["reference"] = everything["rule"].isin(fixed)
+    everything = summarise(
+        scorer(problems, [*names, *fixed]), rules=[*names, *fixed], reference=fixed
+    )
     rows = []
     for held in sources:
         left_out = [p for p in problems if p.source == held]
