@@ -68,19 +68,18 @@ def print_selection(selection: Selection, law: ScalingLaw, level: float) -> None
     )
     if selection.criterion:  # the scores are the full fits' ΔIC; the backtests calibrate
         name = selection.criterion.upper()
-        console.print(
-            f"laws weighed by {name} of their fits on every point (Δ{name}: lower is better); "
-            f"the {backtests} calibrate the interval",
-            highlight=False,
-        )
         score_column = f"Δ{name}"
-    else:
-        console.print(
-            f"laws scored on {backtests} (RMSE of log prediction, geometric mean over the "
-            "cuts; lower is better)",
-            highlight=False,
+        heading = (
+            f"laws weighed by {name} of their fits on every point ({score_column}: lower is "
+            f"better); the {backtests} calibrate the interval"
         )
+    else:
         score_column = "backtest score"
+        heading = (
+            f"laws scored on {backtests} (RMSE of log prediction, geometric mean over the "
+            "cuts; lower is better)"
+        )
+    console.print(heading, highlight=False)
     table = Table()
     table.add_column("law")
     table.add_column(score_column, justify="right")
