@@ -25,7 +25,7 @@ import tune_auto
 from extrapolation_corpus import read_outcomes
 
 from scalinglab.selection import corpus, protocol
-from scalinglab.selection.rule import DEFAULT_RULE
+from scalinglab.selection.rule import DEFAULT_RULE, UNITS
 
 DATA = Path(__file__).resolve().parents[1] / "benchmarks" / "data"
 # The fit options every committed outcome here was computed with (the benchmark's options until
@@ -48,10 +48,11 @@ def main() -> None:
     parser.add_argument("--backtest-starts", type=int, default=None)
     parser.add_argument("--scale", type=float, default=DEFAULT_RULE.scale)
     parser.add_argument("--growth", type=float, default=DEFAULT_RULE.growth)
+    parser.add_argument("--units", choices=UNITS, default=DEFAULT_RULE.units)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     config = DEFAULT_RULE.with_(
-        backtest_starts=args.backtest_starts, scale=args.scale, growth=args.growth
+        backtest_starts=args.backtest_starts, scale=args.scale, growth=args.growth, units=args.units
     )
     print(f"{args.name} = {config.key}", flush=True)
     problems = corpus.study_problems(DATA / "study_curves_fresh.csv")

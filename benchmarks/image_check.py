@@ -1,5 +1,5 @@
 """Issue 13's image check with a variant of the auto rule: `study fit NAME --fit-up-to 7500`
-with `DEFAULT_RULE`'s growth and scale replaced.
+with `DEFAULT_RULE`'s growth, scale or units replaced.
 
     .venv/bin/python benchmarks/image_check.py --growth 2 --scale 2.5 \\
         image-fashion-mnist-60k=sqlite:///runs/image-fashion-mnist-60k.db \\
@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import warnings
 
-from scalinglab.selection.rule import DEFAULT_RULE
+from scalinglab.selection.rule import DEFAULT_RULE, UNITS
 from scalinglab.study import fit_study, load_results
 
 FIT_UP_TO = 7500
@@ -25,8 +25,9 @@ def main() -> None:
     parser.add_argument("studies", nargs="+", help="NAME=STORAGE of each study to check")
     parser.add_argument("--growth", type=float, default=DEFAULT_RULE.growth)
     parser.add_argument("--scale", type=float, default=DEFAULT_RULE.scale)
+    parser.add_argument("--units", choices=UNITS, default=DEFAULT_RULE.units)
     args = parser.parse_args()
-    config = DEFAULT_RULE.with_(growth=args.growth, scale=args.scale)
+    config = DEFAULT_RULE.with_(growth=args.growth, scale=args.scale, units=args.units)
     print(config.key)
     for spec in args.studies:
         name, _, storage = spec.partition("=")

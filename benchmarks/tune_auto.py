@@ -409,9 +409,14 @@ def rule_outcomes(
 
 
 def scaled(
-    problem: Problem, config: RuleConfig, rmse: float, log_error: np.ndarray, half: np.ndarray
+    problem: Problem,
+    config: RuleConfig,
+    rmse: float,
+    log_error: np.ndarray,
+    half: np.ndarray,
+    scales: Sequence[float] = SCALES,
 ) -> list[protocol.Outcome]:
-    """`config` at every scale of SCALES on one problem, from each held-out point's absolute
+    """`config` at every scale of `scales` on one problem, from each held-out point's absolute
     log error and the interval's half-width at scale 1 (no interval where it is not finite)."""
     miss = log_error / half
     finite = np.isfinite(half)
@@ -424,7 +429,7 @@ def scaled(
             rmse=rmse,
             hits=tuple(bool(m <= scale) if f else None for m, f in zip(miss, finite, strict=True)),
         )
-        for scale in SCALES
+        for scale in scales
     ]
 
 

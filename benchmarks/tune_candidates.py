@@ -48,8 +48,10 @@ def merged(base: dict[str, dict], extra: dict[str, dict]) -> dict[str, dict]:
     return out
 
 
-def config_outcomes(problem: Problem, rec: dict, config: RuleConfig) -> list[protocol.Outcome]:
-    """`config` at every scale of SCALES on one problem, from its cached fits."""
+def config_outcomes(
+    problem: Problem, rec: dict, config: RuleConfig, scales: Sequence[float] = SCALES
+) -> list[protocol.Outcome]:
+    """`config` at every scale of `scales` on one problem, from its cached fits."""
     y_test = np.asarray(problem.y_test, dtype=float)
     band = tune_auto.calibrated(problem, rec, config)
     if band is None:  # too short to backtest: the default law with its parameter band
@@ -58,22 +60,26 @@ def config_outcomes(problem: Problem, rec: dict, config: RuleConfig) -> list[pro
             tune_auto.outcome(
                 problem, config.with_(scale=k).key, np.exp(s["log_pred"]), s["lo"], s["hi"]
             )
-            for k in SCALES
+            for k in scales
         ]
     log_pred, half = band
     rmse = protocol.rmse_log(np.exp(log_pred), y_test)
-    return tune_auto.scaled(problem, config, rmse, np.abs(np.log(y_test) - log_pred), half)
+    log_error = np.abs(np.log(y_test) - log_pred)
+    return tune_auto.scaled(problem, config, rmse, log_error, half, scales)
 
 
 def configs_outcomes(
-    problems: Sequence[Problem], fits: dict, configs: Sequence[RuleConfig]
+    problems: Sequence[Problem],
+    fits: dict,
+    configs: Sequence[RuleConfig],
+    scales: Sequence[float] = SCALES,
 ) -> list[protocol.Outcome]:
-    """The single laws' outcomes, then each of `configs` at every scale of SCALES, on every
+    """The single laws' outcomes, then each of `configs` at every scale of `scales`, on every
     problem, from the cached fits."""
     outcomes = tune_auto.single_outcomes(problems, fits)
     for p in problems:
         for config in configs:
-            outcomes += config_outcomes(p, fits[p.id], config)
+            outcomes += config_outcomes(p, fits[p.id], config, scales)
     return outcomes
 
 

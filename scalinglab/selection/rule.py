@@ -33,10 +33,10 @@ holds the choice made on all sources (README, "How auto predicts").
    that cut's scores; q is the conformal quantile across cuts of each cut's `level`-quantile (the
    largest with fewer than 9 cuts), or their geometric mean (`pool="geomean"`). The interval is
    ŷ·exp(± scale·q·σ·g(d)), σ the full fits' weighted residual scale and d the query's distance
-   beyond the data. A stack's weights are fitted to the same held-out points its scores are read
-   from, so the scores are optimistic for a weakly regularised stack; `crossfit=True` scores each
-   cut with the weights stacked on the other cuts only (cross-fitting; with one cut, the prior's
-   weights).
+   beyond the data (`units="log"`: σ = 1 throughout, plain split conformal scores). A stack's
+   weights are fitted to the same held-out points its scores are read from, so the scores are
+   optimistic for a weakly regularised stack; `crossfit=True` scores each cut with the weights
+   stacked on the other cuts only (cross-fitting; with one cut, the prior's weights).
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ NEAR_TIE = 0.1  # `simplest`: scores within this log distance (~10%) of the best
 # curve: 14.8 s -> 5.0 s). On the development corpus (in-sample) it moved the shipped rule's
 # medians by at most 0.8% and no coverage (README, "How auto predicts"). It was 1e-6.
 MIN_WEIGHT = 0.005
+UNITS = ("sigma", "log")  # the conformal scores' units (RuleConfig.units)
 # The information criteria of combine "ic" (`information_criteria`), by name, as papers write them
 CRITERIA = {"aic": "AIC", "aicc": "AICc", "bic": "BIC"}
 
@@ -103,6 +104,10 @@ class RuleConfig:
     # 64 points); a number, both from that many points of each law's grid (4096 or more: every
     # candidate's whole grid, the starts its prediction is fitted from; docs/auto-tuning-log.md).
     backtest_starts: int | None = None
+    # The conformal scores' units (`calibrate`): "sigma", the held-out log errors divided by the
+    # cut's residual σ and the quantile multiplied back by the full fits' σ; "log", the log errors
+    # themselves (plain split conformal scores: the interval does not scale with the curve's noise)
+    units: str = "sigma"
 
     def with_(self, **changes: object) -> RuleConfig:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -134,6 +139,7 @@ class RuleConfig:
             + ("-w" if self.criteria_fits == "whole" and self.uses_full_fits else "")
             + (f"-st{self.backtest_starts}" if self.backtest_starts else "")
             + ("-pg" if self.pool == "geomean" else "")
+            + ("-ul" if self.units == "log" else "")
             + f"-s{self.scale:g}-{'+'.join(self.candidates)}"
         )
 
@@ -509,7 +515,10 @@ def calibrate(
     The interval's σ is the full fit's, but at most NOISE_RATIO_CAP times the largest σ of the
     cuts' fits: the scores are errors in units of the cuts' σ, and a curve that breaks after
     its last cut (a full-fit σ thousands of times the cuts') would otherwise turn them into an
-    interval of e^±100."""
+    interval of e^±100. With `units="log"` the scores are the log errors themselves and σ is 1.
+    """
+    if config.units not in UNITS:
+        raise ScalingLabError(f"unknown units {config.units!r}; choose from {', '.join(UNITS)}")
     scores: list[list[float]] = []
     sigmas: list[float] = []
     values = 0
@@ -525,12 +534,15 @@ def calibrate(
         sigma = max(float(sigma), NOISE_FLOOR)
         sigmas.append(sigma)
         g = growth_factor(d[mask], reach, config.growth, config.beyond)
-        z = np.abs(log_y[mask] - np.asarray(pred)[mask]) / (sigma * g)
+        unit = sigma if config.units == "sigma" else 1.0
+        z = np.abs(log_y[mask] - np.asarray(pred)[mask]) / (unit * g)
         scores.append(sorted(float(v) for v in z))
         values += len(np.unique(x_h[mask]))
     noise = max(float(full_noise), NOISE_FLOOR)
     if sigmas:
         noise = min(noise, NOISE_RATIO_CAP * max(sigmas))
+    if config.units == "log":
+        noise = 1.0
     return Calibration(
         scores=tuple(tuple(s) for s in scores),
         noise=noise,

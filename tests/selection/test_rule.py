@@ -100,6 +100,28 @@ def test_the_interval_sigma_is_capped_at_a_multiple_of_the_backtests() -> None:
     assert alike.noise == pytest.approx(5e-4)
 
 
+def test_log_units_score_the_errors_themselves_whatever_the_fits_sigma() -> None:
+    """units="log": the scores are the held-out log errors (0.02) and σ is 1, so the half-width
+    is q = 0.02 whether the fits' σ is 0.01 or 1e-4 and whatever the full fit's σ; in units of
+    σ the same backtests give q·σ_full, which moves with both."""
+    config = CONFIG.with_(growth=0.0, scale=1.0, units="log")
+    widths = []
+    for cut_sigma, full_sigma in ((0.01, 0.01), (1e-4, 0.05), (1e-4, 1e-4)):
+        bt = _backtests({"a": 0.02, "b": 0.02, "c": 0.02}, {"a": 1, "b": 1, "c": 1})
+        for cb in bt.candidates.values():
+            cb.noise[:] = [cut_sigma] * 3
+        cal = calibrate(bt, {"a": 1.0}, config, full_noise=full_sigma)
+        assert cal.noise == 1.0
+        widths.append(float(cal.half_width(np.array([2e3]), 0.9)[0]))
+        in_sigma = calibrate(bt, {"a": 1.0}, config.with_(units="sigma"), full_noise=full_sigma)
+        expected = 0.02 / cut_sigma * min(full_sigma, NOISE_RATIO_CAP * cut_sigma)
+        np.testing.assert_allclose(in_sigma.half_width(np.array([2e3]), 0.9), expected)
+    np.testing.assert_allclose(widths, 0.02)
+    assert "-ul-" in config.key and "-ul-" not in config.with_(units="sigma").key
+    with pytest.raises(ScalingLabError, match="unknown units"):
+        calibrate(bt, {"a": 1.0}, config.with_(units="nats"), full_noise=0.01)
+
+
 def test_intervals_widen_with_the_distance_asked_for() -> None:
     g = growth_factor(np.array([0.0, 0.5, 1.0, 2.0]), reach=1.0, growth=1.0)
     np.testing.assert_allclose(g, [0.25, 0.5, 1.0, 2.0])
