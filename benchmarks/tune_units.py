@@ -1,20 +1,24 @@
 """Leave one source out: conformal scores in log units beside the shipped ones in units of σ (a
 registered run).
 
-    .venv/bin/python benchmarks/tune_units.py   (from the repository root)
+    .venv/bin/python benchmarks/tune_units.py [--offsets]   (from the repository root)
 
-Registered in docs/auto-tuning-log.md (2026-12-05, night, "conformal scores in log units").
+Registered in docs/auto-tuning-log.md (2026-12-05, night, "conformal scores in log units"; with
+`--offsets`, the run registered after it, "scores in units of σ + τ").
 `DEFAULT_RULE`'s point knobs stay as shipped, so its predictions and medians do not change; on
 the as-run fits (benchmarks/data/tune_cache_as_run.json.gz, the fits auto makes), its interval is
 calibrated with the scores in units of σ (`units="sigma"`, shipped) or in log units
 (`units="log"`), growth ½ or 1, at every scale of FINE_SCALES. Each split chooses (units, growth,
 scale) by `protocol.default_choice` on its four tuning sources (the seven single laws are the
 reference) and is scored on the one left out; beside it, the same grid with σ units only.
-Printed: both tables, each split's choice, and the choice on all five sources (in-sample).
+`--offsets` adds σ units with a floor τ ∈ OFFSETS (`sigma_offset`: units of σ + τ) to the grid,
+and a third table with them. Printed: the tables, each split's choice, and the choice on all
+five sources (in-sample).
 """
 
 from __future__ import annotations
 
+import argparse
 import time
 
 import tune_auto
@@ -23,25 +27,37 @@ from tune_candidates import configs_outcomes
 
 from scalinglab.selection import protocol
 from scalinglab.selection.corpus import load_corpus
-from scalinglab.selection.rule import DEFAULT_RULE, UNITS
+from scalinglab.selection.rule import DEFAULT_RULE, UNITS, RuleConfig
 
 GROWTHS = (0.5, 1.0)
 # 5% steps from 0.8 to 4.85: the shipped grid (tune_auto.SCALES) has nothing between 2.0 and 2.5,
 # where the five sources' in-sample ranges meet with log units (the registration's table)
 FINE_SCALES = tuple(round(0.8 * 1.05**i, 4) for i in range(38))
+OFFSETS = (0.003, 0.01, 0.03)  # τ in log units, fixed in the registration before any figure
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--offsets", action="store_true", help="add σ + τ units to the grid")
+    args = parser.parse_args()
     problems = load_corpus()
     fits = tune_auto.load_or_compute(problems, tune_auto.AS_RUN_CACHE, 1, as_run=True)
     t0 = time.perf_counter()
     bases = [DEFAULT_RULE.with_(units=u, growth=g) for u in UNITS for g in GROWTHS]
+    grids = {"scores in units of σ": ("sigma",), "either units": UNITS}
+    if args.offsets:
+        bases += [DEFAULT_RULE.with_(sigma_offset=t, growth=g) for t in OFFSETS for g in GROWTHS]
+        grids["either units or σ + τ"] = (*UNITS, "offset")
     outcomes = configs_outcomes(problems, fits, bases, FINE_SCALES)
     scorer = Precomputed(outcomes)
     everything = protocol.summarise(outcomes, reference=LABELS)
-    for name, units in (("scores in units of σ", ("sigma",)), ("either units", UNITS)):
+
+    def kind(base: RuleConfig) -> str:
+        return "offset" if base.sigma_offset else base.units
+
+    for name, kinds in grids.items():
         grid = [
-            base.with_(scale=k).key for base in bases if base.units in units for k in FINE_SCALES
+            base.with_(scale=k).key for base in bases if kind(base) in kinds for k in FINE_SCALES
         ]
         loso = protocol.leave_one_source_out(problems, grid, reference=LABELS, scorer=scorer)
         print(f"\nleave one source out, DEFAULT_RULE with {name}, growth and scale chosen:")

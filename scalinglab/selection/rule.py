@@ -33,7 +33,8 @@ holds the choice made on all sources (README, "How auto predicts").
    that cut's scores; q is the conformal quantile across cuts of each cut's `level`-quantile (the
    largest with fewer than 9 cuts), or their geometric mean (`pool="geomean"`). The interval is
    ŷ·exp(± scale·q·σ·g(d)), σ the full fits' weighted residual scale and d the query's distance
-   beyond the data (`units="log"`: σ = 1 throughout, plain split conformal scores). A stack's
+   beyond the data (`units="log"`: σ = 1 throughout, plain split conformal scores;
+   `sigma_offset` τ: σ + τ in place of σ throughout). A stack's
    weights are fitted to the same held-out points its scores are read from, so the scores are
    optimistic for a weakly regularised stack; `crossfit=True` scores each cut with the weights
    stacked on the other cuts only (cross-fitting; with one cut, the prior's weights).
@@ -108,6 +109,9 @@ class RuleConfig:
     # cut's residual σ and the quantile multiplied back by the full fits' σ; "log", the log errors
     # themselves (plain split conformal scores: the interval does not scale with the curve's noise)
     units: str = "sigma"
+    # τ, a floor in log units added to σ in "sigma" units: scores |error| / (σ + τ), the interval
+    # scale·q·(σ + τ); in σ units where σ ≫ τ (noisy curves), in log units where σ ≪ τ
+    sigma_offset: float = 0.0
 
     def with_(self, **changes: object) -> RuleConfig:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -140,6 +144,7 @@ class RuleConfig:
             + (f"-st{self.backtest_starts}" if self.backtest_starts else "")
             + ("-pg" if self.pool == "geomean" else "")
             + ("-ul" if self.units == "log" else "")
+            + (f"-t{self.sigma_offset:g}" if self.sigma_offset and self.units == "sigma" else "")
             + f"-s{self.scale:g}-{'+'.join(self.candidates)}"
         )
 
@@ -515,7 +520,8 @@ def calibrate(
     The interval's σ is the full fit's, but at most NOISE_RATIO_CAP times the largest σ of the
     cuts' fits: the scores are errors in units of the cuts' σ, and a curve that breaks after
     its last cut (a full-fit σ thousands of times the cuts') would otherwise turn them into an
-    interval of e^±100. With `units="log"` the scores are the log errors themselves and σ is 1.
+    interval of e^±100. With `units="log"` the scores are the log errors themselves and σ is 1;
+    `sigma_offset` τ adds a floor in log units to every σ, the cuts' and the full fits'.
     """
     if config.units not in UNITS:
         raise ScalingLabError(f"unknown units {config.units!r}; choose from {', '.join(UNITS)}")
@@ -534,15 +540,14 @@ def calibrate(
         sigma = max(float(sigma), NOISE_FLOOR)
         sigmas.append(sigma)
         g = growth_factor(d[mask], reach, config.growth, config.beyond)
-        unit = sigma if config.units == "sigma" else 1.0
+        unit = sigma + config.sigma_offset if config.units == "sigma" else 1.0
         z = np.abs(log_y[mask] - np.asarray(pred)[mask]) / (unit * g)
         scores.append(sorted(float(v) for v in z))
         values += len(np.unique(x_h[mask]))
     noise = max(float(full_noise), NOISE_FLOOR)
     if sigmas:
         noise = min(noise, NOISE_RATIO_CAP * max(sigmas))
-    if config.units == "log":
-        noise = 1.0
+    noise = 1.0 if config.units == "log" else noise + config.sigma_offset
     return Calibration(
         scores=tuple(tuple(s) for s in scores),
         noise=noise,
