@@ -122,6 +122,21 @@ def test_log_units_score_the_errors_themselves_whatever_the_fits_sigma() -> None
         calibrate(bt, {"a": 1.0}, config.with_(units="nats"), full_noise=0.01)
 
 
+def test_a_sigma_offset_puts_the_scores_in_units_of_sigma_plus_tau() -> None:
+    """τ = 0.01 on cuts whose σ is 1e-4 and a full fit's of 2e-4: the scores are 0.02 / 0.0101,
+    the half-width q·(2e-4 + 0.01), near the log units' 0.02 where σ alone would give 0.04."""
+    bt = _backtests({"a": 0.02, "b": 0.02, "c": 0.02}, {"a": 1, "b": 1, "c": 1})
+    for cb in bt.candidates.values():
+        cb.noise[:] = [1e-4] * 3
+    config = CONFIG.with_(growth=0.0, scale=1.0, sigma_offset=0.01)
+    cal = calibrate(bt, {"a": 1.0}, config, full_noise=2e-4)
+    assert cal.noise == pytest.approx(2e-4 + 0.01)
+    np.testing.assert_allclose(cal.half_width(np.array([2e3]), 0.9), 0.02 / 0.0101 * 0.0102)
+    plain = calibrate(bt, {"a": 1.0}, config.with_(sigma_offset=0.0), full_noise=2e-4)
+    np.testing.assert_allclose(plain.half_width(np.array([2e3]), 0.9), 0.04)
+    assert "-t0.01-" in config.key and "-t0" not in config.with_(sigma_offset=0.0).key
+
+
 def test_intervals_widen_with_the_distance_asked_for() -> None:
     g = growth_factor(np.array([0.0, 0.5, 1.0, 2.0]), reach=1.0, growth=1.0)
     np.testing.assert_allclose(g, [0.25, 0.5, 1.0, 2.0])
