@@ -34,10 +34,10 @@ holds the choice made on all sources (README, "How auto predicts").
    largest with fewer than 9 cuts), or their geometric mean (`pool="geomean"`). The interval is
    ŷ·exp(± scale·q·σ·g(d)), σ the full fits' weighted residual scale and d the query's distance
    beyond the data (`units="log"`: σ = 1 throughout, plain split conformal scores;
-   `sigma_offset` τ: σ + τ in place of σ throughout). A stack's
-   weights are fitted to the same held-out points its scores are read from, so the scores are
-   optimistic for a weakly regularised stack; `crossfit=True` scores each cut with the weights
-   stacked on the other cuts only (cross-fitting; with one cut, the prior's weights).
+   `sigma_offset` τ: σ + τ in place of σ throughout). A stack's weights are fitted to the same
+   held-out points its scores are read from, so the scores are optimistic for a weakly
+   regularised stack; `crossfit=True` scores each cut with the weights stacked on the other cuts
+   only (cross-fitting; with one cut, the prior's weights).
 """
 
 from __future__ import annotations
