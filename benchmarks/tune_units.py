@@ -1,7 +1,7 @@
 """Leave one source out: conformal scores in log units beside the shipped ones in units of σ (a
 registered run).
 
-    .venv/bin/python benchmarks/tune_units.py [--offsets]   (from the repository root)
+    .venv/bin/python benchmarks/tune_units.py [--offsets] [--cache FITS]   (from the repo root)
 
 Registered in docs/auto-tuning-log.md (2026-12-05, night, "conformal scores in log units"; with
 `--offsets`, the run registered after it, "scores in units of σ + τ").
@@ -12,14 +12,16 @@ calibrated with the scores in units of σ (`units="sigma"`, shipped) or in log u
 scale) by `protocol.default_choice` on its four tuning sources (the seven single laws are the
 reference) and is scored on the one left out; beside it, the same grid with σ units only.
 `--offsets` adds σ units with a floor τ ∈ OFFSETS (`sigma_offset`: units of σ + τ) to the grid,
-and a third table with them. Printed: the tables, each split's choice, and the choice on all
-five sources (in-sample).
+and a third table with them; `--cache` reads other cached fits (run H: the whole-grid
+backtests of `tune_backtest_starts.py`). Printed: the tables, each split's choice, and the
+choice on all five sources (in-sample).
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import tune_auto
 from tune_auto import LABELS, Precomputed
@@ -39,9 +41,12 @@ OFFSETS = (0.003, 0.01, 0.03)  # τ in log units, fixed in the registration befo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--offsets", action="store_true", help="add σ + τ units to the grid")
+    parser.add_argument(
+        "--cache", type=Path, default=tune_auto.AS_RUN_CACHE, help="the cached fits to read"
+    )
     args = parser.parse_args()
     problems = load_corpus()
-    fits = tune_auto.load_or_compute(problems, tune_auto.AS_RUN_CACHE, 1, as_run=True)
+    fits = tune_auto.load_or_compute(problems, args.cache, 1, as_run=True)
     t0 = time.perf_counter()
     bases = [DEFAULT_RULE.with_(units=u, growth=g) for u in UNITS for g in GROWTHS]
     grids = {"scores in units of σ": ("sigma",), "either units": UNITS}
