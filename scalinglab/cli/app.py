@@ -16,8 +16,10 @@ errors are caught through the base classes typer exports (`typer.TyperException`
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
+import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -180,12 +182,55 @@ def _usage_message(exc: Exception) -> str:
     return f"{ctx.command_path}: {str(message).rstrip('.')} (see `{ctx.command_path} --help`)"
 
 
+_LIST_ITEM = re.compile(r"^(- |\* |\d+\. )")
+
+
+def reflowed(help_text: str) -> str:
+    """A command's help with each prose paragraph on one line (a list item on one line each),
+    for the terminal to wrap. typer's help keeps a docstring's single line breaks and wraps
+    those lines again, which leaves ragged text on a terminal narrower than the source. Kept as
+    written: the first paragraph (typer joins it), paragraphs marked \\b and, unless they are a
+    list, any with an indented line (examples, code)."""
+    first, *rest = inspect.cleandoc(help_text).split("\n\n")
+    out = [first]
+    for paragraph in rest:
+        lines = paragraph.split("\n")
+        indented = any(line[:1].isspace() for line in lines)
+        if paragraph.startswith("\b") or (indented and not _LIST_ITEM.match(paragraph)):
+            out.append(paragraph)
+            continue
+        joined: list[str] = []
+        for line in lines:
+            if joined and not _LIST_ITEM.match(line):
+                joined[-1] += " " + line.strip()
+            else:
+                joined.append(line.strip())
+        out.append("\n".join(joined))
+    return "\n\n".join(out)
+
+
+# Any: typer builds its commands with its bundled click (typer._click), whose classes it does not
+# export; the ones used here are `help`, `commands` and `main`, as in click.
+def _reflow_all(command: Any) -> None:
+    if command.help:
+        command.help = reflowed(command.help)
+    for sub in getattr(command, "commands", {}).values():
+        _reflow_all(sub)
+
+
+def cli_command() -> Any:
+    """The click command typer builds from `app`, its help texts reflowed (`reflowed`)."""
+    command = typer.main.get_command(app)
+    _reflow_all(command)
+    return command
+
+
 def run_app(argv: list[str] | None = None) -> int:
     """Run the CLI and map user errors to exit code 2 with one line on stderr."""
     try:
         # Without standalone mode click returns what a command returns, or the code of a
         # typer.Exit(n) raised inside it.
-        code = app(args=argv, prog_name=PROG, standalone_mode=False)
+        code = cli_command().main(args=argv, prog_name=PROG, standalone_mode=False)
     except ScalingLabError as exc:
         print_error(str(exc))
         return 2

@@ -81,10 +81,9 @@ def extrapolation_command(
     M1-M4, BNSL (1 and 2 breaks), power_const and auto; then median RMSE, win rate and 90%
     interval coverage per estimator.
 
+    \b
     Examples:
-
       scalinglab benchmark extrapolation ../shared/data/alabdulmohsin2022_lang.csv
-
       scalinglab benchmark extrapolation lang.csv --json results.json --workers 2
     """
     from scalinglab.io import read_table

@@ -111,11 +111,10 @@ def suggest_command(
     Bayesian design on the fit, linearised, with a Gaussian-process model of where the law
     misfits when the runs done are given (scalinglab.planning.design).
 
+    \b
     Examples:
-
       scalinglab suggest fit.json --runs done.csv --candidates pool.csv --cost "6*N*D"
         --target big.csv --n 5
-
       scalinglab suggest --formula "E + A/N**alpha + B/D**beta" --runs done.csv --y loss
         --candidates pool.csv --cost "6*N*D" --target big.csv --budget 1e21
     """
@@ -255,8 +254,8 @@ def design_benchmark_command(
     cheapest-first and design (ours: `suggest` in rounds, aimed at TEST's inputs; its outcomes
     are only scored).
 
+    \b
     Example:
-
       scalinglab benchmark design chinchilla_train.csv chinchilla_test.csv
         --formula "E + A/N**alpha + B/D**beta" --y loss --cost "6*N*D" --repeats 10
 

@@ -160,25 +160,19 @@ def fit_command(
 ) -> None:
     """Fit a scaling law to a table of runs.
 
+    \b
     Examples:
-
       scalinglab fit runs.csv --law power_const --x shard_size --y best_val_error
-
       scalinglab fit ../shared/data/chinchilla_besiroglu2024.csv --law chinchilla
-      --x params --x tokens --y loss --where "epoch_outlier == 0" --bootstrap 4000 --json fit.json
-
+        --x params --x tokens --y loss --where "epoch_outlier == 0" --bootstrap 4000 --json fit.json
       scalinglab fit curve.csv --law auto --x shard_size --y best_val_error --json fit.json
-
       scalinglab fit curve.csv --law auto --x shard_size --y best_val_error --target shard_size=1e6
-
       scalinglab fit runs.csv --formula "E + A/params**alpha + B/tokens**beta" --y loss
-      --bounds "alpha=0:2" --fix E=1.69 --json fit.json
-
+        --bounds "alpha=0:2" --fix E=1.69 --json fit.json
       scalinglab fit runs.csv --formula "a * shard_size**-b + c" --y loss --group task
-      --shared b
-
+        --shared b
       scalinglab fit runs.csv --formula "E + A/params**alpha" --y loss
-      --formula "F + B/params**alpha" --y error --json fit.json
+        --formula "F + B/params**alpha" --y error --json fit.json
     """
     from scalinglab.cli.selection import parse_candidates, parse_target, print_selection
     from scalinglab.io import numeric_columns, read_table
@@ -401,12 +395,10 @@ def predict_command(
 ) -> None:
     """Predict with a fitted law, at points or for a whole table of runs.
 
+    \b
     Examples:
-
       scalinglab predict fit.json --at params=7e10,tokens=1.4e12
-
       scalinglab predict curve.json --at "shard_size=1e5;1e6" --level 0.9 --json pred.json
-
       scalinglab predict fit.json --table test.csv --y loss --out predicted.csv
     """
     from scalinglab.io import fit_variables, load_fit

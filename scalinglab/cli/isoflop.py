@@ -78,12 +78,10 @@ def isoflop_command(
 ) -> None:
     """Fit N_opt ∝ C^a and D_opt ∝ C^b from raw runs (Hoffmann 2022, Approaches 1 and 2).
 
+    \b
     Examples:
-
       scalinglab isoflop runs.csv --params params --tokens tokens --flops flops --loss loss
-
       scalinglab isoflop runs.csv --bootstrap 2000 --json isoflop.json
-
       scalinglab isoflop curves.csv --method envelope --run run_id
     """
     from scalinglab.io import numeric_columns, read_table

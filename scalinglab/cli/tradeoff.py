@@ -60,10 +60,9 @@ def tradeoff_command(
     iso-coverage lines and the train-compute multiple worth 10× test-time compute, next to Jones
     2021's Hex figure.
 
+    \b
     Examples:
-
       scalinglab tradeoff test-time-addition --save-fit tt.json --plot tradeoff.png
-
       scalinglab tradeoff runs.csv --bootstrap 1000 --json -
     """
     from scalinglab.io import read_table

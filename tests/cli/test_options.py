@@ -4,6 +4,7 @@ stdout, whatever the command."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import pytest
 import typer
 
 from scalinglab.cli import app
-from scalinglab.cli.app import DEFAULT_BOOTSTRAP, DEFAULT_LEVEL, DEFAULT_SEED, run_app
+from scalinglab.cli.app import DEFAULT_BOOTSTRAP, DEFAULT_LEVEL, DEFAULT_SEED, reflowed, run_app
 from tests.report.tiny_study import TINY_TOML
 
 # The commands that fit something, and so take --bootstrap, --seed and --level.
@@ -173,3 +174,47 @@ def test_study_commands_json_to_stdout_is_json_alone(
         capsys,
     )
     assert doc["level"] == 0.8
+
+
+def test_reflowed_joins_prose_and_keeps_examples_and_lists() -> None:
+    text = """Summary line.
+
+    One paragraph of prose
+    written over three
+    source lines.
+
+    - an item that goes
+      on; and
+    - a second item
+
+    \b
+    Examples:
+      scalinglab fit a.csv
+        --law auto
+    """
+    first, prose, items, examples = reflowed(text).split("\n\n")
+    assert first == "Summary line."
+    assert prose == "One paragraph of prose written over three source lines."
+    assert items == "- an item that goes on; and\n- a second item"
+    assert examples == "\b\nExamples:\n  scalinglab fit a.csv\n    --law auto"
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_help_prose_is_wrapped_by_the_terminal_not_the_source(
+    name: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On an 80-column terminal a prose paragraph fills its lines: no line of one ends short
+    (under 50 characters) with the paragraph going on on the next (the source's line breaks
+    kept, then wrapped again, made such lines). Prose is printed one space in; blocks kept as
+    written (examples, tables) are indented further and not checked."""
+    monkeypatch.setenv("COLUMNS", "80")
+    assert run_app([*name.split(), "--help"]) == 0
+    help_text = capsys.readouterr().out.split("╭")[0]  # the text above the option panels
+    lines = [line.rstrip() for line in help_text.splitlines()[3:]]  # after the usage line
+
+    def prose(line: str) -> bool:
+        return line.startswith(" ") and not line.startswith("  ") and bool(line.strip())
+
+    for line, after in itertools.pairwise(lines):
+        if prose(line) and prose(after):
+            assert len(line) >= 50, f"`{name} --help`: a ragged line {line!r} before {after!r}"
