@@ -27,7 +27,7 @@ from pathlib import Path
 
 import tune_auto
 from tune_auto import SCALES, Precomputed
-from tune_candidates import configs_outcomes, merged
+from tune_candidates import configs_outcomes, merged, print_loso
 
 from scalinglab.selection import protocol
 from scalinglab.selection.corpus import load_corpus
@@ -54,13 +54,12 @@ def main() -> None:
     grid = [DEFAULT_RULE.with_(scale=k).key for k in SCALES]
     for name, fits in (("as-run fits (16/64 starts)", base), ("whole-grid backtests", whole)):
         outcomes = configs_outcomes(problems, fits, [DEFAULT_RULE])
-        loso = protocol.leave_one_source_out(
-            problems, grid, reference=tune_auto.LABELS, scorer=Precomputed(outcomes)
-        )
-        print(f"\nleave one source out, DEFAULT_RULE with its scale chosen, {name}:")
-        print(tune_auto.loso_table(outcomes, loso))
-        everything = protocol.summarise(outcomes, reference=tune_auto.LABELS)
-        print(f"chosen on all sources (in-sample): {protocol.default_choice(everything)}")
+        print_loso(
+            problems, outcomes, grid, f"DEFAULT_RULE with its scale chosen, {name}",
+            scorer=Precomputed(outcomes),
+            everything=protocol.summarise(outcomes, reference=tune_auto.LABELS),
+            chosen_label="chosen on all sources (in-sample)",
+        )  # fmt: skip
     print(f"\n({time.perf_counter() - t0:.0f} s after the fits)")
 
 

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import tune_auto
 from tune_auto import LABELS, SCALES, Precomputed
 
@@ -81,6 +82,28 @@ def configs_outcomes(
         for config in configs:
             outcomes += config_outcomes(p, fits[p.id], config, scales)
     return outcomes
+
+
+def print_loso(
+    problems: Sequence[Problem],
+    outcomes: Sequence[protocol.Outcome],
+    grid: Sequence[str],
+    heading: str,
+    *,
+    scorer: Precomputed,
+    everything: pd.DataFrame,
+    choose: protocol.Chooser = protocol.default_choice,
+    chosen_label: str = "chosen on all five sources (in-sample)",
+) -> None:
+    """Leave one source out over `grid` (each split choosing with `choose` on its tuning sources,
+    the seven single laws the reference), its table, and `choose` applied to `everything` (the
+    summary of all sources) restricted to the grid and the single laws."""
+    loso = protocol.leave_one_source_out(
+        problems, list(grid), choose=choose, reference=LABELS, scorer=scorer
+    )
+    print(f"\nleave one source out, {heading}:")
+    print(tune_auto.loso_table(list(outcomes), loso))
+    print(f"{chosen_label}: {choose(everything[everything['rule'].isin([*LABELS, *grid])])}")
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ import time
 import pandas as pd
 import tune_auto
 from tune_auto import LABELS, SCALES, Precomputed
-from tune_candidates import configs_outcomes
+from tune_candidates import configs_outcomes, print_loso
 
 from scalinglab.selection import protocol
 from scalinglab.selection.corpus import load_corpus
@@ -46,19 +46,15 @@ def main() -> None:
     everything = protocol.summarise(outcomes, reference=LABELS)
     for name, growths in (("growth ½ or 1", SHIPPED_GRID_GROWTHS), ("growth ½ to 2", GROWTHS)):
         grid = [DEFAULT_RULE.with_(growth=g, scale=k).key for g in growths for k in SCALES]
-        loso = protocol.leave_one_source_out(problems, grid, reference=LABELS, scorer=scorer)
-        print(f"\nleave one source out, DEFAULT_RULE with {name} and its scale chosen:")
-        print(tune_auto.loso_table(outcomes, loso))
-        chosen = protocol.default_choice(everything[everything["rule"].isin([*LABELS, *grid])])
-        print(f"chosen on all five sources (in-sample): {chosen}")
+        heading = f"DEFAULT_RULE with {name} and its scale chosen"
+        print_loso(problems, outcomes, grid, heading, scorer=scorer, everything=everything)
     grid = [DEFAULT_RULE.with_(growth=g, scale=k).key for g in GROWTHS for k in SCALES]
-    loso = protocol.leave_one_source_out(
-        problems, grid, choose=margin_choice, reference=LABELS, scorer=scorer
-    )
-    print("\nleave one source out, growth ½ to 2, the margin chooser (post hoc, not evidence):")
-    print(tune_auto.loso_table(outcomes, loso))
-    chosen = margin_choice(everything[everything["rule"].isin([*LABELS, *grid])])
-    print(f"the margin chooser on all five sources: {chosen}")
+    print_loso(
+        problems, outcomes, grid,
+        "growth ½ to 2, the margin chooser (post hoc, not evidence)",
+        scorer=scorer, everything=everything, choose=margin_choice,
+        chosen_label="the margin chooser on all five sources",
+    )  # fmt: skip
     print(f"\n({time.perf_counter() - t0:.0f} s)")
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import tune_auto
 from tune_auto import LABELS, Precomputed
-from tune_candidates import configs_outcomes
+from tune_candidates import configs_outcomes, print_loso
 
 from scalinglab.selection import protocol
 from scalinglab.selection.corpus import load_corpus
@@ -64,11 +64,8 @@ def main() -> None:
         grid = [
             base.with_(scale=k).key for base in bases if kind(base) in kinds for k in FINE_SCALES
         ]
-        loso = protocol.leave_one_source_out(problems, grid, reference=LABELS, scorer=scorer)
-        print(f"\nleave one source out, DEFAULT_RULE with {name}, growth and scale chosen:")
-        print(tune_auto.loso_table(outcomes, loso))
-        chosen = protocol.default_choice(everything[everything["rule"].isin([*LABELS, *grid])])
-        print(f"chosen on all five sources (in-sample): {chosen}")
+        heading = f"DEFAULT_RULE with {name}, growth and scale chosen"
+        print_loso(problems, outcomes, grid, heading, scorer=scorer, everything=everything)
     print(f"\n({time.perf_counter() - t0:.0f} s)")
 
 
