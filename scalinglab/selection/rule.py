@@ -540,17 +540,15 @@ def calibrate(
         sigma = max(float(sigma), NOISE_FLOOR)
         sigmas.append(sigma)
         g = growth_factor(d[mask], reach, config.growth, config.beyond)
-        unit = sigma + config.sigma_offset if config.units == "sigma" else 1.0
-        z = np.abs(log_y[mask] - np.asarray(pred)[mask]) / (unit * g)
+        z = np.abs(log_y[mask] - np.asarray(pred)[mask]) / (_score_unit(sigma, config) * g)
         scores.append(sorted(float(v) for v in z))
         values += len(np.unique(x_h[mask]))
     noise = max(float(full_noise), NOISE_FLOOR)
     if sigmas:
         noise = min(noise, NOISE_RATIO_CAP * max(sigmas))
-    noise = 1.0 if config.units == "log" else noise + config.sigma_offset
     return Calibration(
         scores=tuple(tuple(s) for s in scores),
-        noise=noise,
+        noise=_score_unit(noise, config),
         x_max=float(bt.x[-1]),
         reach=reach,
         growth=config.growth,
@@ -559,6 +557,13 @@ def calibrate(
         values=values,
         pool=config.pool,
     )
+
+
+def _score_unit(sigma: float, config: RuleConfig) -> float:
+    """What the scores are measured in, for a residual scale σ: σ + τ (`sigma_offset`) in
+    "sigma" units, 1 in "log" units. The cuts' scores are divided by it and the interval's
+    quantile multiplied by it, so the two must agree."""
+    return sigma + config.sigma_offset if config.units == "sigma" else 1.0
 
 
 def _cut_weights(
