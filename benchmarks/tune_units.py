@@ -1,10 +1,11 @@
 """Leave one source out: conformal scores in log units beside the shipped ones in units of σ (a
 registered run).
 
-    .venv/bin/python benchmarks/tune_units.py [--offsets] [--cache FITS]   (from the repo root)
+    .venv/bin/python benchmarks/tune_units.py [--offsets | --floors] [--cache FITS]   (repo root)
 
 Registered in docs/auto-tuning-log.md (2026-12-05, night, "conformal scores in log units"; with
-`--offsets`, the run registered after it, "scores in units of σ + τ").
+`--offsets`, the run registered after it, "scores in units of σ + τ"; with `--floors`, that of
+2026-12-06, "a floor under the full fit's σ relative to the cuts'").
 `DEFAULT_RULE`'s point knobs stay as shipped, so its predictions and medians do not change; on
 the as-run fits (benchmarks/data/tune_cache_as_run.json.gz, the fits auto makes), its interval is
 calibrated with the scores in units of σ (`units="sigma"`, shipped) or in log units
@@ -12,7 +13,9 @@ calibrated with the scores in units of σ (`units="sigma"`, shipped) or in log u
 scale) by `protocol.default_choice` on its four tuning sources (the seven single laws are the
 reference) and is scored on the one left out; beside it, the same grid with σ units only.
 `--offsets` adds σ units with a floor τ ∈ OFFSETS (`sigma_offset`: units of σ + τ) to the grid,
-and a third table with them; `--cache` reads other cached fits (run H: the whole-grid
+and a third table with them; `--floors` replaces the grid by σ units with the interval's σ
+floored at L ∈ FLOORS times the cuts' smallest (`noise_floor_ratio`; L = 0 is shipped), in one
+table; `--cache` reads other cached fits (run H: the whole-grid
 backtests of `tune_backtest_starts.py`). Printed: the tables, each split's choice, and the
 choice on all five sources (in-sample).
 """
@@ -36,11 +39,14 @@ GROWTHS = (0.5, 1.0)
 # where the five sources' in-sample ranges meet with log units (the registration's table)
 FINE_SCALES = tuple(round(0.8 * 1.05**i, 4) for i in range(38))
 OFFSETS = (0.003, 0.01, 0.03)  # τ in log units, fixed in the registration before any figure
+FLOORS = (0.0, 1 / 3, 0.5, 2 / 3, 1.0)  # L, as registered (0: the shipped rule)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--offsets", action="store_true", help="add σ + τ units to the grid")
+    grid_kind = parser.add_mutually_exclusive_group()
+    grid_kind.add_argument("--offsets", action="store_true", help="add σ + τ units to the grid")
+    grid_kind.add_argument("--floors", action="store_true", help="σ units with a floor under σ")
     parser.add_argument(
         "--cache", type=Path, default=tune_auto.AS_RUN_CACHE, help="the cached fits to read"
     )
@@ -50,6 +56,9 @@ def main() -> None:
     t0 = time.perf_counter()
     bases = [DEFAULT_RULE.with_(units=u, growth=g) for u in UNITS for g in GROWTHS]
     grids = {"scores in units of σ": ("sigma",), "either units": UNITS}
+    if args.floors:
+        bases = [DEFAULT_RULE.with_(noise_floor_ratio=f, growth=g) for f in FLOORS for g in GROWTHS]
+        grids = {"a floor under the full fit's σ": ("sigma",)}
     if args.offsets:
         bases += [DEFAULT_RULE.with_(sigma_offset=t, growth=g) for t in OFFSETS for g in GROWTHS]
         grids["either units or σ + τ"] = (*UNITS, "offset")

@@ -112,6 +112,10 @@ class RuleConfig:
     # τ, a floor in log units added to σ in "sigma" units: scores |error| / (σ + τ), the interval
     # scale·q·(σ + τ); in σ units where σ ≫ τ (noisy curves), in log units where σ ≪ τ
     sigma_offset: float = 0.0
+    # L, a floor under the interval's σ: at least L times the smallest σ of the cuts' fits (the
+    # mirror of NOISE_RATIO_CAP). 0: none; 1: the interval never narrows below the cuts' own scale
+    # because the full fit happens to match its points better than the cuts' fits did
+    noise_floor_ratio: float = 0.0
 
     def with_(self, **changes: object) -> RuleConfig:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -145,6 +149,7 @@ class RuleConfig:
             + ("-pg" if self.pool == "geomean" else "")
             + ("-ul" if self.units == "log" else "")
             + (f"-t{self.sigma_offset:g}" if self.sigma_offset and self.units == "sigma" else "")
+            + (f"-L{self.noise_floor_ratio:.3g}" if self.noise_floor_ratio else "")
             + f"-s{self.scale:g}-{'+'.join(self.candidates)}"
         )
 
@@ -520,8 +525,9 @@ def calibrate(
     The interval's σ is the full fit's, but at most NOISE_RATIO_CAP times the largest σ of the
     cuts' fits: the scores are errors in units of the cuts' σ, and a curve that breaks after
     its last cut (a full-fit σ thousands of times the cuts') would otherwise turn them into an
-    interval of e^±100. With `units="log"` the scores are the log errors themselves and σ is 1;
-    `sigma_offset` τ adds a floor in log units to every σ, the cuts' and the full fits'.
+    interval of e^±100; and at least `noise_floor_ratio` times the smallest σ of the cuts' fits
+    (0 by default: no floor). With `units="log"` the scores are the log errors themselves and σ
+    is 1; `sigma_offset` τ adds a floor in log units to every σ, the cuts' and the full fits'.
     """
     if config.units not in UNITS:
         raise ScalingLabError(f"unknown units {config.units!r}; choose from {', '.join(UNITS)}")
@@ -545,7 +551,9 @@ def calibrate(
         values += len(np.unique(x_h[mask]))
     noise = max(float(full_noise), NOISE_FLOOR)
     if sigmas:
-        noise = min(noise, NOISE_RATIO_CAP * max(sigmas))
+        noise = min(
+            max(noise, config.noise_floor_ratio * min(sigmas)), NOISE_RATIO_CAP * max(sigmas)
+        )
     return Calibration(
         scores=tuple(tuple(s) for s in scores),
         noise=_score_unit(noise, config),
