@@ -100,6 +100,25 @@ def test_the_interval_sigma_is_capped_at_a_multiple_of_the_backtests() -> None:
     assert alike.noise == pytest.approx(5e-4)
 
 
+def test_a_noise_floor_ratio_keeps_the_interval_sigma_near_the_cuts() -> None:
+    """A full fit that matches its points 10x better than its cuts' fits (σ 3e-4 against 3e-3):
+    without a floor the interval narrows tenfold (q·σ_full = 0.002); with L = 2/3 its σ is
+    raised to 2e-3, the half-width to 0.02·2/3; a full σ above the floor is left as it is."""
+    bt = _backtests({"a": 0.02, "b": 0.02, "c": 0.02}, {"a": 1, "b": 1, "c": 1})
+    for cb in bt.candidates.values():
+        cb.noise[:] = [3e-3] * 3
+    config = CONFIG.with_(growth=0.0, scale=1.0)
+    np.testing.assert_allclose(
+        calibrate(bt, {"a": 1.0}, config, full_noise=3e-4).half_width(np.array([2e3]), 0.9), 0.002
+    )
+    floored = calibrate(bt, {"a": 1.0}, config.with_(noise_floor_ratio=2 / 3), full_noise=3e-4)
+    assert floored.noise == pytest.approx(2e-3)
+    np.testing.assert_allclose(floored.half_width(np.array([2e3]), 0.9), 0.02 * 2 / 3)
+    above = calibrate(bt, {"a": 1.0}, config.with_(noise_floor_ratio=2 / 3), full_noise=5e-3)
+    assert above.noise == pytest.approx(5e-3)
+    assert "-L0.667-" in config.with_(noise_floor_ratio=2 / 3).key and "-L" not in config.key
+
+
 def test_log_units_score_the_errors_themselves_whatever_the_fits_sigma() -> None:
     """units="log": the scores are the held-out log errors (0.02) and σ is 1, so the half-width
     is q = 0.02 whether the fits' σ is 0.01 or 1e-4 and whatever the full fit's σ; in units of
