@@ -49,10 +49,17 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=DEFAULT_RULE.scale)
     parser.add_argument("--growth", type=float, default=DEFAULT_RULE.growth)
     parser.add_argument("--units", choices=UNITS, default=DEFAULT_RULE.units)
+    parser.add_argument(
+        "--noise-floor-ratio", type=float, default=DEFAULT_RULE.noise_floor_ratio, metavar="L"
+    )
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     config = DEFAULT_RULE.with_(
-        backtest_starts=args.backtest_starts, scale=args.scale, growth=args.growth, units=args.units
+        backtest_starts=args.backtest_starts,
+        scale=args.scale,
+        growth=args.growth,
+        units=args.units,
+        noise_floor_ratio=args.noise_floor_ratio,
     )
     print(f"{args.name} = {config.key}", flush=True)
     problems = corpus.study_problems(DATA / "study_curves_fresh.csv")

@@ -1,5 +1,5 @@
 """Issue 13's image check with a variant of the auto rule: `study fit NAME --fit-up-to 7500`
-with `DEFAULT_RULE`'s growth, scale, units or backtest starts replaced.
+with `DEFAULT_RULE`'s growth, scale, units, noise floor or backtest starts replaced.
 
     .venv/bin/python benchmarks/image_check.py --growth 2 --scale 2.5 \\
         image-fashion-mnist-60k=sqlite:///runs/image-fashion-mnist-60k.db \\
@@ -26,6 +26,9 @@ def main() -> None:
     parser.add_argument("--growth", type=float, default=DEFAULT_RULE.growth)
     parser.add_argument("--scale", type=float, default=DEFAULT_RULE.scale)
     parser.add_argument("--units", choices=UNITS, default=DEFAULT_RULE.units)
+    parser.add_argument(
+        "--noise-floor-ratio", type=float, default=DEFAULT_RULE.noise_floor_ratio, metavar="L"
+    )
     parser.add_argument("--backtest-starts", type=int, default=DEFAULT_RULE.backtest_starts)
     args = parser.parse_args()
     config = DEFAULT_RULE.with_(
@@ -33,6 +36,7 @@ def main() -> None:
         scale=args.scale,
         units=args.units,
         backtest_starts=args.backtest_starts,
+        noise_floor_ratio=args.noise_floor_ratio,
     )
     print(config.key)
     for spec in args.studies:
