@@ -3,26 +3,42 @@ with `DEFAULT_RULE`'s growth, scale, units, noise floor or backtest starts repla
 
     .venv/bin/python benchmarks/image_check.py --growth 2 --scale 2.5 \\
         image-fashion-mnist-60k=sqlite:///runs/image-fashion-mnist-60k.db \\
-        image-fashion-mnist-60k-s23=sqlite:///runs/image-fashion-mnist-60k-s23.db
+        image-fashion-mnist-60k-s23=benchmarks/data/image_draws/image-fashion-mnist-60k-s23.csv.gz
 
-Each study is examples/image-60k.toml run (the second with `seeds = [2, 3]` and the name
-suffixed -s23). Printed per held-out shard: measured error, prediction, 90% interval, inside.
+Each study is examples/image-60k.toml run (draws 2, 3 and 4 with `seeds = [2, 3]`, `[4, 5]`
+and `[6, 7]` and the name suffixed -s23, -s45, -s67), given by its storage URL or by its trial
+table as `study export` writes it (.csv or .csv.gz): the draws' tables are committed in
+benchmarks/data/image_draws/, so every image check reruns from a clean clone
+(`--draws` checks all of them). Printed per held-out shard: measured error, prediction, 90%
+interval, inside.
 """
 
 from __future__ import annotations
 
 import argparse
 import warnings
+from pathlib import Path
+
+import pandas as pd
 
 from scalinglab.selection.rule import DEFAULT_RULE, UNITS
 from scalinglab.study import fit_study, load_results
 
 FIT_UP_TO = 7500
+DRAWS = Path(__file__).resolve().parent / "data" / "image_draws"
+
+
+def trial_table(name: str, storage: str) -> pd.DataFrame:
+    """A study's trial table: read from an exported .csv(.gz) file, else from its storage."""
+    if storage.endswith((".csv", ".csv.gz")):
+        return pd.read_csv(storage)
+    return load_results(name, storage or None)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("studies", nargs="+", help="NAME=STORAGE of each study to check")
+    parser.add_argument("studies", nargs="*", help="NAME=STORAGE (or =TABLE.csv.gz) to check")
+    parser.add_argument("--draws", action="store_true", help="every table in " + str(DRAWS))
     parser.add_argument("--growth", type=float, default=DEFAULT_RULE.growth)
     parser.add_argument("--scale", type=float, default=DEFAULT_RULE.scale)
     parser.add_argument("--units", choices=UNITS, default=DEFAULT_RULE.units)
@@ -39,13 +55,14 @@ def main() -> None:
         noise_floor_ratio=args.noise_floor_ratio,
     )
     print(config.key)
-    for spec in args.studies:
+    studies = list(args.studies)
+    if args.draws:
+        studies += [f"{p.name.removesuffix('.csv.gz')}={p}" for p in sorted(DRAWS.glob("*.csv.gz"))]
+    for spec in studies:
         name, _, storage = spec.partition("=")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = fit_study(
-                load_results(name, storage or None), fit_up_to=FIT_UP_TO, rule=config
-            )
+            result = fit_study(trial_table(name, storage), fit_up_to=FIT_UP_TO, rule=config)
         print(name)
         for h in result.holdout:
             inside = h.lo <= h.measured <= h.hi
