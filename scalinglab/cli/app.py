@@ -24,7 +24,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import click
 import typer
@@ -52,7 +52,7 @@ _ABORT = (typer.Abort, click.exceptions.Abort)
 _USAGE = (typer.TyperException, click.ClickException)
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     """Raise the one-line, exit-code-2 error a user can act on."""
     raise ScalingLabError(message)
 

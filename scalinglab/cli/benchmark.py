@@ -83,7 +83,8 @@ def extrapolation_command(
 
     \b
     Examples:
-      scalinglab benchmark extrapolation ../shared/data/alabdulmohsin2022_lang.csv
+      scalinglab benchmark extrapolation
+        ../shared/data/alabdulmohsin2022_lang.csv
       scalinglab benchmark extrapolation lang.csv --json results.json --workers 2
     """
     from scalinglab.io import read_table

@@ -56,7 +56,8 @@ def prepare_cmd(
       translation  Spanish->English Bible verses, 31k pairs
                    (sword-text-sparv sword-text-web diatheke)
       speech       SYNTHETIC spoken commands: 20 words by text-to-speech
-                   voices with random speed, pitch and noise (espeak-ng flite sox)
+                   voices with random speed, pitch and noise
+                   (espeak-ng flite sox)
 
     \b
     Examples:

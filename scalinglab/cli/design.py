@@ -79,12 +79,13 @@ def suggest_command(
         Path | None, typer.Argument(help="A fit JSON (from `scalinglab fit ... --json`).")
     ] = None,
     candidates: Annotated[
-        Path, typer.Option(help="CSV/Parquet of the runs one could train next (their inputs).")
-    ] = Path(),
+        Path | None,
+        typer.Option(help="CSV/Parquet of the runs one could train next (their inputs)."),
+    ] = None,
     cost: CostOption = "",
     target: Annotated[
-        Path, typer.Option(help="CSV/Parquet of the inputs whose prediction matters.")
-    ] = Path(),
+        Path | None, typer.Option(help="CSV/Parquet of the inputs whose prediction matters.")
+    ] = None,
     runs: Annotated[
         Path | None,
         typer.Option(
@@ -113,10 +114,11 @@ def suggest_command(
 
     \b
     Examples:
-      scalinglab suggest fit.json --runs done.csv --candidates pool.csv --cost "6*N*D"
-        --target big.csv --n 5
-      scalinglab suggest --formula "E + A/N**alpha + B/D**beta" --runs done.csv --y loss
-        --candidates pool.csv --cost "6*N*D" --target big.csv --budget 1e21
+      scalinglab suggest fit.json --runs done.csv --candidates pool.csv
+        --cost "6*N*D" --target big.csv --n 5
+      scalinglab suggest --formula "E + A/N**alpha + B/D**beta" --runs done.csv
+        --y loss --candidates pool.csv --cost "6*N*D" --target big.csv
+        --budget 1e21
     """
     import math
 
@@ -134,7 +136,7 @@ def suggest_command(
         fail("--y goes with --formula; a fit file names its own y column")
     if formula is not None and (runs is None or y is None):
         fail("--formula needs the runs done (--runs TABLE) and the column they measured (--y)")
-    if candidates == Path() or not cost or target == Path():
+    if candidates is None or not cost or target is None:
         fail("suggest needs --candidates POOL, --cost EXPR and --target TABLE")
     if budget is not None and not (math.isfinite(budget) and budget > 0):
         fail(f"--budget must be a number > 0, got {budget:g}")
@@ -257,7 +259,8 @@ def design_benchmark_command(
     \b
     Example:
       scalinglab benchmark design chinchilla_train.csv chinchilla_test.csv
-        --formula "E + A/N**alpha + B/D**beta" --y loss --cost "6*N*D" --repeats 10
+        --formula "E + A/N**alpha + B/D**beta" --y loss --cost "6*N*D"
+        --repeats 10
 
     --objective, --bounds, --log and --starts are those of `fit --formula`: every method's
     fits use them.

@@ -164,13 +164,16 @@ def fit_command(
     Examples:
       scalinglab fit runs.csv --law power_const --x shard_size --y best_val_error
       scalinglab fit ../shared/data/chinchilla_besiroglu2024.csv --law chinchilla
-        --x params --x tokens --y loss --where "epoch_outlier == 0" --bootstrap 4000 --json fit.json
-      scalinglab fit curve.csv --law auto --x shard_size --y best_val_error --json fit.json
-      scalinglab fit curve.csv --law auto --x shard_size --y best_val_error --target shard_size=1e6
-      scalinglab fit runs.csv --formula "E + A/params**alpha + B/tokens**beta" --y loss
-        --bounds "alpha=0:2" --fix E=1.69 --json fit.json
-      scalinglab fit runs.csv --formula "a * shard_size**-b + c" --y loss --group task
-        --shared b
+        --x params --x tokens --y loss --where "epoch_outlier == 0"
+        --bootstrap 4000 --json fit.json
+      scalinglab fit curve.csv --law auto --x shard_size --y best_val_error
+        --json fit.json
+      scalinglab fit curve.csv --law auto --x shard_size --y best_val_error
+        --target shard_size=1e6
+      scalinglab fit runs.csv --formula "E + A/params**alpha + B/tokens**beta"
+        --y loss --bounds "alpha=0:2" --fix E=1.69 --json fit.json
+      scalinglab fit runs.csv --formula "a * shard_size**-b + c" --y loss
+        --group task --shared b
       scalinglab fit runs.csv --formula "E + A/params**alpha" --y loss
         --formula "F + B/params**alpha" --y error --json fit.json
     """
@@ -398,7 +401,8 @@ def predict_command(
     \b
     Examples:
       scalinglab predict fit.json --at params=7e10,tokens=1.4e12
-      scalinglab predict curve.json --at "shard_size=1e5;1e6" --level 0.9 --json pred.json
+      scalinglab predict curve.json --at "shard_size=1e5;1e6" --level 0.9
+        --json pred.json
       scalinglab predict fit.json --table test.csv --y loss --out predicted.csv
     """
     from scalinglab.io import fit_variables, load_fit

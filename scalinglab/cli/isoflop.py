@@ -80,7 +80,8 @@ def isoflop_command(
 
     \b
     Examples:
-      scalinglab isoflop runs.csv --params params --tokens tokens --flops flops --loss loss
+      scalinglab isoflop runs.csv --params params --tokens tokens --flops flops
+        --loss loss
       scalinglab isoflop runs.csv --bootstrap 2000 --json isoflop.json
       scalinglab isoflop curves.csv --method envelope --run run_id
     """

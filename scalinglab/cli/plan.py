@@ -156,14 +156,17 @@ def plan_command(
     \b
     Examples:
       scalinglab plan fit.json --compute 1e24
-      scalinglab plan fit.json --compute 1e24 --flops-per-param-token 8 --json plan.json
+      scalinglab plan fit.json --compute 1e24 --flops-per-param-token 8
+        --json plan.json
       scalinglab plan fit.json --target-loss 2.0
       scalinglab plan curve.json --target-error 0.05
-      scalinglab plan fit.json --model-sizes 4e8,1e9,1e10,6.7e10,1.75e11,2.8e11,5.2e11,1e12,1e13
+      scalinglab plan fit.json
+        --model-sizes 4e8,1e9,1e10,6.7e10,1.75e11,2.8e11,5.2e11,1e12,1e13
       scalinglab plan fit.json --compute 1e22 --unique-tokens 1e10
       scalinglab plan fit.json --compute 1e22 --inference-tokens 1e12
       scalinglab plan isoflop.json --model-sizes 1e9,1e10,1e11
-      scalinglab plan tradeoff.json --target-perf 0.8 --inference-calls 1e6 --plot split.png
+      scalinglab plan tradeoff.json --target-perf 0.8 --inference-calls 1e6
+        --plot split.png
     """
     from scalinglab.io import load_fit
     from scalinglab.planning import FlopModel

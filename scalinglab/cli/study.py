@@ -101,7 +101,8 @@ def run_cmd(
     \b
     Examples:
       scalinglab study run examples/synthetic.toml
-      scalinglab study run study.toml --workers 4 --storage postgresql://me@db:5432/studies
+      scalinglab study run study.toml --workers 4
+        --storage postgresql://me@db:5432/studies
       scalinglab study run study.toml --executor ray --address 10.0.0.5:6379
     """
     from scalinglab.study import run_study
@@ -196,7 +197,8 @@ def status_cmd(
     \b
     Examples:
       scalinglab study status synthetic-demo
-      scalinglab study status big --storage postgresql://me@db:5432/studies --json -
+      scalinglab study status big --storage postgresql://me@db:5432/studies
+        --json -
     """
     from scalinglab.study import study_status
 
@@ -265,7 +267,8 @@ def export_cmd(
     \b
     Examples:
       scalinglab study export synthetic-demo --out results/synthetic.csv
-      scalinglab study export synthetic-demo --out results/synthetic.parquet --best-only
+      scalinglab study export synthetic-demo --out results/synthetic.parquet
+        --best-only
     """
     from scalinglab.study import export_results
 
@@ -321,7 +324,8 @@ def fit_cmd(
     \b
     Examples:
       scalinglab study fit synthetic-demo
-      scalinglab study fit synthetic-demo --y best_val_error --law hestness --json fit.json
+      scalinglab study fit synthetic-demo --y best_val_error --law hestness
+        --json fit.json
       scalinglab study fit image-fashion-mnist-60k --fit-up-to 7500
     """
     from scalinglab.study import fit_study, load_results

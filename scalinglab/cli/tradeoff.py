@@ -62,7 +62,8 @@ def tradeoff_command(
 
     \b
     Examples:
-      scalinglab tradeoff test-time-addition --save-fit tt.json --plot tradeoff.png
+      scalinglab tradeoff test-time-addition --save-fit tt.json
+        --plot tradeoff.png
       scalinglab tradeoff runs.csv --bootstrap 1000 --json -
     """
     from scalinglab.io import read_table

@@ -218,3 +218,23 @@ def test_help_prose_is_wrapped_by_the_terminal_not_the_source(
     for line, after in itertools.pairwise(lines):
         if prose(line) and prose(after):
             assert len(line) >= 50, f"`{name} --help`: a ragged line {line!r} before {after!r}"
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_help_blocks_fit_an_80_column_terminal(
+    name: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The blocks --help prints as written (examples, lists of domains) are not wrapped on an
+    80-column terminal: each of their lines fits, so a command is never cut in two with its
+    tail at the left margin, where it reads as a new command."""
+    monkeypatch.setenv("COLUMNS", "80")
+    assert run_app([*name.split(), "--help"]) == 0
+    written = capsys.readouterr().out.split("╭")[0].splitlines()[3:]
+    doc = COMMANDS[name].callback.__doc__ or ""
+    kept = [
+        line.strip()
+        for block in doc.split("\b")[1:]
+        for line in block.split("\n\n")[0].splitlines()
+    ]
+    for line in filter(None, kept):
+        assert any(w.strip() == line for w in written), f"`{name} --help` wraps {line!r}"
