@@ -15,9 +15,9 @@ reference) and is scored on the one left out; beside it, the same grid with σ u
 `--offsets` adds σ units with a floor τ ∈ OFFSETS (`sigma_offset`: units of σ + τ) to the grid,
 and a third table with them; `--floors` replaces the grid by σ units with the interval's σ
 floored at L ∈ FLOORS times the cuts' smallest (`noise_floor_ratio`; L = 0 is shipped), in one
-table; `--cache` reads other cached fits (run H: the whole-grid
-backtests of `tune_backtest_starts.py`). Printed: the tables, each split's choice, and the
-choice on all five sources (in-sample).
+table (`--growths 1`: at the shipped growth only, the run registered after it); `--cache`
+reads other cached fits (run H: the whole-grid backtests of `tune_backtest_starts.py`).
+Printed: the tables, each split's choice, and the choice on all five sources (in-sample).
 """
 
 from __future__ import annotations
@@ -50,17 +50,21 @@ def main() -> None:
     parser.add_argument(
         "--cache", type=Path, default=tune_auto.AS_RUN_CACHE, help="the cached fits to read"
     )
+    parser.add_argument(
+        "--growths", default=",".join(f"{g:g}" for g in GROWTHS), help="the grid's growths"
+    )
     args = parser.parse_args()
+    growths = tuple(float(g) for g in args.growths.split(","))
     problems = load_corpus()
     fits = tune_auto.load_or_compute(problems, args.cache, 1, as_run=True)
     t0 = time.perf_counter()
-    bases = [DEFAULT_RULE.with_(units=u, growth=g) for u in UNITS for g in GROWTHS]
+    bases = [DEFAULT_RULE.with_(units=u, growth=g) for u in UNITS for g in growths]
     grids = {"scores in units of σ": ("sigma",), "either units": UNITS}
     if args.floors:
-        bases = [DEFAULT_RULE.with_(noise_floor_ratio=f, growth=g) for f in FLOORS for g in GROWTHS]
+        bases = [DEFAULT_RULE.with_(noise_floor_ratio=f, growth=g) for f in FLOORS for g in growths]
         grids = {"a floor under the full fit's σ": ("sigma",)}
     if args.offsets:
-        bases += [DEFAULT_RULE.with_(sigma_offset=t, growth=g) for t in OFFSETS for g in GROWTHS]
+        bases += [DEFAULT_RULE.with_(sigma_offset=t, growth=g) for t in OFFSETS for g in growths]
         grids["either units or σ + τ"] = (*UNITS, "offset")
     outcomes = configs_outcomes(problems, fits, bases, FINE_SCALES)
     scorer = Precomputed(outcomes)
