@@ -23,9 +23,9 @@ from pathlib import Path
 
 import tune_auto
 from extrapolation_corpus import read_outcomes
+from rule_variant import add_rule_options, rule_from
 
 from scalinglab.selection import corpus, protocol
-from scalinglab.selection.rule import DEFAULT_RULE, UNITS
 
 DATA = Path(__file__).resolve().parents[1] / "benchmarks" / "data"
 # The fit options every committed outcome here was computed with (the benchmark's options until
@@ -45,22 +45,10 @@ def ratio(outcomes: list[protocol.Outcome], a: str, b: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--name", required=True, help="the variant's name in the tables")
-    parser.add_argument("--backtest-starts", type=int, default=None)
-    parser.add_argument("--scale", type=float, default=DEFAULT_RULE.scale)
-    parser.add_argument("--growth", type=float, default=DEFAULT_RULE.growth)
-    parser.add_argument("--units", choices=UNITS, default=DEFAULT_RULE.units)
-    parser.add_argument(
-        "--noise-floor-ratio", type=float, default=DEFAULT_RULE.noise_floor_ratio, metavar="L"
-    )
+    add_rule_options(parser)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    config = DEFAULT_RULE.with_(
-        backtest_starts=args.backtest_starts,
-        scale=args.scale,
-        growth=args.growth,
-        units=args.units,
-        noise_floor_ratio=args.noise_floor_ratio,
-    )
+    config = rule_from(args)
     print(f"{args.name} = {config.key}", flush=True)
     problems = corpus.study_problems(DATA / "study_curves_fresh.csv")
     path = DATA / f"study_fresh_{args.name}_outcomes.jsonl"

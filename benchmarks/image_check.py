@@ -20,8 +20,9 @@ import warnings
 from pathlib import Path
 
 import pandas as pd
+from rule_variant import add_rule_options, rule_from
 
-from scalinglab.selection.rule import DEFAULT_RULE, UNITS
+from scalinglab.io import read_table
 from scalinglab.study import fit_study, load_results
 
 FIT_UP_TO = 7500
@@ -29,31 +30,20 @@ DRAWS = Path(__file__).resolve().parent / "data" / "image_draws"
 
 
 def trial_table(name: str, storage: str) -> pd.DataFrame:
-    """A study's trial table: read from an exported .csv(.gz) file, else from its storage."""
-    if storage.endswith((".csv", ".csv.gz")):
-        return pd.read_csv(storage)
-    return load_results(name, storage or None)
+    """A study's trial table: from its storage URL (or the default storage when empty), else
+    from the table `study export` wrote (CSV, gzipped CSV or Parquet)."""
+    if not storage or "://" in storage:
+        return load_results(name, storage or None)
+    return read_table(storage)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("studies", nargs="*", help="NAME=STORAGE (or =TABLE.csv.gz) to check")
     parser.add_argument("--draws", action="store_true", help="every table in " + str(DRAWS))
-    parser.add_argument("--growth", type=float, default=DEFAULT_RULE.growth)
-    parser.add_argument("--scale", type=float, default=DEFAULT_RULE.scale)
-    parser.add_argument("--units", choices=UNITS, default=DEFAULT_RULE.units)
-    parser.add_argument(
-        "--noise-floor-ratio", type=float, default=DEFAULT_RULE.noise_floor_ratio, metavar="L"
-    )
-    parser.add_argument("--backtest-starts", type=int, default=DEFAULT_RULE.backtest_starts)
+    add_rule_options(parser)
     args = parser.parse_args()
-    config = DEFAULT_RULE.with_(
-        growth=args.growth,
-        scale=args.scale,
-        units=args.units,
-        backtest_starts=args.backtest_starts,
-        noise_floor_ratio=args.noise_floor_ratio,
-    )
+    config = rule_from(args)
     print(config.key)
     studies = list(args.studies)
     if args.draws:

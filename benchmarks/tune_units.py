@@ -58,11 +58,12 @@ def main() -> None:
     problems = load_corpus()
     fits = tune_auto.load_or_compute(problems, args.cache, 1, as_run=True)
     t0 = time.perf_counter()
-    bases = [DEFAULT_RULE.with_(units=u, growth=g) for u in UNITS for g in growths]
-    grids = {"scores in units of σ": ("sigma",), "either units": UNITS}
     if args.floors:
         bases = [DEFAULT_RULE.with_(noise_floor_ratio=f, growth=g) for f in FLOORS for g in growths]
         grids = {"a floor under the full fit's σ": ("sigma",)}
+    else:
+        bases = [DEFAULT_RULE.with_(units=u, growth=g) for u in UNITS for g in growths]
+        grids = {"scores in units of σ": ("sigma",), "either units": UNITS}
     if args.offsets:
         bases += [DEFAULT_RULE.with_(sigma_offset=t, growth=g) for t in OFFSETS for g in growths]
         grids["either units or σ + τ"] = (*UNITS, "offset")

@@ -1,0 +1,32 @@
+"""The interval knobs a registered check may replace in `DEFAULT_RULE`, as command-line options:
+shared by benchmarks/image_check.py and benchmarks/fresh_draws.py, so that the same flags give
+the same rule in both (docs/auto-tuning-log.md runs each variant through both)."""
+
+from __future__ import annotations
+
+import argparse
+
+from scalinglab.selection.rule import DEFAULT_RULE, UNITS, RuleConfig
+
+
+def add_rule_options(parser: argparse.ArgumentParser) -> None:
+    """--growth, --scale, --units, --noise-floor-ratio and --backtest-starts, each defaulting to
+    `DEFAULT_RULE`'s."""
+    parser.add_argument("--growth", type=float, default=DEFAULT_RULE.growth)
+    parser.add_argument("--scale", type=float, default=DEFAULT_RULE.scale)
+    parser.add_argument("--units", choices=UNITS, default=DEFAULT_RULE.units)
+    parser.add_argument(
+        "--noise-floor-ratio", type=float, default=DEFAULT_RULE.noise_floor_ratio, metavar="L"
+    )
+    parser.add_argument("--backtest-starts", type=int, default=DEFAULT_RULE.backtest_starts)
+
+
+def rule_from(args: argparse.Namespace) -> RuleConfig:
+    """`DEFAULT_RULE` with the knobs `add_rule_options` parsed."""
+    return DEFAULT_RULE.with_(
+        growth=args.growth,
+        scale=args.scale,
+        units=args.units,
+        noise_floor_ratio=args.noise_floor_ratio,
+        backtest_starts=args.backtest_starts,
+    )
