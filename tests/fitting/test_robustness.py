@@ -51,7 +51,10 @@ def objective_at(law: ScalingLaw, X: np.ndarray, y: np.ndarray, params: Mapping[
     (g,) = torch.autograd.grad(f.sum(), theta)
     lower, upper = solver_bounds(law, free)
     th = theta.detach()[0]
-    pinned = ((th <= lower) & (g[0] > 0)) | ((th >= upper) & (g[0] < 0))
+    # A parameter the solver left on its bound can come back from natural units an ulp inside
+    # it (log(exp(θ)) ≠ θ): within 1e-12 of the bound it is still on it.
+    near = 1e-12 * (1 + th.abs())
+    pinned = ((th <= lower + near) & (g[0] > 0)) | ((th >= upper - near) & (g[0] < 0))
     return float(f), (g[0] * ~pinned).numpy()
 
 
