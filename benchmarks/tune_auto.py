@@ -855,7 +855,22 @@ def loso_table(outcomes: list[protocol.Outcome], loso: pd.DataFrame) -> str:
     lines += [f"- {r['left_out']}: auto = `{r['chosen']}`" for r in loso.to_dict("records")]
     lines.append("")
     lines += [ratio_line(outcomes, r["left_out"], r["chosen"]) for r in loso.to_dict("records")]
+    lines.append("")
+    lines += [coverage_line(outcomes, r["left_out"], r["chosen"]) for r in loso.to_dict("records")]
     return "\n".join(lines)
+
+
+def coverage_line(outcomes: list[protocol.Outcome], source: str, chosen: str) -> str:
+    """auto's 90% coverage on a source, with its curve bootstrap 90% interval
+    (protocol.coverage_interval): how far the band's edges are from what these curves can
+    tell apart."""
+    mine = [o for o in outcomes if o.source == source and o.rule == chosen]
+    share, lo, hi = protocol.coverage_interval(mine)
+    curves = len({protocol.curve_of(o.problem) for o in mine})
+    return (
+        f"- {source}: auto's 90% coverage {share:.1%} (curve bootstrap 90% interval "
+        f"{lo:.1%}-{hi:.1%}, {curves} curves)"
+    )
 
 
 def ratio_line(outcomes: list[protocol.Outcome], source: str, chosen: str) -> str:

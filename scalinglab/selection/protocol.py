@@ -229,6 +229,41 @@ def median_ratio_interval(
     return float(np.median(x) / max(float(np.median(y)), 1e-300)), float(lo), float(hi)
 
 
+def curve_of(problem: str) -> str:
+    """The curve a problem was cut from: its id without the cut ("source:curve@h0.3" ->
+    "source:curve"); a problem that is a whole curve (lang's) is its own."""
+    return problem.split("@", 1)[0]
+
+
+def coverage_interval(
+    outcomes: Sequence[Outcome],
+    *,
+    level: float = LEVEL,
+    n_boot: int = 4000,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """The share of held-out points inside their intervals over `outcomes` (one rule, one
+    source), and its `level` percentile-bootstrap interval resampling *curves*: the cuts of one
+    curve share its points and its misfit, so their hits are not independent, and resampling
+    points or problems would make the interval too narrow (the cluster bootstrap; Davison &
+    Hinkley 1997, sec. 3.8). Points without an interval are left out, as `summarise` does."""
+    per_curve: dict[str, list[int]] = {}
+    for o in outcomes:
+        hits = [h for h in o.hits if h is not None]
+        tally = per_curve.setdefault(curve_of(o.problem), [0, 0])
+        tally[0] += sum(hits)
+        tally[1] += len(hits)
+    counts = np.array([t for t in per_curve.values() if t[1]], dtype=float).reshape(-1, 2)
+    if counts.shape[0] == 0:
+        return math.nan, math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, counts.shape[0], size=(n_boot, counts.shape[0]))
+    shares = counts[idx, 0].sum(axis=1) / counts[idx, 1].sum(axis=1)
+    tail = (1 - level) / 2
+    lo, hi = np.quantile(shares, [tail, 1 - tail])
+    return float(counts[:, 0].sum() / counts[:, 1].sum()), float(lo), float(hi)
+
+
 def winners(rmse: Mapping[str, float]) -> list[str]:
     """Rules with the lowest RMSE; equal to within select.TIE_RTOL they share the win."""
     from scalinglab.selection.extrapolation import TIE_RTOL

@@ -397,3 +397,35 @@ def test_the_margin_tie_break_keeps_the_worst_source_deepest_in_the_band() -> No
     assert protocol.default_ranking(summary, tie_break="margin") == ["middle", "edge"]
     with pytest.raises(ScalingLabError, match="unknown tie_break"):
         protocol.default_ranking(summary, tie_break="widest")
+
+
+def _hit_outcome(problem: str, hits: Sequence[bool | None]) -> protocol.Outcome:
+    return protocol.Outcome("s", problem, "auto", 0.3, 0.01, tuple(hits))
+
+
+def test_coverage_interval_resamples_curves_not_cuts() -> None:
+    # 10 curves cut three times each: half the curves always covered, half never. The point
+    # estimate is 50%; a bootstrap of the 30 cuts as if independent would be about as narrow
+    # as one of 30 coin flips, resampling the 10 curves as wide as 10 coin flips.
+    outcomes = [
+        _hit_outcome(f"s:c{c}@h{h}", [c < 5, c < 5]) for c in range(10) for h in (0.3, 0.6, 1)
+    ]
+    share, lo, hi = protocol.coverage_interval(outcomes, n_boot=4000)
+    assert share == 0.5
+    rng = np.random.default_rng(0)
+    flips10 = rng.binomial(10, 0.5, size=4000) / 10
+    assert hi - lo == pytest.approx(
+        float(np.quantile(flips10, 0.95) - np.quantile(flips10, 0.05)), abs=0.11
+    )
+    assert hi - lo > 0.35  # 30 independent cuts would give about 0.30
+    # points without an interval do not count; a whole curve without any is left out
+    more = [*outcomes, _hit_outcome("s:c99@h0.3", [None, None]), _hit_outcome("s:c0@h2", [None])]
+    assert protocol.coverage_interval(more, n_boot=4000) == (share, lo, hi)
+    # every curve covered: no spread; nothing to count: NaN
+    assert protocol.coverage_interval([_hit_outcome("s:a", [True])] * 3) == (1.0, 1.0, 1.0)
+    assert all(math.isnan(v) for v in protocol.coverage_interval([_hit_outcome("s:a", [None])]))
+
+
+def test_curve_of_strips_the_cut() -> None:
+    assert protocol.curve_of("datablations:run-7@h0.3") == "datablations:run-7"
+    assert protocol.curve_of("lang:bench") == "lang:bench"
