@@ -59,8 +59,11 @@ def fit_document(law: ScalingLaw, x: list[str], y: str, where: str | None) -> di
     return doc
 
 
-def print_fit(law: ScalingLaw, x: list[str], y: str) -> None:
-    """A table of parameters with standard errors and intervals."""
+def print_fit(law: ScalingLaw, x: list[str], y: str, smallest: float | None = None) -> None:
+    """A table of parameters with standard errors and intervals (and Hestness's regions, given
+    the smallest x fitted)."""
+    from scalinglab.laws.hestness import Hestness
+
     source = "bootstrap" if law.bootstrap_params_ is not None else "Gauss-Newton"
     console.print(
         f"[bold]{law.name}[/]: {law.formula}   "
@@ -82,14 +85,8 @@ def print_fit(law: ScalingLaw, x: list[str], y: str) -> None:
     console.print(table)
     status = "converged" if law.converged_ else "[red]did NOT converge[/]"
     console.print(f"objective {law.objective} = {num(law.objective_, '.6g')}; {status}")
-    regions = getattr(law, "regions", None)
-    if callable(regions):
-        r = regions()
-        console.print(
-            f"regions: small-data below x = {num(r['small_data_end'])}, irreducible-error "
-            f"above x = {num(r['irreducible_start'])}; best-guess error "
-            f"{num(r['best_guess_error'])}, irreducible {num(r['irreducible_error'])}"
-        )
+    if isinstance(law, Hestness) and smallest is not None:
+        console.print(f"regions: {escape(law.regions_text(smallest))}", highlight=False)
     for message in law.warnings_:
         console.print(f"[yellow]warning:[/] {escape(message)}")
 
@@ -275,7 +272,7 @@ def fit_command(
     def render() -> None:
         if auto:
             print_selection(selection, model, level)
-        print_fit(model, columns, y_name)
+        print_fit(model, columns, y_name, smallest=float(X[:, 0].min()))
 
     emit(doc, json_out, render)
 

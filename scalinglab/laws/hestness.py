@@ -20,6 +20,7 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
+from scalinglab.display import num
 from scalinglab.laws.base import FloatArray, Param, ScalingLaw, Tensor, loglog_line
 
 
@@ -77,6 +78,31 @@ class Hestness(ScalingLaw):
             "small_data_end": float(m_small),
             "irreducible_start": float(m_irreducible),
         }
+
+    def regions_text(self, smallest: float, var: str = "x") -> str:
+        """The three regions in words, for data whose smallest `var` is `smallest`.
+
+        Where no point lies in the small-data region (it would end below `smallest`), the data
+        do not determine ε_s: the fit may put it, and with it the region's end and the best-guess
+        error γ + ε_s, almost anywhere (ε_s = 10²³ on a synthetic study), so those two are called
+        undetermined rather than printed (`fit_notes` says the same as a warning)."""
+        r = self.regions()
+        m_small = r["small_data_end"]
+        if math.isfinite(m_small) and m_small >= smallest:
+            small = (
+                f"small-data region below {var} = {num(m_small)} (best-guess error "
+                f"{num(r['best_guess_error'])})"
+            )
+        else:
+            small = (
+                f"no point in the small-data region (it ends below {var} = {num(smallest)}; "
+                "its end and the best-guess error are not determined by these data)"
+            )
+        start = r["irreducible_start"]
+        irreducible = f"irreducible error {num(r['irreducible_error'])}" + (
+            f" (power-law term below it from {var} = {num(start)})" if math.isfinite(start) else ""
+        )
+        return f"{small}; power law with beta_g = {num(r['beta_g'])}; {irreducible}"
 
     def fit_notes(self, x: FloatArray, y: FloatArray) -> list[str]:
         """Warn when no point lies in the small-data region: then ε_s is not pinned by the data."""

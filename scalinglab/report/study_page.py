@@ -164,15 +164,12 @@ def study_report(
             note=CURVE_NOTES[a.law].format(y=a.y),
         ),
     ]
-    r = a.regions
-    if a.regions_fit is not None and r is not None:
+    if a.regions_fit is not None and a.regions_text:
         params.append(
             law_table(
                 "Three-region learning curve (hestness)",
                 a.regions_fit,
-                note=f"Small-data region below m = {num(r['small_data_end'])}, irreducible-error "
-                f"region above m = {num(r['irreducible_start'])}; best-guess error "
-                f"{num(r['best_guess_error'])}.",
+                note=f"Regions: {a.regions_text}.",
             )
         )
     if a.size is not None:

@@ -164,6 +164,14 @@ class StudyFit:
         return self.regions_fit.regions()  # type: ignore[attr-defined]
 
     @property
+    def regions_text(self) -> str | None:
+        """The three regions in words (`Hestness.regions_text` at the smallest shard fitted)."""
+        if self.regions_fit is None:
+            return None
+        smallest = float(self.best["shard_size"].min())
+        return self.regions_fit.regions_text(smallest, var="m")  # type: ignore[attr-defined]
+
+    @property
     def holdout_rmse_log(self) -> float:
         """RMSE of ln y of the held-out shards' predictions (NaN when none is held out)."""
         return rmse_log([h.predicted for h in self.holdout], [h.measured for h in self.holdout])

@@ -191,3 +191,18 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], messa
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_hestness_regions_line_never_prints_an_undetermined_best_guess(
+    curve_csv: Path, capsys
+) -> None:
+    # The fixture's curve is a power law plus a floor: no shard lies in the small-data region,
+    # so its end and the best-guess error (gamma + a loose eps_s) are called undetermined.
+    code = run_app(
+        ["fit", str(curve_csv), "--law", "hestness", "--x", "shard_size", "--y", "best_val_error"]
+    )
+    assert code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "regions: no point in the small-data region (it ends below x = " in out
+    assert "best-guess error are not determined by these data" in out
+    assert "irreducible error 0.049" in out

@@ -48,3 +48,22 @@ def test_region_boundaries_beyond_float_range_are_inf_not_an_error() -> None:
     assert r["irreducible_start"] == float("inf")
     assert r["small_data_end"] == pytest.approx((9.664e04 / 1419.0) ** (1 / -0.01786), rel=1e-9)
     assert law.fit_notes(np.array([[1.0], [10.0]]), np.array([1.0, 0.5]))  # no region in view
+
+
+def test_regions_text_names_what_the_data_determine() -> None:
+    m = np.geomspace(1, 1e5, 12)
+    law = get_law("hestness")().fit(m[:, None], three_region_curve(m))
+    text = law.regions_text(1.0, var="m")
+    assert text.startswith("small-data region below m = 1111 (best-guess error 0.95)")
+    assert "beta_g = -0.5" in text and "from m = 3.6e+05" in text
+    # No shard in the small-data region: eps_s is loose, so neither the region's end nor the
+    # best-guess error is printed as if it were known (the fit may put eps_s anywhere).
+    far = np.geomspace(100, 1e5, 10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        loose = get_law("hestness")().fit(far[:, None], 0.05 + 3.0 * far**-0.3)
+    loose.params_ = {**loose.params_, "eps_s": 1e23}  # where such a fit can land
+    text = loose.regions_text(100.0)
+    assert text.startswith("no point in the small-data region (it ends below x = 100;")
+    assert "e+23" not in text and "best-guess error are not determined" in text
+    assert "irreducible error 0.05" in text
