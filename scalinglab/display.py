@@ -8,6 +8,7 @@ Python, no numpy: the command line imports it before any command runs.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 MISSING = "–"  # the one spelling of a missing value (an en dash)
@@ -40,3 +41,17 @@ def span(bounds: Any, spec: str = ".4g") -> str:
 
 
 __all__ = ["MISSING", "num", "span"]
+
+
+# C0/C1 control characters and the bidirectional overrides: printed raw, a name from a file
+# could move the cursor, recolour the terminal or reverse the text around it
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str, limit: int | None = None) -> str:
+    """`text` with control and bidirectional-override characters shown as escapes (\\x1b,
+    \\u202e), cut to `limit` characters with "…" when longer."""
+    shown = _UNPRINTABLE.sub(lambda m: ascii(m.group())[1:-1], text)
+    if limit is not None and len(shown) > limit:
+        shown = shown[: limit - 1] + "…"
+    return shown

@@ -156,7 +156,20 @@ def parse_filter(
             "column names with spaces)"
         ) from None
     _check(tree.body, option)
+    if _depth(tree.body) > MAX_DEPTH:
+        # the evaluator recurses: a chain of 990 '+' would exhaust Python's stack
+        raise ExpressionError(f"{option} is nested more than {MAX_DEPTH} levels deep")
     return Filter(text=text, tree=tree, backticked=backticked)
+
+
+def _depth(node: ast.AST) -> int:
+    """How deeply the tree nests (without recursion: the tree may be thousands deep)."""
+    deepest, stack = 0, [(node, 1)]
+    while stack:
+        current, level = stack.pop()
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in ast.iter_child_nodes(current))
+    return deepest
 
 
 def apply_filter(df: pd.DataFrame, text: str, option: str = "--where") -> pd.DataFrame:

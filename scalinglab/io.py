@@ -29,6 +29,7 @@ def read_table(path: str | Path, where: str | None = None) -> pd.DataFrame:
         raise ScalingLabError(f"no such file: {p}")
     if p.is_dir():
         raise ScalingLabError(f"{p} is a directory, not a CSV or Parquet file")
+    _check_regular(p, "a CSV or Parquet file")
     suffix = p.suffix.lower()
     if suffix == ".json" or (suffix not in (".parquet", ".pq") and _looks_like_json(p)):
         raise ScalingLabError(
@@ -63,6 +64,53 @@ def read_table(path: str | Path, where: str | None = None) -> pd.DataFrame:
         if df.empty:
             raise ScalingLabError(f"no rows of {p} match the filter {where!r}")
     return df
+
+
+def write_table(df: pd.DataFrame, path: str | Path) -> None:
+    """Write `df` as CSV (.csv), TSV (.tsv) or Parquet (.parquet, .pq), creating the folder;
+    one ScalingLabError when it cannot be written."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        raise ScalingLabError(f"{p}: unknown table format; use .csv, .tsv or .parquet")
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if suffix in (".parquet", ".pq"):
+            df.to_parquet(p, index=False)
+        else:
+            df.to_csv(p, index=False, sep="\t" if suffix == ".tsv" else ",")
+    except OSError as exc:
+        raise ScalingLabError(f"cannot write {p}: {exc.strerror or exc}") from None
+    except (ValueError, ImportError) as exc:
+        raise ScalingLabError(f"cannot write {p}: {exc}") from None
+
+
+def _check_regular(path: Path, what: str) -> None:
+    """Fail unless `path` is a regular file: reading a named pipe or a device would wait for
+    a writer that may never come."""
+    if not path.is_file():
+        raise ScalingLabError(f"{path} is not a regular file; give {what}")
+
+
+def read_json(path: str | Path, what: str = "file") -> Any:
+    """The JSON document in `path`; one ScalingLabError for anything that is not one (a missing
+    or unreadable file, bad JSON or encoding, a number too long to convert, nesting too deep)."""
+    p = Path(path)
+    if not p.exists():
+        raise ScalingLabError(f"no such {what}: {p}")
+    if p.is_dir():
+        raise ScalingLabError(f"{p} is a directory, not a {what}")
+    _check_regular(p, f"a JSON {what}")
+    try:
+        return json.loads(p.read_text())
+    except RecursionError:
+        raise ScalingLabError(f"{p} is nested too deeply to be a JSON {what}") from None
+    except json.JSONDecodeError as exc:
+        raise ScalingLabError(f"{p} is not a valid JSON {what}: {exc}") from None
+    except (ValueError, UnicodeDecodeError, OSError) as exc:
+        # e.g. a number of thousands of digits; the advice after the colon is for programmers
+        first = str(exc).strip().split(":")[0] if str(exc).strip() else type(exc).__name__
+        raise ScalingLabError(f"{p} is not a valid JSON {what}: {first}") from None
 
 
 def _looks_like_json(path: Path) -> bool:
@@ -105,15 +153,13 @@ def load_fit(path: str | Path) -> tuple[ScalingLaw, dict[str, Any]]:
         raise ScalingLabError(f"no such fit file: {p}")
     if p.is_dir():
         raise ScalingLabError(f"{p} is a directory, not a fit file")
+    _check_regular(p, "a fit file (JSON)")
     if p.suffix.lower() in TABLE_SUFFIXES or not _looks_like_json(p):
         raise ScalingLabError(
             f"{p} is not a fit file (JSON): fit a table first with "
             "`scalinglab fit TABLE ... --json FIT.json`"
         )
-    try:
-        data = json.loads(p.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError, OSError) as exc:
-        raise ScalingLabError(f"{p} is not a valid JSON fit file: {exc}") from None
+    data = read_json(p, "fit file")
     if not isinstance(data, dict):
         raise ScalingLabError(f"{p} must hold a JSON object with 'law' and 'params'")
     if "params" not in data:

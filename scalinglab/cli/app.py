@@ -31,6 +31,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from scalinglab.display import printable
 from scalinglab.errors import ScalingLabError
 
 PROG = "scalinglab"
@@ -57,9 +58,14 @@ def fail(message: str) -> NoReturn:
     raise ScalingLabError(message)
 
 
+MAX_ERROR_CHARS = 1000  # an error naming a 100,000-character column is cut to this
+
+
 def one_line(text: str) -> str:
-    """`text` on one line (an exception's message may hold newlines), markup escaped."""
-    return escape(" ".join(part.strip() for part in str(text).splitlines() if part.strip()))
+    """`text` on one line (an exception's message may hold newlines), control characters shown
+    as escapes, at most MAX_ERROR_CHARS long, markup escaped."""
+    joined = " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+    return escape(printable(joined, MAX_ERROR_CHARS))
 
 
 def print_error(message: str) -> None:
@@ -250,6 +256,10 @@ def run_app(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err_console.print("interrupted")
         return 130
+    except RecursionError:
+        # only input nested thousands deep gets here (the readers refuse what they can name)
+        print_error("the input is nested too deeply to read; simplify it")
+        return 2
     if code == 130:  # typer turns Ctrl-C during a command into exit code 130
         err_console.print("interrupted")
     return code if isinstance(code, int) else 0

@@ -122,7 +122,7 @@ def suggest_command(
     """
     import math
 
-    from scalinglab.io import numeric_columns, read_table
+    from scalinglab.io import numeric_columns, read_table, write_table
     from scalinglab.planning.design import (
         greedy_design,
         state_from_fit,
@@ -136,8 +136,9 @@ def suggest_command(
         fail("--y goes with --formula; a fit file names its own y column")
     if formula is not None and (runs is None or y is None):
         fail("--formula needs the runs done (--runs TABLE) and the column they measured (--y)")
-    if candidates is None or not cost or target is None:
-        fail("suggest needs --candidates POOL, --cost EXPR and --target TABLE")
+    if candidates is None or cost is None or target is None:
+        named = {"--candidates POOL": candidates, "--cost EXPR": cost, "--target TABLE": target}
+        fail(f"suggest needs {', '.join(k for k, v in named.items() if v is None)}")
     if budget is not None and not (math.isfinite(budget) and budget > 0):
         fail(f"--budget must be a number > 0, got {budget:g}")
     if out is not None and out.suffix.lower() != ".csv":
@@ -171,10 +172,15 @@ def suggest_command(
         state = state_from_fit(law, X_pool, X_target)
     design = greedy_design(law, state, costs, n=n, budget=budget, level=level)
     if not design.steps:
-        fail("no candidate run fits in --budget; raise it or add cheaper candidates")
+        if budget is not None:
+            fail("no candidate run fits in --budget; raise it or add cheaper candidates")
+        fail(
+            "no candidate run would shrink the target's interval (the runs done already pin "
+            "what the candidates could measure); add candidates nearer the target"
+        )
     chosen = design.table(pool)
     if out is not None:
-        chosen.to_csv(out, index=False)
+        write_table(chosen, out)
     payload: dict[str, Any] = {
         "law": law.name,
         "target_rows": len(X_target),
@@ -239,7 +245,9 @@ def design_benchmark_command(
     budgets: Annotated[
         str, typer.Option(help="Budget fractions of the pool's total cost, comma-separated.")
     ] = "0.01,0.05,0.1",
-    repeats: Annotated[int, typer.Option(min=1, help="Repeats of each random method.")] = 10,
+    repeats: Annotated[
+        int, typer.Option(min=1, max=1000, help="Repeats of each random method (1 to 1,000).")
+    ] = 10,
     seed: Annotated[
         int, typer.Option("--repeats-seed", min=0, help="Seed of the random repeats.")
     ] = 0,

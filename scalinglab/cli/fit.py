@@ -26,7 +26,7 @@ from scalinglab.cli.app import (
     out_console,
 )
 from scalinglab.cli.formula import BoundsOption, LogOption, ObjectiveOption, StartsOption
-from scalinglab.display import num, span
+from scalinglab.display import num, printable, span
 from scalinglab.errors import FitWarning
 
 # numpy, torch and pandas (via scalinglab.fitting, .io and .laws) are imported inside the commands
@@ -67,7 +67,7 @@ def print_fit(law: ScalingLaw, x: list[str], y: str, smallest: float | None = No
     source = "bootstrap" if law.bootstrap_params_ is not None else "Gauss-Newton"
     console.print(
         f"[bold]{law.name}[/]: {law.formula}   "
-        f"({escape(y)} vs {escape(', '.join(x))}; {law.n_points_} points)",
+        f"({escape(printable(y))} vs {escape(printable(', '.join(x)))}; {law.n_points_} points)",
         highlight=False,
     )
     table = Table()
@@ -483,12 +483,8 @@ def _predict_table_command(
     level: float,
     json_out: JsonOption,
 ) -> None:
-    from scalinglab.cli.formula import (
-        predict_table,
-        print_predicted_table,
-        print_scores,
-        write_table,
-    )
+    from scalinglab.cli.formula import predict_table, print_predicted_table, print_scores
+    from scalinglab.io import write_table
 
     result, payload = predict_table(model, doc, table, out=out, level=level, y=y, where=where)
     if out is not None:

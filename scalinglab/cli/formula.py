@@ -633,17 +633,6 @@ def _predict_with_band(
     return prediction, np.asarray(lower), np.asarray(upper)
 
 
-def write_table(df: pd.DataFrame, out: Path) -> None:
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if out.suffix.lower() == ".csv":
-            df.to_csv(out, index=False)
-        else:
-            df.to_parquet(out, index=False)
-    except (OSError, ValueError, ImportError) as exc:
-        fail(f"cannot write {out}: {exc}")
-
-
 def print_predicted_table(
     result: pd.DataFrame, names: list[str], y: list[str], level: float, outputs: list[str]
 ) -> None:

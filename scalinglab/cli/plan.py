@@ -57,12 +57,18 @@ def _parse_sizes(text: str) -> list[float]:
 def _load_flop_function(spec: str) -> FlopFunction:
     """'package.module:function' → the function (a user's FLOP model f(N, D) → C)."""
     module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
-        fail(f"--flops-function takes module:function, got {spec!r}")
+    dotted = all(part.isidentifier() for part in module_name.split("."))
+    if not sep or not dotted or not attr.isidentifier():
+        fail(
+            f"--flops-function takes module:function (an importable package.module and a "
+            f"function in it), got {spec!r}"
+        )
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         fail(f"--flops-function: cannot import {module_name!r}: {exc}")
+    except Exception as exc:  # the user's module failed while it was being imported
+        fail(f"--flops-function: importing {module_name!r} failed: {type(exc).__name__}: {exc}")
     func = getattr(module, attr, None)
     if func is None or not callable(func):
         raise ScalingLabError(f"--flops-function: {module_name!r} has no function {attr!r}")
@@ -74,9 +80,11 @@ def _allocation_lines(path: Path) -> AllocationLines | None:
     """The N_opt(C), D_opt(C) lines if `path` holds an `isoflop --json` result, else None."""
     from scalinglab.planning.lines import AllocationLines
 
+    if not path.is_file():
+        return None  # load_fit reports the problem (a named pipe would wait here)
     try:
         doc = json.loads(path.read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None  # load_fit reports the problem
     if isinstance(doc, dict) and "n_line" in doc and "params" not in doc:
         return AllocationLines.from_dict(doc)

@@ -20,6 +20,7 @@ from scalinglab.cli.app import (
     check_out_dir,
     console,
     emit,
+    fail,
     out_console,
 )
 
@@ -79,16 +80,19 @@ def report_command(
     check_out_dir(out, "--out")
     check_curve_y(y)
     with out_console(json_out).status("fitting and plotting..."):
-        built = build_report(
-            sources,
-            out,
-            storage=storage,
-            where=where,
-            y=y,
-            n_bootstrap=bootstrap,
-            level=level,
-            seed=seed,
-        )
+        try:
+            built = build_report(
+                sources,
+                out,
+                storage=storage,
+                where=where,
+                y=y,
+                n_bootstrap=bootstrap,
+                level=level,
+                seed=seed,
+            )
+        except OSError as exc:  # the inputs are read before anything is written
+            fail(f"cannot write the report to {out}: {exc.strerror or exc}")
     headline = {k: v for k, v in built.report.headline.items() if k != "cards"}
 
     def render() -> None:

@@ -4,7 +4,6 @@ trade-off (issue 17; Jones 2021, Brown et al. 2024). `plan --target-perf --infer
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,6 +20,7 @@ from scalinglab.cli.app import (
     SeedOption,
     app,
     fail,
+    write_json,
 )
 from scalinglab.cli.tables import result_table, show
 
@@ -70,6 +70,8 @@ def tradeoff_command(
     from scalinglab.planning.test_time import HEX_MULTIPLE, fit_tradeoff
 
     check_plot_path(plot)
+    if save_fit is not None and save_fit.is_dir():
+        fail(f"--save-fit {save_fit} is a directory; give a file name, e.g. tt.json")
     path = Path(source)
     if path.suffix.lower() in (".csv", ".tsv", ".parquet") or path.exists():
         table = read_table(path)
@@ -98,7 +100,7 @@ def tradeoff_command(
     doc = {**law.to_dict(), "x": ["train_compute", "test_compute"], "y": "coverage"}
     payload: dict[str, Any] = fit.summary()
     if save_fit is not None:
-        save_fit.write_text(json.dumps(doc, indent=2))
+        write_json(save_fit, doc)
     if plot is not None:
         from scalinglab.report.style import save_figure
         from scalinglab.report.tradeoff import tradeoff_figure

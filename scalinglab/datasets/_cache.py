@@ -92,12 +92,17 @@ def install_packages(packages: list[str]) -> None:
 
 def save_arrays(path: Path, **arrays: np.ndarray) -> None:
     """Write an .npz atomically: to a temporary name first, then rename over the target."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as fh:
             np.savez(fh, **arrays)  # type: ignore[arg-type]
         os.replace(tmp, path)
+    except OSError as exc:
+        raise ScalingLabError(
+            f"cannot write the data cache {path}: {exc.strerror or exc}; give a writable "
+            f"--cache-dir (or set {CACHE_ENV})"
+        ) from None
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -19,6 +19,7 @@ is clipped to the parameter's bounds.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from statistics import NormalDist
 
@@ -173,8 +174,9 @@ def wald_summary(
 def draw_quantile(draws: FloatArray, q: float) -> FloatArray:
     """The q-quantile of the draws (draws, n) at each of the n points, NaN draws left out. Where
     it falls between two infinite draws, the draw itself (±inf), not the NaN that interpolating
-    inf − inf gives: a band that is unbounded says so."""
-    with np.errstate(invalid="ignore"):
+    inf − inf gives: a band that is unbounded says so; NaN where every draw is NaN."""
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # "All-NaN slice": the NaN says it
         out = np.asarray(np.nanquantile(draws, q, axis=0), dtype=float)
         if np.any(np.isnan(out)):
             nearest = np.nanquantile(draws, q, axis=0, method="nearest")

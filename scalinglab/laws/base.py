@@ -40,6 +40,15 @@ Tensor = torch.Tensor
 _REGISTRY: dict[str, type[ScalingLaw]] = {}
 
 OBJECTIVES = ("huber", "ls_log", "ls_linear")
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # the largest fixed value the explore pass holds
+
+
+def _as_float(value: object) -> float:
+    """value as a float; NaN when it is not a number."""
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
 
 
 @dataclass(frozen=True)
@@ -253,6 +262,13 @@ class ScalingLaw:
         tied = dict(self.tied or {})
         for name in (*fixed, *tied):
             self.param(name)
+        for name, value in fixed.items():
+            # the explore pass runs in float32: a fixed value must be a number it can hold
+            if not abs(_as_float(value)) <= FLOAT32_MAX:
+                raise ScalingLabError(
+                    f"fixed {name} = {value!r}: give a finite number of magnitude at most "
+                    f"{FLOAT32_MAX:.3g}"
+                )
         for name, other in tied.items():
             self.param(other)
             if other in tied or other in fixed:
@@ -499,7 +515,10 @@ class ScalingLaw:
         law_cls = get_law(str(data["law"])) if cls is ScalingLaw else cls
         if cls is not ScalingLaw and data["law"] != cls.name:
             raise ScalingLabError(f"fit file holds law {data['law']!r}, not {cls.name!r}")
-        options = {k: v for k, v in dict(data.get("options") or {}).items() if v is not None}
+        raw_options = data.get("options") or {}
+        if not isinstance(raw_options, Mapping):
+            raise ScalingLabError("'options' in a fit file must map option names to values")
+        options = {k: v for k, v in raw_options.items() if v is not None}
         try:
             law = law_cls(**options)
         except TypeError as exc:

@@ -150,9 +150,12 @@ def data_constrained_optimal(
     free = compute_optimal(base, c, flops, level, draws=False)
     p = dc.params_
     # U_N: the compute-optimal size for U tokens (αA·N^−α = βB·U^−β), as in the law.
-    n_for_u = (p["alpha"] * p["A"] / (p["beta"] * p["B"])) ** (1 / p["alpha"]) * u ** (
-        p["beta"] / p["alpha"]
-    )
+    # in logs: U far beyond the fit's range (1e308 tokens) overflows to inf, not an error
+    log_n_for_u = (
+        math.log(p["alpha"] * p["A"] / (p["beta"] * p["B"])) + p["beta"] * math.log(u)
+    ) / p["alpha"]
+    with np.errstate(over="ignore"):
+        n_for_u = float(np.exp(log_n_for_u))
     out = DataConstrainedPlan(
         compute=c,
         unique_tokens=u,

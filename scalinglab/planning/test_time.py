@@ -257,7 +257,18 @@ def fit_tradeoff(
 
     check_level(level)
     runs = tradeoff_runs(table)
-    runs = runs[(runs["coverage"] > 0) & (runs["coverage"] <= 1)].reset_index(drop=True)
+    outside = runs["coverage"][(runs["coverage"] < 0) | (runs["coverage"] > 1)]
+    if len(outside):
+        raise ScalingLabError(
+            f"coverage (pass@k) is a share in [0, 1]; {len(outside)} row(s) hold values such as "
+            f"{outside.iloc[0]:g}"
+        )
+    runs = runs[runs["coverage"] > 0].reset_index(drop=True)
+    if runs.empty or bool((runs["coverage"] == 1).all()):
+        raise ScalingLabError(
+            "every coverage is 1 (rows with 0 are left out): these runs do not show how coverage "
+            "grows with compute; add harder problems or smaller runs"
+        )
     X = runs[["train_compute", "test_compute"]].to_numpy(float)
     law = PassAtKCompute(n_bootstrap=n_bootstrap, random_state=seed, ci_level=level)
     law.fit(X, runs["coverage"].to_numpy(float))

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from scalinglab.errors import ScalingLabError
-from scalinglab.io import TABLE_SUFFIXES, load_fit, read_table
+from scalinglab.io import TABLE_SUFFIXES, load_fit, read_json, read_table
 from scalinglab.laws.base import ScalingLaw
 from scalinglab.planning.chinchilla_runs import analyze_nd, has_nd
 from scalinglab.report.allocation_page import allocation_report, exponent_tables, plan_tables
@@ -318,13 +318,7 @@ def _study_fit_trials(doc: dict[str, Any], path: str) -> pd.DataFrame:
 def _fits_source(paths: Sequence[str], out: Path, fits: FitOptions) -> BuiltReport:
     docs: list[tuple[str, dict[str, Any]]] = []
     for p in paths:
-        try:
-            raw = json.loads(Path(p).read_text())
-        except FileNotFoundError:
-            raise ScalingLabError(f"no such fit file: {p}") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ScalingLabError(f"{p} is not a readable JSON fit file: {exc}") from None
-        docs.append((p, raw))
+        docs.append((p, read_json(p, "fit file")))
     study_docs = [(p, d) for p, d in docs if isinstance(d, dict) and "learning_curve" in d]
     if study_docs:
         if len(docs) > 1:

@@ -471,4 +471,6 @@ def load_config(
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScalingLabError(f"{path}: malformed TOML: {exc}") from None
+    except RecursionError:
+        raise ScalingLabError(f"{path}: nested too deeply to be a study file") from None
     return parse_config(data, str(path), check_device=check_device)

@@ -55,6 +55,7 @@ import pandas as pd
 from optuna.trial import TrialState
 
 from scalinglab.errors import ScalingLabError
+from scalinglab.io import write_table
 from scalinglab.planning.model_size import best_rows
 from scalinglab.study.config import StudyConfig
 from scalinglab.study.layout import load_study_config, searches_of
@@ -236,21 +237,6 @@ def best_per_shard(df: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
         df = _mark_best(df.copy(), by or "best_val_loss")
     best = df[df["is_best"].astype(bool)]
     return best.sort_values(["seed", "shard_size"], kind="stable").reset_index(drop=True)
-
-
-def write_table(df: pd.DataFrame, path: Path) -> None:
-    """Write CSV (.csv) or Parquet (.parquet/.pq)."""
-    suffix = path.suffix.lower()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if suffix == ".csv":
-            df.to_csv(path, index=False)
-        elif suffix in (".parquet", ".pq"):
-            df.to_parquet(path, index=False)
-        else:
-            raise ScalingLabError(f"{path}: unknown table format; use .csv or .parquet")
-    except OSError as exc:
-        raise ScalingLabError(f"cannot write {path}: {exc.strerror}") from None
 
 
 def best_path(path: Path) -> Path:

@@ -90,7 +90,7 @@ def get_task(name: str, **options: Any) -> Task:
         task = factory(**options)
     except ScalingLabError:
         raise
-    except TypeError as exc:
+    except (TypeError, ValueError, OverflowError) as exc:  # e.g. pool_size = "abc"
         raise ScalingLabError(f"task {name!r}: bad [task.options]: {exc}") from None
     missing = [
         attr

@@ -77,7 +77,7 @@ def _fit_file_cases() -> list[Case]:
         Case("plan badjson.json --compute 1e22", "not a valid JSON fit file"),
         Case("plan badiso.json --compute 1e22", "needs 'exponent' and 'coef'"),
         Case("plan runs.csv --compute 1e22", "is not a fit file"),
-        Case("report fit.json badjson.json --out rep", "not a readable JSON fit file"),
+        Case("report fit.json badjson.json --out rep", "not a valid JSON fit file"),
         Case("report nosuch.json --out rep", "no such fit file"),
     ]
 
@@ -463,7 +463,48 @@ def _joint_cases() -> list[Case]:
     ]
 
 
+def _sweep_cases() -> list[Case]:
+    """Found by a sweep of 300 hostile calls (2026-12-06): each was a traceback, a hang or a
+    silent wrong answer before."""
+    deep_where = "+".join(["x"] * 990) + " > 1"
+    deep_cost = "-" * 1990 + "N"
+    suggest = (
+        "suggest --formula 'E + A/N**alpha + B/D**beta' --runs designruns.csv --y loss "
+        "--target designtarget.csv --candidates designpool.csv"
+    )
+    return [
+        Case("fit curve.csv --x x --y y --fix c=1e300", "fixed c = 1e+300: give a finite"),
+        Case("fit curve.csv --x x --y y --fix c=inf", "fixed c = inf: give a finite"),
+        Case("fit curve.csv --x x --y y --fix c=nan", "fixed c = nan: give a finite"),
+        Case("predict optslist.json --at x=1", "'options' in a fit file must map"),
+        Case("predict deepfit.json --at x=1", "nested too deeply to be a JSON fit file"),
+        Case("report deepfit.json --out rep", "nested too deeply to be a JSON fit file"),
+        Case("predict bigint.json --at x=1", "Exceeds the limit (4300 digits)"),
+        Case(f"fit curve.csv --x x --y y --where '{deep_where}'", "nested more than 60 levels"),
+        Case(f"{suggest} --cost '{deep_cost}'", "--cost is nested more than 60 levels"),
+        Case(f"{suggest} --cost ''", "--cost is empty"),
+        Case(f"{suggest.replace(' --candidates designpool.csv', '')} --cost N", "needs --candid"),
+        Case("plan fit.json --compute 1e22 --flops-function .x:f", "takes module:function"),
+        Case("plan fit.json --compute 1e22 --flops-function ../evil:f", "takes module:function"),
+        Case("tradeoff tt_allone.csv --bootstrap 0", "every coverage is 1"),
+        Case("tradeoff tt_over.csv --bootstrap 0", "is a share in [0, 1]; 2 row(s)"),
+        Case("tradeoff tt_over.csv --bootstrap 0 --save-fit adir", "--save-fit adir is a dir"),
+        Case("study run deep.toml --storage sqlite:///deep.db", "nested too deeply"),
+        Case("study run poolstr.toml --storage sqlite:///p.db", "bad [task.options]"),
+        Case(
+            "benchmark design designruns.csv designtarget.csv --formula 'E + A/N**alpha' "
+            "--y loss --cost N --repeats 100000000",
+            "less than or equal to 1000",
+        ),
+        Case("fit fifo.csv --x x --y y", "fifo.csv is not a regular file"),
+        # a terminal escape and a right-to-left override in a column name are shown escaped
+        Case("fit ctrl.csv --x nope --y y", "its columns are: x\\u202e, y\\x1b[31m"),
+        Case("predict fifo.json --at x=1", "fifo.json is not a regular file"),
+    ]
+
+
 CASES = [
+    *_sweep_cases(),
     *_fit_file_cases(),
     *_table_cases(),
     *_where_cases(),
@@ -610,6 +651,25 @@ def _write_files(d: Path) -> None:
     for name, doc in fits.items():
         (d / name).write_text(json.dumps(doc))
     (d / "adir").mkdir()
+    (d / "optslist.json").write_text('{"law": "power_const", "options": [1], "params": {}}')
+    (d / "deepfit.json").write_text("[" * 100_000)
+    params = '{"a": 1' + "0" * 5000 + ', "b": 0.3, "c": 0.1}'
+    (d / "bigint.json").write_text('{"law": "power_const", "params": ' + params + "}")
+    pd.DataFrame({"x\u202e": [1.0, 2.0], "y\x1b[31m": [1.0, 2.0]}).to_csv(
+        d / "ctrl.csv", index=False
+    )
+    os.mkfifo(d / "fifo.csv")  # no writer ever comes: reading it would wait for ever
+    os.mkfifo(d / "fifo.json")
+    n, tokens = np.meshgrid([1e8, 3e8, 1e9], [2e9, 6e9, 2e10])
+    runs = pd.DataFrame({"N": n.ravel(), "D": tokens.ravel()})
+    runs["loss"] = 1.8 + 400 / runs["N"] ** 0.34 + 2000 / runs["D"] ** 0.37
+    runs.to_csv(d / "designruns.csv", index=False)
+    runs.assign(N=runs["N"] * 2).to_csv(d / "designpool.csv", index=False)
+    runs.assign(N=runs["N"] * 100).drop(columns="loss").to_csv(d / "designtarget.csv", index=False)
+    train, test = np.meshgrid([1e9, 1e10, 1e11], [1e3, 1e4])
+    tradeoff = pd.DataFrame({"train_compute": train.ravel(), "test_compute": test.ravel()})
+    tradeoff.assign(coverage=1.0).to_csv(d / "tt_allone.csv", index=False)
+    tradeoff.assign(coverage=np.linspace(0.2, 1.5, 6)).to_csv(d / "tt_over.csv", index=False)
     _write_study_files(d)
 
 
@@ -642,6 +702,10 @@ def _write_study_files(d: Path) -> None:
     for name, (old, new) in variants.items():
         assert old in ex, name
         (d / name).write_text(ex.replace(old, new))
+    (d / "deep.toml").write_text("a = " + "[" * 5000 + "]" * 5000 + "\n")
+    (d / "poolstr.toml").write_text(
+        ex.replace("pool_size = 2048", "pool_size = \"__import__('os')\"")
+    )
 
 
 @pytest.fixture(scope="module")

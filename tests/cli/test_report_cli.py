@@ -46,7 +46,7 @@ def test_unknown_study(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
 @pytest.mark.parametrize(
     ("content", "words"),
     [
-        ("{not json", ("not a readable JSON fit file",)),
+        ("{not json", ("not a valid JSON fit file",)),
         ('{"law": "power_const"}', ("no 'params'",)),
         ('{"law": "no_such_law", "params": {"a": 1}}', ("unknown law",)),
         ("[1, 2]", ("JSON object",)),
