@@ -128,6 +128,13 @@ def _parabolas(u: FloatArray, y: FloatArray, weights: FloatArray) -> FloatArray:
     return np.column_stack([k0 - k1 * center + k2 * center**2, k1 - 2 * k2 * center, k2])
 
 
+def _bracketed(u: FloatArray, y: FloatArray) -> bool:
+    """Whether the lowest loss of a budget lies strictly between its smallest and largest model
+    sizes (a minimum the runs on either side bracket)."""
+    best = float(u[np.argmin(y)])
+    return bool(u.min() < best < u.max())
+
+
 def _distinct(u: FloatArray, weights: FloatArray) -> np.ndarray:
     """Number of distinct u values with positive weight, per row (vectorised)."""
     _, inverse = np.unique(u, return_inverse=True)
@@ -186,6 +193,10 @@ def isoflop_analysis(
             row["loss_opt"] = c0 - c1 * c1 / (4 * c2)
             if not u[idx].min() <= u_star <= u[idx].max():
                 note = "minimum outside the sampled model sizes"
+            elif not _bracketed(u[idx], y[idx]):
+                # Hoffmann's approach 2 reads the optimum off a valley: where the loss keeps
+                # falling to the largest (or smallest) size, a parabola's vertex is an artefact
+                note = "lowest loss at the edge of the sampled model sizes: no minimum in between"
         row["note"] = note
         row["used"] = not note
         rows.append(row)
@@ -203,9 +214,13 @@ def isoflop_analysis(
     budgets["d_opt"] = _tokens_at(flops, budget_c, budgets["n_opt"].to_numpy(float), k_c)
     used = budgets["used"].to_numpy(dtype=bool)
     if used.sum() < 2:
+        left_out = budgets.loc[~used]
+        why = "; ".join(
+            f"{len(group)} with {reason}" for reason, group in left_out.groupby("note", sort=False)
+        )
         raise ScalingLabError(
             f"IsoFLOP analysis needs a minimum at 2 or more budgets; found {int(used.sum())} "
-            f"usable of {budget_c.size} budget(s) ({'; '.join(notes) or 'too few budgets'}). "
+            f"usable of {budget_c.size} budget(s) ({why or 'too few budgets'}). "
             "Check the compute column or rel_tol"
         )
     cu = budget_c[used]

@@ -81,6 +81,22 @@ def test_downward_budget_is_left_out(runs: pd.DataFrame) -> None:
     assert any("1e+23" in w for w in res.warnings)
 
 
+def test_a_budget_whose_loss_falls_to_its_largest_model_is_left_out(runs: pd.DataFrame) -> None:
+    # loss = 1/N: convex in ln N, so a parabola has a vertex inside the sizes, but the loss
+    # keeps falling to the largest model and no minimum is bracketed
+    n = np.geomspace(1e8, 4e9, 9)
+    edge = pd.DataFrame({"params": n, "loss": 2.0 + 1e8 / n, "flops": [1e23] * n.size})
+    both = pd.concat([runs[["params", "loss", "flops"]], edge], ignore_index=True)
+    res = isoflop_analysis(both["params"], both["loss"], both["flops"])
+    last = res.budgets.iloc[-1]
+    assert not last["used"] and "lowest loss at the edge" in last["note"]
+    assert res.budgets.iloc[:-1]["used"].all()  # every bracketed budget of the fixture is kept
+    alone = isoflop_runs(HOFFMANN, np.array([1e20, 1e21]))
+    alone = alone.assign(loss=2.0 + 1e8 / alone["params"])  # no budget brackets a minimum
+    with pytest.raises(ScalingLabError, match="2 with lowest loss at the edge"):
+        isoflop_analysis(alone["params"], alone["loss"], alone["flops"])
+
+
 def test_too_few_budgets() -> None:
     one = isoflop_runs(HOFFMANN, np.array([1e20]))
     with pytest.raises(ScalingLabError, match="2 or more budgets"):
