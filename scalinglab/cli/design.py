@@ -313,7 +313,15 @@ def design_benchmark_command(
         cost=run_costs(train_df, cost, str(train)),
         X_test=X_test, y_test=numeric_columns(test_df, [y], str(test))[:, 0],
     )  # fmt: skip
-    FormulaLaw(formula, variables, **options)  # a bad formula fails here, before any work
+    probe = FormulaLaw(formula, variables, **options)  # a bad formula fails here, before work
+    probe.check_y(pool.y, len(pool.y))  # e.g. a loss <= 0 under a log objective
+    probe.check_y(pool.y_test, len(pool.y_test))
+    n_free = len(probe.free_params())
+    if len(pool.y) <= n_free:
+        fail(
+            f"{train} has {len(pool.y)} runs for a law with {n_free} free parameters; a method "
+            "needs more runs to pick from than the law has parameters"
+        )
 
     def make_law() -> FormulaLaw:
         return FormulaLaw(formula, variables, **options)

@@ -497,6 +497,12 @@ def _sweep_cases() -> list[Case]:
             "less than or equal to 1000",
         ),
         Case("fit fifo.csv --x x --y y", "fifo.csv is not a regular file"),
+        Case("predict fit.json --table curve.csv --out curve.csv", "is the --table it reads"),
+        Case(
+            "benchmark design designruns.csv designruns.csv --formula 'E + A/N**alpha + "
+            "B/D**beta + C*N + F*D + G*N*D + H/N' --y loss --cost N",
+            "has 9 runs for a law with 9 free parameters",
+        ),
         # a terminal escape and a right-to-left override in a column name are shown escaped
         Case("fit ctrl.csv --x nope --y y", "its columns are: x\\u202e, y\\x1b[31m"),
         Case("predict fifo.json --at x=1", "fifo.json is not a regular file"),
