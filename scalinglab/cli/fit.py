@@ -45,6 +45,8 @@ def _parse_assignments(items: list[str], what: str) -> dict[str, float]:
             name, sep, value = part.partition("=")
             if not sep or not name.strip():
                 fail(f"{what} takes NAME=VALUE pairs, got {part!r}")
+            if name.strip() in out:
+                fail(f"{what} gives {name.strip()} twice; give each parameter one value")
             try:
                 out[name.strip()] = float(value)
             except ValueError:

@@ -71,6 +71,8 @@ def parse_bounds(items: list[str]) -> dict[str, tuple[float, float]]:
                 fail(f"--bounds: {span_text!r} is not LOW:HIGH numbers (in {part!r})")
             if math.isnan(lower) or math.isnan(upper) or not lower < upper:
                 fail(f"--bounds: {name} needs LOW < HIGH, got {span_text!r}")
+            if name in out:
+                fail(f"--bounds gives {name} twice; give each parameter one range")
             out[name] = (lower, upper)
     return out
 

@@ -167,7 +167,9 @@ def wald_summary(
         else:
             lo, hi = value - z * se, value + z * se
         lower, upper = law.param_bounds(name)
-        ci[name] = (max(lo, lower), min(hi, upper)) if math.isfinite(se) else (math.nan, math.nan)
+        if lower <= value <= upper:  # a value fixed outside the bounds keeps its own interval
+            lo, hi = max(lo, lower), min(hi, upper)
+        ci[name] = (lo, hi) if math.isfinite(se) else (math.nan, math.nan)
     return stderr, ci
 
 
