@@ -12,7 +12,8 @@ benchmarks/data/study_fresh_<name>_outcomes.jsonl as they are computed (a rerun 
 shipped rule's outcomes (study_fresh_auto_outcomes.jsonl) and the single laws'
 (study_fresh_singles_outcomes.jsonl, each law on its whole start grid) were computed the same way
 before. Printed: per study and pooled, median RMSE and 90% coverage, and the paired bootstrap
-ratio of the variant's median RMSE to the shipped rule's and to the best single law's.
+ratio of the variant's median RMSE to the shipped rule's and to the best single law's, and the
+pooled coverages with their curve bootstrap intervals (`protocol.coverage_interval`).
 """
 
 from __future__ import annotations
@@ -80,6 +81,14 @@ def main() -> None:
     best = str(singles.sort_values("median_rmse")["rule"].iloc[0])
     print(f"\n{ratio(outcomes, args.name, 'auto')}\n{ratio(outcomes, args.name, best)}")
     print(f"the shipped rule: {ratio(outcomes, 'auto', best)}")
+    for rule in dict.fromkeys([args.name, "auto"]):
+        mine = [o for o in outcomes if o.rule == rule]
+        share, lo, hi = protocol.coverage_interval(mine)
+        curves = len({protocol.curve_of(o.problem) for o in mine})
+        print(
+            f"{rule}: pooled 90% coverage {share:.1%} (curve bootstrap 90% interval "
+            f"{lo:.1%}-{hi:.1%}, {curves} curves)"
+        )
 
 
 if __name__ == "__main__":
