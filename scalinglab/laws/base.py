@@ -542,6 +542,13 @@ class ScalingLaw:
             raise ScalingLabError("every value in 'params' must be a number") from None
         if not all(math.isfinite(v) for v in law.params_.values()):
             raise ScalingLabError("every value in 'params' must be finite")
+        for name, value in law.params_.items():
+            lower, upper = law.param_bounds(name)
+            if not lower <= value <= upper:  # e.g. a negative scale: the law is undefined there
+                raise ScalingLabError(
+                    f"fit file: {name} = {value:g} lies outside the law's bounds "
+                    f"[{lower:g}, {upper:g}]"
+                )
         field = ""  # the field being read, for the message when it is malformed
         try:
             field = "stderr"

@@ -480,6 +480,7 @@ def _sweep_cases() -> list[Case]:
         Case("predict deepfit.json --at x=1", "nested too deeply to be a JSON fit file"),
         Case("report deepfit.json --out rep", "nested too deeply to be a JSON fit file"),
         Case("predict bigint.json --at x=1", "Exceeds the limit (4300 digits)"),
+        Case("predict negscale.json --at x=1", "a = -3e+06 lies outside the law's bounds"),
         Case(f"fit curve.csv --x x --y y --where '{deep_where}'", "nested more than 60 levels"),
         Case(f"{suggest} --cost '{deep_cost}'", "--cost is nested more than 60 levels"),
         Case(f"{suggest} --cost ''", "--cost is empty"),
@@ -659,6 +660,8 @@ def _write_files(d: Path) -> None:
     for name, doc in fits.items():
         (d / name).write_text(json.dumps(doc))
     (d / "adir").mkdir()
+    negative = '{"law": "power_const", "params": {"a": -3e6, "b": 0.3, "c": 0.1}}'
+    (d / "negscale.json").write_text(negative)
     (d / "optslist.json").write_text('{"law": "power_const", "options": [1], "params": {}}')
     (d / "deepfit.json").write_text("[" * 100_000)
     params = '{"a": 1' + "0" * 5000 + ', "b": 0.3, "c": 0.1}'
