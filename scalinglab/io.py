@@ -92,15 +92,25 @@ def _check_regular(path: Path, what: str) -> None:
         raise ScalingLabError(f"{path} is not a regular file; give {what}")
 
 
-def read_json(path: str | Path, what: str = "file") -> Any:
-    """The JSON document in `path`; one ScalingLabError for anything that is not one (a missing
-    or unreadable file, bad JSON or encoding, a number too long to convert, nesting too deep)."""
-    p = Path(path)
+def _existing_file(p: Path, what: str) -> None:
+    """Fail unless `p` is a regular file that exists (`what` names it in the message)."""
     if not p.exists():
         raise ScalingLabError(f"no such {what}: {p}")
     if p.is_dir():
         raise ScalingLabError(f"{p} is a directory, not a {what}")
     _check_regular(p, f"a JSON {what}")
+
+
+def read_json(path: str | Path, what: str = "file") -> Any:
+    """The JSON document in `path`; one ScalingLabError for anything that is not one (a missing
+    or unreadable file, bad JSON or encoding, a number too long to convert, nesting too deep)."""
+    p = Path(path)
+    _existing_file(p, what)
+    return _parse_json(p, what)
+
+
+def _parse_json(p: Path, what: str) -> Any:
+    """`read_json` once `p` is known to be a regular file."""
     try:
         return json.loads(p.read_text())
     except RecursionError:
@@ -149,17 +159,13 @@ def load_fit(path: str | Path) -> tuple[ScalingLaw, dict[str, Any]]:
     """A fit file (JSON written by `scalinglab fit --json`, or hand-written with "law" and
     "params"): the fitted law and the whole JSON document (with "x" and "y" column names)."""
     p = Path(path)
-    if not p.exists():
-        raise ScalingLabError(f"no such fit file: {p}")
-    if p.is_dir():
-        raise ScalingLabError(f"{p} is a directory, not a fit file")
-    _check_regular(p, "a fit file (JSON)")
+    _existing_file(p, "fit file")
     if p.suffix.lower() in TABLE_SUFFIXES or not _looks_like_json(p):
         raise ScalingLabError(
             f"{p} is not a fit file (JSON): fit a table first with "
             "`scalinglab fit TABLE ... --json FIT.json`"
         )
-    data = read_json(p, "fit file")
+    data = _parse_json(p, "fit file")
     if not isinstance(data, dict):
         raise ScalingLabError(f"{p} must hold a JSON object with 'law' and 'params'")
     if "params" not in data:

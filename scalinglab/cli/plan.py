@@ -6,7 +6,6 @@ A thin command over scalinglab.planning; every number it prints is one function 
 from __future__ import annotations
 
 import importlib
-import json
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -78,13 +77,12 @@ def _load_flop_function(spec: str) -> FlopFunction:
 
 def _allocation_lines(path: Path) -> AllocationLines | None:
     """The N_opt(C), D_opt(C) lines if `path` holds an `isoflop --json` result, else None."""
+    from scalinglab.io import read_json
     from scalinglab.planning.lines import AllocationLines
 
-    if not path.is_file():
-        return None  # load_fit reports the problem (a named pipe would wait here)
     try:
-        doc = json.loads(path.read_text())
-    except (OSError, ValueError, RecursionError):
+        doc = read_json(path)
+    except ScalingLabError:
         return None  # load_fit reports the problem
     if isinstance(doc, dict) and "n_line" in doc and "params" not in doc:
         return AllocationLines.from_dict(doc)
