@@ -40,9 +40,6 @@ def span(bounds: Any, spec: str = ".4g") -> str:
     return f"[{num(lo, spec)}, {num(hi, spec)}]"
 
 
-__all__ = ["MISSING", "num", "span"]
-
-
 # C0/C1 control characters and the bidirectional overrides: printed raw, a name from a file
 # could move the cursor, recolour the terminal or reverse the text around it
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -55,3 +52,6 @@ def printable(text: str, limit: int | None = None) -> str:
     if limit is not None and len(shown) > limit:
         shown = shown[: limit - 1] + "…"
     return shown
+
+
+__all__ = ["MISSING", "num", "printable", "span"]

@@ -371,10 +371,9 @@ def _print_study_fit(name: str, result: StudyFit) -> None:
     for note in result.notes:
         console.print(f"note: {escape(note)}", highlight=False)
     console.print(escape(_law_line("learning curve", result.curve)), highlight=False)
-    if result.regions_text:
-        console.print(
-            f"regions (Hestness 2017, Fig. 1): {escape(result.regions_text)}", highlight=False
-        )
+    regions = result.regions_text
+    if regions:
+        console.print(f"regions (Hestness 2017, Fig. 1): {escape(regions)}", highlight=False)
     if result.size is not None:
         console.print(escape(_law_line("model-size curve", result.size)), highlight=False)
     else:

@@ -32,6 +32,11 @@ def _crossing(level: float, alpha: float, beta: float) -> float:
     return math.exp(log_m) if log_m < 709.0 else math.inf
 
 
+def _in_view(small_data_end: float, smallest: float) -> bool:
+    """Whether data from `smallest` on reach into the small-data region (then ε_s is pinned)."""
+    return math.isfinite(small_data_end) and small_data_end >= smallest
+
+
 class Hestness(ScalingLaw):
     """ε(m) = γ + (1/ε_s + 1/(α·m^β_g))^(−1); see the module docstring for the regions."""
 
@@ -88,7 +93,7 @@ class Hestness(ScalingLaw):
         undetermined rather than printed (`fit_notes` says the same as a warning)."""
         r = self.regions()
         m_small = r["small_data_end"]
-        if math.isfinite(m_small) and m_small >= smallest:
+        if _in_view(m_small, smallest):
             small = (
                 f"small-data region below {var} = {num(m_small)} (best-guess error "
                 f"{num(r['best_guess_error'])})"
@@ -108,7 +113,7 @@ class Hestness(ScalingLaw):
         """Warn when no point lies in the small-data region: then ε_s is not pinned by the data."""
         m_small = self.regions()["small_data_end"]
         smallest = float(np.min(x[:, 0]))
-        if math.isfinite(m_small) and m_small >= smallest:
+        if _in_view(m_small, smallest):
             return []
         return [
             f"no point lies in the small-data region (it would end at m = {m_small:.3g}, below "

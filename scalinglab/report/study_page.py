@@ -164,12 +164,13 @@ def study_report(
             note=CURVE_NOTES[a.law].format(y=a.y),
         ),
     ]
-    if a.regions_fit is not None and a.regions_text:
+    regions = a.regions_text
+    if a.regions_fit is not None and regions:
         params.append(
             law_table(
                 "Three-region learning curve (hestness)",
                 a.regions_fit,
-                note=f"Regions: {a.regions_text}.",
+                note=f"Regions: {regions}.",
             )
         )
     if a.size is not None:
