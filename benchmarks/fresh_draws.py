@@ -82,13 +82,7 @@ def main() -> None:
     print(f"\n{ratio(outcomes, args.name, 'auto')}\n{ratio(outcomes, args.name, best)}")
     print(f"the shipped rule: {ratio(outcomes, 'auto', best)}")
     for rule in dict.fromkeys([args.name, "auto"]):
-        mine = [o for o in outcomes if o.rule == rule]
-        share, lo, hi = protocol.coverage_interval(mine)
-        curves = len({protocol.curve_of(o.problem) for o in mine})
-        print(
-            f"{rule}: pooled 90% coverage {share:.1%} (curve bootstrap 90% interval "
-            f"{lo:.1%}-{hi:.1%}, {curves} curves)"
-        )
+        print(f"{rule}: pooled {tune_auto.coverage_text([o for o in outcomes if o.rule == rule])}")
 
 
 if __name__ == "__main__":

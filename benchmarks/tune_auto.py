@@ -861,15 +861,20 @@ def loso_table(outcomes: list[protocol.Outcome], loso: pd.DataFrame) -> str:
 
 
 def coverage_line(outcomes: list[protocol.Outcome], source: str, chosen: str) -> str:
-    """auto's 90% coverage on a source, with its curve bootstrap 90% interval
+    """auto's 90% coverage on a source, with its curve bootstrap interval (`coverage_text`)."""
+    mine = [o for o in outcomes if o.source == source and o.rule == chosen]
+    return f"- {source}: auto's {coverage_text(mine)}"
+
+
+def coverage_text(outcomes: Sequence[protocol.Outcome]) -> str:
+    """The 90% coverage of `outcomes` with its curve bootstrap 90% interval
     (protocol.coverage_interval): how far the band's edges are from what these curves can
     tell apart."""
-    mine = [o for o in outcomes if o.source == source and o.rule == chosen]
-    share, lo, hi = protocol.coverage_interval(mine)
-    curves = len({protocol.curve_of(o.problem) for o in mine})
+    share, lo, hi = protocol.coverage_interval(outcomes)
+    curves = len({protocol.curve_of(o.problem) for o in outcomes})
     return (
-        f"- {source}: auto's 90% coverage {share:.1%} (curve bootstrap 90% interval "
-        f"{lo:.1%}-{hi:.1%}, {curves} curves)"
+        f"90% coverage {share:.1%} (curve bootstrap 90% interval {lo:.1%}-{hi:.1%}, "
+        f"{curves} curves)"
     )
 
 
