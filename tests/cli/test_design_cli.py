@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -210,3 +212,26 @@ def test_bad_usage_is_one_line(
     code, _, err = run(args, capsys)
     assert code == 2
     assert needle in err and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.slow
+def test_the_readme_suggest_example_reproduces_from_its_input_script(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """examples/suggest_inputs.py writes done/pool/target.csv from the Chinchilla task, and the
+    README's `suggest` command on them gives the README's first suggestion and width."""
+    script = Path(__file__).resolve().parents[2] / "examples" / "suggest_inputs.py"
+    made = subprocess.run(
+        [sys.executable, str(script), "--data", str(shared_data / "scalebench_dev"),
+         "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    assert made.stdout.strip() == "wrote done.csv (40 runs), pool.csv (156), target.csv (49)"
+    out_json = tmp_path / "next.json"
+    code, _, err = run([*suggest_args(tmp_path), "--n", "5", "--json", str(out_json)], capsys)
+    assert code == 0, err
+    payload = json.loads(out_json.read_text())
+    assert round(payload["width_before"], 3) == 0.532  # README: "53.2% now"
+    first = payload["runs"][0]
+    assert (f"{first['N']:.3g}", f"{first['D']:.3g}") == ("4.25e+08", "1.05e+10")
+    assert payload["candidates_outside_shape_range"] == 1
