@@ -345,8 +345,11 @@ def _parse_at(at: list[str], names: list[str]) -> np.ndarray:
                 fail(f"--at: {key} has no value (in {part!r}); give {key}=VALUE")
             if key in values:
                 fail(f"--at: {key} is given twice; give each variable once (v1;v2 for several)")
+            entries = [v.strip() for v in raw.strip(" ;").split(";")]
+            if "" in entries:  # "1;;2" is a typo that would pair the variables' values wrongly
+                fail(f"--at: {key} has an empty entry between ';' (in {part!r}); give v1;v2;v3")
             try:
-                values[key] = [float(v) for v in raw.split(";") if v.strip()]
+                values[key] = [float(v) for v in entries]
             except ValueError:
                 fail(f"--at: {raw!r} is not a number (in {part!r})")
     unknown = [k for k in values if k not in names]

@@ -220,6 +220,7 @@ def _flag_cases() -> list[Case]:
         Case("predict fit.json --at x", "--at takes NAME=VALUE"),
         Case("predict fit.json --at x=abc", "'abc' is not a number"),
         Case("predict fit.json --at x=1,x=2", "x is given twice"),
+        Case("predict fit.json --at 'x=1;;2'", "x has an empty entry"),
         Case("predict fit.json --at y=1", "unknown ['y']"),
         Case("predict chin.json --at params=1e9 --at 'tokens=1;2'", "params: 1, tokens: 2"),
         Case("predict fit.json --at x=-1", "must be > 0"),
