@@ -143,6 +143,11 @@ def numeric_columns(
         raise ScalingLabError(f"{source} has no column {missing[0]!r}; its columns are: {known}")
     out = np.empty((len(df), len(columns)))
     for j, col in enumerate(columns):
+        if pd.api.types.is_bool_dtype(df[col]):  # True/False would silently read as 1/0
+            raise ScalingLabError(
+                f"column {col!r} holds True/False values, not numbers; choose a numeric column "
+                "(a flag belongs in --where, e.g. --where 'flag == True')"
+            )
         values = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
         bad = ~np.isfinite(values)
         if bad.any():

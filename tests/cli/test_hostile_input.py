@@ -221,6 +221,7 @@ def _flag_cases() -> list[Case]:
         Case("predict fit.json --at x=abc", "'abc' is not a number"),
         Case("predict fit.json --at x=1,x=2", "x is given twice"),
         Case("predict fit.json --at 'x=1;;2'", "x has an empty entry"),
+        Case("fit flags.csv --x flag --y y", "'flag' holds True/False values"),
         Case("predict fit.json --at y=1", "unknown ['y']"),
         Case("predict chin.json --at params=1e9 --at 'tokens=1;2'", "params: 1, tokens: 2"),
         Case("predict fit.json --at x=-1", "must be > 0"),
@@ -556,6 +557,8 @@ def _write_files(d: Path) -> None:
     iso = pd.DataFrame(rows, columns=["params", "tokens", "flops", "loss", "run"])
     iso.to_csv(d / "iso.csv", index=False)
     pd.DataFrame({"x": m, "g": "v", "y": 1.0}).to_csv(d / "groups.csv", index=False)
+    flags = pd.DataFrame({"x": m, "flag": np.arange(len(m)) % 2 == 0, "y": 4 * m**-0.35})
+    flags.to_csv(d / "flags.csv", index=False)
     texts = {
         "dup.csv": "x,y,x\n" + "".join(f"{v},{2 * v**-0.3},{v}\n" for v in m),
         "empty.csv": "",
