@@ -54,10 +54,13 @@ def _parse_assignments(items: list[str], what: str) -> dict[str, float]:
     return out
 
 
-def fit_document(law: ScalingLaw, x: list[str], y: str, where: str | None) -> dict[str, Any]:
-    """The JSON written by `fit --json`: the law's to_dict() plus the columns it was fitted on."""
+def fit_document(
+    law: ScalingLaw, x: list[str], y: str, where: str | None, ranges: dict[str, list[float]]
+) -> dict[str, Any]:
+    """The JSON written by `fit --json`: the law's to_dict() plus the columns it was fitted on
+    and each variable's fitted range (`cli.ranges.x_range`)."""
     doc = law.to_dict()
-    doc.update({"x": x, "y": y, "where": where})
+    doc.update({"x": x, "y": y, "where": where, "x_range": ranges})
     return doc
 
 
@@ -176,6 +179,7 @@ def fit_command(
       scalinglab fit runs.csv --formula "E + A/params**alpha" --y loss
         --formula "F + B/params**alpha" --y error --json fit.json
     """
+    from scalinglab.cli.ranges import x_range
     from scalinglab.cli.selection import parse_candidates, parse_target, print_selection
     from scalinglab.io import numeric_columns, read_table
     from scalinglab.laws import get_law
@@ -267,7 +271,7 @@ def fit_command(
                 )
             else:
                 model.fit(X, values)
-    doc = fit_document(model, columns, y_name, where)
+    doc = fit_document(model, columns, y_name, where, x_range(columns, X))
     if auto:
         doc["selection"] = selection.to_dict()
 
@@ -301,6 +305,7 @@ def _fit_formula_command(
         parse_names,
         print_group_tables,
     )
+    from scalinglab.cli.ranges import frame_range
     from scalinglab.expr import parse_formula
     from scalinglab.io import read_table
 
@@ -316,7 +321,7 @@ def _fit_formula_command(
                 df, formula, y, source=str(data), group=group, shared=shared_names,
                 options=options,
             )  # fmt: skip
-    doc = fit_document(model, columns, y, where)
+    doc = fit_document(model, columns, y, where, frame_range(df, model.variables))
     if group is not None:
         counts = df[group].astype(str).value_counts().to_dict()
         doc["group"] = group
@@ -407,6 +412,7 @@ def predict_command(
         --json pred.json
       scalinglab predict fit.json --table test.csv --y loss --out predicted.csv
     """
+    from scalinglab.cli.ranges import points_note
     from scalinglab.io import fit_variables, load_fit
     from scalinglab.laws.joint import JointFormulaLaw
     from scalinglab.selection.auto import interval_warnings
@@ -452,6 +458,8 @@ def predict_command(
     if interval is not None:
         lo, hi = interval
         payload["interval"] = [float(lo[0]), float(hi[0])] if scalar else [lo.tolist(), hi.tolist()]
+    beyond = points_note(doc, names, X)
+    payload["beyond_data"] = beyond
 
     def render() -> None:
         table = Table(title=f"{model.name} prediction", title_justify="left")
@@ -466,6 +474,8 @@ def predict_command(
                 row.append(span((interval[0][i], interval[1][i]), ".6g"))
             table.add_row(*row)
         console.print(table)
+        if beyond is not None:
+            console.print(f"[dim]note:[/] {escape(beyond)}")
         if interval is None:
             console.print(
                 "no bootstrap draws in this fit: refit with --bootstrap N for an interval"
@@ -490,12 +500,17 @@ def _predict_table_command(
     level: float,
     json_out: JsonOption,
 ) -> None:
+    import pandas as pd
+
     from scalinglab.cli.formula import predict_table, print_predicted_table, print_scores
+    from scalinglab.cli.ranges import points_note
     from scalinglab.io import write_table
 
     result, payload = predict_table(model, doc, table, out=out, level=level, y=y, where=where)
     if out is not None:
         write_table(result, out)
+    inputs = result[names].apply(pd.to_numeric, errors="coerce")
+    payload["beyond_data"] = beyond = points_note(doc, names, inputs.to_numpy(dtype=float))
 
     def render() -> None:
         columns = payload["columns"]
@@ -505,6 +520,8 @@ def _predict_table_command(
             console.print(f"wrote {out} ({len(result)} rows with {', '.join(columns)})")
         for measured, metrics in payload.get("scores", {}).items():
             print_scores(metrics, measured)
+        if beyond is not None:
+            console.print(f"[dim]note:[/] {escape(beyond)}")
 
     emit(payload, json_out, render)
 

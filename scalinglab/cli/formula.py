@@ -255,6 +255,7 @@ def fit_joint_command(
 
     from scalinglab.cli.app import emit, flag_names, out_console
     from scalinglab.cli.fit import fit_document
+    from scalinglab.cli.ranges import frame_range
     from scalinglab.expr import parse_formula
     from scalinglab.io import read_table
     from scalinglab.laws.joint import DEFAULT_OUTPUT_COLUMN
@@ -306,7 +307,9 @@ def fit_joint_command(
                 df, formulas, outputs, variables, source=str(data), group=group,
                 shared=shared_names, options=options,
             )  # fmt: skip
-    doc = fit_document(law, list(law.variables), outputs[0], where)
+    doc = fit_document(
+        law, list(law.variables), outputs[0], where, frame_range(df, law.input_variables)
+    )
     doc["y"] = list(outputs)
     counts = np.sum(~np.isnan(Y), axis=0)
     doc["outputs"] = {

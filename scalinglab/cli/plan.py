@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from scalinglab.cli.app import (
@@ -87,6 +88,39 @@ def _allocation_lines(path: Path) -> AllocationLines | None:
     if isinstance(doc, dict) and "n_line" in doc and "params" not in doc:
         return AllocationLines.from_dict(doc)
     return None
+
+
+# How plan's notes name a compute-optimal N and D (`_beyond_data`)
+OPTIMUM_LABELS = {"params": "N_opt", "tokens": "D_opt"}
+
+
+def _beyond_data(
+    law: ScalingLaw, doc: dict[str, Any], values: dict[str, float], labels: dict[str, str]
+) -> str | None:
+    """`cli.ranges.range_note` for values keyed by the law's variables (params, tokens): how
+    far past the fitted data an answer lies, named by the columns the law was fitted on."""
+    from scalinglab.cli.ranges import range_note
+
+    columns = doc.get("x")
+    if isinstance(columns, list) and len(columns) == len(law.variables):
+        column = dict(zip(law.variables, map(str, columns), strict=True))
+        values = {column.get(k, k): v for k, v in values.items()}
+        labels = {column.get(k, k): v for k, v in labels.items()}
+    return range_note(doc, values, labels)
+
+
+def _with_note(items: list[Any], note: str | None) -> list[Any]:
+    return items + ([f"[dim]note:[/] {escape(note)}"] if note else [])
+
+
+def _check_sizes(n_opt: float, d_opt: float, what: str) -> None:
+    """A plan whose model has under one parameter or one token is no plan (a budget or target
+    far below anything the law was fitted on)."""
+    if n_opt < 1 or d_opt < 1:
+        fail(
+            f"{what}: the compute-optimal model has {n_opt:.3g} parameters and {d_opt:.3g} tokens "
+            "(under one); ask for a budget or target within reach of the runs fitted"
+        )
 
 
 def _source_note(source: str, n: int) -> str:
@@ -229,7 +263,7 @@ def plan_command(
             )
         _plan_lines(lines, compute=compute, model_sizes=model_sizes, json_out=json_out)
         return
-    law, _ = load_fit(fit_file)
+    law, doc = load_fit(fit_file)
     with flag_names(FLAGS):
         if inference_tokens is not None:
             _plan_inference(
@@ -254,25 +288,28 @@ def plan_command(
                 json_out=json_out,
             )
         elif compute is not None:
-            _plan_compute(law, flops=flops, compute=compute, level=level, json_out=json_out)
+            _plan_compute(law, doc, flops=flops, compute=compute, level=level, json_out=json_out)
         elif target_loss is not None:
             if len(law.variables) == 1:
                 _plan_curve(
-                    law, target=target_loss, level=level, json_out=json_out, query="target_loss"
-                )
+                    law, doc, target=target_loss, level=level, json_out=json_out,
+                    query="target_loss",
+                )  # fmt: skip
             else:
                 _plan_target_loss(
-                    law, flops=flops, target=target_loss, level=level, json_out=json_out
+                    law, doc, flops=flops, target=target_loss, level=level, json_out=json_out
                 )
         elif target_error is not None:
             _plan_curve(
-                law, target=target_error, level=level, json_out=json_out, query="target_error"
-            )
+                law, doc, target=target_error, level=level, json_out=json_out,
+                query="target_error",
+            )  # fmt: skip
         else:
             assert model_sizes is not None
             _plan_projection(
-                law, flops=flops, sizes=_parse_sizes(model_sizes), level=level, json_out=json_out
-            )
+                law, doc, flops=flops, sizes=_parse_sizes(model_sizes), level=level,
+                json_out=json_out,
+            )  # fmt: skip
 
 
 def _plan_lines(
@@ -336,11 +373,18 @@ def _gopher(units: float) -> str:
 
 
 def _plan_compute(
-    law: ScalingLaw, *, flops: FlopModel, compute: float, level: float, json_out: Path | None
+    law: ScalingLaw,
+    doc: dict[str, Any],
+    *,
+    flops: FlopModel,
+    compute: float,
+    level: float,
+    json_out: Path | None,
 ) -> None:
     from scalinglab.planning import allocation_exponents, compute_optimal
 
     alloc = compute_optimal(law, compute, flops=flops, level=level)
+    _check_sizes(alloc.n_opt, alloc.d_opt, f"C = {compute:.4g} FLOPs")
     exps = allocation_exponents(law, compute, flops=flops, level=level)
     iv = alloc.intervals
     table = result_table(
@@ -356,16 +400,35 @@ def _plan_compute(
         ],
         level,
     )
-    payload = {"query": "compute", **alloc.to_dict(), "exponents": exps.to_dict()}
-    show(payload, json_out, [table, _source_note(alloc.interval_source, alloc.n_draws)])
+    beyond = _beyond_data(
+        law,
+        doc,
+        {"params": alloc.n_opt, "tokens": alloc.d_opt},
+        OPTIMUM_LABELS,
+    )
+    payload = {
+        "query": "compute",
+        **alloc.to_dict(),
+        "exponents": exps.to_dict(),
+        "beyond_data": beyond,
+    }
+    items = [table, _source_note(alloc.interval_source, alloc.n_draws)]
+    show(payload, json_out, _with_note(items, beyond))
 
 
 def _plan_target_loss(
-    law: ScalingLaw, *, flops: FlopModel, target: float, level: float, json_out: Path | None
+    law: ScalingLaw,
+    doc: dict[str, Any],
+    *,
+    flops: FlopModel,
+    target: float,
+    level: float,
+    json_out: Path | None,
 ) -> None:
     from scalinglab.planning import compute_for_loss
 
     res = compute_for_loss(law, target, flops=flops, level=level)
+    _check_sizes(res.n_opt, res.d_opt, f"loss {target:g}")
     iv = res.intervals
     table = result_table(
         f"cheapest compute-optimal run reaching loss {target:g} ({law.name}, {res.flop_model})",
@@ -383,11 +446,22 @@ def _plan_target_loss(
             f"[yellow]{res.unreachable_fraction:.1%} of the draws never reach this loss[/] "
             "(their irreducible loss is above it): the interval's upper end is infinite"
         )
-    show({"query": "target_loss", **res.to_dict()}, json_out, notes)
+    beyond = _beyond_data(law, doc, {"params": res.n_opt, "tokens": res.d_opt}, OPTIMUM_LABELS)
+    show(
+        {"query": "target_loss", **res.to_dict(), "beyond_data": beyond},
+        json_out,
+        _with_note(notes, beyond),
+    )
 
 
 def _plan_curve(
-    law: ScalingLaw, *, target: float, level: float, json_out: Path | None, query: str
+    law: ScalingLaw,
+    doc: dict[str, Any],
+    *,
+    target: float,
+    level: float,
+    json_out: Path | None,
+    query: str,
 ) -> None:
     from scalinglab.planning import data_for_target
 
@@ -405,11 +479,19 @@ def _plan_curve(
         notes.append(
             f"[yellow]{res.unreachable_fraction:.1%} of the draws never reach this target[/]"
         )
-    show({"query": query, **res.to_dict()}, json_out, notes)
+    beyond = _beyond_data(law, doc, {res.variable: res.value}, {})
+    payload = {"query": query, **res.to_dict(), "beyond_data": beyond}
+    show(payload, json_out, _with_note(notes, beyond))
 
 
 def _plan_projection(
-    law: ScalingLaw, *, flops: FlopModel, sizes: list[float], level: float, json_out: Path | None
+    law: ScalingLaw,
+    doc: dict[str, Any],
+    *,
+    flops: FlopModel,
+    sizes: list[float],
+    level: float,
+    json_out: Path | None,
 ) -> None:
     from scalinglab.planning import projection_table
 
@@ -439,8 +521,16 @@ def _plan_projection(
         "level": level,
         "rows": [{k: float(v) for k, v in r.items()} for r in frame.to_dict(orient="records")],
     }
+    largest = int(frame["params"].to_numpy().argmax())
+    beyond = _beyond_data(
+        law,
+        doc,
+        {k: float(frame[k].to_numpy()[largest]) for k in ("params", "tokens")},
+        {"params": "N (the largest asked)", "tokens": "its D"},
+    )
+    payload["beyond_data"] = beyond
     title = f"compute-optimal budgets and tokens per model size ({law.name}; Hoffmann 2022 Table 3)"
-    show(payload, json_out, [titled(title, table)])
+    show(payload, json_out, _with_note([titled(title, table)], beyond))
 
 
 def _plan_data_constrained(

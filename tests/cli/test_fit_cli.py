@@ -64,6 +64,7 @@ def test_fit_writes_json_that_predict_reads(curve_csv: Path, tmp_path: Path) -> 
     ):
         assert key in doc, key
     assert doc["x"] == ["shard_size"] and doc["y"] == "best_val_error"
+    assert doc["x_range"] == {"shard_size": [pytest.approx(1e2), pytest.approx(1e6)]}
     assert doc["params"]["b"] == pytest.approx(-0.35, abs=0.03)
     pred_path = tmp_path / "pred.json"
     assert run_app(["predict", str(out), "--at", "shard_size=1e7", "--json", str(pred_path)]) == 0
@@ -71,6 +72,15 @@ def test_fit_writes_json_that_predict_reads(curve_csv: Path, tmp_path: Path) -> 
     assert pred["prediction"] == pytest.approx(4.0 * 1e7**-0.35 + 0.05, rel=0.05)
     lo, hi = pred["interval"]
     assert lo < pred["prediction"] < hi
+    # 1e7 lies a decade past the largest shard fitted, and predict says so
+    assert pred["beyond_data"] == (
+        "beyond the fitted data: shard_size = 1e+07 is 1 decade above the largest shard_size "
+        "(1e+06)"
+    )
+    table = tmp_path / "at.csv"
+    pd.DataFrame({"shard_size": [1e3, 1e4]}).to_csv(table, index=False)
+    assert run_app(["predict", str(out), "--table", str(table), "--json", str(pred_path)]) == 0
+    assert json.loads(pred_path.read_text())["beyond_data"] is None
 
 
 def test_parquet_input_and_json_to_stdout(curve_csv: Path, tmp_path: Path, capsys) -> None:

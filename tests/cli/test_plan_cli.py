@@ -341,3 +341,32 @@ def test_plan_flops_function(example_fit: Path, capsys: pytest.CaptureFixture[st
             ["plan", str(example_fit), "--compute", "1e24", "--flops-function", spec], capsys
         )
         one_line_error(code, err, needle)
+
+
+def test_plan_says_how_far_past_the_fitted_data_its_answer_lies(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    x = np.geomspace(1e3, 1e7, 10)
+    pd.DataFrame({"shard_size": x, "err": 3 * x**-0.3 + 0.05}).to_csv(tmp_path / "c.csv")
+    fit = tmp_path / "curve.json"
+    argv = ["fit", str(tmp_path / "c.csv"), "--law", "power_const", "--x", "shard_size"]
+    code, _, err = run([*argv, "--y", "err", "--json", str(fit)], capsys)
+    assert code == 0, err
+    assert json.loads(fit.read_text())["x_range"] == {"shard_size": [pytest.approx(1e3), 1e7]}
+    code, out, _ = run(["plan", str(fit), "--target-error", "0.1", "--json", "-"], capsys)
+    assert code == 0 and json.loads(out)["beyond_data"] is None  # 8.4e5: inside the data
+    code, out, _ = run(["plan", str(fit), "--target-error", "0.06", "--json", "-"], capsys)
+    doc = json.loads(out)
+    decades = np.log10(doc["value"] / 1e7)  # (0.01 / 3)^(-1/0.3) = 1.8e8
+    assert f"is {decades:.2g} decades above the largest shard_size (1e+07)" in doc["beyond_data"]
+    code, out, _ = run(["plan", str(fit), "--target-error", "0.06"], capsys)
+    assert code == 0 and "note: beyond the fitted data" in " ".join(out.split())
+
+
+def test_plan_refuses_a_model_under_one_parameter(
+    example_fit: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(["plan", str(example_fit), "--compute", "1e24", "--json", "-"], capsys)
+    assert code == 0 and json.loads(out)["beyond_data"] is None  # no x_range in this file
+    code, _, err = run(["plan", str(example_fit), "--compute", "1e-300"], capsys)
+    one_line_error(code, err, "under one")

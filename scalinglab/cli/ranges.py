@@ -1,0 +1,90 @@
+"""How far an answer lies outside the data a fit saw.
+
+`fit --json` stores the fitted range of each input column (`x_range`); `plan` and `predict` say
+how many decades beyond it their N, D or x lie: every answer past the data is an extrapolation,
+and its error grows with the distance (the reason `auto` backtests at the asked distance). Fit
+files written before `x_range` existed give no notes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from scalinglab.display import printable
+from scalinglab.laws.base import FloatArray
+
+
+def x_range(variables: Sequence[str], X: FloatArray) -> dict[str, list[float]]:
+    """{variable: [smallest, largest]} of the fitted inputs, for the fit file; a variable with
+    no finite value (a formula fit's group column, read as numbers) has none."""
+    out = {}
+    for j, v in enumerate(variables):
+        finite = X[:, j][np.isfinite(X[:, j])]
+        if finite.size:
+            out[v] = [float(finite.min()), float(finite.max())]
+    return out
+
+
+def frame_range(df: pd.DataFrame, variables: Sequence[str]) -> dict[str, list[float]]:
+    """x_range of a table's columns (a group column, not numeric, has none)."""
+    inputs = df[list(variables)].apply(pd.to_numeric, errors="coerce")
+    return x_range(variables, inputs.to_numpy(dtype=float))
+
+
+def _bounds(doc: Mapping[str, Any], name: str) -> tuple[float, float] | None:
+    """The fit file's [smallest, largest] of a column, when it holds two positive numbers (a
+    range is only read on a log scale; a hand-edited file may hold anything)."""
+    ranges = doc.get("x_range")
+    bounds = ranges.get(name) if isinstance(ranges, dict) else None
+    if not (isinstance(bounds, list) and len(bounds) == 2):
+        return None
+    if not all(isinstance(b, int | float) and not isinstance(b, bool) for b in bounds):
+        return None
+    lo, hi = float(bounds[0]), float(bounds[1])
+    return (lo, hi) if 0 < lo <= hi < math.inf else None
+
+
+def range_note(
+    doc: Mapping[str, Any], values: Mapping[str, float], labels: Mapping[str, str] | None = None
+) -> str | None:
+    """How far the values lie outside the fit's range, e.g. "beyond the fitted data: N_opt =
+    9.72e+10 is 0.78 decades above the largest params (1.62e+10)", or None when every value lies
+    within it (`labels` names a value: params -> "N_opt"). Columns the fit file has no range
+    for are skipped."""
+    parts = []
+    for name, value in values.items():
+        bounds = _bounds(doc, name)
+        if bounds is None or not (math.isfinite(value) and value > 0):
+            continue
+        lo, hi = bounds
+        if value > hi:
+            where, decades, edge = "above the largest", math.log10(value / hi), hi
+        elif value < lo:
+            where, decades, edge = "below the smallest", math.log10(lo / value), lo
+        else:
+            continue
+        label, size = printable((labels or {}).get(name, name)), f"{decades:.2g}"
+        unit = "decade" if size == "1" else "decades"
+        parts.append(
+            f"{label} = {value:.3g} is {size} {unit} {where} {printable(name)} ({edge:.3g})"
+        )
+    return "beyond the fitted data: " + "; ".join(parts) if parts else None
+
+
+def points_note(doc: Mapping[str, Any], names: Sequence[str], X: FloatArray) -> str | None:
+    """`range_note` for the rows of X (columns `names`): per column, the value lying farthest
+    outside the fit's range, in decades."""
+    values = {}
+    for j, name in enumerate(names):
+        bounds = _bounds(doc, name)
+        column = X[:, j][np.isfinite(X[:, j]) & (X[:, j] > 0)]
+        if bounds is None or not column.size:
+            continue
+        above, below = math.log(column.max() / bounds[1]), math.log(bounds[0] / column.min())
+        values[name] = float(column.max() if above >= below else column.min())
+    return range_note(doc, values)
