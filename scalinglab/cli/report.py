@@ -94,9 +94,12 @@ def report_command(
         except OSError as exc:  # the inputs are read before anything is written
             fail(f"cannot write the report to {out}: {exc.strerror or exc}")
     headline = {k: v for k, v in built.report.headline.items() if k != "cards"}
+    cards = built.report.headline.get("cards", [])
+    if cards:  # the page's headline figures, e.g. a fit file's a in N_opt ∝ C^a
+        headline["cards"] = {label: value for label, value in cards}
 
     def render() -> None:
-        for label, value in built.report.headline.get("cards", []):
+        for label, value in cards:
             console.print(f"  {value:>10}  {label}", markup=False, highlight=False)
         console.print(
             f"report written to {built.path.resolve()}",
