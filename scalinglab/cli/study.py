@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +30,7 @@ from scalinglab.cli.app import (
     err_console,
     fail,
     flag_names,
+    write_json,
 )
 from scalinglab.display import num, span
 
@@ -317,6 +319,20 @@ def fit_cmd(
             "compare with its measured best (a check of the extrapolation)."
         ),
     ] = None,
+    target: Annotated[
+        float | None,
+        typer.Option(
+            help="The shard size (examples) to predict at; auto backtests at that distance "
+            "(default: the largest held-out shard, else 10x the largest shard)."
+        ),
+    ] = None,
+    save_fit: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write what predicts as a fit file: `scalinglab predict FILE --at "
+            "shard_size=M` then predicts with its interval, as this command does."
+        ),
+    ] = None,
     json_out: JsonOption = None,
 ) -> None:
     """Fit the learning curve eps(m) = a*m^b + c and the model-size curve s(m) = a*m^b.
@@ -327,6 +343,7 @@ def fit_cmd(
       scalinglab study fit synthetic-demo --y best_val_error --law hestness
         --json fit.json
       scalinglab study fit image-fashion-mnist-60k --fit-up-to 7500
+      scalinglab study fit synthetic-demo --target 1e6 --save-fit curve.json
     """
     from scalinglab.study import fit_study, load_results
 
@@ -334,6 +351,10 @@ def fit_cmd(
     check_curve_y(y)
     if predict_with not in ("auto", "curve"):
         fail(f"--predict-with takes auto or curve, not {predict_with!r}")
+    if target is not None and not (math.isfinite(target) and target > 0):
+        fail(f"--target must be a shard size (examples) > 0, got {target:g}")
+    if save_fit is not None and save_fit.is_dir():
+        fail(f"--save-fit {save_fit} is a directory; give a file name, e.g. curve.json")
     with flag_names({"fit_up_to": "--fit-up-to"}):
         result = fit_study(
             load_results(name, storage=storage),
@@ -344,8 +365,24 @@ def fit_cmd(
             fit_up_to=fit_up_to,
             level=level,
             seed=seed,
+            target=target,
         )
+    if save_fit is not None:
+        _save_predictor(result, save_fit)
     emit(result.to_dict(), json_out, lambda: _print_study_fit(name, result))
+
+
+def _save_predictor(result: StudyFit, path: Path) -> None:
+    """The study's predictor as a `fit --json` file of y against shard_size."""
+    from scalinglab.cli.fit import fit_document
+    from scalinglab.cli.ranges import x_range
+
+    m = result.best[["shard_size"]].to_numpy(dtype=float)
+    doc = fit_document(result.predictor, ["shard_size"], result.y, None, x_range(["shard_size"], m))
+    if result.selection is not None:
+        doc["selection"] = result.selection.to_dict()
+    doc["study"] = result.name
+    write_json(path, doc)
 
 
 def check_curve_y(y: str) -> None:
@@ -403,6 +440,13 @@ def _print_study_fit(name: str, result: StudyFit) -> None:
             f"({escape(result.selection.reason)})",
             highlight=False,
         )
+    where = "the target" if result.target is not None else "10x the largest shard"
+    pred, interval = result.predict(result.prediction_target)
+    console.print(
+        f"predicted {y} at m = {num(result.prediction_target, ',.0f')} ({where}): "
+        f"[bold]{num(pred, '.4g')}[/] ({result.level:.0%} interval {span(interval, '.4g')})",
+        highlight=False,
+    )
     if result.fit_up_to is not None:
         _print_holdout(result, result.fit_up_to)
 

@@ -117,6 +117,16 @@ class StudyFit:
     n_bootstrap: int
     seed: int
     notes: tuple[str, ...]
+    target: float | None = None  # the shard size asked for (`fit_study`'s target), if any
+
+    @property
+    def prediction_target(self) -> float:
+        """Where the headline predicts: the target asked for, else 10× the largest shard."""
+        return self.target if self.target is not None else 10 * self.largest_shard
+
+    @property
+    def largest_shard(self) -> float:
+        return float(self.best["shard_size"].max())
 
     @property
     def beta_g(self) -> float:
@@ -184,10 +194,11 @@ class StudyFit:
         return float(self.predictor.predict(x)[0]), (float(lo[0]), float(hi[0]))
 
     def headline(self) -> dict[str, Any]:
-        """The numbers a reader wants first: β_g with its interval, β_p, γ and the prediction at
-        10× the largest fitted shard."""
-        largest = float(self.best["shard_size"].max())
+        """The numbers a reader wants first: β_g with its interval, β_p, γ and the predictions
+        at 10× the largest fitted shard and at the target (the same shard size without one)."""
+        largest = self.largest_shard
         pred, (lo, hi) = self.predict(10 * largest)
+        at_target, (t_lo, t_hi) = self.predict(self.prediction_target)
         return {
             "study": self.name,
             "task": self.task,
@@ -203,6 +214,9 @@ class StudyFit:
             "predicted_at_10x": pred,
             "predicted_by": self.predictor.name,
             "predicted_at_10x_interval": [lo, hi],
+            "target": self.prediction_target,
+            "predicted_at_target": at_target,
+            "predicted_at_target_interval": [t_lo, t_hi],
             "prediction_level": self.level,
             "irreducible": self.irreducible,
         }
@@ -381,6 +395,7 @@ def fit_study(
     level: float = DEFAULT_LEVEL,
     seed: int = DEFAULT_SEED,
     rule: RuleConfig = DEFAULT_RULE,
+    target: float | None = None,
 ) -> StudyFit:
     """Analyse a study's trial table (scalinglab.study.results): the learning curve (y against
     shard_size), the three-region fit, the law comparison, the model-size curve (n_params against
@@ -396,10 +411,13 @@ def fit_study(
 
     `law` is the curve read for β_g and γ (Hestness's form); predictions and the held-out checks
     use `predictor`: "auto" (default) is the rule of `fit --law auto` (scalinglab.selection.auto,
-    backtested at the distance predicted to: the largest held-out shard, else 10× the largest
-    shard), "curve" predicts with the curve itself; `rule` is the auto rule's configuration
-    (scalinglab.selection.rule, default the shipped DEFAULT_RULE).
+    backtested at the distance predicted to: `target`, the shard size the user will predict at,
+    else the largest held-out shard, else 10× the largest shard), "curve" predicts with the curve
+    itself; `rule` is the auto rule's configuration (scalinglab.selection.rule, default the
+    shipped DEFAULT_RULE).
     """
+    if target is not None and not (math.isfinite(target) and target > 0):
+        raise ScalingLabError(f"target must be a shard size > 0, got {target}")
     if predictor not in ("auto", "curve"):
         raise ScalingLabError(f"predictor must be auto or curve, not {predictor!r}")
     unc = _Uncertainty(n_bootstrap=n_bootstrap, seed=seed, level=level)
@@ -437,11 +455,13 @@ def fit_study(
     curve = _quiet_fit(law, m, eps, unc)
     predicts, selection = curve, None
     if predictor == "auto":
-        target = float(held["shard_size"].max()) if len(held) else 10 * float(m.max())
+        horizon = target
+        if horizon is None:
+            horizon = float(held["shard_size"].max()) if len(held) else 10 * float(m.max())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FitWarning)
             predicts, selection = auto_fit(
-                m, eps, target=target, config=rule, options=unc.options()
+                m, eps, target=horizon, config=rule, options=unc.options()
             )
     regions_fit: ScalingLaw | None = curve if law == "hestness" else None
     comparison = None
@@ -485,6 +505,7 @@ def fit_study(
         n_bootstrap=n_bootstrap,
         seed=seed,
         notes=tuple(notes),
+        target=target,
     )
 
 

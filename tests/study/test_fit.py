@@ -260,3 +260,46 @@ def test_the_auto_rule_can_be_configured() -> None:
     for a, b in zip(shipped, wider.holdout, strict=True):
         assert b.predicted == pytest.approx(a.predicted)
         assert math.log(b.hi / b.predicted) == pytest.approx(2 * math.log(a.hi / a.predicted))
+
+
+def test_a_target_sets_auto_s_horizon_and_the_headline_prediction() -> None:
+    """`target`: auto backtests at the distance asked for (ln(target / largest shard)), and the
+    headline predicts there; without it, at 10x the largest shard."""
+    df = trials(shards=SHARDS[:8])  # up to 16,384
+    default = fit_study(df, y="best_val_error", n_bootstrap=0)
+    assert default.selection is not None
+    assert default.selection.horizon == pytest.approx(math.log(10))
+    assert default.headline()["target"] == 10 * 16384
+    fit = fit_study(df, y="best_val_error", n_bootstrap=0, target=1e6)
+    assert fit.selection is not None and fit.selection.horizon == pytest.approx(
+        math.log(1e6 / 16384)
+    )
+    h = fit.headline()
+    pred, (lo, hi) = fit.predict(1e6)
+    assert (h["target"], h["predicted_at_target"], h["predicted_at_target_interval"]) == (
+        1e6, pred, [lo, hi]
+    )  # fmt: skip
+    assert lo < A * 1e6**B + C < hi
+    with pytest.raises(ScalingLabError, match="target must be a shard size > 0"):
+        fit_study(df, y="best_val_error", target=-5)
+
+
+def test_save_fit_writes_a_fit_file_predict_reads(
+    write_study: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`study fit --save-fit` on a real (tiny) study: `predict` on the file gives the prediction
+    and interval that `study fit --target` prints, and says how far past the shards it lies."""
+    config = write_study("saved", smallest=256, largest=2048, trials_per_shard=2, max_epochs=3)
+    storage = f"sqlite:///{tmp_path / 'saved.db'}"
+    assert run_study(config, storage=storage, workers=1, progress=False).finished
+    saved = tmp_path / "curve.json"
+    argv = ["study", "fit", "saved", "--storage", storage, "--bootstrap", "20"]
+    assert run_app([*argv, "--target", "2e4", "--save-fit", str(saved), "--json", "-"]) == 0
+    headline = json.loads(capsys.readouterr().out)["headline"]
+    assert run_app(["predict", str(saved), "--at", "shard_size=2e4", "--json", "-"]) == 0
+    pred = json.loads(capsys.readouterr().out)
+    assert pred["prediction"] == pytest.approx(headline["predicted_at_target"], rel=1e-9)
+    assert pred["interval"] == pytest.approx(headline["predicted_at_target_interval"], rel=1e-9)
+    assert "0.99 decades above the largest shard_size (2.05e+03)" in pred["beyond_data"]
+    assert run_app([*argv, "--target", "0"]) == 2
+    assert "--target must be a shard size" in capsys.readouterr().err
