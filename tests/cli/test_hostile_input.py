@@ -352,7 +352,7 @@ def _study_cases() -> list[Case]:
         Case("study fit tiny-report --storage {S} --bootstrap 10 --json adir", "cannot write adir"),
         Case("study fit tiny-report --storage {S} --target -5", "--target must be a shard size"),
         Case("study fit tiny-report --storage {S} --target inf", "--target must be a shard size"),
-        Case("study fit tiny-report --storage {S} --save-fit adir", "--save-fit adir is a directory"),
+        Case("study fit tiny-report --storage {S} --save-fit adir", "adir is a directory"),
         Case("study fit tiny-report --storage {S} --save-fit /proc/x.json", "cannot write"),
         Case("report ghost --storage {S} --out rep", "no study named 'ghost'"),
         Case("report tiny-report --storage {S} --y nope --out rep", "--y must be"),
