@@ -27,7 +27,7 @@ from scalinglab.cli.app import (
 )
 from scalinglab.cli.formula import BoundsOption, LogOption, ObjectiveOption, StartsOption
 from scalinglab.display import num, printable, span
-from scalinglab.errors import FitWarning
+from scalinglab.errors import FitWarning, ScalingLabError
 
 # numpy, torch and pandas (via scalinglab.fitting, .io and .laws) are imported inside the commands
 # that use them: `scalinglab --help` and every other command start without them.
@@ -259,28 +259,54 @@ def fit_command(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)  # shown in the table below instead
         with out_console(json_out).status(f"fitting {law} to {len(values)} points..."):
+            target_x = parse_target(target, columns) if auto else None
             if auto:
                 if options["fixed"]:
                     fail("--fix cannot be used with --law auto (the law is not known yet)")
                 model, selection = auto_fit(
                     X,
                     values,
-                    target=parse_target(target, columns),
+                    target=target_x,
                     candidates=parse_candidates(candidates),
                     options=options,
                 )
             else:
                 model.fit(X, values)
     doc = fit_document(model, columns, y_name, where, x_range(columns, X))
+    at_target = None if target_x is None else _prediction_at(model, target_x, level)
     if auto:
         doc["selection"] = selection.to_dict()
+    if at_target is not None:
+        doc["target_prediction"] = {"x": target_x, **at_target}
 
     def render() -> None:
         if auto:
             print_selection(selection, model, level)
         print_fit(model, columns, y_name, smallest=float(X[:, 0].min()))
+        if at_target is not None:
+            lo, hi = at_target["interval"]
+            console.print(
+                f"predicted {escape(y_name)} at {escape(columns[0])} = {num(target_x, '.4g')} "
+                f"(the target): [bold]{num(at_target['prediction'], '.6g')}[/] "
+                f"({level:.0%} interval {span((lo, hi), '.6g')})",
+                highlight=False,
+            )
 
     emit(doc, json_out, render)
+
+
+def _prediction_at(model: ScalingLaw, x: float, level: float) -> dict[str, Any]:
+    """The law's prediction at x (one variable) with its `level` interval (NaN bounds when the
+    fit has no uncertainty estimate)."""
+    import numpy as np
+
+    X = np.array([[x]])
+    try:
+        lo, hi = model.predict_interval(X, level=level)
+        interval = [float(lo[0]), float(hi[0])]
+    except ScalingLabError:
+        interval = [float("nan"), float("nan")]
+    return {"prediction": float(model.predict(X)[0]), "interval": interval, "level": level}
 
 
 def _fit_formula_command(

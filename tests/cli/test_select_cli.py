@@ -79,6 +79,24 @@ def test_fit_and_predict_say_when_an_interval_rests_on_few_backtest_points(
     assert "warning: the interval rests on only 1 held-out backtest point(s)" in text
 
 
+def test_fit_auto_with_a_target_prints_the_prediction_predict_gives(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`fit --law auto --target`: the prediction at the target with its interval, on the
+    terminal and in the fit file, the same as `predict` on that file at the target."""
+    out = fit_auto_for_1e7(tmp_path, 12)
+    text = " ".join(capsys.readouterr().out.split())
+    at = json.loads(out.read_text())["target_prediction"]
+    assert at["x"] == 1e7 and at["level"] == 0.9
+    assert run_app(["predict", str(out), "--at", "shard_size=1e7", "--json", "-"]) == 0
+    pred = json.loads(capsys.readouterr().out)
+    assert at["prediction"] == pytest.approx(pred["prediction"], rel=1e-12)
+    assert at["interval"] == pytest.approx(pred["interval"], rel=1e-12)
+    shown = f"predicted best_val_error at shard_size = 1e+07 (the target): {at['prediction']:.6g}"
+    assert shown in text
+    assert abs(at["prediction"] / (3.0 * 1e7**-0.4 + 0.1) - 1) < 0.1  # the curve drawn
+
+
 def test_predict_warns_past_the_distance_the_backtests_checked(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
