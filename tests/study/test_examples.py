@@ -21,6 +21,22 @@ def test_every_example_loads() -> None:
         load_config(path)  # raises a one-line ScalingLabError on any problem
 
 
+def test_every_benchmark_study_file_loads() -> None:
+    """The study files the benchmarks run (adaptive and corpus studies) load as they are; an
+    adaptive one's grid twin has the same grid."""
+    bench = EXAMPLES.parent / "benchmarks"
+    paths = sorted([*bench.glob("adaptive/*.toml"), *bench.glob("corpus_studies/*.toml")])
+    assert len(paths) >= 11
+    for path in paths:
+        load_config(path)
+    for adaptive in bench.glob("adaptive/*-adaptive.toml"):
+        grid = load_config(adaptive.with_name(adaptive.name.replace("-adaptive", "-grid")))
+        config = load_config(adaptive)
+        assert config.search.design == "adaptive" and grid.search.design != "adaptive"
+        assert config.shard_sizes() == grid.shard_sizes()
+        assert config.search.model_sizes == grid.search.model_sizes
+
+
 @pytest.mark.parametrize("domain", DOMAINS)
 def test_domain_examples_span_the_issue_minimum(domain: str) -> None:
     config = load_config(EXAMPLES / f"{domain}.toml")
