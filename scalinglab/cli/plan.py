@@ -76,8 +76,9 @@ def _load_flop_function(spec: str) -> FlopFunction:
     return function
 
 
-def _allocation_lines(path: Path) -> AllocationLines | None:
-    """The N_opt(C), D_opt(C) lines if `path` holds an `isoflop --json` result, else None."""
+def _allocation_lines(path: Path) -> tuple[AllocationLines, dict[str, Any]] | None:
+    """The N_opt(C), D_opt(C) lines if `path` holds an `isoflop --json` result (with the
+    result's range of budgets as an `x_range` of "compute", for `cli.ranges`), else None."""
     from scalinglab.io import read_json
     from scalinglab.planning.lines import AllocationLines
 
@@ -85,9 +86,13 @@ def _allocation_lines(path: Path) -> AllocationLines | None:
         doc = read_json(path)
     except ScalingLabError:
         return None  # load_fit reports the problem
-    if isinstance(doc, dict) and "n_line" in doc and "params" not in doc:
-        return AllocationLines.from_dict(doc)
-    return None
+    if not (isinstance(doc, dict) and "n_line" in doc and "params" not in doc):
+        return None
+    rows = doc.get("budgets") or doc.get("points") or []  # isoflop's budgets, envelope's runs
+    compute = [r.get("compute") for r in rows if isinstance(r, dict)]
+    finite = [float(c) for c in compute if isinstance(c, int | float) and math.isfinite(c)]
+    ranges = {"compute": [min(finite), max(finite)]} if finite else {}
+    return AllocationLines.from_dict(doc), {"x_range": ranges}
 
 
 # How plan's notes name a compute-optimal N and D (`_beyond_data`)
@@ -254,14 +259,15 @@ def plan_command(
         if flops_function
         else FlopModel(k=flops_per_param_token)
     )
-    lines = _allocation_lines(fit_file)
-    if lines is not None:
+    found = _allocation_lines(fit_file)
+    if found is not None:
+        lines, fitted = found
         if (compute is None and model_sizes is None) or unique_tokens or inference_tokens:
             fail(
                 "an isoflop/envelope result answers --compute and --model-sizes only; "
                 "fit a law (scalinglab fit) for loss targets and other queries"
             )
-        _plan_lines(lines, compute=compute, model_sizes=model_sizes, json_out=json_out)
+        _plan_lines(lines, fitted, compute=compute, model_sizes=model_sizes, json_out=json_out)
         return
     law, doc = load_fit(fit_file)
     with flag_names(FLAGS):
@@ -314,6 +320,7 @@ def plan_command(
 
 def _plan_lines(
     lines: AllocationLines,
+    fitted: dict[str, Any],
     *,
     compute: float | None,
     model_sizes: str | None,
@@ -325,6 +332,7 @@ def _plan_lines(
         if not (math.isfinite(compute) and compute > 0):
             fail(f"the compute budget must be a positive number of FLOPs, got {compute:g}")
         n, d = (float(v) for v in lines.at(compute))
+        _check_sizes(n, d, f"C = {compute:.4g} FLOPs")
         rows = [
             ("N_opt (parameters)", n, None),
             ("D_opt (tokens)", d, None),
@@ -342,7 +350,10 @@ def _plan_lines(
             "a": lines.a,
             "b": lines.b,
         }
-        show(payload, json_out, [result_table(title, rows, lines.n_line.level)])
+        from scalinglab.cli.ranges import range_note
+
+        payload["beyond_data"] = beyond = range_note(fitted, {"compute": compute}, {"compute": "C"})
+        show(payload, json_out, _with_note([result_table(title, rows, lines.n_line.level)], beyond))
         return
     assert model_sizes is not None
     frame = projection_table(lines, model_sizes=_parse_sizes(model_sizes))

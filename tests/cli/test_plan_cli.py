@@ -308,6 +308,14 @@ def test_plan_from_isoflop_result(tmp_path: Path, capsys: pytest.CaptureFixture[
         assert n_line["coef"] * r["flops"] ** n_line["exponent"] == pytest.approx(r["params"])
     code, out, _ = run(["plan", str(iso), "--compute", "1e22", "--json", "-"], capsys)
     assert code == 0 and json.loads(out)["a"] == pytest.approx(doc["a"])
+    largest = max(b["compute"] for b in doc["budgets"])  # past it, the lines are extrapolated
+    decades = f"{np.log10(1e22 / largest):.2g}"
+    assert json.loads(out)["beyond_data"] == (
+        f"beyond the fitted data: C = 1e+22 is {decades} decades above the largest compute "
+        f"({largest:.3g})"
+    )
+    code, _, err = run(["plan", str(iso), "--compute", "1e-30"], capsys)
+    one_line_error(code, err, "under one")
     code, _, err = run(["plan", str(iso), "--target-loss", "2.0"], capsys)
     one_line_error(code, err, "--compute and --model-sizes only")
 
