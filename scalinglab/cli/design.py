@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from scalinglab.cli.app import (
     DEFAULT_LEVEL,
@@ -122,6 +123,7 @@ def suggest_command(
     """
     import math
 
+    from scalinglab.cli.ranges import points_note, x_range
     from scalinglab.io import numeric_columns, read_table, write_table
     from scalinglab.planning.design import (
         greedy_design,
@@ -152,6 +154,7 @@ def suggest_command(
     X_target = numeric_columns(targets, variables, str(target))
     discrepancy = None
     outside = 0
+    beyond = None  # how far the targets lie past the runs done
     if done is not None:
         if y_name is None:
             fail("the fit file names no y column; the runs done need one to learn from")
@@ -168,6 +171,10 @@ def suggest_command(
         outside = int((~inside).sum())
         pool, X_pool, costs = pool[inside].reset_index(drop=True), X_pool[inside], costs[inside]
         state, discrepancy = state_from_runs(law, X_done, y_done, X_pool, X_target)
+        beyond = points_note(
+            {"x_range": x_range(variables, X_done)}, variables, X_target,
+            prefix="the targets lie beyond the runs done",
+        )  # fmt: skip
     else:
         state = state_from_fit(law, X_pool, X_target)
     design = greedy_design(law, state, costs, n=n, budget=budget, level=level)
@@ -189,18 +196,21 @@ def suggest_command(
         "residual_sd": design.residual_sd,
         "discrepancy": None if discrepancy is None else vars(discrepancy),
         "candidates_outside_shape_range": outside,
+        "targets_beyond_runs": beyond,
         "runs": chosen.to_dict(orient="records"),
     }
     console = out_console(json_out)
     emit(
         payload, json_out,
-        lambda: _print_design(console, design, chosen, variables, level, law.objective, outside),
+        lambda: _print_design(
+            console, design, chosen, variables, level, law.objective, outside, beyond
+        ),
     )  # fmt: skip
 
 
 def _print_design(
     console: Any, design: Any, chosen: pd.DataFrame, variables: list[str], level: float,
-    objective: str, outside: int,
+    objective: str, outside: int, beyond: str | None,
 ) -> None:  # fmt: skip
     from rich.table import Table
 
@@ -230,6 +240,8 @@ def _print_design(
             "runs done (farther from the line scaling the runs up to the targets): the law "
             "would be extrapolated sideways there"
         )
+    if beyond is not None:
+        console.print(f"note: {escape(beyond)}")
 
 
 @bench_app.command("design")

@@ -18,6 +18,8 @@ import pandas as pd
 from scalinglab.display import printable
 from scalinglab.laws.base import FloatArray
 
+PREFIX = "beyond the fitted data"  # how a note starts (`suggest`: beyond the runs done)
+
 
 def x_range(variables: Sequence[str], X: FloatArray) -> dict[str, list[float]]:
     """{variable: [smallest, largest]} of the fitted inputs, for the fit file; a variable with
@@ -50,7 +52,10 @@ def _bounds(doc: Mapping[str, Any], name: str) -> tuple[float, float] | None:
 
 
 def range_note(
-    doc: Mapping[str, Any], values: Mapping[str, float], labels: Mapping[str, str] | None = None
+    doc: Mapping[str, Any],
+    values: Mapping[str, float],
+    labels: Mapping[str, str] | None = None,
+    prefix: str = PREFIX,
 ) -> str | None:
     """How far the values lie outside the fit's range, e.g. "beyond the fitted data: N_opt =
     9.72e+10 is 0.78 decades above the largest params (1.62e+10)", or None when every value lies
@@ -73,10 +78,12 @@ def range_note(
         parts.append(
             f"{label} = {value:.3g} is {size} {unit} {where} {printable(name)} ({edge:.3g})"
         )
-    return "beyond the fitted data: " + "; ".join(parts) if parts else None
+    return f"{prefix}: " + "; ".join(parts) if parts else None
 
 
-def points_note(doc: Mapping[str, Any], names: Sequence[str], X: FloatArray) -> str | None:
+def points_note(
+    doc: Mapping[str, Any], names: Sequence[str], X: FloatArray, prefix: str = PREFIX
+) -> str | None:
     """`range_note` for the rows of X (columns `names`): per column, the value lying farthest
     outside the fit's range, in decades."""
     values = {}
@@ -87,4 +94,4 @@ def points_note(doc: Mapping[str, Any], names: Sequence[str], X: FloatArray) -> 
             continue
         above, below = math.log(column.max() / bounds[1]), math.log(bounds[0] / column.min())
         values[name] = float(column.max() if above >= below else column.min())
-    return range_note(doc, values)
+    return range_note(doc, values, prefix=prefix)

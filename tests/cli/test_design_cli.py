@@ -235,3 +235,6 @@ def test_the_readme_suggest_example_reproduces_from_its_input_script(
     first = payload["runs"][0]
     assert (f"{first['N']:.3g}", f"{first['D']:.3g}") == ("4.25e+08", "1.05e+10")
     assert payload["candidates_outside_shape_range"] == 1
+    assert payload["targets_beyond_runs"].startswith(
+        "the targets lie beyond the runs done: N = 1.62e+10 is 0.73 decades above the largest N"
+    )
