@@ -179,7 +179,7 @@ def fit_command(
       scalinglab fit runs.csv --formula "E + A/params**alpha" --y loss
         --formula "F + B/params**alpha" --y error --json fit.json
     """
-    from scalinglab.cli.ranges import x_range
+    from scalinglab.cli.ranges import range_note, x_range
     from scalinglab.cli.selection import parse_candidates, parse_target, print_selection
     from scalinglab.io import numeric_columns, read_table
     from scalinglab.laws import get_law
@@ -273,17 +273,19 @@ def fit_command(
             else:
                 model.fit(X, values)
     doc = fit_document(model, columns, y_name, where, x_range(columns, X))
-    at_target = None if target_x is None else _prediction_at(model, target_x, level)
+    at_target, beyond = None, None
+    if target_x is not None:
+        at_target = _prediction_at(model, target_x, level)
+        doc["target_prediction"] = {"x": target_x, **at_target}
+        beyond = range_note(doc, {columns[0]: target_x})
     if auto:
         doc["selection"] = selection.to_dict()
-    if at_target is not None:
-        doc["target_prediction"] = {"x": target_x, **at_target}
 
     def render() -> None:
         if auto:
             print_selection(selection, model, level)
         print_fit(model, columns, y_name, smallest=float(X[:, 0].min()))
-        if at_target is not None:
+        if at_target is not None and target_x is not None:
             lo, hi = at_target["interval"]
             console.print(
                 f"predicted {escape(y_name)} at {escape(columns[0])} = {num(target_x, '.4g')} "
@@ -291,6 +293,8 @@ def fit_command(
                 f"({level:.0%} interval {span((lo, hi), '.6g')})",
                 highlight=False,
             )
+            if beyond is not None:
+                console.print(f"[dim]note:[/] {escape(beyond)}")
 
     emit(doc, json_out, render)
 
@@ -376,8 +380,10 @@ def _parse_at(at: list[str], names: list[str]) -> np.ndarray:
                 fail(f"--at: {key} has no value (in {part!r}); give {key}=VALUE")
             if key in values:
                 fail(f"--at: {key} is given twice; give each variable once (v1;v2 for several)")
-            entries = [v.strip() for v in raw.strip(" ;").split(";")]
-            if "" in entries:  # "1;;2" is a typo that would pair the variables' values wrongly
+            body = raw.strip()
+            body = body[:-1] if body.endswith(";") else body  # one trailing ';' is harmless
+            entries = [v.strip() for v in body.split(";")]
+            if "" in entries:  # ";1" or "1;;2": a typo that would pair the values wrongly
                 fail(f"--at: {key} has an empty entry between ';' (in {part!r}); give v1;v2;v3")
             try:
                 values[key] = [float(v) for v in entries]

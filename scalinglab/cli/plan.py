@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import importlib
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -51,7 +53,24 @@ def _parse_sizes(text: str) -> list[float]:
             fail(f"--model-sizes takes comma-separated numbers, got {part!r}")
     if not sizes:
         fail("--model-sizes needs at least one model size, e.g. 4e8,1e9,1e10")
+    for size in sizes:
+        if not (math.isfinite(size) and size >= 1):
+            fail(f"--model-sizes: a model has at least one parameter, got {size:g}")
     return sizes
+
+
+def _check_rows(frame: Any) -> None:
+    """Every projected row finite, with at least one token (a size far outside what the law
+    or lines were fitted on can overflow, or need under one token)."""
+    import numpy as np
+
+    for rec in frame.to_dict(orient="records"):
+        flops, tokens = float(rec["flops"]), float(rec["tokens"])
+        if not (np.isfinite(flops) and np.isfinite(tokens) and tokens >= 1):
+            fail(
+                f"--model-sizes: a model of {rec['params']:.3g} parameters gives {flops:.3g} "
+                f"FLOPs and {tokens:.3g} tokens; ask for sizes near the runs fitted"
+            )
 
 
 def _load_flop_function(spec: str) -> FlopFunction:
@@ -76,6 +95,17 @@ def _load_flop_function(spec: str) -> FlopFunction:
     return function
 
 
+def _finite_float(value: Any) -> float | None:
+    """A JSON number as a finite float, else None (text, null, NaN, or an integer too large)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        out = float(value)
+    except OverflowError:
+        return None
+    return out if math.isfinite(out) else None
+
+
 def _allocation_lines(path: Path) -> tuple[AllocationLines, dict[str, Any]] | None:
     """The N_opt(C), D_opt(C) lines if `path` holds an `isoflop --json` result (with the
     result's range of budgets as an `x_range` of "compute", for `cli.ranges`), else None."""
@@ -90,7 +120,7 @@ def _allocation_lines(path: Path) -> tuple[AllocationLines, dict[str, Any]] | No
         return None
     rows = doc.get("budgets") or doc.get("points") or []  # isoflop's budgets, envelope's runs
     compute = [r.get("compute") for r in rows if isinstance(r, dict)]
-    finite = [float(c) for c in compute if isinstance(c, int | float) and math.isfinite(c)]
+    finite = [c for c in map(_finite_float, compute) if c is not None]
     ranges = {"compute": [min(finite), max(finite)]} if finite else {}
     return AllocationLines.from_dict(doc), {"x_range": ranges}
 
@@ -116,6 +146,15 @@ def _beyond_data(
 
 def _with_note(items: list[Any], note: str | None) -> list[Any]:
     return items + ([f"[dim]note:[/] {escape(note)}"] if note else [])
+
+
+@contextmanager
+def np_quiet() -> Iterator[None]:
+    """numpy's overflow warnings off: an overflowed row is refused by `_check_rows` instead."""
+    import numpy as np
+
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        yield
 
 
 def _check_sizes(n_opt: float, d_opt: float, what: str) -> None:
@@ -356,7 +395,9 @@ def _plan_lines(
         show(payload, json_out, _with_note([result_table(title, rows, lines.n_line.level)], beyond))
         return
     assert model_sizes is not None
-    frame = projection_table(lines, model_sizes=_parse_sizes(model_sizes))
+    with np_quiet():
+        frame = projection_table(lines, model_sizes=_parse_sizes(model_sizes))
+    _check_rows(frame)
     table = Table()
     for col in ("parameters", "FLOPs", "FLOPs (Gopher units)", "tokens", "tokens/param"):
         table.add_column(col, justify="right")
@@ -506,7 +547,9 @@ def _plan_projection(
 ) -> None:
     from scalinglab.planning import projection_table
 
-    frame = projection_table(law, model_sizes=sizes, flops=flops, level=level)
+    with np_quiet():
+        frame = projection_table(law, model_sizes=sizes, flops=flops, level=level)
+    _check_rows(frame)
     table = Table()
     for col in ("parameters", "FLOPs", "FLOPs (Gopher units)", "tokens", "tokens/param", "loss"):
         table.add_column(col, justify="right")
@@ -607,6 +650,7 @@ def _plan_inference(
         flops=flops,
         level=level,
     )
+    _check_sizes(res.n_opt, res.d_train, f"{inference_tokens:g} inference tokens")
     iv = res.intervals
     table = result_table(
         f"inference-aware plan: loss {res.target_loss:.4g}, {inference_tokens:.4g} inference "

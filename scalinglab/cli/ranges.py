@@ -47,7 +47,10 @@ def _bounds(doc: Mapping[str, Any], name: str) -> tuple[float, float] | None:
         return None
     if not all(isinstance(b, int | float) and not isinstance(b, bool) for b in bounds):
         return None
-    lo, hi = float(bounds[0]), float(bounds[1])
+    try:
+        lo, hi = float(bounds[0]), float(bounds[1])
+    except OverflowError:  # a JSON integer of hundreds of digits
+        return None
     return (lo, hi) if 0 < lo <= hi < math.inf else None
 
 
@@ -67,10 +70,11 @@ def range_note(
         if bounds is None or not (math.isfinite(value) and value > 0):
             continue
         lo, hi = bounds
+        # differences of logs: a ratio of a subnormal and a large value under- or overflows
         if value > hi:
-            where, decades, edge = "above the largest", math.log10(value / hi), hi
+            where, decades, edge = "above the largest", math.log10(value) - math.log10(hi), hi
         elif value < lo:
-            where, decades, edge = "below the smallest", math.log10(lo / value), lo
+            where, decades, edge = "below the smallest", math.log10(lo) - math.log10(value), lo
         else:
             continue
         label, size = printable((labels or {}).get(name, name)), f"{decades:.2g}"
@@ -92,6 +96,8 @@ def points_note(
         column = X[:, j][np.isfinite(X[:, j]) & (X[:, j] > 0)]
         if bounds is None or not column.size:
             continue
-        above, below = math.log(column.max() / bounds[1]), math.log(bounds[0] / column.min())
-        values[name] = float(column.max() if above >= below else column.min())
+        top, bottom = float(column.max()), float(column.min())
+        above = math.log(top) - math.log(bounds[1])
+        below = math.log(bounds[0]) - math.log(bottom)
+        values[name] = top if above >= below else bottom
     return range_note(doc, values, prefix=prefix)

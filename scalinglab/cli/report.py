@@ -95,8 +95,9 @@ def report_command(
             fail(f"cannot write the report to {out}: {exc.strerror or exc}")
     headline = {k: v for k, v in built.report.headline.items() if k != "cards"}
     cards = built.report.headline.get("cards", [])
-    if cards:  # the page's headline figures, e.g. a fit file's a in N_opt ∝ C^a
-        headline["cards"] = {label: value for label, value in cards}
+    if cards:  # the page's headline figures, e.g. a fit file's a in N_opt ∝ C^a (a list: two
+        # sources may share a label, as fit files of one name in two directories do)
+        headline["cards"] = [{"label": label, "value": value} for label, value in cards]
 
     def render() -> None:
         for label, value in cards:

@@ -353,8 +353,15 @@ def fit_cmd(
         fail(f"--predict-with takes auto or curve, not {predict_with!r}")
     if target is not None and not (math.isfinite(target) and target > 0):
         fail(f"--target must be a shard size (examples) > 0, got {target:g}")
-    if save_fit is not None and save_fit.is_dir():
-        fail(f"--save-fit {save_fit} is a directory; give a file name, e.g. curve.json")
+    if save_fit is not None:
+        if str(save_fit) == "-" or save_fit.is_dir():
+            fail(f"--save-fit {save_fit} is not a file name; give one, e.g. curve.json")
+        if (
+            json_out is not None
+            and str(json_out) != "-"
+            and json_out.resolve() == save_fit.resolve()
+        ):
+            fail(f"--save-fit and --json are both {save_fit}; give them different files")
     with flag_names({"fit_up_to": "--fit-up-to"}):
         result = fit_study(
             load_results(name, storage=storage),
@@ -440,13 +447,20 @@ def _print_study_fit(name: str, result: StudyFit) -> None:
             f"({escape(result.selection.reason)})",
             highlight=False,
         )
+    from scalinglab.cli.ranges import range_note
+
     where = "the target" if result.target is not None else "10x the largest shard"
-    pred, interval = result.predict(result.prediction_target)
+    m = result.prediction_target
+    pred, interval = result.predict(m)
     console.print(
-        f"predicted {y} at m = {num(result.prediction_target, ',.0f')} ({where}): "
+        f"predicted {y} at m = {num(m, ',.0f' if 1 <= m < 1e15 else '.4g')} ({where}): "
         f"[bold]{num(pred, '.4g')}[/] ({result.level:.0%} interval {span(interval, '.4g')})",
         highlight=False,
     )
+    shards = result.best["shard_size"].astype(float)
+    beyond = range_note({"x_range": {"m": [shards.min(), shards.max()]}}, {"m": m})
+    if beyond is not None and result.target is not None:
+        console.print(f"[dim]note:[/] {escape(beyond)}", highlight=False)
     if result.fit_up_to is not None:
         _print_holdout(result, result.fit_up_to)
 

@@ -106,7 +106,8 @@ class Calibration:
         """(lower, upper) around `prediction` at the points x."""
         centre = np.log(np.asarray(prediction, dtype=float).reshape(-1))
         half = self.half_width(x, level)
-        return np.exp(centre - half), np.exp(centre + half)
+        with np.errstate(over="ignore"):  # e^±huge far past the data: the bounds 0 and inf
+            return np.exp(centre - half), np.exp(centre + half)
 
     def to_dict(self) -> dict[str, Any]:
         return {

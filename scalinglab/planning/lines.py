@@ -56,8 +56,8 @@ class PowerLawLine(JsonRecord):
         try:
             exponent, coef = float(data["exponent"]), float(data["coef"])
             lo, hi = (float(v) for v in data.get("exponent_interval", (math.nan, math.nan)))
-        except (TypeError, ValueError):
-            raise ScalingLabError("a power-law line's values must be numbers") from None
+        except (TypeError, ValueError, OverflowError):
+            raise ScalingLabError("a power-law line's values must be finite numbers") from None
         if not (math.isfinite(exponent) and math.isfinite(coef) and coef > 0):
             raise ScalingLabError("a power-law line needs a finite exponent and a coef > 0")
         return cls(

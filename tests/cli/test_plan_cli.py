@@ -316,8 +316,33 @@ def test_plan_from_isoflop_result(tmp_path: Path, capsys: pytest.CaptureFixture[
     )
     code, _, err = run(["plan", str(iso), "--compute", "1e-30"], capsys)
     one_line_error(code, err, "under one")
+    doc["budgets"][0]["compute"] = 10**400  # a hand-edited file: no range, no traceback
+    edited = write(tmp_path / "edited.json", doc)
+    code, out, _ = run(["plan", str(edited), "--compute", "1e22", "--json", "-"], capsys)
+    assert code == 0 and json.loads(out)["n_opt"] > 0
+    code, _, err = run(["plan", str(iso), "--model-sizes", "1e300"], capsys)
+    one_line_error(code, err, "ask for sizes near the runs fitted")
+    doc["n_line"]["exponent"] = 10**400
+    code, _, err = run(["plan", str(write(tmp_path / "e.json", doc)), "--compute", "1e22"], capsys)
+    one_line_error(code, err, "must be finite numbers")
     code, _, err = run(["plan", str(iso), "--target-loss", "2.0"], capsys)
     one_line_error(code, err, "--compute and --model-sizes only")
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--model-sizes", "0.5"], "at least one parameter, got 0.5"),
+        (["--model-sizes", "1e9,inf"], "at least one parameter, got inf"),
+        (["--compute", "1e-10", "--inference-tokens", "1e12"], "under one"),
+        (["--target-loss", "1e4", "--inference-tokens", "1e12"], "under one"),
+    ],
+)
+def test_plans_of_models_under_one_parameter_are_refused(
+    example_fit: Path, args: list[str], needle: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(["plan", str(example_fit), *args], capsys)
+    one_line_error(code, err, needle)
 
 
 def test_plan_flops_function(example_fit: Path, capsys: pytest.CaptureFixture[str]) -> None:

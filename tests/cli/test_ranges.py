@@ -64,3 +64,11 @@ def test_hand_edited_ranges_never_raise(bounds: Any, value: float) -> None:
 @pytest.mark.parametrize("value", [0.0, -1.0, math.nan, math.inf])
 def test_values_off_the_log_scale_are_skipped(value: float) -> None:
     assert range_note(DOC, {"N": value}) is None
+
+
+def test_extreme_numbers_neither_raise_nor_read_as_infinite_decades() -> None:
+    """A bound of 400 digits is no range; a subnormal value is ~314 decades below, not inf."""
+    assert range_note({"x_range": {"N": [1, 10**400]}}, {"N": 1e20}) is None
+    note = points_note(DOC, ["N"], np.array([[1e-320]]))
+    assert note is not None and "is 3.3e+02 decades below the smallest N (1e+06)" in note
+    assert "inf" not in str(range_note(DOC, {"N": 5e-324}))

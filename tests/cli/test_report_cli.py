@@ -101,7 +101,8 @@ def test_report_from_fit_files(tmp_path: Path, capsys: pytest.CaptureFixture[str
     payload = json.loads(capsys.readouterr().out)
     assert payload["kind"] == "fits" and Path(payload["path"]) == out / "index.html"
     # the page's headline figure, β / (α + β) of the Chinchilla fit, is in the JSON too
-    assert payload["cards"] == {f"a in N_opt ∝ C^a ({chin.name})": f"{0.366 / (0.348 + 0.366):.3f}"}
+    a = f"{0.366 / (0.348 + 0.366):.3f}"
+    assert payload["cards"] == [{"label": f"a in N_opt ∝ C^a ({chin.name})", "value": a}]
     html = (out / "index.html").read_text()
     assert "Compute-optimal plan" in html and "data:image/png;base64," in html
     assert html.count("<img ") == 2
