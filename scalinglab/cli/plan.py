@@ -95,20 +95,10 @@ def _load_flop_function(spec: str) -> FlopFunction:
     return function
 
 
-def _finite_float(value: Any) -> float | None:
-    """A JSON number as a finite float, else None (text, null, NaN, or an integer too large)."""
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        return None
-    try:
-        out = float(value)
-    except OverflowError:
-        return None
-    return out if math.isfinite(out) else None
-
-
 def _allocation_lines(path: Path) -> tuple[AllocationLines, dict[str, Any]] | None:
     """The N_opt(C), D_opt(C) lines if `path` holds an `isoflop --json` result (with the
     result's range of budgets as an `x_range` of "compute", for `cli.ranges`), else None."""
+    from scalinglab.cli.ranges import finite_number
     from scalinglab.io import read_json
     from scalinglab.planning.lines import AllocationLines
 
@@ -120,7 +110,7 @@ def _allocation_lines(path: Path) -> tuple[AllocationLines, dict[str, Any]] | No
         return None
     rows = doc.get("budgets") or doc.get("points") or []  # isoflop's budgets, envelope's runs
     compute = [r.get("compute") for r in rows if isinstance(r, dict)]
-    finite = [c for c in map(_finite_float, compute) if c is not None]
+    finite = [c for c in map(finite_number, compute) if c is not None]
     ranges = {"compute": [min(finite), max(finite)]} if finite else {}
     return AllocationLines.from_dict(doc), {"x_range": ranges}
 

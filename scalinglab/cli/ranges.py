@@ -38,20 +38,29 @@ def frame_range(df: pd.DataFrame, variables: Sequence[str]) -> dict[str, list[fl
     return x_range(variables, inputs.to_numpy(dtype=float))
 
 
+def finite_number(value: Any) -> float | None:
+    """A number read from a JSON file as a finite float, else None (text, null, a boolean, NaN,
+    inf, or an integer of hundreds of digits): a hand-edited file may hold anything."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        out = float(value)
+    except OverflowError:
+        return None
+    return out if math.isfinite(out) else None
+
+
 def _bounds(doc: Mapping[str, Any], name: str) -> tuple[float, float] | None:
     """The fit file's [smallest, largest] of a column, when it holds two positive numbers (a
-    range is only read on a log scale; a hand-edited file may hold anything)."""
+    range is only read on a log scale)."""
     ranges = doc.get("x_range")
     bounds = ranges.get(name) if isinstance(ranges, dict) else None
     if not (isinstance(bounds, list) and len(bounds) == 2):
         return None
-    if not all(isinstance(b, int | float) and not isinstance(b, bool) for b in bounds):
+    lo, hi = finite_number(bounds[0]), finite_number(bounds[1])
+    if lo is None or hi is None:
         return None
-    try:
-        lo, hi = float(bounds[0]), float(bounds[1])
-    except OverflowError:  # a JSON integer of hundreds of digits
-        return None
-    return (lo, hi) if 0 < lo <= hi < math.inf else None
+    return (lo, hi) if 0 < lo <= hi else None
 
 
 def range_note(
