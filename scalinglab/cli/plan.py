@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import importlib
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -136,15 +134,6 @@ def _beyond_data(
 
 def _with_note(items: list[Any], note: str | None) -> list[Any]:
     return items + ([f"[dim]note:[/] {escape(note)}"] if note else [])
-
-
-@contextmanager
-def np_quiet() -> Iterator[None]:
-    """numpy's overflow warnings off: an overflowed row is refused by `_check_rows` instead."""
-    import numpy as np
-
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        yield
 
 
 def _check_sizes(n_opt: float, d_opt: float, what: str) -> None:
@@ -385,8 +374,7 @@ def _plan_lines(
         show(payload, json_out, _with_note([result_table(title, rows, lines.n_line.level)], beyond))
         return
     assert model_sizes is not None
-    with np_quiet():
-        frame = projection_table(lines, model_sizes=_parse_sizes(model_sizes))
+    frame = projection_table(lines, model_sizes=_parse_sizes(model_sizes))
     _check_rows(frame)
     table = Table()
     for col in ("parameters", "FLOPs", "FLOPs (Gopher units)", "tokens", "tokens/param"):
@@ -537,8 +525,7 @@ def _plan_projection(
 ) -> None:
     from scalinglab.planning import projection_table
 
-    with np_quiet():
-        frame = projection_table(law, model_sizes=sizes, flops=flops, level=level)
+    frame = projection_table(law, model_sizes=sizes, flops=flops, level=level)
     _check_rows(frame)
     table = Table()
     for col in ("parameters", "FLOPs", "FLOPs (Gopher units)", "tokens", "tokens/param", "loss"):

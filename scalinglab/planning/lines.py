@@ -39,14 +39,16 @@ class PowerLawLine(JsonRecord):
 
     def __call__(self, compute: ArrayLike) -> FloatArray:
         c = np.asarray(compute, dtype=float)
-        return np.asarray(self.coef * c**self.exponent, dtype=float)
+        with np.errstate(over="ignore"):  # far outside the fitted budgets: inf, which callers see
+            return np.asarray(self.coef * c**self.exponent, dtype=float)
 
     def inverse(self, value: ArrayLike) -> FloatArray:
-        """C at which the line reaches `value`."""
+        """C at which the line reaches `value` (inf past float range, as `__call__`)."""
         if self.exponent == 0:
             raise ScalingLabError("cannot invert a power law of compute with exponent 0")
         v = np.asarray(value, dtype=float)
-        return np.asarray((v / self.coef) ** (1.0 / self.exponent), dtype=float)
+        with np.errstate(over="ignore"):
+            return np.asarray((v / self.coef) ** (1.0 / self.exponent), dtype=float)
 
     @classmethod
     def from_dict(cls, data: Any) -> PowerLawLine:
