@@ -27,7 +27,7 @@ from scalinglab.cli.app import (
 )
 from scalinglab.cli.formula import BoundsOption, LogOption, ObjectiveOption, StartsOption
 from scalinglab.display import num, printable, span
-from scalinglab.errors import FitWarning, ScalingLabError
+from scalinglab.errors import FitWarning
 
 # numpy, torch and pandas (via scalinglab.fitting, .io and .laws) are imported inside the commands
 # that use them: `scalinglab --help` and every other command start without them.
@@ -305,11 +305,8 @@ def _prediction_at(model: ScalingLaw, x: float, level: float) -> dict[str, Any]:
     import numpy as np
 
     X = np.array([[x]])
-    try:
-        lo, hi = model.predict_interval(X, level=level)
-        interval = [float(lo[0]), float(hi[0])]
-    except ScalingLabError:
-        interval = [float("nan"), float("nan")]
+    lo, hi = model.predict_interval_or_nan(X, level=level)
+    interval = [float(lo[0]), float(hi[0])]
     return {"prediction": float(model.predict(X)[0]), "interval": interval, "level": level}
 
 

@@ -463,6 +463,17 @@ class ScalingLaw:
         preds = self.predict_draws(X)
         return draw_quantile(preds, (1 - level) / 2), draw_quantile(preds, (1 + level) / 2)
 
+    def predict_interval_or_nan(
+        self, X: ArrayLike, level: float = 0.9
+    ) -> tuple[FloatArray, FloatArray]:
+        """`predict_interval`, with NaN bounds where the fit has no uncertainty estimate (for
+        tables and summaries that show a prediction either way)."""
+        try:
+            return self.predict_interval(X, level)
+        except ScalingLabError:
+            nan = np.full(len(np.asarray(X)), math.nan)
+            return nan, nan.copy()
+
     # ----------------------------------------------------------------------------------------
     # Serialisation
     # ----------------------------------------------------------------------------------------

@@ -31,7 +31,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from numpy.typing import ArrayLike
 
 from scalinglab.errors import FitWarning, ScalingLabError
 from scalinglab.fitting.scores import rmse_log
@@ -190,7 +189,7 @@ class StudyFit:
         """Predicted learning-curve value at m examples (by `predictor`), with its `level`
         interval (NaN bounds when the fit has no uncertainty estimate)."""
         x = np.array([[float(m)]])
-        lo, hi = _interval(self.predictor, x, self.level)
+        lo, hi = self.predictor.predict_interval_or_nan(x, self.level)
         return float(self.predictor.predict(x)[0]), (float(lo[0]), float(hi[0]))
 
     def headline(self) -> dict[str, Any]:
@@ -271,15 +270,6 @@ def _law_dict(law: ScalingLaw) -> dict[str, Any]:
     return out
 
 
-def _interval(law: ScalingLaw, x: ArrayLike, level: float) -> tuple[FloatArray, FloatArray]:
-    """The law's `level` prediction interval at x; NaN where the fit has no uncertainty."""
-    try:
-        return law.predict_interval(x, level)
-    except ScalingLabError:
-        nan = np.full(len(np.asarray(x)), math.nan)
-        return nan, nan.copy()
-
-
 @dataclass(frozen=True)
 class _Uncertainty:
     """What every law of one analysis is fitted with: its bootstrap refits, their seed, and the
@@ -318,7 +308,7 @@ def _holdout(law: ScalingLaw, held: pd.DataFrame, y: str, level: float) -> list[
     by_shard = held.groupby("shard_size", sort=True)[y].agg(["mean", "count"])
     shards = by_shard.index.to_numpy(dtype=float)
     predicted = law.predict(shards[:, None])
-    lo, hi = _interval(law, shards[:, None], level)
+    lo, hi = law.predict_interval_or_nan(shards[:, None], level)
     return [
         HoldoutCheck(
             shard_size=int(m),
