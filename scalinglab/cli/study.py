@@ -376,7 +376,8 @@ def fit_cmd(
         )
     if save_fit is not None:
         _save_predictor(result, save_fit)
-    emit(result.to_dict(), json_out, lambda: _print_study_fit(name, result))
+    doc = result.to_dict()
+    emit(doc, json_out, lambda: _print_study_fit(name, result, doc["headline"]))
 
 
 def _save_predictor(result: StudyFit, path: Path) -> None:
@@ -400,8 +401,9 @@ def check_curve_y(y: str) -> None:
         fail(f"--y must be {', '.join(CURVE_Y_COLUMNS)} or auto, not {y!r}")
 
 
-def _print_study_fit(name: str, result: StudyFit) -> None:
-    """The best-fit model per shard, the curves with their intervals, the checks."""
+def _print_study_fit(name: str, result: StudyFit, headline: dict[str, Any]) -> None:
+    """The best-fit model per shard, the curves with their intervals, the checks, and the
+    prediction of the `headline` (StudyFit.headline)."""
     y = result.y  # "auto" resolved to the task's curve_y
     table = Table(title=f"study {name}: best-fit model per shard", show_edge=False)
     for col in ("seed", "shard", "model size", "params", y):
@@ -450,8 +452,8 @@ def _print_study_fit(name: str, result: StudyFit) -> None:
     from scalinglab.cli.ranges import range_note
 
     where = "the target" if result.target is not None else "10x the largest shard"
-    m = result.prediction_target
-    pred, interval = result.predict(m)
+    m, pred = headline["target"], headline["predicted_at_target"]
+    interval = headline["predicted_at_target_interval"]
     console.print(
         f"predicted {y} at m = {num(m, ',.0f' if 1 <= m < 1e15 else '.4g')} ({where}): "
         f"[bold]{num(pred, '.4g')}[/] ({result.level:.0%} interval {span(interval, '.4g')})",

@@ -197,7 +197,9 @@ class StudyFit:
         at 10× the largest fitted shard and at the target (the same shard size without one)."""
         largest = self.largest_shard
         pred, (lo, hi) = self.predict(10 * largest)
-        at_target, (t_lo, t_hi) = self.predict(self.prediction_target)
+        at_target, (t_lo, t_hi) = (
+            (pred, (lo, hi)) if self.target is None else self.predict(self.target)
+        )
         return {
             "study": self.name,
             "task": self.task,
