@@ -12,10 +12,19 @@ seed grid first: the `seed_shards` smallest shards at every model size. Then, ro
    is the model-robust one of scalinglab.planning.design: variance plus the law's misfit,
    z·sqrt(MSE) on the log scale. Its relative width (hi − lo) / prediction is recorded with the
    training FLOPs spent so far;
-4. the study stops when that width is below `target_rel_width`, the `[budget] total_flops` is
-   spent, or no cell is left; else `greedy_design` picks the next `runs_per_round` cells among
-   those not run and within the range of shapes (examples per parameter) of the cells done and
-   the target (planning.design.within_shape_range, as `suggest`), within what is left of the
+4. when that width is below `target_rel_width`, the study checks the law before it stops: a
+   confirmation round runs one cell (`confirmation_cell`: the cell not run, other than the
+   target's own, nearest the target in the design's standardised log inputs, inside the range
+   of shapes and within the budget left), with the law's prediction and 90% interval there
+   recorded before it runs (Montgomery, Design and Analysis of Experiments: a confirmation
+   experiment). Inside it, the study stops; outside, the cell joins the fit and rounds go on.
+   A law can fit every cell done and still miss the target by many of its σ when nothing done
+   lies near it (the lm benchmark, docs/design-log.md); the confirmation cell is where that
+   shows. The study also stops when the `[budget] total_flops` is spent or no cell is left
+   (or none qualifies to confirm, said so); else `greedy_design` picks the next
+   `runs_per_round` cells among those not run and within the range of shapes (examples per
+   parameter) of the cells done and the target (planning.design.within_shape_range, as
+   `suggest`), within what is left of the
    budget (cost: estimated training FLOPs of the cell — FLOPs per example of its model times
    the examples it will see, the upper 90% bound of a regression on the shard size over the
    trials done — times its trials and seeds), and they are queued as ordinary trials.
@@ -43,7 +52,12 @@ import pandas as pd
 from scalinglab.errors import ScalingLabError
 from scalinglab.fitting.objectives import LOG_OBJECTIVES
 from scalinglab.laws.formula import FormulaLaw
-from scalinglab.planning.design import greedy_design, state_from_runs, within_shape_range
+from scalinglab.planning.design import (
+    greedy_design,
+    standardised_inputs,
+    state_from_runs,
+    within_shape_range,
+)
 from scalinglab.study.config import ADAPTIVE_VARIABLES, StudyConfig
 from scalinglab.study.storage import shard_study_name
 from scalinglab.tasks.base import Task
@@ -69,10 +83,28 @@ class Round:
     hi: float | None = None
     rel_width: float | None = None
     params: dict[str, float] = field(default_factory=dict)
+    # A confirmation round's one cell: the law's prediction and 90% interval there, recorded
+    # before it ran ({"prediction", "lo", "hi"}), and, once it ran, its value and the verdict.
+    confirms: dict[str, float] | None = None
+    confirmed: bool | None = None
 
     @property
     def evaluated(self) -> bool:
         return self.rel_width is not None
+
+    def check(self) -> str:
+        """A confirmation round's verdict in words ('' for other rounds): the value measured
+        against the 90% interval the law predicted before the cell ran."""
+        c = self.confirms
+        if c is None:
+            return ""
+        interval = f"{c['lo']:.4g} - {c['hi']:.4g}"
+        if self.confirmed is None:
+            return f"confirmation: to run (90% {interval})"
+        if "value" not in c:
+            return f"confirmation: failed to train (90% {interval})"
+        verdict = "inside" if self.confirmed else "outside"
+        return f"confirmation: {c['value']:.4g}, {verdict} {interval}"
 
 
 @dataclass
@@ -109,18 +141,19 @@ class Plan:
         return [c for r in self.rounds for c in r.cells]
 
     def table(self) -> pd.DataFrame:
-        """round, cells, spent FLOPs, prediction, interval and its relative width."""
+        """round, cells, spent FLOPs, prediction, interval, its relative width, and a confirmation
+        round's verdict."""
         return pd.DataFrame(
             [
                 {
                     "round": r.number, "cells": len(r.cells), "cells_done": r.cells_done,
                     "spent_flops": r.spent_flops, "prediction": r.prediction, "lo": r.lo,
-                    "hi": r.hi, "rel_width": r.rel_width,
+                    "hi": r.hi, "rel_width": r.rel_width, "check": r.check(),
                 }
                 for r in self.rounds
             ],
             columns=["round", "cells", "cells_done", "spent_flops", "prediction", "lo", "hi",
-                     "rel_width"],
+                     "rel_width", "check"],
         )  # fmt: skip
 
 
@@ -309,6 +342,24 @@ def cell_costs(config: StudyConfig, task: Task, df: pd.DataFrame, cells: list[Ce
     return np.asarray(out, dtype=float)
 
 
+def confirmation_cell(
+    X_done: np.ndarray, X_candidates: np.ndarray, X_target: np.ndarray, affordable: np.ndarray
+) -> int | None:
+    """Index of the confirmation cell among the candidates: the affordable one nearest the
+    target in the design's standardised log inputs (planning.design.standardised_inputs, scaled
+    by the cells done); None when none is affordable."""
+    if not affordable.any():
+        return None
+    Z = standardised_inputs(np.vstack([X_candidates, X_target]), X_done)
+    distance = np.linalg.norm(Z[:-1] - Z[-1], axis=1)
+    return int(np.argmin(np.where(affordable, distance, np.inf)))
+
+
+def confirmation_value(cells: pd.DataFrame, cell: Cell) -> float | None:
+    row = cells[(cells["shard_size"] == cell[0]) & (cells["model_size"] == cell[1])]
+    return float(row["y"].iloc[0]) if len(row) else None
+
+
 def target_model_size(config: StudyConfig, task: Task) -> int:
     target = config.search.target
     assert target is not None
@@ -405,24 +456,61 @@ def advance(
         current.prediction, current.lo, current.hi = interval.prediction, interval.lo, interval.hi
         current.rel_width = interval.rel_width
         current.params = {k: float(v) for k, v in law.params_.items()}
-        if interval.rel_width <= search.target_rel_width:
-            return stop(
-                f"the target's 90% interval is {interval.rel_width:.3g} of the prediction "
-                f"(<= target_rel_width {search.target_rel_width:g})"
+        if current.confirms is not None:
+            value = confirmation_value(cells, current.cells[0])
+            if value is not None:  # None: the cell's trials failed, so nothing is confirmed
+                current.confirms["value"] = value
+            current.confirmed = value is not None and (
+                current.confirms["lo"] <= value <= current.confirms["hi"]
             )
+        narrow = interval.rel_width <= search.target_rel_width
+        width = (
+            f"the target's 90% interval is {interval.rel_width:.3g} of the prediction "
+            f"(<= target_rel_width {search.target_rel_width:g})"
+        )
+        if narrow and current.confirmed:
+            c = current.confirms
+            assert c is not None
+            shard, model = current.cells[0]
+            return stop(
+                f"{width}, confirmed: cell ({shard}, {model}) measured {c['value']:.4g}, inside "
+                f"the 90% interval {c['lo']:.4g} - {c['hi']:.4g} predicted before it ran"
+            )
+        unconfirmed = f"; {width}, not confirmed" if narrow else ""
         if budget is not None and (spent >= budget or budget_spent):
-            return stop(f"the FLOP budget is spent ({spent:.3g} of {budget:.3g})")
+            return stop(f"the FLOP budget is spent ({spent:.3g} of {budget:.3g}){unconfirmed}")
         if not remaining:
-            return stop("every grid cell within the range of shapes has run")
+            return stop(f"every grid cell within the range of shapes has run{unconfirmed}")
         cost = cell_costs(config, task, df, remaining)
         left = None if budget is None else budget - spent
+        if narrow:
+            own = (search.target.examples, size)
+            affordable = np.array([
+                cell != own and (left is None or c <= left)
+                for cell, c in zip(remaining, cost, strict=True)
+            ])  # fmt: skip
+            pick = confirmation_cell(X_done, X_cand, X_target, affordable)
+            if pick is None:
+                return stop(f"{width}, not confirmed: no cell to confirm it fits the budget left")
+            check, _ = target_interval(law, cells, X_cand[pick : pick + 1])
+            nxt_round = Round(
+                current.number + 1, [remaining[pick]],
+                confirms={"prediction": check.prediction, "lo": check.lo, "hi": check.hi},
+            )  # fmt: skip
+            return _queue(config, storage, plan, nxt_round)
         design = greedy_design(law, state, cost, n=search.runs_per_round, budget=left)
         if not design.steps:
             why = "fits in the FLOP budget left" if left is not None else "narrows the interval"
             return stop(f"no cell left {why}")
         chosen = [remaining[s.row] for s in design.steps]
-    nxt_round = Round(current.number + 1, chosen)
+    return _queue(config, storage, plan, Round(current.number + 1, chosen))
+
+
+def _queue(
+    config: StudyConfig, storage: optuna.storages.BaseStorage, plan: Plan, nxt_round: Round
+) -> Step:
+    """Record the next round in the plan, then queue its cells."""
     plan.rounds.append(nxt_round)
     write_plan(config, storage, plan)  # first the plan, then the queue: a kill between resumes
-    queue_cells(config, storage, chosen)
+    queue_cells(config, storage, nxt_round.cells)
     return Step("queued", nxt_round)

@@ -147,3 +147,88 @@ def test_target_model_size(tmp_path: Path, key: str) -> None:
     else:
         gaps = {s: abs(np.log(task.flops_per_example(s) * 4096 / 1e9)) for s in (4, 8, 16)}
         assert size == min(gaps, key=lambda s: gaps[s])
+
+
+def test_a_width_met_is_confirmed_by_one_cell_near_the_target(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With a width any fit meets, the study does not stop on the seed grid's fit: it runs one
+    confirmation cell near the target, with the law's interval there recorded first, and stops
+    only when a confirmation cell lands inside its interval."""
+    path = tmp_path / "c.toml"
+    path.write_text(_toml("confirm", "adaptive").replace("target_rel_width = 0.001",
+                                                         "target_rel_width = 100"))  # fmt: skip
+    url = f"sqlite:///{tmp_path}/c.db"
+    done = run_study(path, storage=url, workers=1, progress=False)
+    config = load_config(path)
+    plan = read_plan(config, open_storage(url))
+    assert done.finished and plan is not None and plan.stopped
+    assert plan.rounds[0].confirms is None and plan.rounds[0].rel_width is not None
+    checks = plan.rounds[1:]
+    assert checks and all(r.confirms is not None and len(r.cells) == 1 for r in checks)
+    from scalinglab.study.adaptive import cell_values
+    from scalinglab.study.results import results_frame
+
+    cells = cell_values(results_frame(config, open_storage(url)), "best_val_loss")
+    for r in checks:
+        (shard, model), c = r.cells[0], r.confirms
+        assert c is not None and (shard, model) != (4096, 16)  # never the target's own cell
+        assert c["lo"] < c["prediction"] < c["hi"]
+        value = float(cells[(cells.shard_size == shard) & (cells.model_size == model)]["y"].iloc[0])
+        assert c["value"] == pytest.approx(value)
+        assert r.confirmed == (c["lo"] <= value <= c["hi"])
+        assert ("inside" if r.confirmed else "outside") in r.check()
+    # It stopped on a confirmed width, or said why it could not confirm.
+    if checks[-1].confirmed:
+        assert "confirmed: cell" in plan.stopped and all(not r.confirmed for r in checks[:-1])
+    else:
+        assert "not confirmed" in plan.stopped
+    # The first confirmation cell is the one nearest the target among those not run (within
+    # the range of shapes), in the design's standardised log inputs.
+    task = get_task(config.task.name, **config.task.options)
+    seed = plan.rounds[0].cells
+    rest = [(s, m) for s in config.shard_sizes() for m in (4, 8, 16)
+            if (s, m) not in seed and (s, m) != (4096, 16)]  # fmt: skip
+
+    def xs(cs: list[tuple[int, int]]) -> np.ndarray:
+        return np.array([[float(s), float(task.n_params(m))] for s, m in cs])
+
+    target = xs([(4096, 16)])
+    rest = [c for c, ok in zip(rest, within_shape_range(xs(seed), xs(rest), target),
+                               strict=True) if ok]  # fmt: skip
+    from scalinglab.planning.design import standardised_inputs
+
+    Z = standardised_inputs(np.vstack([xs(rest), target]), xs(seed))
+    nearest = rest[int(np.argmin(np.linalg.norm(Z[:-1] - Z[-1], axis=1)))]
+    assert checks[0].cells[0] == nearest
+    # `study status` shows each confirmation's verdict
+    from scalinglab.cli import run_app
+
+    capsys.readouterr()
+    assert run_app(["study", "status", "confirm", "--storage", url]) == 0
+    out = capsys.readouterr().out
+    shard, model = checks[0].cells[0]
+    verdict = "inside" if checks[0].confirmed else "outside"
+    assert (
+        f"round 1 confirms at ({shard:,}, {model}): {checks[0].confirms['value']:.4g}, {verdict}"
+        in out
+    )
+
+
+def test_confirmation_cell_and_plan_round_trip() -> None:
+    from scalinglab.study.adaptive import Plan, confirmation_cell
+
+    done = np.array([[100.0, 10.0], [200.0, 10.0], [100.0, 40.0], [200.0, 40.0]])
+    cands = np.array([[400.0, 40.0], [800.0, 40.0], [400.0, 10.0]])
+    target = np.array([[1600.0, 40.0]])
+    assert confirmation_cell(done, cands, target, np.array([True, True, True])) == 1
+    assert confirmation_cell(done, cands, target, np.array([True, False, True])) == 0
+    assert confirmation_cell(done, cands, target, np.array([False, False, False])) is None
+    plan = Plan([Round(0, [(100, 4)]), Round(1, [(800, 16)], confirms={
+        "prediction": 1.0, "lo": 0.9, "hi": 1.1, "value": 1.2}, confirmed=False)])  # fmt: skip
+    again = Plan.from_json(plan.to_json())
+    assert again == plan and again.rounds[1].check() == "confirmation: 1.2, outside 0.9 - 1.1"
+    old = plan.to_json()
+    for r in old["rounds"]:  # a plan written before confirmations existed
+        r.pop("confirms"), r.pop("confirmed")
+    assert Plan.from_json(old).rounds[1].confirms is None
