@@ -1,4 +1,5 @@
-"""How a number looks in a table, in the terminal and in the HTML report: one formatter.
+"""How a number looks in a table, in the terminal and in the HTML report: one formatter, and one
+note of how far a number lies beyond a fitted range (`beyond`).
 
 A missing value (None, NaN) is always MISSING ("–"), an infinite one "∞" or "−∞"; everything else
 is formatted with a format spec (".4g" by default; ".3f", ".1%", "+.1%", ",.0f" ...). Plain
@@ -12,6 +13,7 @@ import re
 from typing import Any
 
 MISSING = "–"  # the one spelling of a missing value (an en dash)
+BEYOND_DATA = "beyond the fitted data"  # how a note on an extrapolation starts (`beyond`)
 
 
 def num(value: Any, spec: str = ".4g") -> str:
@@ -41,17 +43,38 @@ def span(bounds: Any, spec: str = ".4g") -> str:
 
 
 # C0/C1 control characters and the bidirectional overrides: printed raw, a name from a file
-# could move the cursor, recolour the terminal or reverse the text around it
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# could move the cursor, recolour the terminal or reverse the text around it. Lone surrogates
+# (a JSON file's "\ud800") cannot be written as UTF-8 at all: printing one raises.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def beyond(label: str, value: float, name: str, lo: float, hi: float) -> str | None:
+    """How far `value` (called `label`) lies outside [lo, hi], the fitted range of column
+    `name`, in decades: "N_opt = 9.72e+10 is 0.78 decades above the largest params (1.62e+10)";
+    None within the range or off the log scale (not a positive finite number)."""
+    if not (math.isfinite(value) and value > 0):
+        return None
+    # differences of logs: a ratio of a subnormal and a large value under- or overflows
+    if value > hi:
+        where, decades, edge = "above the largest", math.log10(value) - math.log10(hi), hi
+    elif value < lo:
+        where, decades, edge = "below the smallest", math.log10(lo) - math.log10(value), lo
+    else:
+        return None
+    size = f"{decades:.2g}"
+    unit = "decade" if size == "1" else "decades"
+    return (
+        f"{printable(label)} = {value:.3g} is {size} {unit} {where} {printable(name)} ({edge:.3g})"
+    )
 
 
 def printable(text: str, limit: int | None = None) -> str:
-    """`text` with control and bidirectional-override characters shown as escapes (\\x1b,
-    \\u202e), cut to `limit` characters with "…" when longer."""
+    """`text` with control, bidirectional-override and lone surrogate characters shown as
+    escapes (\\x1b, \\u202e, \\ud800), cut to `limit` characters with "…" when longer."""
     shown = _UNPRINTABLE.sub(lambda m: ascii(m.group())[1:-1], text)
     if limit is not None and len(shown) > limit:
         shown = shown[: limit - 1] + "…"
     return shown
 
 
-__all__ = ["MISSING", "num", "printable", "span"]
+__all__ = ["BEYOND_DATA", "MISSING", "beyond", "num", "printable", "span"]

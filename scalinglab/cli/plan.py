@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from scalinglab.cli.app import (
@@ -22,7 +21,7 @@ from scalinglab.cli.app import (
     fail,
     flag_names,
 )
-from scalinglab.cli.tables import result_table, show, titled
+from scalinglab.cli.tables import result_table, show, titled, with_note
 from scalinglab.display import num, span
 from scalinglab.errors import ScalingLabError
 
@@ -115,25 +114,17 @@ def _allocation_lines(path: Path) -> tuple[AllocationLines, dict[str, Any]] | No
 
 # How plan's notes name a compute-optimal N and D (`_beyond_data`)
 OPTIMUM_LABELS = {"params": "N_opt", "tokens": "D_opt"}
+INFERENCE_LABELS = {"params": "N_opt", "tokens": "D_train"}  # the inference-aware plan's
 
 
 def _beyond_data(
     law: ScalingLaw, doc: dict[str, Any], values: dict[str, float], labels: dict[str, str]
 ) -> str | None:
-    """`cli.ranges.range_note` for values keyed by the law's variables (params, tokens): how
-    far past the fitted data an answer lies, named by the columns the law was fitted on."""
-    from scalinglab.cli.ranges import range_note
+    """`cli.ranges.law_note` for values keyed by the law's variables (params, tokens): how far
+    past the fitted data an answer lies, named by the columns the law was fitted on."""
+    from scalinglab.cli.ranges import law_note
 
-    columns = doc.get("x")
-    if isinstance(columns, list) and len(columns) == len(law.variables):
-        column = dict(zip(law.variables, map(str, columns), strict=True))
-        values = {column.get(k, k): v for k, v in values.items()}
-        labels = {column.get(k, k): v for k, v in labels.items()}
-    return range_note(doc, values, labels)
-
-
-def _with_note(items: list[Any], note: str | None) -> list[Any]:
-    return items + ([f"[dim]note:[/] {escape(note)}"] if note else [])
+    return law_note(doc, law.variables, values, labels)
 
 
 def _check_sizes(n_opt: float, d_opt: float, what: str) -> None:
@@ -292,6 +283,7 @@ def plan_command(
         if inference_tokens is not None:
             _plan_inference(
                 law,
+                doc,
                 flops=flops,
                 inference_tokens=inference_tokens,
                 compute=compute,
@@ -303,6 +295,7 @@ def plan_command(
             assert compute is not None
             _plan_data_constrained(
                 law,
+                doc,
                 flops=flops,
                 compute=compute,
                 unique_tokens=unique_tokens,
@@ -344,6 +337,7 @@ def _plan_lines(
     model_sizes: str | None,
     json_out: Path | None,
 ) -> None:
+    from scalinglab.cli.ranges import range_note
     from scalinglab.planning import projection_table
 
     if compute is not None:
@@ -368,10 +362,8 @@ def _plan_lines(
             "a": lines.a,
             "b": lines.b,
         }
-        from scalinglab.cli.ranges import range_note
-
         payload["beyond_data"] = beyond = range_note(fitted, {"compute": compute}, {"compute": "C"})
-        show(payload, json_out, _with_note([result_table(title, rows, lines.n_line.level)], beyond))
+        show(payload, json_out, with_note([result_table(title, rows, lines.n_line.level)], beyond))
         return
     assert model_sizes is not None
     frame = projection_table(lines, model_sizes=_parse_sizes(model_sizes))
@@ -391,8 +383,12 @@ def _plan_lines(
         "query": "model_sizes",
         "rows": [{k: float(v) for k, v in r.items()} for r in frame.to_dict(orient="records")],
     }
+    # as _plan_projection: the note is about the largest model asked
+    largest = float(frame["flops"].to_numpy()[frame["params"].to_numpy().argmax()])
+    beyond = range_note(fitted, {"compute": largest}, {"compute": "C (of the largest N asked)"})
+    payload["beyond_data"] = beyond
     title = "compute-optimal budgets per model size from fitted lines (Hoffmann 2022 Table 3)"
-    show(payload, json_out, [titled(title, table)])
+    show(payload, json_out, with_note([titled(title, table)], beyond))
 
 
 def _gopher(units: float) -> str:
@@ -443,7 +439,7 @@ def _plan_compute(
         "beyond_data": beyond,
     }
     items = [table, _source_note(alloc.interval_source, alloc.n_draws)]
-    show(payload, json_out, _with_note(items, beyond))
+    show(payload, json_out, with_note(items, beyond))
 
 
 def _plan_target_loss(
@@ -480,7 +476,7 @@ def _plan_target_loss(
     show(
         {"query": "target_loss", **res.to_dict(), "beyond_data": beyond},
         json_out,
-        _with_note(notes, beyond),
+        with_note(notes, beyond),
     )
 
 
@@ -511,7 +507,7 @@ def _plan_curve(
         )
     beyond = _beyond_data(law, doc, {res.variable: res.value}, {})
     payload = {"query": query, **res.to_dict(), "beyond_data": beyond}
-    show(payload, json_out, _with_note(notes, beyond))
+    show(payload, json_out, with_note(notes, beyond))
 
 
 def _plan_projection(
@@ -561,11 +557,12 @@ def _plan_projection(
     )
     payload["beyond_data"] = beyond
     title = f"compute-optimal budgets and tokens per model size ({law.name}; Hoffmann 2022 Table 3)"
-    show(payload, json_out, _with_note([titled(title, table)], beyond))
+    show(payload, json_out, with_note([titled(title, table)], beyond))
 
 
 def _plan_data_constrained(
     law: ScalingLaw,
+    doc: dict[str, Any],
     *,
     flops: FlopModel,
     compute: float,
@@ -586,6 +583,8 @@ def _plan_data_constrained(
         r_d_star=r_d_star,
         r_n_star=r_n_star,
     )
+    # The library's search keeps N and D at one or more; checked here as for every plan kind.
+    _check_sizes(res.n_opt, res.d_opt, f"C = {compute:.4g} FLOPs")
     iv = res.intervals
     table = result_table(
         f"data-constrained plan: C = {compute:.4g} FLOPs, U = {unique_tokens:.4g} unique tokens "
@@ -604,11 +603,17 @@ def _plan_data_constrained(
     notes: list[Any] = [table]
     if res.note:
         notes.append(f"[yellow]note:[/] {res.note}")
-    show({"query": "data_constrained", **res.to_dict()}, json_out, notes)
+    values = {"params": res.n_opt, "tokens": res.d_opt}
+    if "unique_tokens" in law.variables:  # a data_constrained fit saw a range of U too
+        values["unique_tokens"] = unique_tokens
+    beyond = _beyond_data(law, doc, values, {**OPTIMUM_LABELS, "unique_tokens": "U"})
+    payload = {"query": "data_constrained", **res.to_dict(), "beyond_data": beyond}
+    show(payload, json_out, with_note(notes, beyond))
 
 
 def _plan_inference(
     law: ScalingLaw,
+    doc: dict[str, Any],
     *,
     flops: FlopModel,
     inference_tokens: float,
@@ -645,4 +650,6 @@ def _plan_inference(
         ],
         level,
     )
-    show({"query": "inference", **res.to_dict()}, json_out, [table])
+    beyond = _beyond_data(law, doc, {"params": res.n_opt, "tokens": res.d_train}, INFERENCE_LABELS)
+    payload = {"query": "inference", **res.to_dict(), "beyond_data": beyond}
+    show(payload, json_out, with_note([table], beyond))

@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scalinglab.display import printable
+from scalinglab.display import BEYOND_DATA, beyond
 from scalinglab.laws.base import FloatArray
 
-PREFIX = "beyond the fitted data"  # how a note starts (`suggest`: beyond the runs done)
+PREFIX = BEYOND_DATA  # how a note starts (`suggest`: beyond the runs done)
 
 
 def x_range(variables: Sequence[str], X: FloatArray) -> dict[str, list[float]]:
@@ -76,22 +76,28 @@ def range_note(
     parts = []
     for name, value in values.items():
         bounds = _bounds(doc, name)
-        if bounds is None or not (math.isfinite(value) and value > 0):
-            continue
-        lo, hi = bounds
-        # differences of logs: a ratio of a subnormal and a large value under- or overflows
-        if value > hi:
-            where, decades, edge = "above the largest", math.log10(value) - math.log10(hi), hi
-        elif value < lo:
-            where, decades, edge = "below the smallest", math.log10(lo) - math.log10(value), lo
-        else:
-            continue
-        label, size = printable((labels or {}).get(name, name)), f"{decades:.2g}"
-        unit = "decade" if size == "1" else "decades"
-        parts.append(
-            f"{label} = {value:.3g} is {size} {unit} {where} {printable(name)} ({edge:.3g})"
-        )
+        part = beyond((labels or {}).get(name, name), value, name, *bounds) if bounds else None
+        if part is not None:
+            parts.append(part)
     return f"{prefix}: " + "; ".join(parts) if parts else None
+
+
+def law_note(
+    doc: Mapping[str, Any],
+    variables: Sequence[str],
+    values: Mapping[str, float],
+    labels: Mapping[str, str] | None = None,
+) -> str | None:
+    """`range_note` for values keyed by a law's variables (params, tokens): the fit file's `x`
+    names the columns the law was fitted on, which key its x_range (a law of params fitted on a
+    column "N" has the range of "N")."""
+    columns = doc.get("x")
+    columns = [columns] if isinstance(columns, str) else columns  # as io.fit_variables reads it
+    if isinstance(columns, list) and len(columns) == len(variables):
+        column = dict(zip(variables, map(str, columns), strict=True))
+        values = {column.get(k, k): v for k, v in values.items()}
+        labels = {column.get(k, k): v for k, v in (labels or {}).items()}
+    return range_note(doc, values, labels)
 
 
 def points_note(

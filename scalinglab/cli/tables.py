@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Group
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -42,6 +43,11 @@ def result_table(title: str, rows: list[tuple[str, float, Any]], level: float) -
     return titled(title, table)
 
 
+def with_note(items: list[Any], note: str | None) -> list[Any]:
+    """`items` and, when there is one, a dim note after them (`note` is plain text: escaped)."""
+    return items + ([f"[dim]note:[/] {escape(note)}"] if note else [])
+
+
 def show(payload: Mapping[str, Any], json_out: Path | None, items: Sequence[Any]) -> None:
     """`emit` a result whose terminal output is `items` (tables and notes), printed in order."""
 
@@ -52,4 +58,4 @@ def show(payload: Mapping[str, Any], json_out: Path | None, items: Sequence[Any]
     emit(payload, json_out, render)
 
 
-__all__ = ["has_interval", "result_table", "show", "titled"]
+__all__ = ["has_interval", "result_table", "show", "titled", "with_note"]

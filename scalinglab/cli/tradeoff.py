@@ -22,7 +22,7 @@ from scalinglab.cli.app import (
     fail,
     write_json,
 )
-from scalinglab.cli.tables import result_table, show
+from scalinglab.cli.tables import result_table, show, with_note
 
 
 def check_plot_path(plot: Path | None) -> None:
@@ -66,6 +66,7 @@ def tradeoff_command(
         --plot tradeoff.png
       scalinglab tradeoff runs.csv --bootstrap 1000 --json -
     """
+    from scalinglab.cli.ranges import frame_range
     from scalinglab.io import read_table
     from scalinglab.planning.test_time import HEX_MULTIPLE, fit_tradeoff
 
@@ -97,7 +98,9 @@ def tradeoff_command(
         ],
         level,
     )
-    doc = {**law.to_dict(), "x": ["train_compute", "test_compute"], "y": "coverage"}
+    x = ["train_compute", "test_compute"]
+    # the fitted range, as `fit --json` keeps it: `plan` says how far past it its split lies
+    doc = {**law.to_dict(), "x": x, "y": "coverage", "x_range": frame_range(fit.runs, x)}
     payload: dict[str, Any] = fit.summary()
     if save_fit is not None:
         write_json(save_fit, doc)
@@ -108,6 +111,10 @@ def tradeoff_command(
         fig = tradeoff_figure(law, fit.coverage_levels(), runs=fit.runs, level=level)
         save_figure(fig, plot.with_suffix(""))
     show(payload, json_out, [table_out])
+
+
+# How plan names a split's numbers in its note (`cli.ranges.law_note`)
+SPLIT_LABELS = {"train_compute": "C_train", "test_compute": "C_test per call"}
 
 
 def plan_split(
@@ -122,6 +129,7 @@ def plan_split(
     json_out: Path | None,
 ) -> None:
     """`plan FIT --target-perf P --inference-calls Q`: the cheapest C_train + Q·C_test."""
+    from scalinglab.cli.ranges import law_note
     from scalinglab.io import load_fit
     from scalinglab.laws import elo_from_win_rate
     from scalinglab.planning.test_time import cheapest_split
@@ -138,7 +146,7 @@ def plan_split(
     if not (math.isfinite(inference_calls) and inference_calls > 0):
         fail(f"--inference-calls must be a number > 0, got {inference_calls:g}")
     check_plot_path(plot)
-    law, _ = load_fit(fit_file)
+    law, doc = load_fit(fit_file)
     if target_win_rate is not None:
         if law.name != "jones_tradeoff":
             fail(f"--target-win-rate needs an Elo fit (jones_tradeoff), not {law.name}")
@@ -181,4 +189,11 @@ def plan_split(
         from scalinglab.report.tradeoff import tradeoff_figure
 
         save_figure(tradeoff_figure(law, [target], plan=res, level=level), plot.with_suffix(""))
-    show({"query": "test_time", **res.to_dict()}, json_out, [table, note])
+    # Both laws have train_compute; only pass_at_k_compute has test_compute (jones_tradeoff's
+    # other input is perf, an Elo: no log scale, so no decades past its range).
+    answer = {"train_compute": res.train_compute, "test_compute": res.test_compute_per_call}
+    beyond = law_note(
+        doc, law.variables, {k: v for k, v in answer.items() if k in law.variables}, SPLIT_LABELS
+    )
+    payload = {"query": "test_time", **res.to_dict(), "beyond_data": beyond}
+    show(payload, json_out, with_note([table, note], beyond))

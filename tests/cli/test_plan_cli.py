@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import scalinglab.cli  # noqa: F401  (registers the commands)
 from scalinglab.cli.app import run_app
@@ -209,6 +212,8 @@ def one_line_error(code: int, err: str, needle: str) -> None:
         (["--model-sizes", "1e9,inf"], "at least one parameter, got inf"),
         (["--compute", "1e-10", "--inference-tokens", "1e12"], "under one"),
         (["--target-loss", "1e4", "--inference-tokens", "1e12"], "under one"),
+        (["--compute", "1e-10", "--unique-tokens", "1e10"], "cannot train even one parameter"),
+        (["--compute", "5", "--unique-tokens", "1e10"], "cannot train even one parameter"),
     ],
 )
 def test_plan_bad_input(
@@ -392,3 +397,123 @@ def test_plan_refuses_a_model_under_one_parameter(
     assert code == 0 and json.loads(out)["beyond_data"] is None  # no x_range in this file
     code, _, err = run(["plan", str(example_fit), "--compute", "1e-300"], capsys)
     one_line_error(code, err, "under one")
+
+
+# A fit file as `fit --json` writes it for columns N and D (law variables params, tokens).
+FITTED_ON = {"x": ["N", "D"], "x_range": {"N": [1e7, 1e9], "D": [1e8, 2e10]}}
+
+
+@pytest.mark.parametrize(
+    ("args", "d_key", "d_label"),
+    [
+        (["--compute", "1e22", "--inference-tokens", "1e12"], "d_train", "D_train"),
+        (["--target-loss", "2.2", "--inference-tokens", "1e12"], "d_train", "D_train"),
+        (["--compute", "1e22", "--unique-tokens", "1e10"], "d_opt", "D_opt"),
+    ],
+)
+def test_inference_and_data_constrained_plans_say_how_far_past_the_fitted_data(
+    tmp_path: Path,
+    args: list[str],
+    d_key: str,
+    d_label: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fit = write(tmp_path / "fit.json", {"law": "chinchilla", "params": EXAMPLE, **FITTED_ON})
+    code, out, err = run(["plan", str(fit), *args, "--json", "-"], capsys)
+    assert code == 0, err
+    doc = json.loads(out)
+    n, d = doc["n_opt"], doc[d_key]
+    n_decades, d_decades = np.log10(n / 1e9), np.log10(d / 2e10)  # both past the largest
+    assert f"{n_decades:.2g}" != "1" and f"{d_decades:.2g}" != "1"  # "decades", plural
+    assert doc["beyond_data"] == (
+        f"beyond the fitted data: N_opt = {n:.3g} is {n_decades:.2g} decades above the largest "
+        f"N (1e+09); {d_label} = {d:.3g} is {d_decades:.2g} decades above the largest D (2e+10)"
+    )
+    code, out, _ = run(["plan", str(fit), *args], capsys)
+    assert code == 0 and "note: beyond the fitted data: N_opt = " in " ".join(out.split())
+    # A fit file from before x_range (or hand-written): no note, no error.
+    old = write(tmp_path / "old.json", {"law": "chinchilla", "params": EXAMPLE, "x": ["N", "D"]})
+    code, out, _ = run(["plan", str(old), *args, "--json", "-"], capsys)
+    assert code == 0 and json.loads(out)["beyond_data"] is None
+    code, out, _ = run(["plan", str(old), *args], capsys)
+    assert code == 0 and "beyond the fitted data" not in out
+
+
+def test_a_data_constrained_fit_notes_unique_tokens_past_its_range(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    params = {**EXAMPLE, "R_D_star": 15.39, "R_N_star": 5.31}
+    ranges = {"N": [1e3, 1e15], "D": [1e3, 1e15], "U": [1e8, 1e9]}  # N, D well inside
+    doc = {"law": "data_constrained", "params": params, "x": ["N", "D", "U"], "x_range": ranges}
+    fit = write(tmp_path / "dc.json", doc)
+    argv = ["plan", str(fit), "--compute", "1e22", "--unique-tokens"]
+    code, out, err = run([*argv, "1e10", "--json", "-"], capsys)
+    assert code == 0, err
+    assert json.loads(out)["beyond_data"] == (
+        "beyond the fitted data: U = 1e+10 is 1 decade above the largest U (1e+09)"
+    )
+    code, out, _ = run([*argv, "5e8", "--json", "-"], capsys)  # U inside its range
+    assert code == 0 and json.loads(out)["beyond_data"] is None
+
+
+def test_plan_from_isoflop_lines_notes_model_sizes_past_the_fitted_budgets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runs = isoflop_csv(tmp_path / "runs.csv")
+    iso = tmp_path / "iso.json"
+    argv = ["isoflop", str(runs), "--params", "N", "--tokens", "D", "--flops", "C", "--loss", "L"]
+    assert run([*argv, "--bootstrap", "0", "--json", str(iso)], capsys)[0] == 0
+    doc = json.loads(iso.read_text())
+    largest = max(b["compute"] for b in doc["budgets"])
+    code, out, _ = run(["plan", str(iso), "--model-sizes", "1e9,1e11", "--json", "-"], capsys)
+    assert code == 0
+    plan = json.loads(out)
+    flops = max(plan["rows"], key=lambda r: r["params"])["flops"]  # the 1e11 model's budget
+    assert plan["beyond_data"] == (
+        f"beyond the fitted data: C (of the largest N asked) = {flops:.3g} is "
+        f"{np.log10(flops / largest):.2g} decades above the largest compute ({largest:.3g})"
+    )
+    code, out, _ = run(["plan", str(iso), "--model-sizes", "1e9,1e11"], capsys)
+    assert code == 0 and "note: beyond the fitted data: C (of the" in " ".join(out.split())
+    code, out, _ = run(["plan", str(iso), "--model-sizes", "1e9", "--json", "-"], capsys)
+    assert code == 0 and json.loads(out)["beyond_data"] is None  # inside the budgets fitted
+    del doc["budgets"]  # no budgets, no range: no note
+    code, out, _ = run(
+        ["plan", str(write(tmp_path / "bare.json", doc)), "--model-sizes", "1e11", "--json", "-"],
+        capsys,
+    )
+    assert code == 0 and json.loads(out)["beyond_data"] is None
+
+
+# Every plan kind of a law fit that writes `beyond_data`
+PLANS = [
+    ["--compute", "1e22"],
+    ["--target-loss", "2.2"],
+    ["--model-sizes", "1e9,1e11"],
+    ["--compute", "1e22", "--inference-tokens", "1e12"],
+    ["--compute", "1e22", "--unique-tokens", "1e10"],
+]
+NAMES = st.sampled_from(["N", "D", "params", "tokens", "[bold]x", "\x1b[2J", "\ud800"])
+BOUNDS = st.one_of(
+    st.none(),
+    st.text(max_size=3),
+    st.lists(st.one_of(st.floats(), st.integers(), st.booleans(), st.none()), max_size=3),
+    st.tuples(st.floats(1e-300, 1e300), st.floats(1e-300, 1e300)).map(sorted),
+)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    st.one_of(st.none(), st.text(max_size=3), st.lists(NAMES, max_size=3)),
+    st.one_of(st.none(), st.integers(), st.dictionaries(NAMES, BOUNDS, max_size=4)),
+)
+def test_hand_edited_columns_and_ranges_never_break_a_plan(columns: Any, ranges: Any) -> None:
+    """Whatever a fit file holds as `x` and `x_range`, every plan kind answers (exit 0), with a
+    note or without one."""
+    with tempfile.TemporaryDirectory() as tmp:
+        doc = {"law": "chinchilla", "params": EXAMPLE, "x": columns, "x_range": ranges}
+        fit, out = write(Path(tmp) / "fit.json", doc), Path(tmp) / "plan.json"
+        for args in PLANS:
+            assert run_app(["plan", str(fit), *args, "--json", str(out)]) == 0, args
+            note = json.loads(out.read_text())["beyond_data"]
+            assert note is None or note.startswith("beyond the fitted data: ")

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scalinglab.cli.ranges import frame_range, points_note, range_note, x_range
+from scalinglab.cli.ranges import frame_range, law_note, points_note, range_note, x_range
 
 DOC = {"x_range": {"N": [1e6, 1e9], "D": [1e8, 1e10]}}
 
@@ -53,12 +53,31 @@ def test_a_fit_file_without_a_range_gives_no_note() -> None:
         st.dictionaries(st.text(max_size=3), st.lists(st.floats(), max_size=3), max_size=3),
     ),
     st.floats(),
+    st.one_of(
+        st.none(),
+        st.just("N"),
+        st.just(["N"]),
+        st.lists(st.one_of(st.text(max_size=2), st.integers(), st.floats(), st.none()), max_size=3),
+        st.dictionaries(st.text(max_size=2), st.integers(), max_size=2),
+    ),
 )
-def test_hand_edited_ranges_never_raise(bounds: Any, value: float) -> None:
-    doc = {"x_range": {"N": bounds}}
+def test_hand_edited_ranges_never_raise(bounds: Any, value: float, columns: Any) -> None:
+    doc = {"x_range": {"N": bounds}, "x": columns}
     note = range_note(doc, {"N": value})
-    assert note is None or "decades" in note
+    assert note is None or "decade" in note  # "1 decade", else "decades"
     assert points_note(doc, ["N"], np.array([[value]])) in (None, note)
+    # law_note (plan's notes): the law's variable "params" is the fit file's column x[0]
+    labelled = range_note(doc, {"N": value}, {"N": "N_opt"})
+    by_law = law_note(doc, ["params"], {"params": value}, {"params": "N_opt"})
+    assert by_law == labelled if columns in ("N", ["N"]) else by_law in (None, labelled)
+
+
+def test_law_note_names_the_columns_the_law_was_fitted_on() -> None:
+    doc = {**DOC, "x": ["N", "D"]}
+    note = law_note(doc, ["params", "tokens"], {"params": 1e10, "tokens": 5e9}, {"params": "N_opt"})
+    assert note == "beyond the fitted data: N_opt = 1e+10 is 1 decade above the largest N (1e+09)"
+    assert law_note(DOC, ["params", "tokens"], {"params": 1e10}) is None  # no "x": no column
+    assert law_note({**DOC, "x": ["N"]}, ["params", "tokens"], {"params": 1e10}) is None
 
 
 @pytest.mark.parametrize("value", [0.0, -1.0, math.nan, math.inf])
@@ -72,3 +91,14 @@ def test_extreme_numbers_neither_raise_nor_read_as_infinite_decades() -> None:
     note = points_note(DOC, ["N"], np.array([[1e-320]]))
     assert note is not None and "is 3.3e+02 decades below the smallest N (1e+06)" in note
     assert "inf" not in str(range_note(DOC, {"N": 5e-324}))
+
+
+def test_a_column_name_that_cannot_be_printed_is_escaped() -> None:
+    """A hand-edited fit file's lone surrogate ("\\ud800" in its JSON) cannot be written to a
+    UTF-8 terminal: the note shows it as an escape."""
+    note = range_note({"x_range": {"\ud800": [1, 10]}}, {"\ud800": 1e3})
+    assert (
+        note
+        == "beyond the fitted data: \\ud800 = 1e+03 is 2 decades above the largest \\ud800 (10)"
+    )
+    note.encode("utf-8")  # raises UnicodeEncodeError on a surrogate

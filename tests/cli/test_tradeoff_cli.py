@@ -93,6 +93,35 @@ def test_tradeoff_fits_a_study_table_and_plan_reads_its_fit(
     assert plan["inference_compute"] == pytest.approx(plan["train_compute"] / -plan["slope"])
     lo, hi = plan["intervals"]["total_compute"]
     assert lo <= plan["total_compute"] <= hi
+    assert plan["beyond_data"] is None  # 1.2e10 train, 1.5e6 test FLOPs per call: in the data
+
+
+def test_plan_says_how_far_past_the_fitted_compute_its_split_lies(
+    files: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    fit = tmp_path / "tt.json"
+    assert _run(f"tradeoff study.csv --bootstrap 0 --save-fit {fit}", files, monkeypatch) == 0
+    # the study's runs: train compute 1e10..1e13, k·1e5 test-time FLOPs with k = 1..32
+    assert json.loads(fit.read_text())["x_range"] == {
+        "train_compute": [pytest.approx(1e10), pytest.approx(1e13)],
+        "test_compute": [pytest.approx(1e5), pytest.approx(3.2e6)],
+    }
+    capsys.readouterr()
+    # many calls: the split trains more and samples less than any run did
+    argv = f"plan {fit} --target-perf 0.8 --inference-calls 1e8"
+    assert _run(f"{argv} --json -", files, monkeypatch) == 0
+    plan = json.loads(capsys.readouterr().out)
+    test = plan["test_compute_per_call"]
+    assert plan["beyond_data"] == (
+        f"beyond the fitted data: C_test per call = {test:.3g} is {np.log10(1e5 / test):.2g} "
+        "decades below the smallest test_compute (1e+05)"
+    )
+    assert _run(argv, files, monkeypatch) == 0
+    assert "note: beyond the fitted data: C_test" in " ".join(capsys.readouterr().out.split())
+    # fit files without x_range (cov.json; elo.json from the Python API): no note
+    for args in ("cov.json --target-perf 0.8", "elo.json --target-perf -0.5"):
+        assert _run(f"plan {args} --inference-calls 1e8 --json -", files, monkeypatch) == 0
+        assert json.loads(capsys.readouterr().out)["beyond_data"] is None
 
 
 def test_plan_of_an_elo_tradeoff_with_a_win_rate(
