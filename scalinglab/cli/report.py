@@ -21,8 +21,11 @@ from scalinglab.cli.app import (
     console,
     emit,
     fail,
+    flag_names,
     out_console,
 )
+
+TARGET_FLAG = {"target applies": "--target applies"}  # build_report: no shard sizes to predict at
 
 
 @app.command("report")
@@ -52,6 +55,14 @@ def report_command(
             "--y", help="Learning-curve column of a study: best_val_loss, best_val_error or auto."
         ),
     ] = "auto",
+    target: Annotated[
+        float | None,
+        typer.Option(
+            help="A study's (or its results table's) shard size (examples) to predict at, as "
+            "`study fit --target`: auto backtests at that distance (default: 10x the largest "
+            "shard)."
+        ),
+    ] = None,
     bootstrap: BootstrapOption = DEFAULT_BOOTSTRAP,
     seed: SeedOption = DEFAULT_SEED,
     level: LevelOption = DEFAULT_LEVEL,
@@ -67,19 +78,22 @@ def report_command(
       scalinglab report synthetic-demo --out runs/synthetic-report
       scalinglab report big --storage postgresql://me@db/studies --out report/
       scalinglab report results.csv --out report/       # `study export` table
+      scalinglab report synthetic-demo --target 1e6 --out report/
       scalinglab report ../shared/data/chinchilla_besiroglu2024.csv \\
           --where "epoch_outlier == 0" --out chinchilla/
       scalinglab report curve.json chinchilla.json --out fits/
     """
     import optuna
 
-    from scalinglab.cli.study import check_curve_y
+    from scalinglab.cli.study import check_curve_y, check_target
     from scalinglab.report import build_report
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     check_out_dir(out, "--out")
     check_curve_y(y)
-    with out_console(json_out).status("fitting and plotting..."):
+    check_target(target)
+    # the library's error names its parameter; the command's, the flag
+    with out_console(json_out).status("fitting and plotting..."), flag_names(TARGET_FLAG):
         try:
             built = build_report(
                 sources,
@@ -90,6 +104,7 @@ def report_command(
                 n_bootstrap=bootstrap,
                 level=level,
                 seed=seed,
+                target=target,
             )
         except OSError as exc:  # the inputs are read before anything is written
             fail(f"cannot write the report to {out}: {exc.strerror or exc}")

@@ -247,6 +247,11 @@ def _print_rounds(status: Any) -> None:
             f"{r.rel_width:.1%}" if evaluated else "–",
         )
     console.print(table)
+    for r in plan.rounds:
+        if r.confirms is not None:
+            (shard, model), check = r.cells[0], r.check().removeprefix("confirmation: ")
+            line = f"round {r.number} confirms at ({shard:,}, {model}): {check}"
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
     state = f"stopped: {plan.stopped}" if plan.stopped else "running: more rounds to come"
     console.print(escape(state), highlight=False, soft_wrap=True)
 
@@ -351,8 +356,7 @@ def fit_cmd(
     check_curve_y(y)
     if predict_with not in ("auto", "curve"):
         fail(f"--predict-with takes auto or curve, not {predict_with!r}")
-    if target is not None and not (math.isfinite(target) and target > 0):
-        fail(f"--target must be a shard size (examples) > 0, got {target:g}")
+    check_target(target)
     if save_fit is not None:
         if str(save_fit) == "-" or save_fit.is_dir():
             fail(f"--save-fit {save_fit} is not a file name; give one, e.g. curve.json")
@@ -399,6 +403,13 @@ def check_curve_y(y: str) -> None:
 
     if y != "auto" and y not in CURVE_Y_COLUMNS:
         fail(f"--y must be {', '.join(CURVE_Y_COLUMNS)} or auto, not {y!r}")
+
+
+def check_target(target: float | None) -> None:
+    """Fail unless --target, when given, is a shard size > 0 (`study fit`, `report`): NaN and
+    inf too, which typer reads as floats."""
+    if target is not None and not (math.isfinite(target) and target > 0):
+        fail(f"--target must be a shard size (examples) > 0, got {target:g}")
 
 
 def _print_study_fit(name: str, result: StudyFit, headline: dict[str, Any]) -> None:
@@ -449,8 +460,6 @@ def _print_study_fit(name: str, result: StudyFit, headline: dict[str, Any]) -> N
             f"({escape(result.selection.reason)})",
             highlight=False,
         )
-    from scalinglab.cli.ranges import range_note
-
     where = "the target" if result.target is not None else "10x the largest shard"
     m, pred = headline["target"], headline["predicted_at_target"]
     interval = headline["predicted_at_target_interval"]
@@ -459,9 +468,8 @@ def _print_study_fit(name: str, result: StudyFit, headline: dict[str, Any]) -> N
         f"[bold]{num(pred, '.4g')}[/] ({result.level:.0%} interval {span(interval, '.4g')})",
         highlight=False,
     )
-    shards = result.best["shard_size"].astype(float)
-    beyond = range_note({"x_range": {"m": [shards.min(), shards.max()]}}, {"m": m})
-    if beyond is not None and result.target is not None:
+    beyond = result.beyond_note(m) if result.target is not None else None
+    if beyond is not None:
         console.print(f"[dim]note:[/] {escape(beyond)}", highlight=False)
     if result.fit_up_to is not None:
         _print_holdout(result, result.fit_up_to)

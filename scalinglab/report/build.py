@@ -124,6 +124,7 @@ def _study_source(
     y: str,
     fits: FitOptions,
     config_path: Path | None,
+    target: float | None,
 ) -> BuiltReport:
     from scalinglab.study.layout import load_study_config
     from scalinglab.study.results import load_results, open_existing
@@ -131,7 +132,7 @@ def _study_source(
 
     trials = load_results(name, storage)
     config = load_study_config(name, open_existing(name, storage))
-    analysis = _fit_study(trials, y, fits)
+    analysis = _fit_study(trials, y, fits, target)
     out.mkdir(parents=True, exist_ok=True)
     if config_path is None:
         config_path = out / "study.toml"
@@ -161,13 +162,15 @@ def _study_source(
         f"scalinglab study run {_q(config_path)} {' '.join(st)}   # runs or resumes the study",
         f"scalinglab study status {_q(name)} {' '.join(st)}",
         f"scalinglab study export {_q(name)} {' '.join(st)} --out {_q(out / 'results.csv')}",
-        f"scalinglab study fit {_q(name)} {' '.join(st)} --y {analysis.y} {fits.flags()} "
-        f"--json {_q(out / 'fit.json')}",
+        f"scalinglab study fit {_q(name)} {' '.join(st)} --y {analysis.y}{_target_flag(target)} "
+        f"{fits.flags()} --json {_q(out / 'fit.json')}",
         f"scalinglab fit {_q(out / 'results.best.csv')} --law power_const --x shard_size "
         f"--y {analysis.y} {fits.flags()} --json {_q(out / 'curve.json')}",
         f"scalinglab plan {_q(out / 'curve.json')} --target-error "
         f"{float(analysis.best[analysis.y].min()) * 0.9:.4g} {fits.level_flag()}",
-        _report_command([name], out, {"storage": url, "y": analysis.y}, fits.flags()),
+        _report_command(
+            [name], out, {"storage": url, "y": analysis.y, "target": target}, fits.flags()
+        ),
     ]
     report = study_report(analysis, out, setup, commands)
     _add_adaptive_rounds(report, config, open_existing(name, storage))
@@ -191,8 +194,9 @@ def _add_adaptive_rounds(report: Report, config: Any, storage: Any) -> None:
     for r in plan.rounds:
         done = r.rel_width is not None
         rows.append([
-            str(r.number), ", ".join(f"({s:,}, {m})" for s, m in r.cells) if r.number else
-            f"seed grid: {len(r.cells)} cells",
+            str(r.number), ", ".join(f"({s:,}, {m})" for s, m in r.cells) + (
+                f" ({r.check()})" if r.confirms is not None else ""
+            ) if r.number else f"seed grid: {len(r.cells)} cells",
             num(r.spent_flops, 3) if r.spent_flops is not None else "–",
             num(r.prediction) if done else "–", span((r.lo, r.hi)) if done else "–",
             f"{r.rel_width:.1%}" if done and r.rel_width is not None else "–",
@@ -242,22 +246,44 @@ def _add_tradeoff(
     add_tradeoff(report, fit, out / "figures", command)
 
 
-def _fit_study(trials: pd.DataFrame, y: str, fits: FitOptions) -> StudyFit:
-    """scalinglab.study.fit_study with the report's fit options."""
-    return fit_study(trials, y=y, n_bootstrap=fits.n_bootstrap, level=fits.level, seed=fits.seed)
+def _fit_study(
+    trials: pd.DataFrame, y: str, fits: FitOptions, target: float | None = None
+) -> StudyFit:
+    """scalinglab.study.fit_study with the report's fit options and `target`: the call `study
+    fit --target` makes, so that the page predicts there as `study fit` does."""
+    return fit_study(
+        trials, y=y, n_bootstrap=fits.n_bootstrap, level=fits.level, seed=fits.seed, target=target
+    )
 
 
-def _table_source(path: str, out: Path, where: str | None, y: str, fits: FitOptions) -> BuiltReport:
+def _target_flag(target: float | None) -> str:
+    """` --target M` of a reproduce command (repr: the exact float back), '' without one."""
+    return f" --target {target!r}" if target is not None else ""
+
+
+def _target_not_applicable(what: str) -> ScalingLabError:
+    """The error of a `target` given with a source that has no shard sizes to predict at."""
+    return ScalingLabError(
+        f"target applies to a study or its results table (a shard size to predict at), not to "
+        f"{what}"
+    )
+
+
+def _table_source(
+    path: str, out: Path, where: str | None, y: str, fits: FitOptions, target: float | None
+) -> BuiltReport:
     df = read_table(path, where)
-    opts = {"where": where}
+    opts: dict[str, Any] = {"where": where}
     if {"shard_size", "state", "best_val_loss"} <= set(df.columns):
-        analysis = _fit_study(df, y, fits)
+        analysis = _fit_study(df, y, fits, target)
         setup = [
             ("source", str(path)),
             *([("filter", where)] if where else []),
             *setup_from_trials(df),
         ]
-        commands = [_report_command([path], out, {**opts, "y": analysis.y}, fits.flags())]
+        commands = [
+            _report_command([path], out, {**opts, "y": analysis.y, "target": target}, fits.flags())
+        ]
         report = study_report(analysis, out, setup, commands)
         tradeoff_cmd = (
             f"scalinglab tradeoff {_q(path)} {fits.flags()} "
@@ -266,6 +292,8 @@ def _table_source(path: str, out: Path, where: str | None, y: str, fits: FitOpti
         _add_tradeoff(report, df, out, fits, tradeoff_cmd)
         return BuiltReport(write_html(report, out), report, "study-table")
     if has_nd(df):
+        if target is not None:
+            raise _target_not_applicable(f"{path}, runs of model size and data (N, D, loss)")
         a = analyze_nd(
             df, str(path), n_bootstrap=fits.n_bootstrap, level=fits.level, seed=fits.seed
         )
@@ -457,6 +485,7 @@ def build_report(
     level: float = DEFAULT_LEVEL,
     config_path: str | Path | None = None,
     seed: int = DEFAULT_SEED,
+    target: float | None = None,
 ) -> BuiltReport:
     """Write the report of `sources` to out/index.html (figures in out/figures).
 
@@ -464,7 +493,9 @@ def build_report(
     (.csv/.parquet: a study's trials, or runs with params, tokens/flops and loss), or one or more
     fit JSON files. y: the learning-curve column of a study (auto: by task domain). Every law
     fitted is bootstrapped `n_bootstrap` times with random_state `seed`, and every interval
-    shown is at `level`; the reproduce commands of the page pass the same options.
+    shown is at `level`; the reproduce commands of the page pass the same options. target: the
+    shard size a study's page predicts at (its auto rule backtested at that distance, as `study
+    fit --target`); a study or its results table only.
     """
     srcs = [str(s) for s in sources]
     out_dir = Path(out)
@@ -475,16 +506,18 @@ def build_report(
     _check_out_dir(out_dir)
     suffixes = {Path(s).suffix.lower() for s in srcs}
     if suffixes == {".json"}:
+        if target is not None:
+            raise _target_not_applicable("fit files")
         return _fits_source(srcs, out_dir, fits)
     if len(srcs) > 1:
         raise ScalingLabError("give one study or one table, or several .json fit files")
     src = srcs[0]
     if Path(src).suffix.lower() in TABLE_SUFFIXES:
-        return _table_source(src, out_dir, where, y, fits)
+        return _table_source(src, out_dir, where, y, fits, target)
     if Path(src).exists():
         raise ScalingLabError(
             f"{src}: unknown source type; use a .csv/.parquet table, .json fit files or a "
             "study name"
         )
     cfg = Path(config_path) if config_path is not None else None
-    return _study_source(src, out_dir, storage, y, fits, cfg)
+    return _study_source(src, out_dir, storage, y, fits, cfg, target)

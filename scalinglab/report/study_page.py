@@ -8,6 +8,7 @@ this module and scalinglab.report.study_figures only render it.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -22,6 +23,8 @@ from scalinglab.report.study_figures import study_figures, y_label
 from scalinglab.selection.auto import interval_warnings
 from scalinglab.study.fit import StudyFit
 from scalinglab.study.results import devices_text, throughput_summary, trial_devices
+
+FACTORS = (1, 2, 10, 100)  # predictions at more data: these multiples of the largest shard
 
 CURVE_NOTES = {
     "power_const": "ε(m) = a·m^b + c on {y}: b is β_g, c the irreducible level γ.",
@@ -95,16 +98,53 @@ def _prediction_note(a: StudyFit, farthest: float) -> str:
     )
 
 
+def _examples(m: float) -> str:
+    """A shard size for a table cell: 60,000 (or 1e+20, 0.5: a target may be any size > 0)."""
+    return num(m, 3) if not 1 <= m < 1e15 else f"{m:,.0f}"
+
+
+def _prediction_points(a: StudyFit) -> list[tuple[str, float, bool]]:
+    """Where the page predicts at more data, as (label, m, is the target) sorted by m: 1, 2, 10
+    and 100× the largest shard, and the target asked for (a target on one of those multiples
+    marks that row instead of adding one)."""
+    largest = a.largest_shard
+    points = [(f"{f}× largest shard", f * largest, False) for f in FACTORS]
+    if a.target is None:
+        return points
+    same = [i for i, (_, m, _) in enumerate(points) if math.isclose(m, a.target, rel_tol=1e-9)]
+    if same:  # predicted at the target itself, so that the row is the headline's number
+        points[same[0]] = (f"{points[same[0]][0]} (target)", a.target, True)
+    else:
+        points.append((f"target ({a.target / largest:.3g}× largest shard)", a.target, True))
+    return sorted(points, key=lambda point: point[1])
+
+
+def _target_note(a: StudyFit) -> str:
+    """What the table says of the target: that the auto rule's backtests aimed at it, how far
+    they reached, and how far beyond the shards it lies (the note `study fit --target` prints)."""
+    if a.target is None:
+        return ""
+    note = f" Highlighted: the target, m = {_examples(a.target)}"
+    calibration = a.predictor.calibration_
+    if calibration is not None and a.target > a.largest_shard:
+        note += "; the auto rule's backtests aimed at its distance beyond the data"
+        d, reach = math.log(a.target / calibration.x_max), calibration.reach
+        if math.isfinite(reach) and d > reach * (1 + 1e-9):  # a short curve reaches less far
+            note += f", and reached e^{reach:.3g} of its e^{d:.3g}"
+    beyond = a.beyond_note(a.target)
+    return note + "." + (f" Note: {beyond}." if beyond else "")
+
+
 def _plan_tables(a: StudyFit) -> list[Table]:
-    largest = float(a.best["shard_size"].max())
+    points = _prediction_points(a)
+    ms = [m for _, m, _ in points]
     rows = []
     size_pred = None
-    factors = (1, 2, 10, 100)
     if a.size is not None:
-        size_pred = model_size_for_data(a.size, [f * largest for f in factors], a.level)
-    for i, f in enumerate(factors):
-        value, bounds = a.predict(f * largest)
-        row = [f"{f}× largest shard", f"{f * largest:,.0f}", num(value), span(bounds)]
+        size_pred = model_size_for_data(a.size, ms, a.level)
+    for i, (label, m, _) in enumerate(points):
+        value, bounds = a.predict(m)
+        row = [label, _examples(m), num(value), span(bounds)]
         if size_pred is not None:
             r = size_pred.iloc[i]
             row += [num(r["size"], 3), span((r.get("size_lo"), r.get("size_hi")), 3)]
@@ -122,7 +162,8 @@ def _plan_tables(a: StudyFit) -> list[Table]:
             f"{a.level:.0%} interval",
         ],
         rows,
-        note=_prediction_note(a, max(factors) * largest),
+        note=_prediction_note(a, max(ms)) + _target_note(a),
+        highlight={i for i, (_, _, is_target) in enumerate(points) if is_target},
     )
     best_y = float(a.best[a.y].min())
     gamma = a.irreducible
@@ -231,6 +272,16 @@ def study_report(
         ),
         ("irreducible level γ", f"{h['irreducible']:.4g}"),
     ]
+    if a.target is not None:  # the prediction asked for, beside the one at 10×
+        t_lo, t_hi = h["predicted_at_target_interval"]
+        cards.insert(
+            3,
+            (
+                f"predicted {y_label(a)} at the target (m = {_examples(h['target'])}), "
+                f"{a.level:.0%} [{t_lo:.4g}, {t_hi:.4g}]",
+                f"{h['predicted_at_target']:.4g}",
+            ),
+        )
     notes = [*a.notes, *(f"fit warning (learning curve): {w}" for w in a.curve.warnings_)]
     if a.size_warning:
         notes.append(f"model-size curve: {a.size_warning}")

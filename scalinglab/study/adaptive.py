@@ -491,7 +491,10 @@ def advance(
             ])  # fmt: skip
             pick = confirmation_cell(X_done, X_cand, X_target, affordable)
             if pick is None:
-                return stop(f"{width}, not confirmed: no cell to confirm it fits the budget left")
+                why = (
+                    "no cell left to confirm it" if left is None else "no cell fits the budget left"
+                )
+                return stop(f"{width}, not confirmed: {why}")
             check, _ = target_interval(law, cells, X_cand[pick : pick + 1])
             nxt_round = Round(
                 current.number + 1, [remaining[pick]],

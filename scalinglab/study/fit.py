@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from scalinglab.display import BEYOND_DATA, beyond
 from scalinglab.errors import FitWarning, ScalingLabError
 from scalinglab.fitting.scores import rmse_log
 from scalinglab.laws.base import FloatArray, ScalingLaw, get_law
@@ -191,6 +192,14 @@ class StudyFit:
         x = np.array([[float(m)]])
         lo, hi = self.predictor.predict_interval_or_nan(x, self.level)
         return float(self.predictor.predict(x)[0]), (float(lo[0]), float(hi[0]))
+
+    def beyond_note(self, m: float) -> str | None:
+        """How far shard size m lies outside the fitted shards ("beyond the fitted data: m =
+        6e+04 is 1.5 decades above the largest m (2.05e+03)"), None within them: `study fit
+        --target` and the report say it of the target."""
+        shards = self.best["shard_size"].astype(float)
+        part = beyond("m", m, "m", float(shards.min()), float(shards.max()))
+        return f"{BEYOND_DATA}: {part}" if part is not None else None
 
     def headline(self) -> dict[str, Any]:
         """The numbers a reader wants first: β_g with its interval, β_p, γ and the predictions

@@ -285,6 +285,8 @@ def _flag_cases() -> list[Case]:
         Case("report fit.json --out rep --level 2", "Invalid value for '--level'"),
         Case("report fit.json --out curve.csv", "--out curve.csv is a file"),
         Case("report fit.json --out curve.csv/sub", "curve.csv is a file, not a directory"),
+        Case("report fit.json --target 1e5 --out rep", "--target applies to a study or its"),
+        Case("report runs.csv --target 1e5 --out rep", "--target applies to a study or its"),
         # data, demo, benchmark
         Case("data prepare nope", "unknown domain 'nope'"),
         Case("data prepare image --cache-dir curve.csv", "curve.csv is a file"),
@@ -362,6 +364,11 @@ def _study_cases() -> list[Case]:
         Case("report tiny-report --storage {S} --level 0 --out rep", "Invalid value for '--level'"),
         Case("study fit tiny-report --storage {S} --level 1", "Invalid value for '--level'"),
         Case("report tiny-report --storage {S} --out curve.csv", "--out curve.csv is a file"),
+        Case("report tiny-report --storage {S} --target -5 --out rep", "--target must be a shard"),
+        Case("report tiny-report --storage {S} --target 0 --out rep", "--target must be a shard"),
+        Case("report tiny-report --storage {S} --target nan --out rep", "--target must be a shard"),
+        Case("report tiny-report --storage {S} --target inf --out rep", "--target must be a shard"),
+        Case("report tiny-report --storage {S} --target abc --out rep", "Invalid value for '--t"),
         Case("report nosuch --out rep", "no study database"),
         Case("report nosuch --storage ftp://x --out rep", "unsupported URL scheme 'ftp'"),
     ]

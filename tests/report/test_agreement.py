@@ -77,3 +77,35 @@ def test_the_reports_study_fit_command_reproduces_its_numbers(
     assert h["beta_g_level"] == fit["headline"]["beta_g_level"] == 0.8
     assert h["beta_g_interval"] == fit["headline"]["beta_g_interval"]  # exactly, not approx
     assert h["predicted_at_10x_interval"] == fit["headline"]["predicted_at_10x_interval"]
+
+
+@pytest.mark.xdist_group("browser")
+def test_report_target_predicts_as_study_fit_target(
+    tiny_study: TinyStudy, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`report --target M` is `study fit --target M`'s analysis: the same prediction at M, to
+    the last digit, in its JSON and in the page's marked row, with its distance beyond the
+    shards; the page's reproduce commands carry the target."""
+    from scalinglab.report.document import span
+
+    name, storage = tiny_study.name, tiny_study.storage
+    options = ["--storage", storage, "--target", "60000", "--bootstrap", "30"]
+    assert run_app(["study", "fit", name, *options, "--json", "-"]) == 0
+    fit = json.loads(capsys.readouterr().out)["headline"]
+    out = tmp_path / "report"
+    assert run_app(["report", name, *options, "--out", str(out), "--json", "-"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    for key in ("target", "predicted_at_target", "predicted_at_target_interval"):
+        assert report[key] == fit[key], key  # exactly: one analysis, not a refit
+    assert report["target"] == 60000
+    assert report["predicted_at_target"] != report["predicted_at_10x"]
+    page = (out / "index.html").read_text()
+    row = (
+        f'<tr class="hl"><td>target (29.3× largest shard)</td><td>60,000</td>'
+        f"<td>{num(fit['predicted_at_target'])}</td>"
+        f"<td>{span(fit['predicted_at_target_interval'])}</td>"
+    )
+    assert row in page
+    assert "beyond the fitted data: m = 6e+04 is 1.5 decades above the largest m (2.05e+03)" in page
+    assert any("at the target (m = 60,000)" in card["label"] for card in report["cards"])
+    assert page.count("--target 60000.0 --bootstrap 30") == 2  # its study fit and report

@@ -280,6 +280,11 @@ def test_a_target_sets_auto_s_horizon_and_the_headline_prediction() -> None:
         1e6, pred, [lo, hi]
     )  # fmt: skip
     assert lo < A * 1e6**B + C < hi
+    # how far beyond the shards (study fit --target and the report's table say it)
+    assert fit.beyond_note(1e6) == (
+        "beyond the fitted data: m = 1e+06 is 1.8 decades above the largest m (1.64e+04)"
+    )
+    assert fit.beyond_note(1000) is None
     with pytest.raises(ScalingLabError, match="target must be a shard size > 0"):
         fit_study(df, y="best_val_error", target=-5)
 
