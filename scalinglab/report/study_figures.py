@@ -5,9 +5,11 @@ the task's metric.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from scalinglab.report.diagnostics import (
     ResidualSeries,
@@ -20,6 +22,8 @@ from scalinglab.report.isoflop import isoflop_figure
 from scalinglab.report.learning_curve import learning_curve_figure, model_size_figure
 from scalinglab.report.style import figure_file
 from scalinglab.study.fit import StudyFit
+
+FARTHEST = 1e6  # the learning curve's figure shows a target up to 10^6 x the largest shard
 
 Y_LABELS = {"best_val_loss": "validation loss (nats)", "best_val_error": "validation error"}
 
@@ -37,22 +41,51 @@ def y_label(fit: StudyFit) -> str:
     return Y_LABELS.get(fit.y, fit.y)
 
 
+def _mark_target(fig: Figure, a: StudyFit) -> None:
+    """The prediction at the target as a point with its interval (`study fit --target`'s)."""
+    assert a.target is not None
+    value, (lo, hi) = a.predict(a.target)
+    if not (math.isfinite(value) and value > 0):
+        return
+    ax = fig.axes[0]
+    bounds = [v for v in (lo, hi) if math.isfinite(v) and v > 0]
+    err = None
+    if len(bounds) == 2:  # an interval on a log axis: asymmetric bars
+        err = [[value - min(bounds)], [max(bounds) - value]]
+    ax.errorbar([a.target], [value], yerr=err, fmt="D", color="black", ms=6, capsize=4,
+                label="prediction at the target", zorder=6)  # fmt: skip
+    ax.legend(loc="best", fontsize="small")
+
+
 def study_figures(a: StudyFit, fig_dir: Path) -> list[FigureFile]:
     """The figures of the page, written under fig_dir."""
     figs: list[FigureFile] = []
     m = np.array(a.best["shard_size"], dtype=float)
     done = a.trials[a.trials["state"].astype(str) == "COMPLETE"]
     regions = a.regions
+    # The law is drawn out to the target too, unless that is absurdly far (an axis of hundreds
+    # of decades shows nothing, and at 1e308 it overflows)
+    shown = a.target if a.target is not None and a.target <= FARTHEST * a.largest_shard else None
+    reach = max(10 * a.largest_shard, shown or 0.0)
     fig = learning_curve_figure(
         m,
         a.best[a.y],
         a.curve,
         regions=regions,
         trials=(done["shard_size"], done[a.y]),
+        extrapolate_to=reach,
         level=a.level,
         ylabel=y_label(a),
         title=f"Learning curve of {a.name}: β_g = {a.beta_g:.3f}",
     )
+    target_note = ""
+    if shown is not None:
+        _mark_target(fig, a)
+        target_note = (
+            f" Black: the prediction at the target, m = {a.target:,.0f}, with its {a.level:.0%} "
+            "interval, as `study fit --target` gives it (the auto rule's, calibrated on "
+            "backtests: wider than the band, which holds the parameters' uncertainty only)."
+        )
     figs.append(
         figure_file(
             fig,
@@ -60,8 +93,9 @@ def study_figures(a: StudyFit, fig_dir: Path) -> list[FigureFile]:
             "Learning curve",
             "Best validation result per shard (blue) and every trial (grey) on log-log axes; "
             f"the fitted ε(m) = α·m^β_g + γ with its {a.level:.0%} bootstrap band, dashed beyond "
-            "the data (to 10× the largest shard). Shaded: the small-data and irreducible-error "
-            "regions of a three-region (hestness) fit, with their boundaries.",
+            f"the data (to {'the target or ' if a.target else ''}10× the largest shard). Shaded: "
+            "the small-data and irreducible-error regions of a three-region (hestness) fit, with "
+            f"their boundaries.{target_note}",
         )
     )
     fig = model_size_figure(

@@ -321,7 +321,9 @@ def cell_costs(config: StudyConfig, task: Task, df: pd.DataFrame, cells: list[Ce
     """Estimated training FLOPs of each cell: at every seed, every trial of the cell, FLOPs per
     example of its model x the examples it will see (the upper 90% bound of a log-log regression
     on the trials done, between one pass and max_epochs passes), capped by [budget]
-    flops_per_trial. An upper bound, so that a round chosen within the budget left stays in it."""
+    flops_per_trial. Meant as an upper bound, so that a round chosen within the budget left stays
+    in it; extrapolated from tiny seed shards that all see the same few examples (an evaluation
+    floor) it can fall far short (the translation benchmark: 4x, README)."""
     model = examples_model(df)
     n_runs = len(config.search.cell_trials()) * len(config.train.seeds)
     cap = config.budget.flops_per_trial

@@ -4,12 +4,13 @@ target (`report --target M`, as `study fit --target M`) a row for it, marked, in
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from scalinglab.report.document import Table, num, span
+from scalinglab.report.document import FigureFile, Table, num, span
 from scalinglab.report.study_page import _plan_tables
 from scalinglab.study import StudyFit, fit_study
 
@@ -83,3 +84,22 @@ def test_a_target_within_the_shards_comes_first_with_no_beyond_note(fit: StudyFi
     assert table.rows[0][:2] == ["target (0.488× largest shard)", "1,000"]
     assert table.highlight == {0}
     assert "beyond the fitted data" not in table.note and "backtests aimed" not in table.note
+
+
+def test_the_learning_curve_figure_reaches_and_marks_the_target(
+    fit: StudyFit, tmp_path: Path
+) -> None:
+    from scalinglab.report.study_figures import study_figures
+
+    def curve(a: StudyFit, sub: str) -> tuple[FigureFile, str]:  # the entry and its SVG text
+        fig = next(f for f in study_figures(a, tmp_path / sub) if f.title == "Learning curve")
+        return fig, fig.svg.read_text()
+
+    marked, svg = curve(fit, "target")
+    assert "prediction at the target" in svg
+    assert f"m = {TARGET:,.0f}" in marked.caption and "to the target or 10×" in marked.caption
+    plain, svg = curve(replace(fit, target=None), "none")
+    assert "prediction at the target" not in svg and "Black:" not in plain.caption
+    # a target hundreds of decades out is predicted in the tables, not drawn (nor overflowing)
+    far, svg = curve(replace(fit, target=1e308), "far")
+    assert "prediction at the target" not in svg and "Black:" not in far.caption
