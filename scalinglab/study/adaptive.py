@@ -300,13 +300,22 @@ def target_interval(
     return TargetInterval(pred, lo, hi), state
 
 
-def examples_model(df: pd.DataFrame) -> tuple[np.ndarray, float] | None:
+def examples_model(df: pd.DataFrame, patience: int) -> tuple[np.ndarray, float] | None:
     """Least squares of log(examples seen) on [1, log shard] over trials that trained, and the
     residual sd; None with fewer than 2 distinct shards. (Examples seen depend on the data:
     epochs and early stopping. A model-size term fitted on small shards, where larger models
-    overfit and stop sooner, does not carry over to large ones.)"""
+    overfit and stop sooner, does not carry over to large ones.) A shard whose every trial
+    stopped as early as early stopping allows (at most `patience` + 1 evaluations) is left out:
+    censored at the evaluation interval's floor, its examples do not depend on the shard, and
+    such tiny seed shards flatten the slope (the translation benchmark priced its largest cells
+    at a quarter of their cost). Shards with some longer trials keep all of theirs: dropping only
+    the censored trials would bias those shards' examples up and the slope down."""
     d = df[df["examples_seen"].notna()]
     d = d[d["examples_seen"].astype(float) > 0]
+    if "n_evals" in d.columns:
+        longer = pd.to_numeric(d["n_evals"], errors="coerce") > patience + 1
+        informative = longer.groupby(d["shard_size"]).transform("any")
+        d = d[informative.astype(bool)]
     if d["shard_size"].nunique() < 2:
         return None
     A = np.column_stack([np.ones(len(d)), np.log(d["shard_size"].astype(float))])
@@ -317,26 +326,44 @@ def examples_model(df: pd.DataFrame) -> tuple[np.ndarray, float] | None:
     return coef, sd
 
 
+def largest_batch(config: StudyConfig, task: Task) -> int | None:
+    """The most examples a trial's optimizer step can take: the largest `batch_size` the search
+    can give, else the task's own (`batch_size` of the built-in tasks); None when unknown."""
+    spec = config.search.hparams.get("batch_size")
+    if spec is not None:
+        values = spec.choices if spec.choices is not None else [spec.high]
+        numbers = [float(v) for v in values if isinstance(v, int | float)]
+        return int(max(numbers)) if numbers else None
+    size = getattr(task, "batch_size", None)
+    return int(size) if isinstance(size, int | float) and size > 0 else None
+
+
 def cell_costs(config: StudyConfig, task: Task, df: pd.DataFrame, cells: list[Cell]) -> np.ndarray:
     """Estimated training FLOPs of each cell: at every seed, every trial of the cell, FLOPs per
-    example of its model x the examples it will see (the upper 90% bound of a log-log regression
-    on the trials done, between one pass and max_epochs passes), capped by [budget]
-    flops_per_trial. Meant as an upper bound, so that a round chosen within the budget left stays
-    in it; extrapolated from tiny seed shards that all see the same few examples (an evaluation
-    floor) it can fall far short (the translation benchmark: 4x, README)."""
-    model = examples_model(df)
+    example of its model x the examples it will see — the upper 90% bound of a log-log
+    regression on the trials done (`examples_model`), at least one pass, and at most what the
+    trial may train: max_epochs passes and, with `[train] max_steps`, max_steps batches
+    (`largest_batch`) — capped by [budget] flops_per_trial. Meant as an upper bound, so that a
+    round chosen within the budget left stays in it; it is a regression extrapolated from the
+    shards done, so it can still fall short (README, the adaptive benchmarks)."""
+    model = examples_model(df, config.train.patience)
     n_runs = len(config.search.cell_trials()) * len(config.train.seeds)
     cap = config.budget.flops_per_trial
+    batch = largest_batch(config, task) if config.train.max_steps is not None else None
     out = []
     for shard, size in cells:
         fpe = float(task.flops_per_example(size))
+        most = float(config.train.max_epochs * shard)
+        if batch is not None:  # a step takes at most min(batch, shard) examples
+            assert config.train.max_steps is not None
+            most = min(most, float(config.train.max_steps * min(batch, shard)))
         if model is None:
-            examples = float(config.train.max_epochs * shard)
+            examples = most
         else:
             coef, sd = model  # the regression's upper 90% bound: a budget is not overshot
             log_ex = coef[0] + coef[1] * math.log(shard)
-            examples = math.exp(log_ex + COST_Z * sd)
-        examples = min(max(examples, float(shard)), float(config.train.max_epochs * shard))
+            examples = math.exp(min(log_ex + COST_Z * sd, 700.0))  # exp(700) is still finite
+        examples = min(max(examples, min(float(shard), most)), most)
         flops = fpe * examples
         if cap is not None:
             flops = min(flops, cap)

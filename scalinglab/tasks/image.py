@@ -84,6 +84,7 @@ class ImageTask:
     name = "image"
     metric = "top1_error"
     curve_y = "best_val_error"  # Hestness 2017 plot ImageNet top-1 error (Sec. 4.3)
+    batch_size = int(DEFAULTS["batch_size"])  # examples per step unless a trial sets it
 
     def __init__(
         self,
@@ -159,7 +160,7 @@ class ImageTask:
             flops_per_example=self.flops_per_example(w),
             evaluate=lambda model: classifier_metrics(model, x_val, y_val, VAL_BATCH, where),
             lr=lr,
-            batch_size=int(hparam(config, "batch_size", DEFAULTS["batch_size"])),
+            batch_size=int(hparam(config, "batch_size", self.batch_size)),
             eval_examples=(EVAL_MIN_EXAMPLES, EVAL_MAX_EXAMPLES),
             weight_decay=float(wd),
             started=t0,

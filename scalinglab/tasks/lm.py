@@ -148,6 +148,7 @@ class LMTask:
     name = "lm"
     metric = "bits_per_char"
     curve_y = "best_val_loss"  # cross-entropy, as Hestness 2017 plot LM curves (Sec. 4.2)
+    batch_size = int(DEFAULTS["batch_size"])  # examples per step unless a trial sets it
 
     def __init__(
         self,
@@ -247,7 +248,7 @@ class LMTask:
         data = where.put(self.windows(self.splits[0][idx]))  # (n, CONTEXT + 1) uint8
         val = where.put(self.val_windows)  # once per trial; a no-op on the CPU
         n = data.shape[0]
-        bs = min(int(hparam(config, "batch_size", DEFAULTS["batch_size"])), n)
+        bs = min(int(hparam(config, "batch_size", self.batch_size)), n)
         flops_per_example = self.flops_per_example(w)
         max_steps = step_budget(config, math.ceil(n / bs), flops_per_example * bs)
         every = eval_interval(n, bs, EVAL_MIN_EXAMPLES, EVAL_MAX_EXAMPLES)

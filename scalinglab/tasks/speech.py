@@ -64,6 +64,7 @@ class SpeechTask:
     name = "speech"
     metric = "word_error_rate"
     curve_y = "best_val_error"  # Hestness 2017 plot speech error rates (Sec. 4.4)
+    batch_size = int(DEFAULTS["batch_size"])  # examples per step unless a trial sets it
 
     def __init__(
         self, cache_dir: str | os.PathLike[str] | None = None, num_threads: int | None = None
@@ -136,7 +137,7 @@ class SpeechTask:
             flops_per_example=self.flops_per_example(w),
             evaluate=lambda model: classifier_metrics(model, x_val, y_val, VAL_BATCH, where),
             lr=lr,
-            batch_size=int(hparam(config, "batch_size", DEFAULTS["batch_size"])),
+            batch_size=int(hparam(config, "batch_size", self.batch_size)),
             eval_examples=(EVAL_MIN_EXAMPLES, EVAL_MAX_EXAMPLES),
             started=t0,
             where=where,

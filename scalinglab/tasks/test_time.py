@@ -121,6 +121,7 @@ class AdditionSamplingTask:
     name = "test_time"
     metric = "one_minus_pass_at_1"
     curve_y = "best_val_error"
+    batch_size = int(DEFAULTS["batch_size"])  # examples per step unless a trial sets it
 
     def __init__(
         self,
@@ -275,7 +276,7 @@ class AdditionSamplingTask:
         a, b = self.train_pairs
         data = self.encode(a[: config.shard_size], b[: config.shard_size])  # nested: a prefix
         n = data.shape[0]
-        bs = min(int(hparam(config, "batch_size", DEFAULTS["batch_size"])), n)
+        bs = min(int(hparam(config, "batch_size", self.batch_size)), n)
         steps = max(1, config.max_epochs) * math.ceil(n / bs)  # max_epochs passes (default 1)
         if config.max_steps is not None:
             steps = min(steps, config.max_steps)

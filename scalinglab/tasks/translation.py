@@ -120,6 +120,7 @@ class TranslationTask:
     name = "translation"
     metric = "token_cross_entropy"
     curve_y = "best_val_loss"  # per-token cross-entropy, Hestness 2017 NMT curves (Sec. 4.1)
+    batch_size = int(DEFAULTS["batch_size"])  # examples per step unless a trial sets it
 
     def __init__(
         self,
@@ -276,7 +277,7 @@ class TranslationTask:
                                            config.data_seed)]  # fmt: skip
         n = rows.shape[0]
         tgt_len = (self.data.tgt[rows] != PAD).sum(1)
-        bs = min(int(hparam(config, "batch_size", DEFAULTS["batch_size"])), n)
+        bs = min(int(hparam(config, "batch_size", self.batch_size)), n)
         steps_per_epoch = math.ceil(n / bs)
         flops_per_example = self.flops_per_example(w)
         max_steps = step_budget(config, steps_per_epoch, flops_per_example * bs)

@@ -4,8 +4,10 @@ spends less than the full grid, and resumes after an interruption."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from scalinglab.planning.design import within_shape_range
@@ -232,3 +234,71 @@ def test_confirmation_cell_and_plan_round_trip() -> None:
     for r in old["rounds"]:  # a plan written before confirmations existed
         r.pop("confirms"), r.pop("confirmed")
     assert Plan.from_json(old).rounds[1].confirms is None
+
+
+def _trials_seen(rows: list[tuple[int, int, int]]) -> pd.DataFrame:
+    """Finished trials as (shard_size, examples_seen, n_evals)."""
+    return pd.DataFrame(
+        [{"shard_size": s, "model_size": 4, "examples_seen": e, "n_evals": n, "flops": 1.0}
+         for s, e, n in rows]
+    )  # fmt: skip
+
+
+def _config(tmp_path: Path, train: str) -> Any:
+    path = tmp_path / "cost.toml"
+    path.write_text(_toml("cost", "adaptive").replace("max_epochs = 10\npatience = 2", train))
+    return load_config(path)
+
+
+def test_a_cells_cost_is_capped_by_max_steps_batches(tmp_path: Path) -> None:
+    """lm-like: examples grow steeply on the seed shards, but no trial takes more than
+    max_steps batches; without the cap the regression priced the large cells at up to 70x."""
+    from scalinglab.study.adaptive import cell_costs
+
+    task = get_task("synthetic", pool_size=4096)  # batch_size 64
+    seen = _trials_seen([(8, 1000, 30), (16, 4000, 60), (32, 16000, 120)])  # ∝ shard²
+    capped = _config(tmp_path, "max_epochs = 1000\nmax_steps = 50\npatience = 2")
+    free = _config(tmp_path, "max_epochs = 1000\npatience = 2")
+    fpe = task.flops_per_example(16)
+    cost = cell_costs(capped, task, seen, [(4096, 16), (16, 16)])
+    assert cost[0] == pytest.approx(fpe * 50 * 64)  # 50 steps of 64
+    assert cost[1] < fpe * 50 * 16 * 1.0001  # a batch holds at most the shard: 16
+    assert cell_costs(free, task, seen, [(4096, 16)])[0] > 100 * cost[0]
+
+
+def test_shards_that_all_stopped_at_the_evaluation_floor_are_left_out(tmp_path: Path) -> None:
+    """translation-like: every trial of the two smallest shards stopped after patience + 1
+    evaluations, on the same examples; they say nothing of the slope, so with one informative
+    shard left the estimate is the cap, not a flat line."""
+    from scalinglab.study.adaptive import cell_costs, examples_model
+
+    task = get_task("synthetic", pool_size=4096)
+    floor = [(4, 1536, 3), (4, 1536, 3), (8, 1536, 3), (8, 1536, 3)]
+    seen = _trials_seen([*floor, (16, 2560, 5), (16, 1536, 3)])
+    assert examples_model(seen, patience=2) is None
+    config = _config(tmp_path, "max_epochs = 1000\nmax_steps = 400\npatience = 2")
+    cost = cell_costs(config, task, seen, [(2048, 16)])[0]
+    assert cost == pytest.approx(task.flops_per_example(16) * 400 * 64)
+    # A shard with some longer trials keeps all of them (its censored ones too)
+    more = _trials_seen([*floor, (16, 2560, 5), (16, 1536, 3), (32, 4096, 8), (32, 3072, 6)])
+    model = examples_model(more, patience=2)
+    assert model is not None
+    coef, _ = model
+    logs = np.log([2560, 1536, 4096, 3072])
+    slope = (logs[2:].mean() - logs[:2].mean()) / np.log(2)
+    assert coef[1] == pytest.approx(slope)
+
+
+def test_a_task_without_a_batch_size_has_no_step_cap(tmp_path: Path) -> None:
+    from scalinglab.study.adaptive import largest_batch
+
+    config = _config(tmp_path, "max_epochs = 1000\nmax_steps = 400\npatience = 2")
+
+    class NoBatch:
+        pass
+
+    assert largest_batch(config, NoBatch()) is None  # type: ignore[arg-type]
+    assert largest_batch(config, get_task("synthetic", pool_size=4096)) == 64
+    searched = _config(tmp_path, "max_epochs = 1000\nmax_steps = 400\npatience = 2")
+    searched.search.hparams["batch_size"] = type(searched.search.hparams["lr"])(choices=[16, 128])
+    assert largest_batch(searched, NoBatch()) == 128  # type: ignore[arg-type]
