@@ -300,21 +300,30 @@ def target_interval(
     return TargetInterval(pred, lo, hi), state
 
 
-def examples_model(df: pd.DataFrame, patience: int) -> tuple[np.ndarray, float] | None:
+def examples_model(
+    df: pd.DataFrame, patience: int, max_epochs: int, max_steps: int | None = None
+) -> tuple[np.ndarray, float] | None:
     """Least squares of log(examples seen) on [1, log shard] over trials that trained, and the
     residual sd; None with fewer than 2 distinct shards. (Examples seen depend on the data:
     epochs and early stopping. A model-size term fitted on small shards, where larger models
     overfit and stop sooner, does not carry over to large ones.) A shard whose every trial
-    stopped as early as early stopping allows (at most `patience` + 1 evaluations) is left out:
-    censored at the evaluation interval's floor, its examples do not depend on the shard, and
-    such tiny seed shards flatten the slope (the translation benchmark priced its largest cells
-    at a quarter of their cost). Shards with some longer trials keep all of theirs: dropping only
-    the censored trials would bias those shards' examples up and the slope down."""
+    stopped as early as early stopping allows (at most `patience` + 1 evaluations, short of
+    `max_epochs` passes and `max_steps` steps) is left out: censored at the evaluation
+    interval's floor, its examples do not depend on the shard, and such tiny seed shards
+    flatten the slope (the translation benchmark priced its largest cells at a quarter of their
+    cost). Shards with some longer trials keep all of theirs: dropping only the censored trials
+    would bias those shards' examples up and the slope down. A trial stopped by its epoch or
+    step cap is not censored: its examples are what the cap gives."""
     d = df[df["examples_seen"].notna()]
     d = d[d["examples_seen"].astype(float) > 0]
     if "n_evals" in d.columns:
-        longer = pd.to_numeric(d["n_evals"], errors="coerce") > patience + 1
-        informative = longer.groupby(d["shard_size"]).transform("any")
+        seen = d["examples_seen"].astype(float)
+        at_floor = (pd.to_numeric(d["n_evals"], errors="coerce") <= patience + 1) & (
+            seen < max_epochs * d["shard_size"].astype(float)
+        )
+        if max_steps is not None and "steps" in d.columns:
+            at_floor &= pd.to_numeric(d["steps"], errors="coerce") < max_steps
+        informative = (~at_floor).groupby(d["shard_size"]).transform("any")
         d = d[informative.astype(bool)]
     if d["shard_size"].nunique() < 2:
         return None
@@ -346,7 +355,9 @@ def cell_costs(config: StudyConfig, task: Task, df: pd.DataFrame, cells: list[Ce
     (`largest_batch`) — capped by [budget] flops_per_trial. Meant as an upper bound, so that a
     round chosen within the budget left stays in it; it is a regression extrapolated from the
     shards done, so it can still fall short (README, the adaptive benchmarks)."""
-    model = examples_model(df, config.train.patience)
+    model = examples_model(
+        df, config.train.patience, config.train.max_epochs, config.train.max_steps
+    )
     n_runs = len(config.search.cell_trials()) * len(config.train.seeds)
     cap = config.budget.flops_per_trial
     batch = largest_batch(config, task) if config.train.max_steps is not None else None

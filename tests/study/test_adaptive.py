@@ -275,18 +275,23 @@ def test_shards_that_all_stopped_at_the_evaluation_floor_are_left_out(tmp_path: 
     task = get_task("synthetic", pool_size=4096)
     floor = [(4, 1536, 3), (4, 1536, 3), (8, 1536, 3), (8, 1536, 3)]
     seen = _trials_seen([*floor, (16, 2560, 5), (16, 1536, 3)])
-    assert examples_model(seen, patience=2) is None
+    assert examples_model(seen, patience=2, max_epochs=1000) is None
     config = _config(tmp_path, "max_epochs = 1000\nmax_steps = 400\npatience = 2")
     cost = cell_costs(config, task, seen, [(2048, 16)])[0]
     assert cost == pytest.approx(task.flops_per_example(16) * 400 * 64)
     # A shard with some longer trials keeps all of them (its censored ones too)
     more = _trials_seen([*floor, (16, 2560, 5), (16, 1536, 3), (32, 4096, 8), (32, 3072, 6)])
-    model = examples_model(more, patience=2)
+    model = examples_model(more, patience=2, max_epochs=1000)
     assert model is not None
     coef, _ = model
     logs = np.log([2560, 1536, 4096, 3072])
     slope = (logs[2:].mean() - logs[:2].mean()) / np.log(2)
     assert coef[1] == pytest.approx(slope)
+    # Few evaluations at the epoch cap (image-like: 50 passes of a tiny shard) are not the floor
+    capped = _trials_seen([(128, 6400, 2), (256, 12800, 4)])
+    model = examples_model(capped, patience=4, max_epochs=50)
+    assert model is not None and model[0][1] == pytest.approx(1.0)
+    assert examples_model(capped, patience=4, max_epochs=1000) is None
 
 
 def test_a_task_without_a_batch_size_has_no_step_cap(tmp_path: Path) -> None:
