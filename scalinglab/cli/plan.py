@@ -57,13 +57,15 @@ def _parse_sizes(text: str) -> list[float]:
 
 
 def _check_rows(frame: Any) -> None:
-    """Every projected row finite, with at least one token (a size far outside what the law
-    or lines were fitted on can overflow, or need under one token)."""
+    """Every projected row finite, with at least one token and a FLOP per parameter (a size far
+    outside what the law or lines were fitted on can overflow, or need under one token; lines of
+    a hand-edited exponent, 1e308, give one FLOP for any size)."""
     import numpy as np
 
     for rec in frame.to_dict(orient="records"):
         flops, tokens = float(rec["flops"]), float(rec["tokens"])
-        if not (np.isfinite(flops) and np.isfinite(tokens) and tokens >= 1):
+        ok = np.isfinite(flops) and np.isfinite(tokens) and tokens >= 1
+        if not (ok and flops >= float(rec["params"])):
             fail(
                 f"--model-sizes: a model of {rec['params']:.3g} parameters gives {flops:.3g} "
                 f"FLOPs and {tokens:.3g} tokens; ask for sizes near the runs fitted"
@@ -106,6 +108,7 @@ def _allocation_lines(path: Path) -> tuple[AllocationLines, dict[str, Any]] | No
     if not (isinstance(doc, dict) and "n_line" in doc and "params" not in doc):
         return None
     rows = doc.get("budgets") or doc.get("points") or []  # isoflop's budgets, envelope's runs
+    rows = rows if isinstance(rows, list) else []  # a hand-edited file may hold anything
     compute = [r.get("compute") for r in rows if isinstance(r, dict)]
     finite = [c for c in map(finite_number, compute) if c is not None]
     ranges = {"compute": [min(finite), max(finite)]} if finite else {}
@@ -128,12 +131,14 @@ def _beyond_data(
 
 
 def _check_sizes(n_opt: float, d_opt: float, what: str) -> None:
-    """A plan whose model has under one parameter or one token is no plan (a budget or target
-    far below anything the law was fitted on)."""
-    if n_opt < 1 or d_opt < 1:
+    """A plan whose model has under one parameter or one token, or infinitely many, is no plan
+    (a budget or target far outside anything the law was fitted on, or lines of a hand-edited
+    exponent)."""
+    if not (1 <= n_opt < math.inf and 1 <= d_opt < math.inf):
+        why = "under one" if min(n_opt, d_opt) < 1 else "not a finite number"
         fail(
             f"{what}: the compute-optimal model has {n_opt:.3g} parameters and {d_opt:.3g} tokens "
-            "(under one); ask for a budget or target within reach of the runs fitted"
+            f"({why}); ask for a budget or target within reach of the runs fitted"
         )
 
 

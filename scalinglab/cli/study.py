@@ -406,10 +406,11 @@ def check_curve_y(y: str) -> None:
 
 
 def check_target(target: float | None) -> None:
-    """Fail unless --target, when given, is a shard size > 0 (`study fit`, `report`): NaN and
-    inf too, which typer reads as floats."""
-    if target is not None and not (math.isfinite(target) and target > 0):
-        fail(f"--target must be a shard size (examples) > 0, got {target:g}")
+    """Fail unless --target, when given, is a shard size of at least one example (`study fit`,
+    `report`): NaN and inf too, which typer reads as floats; and 0.5 or 5e-324, a shard of under
+    one example, predicted 300 decades below the data."""
+    if target is not None and not (math.isfinite(target) and target >= 1):
+        fail(f"--target must be a shard size of at least 1 example, got {target:g}")
 
 
 def _print_study_fit(name: str, result: StudyFit, headline: dict[str, Any]) -> None:

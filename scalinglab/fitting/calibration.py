@@ -96,7 +96,8 @@ class Calibration:
 
     def half_width(self, x: ArrayLike, level: float) -> FloatArray:
         """Half-width of the interval in log units at each x."""
-        d = np.log(np.asarray(x, dtype=float).reshape(-1) / self.x_max)
+        # a difference of logs: a subnormal x / x_max underflows to 0 (log: a warning, -inf)
+        d = np.log(np.asarray(x, dtype=float).reshape(-1)) - math.log(self.x_max)
         g = growth_factor(d, self.reach, self.growth, self.beyond)
         return np.asarray(self.scale * self.multiplier(level) * self.noise * g, dtype=float)
 

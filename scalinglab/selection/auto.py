@@ -143,7 +143,7 @@ def auto_fit(
         if not (math.isfinite(target) and target > 0):
             raise ScalingLabError(f"the target x must be a positive number, got {target}")
         if target > x_max:
-            horizon = math.log(target / x_max)
+            horizon = math.log(target) - math.log(x_max)
     n_values = len(np.unique(x_arr[:, 0]))
     if n_values < MIN_BACKTEST_POINTS:
         why = f"{n} points" if n_values == n else f"{n} points at {n_values} distinct x values"
@@ -261,7 +261,7 @@ def interval_warnings(calibration: Calibration | None, x: float | None = None) -
         )
     reach = calibration.reach
     if x is not None and math.isfinite(x) and x > 0 and math.isfinite(reach) and reach > 0:
-        d = math.log(x / calibration.x_max)
+        d = math.log(x) - math.log(calibration.x_max)  # a subnormal x / x_max underflows
         if d > reach * (1 + 1e-9):
             out.append(
                 f"x = {x:.4g} lies e^{d:.3g} beyond the data, past the e^{reach:.3g} the "

@@ -196,7 +196,7 @@ class TargetSpec(_Strict):
 
     examples: int = Field(ge=1)
     model_size: int | None = Field(default=None, ge=1)
-    compute: float | None = Field(default=None, gt=0)
+    compute: float | None = Field(default=None, gt=0, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _one_size(self) -> TargetSpec:
@@ -277,6 +277,13 @@ class SearchSpec(_Strict):
             raise ValueError(
                 "design = 'adaptive' needs target_rel_width (stop when the target's 90% "
                 "interval is narrower than this fraction of the prediction, e.g. 0.05)"
+            )
+        size = self.target.model_size
+        if size is not None and size not in self.model_sizes:
+            # a size off the grid: no cell near it to run, so the study stopped on its seed grid
+            raise ValueError(
+                f"target model_size {size} is not in model_sizes {self.model_sizes}; "
+                "give one of them"
             )
         if self.trials_per_cell is not None and self.sampler == "grid":
             raise ValueError("sampler 'grid' runs every hparam combination of a cell; "

@@ -528,8 +528,24 @@ def _sweep_cases() -> list[Case]:
     ]
 
 
+def _target_sweep_cases() -> list[Case]:
+    """Found by a sweep of `report --target`, plans from hand-edited isoflop files and adaptive
+    study files (2026-12-06): each was a traceback or an absurd answer before."""
+    adaptive = "study run {} --storage sqlite:///ad.db"
+    return [
+        Case("study fit tiny-report --storage {S} --target 5e-324", "at least 1 example"),
+        Case("study fit tiny-report --storage {S} --target 0.5", "at least 1 example"),
+        Case("report tiny-report --storage {S} --target 5e-324 --out rep", "at least 1 example"),
+        Case("plan isohuge.json --compute 1e22", "inf parameters and"),
+        Case("plan isohuge.json --model-sizes 4e8", "4e+08 parameters gives 1 FLOPs"),
+        Case(adaptive.format("adinf.toml"), "search.target.compute: Input should be a finite"),
+        Case(adaptive.format("adsize.toml"), "model_size 1000 is not in model_sizes [8, 16]"),
+    ]
+
+
 CASES = [
     *_sweep_cases(),
+    *_target_sweep_cases(),
     *_fit_file_cases(),
     *_table_cases(),
     *_where_cases(),
@@ -674,6 +690,10 @@ def _write_files(d: Path) -> None:
             "n_line": {"exponent": 0.5, "coef": 0.1},
             "d_line": {"exponent": 0.5, "coef": 1.6},
         },
+        "isohuge.json": {  # a hand-edited exponent: N_opt = inf, and one FLOP for any size
+            "n_line": {"exponent": 1e308, "coef": 1e308},
+            "d_line": {"exponent": 0.5, "coef": 1.6},
+        },
     }
     for name, doc in fits.items():
         (d / name).write_text(json.dumps(doc))
@@ -731,6 +751,9 @@ def _write_study_files(d: Path) -> None:
     for name, (old, new) in variants.items():
         assert old in ex, name
         (d / name).write_text(ex.replace(old, new))
+    adaptive = 'design = "adaptive"\ntarget_rel_width = 0.1\ntarget = { examples = 1024, '
+    (d / "adinf.toml").write_text(ex.replace("[train]", adaptive + "compute = inf }\n[train]"))
+    (d / "adsize.toml").write_text(ex.replace("[train]", adaptive + "model_size = 1000 }\n[train]"))
     (d / "deep.toml").write_text("a = " + "[" * 5000 + "]" * 5000 + "\n")
     (d / "poolstr.toml").write_text(
         ex.replace("pool_size = 2048", "pool_size = \"__import__('os')\"")

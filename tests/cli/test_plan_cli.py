@@ -485,6 +485,18 @@ def test_plan_from_isoflop_lines_notes_model_sizes_past_the_fitted_budgets(
     assert code == 0 and json.loads(out)["beyond_data"] is None
 
 
+@pytest.mark.parametrize("budgets", [5, 1.5, True, "abc", {"compute": 1e20}, [[1e20], None]])
+def test_hand_edited_isoflop_budgets_never_break_a_plan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], budgets: Any
+) -> None:
+    """Budgets that are no list of rows (a number was a TypeError) give no range, and no note."""
+    doc = {"n_line": {"exponent": 0.5, "coef": 0.1}, "d_line": {"exponent": 0.5, "coef": 1.6}}
+    iso = write(tmp_path / "iso.json", {**doc, "budgets": budgets})
+    for args in (["--compute", "1e22"], ["--model-sizes", "1e9"]):
+        code, out, err = run(["plan", str(iso), *args, "--json", "-"], capsys)
+        assert code == 0 and json.loads(out)["beyond_data"] is None, err
+
+
 # Every plan kind of a law fit that writes `beyond_data`
 PLANS = [
     ["--compute", "1e22"],

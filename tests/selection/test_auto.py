@@ -260,6 +260,17 @@ def test_a_target_past_the_backtests_reach_is_flagged() -> None:
     assert "past the" not in near.reason
 
 
+@pytest.mark.parametrize("target", [5e-324, 1.7e308])
+def test_a_target_at_the_ends_of_the_floats_is_no_crash(target: float) -> None:
+    """A subnormal target (x / x_max underflowed to 0: math domain error) and the largest float
+    (x / x_max overflows) are positive targets like any other: the fit answers."""
+    x, y = curve()
+    law, sel = auto_fit(x, y, candidates=CHEAP, target=target)
+    assert law.calibration_ is not None and sel.reason
+    with np.errstate(all="raise"):  # the interval there: no log(0) warning on the terminal
+        assert np.isfinite(law.calibration_.half_width([target], 0.9)).all()
+
+
 def small_data_region(m: np.ndarray) -> np.ndarray:
     """Hestness's small-data region: error near its ceiling, then falling ever faster in log-log
     toward the power law ε = 0.95·(m / 300)^-0.5 it nears only past m ~ 1e3 (a smooth broken
