@@ -27,7 +27,10 @@ seed grid first: the `seed_shards` smallest shards at every model size. Then, ro
    `suggest`), within what is left of the
    budget (cost: estimated training FLOPs of the cell — FLOPs per example of its model times
    the examples it will see, the upper 90% bound of a regression on the shard size over the
-   trials done — times its trials and seeds), and they are queued as ordinary trials.
+   trials done — times its trials and seeds), and they are queued as ordinary trials. When
+   the design finds no cell that narrows the interval, a study with a budget stops and says
+   so; one without (nothing else would stop it: a few cells and a target far beyond them) runs
+   the next shard up, as before the law could be fitted.
 
 The plan (every round's cells, and each round's fit once its trials are done) is a user
 attribute of the parent Optuna study, written before its cells are queued; queueing is idempotent
@@ -395,6 +398,12 @@ def confirmation_cell(
     return int(np.argmin(np.where(affordable, distance, np.inf)))
 
 
+def next_shard(remaining: list[Cell]) -> list[Cell]:
+    """The cells of the smallest shard not yet run in full."""
+    shard = min(s for s, _ in remaining)
+    return [(s, m) for s, m in remaining if s == shard]
+
+
 def confirmation_value(cells: pd.DataFrame, cell: Cell) -> float | None:
     row = cells[(cells["shard_size"] == cell[0]) & (cells["model_size"] == cell[1])]
     return float(row["y"].iloc[0]) if len(row) else None
@@ -478,9 +487,7 @@ def advance(
             return stop(f"the FLOP budget is spent ({spent:.3g}) before the law could be fitted")
         if not remaining:
             return stop("every grid cell has run, and the law could not be fitted")
-        # Too few cells for the law: the next shard up at every model size.
-        nxt = min(s for s, _ in remaining)
-        chosen = [(s, m) for s, m in remaining if s == nxt]
+        chosen = next_shard(remaining)  # too few cells for the law: the next shard up
     else:
         X_cand = np.array(
             [[float(s), float(task.n_params(m))] for s, m in remaining], dtype=float
@@ -542,10 +549,22 @@ def advance(
             )  # fmt: skip
             return _queue(config, storage, plan, nxt_round)
         design = greedy_design(law, state, cost, n=search.runs_per_round, budget=left)
-        if not design.steps:
-            why = "fits in the FLOP budget left" if left is not None else "narrows the interval"
-            return stop(f"no cell left {why}")
         chosen = [remaining[s.row] for s in design.steps]
+        if not chosen and left is not None:
+            fits = bool(np.any(cost <= left))
+            return stop(
+                "no cell left in the FLOP budget narrows the interval (by the design's criterion)"
+                if fits
+                else "no cell left fits in the FLOP budget left"
+            )
+        if not chosen:
+            # Without a budget, the linearised criterion finds no cell that narrows the
+            # interval, yet it is wide and cells remain: with a few cells and a target far
+            # beyond them (65,536 examples from shards of 256 and 512) every refit it foresees
+            # carries more misfit than it removes. Nothing else would stop the study, and it
+            # does not stop on a model of its own ignorance: it grows the data, the next shard
+            # up, as before the law can be fitted.
+            chosen = next_shard(remaining)
     return _queue(config, storage, plan, Round(current.number + 1, chosen))
 
 

@@ -307,3 +307,21 @@ def test_a_task_without_a_batch_size_has_no_step_cap(tmp_path: Path) -> None:
     searched = _config(tmp_path, "max_epochs = 1000\nmax_steps = 400\npatience = 2")
     searched.search.hparams["batch_size"] = type(searched.search.hparams["lr"])(choices=[16, 128])
     assert largest_batch(searched, NoBatch()) == 128  # type: ignore[arg-type]
+
+
+def test_a_target_far_beyond_the_grid_grows_the_data_instead_of_stopping(tmp_path: Path) -> None:
+    """Target 65,536 examples from shards of 256 and 512: the design's linearised criterion
+    finds no cell that narrows the 47%-wide interval (every refit it foresees carries more
+    misfit than it removes); the study used to stop there, after the seed grid."""
+    path = tmp_path / "far.toml"
+    text = _toml("far", "adaptive").replace("target = { examples = 4096 }",
+                                            "target = { examples = 65536 }")  # fmt: skip
+    path.write_text(text.replace("target_rel_width = 0.001", "target_rel_width = 0.01"))
+    url = f"sqlite:///{tmp_path}/far.db"
+    done = run_study(path, storage=url, workers=1, progress=False)
+    plan = read_plan(load_config(path), open_storage(url))
+    assert done.finished and plan is not None and plan.stopped
+    assert "narrows the interval" not in plan.stopped
+    assert len(plan.rounds) > 1 and done.status.total > 6  # more than the seed grid ran
+    # the rounds after the seed grid ran the next shard up (the design found nothing better)
+    assert plan.rounds[1].cells and {s for s, _ in plan.rounds[1].cells} == {1024}
