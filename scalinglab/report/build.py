@@ -85,12 +85,16 @@ def _report_command(
     sources: Sequence[str], out: Path, options: dict[str, Any], flags: str = ""
 ) -> str:
     """The `scalinglab report` command of this page: its sources, `options` as --key value
-    (None left out), then `flags` (FitOptions.flags or level_flag)."""
+    (`_option_flags`), then `flags` (FitOptions.flags or level_flag)."""
     parts = ["scalinglab report", *(_q(s) for s in sources), "--out", _q(out)]
-    for key, value in options.items():
-        if value is not None:
-            parts += [f"--{key}", _q(str(value))]
-    return " ".join([*parts, flags] if flags else parts)
+    return " ".join(p for p in (*parts, _option_flags(options), flags) if p)
+
+
+def _option_flags(options: dict[str, Any]) -> str:
+    """`options` as "--key value" for a reproduce command, None left out ('' for none)."""
+    return " ".join(
+        f"--{key} {_q(str(value))}" for key, value in options.items() if value is not None
+    )
 
 
 def _toml_value(value: Any) -> str:
@@ -162,7 +166,8 @@ def _study_source(
         f"scalinglab study run {_q(config_path)} {' '.join(st)}   # runs or resumes the study",
         f"scalinglab study status {_q(name)} {' '.join(st)}",
         f"scalinglab study export {_q(name)} {' '.join(st)} --out {_q(out / 'results.csv')}",
-        f"scalinglab study fit {_q(name)} {' '.join(st)} --y {analysis.y}{_target_flag(target)} "
+        f"scalinglab study fit {_q(name)} {' '.join(st)} "
+        f"{_option_flags({'y': analysis.y, 'target': target})} "
         f"{fits.flags()} --json {_q(out / 'fit.json')}",
         f"scalinglab fit {_q(out / 'results.best.csv')} --law power_const --x shard_size "
         f"--y {analysis.y} {fits.flags()} --json {_q(out / 'curve.json')}",
@@ -254,11 +259,6 @@ def _fit_study(
     return fit_study(
         trials, y=y, n_bootstrap=fits.n_bootstrap, level=fits.level, seed=fits.seed, target=target
     )
-
-
-def _target_flag(target: float | None) -> str:
-    """` --target M` of a reproduce command (repr: the exact float back), '' without one."""
-    return f" --target {target!r}" if target is not None else ""
 
 
 def _target_not_applicable(what: str) -> ScalingLabError:
