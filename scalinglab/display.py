@@ -42,6 +42,12 @@ def span(bounds: Any, spec: str = ".4g") -> str:
     return f"[{num(lo, spec)}, {num(hi, spec)}]"
 
 
+def examples(m: float, spec: str = ".4g") -> str:
+    """A shard size (a count of examples) with thousands separators, 60,000; by `spec` outside
+    1 .. 1e15, where a whole count with separators is unreadable or not one (1e+20, 0.5)."""
+    return f"{m:,.0f}" if 1 <= m < 1e15 else num(m, spec)
+
+
 # C0/C1 control characters and the bidirectional overrides: printed raw, a name from a file
 # could move the cursor, recolour the terminal or reverse the text around it. Lone surrogates
 # (a JSON file's "\ud800") cannot be written as UTF-8 at all: printing one raises.
@@ -77,4 +83,4 @@ def printable(text: str, limit: int | None = None) -> str:
     return shown
 
 
-__all__ = ["BEYOND_DATA", "MISSING", "beyond", "num", "printable", "span"]
+__all__ = ["BEYOND_DATA", "MISSING", "beyond", "examples", "num", "printable", "span"]

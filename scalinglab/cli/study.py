@@ -32,7 +32,7 @@ from scalinglab.cli.app import (
     flag_names,
     write_json,
 )
-from scalinglab.display import num, span
+from scalinglab.display import examples, num, span
 
 if TYPE_CHECKING:
     from scalinglab.laws.base import ScalingLaw
@@ -465,7 +465,7 @@ def _print_study_fit(name: str, result: StudyFit, headline: dict[str, Any]) -> N
     m, pred = headline["target"], headline["predicted_at_target"]
     interval = headline["predicted_at_target_interval"]
     console.print(
-        f"predicted {y} at m = {num(m, ',.0f' if 1 <= m < 1e15 else '.4g')} ({where}): "
+        f"predicted {y} at m = {examples(m)} ({where}): "
         f"[bold]{num(pred, '.4g')}[/] ({result.level:.0%} interval {span(interval, '.4g')})",
         highlight=False,
     )

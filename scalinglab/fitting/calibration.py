@@ -94,11 +94,23 @@ class Calibration:
             return float(np.exp(np.mean(np.log(np.maximum(per_cut, 1e-300)))))
         return conformal_quantile(per_cut, level)
 
+    def distance(self, x: ArrayLike) -> FloatArray:
+        """log(x / x_max) at each x, how far beyond the largest fitted x: a difference of logs,
+        since a subnormal x / x_max underflows to 0 (log: a warning, -inf)."""
+        return np.log(np.asarray(x, dtype=float).reshape(-1)) - math.log(self.x_max)
+
+    def past_reach(self, x: float) -> float | None:
+        """`distance(x)` when x lies past the distance the backtests checked (`reach`), else
+        None (also for an x or reach that is not a positive finite number)."""
+        reach = self.reach
+        if not (math.isfinite(x) and x > 0 and math.isfinite(reach) and reach > 0):
+            return None
+        d = float(self.distance(x)[0])
+        return d if d > reach * (1 + 1e-9) else None
+
     def half_width(self, x: ArrayLike, level: float) -> FloatArray:
         """Half-width of the interval in log units at each x."""
-        # a difference of logs: a subnormal x / x_max underflows to 0 (log: a warning, -inf)
-        d = np.log(np.asarray(x, dtype=float).reshape(-1)) - math.log(self.x_max)
-        g = growth_factor(d, self.reach, self.growth, self.beyond)
+        g = growth_factor(self.distance(x), self.reach, self.growth, self.beyond)
         return np.asarray(self.scale * self.multiplier(level) * self.noise * g, dtype=float)
 
     def interval(

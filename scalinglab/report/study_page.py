@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from scalinglab.display import examples
 from scalinglab.errors import ScalingLabError
 from scalinglab.fitting.calibration import POOL_NAMES
 from scalinglab.planning import data_for_target, model_size_for_data
@@ -98,11 +99,6 @@ def _prediction_note(a: StudyFit, farthest: float) -> str:
     )
 
 
-def _examples(m: float) -> str:
-    """A shard size for a table cell: 60,000 (or 1e+20, 0.5: a target may be any size > 0)."""
-    return num(m, 3) if not 1 <= m < 1e15 else f"{m:,.0f}"
-
-
 def _prediction_points(a: StudyFit) -> list[tuple[str, float, bool]]:
     """Where the page predicts at more data, as (label, m, is the target) sorted by m: 1, 2, 10
     and 100× the largest shard, and the target asked for (a target on one of those multiples
@@ -124,13 +120,13 @@ def _target_note(a: StudyFit) -> str:
     they reached, and how far beyond the shards it lies (the note `study fit --target` prints)."""
     if a.target is None:
         return ""
-    note = f" Highlighted: the target, m = {_examples(a.target)}"
+    note = f" Highlighted: the target, m = {examples(a.target, '.3g')}"
     calibration = a.predictor.calibration_
     if calibration is not None and a.target > a.largest_shard:
         note += "; the auto rule's backtests aimed at its distance beyond the data"
-        d, reach = math.log(a.target / calibration.x_max), calibration.reach
-        if math.isfinite(reach) and d > reach * (1 + 1e-9):  # a short curve reaches less far
-            note += f", and reached e^{reach:.3g} of its e^{d:.3g}"
+        d = calibration.past_reach(a.target)
+        if d is not None:  # a short curve reaches less far
+            note += f", and reached e^{calibration.reach:.3g} of its e^{d:.3g}"
     beyond = a.beyond_note(a.target)
     return note + "." + (f" Note: {beyond}." if beyond else "")
 
@@ -144,7 +140,7 @@ def _plan_tables(a: StudyFit) -> list[Table]:
         size_pred = model_size_for_data(a.size, ms, a.level)
     for i, (label, m, _) in enumerate(points):
         value, bounds = a.predict(m)
-        row = [label, _examples(m), num(value), span(bounds)]
+        row = [label, examples(m, ".3g"), num(value), span(bounds)]
         if size_pred is not None:
             r = size_pred.iloc[i]
             row += [num(r["size"], 3), span((r.get("size_lo"), r.get("size_hi")), 3)]
@@ -277,7 +273,7 @@ def study_report(
         cards.insert(
             3,
             (
-                f"predicted {y_label(a)} at the target (m = {_examples(h['target'])}), "
+                f"predicted {y_label(a)} at the target (m = {examples(h['target'], '.3g')}), "
                 f"{a.level:.0%} [{t_lo:.4g}, {t_hi:.4g}]",
                 f"{h['predicted_at_target']:.4g}",
             ),

@@ -259,14 +259,12 @@ def interval_warnings(calibration: Calibration | None, x: float | None = None) -
             f"the interval rests on only {n} held-out backtest point(s){at}"
             + _covered(COVERED_FEW_POINTS)
         )
-    reach = calibration.reach
-    if x is not None and math.isfinite(x) and x > 0 and math.isfinite(reach) and reach > 0:
-        d = math.log(x) - math.log(calibration.x_max)  # a subnormal x / x_max underflows
-        if d > reach * (1 + 1e-9):
-            out.append(
-                f"x = {x:.4g} lies e^{d:.3g} beyond the data, past the e^{reach:.3g} the "
-                "backtests checked" + _covered(COVERED_PAST_REACH) + " there"
-            )
+    d = None if x is None else calibration.past_reach(x)
+    if x is not None and d is not None:
+        out.append(
+            f"x = {x:.4g} lies e^{d:.3g} beyond the data, past the e^{calibration.reach:.3g} the "
+            "backtests checked" + _covered(COVERED_PAST_REACH) + " there"
+        )
     if calibration.end_steepening < STEEPENING_THRESHOLD:
         out.append(
             f"the curve still steepens at its end (its log-log slope fell by "
