@@ -116,6 +116,11 @@ class RuleConfig:
     # mirror of NOISE_RATIO_CAP). 0: none; 1: the interval never narrows below the cuts' own scale
     # because the full fit happens to match its points better than the cuts' fits did
     noise_floor_ratio: float = 0.0
+    # k, the laws' disagreement in the interval (registered 2026-12-06, docs/auto-tuning-log.md;
+    # tuned in benchmarks/tune_spread.py, not yet in `auto_fit`): the log half-width at x is
+    # √((scale·q·σ·g)² + (k·s(x))²), s(x) the unweighted standard deviation of the candidates'
+    # log predictions at x (Draper 1995, model uncertainty). 0: none (the shipped rule)
+    model_spread: float = 0.0
 
     def with_(self, **changes: object) -> RuleConfig:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -150,6 +155,7 @@ class RuleConfig:
             + ("-ul" if self.units == "log" else "")
             + (f"-t{self.sigma_offset:g}" if self.sigma_offset and self.units == "sigma" else "")
             + (f"-L{self.noise_floor_ratio:.3g}" if self.noise_floor_ratio else "")
+            + (f"-ms{self.model_spread:g}" if self.model_spread else "")
             + f"-s{self.scale:g}-{'+'.join(self.candidates)}"
         )
 
