@@ -10,8 +10,8 @@ from scalinglab.selection.rule import DEFAULT_RULE, UNITS, RuleConfig
 
 
 def add_rule_options(parser: argparse.ArgumentParser) -> None:
-    """--growth, --scale, --units, --noise-floor-ratio and --backtest-starts, each defaulting to
-    `DEFAULT_RULE`'s."""
+    """--growth, --scale, --units, --noise-floor-ratio, --backtest-starts and --model-spread, each
+    defaulting to `DEFAULT_RULE`'s."""
     parser.add_argument("--growth", type=float, default=DEFAULT_RULE.growth)
     parser.add_argument("--scale", type=float, default=DEFAULT_RULE.scale)
     parser.add_argument("--units", choices=UNITS, default=DEFAULT_RULE.units)
@@ -19,6 +19,9 @@ def add_rule_options(parser: argparse.ArgumentParser) -> None:
         "--noise-floor-ratio", type=float, default=DEFAULT_RULE.noise_floor_ratio, metavar="L"
     )
     parser.add_argument("--backtest-starts", type=int, default=DEFAULT_RULE.backtest_starts)
+    parser.add_argument(
+        "--model-spread", type=float, default=DEFAULT_RULE.model_spread, metavar="K"
+    )
 
 
 def rule_from(args: argparse.Namespace) -> RuleConfig:
@@ -29,4 +32,5 @@ def rule_from(args: argparse.Namespace) -> RuleConfig:
         units=args.units,
         noise_floor_ratio=args.noise_floor_ratio,
         backtest_starts=args.backtest_starts,
+        model_spread=args.model_spread,
     )

@@ -17,6 +17,16 @@ quantile is above the other's tends to overstate the final fit's error, not to f
 rule's knobs (scalinglab.selection.rule): `beyond` widens the interval faster past the reach,
 where no backtest measured the error (0 in fit files written before it); `growth = 0` with
 `reach` unknown is the calibration of fit files written before 0.2.0 ("interval_widening").
+
+With `spread` k > 0 the laws' disagreement joins the interval (model uncertainty; Draper 1995,
+"Assessment and propagation of model uncertainty"): the log half-width at x is
+
+    √((scale · q_L · σ · g(d))² + (k · z_L/z_0.9 · s(x))²),
+
+s(x) the standard deviation of the log predictions at x of the candidate laws fitted on every
+point (`spread_laws`, kept with their parameters so that it can be computed at any x), z_L the
+standard normal quantile of the level (k was chosen at 90%). Where plausible laws part, the
+extrapolation error is larger than the backtests of the chosen prediction show.
 """
 
 from __future__ import annotations
@@ -24,13 +34,18 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from statistics import NormalDist
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from scalinglab.errors import ScalingLabError
 from scalinglab.types import FloatArray
+
+if TYPE_CHECKING:
+    from scalinglab.laws.base import ScalingLaw
 
 NOISE_FLOOR = 1e-4  # residual scales below this (log units) are taken as this
 DISTANCE_FLOOR = 0.25  # g(d) is flat below this fraction of the backtests' reach
@@ -76,10 +91,39 @@ class Calibration:
     # how much the fitted curve's log-log slope fell over its last points
     # (scalinglab.selection.auto.end_steepening); NaN when not measured
     end_steepening: float = math.nan
+    # k: the weight of the laws' disagreement in the interval (module doc); 0: none
+    spread: float = 0.0
+    # the laws whose disagreement s(x) is, as {"law", "options", "params"} (ScalingLaw.from_dict)
+    spread_laws: tuple[Mapping[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         if self.pool not in POOLS:
             raise ScalingLabError(f"unknown pool {self.pool!r}; choose from {', '.join(POOLS)}")
+        if not (math.isfinite(self.spread) and self.spread >= 0):
+            raise ScalingLabError(f"the calibration's spread must be >= 0, got {self.spread}")
+
+    @cached_property
+    def _spread_members(self) -> tuple[ScalingLaw, ...]:
+        from scalinglab.laws.base import ScalingLaw  # laws import this module
+
+        laws = tuple(ScalingLaw.from_dict(entry) for entry in self.spread_laws)
+        if not all(hasattr(law, "params_") for law in laws):
+            raise ScalingLabError("every spread law of a calibration needs its fitted params")
+        return laws
+
+    def laws_spread(self, x: ArrayLike) -> FloatArray:
+        """s(x): the standard deviation of the spread laws' log predictions at each x, over
+        those with a finite one there; 0 where fewer than two have."""
+        xs = np.asarray(x, dtype=float).reshape(-1)
+        if len(self._spread_members) < 2:
+            return np.zeros_like(xs)
+        with np.errstate(all="ignore"):
+            preds = np.vstack([np.log(law.predict(xs[:, None])) for law in self._spread_members])
+        finite = np.isfinite(preds)
+        count = finite.sum(axis=0)
+        mean = np.where(finite, preds, 0.0).sum(axis=0) / np.maximum(count, 1)
+        var = np.where(finite, (preds - mean) ** 2, 0.0).sum(axis=0) / np.maximum(count, 1)
+        return np.asarray(np.where(count >= 2, np.sqrt(var), 0.0), dtype=float)
 
     @property
     def n_values(self) -> int:
@@ -111,7 +155,11 @@ class Calibration:
     def half_width(self, x: ArrayLike, level: float) -> FloatArray:
         """Half-width of the interval in log units at each x."""
         g = growth_factor(self.distance(x), self.reach, self.growth, self.beyond)
-        return np.asarray(self.scale * self.multiplier(level) * self.noise * g, dtype=float)
+        half = np.asarray(self.scale * self.multiplier(level) * self.noise * g, dtype=float)
+        if self.spread > 0:
+            z = NormalDist().inv_cdf((1 + level) / 2) / NormalDist().inv_cdf(0.95)
+            half = np.hypot(half, self.spread * z * self.laws_spread(x))
+        return half
 
     def interval(
         self, prediction: ArrayLike, x: ArrayLike, level: float
@@ -135,6 +183,8 @@ class Calibration:
             "values": self.values,
             "pool": self.pool,
             "end_steepening": self.end_steepening if math.isfinite(self.end_steepening) else None,
+            "spread": self.spread,
+            "spread_laws": [dict(entry) for entry in self.spread_laws],
         }
 
     @classmethod
@@ -147,7 +197,14 @@ class Calibration:
             reach = data.get("reach")
             values = data.get("values")
             steepening = data.get("end_steepening")
-            return cls(
+            spread_laws = data.get("spread_laws") or []
+            if not isinstance(spread_laws, list) or not all(
+                isinstance(entry, Mapping) for entry in spread_laws
+            ):
+                raise ScalingLabError(
+                    "a calibration's spread_laws in a fit file must be a list of fitted laws"
+                )
+            calibration = cls(
                 scores=scores,
                 noise=float(data["noise"]),
                 x_max=float(data["x_max"]),
@@ -158,6 +215,13 @@ class Calibration:
                 values=None if values is None else int(values),
                 pool=str(data.get("pool", "conformal")),
                 end_steepening=math.nan if steepening is None else float(steepening),
+                spread=float(data.get("spread", 0.0)),
+                # a spread law is its name, options and parameters: nothing nested in it is read
+                spread_laws=tuple(
+                    {k: entry.get(k) for k in ("law", "options", "params")} for entry in spread_laws
+                ),
             )
         except (TypeError, ValueError):
             raise ScalingLabError("a calibration in a fit file must hold numbers") from None
+        calibration._spread_members  # noqa: B018 - a malformed spread law fails here, not at predict
+        return calibration

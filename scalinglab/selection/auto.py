@@ -160,11 +160,16 @@ def auto_fit(
         if config.uses_full_fits
         else None,
     )
+    whole = (
+        whole_grid_fits(x_arr, y_arr, cands, options)
+        if config.model_spread > 0 or (config.uses_full_fits and config.criteria_fits == "whole")
+        else {}
+    )
     if config.uses_full_fits and config.criteria_fits == "whole":
         # The batched full fits above stay in the solve although only their residual scales
         # are replaced: the backtests' fits depend on what they are batched with (without them
         # a bnsl2 backtest prediction moved by 0.7 in log), and "whole" was scored with them.
-        bt.full_noise = whole_grid_noise(x_arr, y_arr, cands, options)
+        bt.full_noise = whole_grid_noise(x_arr, y_arr, cands, whole)
     try:
         weighing = weigh(bt, config.with_(candidates=labels))
     except ScalingLabError as exc:
@@ -177,7 +182,14 @@ def auto_fit(
     noise = float(np.sqrt(np.sum(r * r) / max(r.size - n_free, 1)))
     calibration = calibrate(bt, weights, config.with_(candidates=labels), noise)
     if any(len(s) for s in calibration.scores):
-        calibration = replace(calibration, end_steepening=end_steepening(x_arr[:, 0], y_arr))
+        calibration = replace(
+            calibration,
+            end_steepening=end_steepening(x_arr[:, 0], y_arr),
+            spread=config.model_spread,
+            spread_laws=tuple(spread_entry(fit) for fit in whole.values() if fit is not None)
+            if config.model_spread > 0
+            else (),
+        )
         law.calibration_ = calibration
         reason = "; ".join([weighing.reason, *interval_warnings(calibration, target)])
     else:  # no cut could score the weighted prediction: nothing to calibrate on
@@ -203,26 +215,43 @@ def auto_fit(
     return law, selection
 
 
-def whole_grid_noise(
+def whole_grid_fits(
     x: np.ndarray, y: np.ndarray, cands: Sequence[Candidate], options: Mapping[str, Any] | None
-) -> dict[str, float]:
-    """Each candidate's residual scale in log y (backtest.residual_scale, n − p degrees of
-    freedom) when fitted on every point over its whole start grid, as the final fit and `fit
-    --law X` fit it (no bootstrap: only the optimum is read); NaN where it cannot be fitted."""
+) -> dict[str, ScalingLaw | None]:
+    """Each candidate fitted on every point over its whole start grid, as the final fit and
+    `fit --law X` fit it (no bootstrap: only the optimum is read); None where it cannot be."""
     opts = {**dict(options or {}), "n_bootstrap": 0}
-    noise: dict[str, float] = {}
+    fits: dict[str, ScalingLaw | None] = {}
     for cand in cands:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", FitWarning)
-                law = cand.make(**opts).fit(x, y)
+                fits[cand.label] = cand.make(**opts).fit(x, y)
         except ScalingLabError:
+            fits[cand.label] = None
+    return fits
+
+
+def whole_grid_noise(
+    x: np.ndarray, y: np.ndarray, cands: Sequence[Candidate], fits: Mapping[str, ScalingLaw | None]
+) -> dict[str, float]:
+    """Each candidate's residual scale in log y (backtest.residual_scale, n − p degrees of
+    freedom) in its whole-grid fit (`whole_grid_fits`); NaN where it could not be fitted."""
+    noise: dict[str, float] = {}
+    for cand in cands:
+        law = fits.get(cand.label)
+        if law is None:
             noise[cand.label] = math.nan
             continue
         with np.errstate(all="ignore"):
             log_pred = np.log(law.predict(x))
         noise[cand.label] = residual_scale(log_pred, np.log(y), cand.n_free())
     return noise
+
+
+def spread_entry(law: ScalingLaw) -> dict[str, Any]:
+    """A fitted law as a calibration's spread law keeps it: name, options and parameters."""
+    return {"law": law.name, "options": law.get_options(), "params": dict(law.params_)}
 
 
 def end_steepening(x: np.ndarray, y: np.ndarray) -> float:

@@ -357,13 +357,13 @@ def test_criteria_from_whole_grid_fits_read_the_fit_that_predicts(shared_data: P
     import pandas as pd
 
     from scalinglab.selection import extrapolation
-    from scalinglab.selection.auto import whole_grid_noise
+    from scalinglab.selection.auto import whole_grid_fits, whole_grid_noise
     from scalinglab.selection.backtest import FULL_START_BUDGET, backtest_curve, candidate
 
     curve = extrapolation.load_curves(pd.read_csv(shared_data / "alabdulmohsin2022_lang.csv"))[0]
     x, y = curve.x_train, curve.y_train
     cands = [candidate(label) for label in DEFAULT_RULE.candidates]
-    whole = whole_grid_noise(x, y, cands, None)
+    whole = whole_grid_noise(x, y, cands, whole_grid_fits(x, y, cands, None))
     batched = backtest_curve(
         x[:, 0], y, cands, n_cuts=2, full_start_budget=FULL_START_BUDGET
     ).full_noise
