@@ -192,18 +192,18 @@ class Calibration:
         """From `to_dict()` output, or a pre-0.2.0 fit file's "interval_widening"."""
         if not isinstance(data, Mapping) or not {"noise", "scores", "x_max"} <= set(data):
             raise ScalingLabError("a calibration in a fit file needs noise, scores and x_max")
+        spread_laws = data.get("spread_laws") or []
+        if not isinstance(spread_laws, list) or not all(
+            isinstance(entry, Mapping) for entry in spread_laws
+        ):
+            raise ScalingLabError(
+                "a calibration's spread_laws in a fit file must be a list of fitted laws"
+            )
         try:
             scores = tuple(tuple(float(v) for v in cut) for cut in data["scores"])
             reach = data.get("reach")
             values = data.get("values")
             steepening = data.get("end_steepening")
-            spread_laws = data.get("spread_laws") or []
-            if not isinstance(spread_laws, list) or not all(
-                isinstance(entry, Mapping) for entry in spread_laws
-            ):
-                raise ScalingLabError(
-                    "a calibration's spread_laws in a fit file must be a list of fitted laws"
-                )
             calibration = cls(
                 scores=scores,
                 noise=float(data["noise"]),
@@ -218,7 +218,8 @@ class Calibration:
                 spread=float(data.get("spread", 0.0)),
                 # a spread law is its name, options and parameters: nothing nested in it is read
                 spread_laws=tuple(
-                    {k: entry.get(k) for k in ("law", "options", "params")} for entry in spread_laws
+                    {k: entry[k] for k in ("law", "options", "params") if k in entry}
+                    for entry in spread_laws
                 ),
             )
         except (TypeError, ValueError):

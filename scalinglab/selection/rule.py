@@ -117,9 +117,9 @@ class RuleConfig:
     # because the full fit happens to match its points better than the cuts' fits did
     noise_floor_ratio: float = 0.0
     # k, the laws' disagreement in the interval (registered 2026-12-06, docs/auto-tuning-log.md;
-    # benchmarks/tune_spread.py; `auto_fit` keeps the laws in the calibration): the log half-width is
-    # √((scale·q·σ·g)² + (k·s(x))²), s(x) the unweighted standard deviation of the candidates'
-    # log predictions at x (Draper 1995, model uncertainty). 0: none (the shipped rule)
+    # benchmarks/tune_spread.py): the log half-width is √((scale·q·σ·g)² + (k·s(x))²), s(x) the
+    # unweighted standard deviation of the candidates' log predictions at x, their fits kept in
+    # the calibration (Draper 1995, model uncertainty). 0: none (the shipped rule)
     model_spread: float = 0.0
 
     def with_(self, **changes: object) -> RuleConfig:

@@ -6,6 +6,7 @@ import json
 import math
 import warnings
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -414,3 +415,25 @@ def test_backtests_from_the_whole_grid_fit_as_the_prediction_does(shared_data: P
         _, by_default = auto_fit(x, y, target=float(curve.x_test.max()))
         _, by_whole = auto_fit(x, y, target=float(curve.x_test.max()), config=config)
     assert by_default.weights.get("bnsl2", 0.0) < 0.01 < 0.3 < by_whole.weights["bnsl2"]
+
+
+def test_the_laws_spread_widens_the_interval_where_the_laws_part() -> None:
+    """model_spread k > 0: the calibration keeps every candidate's fit on all points, and the
+    interval holds the base interval (the same calibration with k = 0) and grows with the laws'
+    disagreement s(x), which rises with the distance; a fit file keeps it for `predict`."""
+    x, y = curve(n=16, noise=0.01)
+    law, _ = auto_fit(x, y, candidates=CHEAP, config=DEFAULT_RULE.with_(model_spread=1.0))
+    cal = law.calibration_
+    assert cal is not None and cal.spread == 1.0
+    assert sorted(entry["law"] for entry in cal.spread_laws) == sorted(CHEAP)
+    far = np.array([[x.max() * 3], [x.max() * 300]])
+    s = cal.laws_spread(far[:, 0])
+    assert 0 < s[0] < s[1]  # m1 (no floor) parts from the saturating laws farther out
+    lo, hi = law.predict_interval(far, 0.9)
+    base = replace(cal, spread=0.0)
+    half = np.log(hi / lo) / 2
+    np.testing.assert_allclose(half, np.hypot(base.half_width(far[:, 0], 0.9), s), rtol=1e-9)
+    back = ScalingLaw.from_dict(json.loads(json.dumps(law.to_dict())))
+    np.testing.assert_allclose(back.predict_interval(far, 0.9), (lo, hi), rtol=1e-9)
+    plain, _ = auto_fit(x, y, candidates=CHEAP)
+    assert plain.calibration_ is not None and plain.calibration_.spread_laws == ()

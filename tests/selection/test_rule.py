@@ -467,3 +467,67 @@ def test_crossfit_scores_each_cut_with_weights_stacked_on_the_other_cuts() -> No
     single = calibrate(bt, weigh(bt, one).weights, one, 0.01)
     assert max(single.scores[0]) * 0.01 == pytest.approx(0.1, abs=1e-6)
     assert "-x-" in config.with_(crossfit=True).key and "-x-" not in config.key
+
+
+def _spread_laws(exponents: tuple[float, ...]) -> tuple[dict[str, object], ...]:
+    """Pure power laws y = x^c through y(1) = 1 (M1), as a calibration keeps them."""
+    return tuple({"law": "m1", "params": {"beta": 1.0, "c": c}} for c in exponents)
+
+
+def test_the_laws_spread_joins_the_interval_in_quadrature() -> None:
+    """model_spread k: the log half-width is √(base² + (k·s(x))²), s the standard deviation of
+    the spread laws' log predictions; power laws x^-0.2 and x^-0.4 part by 0.2·ln x, so
+    s(x) = 0.1·ln x. k = 0 or fewer than two laws leave the calibrated interval as it was, and
+    the 99% interval scales the spread term by z_0.995 / z_0.95."""
+    base = Calibration(scores=((1.0,),), noise=0.01, x_max=10.0)
+    cal = Calibration(scores=((1.0,),), noise=0.01, x_max=10.0, spread=2.0,
+                      spread_laws=_spread_laws((-0.2, -0.4)))  # fmt: skip
+    x = np.array([100.0, 1e4])
+    s = 0.1 * np.log(x)
+    np.testing.assert_allclose(cal.laws_spread(x), s, rtol=1e-6)
+    b90 = base.half_width(x, 0.9)
+    np.testing.assert_allclose(cal.half_width(x, 0.9), np.hypot(b90, 2.0 * s), rtol=1e-6)
+    z = 2.5758293035489 / 1.6448536269514722
+    np.testing.assert_allclose(
+        cal.half_width(x, 0.99), np.hypot(base.half_width(x, 0.99), 2.0 * z * s), rtol=1e-6
+    )
+    one = Calibration(scores=((1.0,),), noise=0.01, x_max=10.0, spread=2.0,
+                      spread_laws=_spread_laws((-0.2,)))  # fmt: skip
+    np.testing.assert_allclose(one.half_width(x, 0.9), b90)
+    back = Calibration.from_dict(cal.to_dict())
+    assert back.to_dict() == cal.to_dict()
+    np.testing.assert_allclose(back.half_width(x, 0.9), cal.half_width(x, 0.9))
+    assert Calibration.from_dict(base.to_dict()).spread == 0.0  # files without it: no spread
+    assert "-ms1-" in RuleConfig(model_spread=1.0).key and "-ms" not in RuleConfig().key
+
+
+@pytest.mark.parametrize(
+    ("spread_laws", "match"),
+    [
+        ("m1", "must be a list of fitted laws"),
+        ([1, 2], "must be a list of fitted laws"),
+        ([{"law": "no_such_law", "params": {}}], "unknown law"),
+        ([{"law": "m1"}], "needs its fitted params"),
+        ([{"law": "m1", "params": {"beta": 1.0}}], "must be exactly"),
+        ([{"law": "m1", "params": {"beta": "__import__('os')", "c": -0.1}}], "must be a number"),
+        ([{"law": "m1", "params": {"beta": -1.0, "c": -0.1}}], "outside the law's bounds"),
+    ],
+)
+def test_a_malformed_spread_law_is_one_clear_error(spread_laws: object, match: str) -> None:
+    doc = Calibration(scores=((1.0,),), noise=0.01, x_max=10.0, spread=1.0).to_dict()
+    with pytest.raises(ScalingLabError, match=match):
+        Calibration.from_dict({**doc, "spread_laws": spread_laws})
+
+
+def test_a_negative_spread_is_refused() -> None:
+    with pytest.raises(ScalingLabError, match="spread must be >= 0"):
+        Calibration(scores=((1.0,),), noise=0.01, x_max=10.0, spread=-1.0)
+
+
+def test_a_spread_law_keeps_only_its_name_options_and_params() -> None:
+    """Nothing nested in a spread law is read (a calibration inside it, say), so a fit file
+    cannot make reading it recurse."""
+    nested = {"law": "m1", "params": {"beta": 1.0, "c": -0.2}, "calibration": {"bad": True}}
+    doc = Calibration(scores=((1.0,),), noise=0.01, x_max=10.0, spread=1.0).to_dict()
+    back = Calibration.from_dict({**doc, "spread_laws": [nested, nested]})
+    assert all(set(entry) == {"law", "params"} for entry in back.spread_laws)
