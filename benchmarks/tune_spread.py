@@ -28,6 +28,7 @@ from tune_auto import LABELS, Precomputed
 from tune_candidates import print_loso
 from tune_units import FINE_SCALES
 
+from scalinglab.fitting.calibration import column_spread
 from scalinglab.selection import protocol
 from scalinglab.selection.corpus import Problem, load_corpus
 from scalinglab.selection.rule import DEFAULT_RULE, RuleConfig
@@ -43,14 +44,7 @@ def laws_spread(rec: dict, candidates: Sequence[str]) -> np.ndarray:
         for k in candidates
         if "error" not in rec["singles"][k]
     ]
-    if not preds:
-        return np.zeros(0)
-    stack = np.vstack(preds)
-    finite = np.isfinite(stack)
-    count = finite.sum(axis=0)
-    mean = np.where(finite, stack, 0.0).sum(axis=0) / np.maximum(count, 1)
-    var = np.where(finite, (stack - mean) ** 2, 0.0).sum(axis=0) / np.maximum(count, 1)
-    return np.where(count >= 2, np.sqrt(var), 0.0)
+    return column_spread(np.vstack(preds)) if preds else np.zeros(0)
 
 
 def spread_outcomes(

@@ -62,6 +62,16 @@ def conformal_quantile(scores: Sequence[float], level: float) -> float:
     return float(s[min(k, s.size) - 1])
 
 
+def column_spread(values: FloatArray) -> FloatArray:
+    """The standard deviation of each column over its finite entries (ddof 0); 0 where fewer
+    than two are finite: the laws' spread s(x) of the module doc, one row per law."""
+    finite = np.isfinite(values)
+    count = finite.sum(axis=0)
+    mean = np.where(finite, values, 0.0).sum(axis=0) / np.maximum(count, 1)
+    var = np.where(finite, (values - mean) ** 2, 0.0).sum(axis=0) / np.maximum(count, 1)
+    return np.asarray(np.where(count >= 2, np.sqrt(var), 0.0), dtype=float)
+
+
 def growth_factor(d: ArrayLike, reach: float, growth: float, beyond: float = 0.0) -> FloatArray:
     """g(d) = (max(d, DISTANCE_FLOOR·reach) / reach)^growth · max(d / reach, 1)^beyond; 1 when
     the reach is unknown."""
@@ -109,6 +119,8 @@ class Calibration:
         laws = tuple(ScalingLaw.from_dict(entry) for entry in self.spread_laws)
         if not all(hasattr(law, "params_") for law in laws):
             raise ScalingLabError("every spread law of a calibration needs its fitted params")
+        if not all(len(law.variables) == 1 for law in laws):
+            raise ScalingLabError("a calibration's spread laws must be learning curves (one input)")
         return laws
 
     def laws_spread(self, x: ArrayLike) -> FloatArray:
@@ -119,11 +131,7 @@ class Calibration:
             return np.zeros_like(xs)
         with np.errstate(all="ignore"):
             preds = np.vstack([np.log(law.predict(xs[:, None])) for law in self._spread_members])
-        finite = np.isfinite(preds)
-        count = finite.sum(axis=0)
-        mean = np.where(finite, preds, 0.0).sum(axis=0) / np.maximum(count, 1)
-        var = np.where(finite, (preds - mean) ** 2, 0.0).sum(axis=0) / np.maximum(count, 1)
-        return np.asarray(np.where(count >= 2, np.sqrt(var), 0.0), dtype=float)
+        return column_spread(preds)
 
     @property
     def n_values(self) -> int:

@@ -511,6 +511,10 @@ def test_the_laws_spread_joins_the_interval_in_quadrature() -> None:
         ([{"law": "m1", "params": {"beta": 1.0}}], "must be exactly"),
         ([{"law": "m1", "params": {"beta": "__import__('os')", "c": -0.1}}], "must be a number"),
         ([{"law": "m1", "params": {"beta": -1.0, "c": -0.1}}], "outside the law's bounds"),
+        (
+            [{"law": "chinchilla", "params": {"E": 1, "A": 1, "alpha": 0.3, "B": 1, "beta": 0.3}}],
+            "learning curves",
+        ),
     ],
 )
 def test_a_malformed_spread_law_is_one_clear_error(spread_laws: object, match: str) -> None:
