@@ -7,8 +7,8 @@ with `DEFAULT_RULE`'s growth, scale, units, noise floor or backtest starts repla
 
 Each study is examples/image-60k.toml run (draws 2 to 5 with `seeds = [2, 3]`, `[4, 5]`,
 `[6, 7]` and `[8, 9]` and the name suffixed -s23, -s45, -s67, -s89), given by its storage URL
-or by its trial table as `study export` writes it (.csv or .csv.gz): the draws' tables are committed in
-benchmarks/data/image_draws/, so every image check reruns from a clean clone
+or by its trial table as `study export` writes it (.csv or .csv.gz): the draws' tables are
+committed in benchmarks/data/image_draws/, so every image check reruns from a clean clone
 (`--draws` checks all of them). Printed per held-out shard: measured error, prediction, 90%
 interval, inside.
 """
