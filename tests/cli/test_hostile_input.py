@@ -70,6 +70,8 @@ def _fit_file_cases() -> list[Case]:
         Case(f"predict badse.json {at}", "field 'stderr' is malformed"),
         Case(f"predict badnpoints.json {at}", "field 'n_points' is malformed"),
         Case(f"predict badwiden.json {at}", "a calibration in a fit file needs"),
+        Case(f"predict badspread.json {at}", "spread_laws in a fit file must be a list"),
+        Case(f"predict spreadcode.json {at}", "must be a number"),
         Case(f"predict adir {at}", "is a directory"),
         Case(f"predict nosuch.json {at}", "no such fit file"),
         Case(f"predict curve.csv {at}", "is not a fit file"),
@@ -638,6 +640,22 @@ def _write_files(d: Path) -> None:
         "badse.json": {"law": "power_const", "params": good, "stderr": {"a": "q"}},
         "badnpoints.json": {"law": "power_const", "params": good, "n_points": "many"},
         "badwiden.json": {"law": "power_const", "params": good, "interval_widening": {"x": 1}},
+        "badspread.json": {
+            "law": "power_const",
+            "params": good,
+            "calibration": {"noise": 0.01, "scores": [[1]], "x_max": 10, "spread_laws": "m1"},
+        },
+        "spreadcode.json": {
+            "law": "power_const",
+            "params": good,
+            "calibration": {
+                "noise": 0.01,
+                "scores": [[1]],
+                "x_max": 10,
+                "spread": 1,
+                "spread_laws": [{"law": "m1", "params": {"beta": "__import__('os')", "c": -1}}],
+            },
+        },
         "badiso.json": {"n_line": {}, "d_line": {}},
         "groupfit.json": {
             "law": "formula",
