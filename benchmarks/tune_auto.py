@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from scalinglab.errors import FitWarning, ScalingLabError
-from scalinglab.fitting.calibration import POOLS, Calibration
+from scalinglab.fitting.calibration import POOLS, Calibration, column_spread
 from scalinglab.fitting.subsets import SubsetFit
 from scalinglab.laws.base import ScalingLaw
 from scalinglab.selection import protocol
@@ -415,11 +415,14 @@ def scaled(
     log_error: np.ndarray,
     half: np.ndarray,
     scales: Sequence[float] = SCALES,
+    spread: np.ndarray | None = None,
 ) -> list[protocol.Outcome]:
     """`config` at every scale of `scales` on one problem, from each held-out point's absolute
-    log error and the interval's half-width at scale 1 (no interval where it is not finite)."""
-    miss = log_error / half
+    log error and the interval's half-width at scale 1 (no interval where it is not finite);
+    `spread`, the laws' spread term k·s(x) at each point, joins the half-width in quadrature
+    (`RuleConfig.model_spread`)."""
     finite = np.isfinite(half)
+    extra = np.zeros_like(half) if spread is None else np.asarray(spread, dtype=float)
     return [
         protocol.Outcome(
             source=problem.source,
@@ -427,10 +430,24 @@ def scaled(
             rule=config.with_(scale=scale).key,
             horizon=problem.horizon,
             rmse=rmse,
-            hits=tuple(bool(m <= scale) if f else None for m, f in zip(miss, finite, strict=True)),
+            hits=tuple(
+                bool(e <= w) if f else None
+                for e, w, f in zip(log_error, np.hypot(scale * half, extra), finite, strict=True)
+            ),
         )
         for scale in scales
     ]
+
+
+def laws_spread(rec: dict[str, Any], candidates: Sequence[str]) -> np.ndarray:
+    """s(x) at the held-out x from the cached single-law fits (`Calibration.laws_spread` on the
+    fits auto makes): the standard deviation of the candidates' log predictions."""
+    preds = [
+        np.asarray(rec["singles"][k]["log_pred"], dtype=float)
+        for k in candidates
+        if "error" not in rec["singles"][k]
+    ]
+    return column_spread(np.vstack(preds)) if preds else np.zeros(0)
 
 
 def grid_configs(

@@ -66,7 +66,12 @@ def config_outcomes(
     log_pred, half = band
     rmse = protocol.rmse_log(np.exp(log_pred), y_test)
     log_error = np.abs(np.log(y_test) - log_pred)
-    return tune_auto.scaled(problem, config, rmse, log_error, half, scales)
+    spread = (
+        config.model_spread * tune_auto.laws_spread(rec, config.candidates)
+        if config.model_spread
+        else None
+    )
+    return tune_auto.scaled(problem, config, rmse, log_error, half, scales, spread)
 
 
 def configs_outcomes(
