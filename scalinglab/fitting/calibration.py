@@ -24,7 +24,8 @@ With `spread` k > 0 the laws' disagreement joins the interval (model uncertainty
     √((scale · q_L · σ · g(d))² + (k · z_L/z_0.9 · s(x))²),
 
 s(x) the standard deviation of the log predictions at x of the candidate laws fitted on every
-point (`spread_laws`, kept with their parameters so that it can be computed at any x), z_L the
+point (`spread_laws`, kept with their parameters so that the law computes it at any x:
+scalinglab.laws.base.laws_spread; this module knows laws only as data), z_L the
 standard normal quantile of the level (k was chosen at 90%). Where plausible laws part, the
 extrapolation error is larger than the backtests of the chosen prediction show.
 """
@@ -34,18 +35,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from statistics import NormalDist
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from scalinglab.errors import ScalingLabError
 from scalinglab.types import FloatArray
-
-if TYPE_CHECKING:
-    from scalinglab.laws.base import ScalingLaw
 
 NOISE_FLOOR = 1e-4  # residual scales below this (log units) are taken as this
 DISTANCE_FLOOR = 0.25  # g(d) is flat below this fraction of the backtests' reach
@@ -112,27 +109,6 @@ class Calibration:
         if not (math.isfinite(self.spread) and self.spread >= 0):
             raise ScalingLabError(f"the calibration's spread must be >= 0, got {self.spread}")
 
-    @cached_property
-    def _spread_members(self) -> tuple[ScalingLaw, ...]:
-        from scalinglab.laws.base import ScalingLaw  # laws import this module
-
-        laws = tuple(ScalingLaw.from_dict(entry) for entry in self.spread_laws)
-        if not all(hasattr(law, "params_") for law in laws):
-            raise ScalingLabError("every spread law of a calibration needs its fitted params")
-        if not all(len(law.variables) == 1 for law in laws):
-            raise ScalingLabError("a calibration's spread laws must be learning curves (one input)")
-        return laws
-
-    def laws_spread(self, x: ArrayLike) -> FloatArray:
-        """s(x): the standard deviation of the spread laws' log predictions at each x, over
-        those with a finite one there; 0 where fewer than two have."""
-        xs = np.asarray(x, dtype=float).reshape(-1)
-        if len(self._spread_members) < 2:
-            return np.zeros_like(xs)
-        with np.errstate(all="ignore"):
-            preds = np.vstack([np.log(law.predict(xs[:, None])) for law in self._spread_members])
-        return column_spread(preds)
-
     @property
     def n_values(self) -> int:
         """How many distinct held-out x values the scores rest on."""
@@ -160,21 +136,29 @@ class Calibration:
         d = float(self.distance(x)[0])
         return d if d > reach * (1 + 1e-9) else None
 
-    def half_width(self, x: ArrayLike, level: float) -> FloatArray:
-        """Half-width of the interval in log units at each x."""
+    def half_width(
+        self, x: ArrayLike, level: float, laws_spread: ArrayLike | None = None
+    ) -> FloatArray:
+        """Half-width of the interval in log units at each x; `laws_spread`, s(x) at each x
+        (the law computes it from `spread_laws`: scalinglab.laws.base.laws_spread), joins it
+        when `spread` > 0."""
         g = growth_factor(self.distance(x), self.reach, self.growth, self.beyond)
         half = np.asarray(self.scale * self.multiplier(level) * self.noise * g, dtype=float)
-        if self.spread > 0:
+        if self.spread > 0 and laws_spread is not None:
             z = NormalDist().inv_cdf((1 + level) / 2) / NormalDist().inv_cdf(0.95)
-            half = np.hypot(half, self.spread * z * self.laws_spread(x))
+            half = np.hypot(half, self.spread * z * np.asarray(laws_spread, dtype=float))
         return half
 
     def interval(
-        self, prediction: ArrayLike, x: ArrayLike, level: float
+        self,
+        prediction: ArrayLike,
+        x: ArrayLike,
+        level: float,
+        laws_spread: ArrayLike | None = None,
     ) -> tuple[FloatArray, FloatArray]:
-        """(lower, upper) around `prediction` at the points x."""
+        """(lower, upper) around `prediction` at the points x (`laws_spread`: `half_width`)."""
         centre = np.log(np.asarray(prediction, dtype=float).reshape(-1))
-        half = self.half_width(x, level)
+        half = self.half_width(x, level, laws_spread)
         with np.errstate(over="ignore"):  # e^±huge far past the data: the bounds 0 and inf
             return np.exp(centre - half), np.exp(centre + half)
 
@@ -232,5 +216,4 @@ class Calibration:
             )
         except (TypeError, ValueError):
             raise ScalingLabError("a calibration in a fit file must hold numbers") from None
-        calibration._spread_members  # noqa: B018 - a malformed spread law fails here, not at predict
         return calibration

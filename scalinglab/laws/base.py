@@ -23,7 +23,7 @@ import torch
 from numpy.typing import ArrayLike
 
 from scalinglab.errors import FitWarning, ScalingLabError
-from scalinglab.fitting.calibration import Calibration
+from scalinglab.fitting.calibration import Calibration, column_spread
 from scalinglab.fitting.fit import fit_law
 from scalinglab.fitting.inverse import invert_monotone
 from scalinglab.fitting.objectives import LOG_OBJECTIVES
@@ -459,7 +459,8 @@ class ScalingLaw:
             raise ScalingLabError(f"level must be between 0 and 1, got {level}")
         if self.calibration_ is not None:
             x = self.check_X(X)
-            return self.calibration_.interval(self.predict(x), x[:, 0], level)
+            spread = laws_spread(self.calibration_, x[:, 0]) if self.calibration_.spread else None
+            return self.calibration_.interval(self.predict(x), x[:, 0], level, spread)
         preds = self.predict_draws(X)
         return draw_quantile(preds, (1 - level) / 2), draw_quantile(preds, (1 + level) / 2)
 
@@ -604,6 +605,8 @@ class ScalingLaw:
         # "interval_widening" is the calibration's name in fit files written before 0.2.0.
         calibration = data.get("calibration", data.get("interval_widening"))
         law.calibration_ = None if calibration is None else Calibration.from_dict(calibration)
+        if law.calibration_ is not None:
+            spread_laws(law.calibration_)  # a malformed spread law fails here, not at predict
         return law
 
     def __repr__(self) -> str:
@@ -628,6 +631,30 @@ class ScalingLaw:
     # Optional calibration of predict_interval on backtests (scalinglab.selection.auto_fit);
     # None: parameter bands only.
     calibration_: Calibration | None = None
+
+
+def spread_laws(calibration: Calibration) -> tuple[ScalingLaw, ...]:
+    """The fitted learning curves a calibration's laws' spread is read from (its `spread_laws`,
+    kept as name, options and parameters); a malformed one is a ScalingLabError."""
+    laws = tuple(ScalingLaw.from_dict(entry) for entry in calibration.spread_laws)
+    if not all(hasattr(law, "params_") for law in laws):
+        raise ScalingLabError("every spread law of a calibration needs its fitted params")
+    if not all(len(law.variables) == 1 for law in laws):
+        raise ScalingLabError("a calibration's spread laws must be learning curves (one input)")
+    return laws
+
+
+def laws_spread(calibration: Calibration, x: ArrayLike) -> FloatArray:
+    """s(x): the standard deviation of the calibration's spread laws' log predictions at each x
+    (over those with a finite one there; 0 where fewer than two have): the term the laws'
+    disagreement adds to the interval (scalinglab.fitting.calibration)."""
+    xs = np.asarray(x, dtype=float).reshape(-1)
+    laws = spread_laws(calibration)
+    if len(laws) < 2:
+        return np.zeros_like(xs)
+    with np.errstate(all="ignore"):
+        preds = np.vstack([np.log(law.predict(xs[:, None])) for law in laws])
+    return column_spread(preds)
 
 
 def _default_start(prm: Param) -> float:

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from scalinglab.errors import FitWarning, ScalingLabError
 from scalinglab.laws import ScalingLaw
+from scalinglab.laws.base import laws_spread
 from scalinglab.selection.auto import (
     DEFAULT_LAW,
     FEW_CALIBRATION_POINTS,
@@ -427,7 +428,7 @@ def test_the_laws_spread_widens_the_interval_where_the_laws_part() -> None:
     assert cal is not None and cal.spread == 1.0
     assert sorted(entry["law"] for entry in cal.spread_laws) == sorted(CHEAP)
     far = np.array([[x.max() * 3], [x.max() * 300]])
-    s = cal.laws_spread(far[:, 0])
+    s = laws_spread(cal, far[:, 0])
     assert 0 < s[0] < s[1]  # m1 (no floor) parts from the saturating laws farther out
     lo, hi = law.predict_interval(far, 0.9)
     base = replace(cal, spread=0.0)

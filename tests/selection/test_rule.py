@@ -14,6 +14,7 @@ from scalinglab.fitting.calibration import (
     conformal_quantile,
     growth_factor,
 )
+from scalinglab.laws.base import ScalingLaw, laws_spread
 from scalinglab.selection.backtest import CandidateBacktest, CurveBacktests
 from scalinglab.selection.rule import (
     NOISE_RATIO_CAP,
@@ -484,19 +485,20 @@ def test_the_laws_spread_joins_the_interval_in_quadrature() -> None:
                       spread_laws=_spread_laws((-0.2, -0.4)))  # fmt: skip
     x = np.array([100.0, 1e4])
     s = 0.1 * np.log(x)
-    np.testing.assert_allclose(cal.laws_spread(x), s, rtol=1e-6)
+    np.testing.assert_allclose(laws_spread(cal, x), s, rtol=1e-6)
     b90 = base.half_width(x, 0.9)
-    np.testing.assert_allclose(cal.half_width(x, 0.9), np.hypot(b90, 2.0 * s), rtol=1e-6)
+    np.testing.assert_allclose(cal.half_width(x, 0.9, s), np.hypot(b90, 2.0 * s), rtol=1e-6)
     z = 2.5758293035489 / 1.6448536269514722
     np.testing.assert_allclose(
-        cal.half_width(x, 0.99), np.hypot(base.half_width(x, 0.99), 2.0 * z * s), rtol=1e-6
+        cal.half_width(x, 0.99, s), np.hypot(base.half_width(x, 0.99), 2.0 * z * s), rtol=1e-6
     )
     one = Calibration(scores=((1.0,),), noise=0.01, x_max=10.0, spread=2.0,
                       spread_laws=_spread_laws((-0.2,)))  # fmt: skip
-    np.testing.assert_allclose(one.half_width(x, 0.9), b90)
+    np.testing.assert_allclose(laws_spread(one, x), 0.0)
+    np.testing.assert_allclose(base.half_width(x, 0.9, s), b90)  # k = 0: no spread term
     back = Calibration.from_dict(cal.to_dict())
     assert back.to_dict() == cal.to_dict()
-    np.testing.assert_allclose(back.half_width(x, 0.9), cal.half_width(x, 0.9))
+    np.testing.assert_allclose(laws_spread(back, x), s, rtol=1e-6)
     assert Calibration.from_dict(base.to_dict()).spread == 0.0  # files without it: no spread
     assert "-ms1-" in RuleConfig(model_spread=1.0).key and "-ms" not in RuleConfig().key
 
@@ -518,9 +520,11 @@ def test_the_laws_spread_joins_the_interval_in_quadrature() -> None:
     ],
 )
 def test_a_malformed_spread_law_is_one_clear_error(spread_laws: object, match: str) -> None:
+    """Refused when the fit file is read, before anything is predicted."""
     doc = Calibration(scores=((1.0,),), noise=0.01, x_max=10.0, spread=1.0).to_dict()
+    fit = {"law": "m1", "params": {"beta": 1.0, "c": -0.2}}
     with pytest.raises(ScalingLabError, match=match):
-        Calibration.from_dict({**doc, "spread_laws": spread_laws})
+        ScalingLaw.from_dict({**fit, "calibration": {**doc, "spread_laws": spread_laws}})
 
 
 def test_a_negative_spread_is_refused() -> None:
