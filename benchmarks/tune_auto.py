@@ -422,7 +422,8 @@ def scaled(
     `spread`, the laws' spread term k·s(x) at each point, joins the half-width in quadrature
     (`RuleConfig.model_spread`)."""
     finite = np.isfinite(half)
-    extra = np.zeros_like(half) if spread is None else np.asarray(spread, dtype=float)
+    miss = log_error / half  # in half-widths at scale 1: one division for every scale
+    rel = None if spread is None else np.asarray(spread, dtype=float) / half
     return [
         protocol.Outcome(
             source=problem.source,
@@ -431,8 +432,10 @@ def scaled(
             horizon=problem.horizon,
             rmse=rmse,
             hits=tuple(
-                bool(e <= w) if f else None
-                for e, w, f in zip(log_error, np.hypot(scale * half, extra), finite, strict=True)
+                bool(h) if f else None
+                for h, f in zip(
+                    miss <= (scale if rel is None else np.hypot(scale, rel)), finite, strict=True
+                )
             ),
         )
         for scale in scales
@@ -440,7 +443,7 @@ def scaled(
 
 
 def laws_spread(rec: dict[str, Any], candidates: Sequence[str]) -> np.ndarray:
-    """s(x) at the held-out x from the cached single-law fits (`Calibration.laws_spread` on the
+    """s(x) at the held-out x from the cached single-law fits (`laws.base.laws_spread` on the
     fits auto makes): the standard deviation of the candidates' log predictions."""
     preds = [
         np.asarray(rec["singles"][k]["log_pred"], dtype=float)
