@@ -33,18 +33,33 @@ from scalinglab.study.config import DEFAULT_ADAPTIVE_LAW
 REPO = Path(__file__).resolve().parents[1]
 POOLS = REPO / "benchmarks" / "data" / "design_grids"
 TEST_SHARDS = 2  # the largest shards' cells are the test runs
+
+
+def _grid(run_dir: str, name: str) -> str:
+    """Where a full grid's trials are: its storage URL in runs/, with the study's name."""
+    return f"sqlite:///runs/{run_dir}/{name}.db#{name}"
+
+
 # task: (where its trials are: a storage URL with the study's name, or a trial table; the y
 # column `adaptive.y_column` reads for its select_by)
 TASKS = {
-    "synthetic-1234": ("sqlite:///runs/adaptive-bench-v6/adaptive-bench-synthetic-grid.db#adaptive-bench-synthetic-grid", "best_val_loss"),  # noqa: E501
-    "synthetic-7": ("sqlite:///runs/adaptive-bench-v6/adaptive-bench-synthetic-grid-data_seed_base-7.db#adaptive-bench-synthetic-grid-data_seed_base-7", "best_val_loss"),  # noqa: E501
-    "synthetic-8": ("sqlite:///runs/adaptive-bench-v6/adaptive-bench-synthetic-grid-data_seed_base-8.db#adaptive-bench-synthetic-grid-data_seed_base-8", "best_val_loss"),  # noqa: E501
-    "lm": ("sqlite:///runs/adaptive-bench/adaptive-bench-lm-grid.db#adaptive-bench-lm-grid", "best_val_loss"),  # noqa: E501
-    "lm1000": ("sqlite:///runs/adaptive-bench/adaptive-bench-lm1000-grid.db#adaptive-bench-lm1000-grid", "best_val_loss"),  # noqa: E501
-    "speech": ("sqlite:///runs/adaptive-bench/adaptive-bench-speech-grid.db#adaptive-bench-speech-grid", "best_val_error"),  # noqa: E501
-    "translation": ("sqlite:///runs/adaptive-bench/adaptive-bench-translation-grid.db#adaptive-bench-translation-grid", "best_val_loss"),  # noqa: E501
+    "synthetic-1234": (
+        _grid("adaptive-bench-v6", "adaptive-bench-synthetic-grid"),
+        "best_val_loss",
+    ),
+    **{
+        f"synthetic-{seed}": (
+            _grid("adaptive-bench-v6", f"adaptive-bench-synthetic-grid-data_seed_base-{seed}"),
+            "best_val_loss",
+        )
+        for seed in (7, 8)
+    },
+    "lm": (_grid("adaptive-bench", "adaptive-bench-lm-grid"), "best_val_loss"),
+    "lm1000": (_grid("adaptive-bench", "adaptive-bench-lm1000-grid"), "best_val_loss"),
+    "speech": (_grid("adaptive-bench", "adaptive-bench-speech-grid"), "best_val_error"),
+    "translation": (_grid("adaptive-bench", "adaptive-bench-translation-grid"), "best_val_loss"),
     "image": ("benchmarks/data/image_draws/image-fashion-mnist-60k.csv.gz", "best_val_error"),
-}  # fmt: skip
+}
 BUDGETS = "0.01,0.05,0.1"
 
 
