@@ -160,12 +160,14 @@ def auto_fit(
         if config.uses_full_fits
         else None,
     )
+    whole_criteria = config.uses_full_fits and config.criteria_fits == "whole"
+    # every candidate on its whole grid, for the criteria or the laws' spread (fitted once)
     whole = (
         whole_grid_fits(x_arr, y_arr, cands, options)
-        if config.model_spread > 0 or (config.uses_full_fits and config.criteria_fits == "whole")
+        if whole_criteria or config.model_spread > 0
         else {}
     )
-    if config.uses_full_fits and config.criteria_fits == "whole":
+    if whole_criteria:
         # The batched full fits above stay in the solve although only their residual scales
         # are replaced: the backtests' fits depend on what they are batched with (without them
         # a bnsl2 backtest prediction moved by 0.7 in log), and "whole" was scored with them.
