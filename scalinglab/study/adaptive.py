@@ -363,14 +363,14 @@ def cell_costs(config: StudyConfig, task: Task, df: pd.DataFrame, cells: list[Ce
     )
     n_runs = len(config.search.cell_trials()) * len(config.train.seeds)
     cap = config.budget.flops_per_trial
-    batch = largest_batch(config, task) if config.train.max_steps is not None else None
+    steps = config.train.max_steps
+    batch = largest_batch(config, task) if steps is not None else None
     out = []
     for shard, size in cells:
         fpe = float(task.flops_per_example(size))
         most = float(config.train.max_epochs * shard)
-        if batch is not None:  # a step takes at most min(batch, shard) examples
-            assert config.train.max_steps is not None
-            most = min(most, float(config.train.max_steps * min(batch, shard)))
+        if steps is not None and batch is not None:  # a step takes at most min(batch, shard)
+            most = min(most, float(steps * min(batch, shard)))
         if model is None:
             examples = most
         else:
