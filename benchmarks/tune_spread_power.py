@@ -1,0 +1,91 @@
+"""Leave one source out: the laws' spread as a multiplier of the interval (a registered run).
+
+    .venv/bin/python benchmarks/tune_spread_power.py [--cache FITS]   (repo root)
+
+Registered in docs/auto-tuning-log.md (2026-12-06, 15:15, "the laws' spread as a multiplier").
+`DEFAULT_RULE`'s point knobs stay as shipped, so its predictions and medians do not change; its
+interval's log half-width at a held-out x becomes scale·h·m, h = q·σ·g the shipped half-width
+at scale 1 and m = clip(s(x)/h, 1/CLIP, CLIP)^a, s(x) the standard deviation of the log
+predictions at x of every candidate fitted on all the training points (the cache's single-law
+fits), unweighted; m = 1 where s is not finite; a = 0 is the shipped rule (a spread-normalised
+conformal score: Papadopoulos et al. 2008, Lei et al. 2018). σ units, growth 1, no floor, a in
+POWERS × `FINE_SCALES`; each split chooses (a, scale) by `protocol.default_choice` on its four
+tuning sources (the seven single laws are the reference) and is scored on the one left out.
+The as-run fits (the default cache) decide; `--cache
+benchmarks/data/tune_cache_as_run_whole_backtests.json.gz` gives the whole-grid table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import tune_auto
+from tune_auto import LABELS, Precomputed
+from tune_candidates import config_outcomes, print_loso
+from tune_units import FINE_SCALES
+
+from scalinglab.selection import protocol
+from scalinglab.selection.corpus import Problem, load_corpus
+from scalinglab.selection.rule import DEFAULT_RULE, RuleConfig
+
+POWERS = (0.0, 0.25, 0.5, 0.75, 1.0)  # a, as registered
+CLIP = 4.0  # m stays within [1/CLIP, CLIP], as registered
+
+
+def spread_multiplier(spread: np.ndarray, half: np.ndarray, power: float) -> np.ndarray:
+    """m = clip(s/h, 1/CLIP, CLIP)^a at each point; 1 where s/h is not finite."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.asarray(spread, dtype=float) / np.asarray(half, dtype=float)
+    m = np.clip(ratio, 1 / CLIP, CLIP) ** power
+    return np.where(np.isfinite(m), m, 1.0)
+
+
+def power_outcomes(
+    problem: Problem, rec: dict, config: RuleConfig, power: float
+) -> list[protocol.Outcome]:
+    """`config` with the spread multiplier's power a, at every scale of FINE_SCALES, on one
+    problem; rule names end in -spA."""
+    suffix = f"-sp{power:g}"
+    band = tune_auto.calibrated(problem, rec, config)
+    if band is None or power == 0:  # too short to backtest, or the shipped interval
+        outs = config_outcomes(problem, rec, config, FINE_SCALES)
+    else:
+        log_pred, half = band
+        y_test = np.asarray(problem.y_test, dtype=float)
+        spread = tune_auto.laws_spread(rec, config.candidates)
+        m = spread_multiplier(spread, half, power) if len(spread) else np.ones_like(half)
+        outs = tune_auto.scaled(
+            problem, config, protocol.rmse_log(np.exp(log_pred), y_test),
+            np.abs(np.log(y_test) - log_pred), half * m, FINE_SCALES,
+        )  # fmt: skip
+    return [replace(o, rule=o.rule + suffix) for o in outs]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--cache", type=Path, default=tune_auto.AS_RUN_CACHE, help="the cached fits to read"
+    )
+    args = parser.parse_args()
+    problems = load_corpus()
+    fits = tune_auto.load_or_compute(problems, args.cache, 1, as_run=True)
+    t0 = time.perf_counter()
+    base = DEFAULT_RULE.with_(growth=1.0)
+    outcomes = tune_auto.single_outcomes(problems, fits)
+    for p in problems:
+        for a in POWERS:
+            outcomes += power_outcomes(p, fits[p.id], base, a)
+    scorer = Precomputed(outcomes)
+    everything = protocol.summarise(outcomes, reference=LABELS)
+    grid = [f"{base.with_(scale=s).key}-sp{a:g}" for a in POWERS for s in FINE_SCALES]
+    heading = "DEFAULT_RULE with the laws' spread as a multiplier, power a and scale chosen"
+    print_loso(problems, outcomes, grid, heading, scorer=scorer, everything=everything)
+    print(f"\n({time.perf_counter() - t0:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
