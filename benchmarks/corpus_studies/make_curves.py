@@ -11,16 +11,21 @@ task), every (shard, model size) trained for each seed. From each study's export
 The metric is the one the study selects by: top-1 / word error for image and speech
 (`select_by = "error"`), validation loss otherwise.
 
-    .venv/bin/python benchmarks/corpus_studies/make_curves.py [NAME ...] [--no-run]
+    .venv/bin/python benchmarks/corpus_studies/make_curves.py [NAME ...] [--no-run] \
+        [--suffix fresh2 --first-seed 6] [--workers 1]
 
-Studies run one at a time with 1 worker into runs/corpus/<name>.db (rerunning resumes: finished
-trials are kept), are exported to runs/corpus/<name>.csv, and the curve table is rewritten from
-all exports found. --no-run only rebuilds the table from existing exports.
+Studies run one at a time into runs/corpus/<name>.db (rerunning resumes: finished trials are
+kept), are exported to runs/corpus/<name>.csv, and the curve table is rewritten from all exports
+found. --no-run only rebuilds the table from existing exports. --suffix makes fresh draws kept
+out of tuning (issue 13's out-of-sample checks): each study renamed <name>-<suffix>, its seeds
+renumbered from --first-seed (a study's seed also draws its shards), written to
+runs/corpus/<name>-<suffix>.toml, and the table to benchmarks/data/study_curves_<suffix>.csv.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 import time
@@ -47,12 +52,31 @@ def select_by(config: Path) -> str:
         return str(tomllib.load(fh).get("search", {}).get("select_by", "loss"))
 
 
-def run_and_export(config: Path) -> Path:
-    """Run (or resume) the study with one worker and export its trials; the export's path."""
+def fresh_config(config: Path, suffix: str, first_seed: int) -> Path:
+    """A fresh draw of a corpus study: renamed <name>-<suffix>, its seeds renumbered from
+    first_seed (as many as it had), written beside the runs; the new file's path."""
+    with config.open("rb") as fh:
+        seeds = tomllib.load(fh)["train"]["seeds"]
+    fresh = list(range(first_seed, first_seed + len(seeds)))
+    text = config.read_text()
+    text = re.sub(r'^name = "([^"]+)"', rf'name = "\1-{suffix}"', text, count=1, flags=re.M)
+    text = re.sub(r"^seeds = \[[^\]]*\]", f"seeds = {fresh}", text, count=1, flags=re.M)
+    out = RUNS / f"{config.stem}-{suffix}.toml"
+    out.write_text(text)
+    with out.open("rb") as fh:  # the substitution must have taken
+        assert tomllib.load(fh)["train"]["seeds"] == fresh, out
+    return out
+
+
+def run_and_export(config: Path, workers: int = 1) -> Path:
+    """Run (or resume) the study and export its trials; the export's path."""
     name = study_name(config)
     storage = f"sqlite:///{RUNS / (name + '.db')}"
     t0 = time.perf_counter()
-    cmd = [str(SCALINGLAB), "study", "run", str(config), "--storage", storage, "--workers", "1"]
+    cmd = [
+        str(SCALINGLAB), "study", "run", str(config), "--storage", storage,
+        "--workers", str(workers),
+    ]  # fmt: skip
     subprocess.run([*cmd, "--no-progress"], check=True)
     print(f"{name}: {time.perf_counter() - t0:.0f} s wall", flush=True)
     out = RUNS / f"{name}.csv"
@@ -111,14 +135,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", default=list(STUDIES), help="studies to run")
     parser.add_argument("--no-run", action="store_true", help="only rebuild the curve table")
+    parser.add_argument("--suffix", help="fresh draws: the studies' name suffix (e.g. fresh2)")
+    parser.add_argument("--first-seed", type=int, help="fresh draws: their first seed")
+    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args(argv)
+    if (args.suffix is None) != (args.first_seed is None):
+        parser.error("--suffix and --first-seed go together")
     RUNS.mkdir(parents=True, exist_ok=True)
+
+    def config_of(name: str) -> Path:
+        config = HERE / f"{name}.toml"
+        return config if args.suffix is None else fresh_config(config, args.suffix, args.first_seed)
+
     if not args.no_run:
         for name in args.names:
-            run_and_export(HERE / f"{name}.toml")
+            run_and_export(config_of(name), args.workers)
+    out_path = OUT if args.suffix is None else OUT.with_name(f"study_curves_{args.suffix}.csv")
     tables = []
     for name in STUDIES:
-        config = HERE / f"{name}.toml"
+        config = config_of(name)
         export = RUNS / f"{study_name(config)}.csv"
         if not export.exists():
             print(f"{export} missing: run {name} first", file=sys.stderr)
@@ -130,9 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     if not tables:
         return 1
     table = pd.concat(tables, ignore_index=True)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(OUT, index=False)
-    print(f"wrote {OUT}: {table['curve_id'].nunique()} curves, {len(table)} points")
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out_path, index=False)
+    print(f"wrote {out_path}: {table['curve_id'].nunique()} curves, {len(table)} points")
     return 0
 
 
