@@ -2,15 +2,20 @@
 laws: issue 13's out-of-sample check on our own studies.
 
     .venv/bin/python benchmarks/fresh_draws.py --name whole-backtests --backtest-starts 4096 \\
-        --scale 2.8 [--workers 2]
+        --scale 2.8 [--set fresh] [--workers 2]
+    .venv/bin/python benchmarks/fresh_draws.py --set fresh2 --reference [--workers 2]
 
-The problems are those of benchmarks/data/study_curves_fresh.csv: the five corpus studies rerun
-with new seeds (new shards, initialisations and batch orders), cut as the `studies` source's;
-the file is kept out of every tuning run. The variant is `DEFAULT_RULE` with the knobs given,
-run through `auto_fit` (`protocol.AutoRule`); its outcomes are appended to
-benchmarks/data/study_fresh_<name>_outcomes.jsonl as they are computed (a rerun resumes). The
-shipped rule's outcomes (study_fresh_auto_outcomes.jsonl) and the single laws'
-(study_fresh_singles_outcomes.jsonl, each law on its whole start grid) were computed the same way
+The problems are those of benchmarks/data/study_curves_<SET>.csv (default: fresh): the five
+corpus studies rerun with new seeds (new shards, initialisations and batch orders; made by
+benchmarks/corpus_studies/make_curves.py --suffix SET), cut as the `studies` source's; the
+files are kept out of every tuning run. `--reference` scores the set's reference records: each
+single law on its whole start grid and the shipped rule, with the fit options the tool uses
+today (the first set's were made with RECORD_OPTIONS, and a variant is run on that set with
+them). The variant is `DEFAULT_RULE` with the knobs given, run through `auto_fit`
+(`protocol.AutoRule`); its outcomes are appended to
+benchmarks/data/study_<SET>_<name>_outcomes.jsonl as they are computed (a rerun resumes). The
+shipped rule's outcomes (study_<SET>_auto_outcomes.jsonl) and the single laws'
+(study_<SET>_singles_outcomes.jsonl, each law on its whole start grid) were computed the same way
 before. Printed: per study and pooled, median RMSE and 90% coverage, and the paired bootstrap
 ratio of the variant's median RMSE to the shipped rule's and to the best single law's, and the
 pooled coverages with their curve bootstrap intervals (`protocol.coverage_interval`).
@@ -43,45 +48,86 @@ def ratio(outcomes: list[protocol.Outcome], a: str, b: str) -> str:
     return f"{a} / {b}: {r:.2f} ({lo:.2f}-{hi:.2f}, {len(rmse[a].keys() & rmse[b])} problems)"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--name", required=True, help="the variant's name in the tables")
-    add_rule_options(parser)
-    parser.add_argument("--workers", type=int, default=2)
-    args = parser.parse_args()
-    config = rule_from(args)
-    print(f"{args.name} = {config.key}", flush=True)
-    problems = corpus.study_problems(DATA / "study_curves_fresh.csv")
-    path = DATA / f"study_fresh_{args.name}_outcomes.jsonl"
-    done = {o.problem for o in read_outcomes(path)}
+def run_rules(
+    problems: list[corpus.Problem],
+    rules: dict[str, protocol.Rule],
+    path_of: dict[str, Path],
+    workers: int,
+) -> None:
+    """Score `rules` on the problems not yet in their outcome files (`path_of`: rule -> its
+    JSONL), appending each outcome as it is computed (a rerun resumes)."""
+    done = {p.id for p in problems}
+    for path in path_of.values():
+        done &= {o.problem for o in read_outcomes(path)}
     todo = [p for p in problems if p.id not in done]
-    print(f"{len(done)} problems done, {len(todo)} to run", flush=True)
-    rules = {args.name: protocol.AutoRule(config=config, options=RECORD_OPTIONS)}
-    with path.open("a") as fh:
+    print(f"{len(problems) - len(todo)} problems done, {len(todo)} to run", flush=True)
+    handles = {path: path.open("a") for path in set(path_of.values())}
+    seen = {(o.rule, o.problem) for path in handles for o in read_outcomes(path)}
+    try:
 
         def save(_: corpus.Problem, result: list[protocol.Outcome]) -> None:
             for o in result:
-                fh.write(json.dumps(o.to_dict()) + "\n")
-            fh.flush()
+                if (o.rule, o.problem) not in seen:
+                    fh = handles[path_of[o.rule]]
+                    fh.write(json.dumps(o.to_dict()) + "\n")
+                    fh.flush()
 
-        protocol.Scorer(rules, workers=args.workers, progress=save)(todo, [args.name])
-    outcomes = [
-        *read_outcomes(path),
-        *read_outcomes(DATA / "study_fresh_auto_outcomes.jsonl"),
-        *read_outcomes(DATA / "study_fresh_singles_outcomes.jsonl"),
-    ]
-    shown = [args.name, "auto", "bnsl1", "m4", "power_const"]
+        protocol.Scorer(rules, workers=workers, progress=save)(todo, list(rules))
+    finally:
+        for fh in handles.values():
+            fh.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--name", help="the variant's name in the tables")
+    parser.add_argument(
+        "--set", default="fresh", help="the draws: benchmarks/data/study_curves_<SET>.csv"
+    )
+    parser.add_argument(
+        "--reference", action="store_true",
+        help="score the shipped rule and the single laws on the set (its reference records)",
+    )  # fmt: skip
+    add_rule_options(parser)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    if (args.name is not None) == args.reference:
+        parser.error("give --name (a variant) or --reference, not both")
+    problems = corpus.study_problems(DATA / f"study_curves_{args.set}.csv")
+    records = {
+        kind: DATA / f"study_{args.set}_{kind}_outcomes.jsonl" for kind in ("auto", "singles")
+    }
+    if args.reference:
+        # the tool as it runs today: each single law on its whole start grid, then auto
+        rules = protocol.standard_rules()
+        path_of = {n: records["auto" if n == "auto" else "singles"] for n in rules}
+        run_rules(problems, rules, path_of, args.workers)
+        shown_name = "auto"
+        outcomes = [*read_outcomes(records["auto"]), *read_outcomes(records["singles"])]
+    else:
+        config = rule_from(args)
+        print(f"{args.name} = {config.key}", flush=True)
+        path = DATA / f"study_{args.set}_{args.name}_outcomes.jsonl"
+        # like for like with the set's reference records (the first set's: RECORD_OPTIONS)
+        options = RECORD_OPTIONS if args.set == "fresh" else None
+        rule = protocol.AutoRule(config=config, options=options)
+        run_rules(problems, {args.name: rule}, {args.name: path}, args.workers)
+        shown_name = args.name
+        outcomes = [*read_outcomes(path), *(o for f in records.values() for o in read_outcomes(f))]
+    shown = list(dict.fromkeys([shown_name, "auto", "bnsl1", "m4", "power_const"]))
     for study in (*STUDIES, "pooled"):
-        part = [o for o in outcomes if study == "pooled" or f"corpus-{study}-fresh" in o.problem]
+        tag = f"corpus-{study}-{args.set}|"
+        part = [o for o in outcomes if study == "pooled" or tag in o.problem]
         table = protocol.summarise(part, rules=shown)
         print(f"\n{study}:")
         print(table[["rule", "problems", "median_rmse", "coverage90"]].to_string(index=False))
     summary = protocol.summarise(outcomes)
     singles = summary[summary["rule"].isin(protocol.STANDARD)]
     best = str(singles.sort_values("median_rmse")["rule"].iloc[0])
-    print(f"\n{ratio(outcomes, args.name, 'auto')}\n{ratio(outcomes, args.name, best)}")
+    if shown_name != "auto":
+        print(f"\n{ratio(outcomes, shown_name, 'auto')}\n{ratio(outcomes, shown_name, best)}")
     print(f"the shipped rule: {ratio(outcomes, 'auto', best)}")
-    for rule in dict.fromkeys([args.name, "auto"]):
+    for rule in dict.fromkeys([shown_name, "auto"]):
         print(f"{rule}: pooled {tune_auto.coverage_text([o for o in outcomes if o.rule == rule])}")
 
 
