@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/tune_spread_power.py [--cache FITS]   (repo root)
 
-Registered in docs/auto-tuning-log.md (2026-12-06, 15:15, "the laws' spread as a multiplier").
+Registered in docs/auto-tuning-log.md (2026-12-06, 15:12, "the laws' spread as a multiplier").
 `DEFAULT_RULE`'s point knobs stay as shipped, so its predictions and medians do not change; its
 interval's log half-width at a held-out x becomes scale·h·m, h = q·σ·g the shipped half-width
 at scale 1 and m = clip(s(x)/h, 1/CLIP, CLIP)^a, s(x) the standard deviation of the log
