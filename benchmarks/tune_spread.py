@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import tune_auto
 from tune_auto import LABELS, Precomputed
@@ -27,14 +29,19 @@ from tune_candidates import configs_outcomes, print_loso
 from tune_units import FINE_SCALES
 
 from scalinglab.selection import protocol
-from scalinglab.selection.corpus import load_corpus
+from scalinglab.selection.corpus import Problem, load_corpus
 from scalinglab.selection.rule import DEFAULT_RULE
 
 SPREADS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)  # k, as registered
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+Build = Callable[[list[Problem], dict[str, Any]], tuple[list[protocol.Outcome], list[str], str]]
+
+
+def loso_on_cache(description: str, build: Build) -> None:
+    """Parse --cache, read the corpus and its cached fits, and print the leave-one-source-out
+    table of the (outcomes, grid, heading) that `build` makes from them."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument(
         "--cache", type=Path, default=tune_auto.AS_RUN_CACHE, help="the cached fits to read"
     )
@@ -42,15 +49,21 @@ def main() -> None:
     problems = load_corpus()
     fits = tune_auto.load_or_compute(problems, args.cache, 1, as_run=True)
     t0 = time.perf_counter()
-    bases = [DEFAULT_RULE.with_(model_spread=k, growth=1.0) for k in SPREADS]
-    outcomes = configs_outcomes(problems, fits, bases, FINE_SCALES)
+    outcomes, grid, heading = build(problems, fits)
     scorer = Precomputed(outcomes)
     everything = protocol.summarise(outcomes, reference=LABELS)
-    grid = [base.with_(scale=s).key for base in bases for s in FINE_SCALES]
-    heading = "DEFAULT_RULE with the laws' spread k, k and scale chosen"
     print_loso(problems, outcomes, grid, heading, scorer=scorer, everything=everything)
     print(f"\n({time.perf_counter() - t0:.0f} s)")
 
 
+def spread_grid(
+    problems: list[Problem], fits: dict[str, Any]
+) -> tuple[list[protocol.Outcome], list[str], str]:
+    bases = [DEFAULT_RULE.with_(model_spread=k, growth=1.0) for k in SPREADS]
+    outcomes = configs_outcomes(problems, fits, bases, FINE_SCALES)
+    grid = [base.with_(scale=s).key for base in bases for s in FINE_SCALES]
+    return outcomes, grid, "DEFAULT_RULE with the laws' spread k, k and scale chosen"
+
+
 if __name__ == "__main__":
-    main()
+    loso_on_cache(__doc__.splitlines()[0], spread_grid)

@@ -17,19 +17,16 @@ benchmarks/data/tune_cache_as_run_whole_backtests.json.gz` gives the whole-grid 
 
 from __future__ import annotations
 
-import argparse
-import time
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import tune_auto
-from tune_auto import LABELS, Precomputed
-from tune_candidates import config_outcomes, print_loso
+from tune_candidates import config_outcomes
+from tune_spread import loso_on_cache
 from tune_units import FINE_SCALES
 
 from scalinglab.selection import protocol
-from scalinglab.selection.corpus import Problem, load_corpus
+from scalinglab.selection.corpus import Problem
 from scalinglab.selection.rule import DEFAULT_RULE, RuleConfig
 
 POWERS = (0.0, 0.25, 0.5, 0.75, 1.0)  # a, as registered
@@ -65,27 +62,17 @@ def power_outcomes(
     return [replace(o, rule=o.rule + suffix) for o in outs]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--cache", type=Path, default=tune_auto.AS_RUN_CACHE, help="the cached fits to read"
-    )
-    args = parser.parse_args()
-    problems = load_corpus()
-    fits = tune_auto.load_or_compute(problems, args.cache, 1, as_run=True)
-    t0 = time.perf_counter()
+def power_grid(
+    problems: list[Problem], fits: dict
+) -> tuple[list[protocol.Outcome], list[str], str]:
     base = DEFAULT_RULE.with_(growth=1.0)
     outcomes = tune_auto.single_outcomes(problems, fits)
     for p in problems:
         for a in POWERS:
             outcomes += power_outcomes(p, fits[p.id], base, a)
-    scorer = Precomputed(outcomes)
-    everything = protocol.summarise(outcomes, reference=LABELS)
     grid = [f"{base.with_(scale=s).key}-sp{a:g}" for a in POWERS for s in FINE_SCALES]
-    heading = "DEFAULT_RULE with the laws' spread as a multiplier, power a and scale chosen"
-    print_loso(problems, outcomes, grid, heading, scorer=scorer, everything=everything)
-    print(f"\n({time.perf_counter() - t0:.0f} s)")
+    return outcomes, grid, "DEFAULT_RULE with the laws' spread as a multiplier, a and scale chosen"
 
 
 if __name__ == "__main__":
-    main()
+    loso_on_cache(__doc__.splitlines()[0], power_grid)
