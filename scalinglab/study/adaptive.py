@@ -61,7 +61,7 @@ from scalinglab.planning.design import (
     state_from_runs,
     within_shape_range,
 )
-from scalinglab.study.config import ADAPTIVE_VARIABLES, StudyConfig
+from scalinglab.study.config import ADAPTIVE_VARIABLES, SearchSpec, StudyConfig
 from scalinglab.study.storage import shard_study_name
 from scalinglab.tasks.base import Task
 
@@ -523,7 +523,9 @@ def advance(
                 f"{width}, confirmed: cell ({shard}, {model}) measured {c['value']:.4g}, inside "
                 f"the 90% interval {c['lo']:.4g} - {c['hi']:.4g} predicted before it ran"
             )
-        unconfirmed = f"; {width}, not confirmed" if narrow else ""
+        # Stopping wide: say how near the width came, so that a width the law cannot reach on
+        # this grid (its misfit keeps the interval wide) reads as that, not as bad luck.
+        unconfirmed = f"; {width}, not confirmed" if narrow else unmet_width(plan, search)
         if budget is not None and (spent >= budget or budget_spent):
             return stop(f"the FLOP budget is spent ({spent:.3g} of {budget:.3g}){unconfirmed}")
         if not remaining:
@@ -552,11 +554,12 @@ def advance(
         chosen = [remaining[s.row] for s in design.steps]
         if not chosen and left is not None:
             fits = bool(np.any(cost <= left))
-            return stop(
+            why = (
                 "no cell left in the FLOP budget narrows the interval (by the design's criterion)"
                 if fits
                 else "no cell left fits in the FLOP budget left"
             )
+            return stop(why + unconfirmed)
         if not chosen:
             # Without a budget, the linearised criterion finds no cell that narrows the
             # interval, yet it is wide and cells remain: with a few cells and a target far
@@ -566,6 +569,20 @@ def advance(
             # up, as before the law can be fitted.
             chosen = next_shard(remaining)
     return _queue(config, storage, plan, Round(current.number + 1, chosen))
+
+
+def unmet_width(plan: Plan, search: SearchSpec) -> str:
+    """The tail of the stop message of a study that stops with its interval wide: the target's
+    relative width now, target_rel_width, and the narrowest of the rounds fitted."""
+    fitted = [r for r in plan.rounds if r.rel_width is not None]
+    if not fitted or search.target_rel_width is None:
+        return ""
+    best = min(fitted, key=lambda r: float(r.rel_width or 0.0))
+    return (
+        f"; the target's 90% interval is {fitted[-1].rel_width:.3g} of the prediction, over "
+        f"target_rel_width {search.target_rel_width:g} (narrowest: {best.rel_width:.3g}, "
+        f"round {best.number})"
+    )
 
 
 def _queue(

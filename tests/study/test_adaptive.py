@@ -76,6 +76,11 @@ def test_adaptive_study_stops_records_rounds_and_resumes(tmp_path: Path) -> None
     assert len(table) >= 2  # the seed round and at least one round the design chose
     evaluated = table.dropna(subset=["rel_width"])
     assert len(evaluated) >= 1
+    # it stopped wide, and says how near it came to the width it was asked for
+    narrowest = float(evaluated["rel_width"].min())
+    assert f"over target_rel_width 0.001 (narrowest: {narrowest:.3g}, round " in (
+        status.adaptive.stopped
+    )
     assert np.all(np.diff(table["spent_flops"].dropna().to_numpy()) > 0)
     assert status.flops < full  # fewer FLOPs than the full grid
     assert status.total < 15 and status.failed == 0
