@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from contextlib import ExitStack
 from pathlib import Path
 
 import tune_auto
@@ -54,16 +55,15 @@ def run_rules(
     path_of: dict[str, Path],
     workers: int,
 ) -> None:
-    """Score `rules` on the problems not yet in their outcome files (`path_of`: rule -> its
-    JSONL), appending each outcome as it is computed (a rerun resumes)."""
-    done = {p.id for p in problems}
-    for path in path_of.values():
-        done &= {o.problem for o in read_outcomes(path)}
-    todo = [p for p in problems if p.id not in done]
+    """Score `rules` on the problems some of them have not scored yet, by their outcome files
+    (`path_of`: rule -> its JSONL), appending each new outcome as it is computed (a rerun
+    resumes)."""
+    paths = set(path_of.values())
+    seen = {(o.rule, o.problem) for path in paths for o in read_outcomes(path)}
+    todo = [p for p in problems if any((name, p.id) not in seen for name in rules)]
     print(f"{len(problems) - len(todo)} problems done, {len(todo)} to run", flush=True)
-    handles = {path: path.open("a") for path in set(path_of.values())}
-    seen = {(o.rule, o.problem) for path in handles for o in read_outcomes(path)}
-    try:
+    with ExitStack() as stack:
+        handles = {path: stack.enter_context(path.open("a")) for path in paths}
 
         def save(_: corpus.Problem, result: list[protocol.Outcome]) -> None:
             for o in result:
@@ -73,9 +73,6 @@ def run_rules(
                     fh.flush()
 
         protocol.Scorer(rules, workers=workers, progress=save)(todo, list(rules))
-    finally:
-        for fh in handles.values():
-            fh.close()
 
 
 def main() -> None:
