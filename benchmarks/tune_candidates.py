@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -50,9 +50,15 @@ def merged(base: dict[str, dict], extra: dict[str, dict]) -> dict[str, dict]:
 
 
 def config_outcomes(
-    problem: Problem, rec: dict, config: RuleConfig, scales: Sequence[float] = SCALES
+    problem: Problem,
+    rec: dict,
+    config: RuleConfig,
+    scales: Sequence[float] = SCALES,
+    widen: Callable[[np.ndarray, dict], np.ndarray] | None = None,
 ) -> list[protocol.Outcome]:
-    """`config` at every scale of `scales` on one problem, from its cached fits."""
+    """`config` at every scale of `scales` on one problem, from its cached fits; `widen` (the
+    half-width at scale 1 and the cached record -> a new half-width) tries an interval the
+    rule does not have."""
     y_test = np.asarray(problem.y_test, dtype=float)
     band = tune_auto.calibrated(problem, rec, config)
     if band is None:  # too short to backtest: the default law with its parameter band
@@ -64,6 +70,8 @@ def config_outcomes(
             for k in scales
         ]
     log_pred, half = band
+    if widen is not None:
+        half = widen(half, rec)
     rmse = protocol.rmse_log(np.exp(log_pred), y_test)
     log_error = np.abs(np.log(y_test) - log_pred)
     spread = (

@@ -46,20 +46,14 @@ def power_outcomes(
 ) -> list[protocol.Outcome]:
     """`config` with the spread multiplier's power a, at every scale of FINE_SCALES, on one
     problem; rule names end in -spA."""
-    suffix = f"-sp{power:g}"
-    band = tune_auto.calibrated(problem, rec, config)
-    if band is None or power == 0:  # too short to backtest, or the shipped interval
-        outs = config_outcomes(problem, rec, config, FINE_SCALES)
-    else:
-        log_pred, half = band
-        y_test = np.asarray(problem.y_test, dtype=float)
+
+    def multiplied(half: np.ndarray, rec: dict) -> np.ndarray:
         spread = tune_auto.laws_spread(rec, config.candidates)
-        m = spread_multiplier(spread, half, power) if len(spread) else np.ones_like(half)
-        outs = tune_auto.scaled(
-            problem, config, protocol.rmse_log(np.exp(log_pred), y_test),
-            np.abs(np.log(y_test) - log_pred), half * m, FINE_SCALES,
-        )  # fmt: skip
-    return [replace(o, rule=o.rule + suffix) for o in outs]
+        return half * spread_multiplier(spread, half, power) if len(spread) else half
+
+    widen = multiplied if power else None  # a = 0: the shipped interval
+    outs = config_outcomes(problem, rec, config, FINE_SCALES, widen)
+    return [replace(o, rule=f"{o.rule}-sp{power:g}") for o in outs]
 
 
 def power_grid(
