@@ -196,7 +196,7 @@ class Calibration:
             reach = data.get("reach")
             values = data.get("values")
             steepening = data.get("end_steepening")
-            calibration = cls(
+            return cls(
                 scores=scores,
                 noise=float(data["noise"]),
                 x_max=float(data["x_max"]),
@@ -216,4 +216,3 @@ class Calibration:
             )
         except (TypeError, ValueError):
             raise ScalingLabError("a calibration in a fit file must hold numbers") from None
-        return calibration

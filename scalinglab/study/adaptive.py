@@ -61,7 +61,7 @@ from scalinglab.planning.design import (
     state_from_runs,
     within_shape_range,
 )
-from scalinglab.study.config import ADAPTIVE_VARIABLES, SearchSpec, StudyConfig
+from scalinglab.study.config import ADAPTIVE_VARIABLES, StudyConfig
 from scalinglab.study.storage import shard_study_name
 from scalinglab.tasks.base import Task
 
@@ -525,11 +525,15 @@ def advance(
             )
         # Stopping wide: say how near the width came, so that a width the law cannot reach on
         # this grid (its misfit keeps the interval wide) reads as that, not as bad luck.
-        unconfirmed = f"; {width}, not confirmed" if narrow else unmet_width(plan, search)
+        tail = (
+            f"; {width}, not confirmed"
+            if narrow
+            else unmet_width(plan.rounds, search.target_rel_width)
+        )
         if budget is not None and (spent >= budget or budget_spent):
-            return stop(f"the FLOP budget is spent ({spent:.3g} of {budget:.3g}){unconfirmed}")
+            return stop(f"the FLOP budget is spent ({spent:.3g} of {budget:.3g}){tail}")
         if not remaining:
-            return stop(f"every grid cell within the range of shapes has run{unconfirmed}")
+            return stop(f"every grid cell within the range of shapes has run{tail}")
         cost = cell_costs(config, task, df, remaining)
         left = None if budget is None else budget - spent
         if narrow:
@@ -559,7 +563,7 @@ def advance(
                 if fits
                 else "no cell left fits in the FLOP budget left"
             )
-            return stop(why + unconfirmed)
+            return stop(why + tail)
         if not chosen:
             # Without a budget, the linearised criterion finds no cell that narrows the
             # interval, yet it is wide and cells remain: with a few cells and a target far
@@ -571,17 +575,16 @@ def advance(
     return _queue(config, storage, plan, Round(current.number + 1, chosen))
 
 
-def unmet_width(plan: Plan, search: SearchSpec) -> str:
+def unmet_width(rounds: list[Round], target_rel_width: float) -> str:
     """The tail of the stop message of a study that stops with its interval wide: the target's
-    relative width now, target_rel_width, and the narrowest of the rounds fitted."""
-    fitted = [r for r in plan.rounds if r.rel_width is not None]
-    if not fitted or search.target_rel_width is None:
+    relative width now (the last round fitted), target_rel_width, and the narrowest round's."""
+    fitted = [(r.rel_width, r.number) for r in rounds if r.rel_width is not None]
+    if not fitted:
         return ""
-    best = min(fitted, key=lambda r: float(r.rel_width or 0.0))
+    narrowest, number = min(fitted)
     return (
-        f"; the target's 90% interval is {fitted[-1].rel_width:.3g} of the prediction, over "
-        f"target_rel_width {search.target_rel_width:g} (narrowest: {best.rel_width:.3g}, "
-        f"round {best.number})"
+        f"; the target's 90% interval is {fitted[-1][0]:.3g} of the prediction, over "
+        f"target_rel_width {target_rel_width:g} (narrowest: {narrowest:.3g}, round {number})"
     )
 
 
