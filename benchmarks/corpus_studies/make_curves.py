@@ -143,17 +143,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--suffix and --first-seed go together")
     RUNS.mkdir(parents=True, exist_ok=True)
 
-    def config_of(name: str) -> Path:
-        config = HERE / f"{name}.toml"
-        return config if args.suffix is None else fresh_config(config, args.suffix, args.first_seed)
-
+    configs = {name: HERE / f"{name}.toml" for name in STUDIES}
+    if args.suffix is not None:  # fresh draws: each study renamed and reseeded, once
+        configs = {n: fresh_config(c, args.suffix, args.first_seed) for n, c in configs.items()}
     if not args.no_run:
         for name in args.names:
-            run_and_export(config_of(name), args.workers)
+            run_and_export(configs[name], args.workers)
     out_path = OUT if args.suffix is None else OUT.with_name(f"study_curves_{args.suffix}.csv")
     tables = []
-    for name in STUDIES:
-        config = config_of(name)
+    for name, config in configs.items():
         export = RUNS / f"{study_name(config)}.csv"
         if not export.exists():
             print(f"{export} missing: run {name} first", file=sys.stderr)
