@@ -11,8 +11,10 @@ prediction at the target with a fraction of its training FLOPs?
    (scalinglab.study.adaptive.target_interval): the full grid's prediction and interval.
 3. Runs (or resumes) ADAPTIVE.toml in DIR/<name>.db, with `[budget] total_flops` set to
    --budget-fraction of the grid's training FLOPs (0: the study file's own budget, if any).
-4. Prints each round (spent FLOPs, share of the grid's, prediction, interval) and whether the
-   adaptive prediction lies inside the full grid's 90% interval, and with what share of its FLOPs.
+4. Prints each round (spent FLOPs, share of the grid's, prediction, interval, the interval of a
+   value measured at the target) and whether the adaptive prediction lies inside the full grid's
+   90% interval, and with what share of its FLOPs; and whether the value the grid measured at
+   the target lies inside the adaptive study's interval of a measurement.
 """
 
 from __future__ import annotations
@@ -110,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
                      "share_of_grid": float(ad_run.status.flops) / grid_flops,
                      "prediction": float(last["prediction"]), "lo": float(last["lo"]),
                      "hi": float(last["hi"]), "rel_width": float(last["rel_width"]),
+                     "measured_lo": float(last["measured_lo"]),
+                     "measured_hi": float(last["measured_hi"]),
                      "inside_full_interval": bool(last["inside_full_interval"]),
                      "rounds": rounds.to_dict(orient="records")},
         "target": {"examples": ad_cfg.search.target.examples, "model_size": size,
@@ -128,6 +132,13 @@ def main(argv: list[str] | None = None) -> int:
         f"{a['prediction']:.4g} (90% {a['lo']:.4g} - {a['hi']:.4g}); inside the full grid's "
         f"interval: {a['inside_full_interval']}; stopped: {a['stopped']}"
     )
+    if g["measured_at_target"] is not None:
+        inside = a["measured_lo"] <= g["measured_at_target"] <= a["measured_hi"]
+        print(
+            f"a value measured at the target: 90% {a['measured_lo']:.4g} - "
+            f"{a['measured_hi']:.4g}; measured {g['measured_at_target']:.4g}, "
+            f"{'inside' if inside else 'outside'}"
+        )
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(report, indent=2, default=float) + "\n")
     ok = a["inside_full_interval"] and a["share_of_grid"] <= 1 / 3 + 1e-9

@@ -247,6 +247,14 @@ def _print_rounds(status: Any) -> None:
             f"{r.rel_width:.1%}" if evaluated else "–",
         )
     console.print(table)
+    last = next((r for r in reversed(plan.rounds) if r.measured_lo is not None), None)
+    if last is not None and last.measured_hi is not None:
+        console.print(
+            f"a run at the target would measure {num(last.measured_lo, '.4g')} – "
+            f"{num(last.measured_hi, '.4g')} (90%, round {last.number}: the law's interval "
+            "widened by the noise of one cell)",
+            highlight=False, soft_wrap=True,
+        )  # fmt: skip
     for r in plan.rounds:
         if r.confirms is not None:
             (shard, model), check = r.cells[0], r.check().removeprefix("confirmation: ")

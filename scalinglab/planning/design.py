@@ -261,12 +261,21 @@ class DesignState:
     noise_c: FloatArray  # (k,) noise variance of each candidate's outcome
     noise2: float  # the residuals' overall noise variance
     parameters: tuple[str, ...]
+    # (m,) noise variance of a value measured at each target (None: noise2 at every target)
+    noise_t: FloatArray | None = None
 
     def mse(self) -> float:
         """Mean expected squared error over the targets of the law fitted on the runs so far."""
         W = np.linalg.solve(self.A, self.G)
         per_t = np.einsum("pm,pq,qm->m", W, self.M, W) - 2 * np.einsum("pm,pm->m", W, self.V)
         return float(np.mean(per_t + self.K_tt))
+
+    def measured_mse(self) -> float:
+        """Mean expected squared error over the targets of the law's prediction against a
+        value *measured* there: mse() plus the noise of one measurement (y = f + δ + ε, with ε
+        independent of the runs done; Montgomery's confirmation-run interval)."""
+        noise = self.noise2 if self.noise_t is None else float(np.mean(self.noise_t))
+        return self.mse() + noise
 
     def mse_with_each(self) -> FloatArray:
         """(k,): the mean MSE after adding each candidate alone."""
@@ -346,7 +355,7 @@ def state_from_runs(
         K_cc=kernel(Z_c, s_c, Z_c, s_c), K_ct=kernel(Z_c, s_c, Z_t, s_t),
         K_tt=disc.tau2 * s_t**2,
         noise_c=local_noise(residual, Z_d, Z_c, disc.noise2), noise2=disc.noise2,
-        parameters=free,
+        parameters=free, noise_t=local_noise(residual, Z_d, Z_t, disc.noise2),
     )  # fmt: skip
     return state, disc
 

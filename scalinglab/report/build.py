@@ -205,6 +205,7 @@ def _add_adaptive_rounds(report: Report, config: Any, storage: Any) -> None:
             num(r.spent_flops, 3) if r.spent_flops is not None else "–",
             num(r.prediction) if done else "–", span((r.lo, r.hi)) if done else "–",
             f"{r.rel_width:.1%}" if done and r.rel_width is not None else "–",
+            span((r.measured_lo, r.measured_hi)) if r.measured_lo is not None else "–",
         ])  # fmt: skip
     target = (
         f"{plan.target_examples:,} examples at model size {plan.target_model_size} "
@@ -222,11 +223,14 @@ def _add_adaptive_rounds(report: Report, config: Any, storage: Any) -> None:
                 "prediction",
                 "90% interval",
                 "relative width",
+                "a run there (90%)",
             ],
             rows,
             note=f"Prediction at {target} of the law {config.search.law} (m shard size, p "
             "params) fitted on the cells done after each round, with its model-robust 90% "
-            f"interval (variance and misfit; scalinglab.planning.design). {stop}",
+            "interval (variance and misfit; scalinglab.planning.design), and the 90% interval "
+            "of a value measured there (also the noise of one cell; a confirmation is checked "
+            f"against this one). {stop}",
         ),
     )
 

@@ -11,13 +11,17 @@ seed grid first: the `seed_shards` smallest shards at every model size. Then, ro
 3. the 90% interval of its prediction at the target (target examples at the target model size)
    is the model-robust one of scalinglab.planning.design: variance plus the law's misfit,
    z·sqrt(MSE) on the log scale. Its relative width (hi − lo) / prediction is recorded with the
-   training FLOPs spent so far;
+   training FLOPs spent so far, and so is the 90% interval of a value *measured* at the target,
+   z·sqrt(MSE + σ²), σ² the design model's noise of one cell there (the seeds' scatter about
+   the law's value);
 4. when that width is below `target_rel_width`, the study checks the law before it stops: a
    confirmation round runs one cell (`confirmation_cell`: the cell not run, other than the
    target's own, nearest the target in the design's standardised log inputs, inside the range
-   of shapes and within the budget left), with the law's prediction and 90% interval there
-   recorded before it runs (Montgomery, Design and Analysis of Experiments: a confirmation
-   experiment). Inside it, the study stops; outside, the cell joins the fit and rounds go on.
+   of shapes and within the budget left), with the law's prediction there and the 90%
+   interval of a value measured there recorded before it runs (Montgomery, Design and
+   Analysis of Experiments: a confirmation experiment, whose interval adds the noise of the
+   confirmation run to the variance of the prediction). Inside it, the study stops; outside,
+   the cell joins the fit and rounds go on.
    A law can fit every cell done and still miss the target by many of its σ when nothing done
    lies near it (the lm benchmark, docs/design-log.md); the confirmation cell is where that
    shows. The study also stops when the `[budget] total_flops` is spent or no cell is left
@@ -85,9 +89,14 @@ class Round:
     lo: float | None = None
     hi: float | None = None
     rel_width: float | None = None
+    # the 90% interval of a value measured at the target: the law's interval widened by the
+    # noise of one cell (TargetInterval)
+    measured_lo: float | None = None
+    measured_hi: float | None = None
     params: dict[str, float] = field(default_factory=dict)
-    # A confirmation round's one cell: the law's prediction and 90% interval there, recorded
-    # before it ran ({"prediction", "lo", "hi"}), and, once it ran, its value and the verdict.
+    # A confirmation round's one cell: the law's prediction and the 90% interval of a value
+    # measured there, recorded before it ran ({"prediction", "lo", "hi"}), and, once it ran,
+    # its value and the verdict.
     confirms: dict[str, float] | None = None
     confirmed: bool | None = None
 
@@ -151,12 +160,13 @@ class Plan:
                 {
                     "round": r.number, "cells": len(r.cells), "cells_done": r.cells_done,
                     "spent_flops": r.spent_flops, "prediction": r.prediction, "lo": r.lo,
-                    "hi": r.hi, "rel_width": r.rel_width, "check": r.check(),
+                    "hi": r.hi, "rel_width": r.rel_width, "measured_lo": r.measured_lo,
+                    "measured_hi": r.measured_hi, "check": r.check(),
                 }
                 for r in self.rounds
             ],
             columns=["round", "cells", "cells_done", "spent_flops", "prediction", "lo", "hi",
-                     "rel_width", "check"],
+                     "rel_width", "measured_lo", "measured_hi", "check"],
         )  # fmt: skip
 
 
@@ -273,9 +283,16 @@ def fit_law(formula: str, cells: pd.DataFrame) -> FormulaLaw:
 
 @dataclass(frozen=True)
 class TargetInterval:
+    """The law's prediction at a point with two 90% intervals: (lo, hi) for the law's value
+    there, which more cells narrow (the stopping width), and (measured_lo, measured_hi) for a
+    value measured there, which also carries the noise of one cell (what a confirmation or a
+    run at the target is checked against)."""
+
     prediction: float
     lo: float
     hi: float
+    measured_lo: float
+    measured_hi: float
 
     @property
     def rel_width(self) -> float:
@@ -288,19 +305,22 @@ def target_interval(
     X_target: np.ndarray,
     X_candidates: np.ndarray | None = None,
 ) -> tuple[TargetInterval, Any]:
-    """The prediction at the target and its model-robust 90% interval (variance and misfit of
-    the law refitted on these cells, scalinglab.planning.design), with the design state."""
+    """The prediction at the target and its model-robust 90% intervals (variance and misfit of
+    the law refitted on these cells, scalinglab.planning.design; for a measured value also the
+    cell noise there, `DesignState.measured_mse`), with the design state."""
     X_done = cells[["shard_size", "n_params"]].to_numpy(dtype=float)
     cand = X_target if X_candidates is None or len(X_candidates) == 0 else X_candidates
     state, _ = state_from_runs(law, X_done, cells["y"].to_numpy(dtype=float), cand, X_target)
     pred = float(law.predict(X_target)[0])
-    sd = math.sqrt(max(state.mse(), 0.0))
     z = NormalDist().inv_cdf((1 + LEVEL) / 2)
-    if law.objective in LOG_OBJECTIVES:
-        lo, hi = pred * math.exp(-z * sd), pred * math.exp(z * sd)
-    else:
-        lo, hi = pred - z * sd, pred + z * sd
-    return TargetInterval(pred, lo, hi), state
+
+    def band(mse: float) -> tuple[float, float]:
+        sd = math.sqrt(max(mse, 0.0))
+        if law.objective in LOG_OBJECTIVES:
+            return pred * math.exp(-z * sd), pred * math.exp(z * sd)
+        return pred - z * sd, pred + z * sd
+
+    return TargetInterval(pred, *band(state.mse()), *band(state.measured_mse())), state
 
 
 def examples_model(
@@ -502,6 +522,7 @@ def advance(
         interval, state = target_interval(law, cells, X_target, X_cand)
         current.prediction, current.lo, current.hi = interval.prediction, interval.lo, interval.hi
         current.rel_width = interval.rel_width
+        current.measured_lo, current.measured_hi = interval.measured_lo, interval.measured_hi
         current.params = {k: float(v) for k, v in law.params_.items()}
         if current.confirms is not None:
             value = confirmation_value(cells, current.cells[0])
@@ -551,7 +572,10 @@ def advance(
             check, _ = target_interval(law, cells, X_cand[pick : pick + 1])
             nxt_round = Round(
                 current.number + 1, [remaining[pick]],
-                confirms={"prediction": check.prediction, "lo": check.lo, "hi": check.hi},
+                confirms={
+                    "prediction": check.prediction, "lo": check.measured_lo,
+                    "hi": check.measured_hi,
+                },
             )  # fmt: skip
             return _queue(config, storage, plan, nxt_round)
         design = greedy_design(law, state, cost, n=search.runs_per_round, budget=left)

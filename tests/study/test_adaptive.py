@@ -12,7 +12,14 @@ import pytest
 
 from scalinglab.planning.design import within_shape_range
 from scalinglab.study import run_study
-from scalinglab.study.adaptive import Round, lay_out, read_plan, write_plan
+from scalinglab.study.adaptive import (
+    Round,
+    fit_law,
+    lay_out,
+    read_plan,
+    target_interval,
+    write_plan,
+)
 from scalinglab.study.config import load_config
 from scalinglab.study.status import study_status
 from scalinglab.study.storage import open_storage
@@ -160,8 +167,9 @@ def test_a_width_met_is_confirmed_by_one_cell_near_the_target(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """With a width any fit meets, the study does not stop on the seed grid's fit: it runs one
-    confirmation cell near the target, with the law's interval there recorded first, and stops
-    only when a confirmation cell lands inside its interval."""
+    confirmation cell near the target, with the interval of a value measured there (the law's
+    widened by the noise of one cell) recorded first, and stops only when a confirmation cell
+    lands inside its interval."""
     path = tmp_path / "c.toml"
     path.write_text(_toml("confirm", "adaptive").replace("target_rel_width = 0.001",
                                                          "target_rel_width = 100"))  # fmt: skip
@@ -177,6 +185,24 @@ def test_a_width_met_is_confirmed_by_one_cell_near_the_target(
     from scalinglab.study.results import results_frame
 
     cells = cell_values(results_frame(config, open_storage(url)), "best_val_loss")
+    task = get_task(config.task.name, **config.task.options)
+
+    def xs(cs: list[tuple[int, int]]) -> np.ndarray:
+        return np.array([[float(s), float(task.n_params(m))] for s, m in cs])
+
+    for r in plan.rounds:  # every fitted round: the measured value's interval holds the law's
+        assert r.measured_lo is not None and r.measured_hi is not None
+        assert r.measured_lo < r.lo < r.prediction < r.hi < r.measured_hi  # type: ignore[operator]
+    for i, r in enumerate(checks, start=1):
+        # the interval recorded before the cell ran: a measured value's, from the cells before
+        before = {c for earlier in plan.rounds[:i] for c in earlier.cells}
+        ran = cells[[c in before for c in zip(cells.shard_size, cells.model_size, strict=True)]]
+        again, _ = target_interval(fit_law(config.search.law, ran), ran, xs(r.cells))
+        assert r.confirms is not None
+        assert (r.confirms["lo"], r.confirms["hi"]) == pytest.approx(
+            (again.measured_lo, again.measured_hi), rel=1e-9
+        )
+        assert again.measured_lo < again.lo and again.hi < again.measured_hi
     for r in checks:
         (shard, model), c = r.cells[0], r.confirms
         assert c is not None and (shard, model) != (4096, 16)  # never the target's own cell
@@ -192,14 +218,9 @@ def test_a_width_met_is_confirmed_by_one_cell_near_the_target(
         assert "not confirmed" in plan.stopped
     # The first confirmation cell is the one nearest the target among those not run (within
     # the range of shapes), in the design's standardised log inputs.
-    task = get_task(config.task.name, **config.task.options)
     seed = plan.rounds[0].cells
     rest = [(s, m) for s in config.shard_sizes() for m in (4, 8, 16)
             if (s, m) not in seed and (s, m) != (4096, 16)]  # fmt: skip
-
-    def xs(cs: list[tuple[int, int]]) -> np.ndarray:
-        return np.array([[float(s), float(task.n_params(m))] for s, m in cs])
-
     target = xs([(4096, 16)])
     rest = [c for c, ok in zip(rest, within_shape_range(xs(seed), xs(rest), target),
                                strict=True) if ok]  # fmt: skip
@@ -220,6 +241,9 @@ def test_a_width_met_is_confirmed_by_one_cell_near_the_target(
         f"round 1 confirms at ({shard:,}, {model}): {checks[0].confirms['value']:.4g}, {verdict}"
         in out
     )
+    last = plan.rounds[-1]
+    measured = f"{last.measured_lo:.4g} – {last.measured_hi:.4g}"
+    assert f"a run at the target would measure {measured}" in out
 
 
 def test_confirmation_cell_and_plan_round_trip() -> None:
@@ -235,6 +259,7 @@ def test_confirmation_cell_and_plan_round_trip() -> None:
         "prediction": 1.0, "lo": 0.9, "hi": 1.1, "value": 1.2}, confirmed=False)])  # fmt: skip
     again = Plan.from_json(plan.to_json())
     assert again == plan and again.rounds[1].check() == "confirmation: 1.2, outside 0.9 - 1.1"
+    assert {"measured_lo", "measured_hi"} <= set(plan.table().columns)
     old = plan.to_json()
     for r in old["rounds"]:  # a plan written before confirmations existed
         r.pop("confirms"), r.pop("confirmed")
