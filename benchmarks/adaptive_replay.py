@@ -16,20 +16,13 @@ there (--grid) or --measured.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
 import numpy as np
+from adaptive_study import task_options, with_options
 
-from scalinglab.study.adaptive import (
-    cell_values,
-    fit_law,
-    read_plan,
-    target_interval,
-    target_model_size,
-    y_column,
-)
+from scalinglab.study import adaptive
 from scalinglab.study.config import load_config
 from scalinglab.study.results import results_frame
 from scalinglab.study.storage import open_storage
@@ -45,26 +38,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--measured", type=float, help="the value measured at the target")
     ap.add_argument("--task-option", action="append", default=[], metavar="KEY=VALUE")
     args = ap.parse_args(argv)
-    options = {k: json.loads(v) for k, v in (o.split("=", 1) for o in args.task_option)}
-    suffix = "".join(f"-{k}-{v}" for k, v in options.items())
-
-    def with_options(path: str) -> Any:
-        data = load_config(path).model_dump(mode="json")
-        data["name"] += suffix
-        data["task"]["options"].update(options)
-        return load_config(data)
-
-    cfg = with_options(args.adaptive)
+    options = task_options(args.task_option)
+    cfg = load_config(with_options(args.adaptive, options))
     storage = open_storage(f"sqlite:///{args.db}")
-    plan = read_plan(cfg, storage)
+    plan = adaptive.read_plan(cfg, storage)
     assert plan is not None, f"no adaptive plan in {args.db}"
     df = results_frame(cfg, storage)
-    y = y_column(cfg)
+    y = adaptive.y_column(cfg)
     task = get_task(cfg.task.name, **cfg.task.options)
-    size = target_model_size(cfg, task)
+    size = adaptive.target_model_size(cfg, task)
     assert cfg.search.target is not None
     X_target = np.array([[float(cfg.search.target.examples), float(task.n_params(size))]])
-    all_cells = cell_values(df, y)
+    all_cells = adaptive.cell_values(df, y)
 
     def done_before(i: int) -> Any:
         before = {c for r in plan.rounds[:i] for c in r.cells}
@@ -79,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         cells = done_before(i)
         (shard, model), value = r.cells[0], r.confirms["value"]
         X = np.array([[float(shard), float(task.n_params(model))]])
-        new, _ = target_interval(fit_law(cfg.search.law, cells), cells, X)
+        new, _ = adaptive.target_interval(adaptive.fit_law(cfg.search.law, cells), cells, X)
         old_in = r.confirms["lo"] <= value <= r.confirms["hi"]
         new_in = new.measured_lo <= value <= new.measured_hi
         flips += old_in != new_in
@@ -90,11 +75,13 @@ def main(argv: list[str] | None = None) -> int:
             f"a measured value's {new.measured_lo:.4g} - {new.measured_hi:.4g} "
             f"({'inside' if new_in else 'outside'})"
         )
-    final, _ = target_interval(fit_law(cfg.search.law, all_cells), all_cells, X_target)
+    law = adaptive.fit_law(cfg.search.law, all_cells)
+    final, _ = adaptive.target_interval(law, all_cells, X_target)
     measured = args.measured
     if args.grid:
-        grid_cfg = with_options(args.grid_config)
-        grid = cell_values(results_frame(grid_cfg, open_storage(f"sqlite:///{args.grid}")), y)
+        grid_cfg = load_config(with_options(args.grid_config, options))
+        grid_trials = results_frame(grid_cfg, open_storage(f"sqlite:///{args.grid}"))
+        grid = adaptive.cell_values(grid_trials, y)
         at = grid[(grid.shard_size == cfg.search.target.examples) & (grid.model_size == size)]
         measured = float(at["y"].iloc[0]) if len(at) else None
     line = (

@@ -42,6 +42,19 @@ from scalinglab.study.storage import open_storage
 from scalinglab.tasks import get_task
 
 
+def task_options(pairs: list[str]) -> dict[str, Any]:
+    """--task-option KEY=VALUE pairs (VALUE as JSON)."""
+    return {k: json.loads(v) for k, v in (o.split("=", 1) for o in pairs)}
+
+
+def with_options(path: str, options: dict[str, Any]) -> dict[str, Any]:
+    """A study file with task options set, its name suffixed -KEY-VALUE for each."""
+    data = load_config(path).model_dump(mode="json")
+    data["name"] += "".join(f"-{k}-{v}" for k, v in options.items())
+    data["task"]["options"].update(options)
+    return data
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("grid")
@@ -56,19 +69,11 @@ def main(argv: list[str] | None = None) -> int:
         "data_seed_base=7 for another draw of the synthetic task",
     )  # fmt: skip
     args = ap.parse_args(argv)
-    options = {k: json.loads(v) for k, v in (o.split("=", 1) for o in args.task_option)}
-    suffix = "".join(f"-{k}-{v}" for k, v in options.items())
-
-    def with_options(path: str) -> dict[str, Any]:
-        data = load_config(path).model_dump(mode="json")
-        data["name"] += suffix
-        data["task"]["options"].update(options)
-        return data
-
+    options = task_options(args.task_option)
     out = Path(args.dir)
     out.mkdir(parents=True, exist_ok=True)
 
-    grid_cfg = load_config(with_options(args.grid))
+    grid_cfg = load_config(with_options(args.grid, options))
     grid_url = f"sqlite:///{out / grid_cfg.name}.db"
     grid_run = run_study(grid_cfg, storage=grid_url, workers=args.workers, progress=False)
     if not grid_run.finished:
@@ -77,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     grid_df = results_frame(grid_cfg, open_storage(grid_url))
     grid_flops = float(grid_df["flops"].fillna(0).sum())
 
-    ad_data = with_options(args.adaptive)
+    ad_data = with_options(args.adaptive, options)
     if args.budget_fraction > 0:
         ad_data["budget"]["total_flops"] = args.budget_fraction * grid_flops
     ad_cfg = load_config(ad_data)
