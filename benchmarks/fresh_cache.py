@@ -1,0 +1,41 @@
+"""The as-run fits of fresh study draws, cached for tuning the auto rule with them (issue 13).
+
+    .venv/bin/python benchmarks/fresh_cache.py [--sets fresh,fresh2,fresh3] [--workers 1]
+
+The problems of benchmarks/data/study_curves_<SET>.csv for each set (cut as the corpus's
+`studies` source), fitted as `tune_auto.py --as-run` fits the development corpus (each candidate
+on its whole start grid, its backtests at the problem's horizon, the batched full fits the
+criteria read), into benchmarks/data/tune_cache_as_run_fresh.json.gz. The cache is saved every
+10 problems, so a rerun resumes. Once the three sets scored so far are in it, they can join the
+corpus as a source of their own, and a set kept unseen (fresh4) tests what is chosen.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import tune_auto
+
+from scalinglab.selection import corpus
+
+DATA = Path(__file__).resolve().parents[1] / "benchmarks" / "data"
+CACHE = DATA / "tune_cache_as_run_fresh.json.gz"
+
+
+def fresh_problems(sets: list[str]) -> list[corpus.Problem]:
+    """Every problem of the given fresh sets (their ids name the set: corpus-<task>-<set>|...)."""
+    return [p for s in sets for p in corpus.study_problems(DATA / f"study_curves_{s}.csv")]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", default="fresh,fresh2,fresh3")
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+    problems = fresh_problems([s.strip() for s in args.sets.split(",") if s.strip()])
+    tune_auto.load_or_compute(problems, CACHE, args.workers, as_run=True)
+
+
+if __name__ == "__main__":
+    main()
