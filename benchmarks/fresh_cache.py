@@ -30,7 +30,7 @@ def fresh_problems(sets: list[str]) -> list[corpus.Problem]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sets", default="fresh,fresh2,fresh3")
+    parser.add_argument("--sets", default=",".join(tune_auto.FRESH_SETS))
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     problems = fresh_problems([s.strip() for s in args.sets.split(",") if s.strip()])

@@ -78,6 +78,8 @@ LEVEL = 0.9
 FIT_OPTIONS = {"max_iter": 200, "tol": 1e-10}
 CACHE = Path("benchmarks/data/tune_cache.json.gz")
 AS_RUN_CACHE = Path("benchmarks/data/tune_cache_as_run.json.gz")
+# the fresh study sets that may join the corpus (`--fresh-source`); fresh4 is kept unseen
+FRESH_SETS = ["fresh", "fresh2", "fresh3"]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -745,14 +747,31 @@ def main() -> None:
         "configurations the coverage-first chooser ranks first on the tuning sources, "
         "averaged (their log predictions and log interval bounds)",
     )
+    parser.add_argument(
+        "--fresh-source",
+        action="store_true",
+        help="with --as-run: add the fresh study draws of sets fresh, fresh2 and fresh3 as a "
+        "source of their own, 'fresh' (their fits: benchmarks/fresh_cache.py)",
+    )
     args = parser.parse_args()
     if args.cache is None:
         args.cache = AS_RUN_CACHE if args.as_run else CACHE
+    if args.fresh_source and not args.as_run:
+        parser.error("--fresh-source needs --as-run (the fresh sets' fits are as-run fits)")
     problems = load_corpus([s.strip() for s in args.sources.split(",") if s.strip()])
     if args.cached_only:
         cached = read_cache(args.cache)
         problems = [p for p in problems if p.id in cached]
     fits = load_or_compute(problems, args.cache, args.workers, args.as_run)
+    if args.fresh_source:
+        import fresh_cache
+
+        fresh = [replace(p, source="fresh") for p in fresh_cache.fresh_problems(FRESH_SETS)]
+        if args.cached_only:
+            cached = read_cache(fresh_cache.CACHE)
+            fresh = [p for p in fresh if p.id in cached]
+        fits.update(load_or_compute(fresh, fresh_cache.CACHE, args.workers, as_run=True))
+        problems += fresh
     if args.criteria_from == "final":  # backtests_of then reads the singles' residual scales
         for rec in fits.values():
             rec["full_noise"] = None
