@@ -5,13 +5,14 @@ the same rule in both (docs/auto-tuning-log.md runs each variant through both)."
 from __future__ import annotations
 
 import argparse
+import json
 
 from scalinglab.selection.rule import DEFAULT_RULE, UNITS, RuleConfig
 
 
 def add_rule_options(parser: argparse.ArgumentParser) -> None:
     """--growth, --scale, --units, --noise-floor-ratio, --backtest-starts and --model-spread, each
-    defaulting to `DEFAULT_RULE`'s."""
+    defaulting to `DEFAULT_RULE`'s, and --knobs for any other field."""
     parser.add_argument("--growth", type=float, default=DEFAULT_RULE.growth)
     parser.add_argument("--scale", type=float, default=DEFAULT_RULE.scale)
     parser.add_argument("--units", choices=UNITS, default=DEFAULT_RULE.units)
@@ -22,6 +23,10 @@ def add_rule_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model-spread", type=float, default=DEFAULT_RULE.model_spread, metavar="K"
     )
+    parser.add_argument(
+        "--knobs", type=json.loads, default={}, metavar="JSON",
+        help="any other RuleConfig fields, as tune_auto.py prints a choice's (applied last)",
+    )  # fmt: skip
 
 
 def rule_from(args: argparse.Namespace) -> RuleConfig:
@@ -33,4 +38,5 @@ def rule_from(args: argparse.Namespace) -> RuleConfig:
         noise_floor_ratio=args.noise_floor_ratio,
         backtest_starts=args.backtest_starts,
         model_spread=args.model_spread,
-    )
+    ).with_(**{k: tuple(map(tuple, v)) if k == "prior" else tuple(v) if isinstance(v, list)
+               else v for k, v in args.knobs.items()})  # fmt: skip

@@ -34,7 +34,7 @@ import time
 import warnings
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
+from dataclasses import asdict, replace
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -61,6 +61,7 @@ from scalinglab.selection.backtest import (
 from scalinglab.selection.corpus import SOURCES, Problem, load_corpus
 from scalinglab.selection.rule import (
     CRITERIA,
+    DEFAULT_RULE,
     RuleConfig,
     calibrate,
     candidate_scores,
@@ -846,6 +847,10 @@ def main() -> None:
     everything = protocol.summarise(outcomes, rules=[*names, *LABELS], reference=LABELS)
     chosen = choose(everything)
     print(f"\nchosen on all sources (in-sample, the rule to ship): {chosen}")
+    config = grid_configs(fixed, intervals).get(chosen)
+    if config is not None:  # its knobs, for rule_variant's --knobs (stacks toward a prior: no)
+        knobs = {k: v for k, v in asdict(config).items() if v != getattr(DEFAULT_RULE, k)}
+        print(f"its knobs where they differ from DEFAULT_RULE: {json.dumps(knobs)}")
     prior = next(
         (
             all_priors.get(k, ())
