@@ -205,7 +205,7 @@ def _add_adaptive_rounds(report: Report, config: Any, storage: Any) -> None:
             num(r.spent_flops, 3) if r.spent_flops is not None else "–",
             num(r.prediction) if done else "–", span((r.lo, r.hi)) if done else "–",
             f"{r.rel_width:.1%}" if done and r.rel_width is not None else "–",
-            span((r.measured_lo, r.measured_hi)) if r.measured_lo is not None else "–",
+            span((r.measured_lo, r.measured_hi)),
         ])  # fmt: skip
     target = (
         f"{plan.target_examples:,} examples at model size {plan.target_model_size} "
