@@ -38,5 +38,12 @@ def rule_from(args: argparse.Namespace) -> RuleConfig:
         noise_floor_ratio=args.noise_floor_ratio,
         backtest_starts=args.backtest_starts,
         model_spread=args.model_spread,
-    ).with_(**{k: tuple(map(tuple, v)) if k == "prior" else tuple(v) if isinstance(v, list)
-               else v for k, v in args.knobs.items()})  # fmt: skip
+    ).with_(**{k: _field(k, v) for k, v in args.knobs.items()})
+
+
+def _field(name: str, value: object) -> object:
+    """A --knobs value as RuleConfig holds it: JSON lists back to tuples (the prior's pairs
+    too)."""
+    if not isinstance(value, list):
+        return value
+    return tuple(tuple(pair) for pair in value) if name == "prior" else tuple(value)
