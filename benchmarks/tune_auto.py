@@ -759,18 +759,21 @@ def main() -> None:
         args.cache = AS_RUN_CACHE if args.as_run else CACHE
     if args.fresh_source and not args.as_run:
         parser.error("--fresh-source needs --as-run (the fresh sets' fits are as-run fits)")
+
+    def cached_only(problems: list[Problem], cache: Path) -> list[Problem]:
+        if not args.cached_only:
+            return problems
+        cached = read_cache(cache)
+        return [p for p in problems if p.id in cached]
+
     problems = load_corpus([s.strip() for s in args.sources.split(",") if s.strip()])
-    if args.cached_only:
-        cached = read_cache(args.cache)
-        problems = [p for p in problems if p.id in cached]
+    problems = cached_only(problems, args.cache)
     fits = load_or_compute(problems, args.cache, args.workers, args.as_run)
     if args.fresh_source:
         import fresh_cache
 
         fresh = [replace(p, source="fresh") for p in fresh_cache.fresh_problems(FRESH_SETS)]
-        if args.cached_only:
-            cached = read_cache(fresh_cache.CACHE)
-            fresh = [p for p in fresh if p.id in cached]
+        fresh = cached_only(fresh, fresh_cache.CACHE)
         fits.update(load_or_compute(fresh, fresh_cache.CACHE, args.workers, as_run=True))
         problems += fresh
     if args.criteria_from == "final":  # backtests_of then reads the singles' residual scales
