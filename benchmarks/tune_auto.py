@@ -59,6 +59,7 @@ from scalinglab.selection.backtest import (
     residual_scale,
 )
 from scalinglab.selection.corpus import SOURCES, Problem, load_corpus
+from scalinglab.selection.outcome_table import OutcomeTable, TableScorer
 from scalinglab.selection.rule import (
     CRITERIA,
     DEFAULT_RULE,
@@ -529,7 +530,7 @@ def ensemble_outcome(
 def ensemble_loso(
     problems: list[Problem],
     fits: dict[str, Any],
-    outcomes: list[protocol.Outcome],
+    outcomes: OutcomeTable,
     configs: dict[str, RuleConfig],
     k: int,
 ) -> tuple[list[protocol.Outcome], pd.DataFrame]:
@@ -540,13 +541,14 @@ def ensemble_loso(
     scored: list[protocol.Outcome] = []
     rows = []
     for held in sources:
-        tuning = protocol.summarise([o for o in outcomes if o.source != held], reference=LABELS)
+        tuning_ids = [p.id for p in problems if p.source != held]
+        tuning = outcomes.summary(None, LABELS, tuning_ids)
         top = [configs[name] for name in protocol.default_ranking(tuning)[:k]]
         name = f"ensemble{k}-without-{held}"
         # log_band must score a configuration as rule_outcomes did: check it on one problem
         first = next(p for p in problems if p.source == held)
         alone = ensemble_outcome(first, fits[first.id], top[:1], top[0].key)
-        (grid,) = [o for o in outcomes if o.rule == top[0].key and o.problem == first.id]
+        (grid,) = outcomes.outcomes([top[0].key], [first.id])
         assert math.isclose(alone.rmse, grid.rmse, rel_tol=1e-9) and alone.hits == grid.hits
         scored += [ensemble_outcome(p, fits[p.id], top, name) for p in problems if p.source == held]
         rows.append({"left_out": held, "chosen": name, "members": [c.key for c in top]})
@@ -561,8 +563,10 @@ def _rule_outcomes(
         dict[str, Prior] | None,
         tuple[Interval, ...],
     ],
-) -> list[protocol.Outcome]:
-    return rule_outcomes(*args)
+) -> OutcomeTable:
+    table = OutcomeTable()
+    table.add(rule_outcomes(*args))
+    return table
 
 
 def grid_outcomes(
@@ -572,14 +576,16 @@ def grid_outcomes(
     priors: dict[str, Prior] | None,
     workers: int,
     intervals: tuple[Interval, ...] = INTERVALS,
-) -> list[protocol.Outcome]:
-    """rule_outcomes on every problem, in `workers` processes."""
+    into: OutcomeTable | None = None,
+) -> OutcomeTable:
+    """rule_outcomes on every problem, in `workers` processes, added to `into` (default: a new
+    table). Column-wise: the six-source grid has 24 million outcomes."""
+    table = OutcomeTable() if into is None else into
     tasks = [(p, fits[p.id], combines, priors, intervals) for p in problems]
-    out: list[protocol.Outcome] = []
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
         for result in pool.map(_rule_outcomes, tasks, chunksize=8):
-            out += result
-    return out
+            table.merge(result)
+    return table
 
 
 def learn_priors(tuning: list[Problem], fits: dict[str, Any]) -> dict[str, Prior]:
@@ -802,9 +808,12 @@ def main() -> None:
     )
     # the nested chooser reads a configuration's family off its key: check that it reads right
     assert all(family_of_key(RuleConfig(**k).key) == family(k) for k in fixed)
-    outcomes = singles + grid_outcomes(problems, fits, fixed, None, args.workers, intervals)
-    grid = list(dict.fromkeys(o.rule for o in outcomes if o.rule not in LABELS))
-    scorer = Precomputed(outcomes)
+    outcomes = OutcomeTable()
+    outcomes.add(singles)
+    grid_outcomes(problems, fits, fixed, None, args.workers, intervals, into=outcomes)
+    print(f"{len(outcomes):,} outcomes: {time.perf_counter() - t0:.0f} s", flush=True)
+    grid = [rule for rule in outcomes.rules if rule not in LABELS]
+    scorer = TableScorer(outcomes)
     choose = CHOOSERS[args.choose]
     sources = list(dict.fromkeys(p.source for p in problems))
     fold_priors: dict[str, dict[str, Prior]] = {}
@@ -816,7 +825,7 @@ def main() -> None:
         fold_priors[held] = priors = learn_priors(list(tuning), fits)
         print(f"prior learned without {held}: {priors}", flush=True)
         learned = grid_outcomes(problems, fits, STACKS, priors, args.workers)
-        return list(dict.fromkeys(o.rule for o in learned)), Precomputed(learned)
+        return learned.rules, TableScorer(learned)
 
     use_learned = args.stack_toward != "equal"
     loso = protocol.leave_one_source_out(
@@ -830,11 +839,11 @@ def main() -> None:
     print(f"leave one source out: {time.perf_counter() - t0:.0f} s")
     # The learned choices' outcomes on their left-out source, with that split's prior.
     chosen_by_split = set(loso["chosen"])
-    shown = list(singles) + [o for o in outcomes if o.rule in chosen_by_split]
+    shown = list(singles) + outcomes.outcomes(sorted(chosen_by_split))
     for row in loso[loso["learned"]].to_dict("records"):
         mine = [p for p in problems if p.source == row["left_out"]]
         again = grid_outcomes(mine, fits, STACKS, fold_priors[row["left_out"]], args.workers)
-        shown += [o for o in again if o.rule == row["chosen"]]
+        shown += again.outcomes([row["chosen"]])
     print(loso_table(shown, loso))
     if args.ensemble:
         members, ens = ensemble_loso(
@@ -845,9 +854,9 @@ def main() -> None:
     all_priors: dict[str, Prior] = {}
     if use_learned:
         all_priors = learn_priors(problems, fits)
-        outcomes += grid_outcomes(problems, fits, STACKS, all_priors, args.workers)
-    names = list(dict.fromkeys(o.rule for o in outcomes if o.rule not in LABELS))
-    everything = protocol.summarise(outcomes, rules=[*names, *LABELS], reference=LABELS)
+        grid_outcomes(problems, fits, STACKS, all_priors, args.workers, into=outcomes)
+    names = [rule for rule in outcomes.rules if rule not in LABELS]
+    everything = outcomes.summary([*names, *LABELS], LABELS)
     chosen = choose(everything)
     print(f"\nchosen on all sources (in-sample, the rule to ship): {chosen}")
     config = grid_configs(fixed, intervals).get(chosen)
@@ -864,7 +873,7 @@ def main() -> None:
     )
     if "P-" in chosen:
         print(f"its prior, learned on all sources: {prior}")
-    table = protocol.summarise(outcomes, rules=[*LABELS, chosen])  # win rate among the eight
+    table = outcomes.summary([*LABELS, chosen])  # win rate among the eight
     print(protocol.format_table(table[table["rule"] == chosen]))
     if args.json is not None:
         args.json.write_text(

@@ -530,6 +530,13 @@ class Scorer:
     def outcomes(self) -> list[Outcome]:
         return list(self._done.values())
 
+    def summarise(
+        self, problems: Sequence[Problem], names: Sequence[str], reference: Sequence[str]
+    ) -> pd.DataFrame:
+        """`summarise` of the named rules' outcomes on `problems`, per source, `reference`
+        marked (a scorer that holds its outcomes column-wise computes it without them)."""
+        return summarise(self(problems, names), rules=names, reference=reference)
+
 
 Learner = Callable[[Sequence[Problem]], tuple[Sequence[str], Scorer]]
 
@@ -581,9 +588,7 @@ def leave_one_source_out(
     # serves every split: each choice reads only the rows of its tuning sources. The reference
     # rules' rows come along, marked, as the yardstick a choice may measure regret against.
     fixed = [r for r in reference if r not in names]
-    everything = summarise(
-        scorer(problems, [*names, *fixed]), rules=[*names, *fixed], reference=fixed
-    )
+    everything = scorer.summarise(problems, [*names, *fixed], fixed)
     rows = []
     for held in sources:
         left_out = [p for p in problems if p.source == held]
