@@ -22,7 +22,7 @@ import pandas as pd
 
 from scalinglab.errors import ScalingLabError
 from scalinglab.selection.corpus import Problem
-from scalinglab.selection.protocol import Outcome, Scorer
+from scalinglab.selection.protocol import Outcome, Scorer, aggregate_outcome_rows
 
 MAX_POINTS = 64  # held-out points per problem: the bit masks are uint64
 COLUMNS = {
@@ -163,12 +163,11 @@ class OutcomeTable:
         source = sources[rows["problem"].to_numpy()]
         if rows.empty:
             return pd.DataFrame()
-        wanted = {self._rule_code[r] for r in names if r in self._rule_code}
         rmse = rows["rmse"].to_numpy()
         problem = rows["problem"].to_numpy()
-        # A problem's winners are computed only where every wanted rule was scored (summarise).
+        # Winners count only where every rule in `names` was scored (summarise); the rows hold
+        # only those rules, so a problem is complete when it has as many as there are names.
         complete = pd.Series(rows["rule"].to_numpy()).groupby(problem).nunique() == len(set(names))
-        complete &= len(wanted) == len(set(names))
         finite = np.isfinite(rmse)
         best = pd.Series(np.where(finite, rmse, np.inf)).groupby(problem).transform("min")
         is_complete = complete.reindex(problem).to_numpy()
@@ -186,20 +185,7 @@ class OutcomeTable:
                 "failed": rows["failed"].to_numpy(),
             }
         )
-        out = frame.groupby(["source", "rule"], sort=False).agg(
-            problems=("problem", "size"),
-            median_rmse=("rmse", "median"),
-            win_rate=("win", "mean"),
-            covered=("covered", "sum"),
-            n_intervals=("n_intervals", "sum"),
-            n_points=("n_points", "sum"),
-            failed=("failed", "sum"),
-        )
-        out["coverage90"] = out["covered"] / out["n_intervals"].where(out["n_intervals"] > 0)
-        out = out.drop(columns="covered").reset_index()
-        if reference is not None:
-            out["reference"] = out["rule"].isin(reference)
-        return out
+        return aggregate_outcome_rows(frame, ("source",), reference)
 
 
 def _popcount(masks: np.ndarray) -> np.ndarray:

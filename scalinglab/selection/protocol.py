@@ -319,6 +319,14 @@ def summarise(
     df = pd.DataFrame(rows)
     if df.empty:
         return df
+    return aggregate_outcome_rows(df, by, reference)
+
+
+def aggregate_outcome_rows(
+    df: pd.DataFrame, by: Sequence[str], reference: Sequence[str] | None
+) -> pd.DataFrame:
+    """`summarise`'s table from a frame with a row per outcome (columns: the `by` keys, rule,
+    problem, rmse, win, covered, n_intervals, n_points, failed), groups in order of appearance."""
     keys = [*by, "rule"]
     g = df.groupby(keys, sort=False)
     out = g.agg(
