@@ -579,7 +579,7 @@ def grid_outcomes(
     into: OutcomeTable | None = None,
 ) -> OutcomeTable:
     """rule_outcomes on every problem, in `workers` processes, added to `into` (default: a new
-    table). Column-wise: the six-source grid has 24 million outcomes."""
+    table). Column-wise: the six-source grid has 19 million outcomes."""
     table = OutcomeTable() if into is None else into
     tasks = [(p, fits[p.id], combines, priors, intervals) for p in problems]
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:

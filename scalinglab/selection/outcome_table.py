@@ -2,7 +2,7 @@
 
 A tuning grid scores tens of thousands of rule configurations on hundreds of problems: tens of
 millions of `protocol.Outcome` objects, some 450 bytes each, and `protocol.summarise` builds a
-dict per outcome on top. The six-source tuning run of 2026-12-05 (docs/auto-tuning-log.md) was
+dict per outcome on top. The six-source tuning run of 2026-12-06 (docs/auto-tuning-log.md) was
 killed by the kernel at 21 GB doing that. An `OutcomeTable` keeps what the scores read — the
 rule, the problem, the RMSE, and per held-out point whether it had an interval and whether the
 interval held it, as two bit masks — in NumPy arrays, about 30 bytes an outcome.
@@ -94,12 +94,14 @@ class OutcomeTable:
     def merge(self, other: OutcomeTable) -> None:
         """Append every outcome of `other` (a table filled elsewhere, e.g. in a worker process:
         it pickles as a few arrays, where its outcomes would pickle one object each)."""
+        if not len(other):
+            return
         cols = other._columns()
-        rule_codes = np.array([self._code(r) for r in other.rules] or [0], dtype=np.int32)
+        rule_codes = np.array([self._code(r) for r in other.rules], dtype=np.int32)
         problem_codes = [self._problem(*problem) for problem in other._problems]
         chunk = {k: cols[k].to_numpy() for k in COLUMNS}
         chunk["rule"] = rule_codes[chunk["rule"]]
-        chunk["problem"] = np.array(problem_codes or [0], dtype=np.int32)[chunk["problem"]]
+        chunk["problem"] = np.array(problem_codes, dtype=np.int32)[chunk["problem"]]
         self._chunks.append(chunk)
         for (r, p), error in other._errors.items():
             self._errors[int(rule_codes[r]), problem_codes[p]] = error
