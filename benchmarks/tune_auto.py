@@ -15,7 +15,10 @@
    the full fits) in the grid, `hybrid` the stacks toward those weights (rule toward "ic"),
    `all` every family; `--widening-only` keeps only intervals that widen with the distance;
    `--small-ridges` adds stacks with ridges below 0.1, `--crossfit` every stack calibrated
-   with cross-fitted weights (RuleConfig.crossfit).
+   with cross-fitted weights (RuleConfig.crossfit). `--fresh-source` adds the fresh study
+   draws of benchmarks/fresh_cache.py as a source of their own, or with `--fresh-as studies`
+   to the source they redraw. The outcomes are held column-wise (an OutcomeTable: the full
+   grid on six sources has 19 million).
 3. Leave one source out (scalinglab.selection.protocol, with `learn` for the priors): for each
    source, the configuration is chosen on the other sources and scored on it. Printed: that
    table next to the single laws, and the configuration chosen on all sources with the prior
