@@ -22,7 +22,7 @@ import pandas as pd
 
 from scalinglab.errors import ScalingLabError
 from scalinglab.selection.corpus import Problem
-from scalinglab.selection.protocol import Outcome, Scorer, aggregate_outcome_rows
+from scalinglab.selection.protocol import Outcome, Scorer, aggregate_outcome_rows, ties_best
 
 MAX_POINTS = 64  # held-out points per problem: the bit masks are uint64
 COLUMNS = {
@@ -52,7 +52,6 @@ class OutcomeTable:
             {name: np.empty(0, dtype) for name, dtype in COLUMNS.items()}
         ]
         self._errors: dict[tuple[int, int], str] = {}
-        self._frame: pd.DataFrame | None = None
 
     def __len__(self) -> int:
         return sum(len(c["rmse"]) for c in self._chunks)
@@ -89,62 +88,62 @@ class OutcomeTable:
             if o.error:
                 self._errors[r, p] = o.error
         self._chunks.append(cols)
-        self._frame = None
 
     def merge(self, other: OutcomeTable) -> None:
         """Append every outcome of `other` (a table filled elsewhere, e.g. in a worker process:
         it pickles as a few arrays, where its outcomes would pickle one object each)."""
         if not len(other):
             return
-        cols = other._columns()
+        chunk = dict(other._columns())
         rule_codes = np.array([self._code(r) for r in other.rules], dtype=np.int32)
         problem_codes = [self._problem(*problem) for problem in other._problems]
-        chunk = {k: cols[k].to_numpy() for k in COLUMNS}
         chunk["rule"] = rule_codes[chunk["rule"]]
         chunk["problem"] = np.array(problem_codes, dtype=np.int32)[chunk["problem"]]
         self._chunks.append(chunk)
         for (r, p), error in other._errors.items():
             self._errors[int(rule_codes[r]), problem_codes[p]] = error
-        self._frame = None
 
-    def _columns(self) -> pd.DataFrame:
-        """Every outcome as a row, in the order added (chunks joined once, then cached)."""
-        if self._frame is None:
-            joined = {k: np.concatenate([c[k] for c in self._chunks]) for k in COLUMNS}
-            self._chunks = [joined]
-            self._frame = pd.DataFrame(joined)
-        return self._frame
+    def _columns(self) -> dict[str, np.ndarray]:
+        """Every outcome's columns, in the order added (the chunks joined once, when read)."""
+        if len(self._chunks) > 1:
+            self._chunks = [{k: np.concatenate([c[k] for c in self._chunks]) for k in COLUMNS}]
+        return self._chunks[0]
 
-    def _rows(self, rules: Sequence[str] | None, problems: Sequence[str] | None) -> pd.DataFrame:
-        frame = self._columns()
-        keep = np.ones(len(frame), dtype=bool)
+    def _rows(
+        self, rules: Sequence[str] | None, problems: Sequence[str] | None
+    ) -> dict[str, np.ndarray]:
+        """The columns of the outcomes of `rules` on `problems` (None: every one)."""
+        cols = self._columns()
+        keep = np.ones(len(cols["rmse"]), dtype=bool)
         if rules is not None:
             codes = [self._rule_code[r] for r in rules if r in self._rule_code]
-            keep &= np.isin(frame["rule"].to_numpy(), codes)
+            keep &= np.isin(cols["rule"], codes)
         if problems is not None:
             codes = [self._problem_code[p] for p in problems if p in self._problem_code]
-            keep &= np.isin(frame["problem"].to_numpy(), codes)
-        return frame[keep]
+            keep &= np.isin(cols["problem"], codes)
+        return {k: v[keep] for k, v in cols.items()}
 
     def outcomes(
         self, rules: Sequence[str] | None = None, problems: Sequence[str] | None = None
     ) -> list[Outcome]:
         """The outcomes of `rules` on `problems` (default: all), in the order added."""
+        rows = self._rows(rules, problems)
         out = []
-        for r, p, rmse, hit, has, points in self._rows(rules, problems)[
-            ["rule", "problem", "rmse", "hit", "has", "points"]
-        ].itertuples(index=False):
+        for r, p, rmse, hit, has, points in zip(
+            *(rows[k].tolist() for k in ("rule", "problem", "rmse", "hit", "has", "points")),
+            strict=True,
+        ):
             pid, source, horizon = self._problems[p]
-            hits = tuple(bool(hit >> i & 1) if has >> i & 1 else None for i in range(int(points)))
+            hits = tuple(bool(hit >> i & 1) if has >> i & 1 else None for i in range(points))
             out.append(
                 Outcome(
                     source=source,
                     problem=pid,
                     rule=self.rules[r],
                     horizon=horizon,
-                    rmse=float(rmse),
+                    rmse=rmse,
                     hits=hits,
-                    error=self._errors.get((int(r), int(p)), ""),
+                    error=self._errors.get((r, p), ""),
                 )
             )
         return out
@@ -157,34 +156,29 @@ class OutcomeTable:
     ) -> pd.DataFrame:
         """`protocol.summarise(outcomes, rules=rules, reference=reference)` per source, from the
         columns, `outcomes` being those of `rules` on `problems` (default: all)."""
-        from scalinglab.selection.extrapolation import TIE_RTOL
-
-        names = list(self.rules) if rules is None else list(rules)
-        rows = self._rows(names, problems)
-        sources = np.array([s for _, s, _ in self._problems], dtype=object)
-        source = sources[rows["problem"].to_numpy()]
-        if rows.empty:
+        rows = self._rows(rules, problems)
+        if not len(rows["rmse"]):
             return pd.DataFrame()
-        rmse = rows["rmse"].to_numpy()
-        problem = rows["problem"].to_numpy()
-        # Winners count only where every rule in `names` was scored (summarise); the rows hold
-        # only those rules, so a problem is complete when it has as many as there are names.
-        complete = pd.Series(rows["rule"].to_numpy()).groupby(problem).nunique() == len(set(names))
+        n_rules = len(set(self.rules if rules is None else rules))
+        rmse, problem = rows["rmse"], rows["problem"]
+        # Winners count only where every rule asked for was scored (summarise); the rows hold
+        # only those rules, so a problem is complete when it has as many as were asked for.
+        complete = pd.Series(rows["rule"]).groupby(problem).nunique() == n_rules
         finite = np.isfinite(rmse)
         best = pd.Series(np.where(finite, rmse, np.inf)).groupby(problem).transform("min")
-        is_complete = complete.reindex(problem).to_numpy()
-        won = finite & (rmse <= best.to_numpy() * (1 + TIE_RTOL) + 1e-15)
+        won = finite & ties_best(rmse, best.to_numpy())
+        sources = np.array([s for _, s, _ in self._problems], dtype=object)
         frame = pd.DataFrame(
             {
-                "source": source,
-                "rule": np.array(self.rules, dtype=object)[rows["rule"].to_numpy()],
+                "source": sources[problem],
+                "rule": np.array(self.rules, dtype=object)[rows["rule"]],
                 "problem": problem,
                 "rmse": rmse,
-                "win": np.where(is_complete, won.astype(float), math.nan),
-                "covered": _popcount(rows["hit"].to_numpy() & rows["has"].to_numpy()),
-                "n_intervals": _popcount(rows["has"].to_numpy()),
-                "n_points": rows["points"].to_numpy().astype(np.int64),
-                "failed": rows["failed"].to_numpy(),
+                "win": np.where(complete.reindex(problem).to_numpy(), won.astype(float), math.nan),
+                "covered": _popcount(rows["hit"] & rows["has"]),
+                "n_intervals": _popcount(rows["has"]),
+                "n_points": rows["points"].astype(np.int64),
+                "failed": rows["failed"],
             }
         )
         return aggregate_outcome_rows(frame, ("source",), reference)

@@ -264,15 +264,21 @@ def coverage_interval(
     return float(counts[:, 0].sum() / counts[:, 1].sum()), float(lo), float(hi)
 
 
-def winners(rmse: Mapping[str, float]) -> list[str]:
-    """Rules with the lowest RMSE; equal to within select.TIE_RTOL they share the win."""
+def ties_best(rmse: Any, best: Any) -> Any:
+    """Whether an RMSE (a float or an array) wins against the lowest one, `best`: equal to
+    within select.TIE_RTOL, the rules share the win."""
     from scalinglab.selection.extrapolation import TIE_RTOL
 
+    return rmse <= best * (1 + TIE_RTOL) + 1e-15
+
+
+def winners(rmse: Mapping[str, float]) -> list[str]:
+    """Rules with the lowest RMSE; equal to within select.TIE_RTOL they share the win."""
     finite = {k: v for k, v in rmse.items() if math.isfinite(v)}
     if not finite:
         return []
     best = min(finite.values())
-    return [k for k, v in finite.items() if v <= best * (1 + TIE_RTOL) + 1e-15]
+    return [k for k, v in finite.items() if ties_best(v, best)]
 
 
 def summarise(
