@@ -270,12 +270,15 @@ class DesignState:
         per_t = np.einsum("pm,pq,qm->m", W, self.M, W) - 2 * np.einsum("pm,pm->m", W, self.V)
         return float(np.mean(per_t + self.K_tt))
 
+    def measurement_noise(self) -> float:
+        """Mean noise variance of one value measured at the targets."""
+        return self.noise2 if self.noise_t is None else float(np.mean(self.noise_t))
+
     def measured_mse(self) -> float:
         """Mean expected squared error over the targets of the law's prediction against a
         value *measured* there: mse() plus the noise of one measurement (y = f + δ + ε, with ε
         independent of the runs done; Montgomery's confirmation-run interval)."""
-        noise = self.noise2 if self.noise_t is None else float(np.mean(self.noise_t))
-        return self.mse() + noise
+        return self.mse() + self.measurement_noise()
 
     def mse_with_each(self) -> FloatArray:
         """(k,): the mean MSE after adding each candidate alone."""

@@ -320,7 +320,8 @@ def target_interval(
             return pred * math.exp(-z * sd), pred * math.exp(z * sd)
         return pred - z * sd, pred + z * sd
 
-    return TargetInterval(pred, *band(state.mse()), *band(state.measured_mse())), state
+    mse = state.mse()
+    return TargetInterval(pred, *band(mse), *band(mse + state.measurement_noise())), state
 
 
 def examples_model(
