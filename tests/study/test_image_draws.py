@@ -43,6 +43,8 @@ def test_the_first_image_study_at_60000_lies_inside_its_interval() -> None:
         # kept unseen until step 3 of the registration of 2026-12-06 17:49 (seeds 10 and 11):
         # 34% high, where the six-source re-choice's interval (0.1068, 0.1244) misses it
         ("image-fashion-mnist-60k-s1011.csv.gz", 0.0970, 0.1297),
+        # kept unseen until the registration of 2026-12-06 23:00 (seeds 12 and 13): 35% high
+        ("image-fashion-mnist-60k-s1213.csv.gz", 0.0933, 0.1259),
     ],
 )
 def test_a_later_image_draw_at_60000_lies_inside_its_interval(
