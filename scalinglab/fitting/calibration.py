@@ -12,7 +12,12 @@ level L is
 q_L the conformal quantile across cuts of each cut's own L-quantile of its scores (with fewer than
 ⌈1/(1 − L)⌉ − 1 cuts, the largest), or with `pool="geomean"` their geometric mean (the cuts'
 quantiles read as noisy measurements of one level: on the development corpus a cut whose
-quantile is above the other's tends to overstate the final fit's error, not to foretell it);
+quantile is above the other's tends to overstate the final fit's error, not to foretell it), or
+with `pool="rms"` the geometric mean over cuts of z_L · √(mean of the cut's squared scores), z_L
+the standard normal quantile of (1 + L)/2: each cut's scores read as Gaussian errors in units of
+σ·g(d), whose scale their root mean square estimates from all of them, where an empirical
+L-quantile of the one or two scores a short curve's cut has is their largest (noisy, and low
+in expectation: such curves' intervals cover less than long curves' at one `scale`);
 `reach` is how far the backtests extrapolated. `growth`, `beyond`, `scale` and `pool` are the
 rule's knobs (scalinglab.selection.rule): `beyond` widens the interval faster past the reach,
 where no backtest measured the error (0 in fit files written before it); `growth = 0` with
@@ -46,8 +51,12 @@ from scalinglab.types import FloatArray
 
 NOISE_FLOOR = 1e-4  # residual scales below this (log units) are taken as this
 DISTANCE_FLOOR = 0.25  # g(d) is flat below this fraction of the backtests' reach
-POOLS = ("conformal", "geomean")  # how the cuts' quantiles are pooled (Calibration.multiplier)
-POOL_NAMES = {"conformal": "conformal", "geomean": "geometric mean of the cuts' quantiles"}
+POOLS = ("conformal", "geomean", "rms")  # how the cuts' scores are pooled (Calibration.multiplier)
+POOL_NAMES = {
+    "conformal": "conformal",
+    "geomean": "geometric mean of the cuts' quantiles",
+    "rms": "geometric mean of the cuts' Gaussian quantiles from their RMS",
+}
 
 
 def conformal_quantile(scores: Sequence[float], level: float) -> float:
@@ -116,9 +125,14 @@ class Calibration:
 
     def multiplier(self, level: float) -> float:
         """q_level: the conformal quantile across cuts of each cut's `level`-quantile, or their
-        geometric mean (`pool="geomean"`)."""
-        per_cut = [float(np.quantile(s, level, method="higher")) for s in self.scores if len(s)]
-        if self.pool == "geomean" and per_cut:
+        geometric mean (`pool="geomean"`), or the geometric mean of each cut's z_level · RMS
+        (`pool="rms"`; see the module doc)."""
+        if self.pool == "rms":
+            z = NormalDist().inv_cdf((1 + level) / 2)
+            per_cut = [z * math.sqrt(float(np.mean(np.square(s)))) for s in self.scores if len(s)]
+        else:
+            per_cut = [float(np.quantile(s, level, method="higher")) for s in self.scores if len(s)]
+        if self.pool in ("geomean", "rms") and per_cut:
             return float(np.exp(np.mean(np.log(np.maximum(per_cut, 1e-300)))))
         return conformal_quantile(per_cut, level)
 

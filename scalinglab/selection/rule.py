@@ -31,7 +31,8 @@ holds the choice made on all sources (README, "How auto predicts").
    σ·g(d) — σ the weighted residual scale of that cut's fits, g(d) = (max(d, reach/4)/reach)^growth
    the expected growth of the error with the distance d beyond the last training point — are
    that cut's scores; q is the conformal quantile across cuts of each cut's `level`-quantile (the
-   largest with fewer than 9 cuts), or their geometric mean (`pool="geomean"`). The interval is
+   largest with fewer than 9 cuts), or their geometric mean (`pool="geomean"`), or the geometric
+   mean of each cut's z·RMS (`pool="rms"`: the scores read as Gaussian errors). The interval is
    ŷ·exp(± scale·q·σ·g(d)), σ the full fits' weighted residual scale and d the query's distance
    beyond the data (`units="log"`: σ = 1 throughout, plain split conformal scores;
    `sigma_offset` τ: σ + τ in place of σ throughout). A stack's weights are fitted to the same
@@ -151,7 +152,7 @@ class RuleConfig:
             + ("-x" if self.crossfit and self.combine == "stack" else "")
             + ("-w" if self.criteria_fits == "whole" and self.uses_full_fits else "")
             + (f"-st{self.backtest_starts}" if self.backtest_starts else "")
-            + ("-pg" if self.pool == "geomean" else "")
+            + {"geomean": "-pg", "rms": "-pr"}.get(self.pool, "")
             + ("-ul" if self.units == "log" else "")
             + (f"-t{self.sigma_offset:g}" if self.sigma_offset and self.units == "sigma" else "")
             + (f"-L{self.noise_floor_ratio:.3g}" if self.noise_floor_ratio else "")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from statistics import NormalDist
+
 import numpy as np
 import pytest
 
@@ -208,6 +210,24 @@ def test_geomean_pooling_takes_the_geometric_mean_of_the_cuts_quantiles() -> Non
     with pytest.raises(ScalingLabError, match="unknown pool"):
         Calibration(scores=scores, noise=0.01, x_max=10.0, pool="max")
     assert "-pg-" in RuleConfig(pool="geomean").key and "-pg" not in RuleConfig().key
+
+
+def test_rms_pooling_reads_each_cut_as_gaussian_errors() -> None:
+    """pool="rms": each cut's q is z · RMS of its scores (z the normal quantile of the level),
+    pooled by the geometric mean; on many |N(0, 1)| scores it agrees with the empirical
+    quantile, and on one score it is z times that score, not the score itself."""
+    rms = Calibration(scores=((3.0, 4.0), (1.0,)), noise=0.01, x_max=10.0, pool="rms")
+    z90 = NormalDist().inv_cdf(0.95)
+    cut_1, cut_2 = z90 * np.sqrt((9 + 16) / 2), z90 * 1.0
+    assert rms.multiplier(0.9) == pytest.approx(np.sqrt(cut_1 * cut_2))
+    z50 = NormalDist().inv_cdf(0.75)  # the level moves z only
+    assert rms.multiplier(0.5) == pytest.approx(z50 * np.sqrt(np.sqrt(12.5) * 1.0))
+    many = tuple(np.abs(np.random.default_rng(0).standard_normal(20_000)))
+    gaussian = Calibration(scores=(many,), noise=0.01, x_max=10.0, pool="rms")
+    empirical = Calibration(scores=(many,), noise=0.01, x_max=10.0, pool="geomean")
+    assert gaussian.multiplier(0.9) == pytest.approx(empirical.multiplier(0.9), rel=0.02)
+    assert Calibration.from_dict(rms.to_dict()) == rms
+    assert "-pr-" in RuleConfig(pool="rms").key
 
 
 def test_conformal_quantile() -> None:

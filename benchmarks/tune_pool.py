@@ -1,0 +1,64 @@
+"""Leave one source out over how the backtests' scores are pooled into the interval (a
+registered run; docs/auto-tuning-log.md, 2026-12-06, "the cuts' scores read as Gaussian").
+
+    .venv/bin/python benchmarks/tune_pool.py [--pools geomean,rms] [--workers 2]
+
+For each pooling (`Calibration.pool`), `DEFAULT_RULE` with that pooling at every scale of
+`tune_auto.SCALES`, leave one source out on the six sources of the registration of
+2026-12-06 17:49 (the corpus's five and the fresh study draws of sets 1–3 as `fresh`; their
+as-run fits from tune_auto's and fresh_cache's caches): each split chooses the scale by
+`protocol.default_choice` on its tuning sources, the seven single laws the reference. Only the
+interval differs between the poolings, so their point predictions, medians and win rates are
+the same; the table to read is the coverage. Printed per pooling: the table, each left-out
+source's coverage with its curve bootstrap interval, and the scale chosen on all six
+(in-sample).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import replace
+
+import fresh_cache
+import tune_auto
+from tune_auto import SCALES, Precomputed
+from tune_candidates import configs_outcomes, print_loso
+
+from scalinglab.fitting.calibration import POOLS
+from scalinglab.selection import protocol
+from scalinglab.selection.corpus import load_corpus
+from scalinglab.selection.rule import DEFAULT_RULE
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pools", default="geomean,rms", help="poolings, comma-separated")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    pools = [p.strip() for p in args.pools.split(",") if p.strip()]
+    if unknown := set(pools) - set(POOLS):
+        parser.error(f"unknown pooling {sorted(unknown)}; choose from {', '.join(POOLS)}")
+    problems = load_corpus()
+    fits = tune_auto.load_or_compute(problems, tune_auto.AS_RUN_CACHE, args.workers, True)
+    fresh = [
+        replace(p, source="fresh") for p in fresh_cache.fresh_problems(tune_auto.FRESH_SETS)
+    ]
+    fits.update(tune_auto.load_or_compute(fresh, fresh_cache.CACHE, args.workers, True))
+    problems += fresh
+    t0 = time.perf_counter()
+    for pool in pools:
+        rule = DEFAULT_RULE.with_(pool=pool)
+        grid = [rule.with_(scale=k).key for k in SCALES]
+        outcomes = configs_outcomes(problems, fits, [rule])
+        everything = protocol.summarise(outcomes, reference=tune_auto.LABELS)
+        print_loso(
+            problems, outcomes, grid, f"DEFAULT_RULE with pool={pool!r}, its scale chosen",
+            scorer=Precomputed(outcomes), everything=everything,
+            chosen_label="chosen on all six sources (in-sample)",
+        )  # fmt: skip
+    print(f"\n({time.perf_counter() - t0:.0f} s after the fits)")
+
+
+if __name__ == "__main__":
+    main()
