@@ -41,9 +41,7 @@ def main() -> None:
         parser.error(f"unknown pooling {sorted(unknown)}; choose from {', '.join(POOLS)}")
     problems = load_corpus()
     fits = tune_auto.load_or_compute(problems, tune_auto.AS_RUN_CACHE, args.workers, True)
-    fresh = [
-        replace(p, source="fresh") for p in fresh_cache.fresh_problems(tune_auto.FRESH_SETS)
-    ]
+    fresh = [replace(p, source="fresh") for p in fresh_cache.fresh_problems(tune_auto.FRESH_SETS)]
     fits.update(tune_auto.load_or_compute(fresh, fresh_cache.CACHE, args.workers, True))
     problems += fresh
     t0 = time.perf_counter()
