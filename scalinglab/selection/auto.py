@@ -127,10 +127,11 @@ def auto_fit(
     x_arr = x_arr[:, None] if x_arr.ndim == 1 else x_arr
     if x_arr.ndim != 2 or x_arr.shape[1] != 1:
         raise ScalingLabError("auto fits learning curves: X must have one column")
-    y_arr = np.array(y, dtype=float).reshape(-1)
     n = x_arr.shape[0]
     if n == 0:
         raise ScalingLabError("the curve has no points")
+    # y's own checks (length, NaN, y > 0 under a log objective) before a start guess takes log y
+    y_arr = get_law(DEFAULT_LAW)(**dict(options or {})).check_y(y, n)
     labels = tuple(candidates) if candidates is not None else config.candidates
     if config.criteria_fits not in ("batched", "whole"):
         raise ScalingLabError(

@@ -438,3 +438,20 @@ def test_the_laws_spread_widens_the_interval_where_the_laws_part() -> None:
     np.testing.assert_allclose(back.predict_interval(far, 0.9), (lo, hi), rtol=1e-9)
     plain, _ = auto_fit(x, y, candidates=CHEAP)
     assert plain.calibration_ is not None and plain.calibration_.spread_laws == ()
+
+
+@pytest.mark.parametrize(
+    ("y", "message"),
+    [
+        ([2.0, 1.5, -1.0, 0.8, 0.6, 0.5], "y must be > 0"),
+        ([2.0, 1.5, math.nan, 0.8, 0.6, 0.5], "NaN or inf"),
+        ([2.0, 1.5, 1.0], "must match"),
+    ],
+)
+def test_bad_y_is_refused_before_any_fit_warns(y: list[float], message: str) -> None:
+    """A y the log objective cannot take is one clear error, raised before the start guesses
+    take log y (which printed numpy's RuntimeWarning above the CLI's one line)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ScalingLabError, match=message):
+            auto_fit(np.arange(1.0, 7.0), y)
