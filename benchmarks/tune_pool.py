@@ -1,7 +1,7 @@
 """Leave one source out over how the backtests' scores are pooled into the interval (a
 registered run; docs/auto-tuning-log.md, 2026-12-06, "the cuts' scores read as Gaussian").
 
-    .venv/bin/python benchmarks/tune_pool.py [--pools geomean,rms] [--workers 2]
+    .venv/bin/python benchmarks/tune_pool.py [--pools geomean,rms] [--criteria-from final]
 
 For each pooling (`Calibration.pool`), `DEFAULT_RULE` with that pooling at every scale of
 `tune_auto.SCALES`, leave one source out on the six sources of the registration of
@@ -11,7 +11,9 @@ as-run fits from tune_auto's and fresh_cache's caches): each split chooses the s
 interval differs between the poolings, so their point predictions, medians and win rates are
 the same; the table to read is the coverage. Printed per pooling: the table, each left-out
 source's coverage with its curve bootstrap interval, and the scale chosen on all six
-(in-sample).
+(in-sample). `--criteria-from final` reads the information criteria off each candidate's
+whole-grid fit, the fit that predicts (`RuleConfig.criteria_fits = "whole"`; tune_auto's option
+of that name), instead of its 64-start fit.
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ from scalinglab.selection.rule import DEFAULT_RULE
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pools", default="geomean,rms", help="poolings, comma-separated")
+    parser.add_argument(
+        "--criteria-from", choices=("batched", "final"), default="batched",
+        help="the fits the information criteria read: the 64-start fits (batched, as shipped) "
+        "or the whole-grid fits that predict (final)",
+    )  # fmt: skip
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     pools = [p.strip() for p in args.pools.split(",") if p.strip()]
@@ -44,14 +51,21 @@ def main() -> None:
     fresh = [replace(p, source="fresh") for p in fresh_cache.fresh_problems(tune_auto.FRESH_SETS)]
     fits.update(tune_auto.load_or_compute(fresh, fresh_cache.CACHE, args.workers, True))
     problems += fresh
+    criteria_fits = "batched"
+    if args.criteria_from == "final":  # backtests_of then reads the singles' residual scales
+        criteria_fits = "whole"
+        for rec in fits.values():
+            rec["full_noise"] = None
     t0 = time.perf_counter()
     for pool in pools:
-        rule = DEFAULT_RULE.with_(pool=pool)
+        rule = DEFAULT_RULE.with_(pool=pool, criteria_fits=criteria_fits)
         grid = [rule.with_(scale=k).key for k in SCALES]
         outcomes = configs_outcomes(problems, fits, [rule])
         everything = protocol.summarise(outcomes, reference=tune_auto.LABELS)
         print_loso(
-            problems, outcomes, grid, f"DEFAULT_RULE with pool={pool!r}, its scale chosen",
+            problems, outcomes, grid,
+            f"DEFAULT_RULE with pool={pool!r}, criteria from the {args.criteria_from} fits, "
+            "its scale chosen",
             scorer=Precomputed(outcomes), everything=everything,
             chosen_label="chosen on all six sources (in-sample)",
         )  # fmt: skip
