@@ -45,6 +45,8 @@ def test_the_first_image_study_at_60000_lies_inside_its_interval() -> None:
         ("image-fashion-mnist-60k-s1011.csv.gz", 0.0970, 0.1297),
         # kept unseen until the registration of 2026-12-06 23:00 (seeds 12 and 13): 35% high
         ("image-fashion-mnist-60k-s1213.csv.gz", 0.0933, 0.1259),
+        # kept unseen until the registration of 2026-12-06 23:59 (seeds 14 and 15): 35% high
+        ("image-fashion-mnist-60k-s1415.csv.gz", 0.0945, 0.1276),
     ],
 )
 def test_a_later_image_draw_at_60000_lies_inside_its_interval(
