@@ -13,6 +13,7 @@ corpus as a source of their own, and a set kept unseen (fresh4) tests what is ch
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 import tune_auto
@@ -26,6 +27,12 @@ CACHE = DATA / "tune_cache_as_run_fresh.json.gz"
 def fresh_problems(sets: list[str]) -> list[corpus.Problem]:
     """Every problem of the given fresh sets (their ids name the set: corpus-<task>-<set>|...)."""
     return [p for s in sets for p in corpus.study_problems(DATA / f"study_curves_{s}.csv")]
+
+
+def fresh_source(source: str = "fresh") -> list[corpus.Problem]:
+    """The problems of the sets in this cache (tune_auto.FRESH_SETS) as a corpus source: their
+    own ("fresh") or the one they redraw ("studies")."""
+    return [replace(p, source=source) for p in fresh_problems(tune_auto.FRESH_SETS)]
 
 
 def main() -> None:

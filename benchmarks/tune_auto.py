@@ -359,6 +359,14 @@ def combined(
     return w, np.asarray(log_pred), noise
 
 
+def criteria_from_final(fits: dict[str, Any]) -> None:
+    """Make the information criteria read each candidate's whole-grid fit, the fit that
+    predicts (`RuleConfig.criteria_fits = "whole"`), in place of its batched 64-start fit:
+    without the cached full fits' residual scales, `backtests_of` reads the singles'."""
+    for rec in fits.values():
+        rec["full_noise"] = None
+
+
 def fallback_fit(rec: dict[str, Any]) -> dict[str, Any]:
     """The default law's cached fit, which a problem too short to backtest is predicted by
     (with its parameter band)."""
@@ -790,13 +798,11 @@ def main() -> None:
     if args.fresh_source:
         import fresh_cache
 
-        fresh = [replace(p, source=args.fresh_as) for p in fresh_cache.fresh_problems(FRESH_SETS)]
-        fresh = cached_only(fresh, fresh_cache.CACHE)
+        fresh = cached_only(fresh_cache.fresh_source(args.fresh_as), fresh_cache.CACHE)
         fits.update(load_or_compute(fresh, fresh_cache.CACHE, args.workers, as_run=True))
         problems += fresh
-    if args.criteria_from == "final":  # backtests_of then reads the singles' residual scales
-        for rec in fits.values():
-            rec["full_noise"] = None
+    if args.criteria_from == "final":
+        criteria_from_final(fits)
     if args.fits_only:
         return
     singles = single_outcomes(problems, fits)

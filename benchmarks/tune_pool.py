@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import replace
 
 import fresh_cache
 import tune_auto
@@ -48,14 +47,13 @@ def main() -> None:
         parser.error(f"unknown pooling {sorted(unknown)}; choose from {', '.join(POOLS)}")
     problems = load_corpus()
     fits = tune_auto.load_or_compute(problems, tune_auto.AS_RUN_CACHE, args.workers, True)
-    fresh = [replace(p, source="fresh") for p in fresh_cache.fresh_problems(tune_auto.FRESH_SETS)]
+    fresh = fresh_cache.fresh_source("fresh")
     fits.update(tune_auto.load_or_compute(fresh, fresh_cache.CACHE, args.workers, True))
     problems += fresh
     criteria_fits = "batched"
-    if args.criteria_from == "final":  # backtests_of then reads the singles' residual scales
+    if args.criteria_from == "final":
         criteria_fits = "whole"
-        for rec in fits.values():
-            rec["full_noise"] = None
+        tune_auto.criteria_from_final(fits)
     t0 = time.perf_counter()
     for pool in pools:
         rule = DEFAULT_RULE.with_(pool=pool, criteria_fits=criteria_fits)
