@@ -33,6 +33,13 @@ point (`spread_laws`, kept with their parameters so that the law computes it at 
 scalinglab.laws.base.laws_spread; this module knows laws only as data), z_L the
 standard normal quantile of the level (k was chosen at 90%). Where plausible laws part, the
 extrapolation error is larger than the backtests of the chosen prediction show.
+
+With `spread_power` c > 0 the disagreement scales the interval instead: the log half-width
+is multiplied by (max(s(x), NOISE_FLOOR) / SPREAD_LEVEL)^c (1 where s(x) is unknown). The
+backtests' quantile q is a noisy estimate of one curve's error; the laws' absolute disagreement
+is a second, independent reading of how hard the curve is to extrapolate: on the development
+corpus the error a held-out point needs, in units of the calibrated half-width, grows with s(x)
+in every source (docs/auto-tuning-log.md, 2026-12-07).
 """
 
 from __future__ import annotations
@@ -50,6 +57,9 @@ from scalinglab.errors import ScalingLabError
 from scalinglab.types import FloatArray
 
 NOISE_FLOOR = 1e-4  # residual scales below this (log units) are taken as this
+# s₀ (log units) of the spread factor (s(x)/s₀)^c: a typical disagreement of the candidate laws
+# on the development corpus (medians 0.004–0.06 per source), so that the scale stays comparable
+SPREAD_LEVEL = 0.05
 DISTANCE_FLOOR = 0.25  # g(d) is flat below this fraction of the backtests' reach
 POOLS = ("conformal", "geomean", "rms")  # how the cuts' scores are pooled (Calibration.multiplier)
 POOL_NAMES = {
@@ -76,6 +86,15 @@ def column_spread(values: FloatArray) -> FloatArray:
     mean = np.where(finite, values, 0.0).sum(axis=0) / np.maximum(count, 1)
     var = np.where(finite, (values - mean) ** 2, 0.0).sum(axis=0) / np.maximum(count, 1)
     return np.asarray(np.where(count >= 2, np.sqrt(var), 0.0), dtype=float)
+
+
+def spread_factor(laws_spread: ArrayLike, power: float) -> FloatArray:
+    """(max(s, NOISE_FLOOR) / SPREAD_LEVEL)^power at each point; 1 where s is not a positive
+    finite number (fewer than two laws fit there)."""
+    s = np.asarray(laws_spread, dtype=float)
+    known = np.isfinite(s) & (s > 0)
+    factor = (np.maximum(np.where(known, s, SPREAD_LEVEL), NOISE_FLOOR) / SPREAD_LEVEL) ** power
+    return np.asarray(np.where(known, factor, 1.0), dtype=float)
 
 
 def growth_factor(d: ArrayLike, reach: float, growth: float, beyond: float = 0.0) -> FloatArray:
@@ -111,12 +130,23 @@ class Calibration:
     spread: float = 0.0
     # the laws whose disagreement s(x) is, as {"law", "options", "params"} (ScalingLaw.from_dict)
     spread_laws: tuple[Mapping[str, Any], ...] = ()
+    # c: the power of the laws' disagreement that scales the interval (module doc); 0: none
+    spread_power: float = 0.0
 
     def __post_init__(self) -> None:
         if self.pool not in POOLS:
             raise ScalingLabError(f"unknown pool {self.pool!r}; choose from {', '.join(POOLS)}")
         if not (math.isfinite(self.spread) and self.spread >= 0):
             raise ScalingLabError(f"the calibration's spread must be >= 0, got {self.spread}")
+        if not (math.isfinite(self.spread_power) and self.spread_power >= 0):
+            raise ScalingLabError(
+                f"the calibration's spread_power must be >= 0, got {self.spread_power}"
+            )
+
+    @property
+    def uses_spread(self) -> bool:
+        """Whether the interval reads the laws' spread s(x) (`spread` or `spread_power`)."""
+        return self.spread > 0 or self.spread_power > 0
 
     @property
     def n_values(self) -> int:
@@ -154,10 +184,12 @@ class Calibration:
         self, x: ArrayLike, level: float, laws_spread: ArrayLike | None = None
     ) -> FloatArray:
         """Half-width of the interval in log units at each x; `laws_spread`, s(x) at each x
-        (the law computes it from `spread_laws`: scalinglab.laws.base.laws_spread), joins it
-        when `spread` > 0."""
+        (the law computes it from `spread_laws`: scalinglab.laws.base.laws_spread), scales it
+        when `spread_power` > 0 and joins it when `spread` > 0."""
         g = growth_factor(self.distance(x), self.reach, self.growth, self.beyond)
         half = np.asarray(self.scale * self.multiplier(level) * self.noise * g, dtype=float)
+        if self.spread_power > 0 and laws_spread is not None:
+            half = half * spread_factor(laws_spread, self.spread_power)
         if self.spread > 0 and laws_spread is not None:
             z = NormalDist().inv_cdf((1 + level) / 2) / NormalDist().inv_cdf(0.95)
             half = np.hypot(half, self.spread * z * np.asarray(laws_spread, dtype=float))
@@ -191,6 +223,7 @@ class Calibration:
             "end_steepening": self.end_steepening if math.isfinite(self.end_steepening) else None,
             "spread": self.spread,
             "spread_laws": [dict(entry) for entry in self.spread_laws],
+            "spread_power": self.spread_power,
         }
 
     @classmethod
@@ -227,6 +260,7 @@ class Calibration:
                     {k: entry[k] for k in ("law", "options", "params") if k in entry}
                     for entry in spread_laws
                 ),
+                spread_power=float(data.get("spread_power", 0.0)),
             )
         except (TypeError, ValueError):
             raise ScalingLabError("a calibration in a fit file must hold numbers") from None

@@ -459,7 +459,9 @@ class ScalingLaw:
             raise ScalingLabError(f"level must be between 0 and 1, got {level}")
         if self.calibration_ is not None:
             x = self.check_X(X)
-            spread = laws_spread(self.calibration_, x[:, 0]) if self.calibration_.spread else None
+            spread = (
+                laws_spread(self.calibration_, x[:, 0]) if self.calibration_.uses_spread else None
+            )
             return self.calibration_.interval(self.predict(x), x[:, 0], level, spread)
         preds = self.predict_draws(X)
         return draw_quantile(preds, (1 - level) / 2), draw_quantile(preds, (1 + level) / 2)

@@ -165,7 +165,7 @@ def auto_fit(
     # every candidate on its whole grid, for the criteria or the laws' spread (fitted once)
     whole = (
         whole_grid_fits(x_arr, y_arr, cands, options)
-        if whole_criteria or config.model_spread > 0
+        if whole_criteria or config.uses_spread
         else {}
     )
     if whole_criteria:
@@ -189,8 +189,9 @@ def auto_fit(
             calibration,
             end_steepening=end_steepening(x_arr[:, 0], y_arr),
             spread=config.model_spread,
+            spread_power=config.spread_power,
             spread_laws=tuple(spread_entry(fit) for fit in whole.values() if fit is not None)
-            if config.model_spread > 0
+            if config.uses_spread
             else (),
         )
         law.calibration_ = calibration

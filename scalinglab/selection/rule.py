@@ -122,6 +122,10 @@ class RuleConfig:
     # unweighted standard deviation of the candidates' log predictions at x, their fits kept in
     # the calibration (Draper 1995, model uncertainty). 0: none (the shipped rule)
     model_spread: float = 0.0
+    # c, the laws' disagreement as a power that scales the interval (registered 2026-12-07,
+    # docs/auto-tuning-log.md; benchmarks/tune_spread_level.py): the log half-width is
+    # scale·q·σ·g·(s(x)/s₀)^c (scalinglab.fitting.calibration.spread_factor). 0: none
+    spread_power: float = 0.0
 
     def with_(self, **changes: object) -> RuleConfig:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -130,6 +134,12 @@ class RuleConfig:
     def criterion_name(self) -> str:
         """The information criterion as papers write it (CRITERIA): AIC, AICc or BIC."""
         return CRITERIA.get(self.criterion, self.criterion.upper())
+
+    @property
+    def uses_spread(self) -> bool:
+        """Whether the interval reads the laws' spread (`model_spread` or `spread_power`), so
+        that every candidate is fitted on all the points and kept in the calibration."""
+        return self.model_spread > 0 or self.spread_power > 0
 
     @property
     def uses_full_fits(self) -> bool:
@@ -157,6 +167,7 @@ class RuleConfig:
             + (f"-t{self.sigma_offset:g}" if self.sigma_offset and self.units == "sigma" else "")
             + (f"-L{self.noise_floor_ratio:.3g}" if self.noise_floor_ratio else "")
             + (f"-ms{self.model_spread:g}" if self.model_spread else "")
+            + (f"-sp{self.spread_power:g}" if self.spread_power else "")
             + f"-s{self.scale:g}-{'+'.join(self.candidates)}"
         )
 

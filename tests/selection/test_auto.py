@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scalinglab.errors import FitWarning, ScalingLabError
+from scalinglab.fitting.calibration import SPREAD_LEVEL
 from scalinglab.laws import ScalingLaw
 from scalinglab.laws.base import laws_spread
 from scalinglab.selection.auto import (
@@ -438,6 +439,24 @@ def test_the_laws_spread_widens_the_interval_where_the_laws_part() -> None:
     np.testing.assert_allclose(back.predict_interval(far, 0.9), (lo, hi), rtol=1e-9)
     plain, _ = auto_fit(x, y, candidates=CHEAP)
     assert plain.calibration_ is not None and plain.calibration_.spread_laws == ()
+
+
+def test_the_laws_spread_as_a_power_scales_the_interval_and_survives_a_fit_file() -> None:
+    """spread_power c > 0: the calibration keeps every candidate's fit on all points, and the
+    interval is the base interval (c = 0) times (s(x)/SPREAD_LEVEL)^c, in the fitted law and
+    after a round trip through its JSON."""
+    x, y = curve(n=16, noise=0.01)
+    law, _ = auto_fit(x, y, candidates=CHEAP, config=DEFAULT_RULE.with_(spread_power=0.5))
+    cal = law.calibration_
+    assert cal is not None and cal.spread_power == 0.5 and cal.spread == 0.0
+    assert sorted(entry["law"] for entry in cal.spread_laws) == sorted(CHEAP)
+    far = np.array([[x.max() * 3], [x.max() * 300]])
+    s = laws_spread(cal, far[:, 0])
+    lo, hi = law.predict_interval(far, 0.9)
+    base = replace(cal, spread_power=0.0).half_width(far[:, 0], 0.9)
+    np.testing.assert_allclose(np.log(hi / lo) / 2, base * (s / SPREAD_LEVEL) ** 0.5, rtol=1e-9)
+    back = ScalingLaw.from_dict(json.loads(json.dumps(law.to_dict())))
+    np.testing.assert_allclose(back.predict_interval(far, 0.9), (lo, hi), rtol=1e-9)
 
 
 @pytest.mark.parametrize(

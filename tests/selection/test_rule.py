@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from statistics import NormalDist
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from scalinglab.errors import ScalingLabError
 from scalinglab.fitting.calibration import (
     NOISE_FLOOR,
+    SPREAD_LEVEL,
     Calibration,
     conformal_quantile,
     growth_factor,
@@ -175,7 +177,7 @@ def test_intervals_widen_faster_past_the_backtests_reach() -> None:
                       beyond=1.0)  # fmt: skip
     x = 10.0 * np.exp(np.array([1.0, 2.0]))
     assert cal.half_width(x, 0.9)[1] / cal.half_width(x, 0.9)[0] == pytest.approx(4.0)
-    assert Calibration.from_dict(cal.to_dict()) == cal
+    assert Calibration.from_dict(cal.to_dict()).to_dict() == cal.to_dict()
     old = {k: v for k, v in cal.to_dict().items() if k != "beyond"}
     assert Calibration.from_dict(old).beyond == 0.0
     assert "-b1-" in RuleConfig(beyond=1.0).key and "-b" not in RuleConfig().key
@@ -186,7 +188,7 @@ def test_a_calibration_keeps_its_distinct_held_out_values() -> None:
     counts every score, as before."""
     cal = Calibration(scores=((1.0, 2.0, 3.0, 4.0),), noise=0.01, x_max=10.0, values=2)
     assert cal.n_values == 2
-    assert Calibration.from_dict(cal.to_dict()) == cal
+    assert Calibration.from_dict(cal.to_dict()).to_dict() == cal.to_dict()
     old = {k: v for k, v in cal.to_dict().items() if k != "values"}
     assert Calibration.from_dict(old).n_values == 4
 
@@ -520,6 +522,30 @@ def test_the_laws_spread_joins_the_interval_in_quadrature() -> None:
     np.testing.assert_allclose(laws_spread(back, x), s, rtol=1e-6)
     assert Calibration.from_dict(base.to_dict()).spread == 0.0  # files without it: no spread
     assert "-ms1-" in RuleConfig(model_spread=1.0).key and "-ms" not in RuleConfig().key
+
+
+def test_the_laws_spread_as_a_power_scales_the_interval() -> None:
+    """spread_power c: the log half-width is base·(max(s, NOISE_FLOOR)/SPREAD_LEVEL)^c, so at
+    s = SPREAD_LEVEL it is the base and where the laws part ten times more it is 10^c times the
+    base; a spread of 0 (fewer than two laws) or c = 0 leaves the base; the fit file keeps c."""
+    base = Calibration(scores=((1.0,),), noise=0.01, x_max=10.0)
+    cal = replace(base, spread_power=0.5, spread_laws=_spread_laws((-0.2, -0.4)))
+    assert cal.uses_spread and not base.uses_spread
+    x = np.array([100.0, 1e4, 1e6])
+    s = np.array([SPREAD_LEVEL, 10 * SPREAD_LEVEL, 0.0])
+    b90 = base.half_width(x, 0.9)
+    np.testing.assert_allclose(cal.half_width(x, 0.9, s), b90 * [1.0, 10**0.5, 1.0], rtol=1e-9)
+    tiny = np.array([1e-9, 1e-9, 1e-9])  # below the floor: as if NOISE_FLOOR
+    np.testing.assert_allclose(
+        cal.half_width(x, 0.9, tiny), b90 * (NOISE_FLOOR / SPREAD_LEVEL) ** 0.5, rtol=1e-9
+    )
+    np.testing.assert_allclose(base.half_width(x, 0.9, s), b90)
+    assert Calibration.from_dict(cal.to_dict()).to_dict() == cal.to_dict()
+    assert Calibration.from_dict(base.to_dict()).spread_power == 0.0
+    with pytest.raises(ScalingLabError, match="spread_power must be >= 0"):
+        replace(base, spread_power=-0.1)
+    assert "-sp0.1-" in RuleConfig(spread_power=0.1).key and "-sp" not in RuleConfig().key
+    assert RuleConfig(spread_power=0.1).uses_spread and not RuleConfig().uses_spread
 
 
 @pytest.mark.parametrize(
