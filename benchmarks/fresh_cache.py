@@ -29,10 +29,10 @@ def fresh_problems(sets: list[str]) -> list[corpus.Problem]:
     return [p for s in sets for p in corpus.study_problems(DATA / f"study_curves_{s}.csv")]
 
 
-def fresh_source(source: str = "fresh") -> list[corpus.Problem]:
-    """The problems of the sets in this cache (tune_auto.FRESH_SETS) as a corpus source: their
-    own ("fresh") or the one they redraw ("studies")."""
-    return [replace(p, source=source) for p in fresh_problems(tune_auto.FRESH_SETS)]
+def fresh_source(source: str = "fresh", sets: list[str] | None = None) -> list[corpus.Problem]:
+    """The problems of fresh sets in this cache (`sets`, by default tune_auto.FRESH_SETS) as a
+    corpus source: their own ("fresh") or the one they redraw ("studies")."""
+    return [replace(p, source=source) for p in fresh_problems(sets or tune_auto.FRESH_SETS)]
 
 
 def main() -> None:

@@ -83,9 +83,12 @@ LEVEL = 0.9
 FIT_OPTIONS = {"max_iter": 200, "tol": 1e-10}
 CACHE = Path("benchmarks/data/tune_cache.json.gz")
 AS_RUN_CACHE = Path("benchmarks/data/tune_cache_as_run.json.gz")
-# the fresh study sets that may join the corpus (`--fresh-source`); fresh4 was the test of the
-# six-source re-choice (docs/auto-tuning-log.md), fresh5 is reserved for the next registered one
+# the fresh study sets that join the corpus (`--fresh-source`) by default: the sources of every
+# leave-one-source-out table logged since 2026-12-06 17:49 (docs/auto-tuning-log.md)
 FRESH_SETS = ["fresh", "fresh2", "fresh3"]
+# the sets each spent by a registered check since (fresh4–fresh6), fitted into the same cache
+# on 2026-12-07: `--fresh-sets` can add them to tuning; fresh7 is kept unread for the next check
+SPENT_FRESH_SETS = ["fresh4", "fresh5", "fresh6"]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -181,6 +184,11 @@ def _single_fit(
         return law.fit(x[:, None], y)
     except ScalingLabError as exc:
         return str(exc)
+
+
+def split_sets(text: str) -> list[str]:
+    """The fresh sets of a comma-separated `--fresh-sets`."""
+    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 def read_cache(cache: Path) -> dict[str, Any]:
@@ -773,6 +781,12 @@ def main() -> None:
         "source of their own, 'fresh' (their fits: benchmarks/fresh_cache.py)",
     )
     parser.add_argument(
+        "--fresh-sets",
+        default=",".join(FRESH_SETS),
+        help="with --fresh-source: the fresh sets, comma-separated (the spent ones: "
+        f"{','.join(SPENT_FRESH_SETS)})",
+    )
+    parser.add_argument(
         "--fresh-as",
         default="fresh",
         choices=("fresh", "studies"),
@@ -798,7 +812,8 @@ def main() -> None:
     if args.fresh_source:
         import fresh_cache
 
-        fresh = cached_only(fresh_cache.fresh_source(args.fresh_as), fresh_cache.CACHE)
+        fresh = fresh_cache.fresh_source(args.fresh_as, split_sets(args.fresh_sets))
+        fresh = cached_only(fresh, fresh_cache.CACHE)
         fits.update(load_or_compute(fresh, fresh_cache.CACHE, args.workers, as_run=True))
         problems += fresh
     if args.criteria_from == "final":

@@ -1,7 +1,8 @@
 """Leave one source out over how the backtests' scores are pooled into the interval (a
 registered run; docs/auto-tuning-log.md, 2026-12-06, "the cuts' scores read as Gaussian").
 
-    .venv/bin/python benchmarks/tune_pool.py [--pools geomean,rms] [--criteria-from final]
+    .venv/bin/python benchmarks/tune_pool.py [--pools geomean,rms] [--criteria-from final] \
+        [--fresh-sets fresh,fresh2,fresh3]
 
 For each pooling (`Calibration.pool`), `DEFAULT_RULE` with that pooling at every scale of
 `tune_auto.SCALES`, leave one source out on the six sources of the registration of
@@ -41,13 +42,17 @@ def main() -> None:
         "or the whole-grid fits that predict (final)",
     )  # fmt: skip
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--fresh-sets", default=",".join(tune_auto.FRESH_SETS),
+        help="the fresh sets that form the source 'fresh', comma-separated",
+    )  # fmt: skip
     args = parser.parse_args()
     pools = [p.strip() for p in args.pools.split(",") if p.strip()]
     if unknown := set(pools) - set(POOLS):
         parser.error(f"unknown pooling {sorted(unknown)}; choose from {', '.join(POOLS)}")
     problems = load_corpus()
     fits = tune_auto.load_or_compute(problems, tune_auto.AS_RUN_CACHE, args.workers, True)
-    fresh = fresh_cache.fresh_source("fresh")
+    fresh = fresh_cache.fresh_source("fresh", tune_auto.split_sets(args.fresh_sets))
     fits.update(tune_auto.load_or_compute(fresh, fresh_cache.CACHE, args.workers, True))
     problems += fresh
     criteria_fits = "batched"

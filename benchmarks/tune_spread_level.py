@@ -1,7 +1,7 @@
 """Leave one source out: the laws' disagreement as a power that scales the interval (issue 13;
 docs/auto-tuning-log.md, 2026-12-07, "the laws' spread as a power").
 
-    .venv/bin/python benchmarks/tune_spread_level.py [--spent]   (repo root)
+    .venv/bin/python benchmarks/tune_spread_level.py [--spent] [--fresh-sets fresh,...]
 
 `DEFAULT_RULE`'s point knobs stay as shipped, so its predictions and medians do not change; its
 interval's log half-width at a held-out x becomes scale·q·σ·g·(s(x)/s₀)^c
@@ -9,7 +9,7 @@ interval's log half-width at a held-out x becomes scale·q·σ·g·(s(x)/s₀)^c
 log predictions at x of the seven candidates fitted on all the training points (the caches'
 single-law fits, each on its whole start grid), s₀ = `SPREAD_LEVEL`. c in POWERS ×
 `FINE_SCALES`, leave one source out on six sources (the corpus's five and fresh study sets 1–3
-as `fresh`, the sources of tune_pool.py), each split choosing (c, scale) by
+as `fresh`, the sources of tune_pool.py; `--fresh-sets` names others), each split choosing (c, scale) by
 `protocol.default_choice` on the other five. Printed: the table, each split's choice and the
 choice on all six (in-sample).
 
@@ -106,10 +106,14 @@ def summary_choice(everything: pd.DataFrame, grid: dict[str, RuleConfig]) -> dic
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spent", action="store_true", help="also the spent fresh sets 4–6")
+    parser.add_argument(
+        "--fresh-sets", default=",".join(tune_auto.FRESH_SETS),
+        help="the fresh sets that form the source 'fresh', comma-separated",
+    )  # fmt: skip
     args = parser.parse_args()
     problems = load_corpus()
     fits = tune_auto.load_or_compute(problems, tune_auto.AS_RUN_CACHE, 1, True)
-    fresh = fresh_cache.fresh_source("fresh")
+    fresh = fresh_cache.fresh_source("fresh", tune_auto.split_sets(args.fresh_sets))
     fits.update(tune_auto.load_or_compute(fresh, fresh_cache.CACHE, 1, True))
     problems += fresh
     t0 = time.perf_counter()

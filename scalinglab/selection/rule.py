@@ -122,8 +122,8 @@ class RuleConfig:
     # unweighted standard deviation of the candidates' log predictions at x, their fits kept in
     # the calibration (Draper 1995, model uncertainty). 0: none (the shipped rule)
     model_spread: float = 0.0
-    # c, the laws' disagreement as a power that scales the interval (registered 2026-12-07,
-    # docs/auto-tuning-log.md; benchmarks/tune_spread_level.py): the log half-width is
+    # c, the laws' disagreement as a power that scales the interval (explored 2026-12-07, not
+    # shipped: docs/auto-tuning-log.md; benchmarks/tune_spread_level.py): the log half-width is
     # scale·q·σ·g·(s(x)/s₀)^c (scalinglab.fitting.calibration.spread_factor). 0: none
     spread_power: float = 0.0
 
