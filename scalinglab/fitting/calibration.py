@@ -262,5 +262,7 @@ class Calibration:
                 ),
                 spread_power=float(data.get("spread_power", 0.0)),
             )
+        except ScalingLabError:
+            raise  # a number out of range names itself (__post_init__)
         except (TypeError, ValueError):
             raise ScalingLabError("a calibration in a fit file must hold numbers") from None

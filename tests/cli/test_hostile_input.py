@@ -72,6 +72,8 @@ def _fit_file_cases() -> list[Case]:
         Case(f"predict badwiden.json {at}", "a calibration in a fit file needs"),
         Case(f"predict badspread.json {at}", "spread_laws in a fit file must be a list"),
         Case(f"predict spreadcode.json {at}", "must be a number"),
+        Case(f"predict badpower.json {at}", "spread_power must be >= 0"),
+        Case(f"predict strpower.json {at}", "must hold numbers"),
         Case(f"predict adir {at}", "is a directory"),
         Case(f"predict nosuch.json {at}", "no such fit file"),
         Case(f"predict curve.csv {at}", "is not a fit file"),
@@ -655,6 +657,16 @@ def _write_files(d: Path) -> None:
                 "spread": 1,
                 "spread_laws": [{"law": "m1", "params": {"beta": "__import__('os')", "c": -1}}],
             },
+        },
+        "badpower.json": {
+            "law": "power_const",
+            "params": good,
+            "calibration": {"noise": 0.01, "scores": [[1]], "x_max": 10, "spread_power": -1},
+        },
+        "strpower.json": {
+            "law": "power_const",
+            "params": good,
+            "calibration": {"noise": 0.01, "scores": [[1]], "x_max": 10, "spread_power": "os"},
         },
         "badiso.json": {"n_line": {}, "d_line": {}},
         "groupfit.json": {
