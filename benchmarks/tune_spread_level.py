@@ -9,9 +9,9 @@ interval's log half-width at a held-out x becomes scale·q·σ·g·(s(x)/s₀)^c
 log predictions at x of the seven candidates fitted on all the training points (the caches'
 single-law fits, each on its whole start grid), s₀ = `SPREAD_LEVEL`. c in POWERS ×
 `FINE_SCALES`, leave one source out on six sources (the corpus's five and fresh study sets 1–3
-as `fresh`, the sources of tune_pool.py; `--fresh-sets` names others), each split choosing (c, scale) by
-`protocol.default_choice` on the other five. Printed: the table, each split's choice and the
-choice on all six (in-sample).
+as `fresh`, the sources of tune_pool.py; `--fresh-sets` names others), each split choosing
+(c, scale) by `protocol.default_choice` on the other five. Printed: the table, each split's
+choice and the choice on all six (in-sample).
 
 `--spent` adds what can be read without refitting on the spent fresh sets 4–6 (tuned on by no
 split, but read before: neither in-sample nor a test): each set's stored outcomes of the shipped
