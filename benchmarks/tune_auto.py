@@ -187,8 +187,16 @@ def _single_fit(
 
 
 def split_sets(text: str) -> list[str]:
-    """The fresh sets of a comma-separated `--fresh-sets`."""
-    return [name.strip() for name in text.split(",") if name.strip()]
+    """The fresh sets of a comma-separated `--fresh-sets`; only sets already read may be named,
+    so that a set kept for a registered check is not fitted by a tuning run by mistake."""
+    sets = [name.strip() for name in text.split(",") if name.strip()]
+    if unread := [name for name in sets if name not in FRESH_SETS + SPENT_FRESH_SETS]:
+        raise SystemExit(
+            f"--fresh-sets: {', '.join(unread)} not among the sets read so far "
+            f"({', '.join(FRESH_SETS + SPENT_FRESH_SETS)}); a set kept unread is for a "
+            "registered check (benchmarks/fresh_draws.py), not for tuning"
+        )
+    return sets
 
 
 def read_cache(cache: Path) -> dict[str, Any]:
@@ -777,8 +785,8 @@ def main() -> None:
     parser.add_argument(
         "--fresh-source",
         action="store_true",
-        help="with --as-run: add the fresh study draws of sets fresh, fresh2 and fresh3 as a "
-        "source of their own, 'fresh' (their fits: benchmarks/fresh_cache.py)",
+        help="with --as-run: add the fresh study draws (of --fresh-sets) as a source of their "
+        "own, 'fresh' (their fits: benchmarks/fresh_cache.py)",
     )
     parser.add_argument(
         "--fresh-sets",
