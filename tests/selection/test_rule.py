@@ -177,7 +177,7 @@ def test_intervals_widen_faster_past_the_backtests_reach() -> None:
                       beyond=1.0)  # fmt: skip
     x = 10.0 * np.exp(np.array([1.0, 2.0]))
     assert cal.half_width(x, 0.9)[1] / cal.half_width(x, 0.9)[0] == pytest.approx(4.0)
-    assert Calibration.from_dict(cal.to_dict()).to_dict() == cal.to_dict()
+    assert Calibration.from_dict(cal.to_dict()) == cal
     old = {k: v for k, v in cal.to_dict().items() if k != "beyond"}
     assert Calibration.from_dict(old).beyond == 0.0
     assert "-b1-" in RuleConfig(beyond=1.0).key and "-b" not in RuleConfig().key
@@ -188,7 +188,7 @@ def test_a_calibration_keeps_its_distinct_held_out_values() -> None:
     counts every score, as before."""
     cal = Calibration(scores=((1.0, 2.0, 3.0, 4.0),), noise=0.01, x_max=10.0, values=2)
     assert cal.n_values == 2
-    assert Calibration.from_dict(cal.to_dict()).to_dict() == cal.to_dict()
+    assert Calibration.from_dict(cal.to_dict()) == cal
     old = {k: v for k, v in cal.to_dict().items() if k != "values"}
     assert Calibration.from_dict(old).n_values == 4
 
