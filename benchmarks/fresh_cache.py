@@ -35,6 +35,25 @@ def fresh_source(source: str = "fresh", sets: list[str] | None = None) -> list[c
     return [replace(p, source=source) for p in fresh_problems(sets or tune_auto.FRESH_SETS)]
 
 
+def add_fresh_sets_option(parser: argparse.ArgumentParser) -> None:
+    """`--fresh-sets`: the fresh sets that form the source 'fresh' of `six_sources`."""
+    parser.add_argument(
+        "--fresh-sets", default=",".join(tune_auto.FRESH_SETS),
+        help="the fresh sets that form the source 'fresh', comma-separated",
+    )  # fmt: skip
+
+
+def six_sources(fresh_sets: str, workers: int = 1) -> tuple[list[corpus.Problem], dict]:
+    """The development corpus's five sources and the fresh sets of `--fresh-sets` as a sixth,
+    'fresh', with their cached as-run fits (tune_auto's and this module's caches): the sources of
+    the leave-one-source-out tables logged since 2026-12-06 17:49."""
+    problems = corpus.load_corpus()
+    fits = tune_auto.load_or_compute(problems, tune_auto.AS_RUN_CACHE, workers, True)
+    fresh = fresh_source("fresh", tune_auto.split_sets(fresh_sets))
+    fits.update(tune_auto.load_or_compute(fresh, CACHE, workers, True))
+    return problems + fresh, fits
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", default=",".join(tune_auto.FRESH_SETS))

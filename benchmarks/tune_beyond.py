@@ -20,40 +20,26 @@ import argparse
 import time
 
 import fresh_cache
-import tune_auto
-from tune_auto import LABELS, Precomputed
-from tune_candidates import configs_outcomes, print_loso
+from tune_candidates import configs_outcomes, print_loso_of
 from tune_units import FINE_SCALES
 
-from scalinglab.selection import protocol
-from scalinglab.selection.corpus import load_corpus
 from scalinglab.selection.rule import DEFAULT_RULE
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--beyonds", default="0,0.5,1", help="b values, comma-separated")
-    parser.add_argument(
-        "--fresh-sets", default=",".join(tune_auto.FRESH_SETS),
-        help="the fresh sets that form the source 'fresh', comma-separated",
-    )  # fmt: skip
+    fresh_cache.add_fresh_sets_option(parser)
     args = parser.parse_args()
     beyonds = [float(b) for b in args.beyonds.split(",") if b.strip()]
-    problems = load_corpus()
-    fits = tune_auto.load_or_compute(problems, tune_auto.AS_RUN_CACHE, 1, True)
-    fresh = fresh_cache.fresh_source("fresh", tune_auto.split_sets(args.fresh_sets))
-    fits.update(tune_auto.load_or_compute(fresh, fresh_cache.CACHE, 1, True))
-    problems += fresh
+    problems, fits = fresh_cache.six_sources(args.fresh_sets)
     t0 = time.perf_counter()
     rules = [DEFAULT_RULE.with_(beyond=b) for b in beyonds]
     outcomes = configs_outcomes(problems, fits, rules, FINE_SCALES)
     grid = [rule.with_(scale=k).key for rule in rules for k in FINE_SCALES]
-    everything = protocol.summarise(outcomes, reference=LABELS)
-    print_loso(
+    print_loso_of(
         problems, outcomes, grid,
         f"DEFAULT_RULE with growth past the reach b in {beyonds}, b and scale chosen",
-        scorer=Precomputed(outcomes), everything=everything,
-        chosen_label="chosen on all six sources (in-sample)",
     )  # fmt: skip
     print(f"\n({time.perf_counter() - t0:.0f} s after the fits)")
 

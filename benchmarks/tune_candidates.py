@@ -119,6 +119,23 @@ def print_loso(
     print(f"{chosen_label}: {choose(everything[everything['rule'].isin([*LABELS, *grid])])}")
 
 
+def print_loso_of(
+    problems: Sequence[Problem],
+    outcomes: Sequence[protocol.Outcome],
+    grid: Sequence[str],
+    heading: str,
+    chosen_label: str = "chosen on all six sources (in-sample)",
+) -> pd.DataFrame:
+    """`print_loso` over outcomes computed in full beforehand (a `Precomputed` scorer), with the
+    choice on every source; returns the summary of all sources."""
+    everything = protocol.summarise(list(outcomes), reference=LABELS)
+    print_loso(
+        problems, outcomes, grid, heading,
+        scorer=Precomputed(list(outcomes)), everything=everything, chosen_label=chosen_label,
+    )  # fmt: skip
+    return everything
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--add", required=True, help="candidate laws to add, comma-separated")

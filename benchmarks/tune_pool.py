@@ -24,12 +24,10 @@ import time
 
 import fresh_cache
 import tune_auto
-from tune_auto import SCALES, Precomputed
-from tune_candidates import configs_outcomes, print_loso
+from tune_auto import SCALES
+from tune_candidates import configs_outcomes, print_loso_of
 
 from scalinglab.fitting.calibration import POOLS
-from scalinglab.selection import protocol
-from scalinglab.selection.corpus import load_corpus
 from scalinglab.selection.rule import DEFAULT_RULE
 
 
@@ -42,19 +40,12 @@ def main() -> None:
         "or the whole-grid fits that predict (final)",
     )  # fmt: skip
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument(
-        "--fresh-sets", default=",".join(tune_auto.FRESH_SETS),
-        help="the fresh sets that form the source 'fresh', comma-separated",
-    )  # fmt: skip
+    fresh_cache.add_fresh_sets_option(parser)
     args = parser.parse_args()
     pools = [p.strip() for p in args.pools.split(",") if p.strip()]
     if unknown := set(pools) - set(POOLS):
         parser.error(f"unknown pooling {sorted(unknown)}; choose from {', '.join(POOLS)}")
-    problems = load_corpus()
-    fits = tune_auto.load_or_compute(problems, tune_auto.AS_RUN_CACHE, args.workers, True)
-    fresh = fresh_cache.fresh_source("fresh", tune_auto.split_sets(args.fresh_sets))
-    fits.update(tune_auto.load_or_compute(fresh, fresh_cache.CACHE, args.workers, True))
-    problems += fresh
+    problems, fits = fresh_cache.six_sources(args.fresh_sets, args.workers)
     criteria_fits = "batched"
     if args.criteria_from == "final":
         criteria_fits = "whole"
@@ -64,13 +55,10 @@ def main() -> None:
         rule = DEFAULT_RULE.with_(pool=pool, criteria_fits=criteria_fits)
         grid = [rule.with_(scale=k).key for k in SCALES]
         outcomes = configs_outcomes(problems, fits, [rule])
-        everything = protocol.summarise(outcomes, reference=tune_auto.LABELS)
-        print_loso(
+        print_loso_of(
             problems, outcomes, grid,
             f"DEFAULT_RULE with pool={pool!r}, criteria from the {args.criteria_from} fits, "
             "its scale chosen",
-            scorer=Precomputed(outcomes), everything=everything,
-            chosen_label="chosen on all six sources (in-sample)",
         )  # fmt: skip
     print(f"\n({time.perf_counter() - t0:.0f} s after the fits)")
 

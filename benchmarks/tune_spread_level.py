@@ -32,13 +32,13 @@ import fresh_cache
 import numpy as np
 import pandas as pd
 import tune_auto
-from tune_auto import LABELS, Precomputed
-from tune_candidates import config_outcomes, print_loso
+from tune_auto import LABELS
+from tune_candidates import config_outcomes, print_loso_of
 from tune_units import FINE_SCALES
 
 from scalinglab.fitting.calibration import spread_factor
 from scalinglab.selection import protocol
-from scalinglab.selection.corpus import Problem, load_corpus
+from scalinglab.selection.corpus import Problem
 from scalinglab.selection.rule import DEFAULT_RULE, RuleConfig
 
 POWERS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)  # c, fixed before the table was computed
@@ -106,16 +106,9 @@ def summary_choice(everything: pd.DataFrame, grid: dict[str, RuleConfig]) -> dic
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spent", action="store_true", help="also the spent fresh sets 4–6")
-    parser.add_argument(
-        "--fresh-sets", default=",".join(tune_auto.FRESH_SETS),
-        help="the fresh sets that form the source 'fresh', comma-separated",
-    )  # fmt: skip
+    fresh_cache.add_fresh_sets_option(parser)
     args = parser.parse_args()
-    problems = load_corpus()
-    fits = tune_auto.load_or_compute(problems, tune_auto.AS_RUN_CACHE, 1, True)
-    fresh = fresh_cache.fresh_source("fresh", tune_auto.split_sets(args.fresh_sets))
-    fits.update(tune_auto.load_or_compute(fresh, fresh_cache.CACHE, 1, True))
-    problems += fresh
+    problems, fits = fresh_cache.six_sources(args.fresh_sets)
     t0 = time.perf_counter()
     configs = [DEFAULT_RULE.with_(spread_power=c) for c in POWERS]
     outcomes = tune_auto.single_outcomes(problems, fits)
@@ -123,12 +116,9 @@ def main() -> None:
         for config in configs:
             outcomes += power_outcomes(p, fits[p.id], config)
     grid = {g.key: g for g in (c.with_(scale=s) for c in configs for s in FINE_SCALES)}
-    everything = protocol.summarise(outcomes, reference=LABELS)
-    print_loso(
+    everything = print_loso_of(
         problems, outcomes, list(grid),
         "DEFAULT_RULE with the laws' spread as a power c, c and scale chosen",
-        scorer=Precomputed(outcomes), everything=everything,
-        chosen_label="chosen on all six sources (in-sample)",
     )  # fmt: skip
     print(f"\n({time.perf_counter() - t0:.0f} s after the fits)")
     if args.spent:
