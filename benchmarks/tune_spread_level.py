@@ -23,7 +23,6 @@ all-six choice's scale; pooled coverage per set.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -32,6 +31,7 @@ import fresh_cache
 import numpy as np
 import pandas as pd
 import tune_auto
+from extrapolation_corpus import read_outcomes
 from tune_auto import LABELS
 from tune_candidates import config_outcomes, print_loso_of
 from tune_units import FINE_SCALES
@@ -42,7 +42,6 @@ from scalinglab.selection.corpus import Problem
 from scalinglab.selection.rule import DEFAULT_RULE, RuleConfig
 
 POWERS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)  # c, fixed before the table was computed
-SPENT_SETS = ("fresh4", "fresh5", "fresh6")
 DATA = Path(__file__).resolve().parent / "data"
 
 
@@ -60,37 +59,30 @@ def power_outcomes(problem: Problem, rec: dict, config: RuleConfig) -> list[prot
 def spent_coverage(choice: dict[float, float]) -> None:
     """Pooled 90% coverage on each spent fresh set at each (c: scale) of `choice`, from the
     stored outcomes of the shipped rule and the single laws (module doc)."""
-    for name in SPENT_SETS:
+    for name in tune_auto.SPENT_FRESH_SETS:
         actual = {
             p.id: np.asarray(p.y_test, dtype=float) for p in fresh_cache.fresh_problems([name])
         }
         singles: dict[str, list[np.ndarray]] = defaultdict(list)
-        for row in read_jsonl(DATA / f"study_{name}_singles_outcomes.jsonl"):
-            if row["rule"] in DEFAULT_RULE.candidates and not row["error"]:
-                singles[row["problem"]].append(np.log(np.asarray(row["prediction"], dtype=float)))
+        for o in read_outcomes(DATA / f"study_{name}_singles_outcomes.jsonl"):
+            if o.rule in DEFAULT_RULE.candidates and not o.error:
+                singles[o.problem].append(np.log(np.asarray(o.prediction, dtype=float)))
         hits: dict[float, list[bool]] = defaultdict(list)
-        for row in read_jsonl(DATA / f"study_{name}_auto_outcomes.jsonl"):
-            if row["error"] or None in row["lower"] or not row["lower"]:
+        for o in read_outcomes(DATA / f"study_{name}_auto_outcomes.jsonl"):
+            lower = np.asarray(o.lower, dtype=float)
+            if o.error or not lower.size or np.isnan(lower).any():
                 continue  # no interval: not counted, as protocol.summarise
-            log_pred = np.log(np.asarray(row["prediction"], dtype=float))
-            half_at_1 = (
-                log_pred - np.log(np.asarray(row["lower"], dtype=float))
-            ) / DEFAULT_RULE.scale
-            preds = singles[row["problem"]]
-            spread = (
-                np.std(np.vstack(preds), axis=0) if len(preds) >= 2 else np.zeros_like(log_pred)
-            )
-            log_error = np.abs(np.log(actual[row["problem"]]) - log_pred)
+            log_pred = np.log(np.asarray(o.prediction, dtype=float))
+            half_at_1 = (log_pred - np.log(lower)) / DEFAULT_RULE.scale
+            preds = singles[o.problem]
+            spread = np.std(preds, axis=0) if len(preds) >= 2 else np.zeros_like(log_pred)
+            log_error = np.abs(np.log(actual[o.problem]) - log_pred)
             for c, scale in choice.items():
                 hits[c] += list(log_error <= scale * half_at_1 * spread_factor(spread, c))
         print(
             f"{name} ({len(hits[next(iter(choice))])} points):",
             "  ".join(f"c={c:g} s{choice[c]:g}: {100 * np.mean(h):.1f}%" for c, h in hits.items()),
         )
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def summary_choice(everything: pd.DataFrame, grid: dict[str, RuleConfig]) -> dict[float, float]:
