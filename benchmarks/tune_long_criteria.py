@@ -2,7 +2,8 @@
 only (issue 13; docs/auto-tuning-log.md, 2026-12-07, "criteria from the whole-grid fits on long
 curves").
 
-    .venv/bin/python benchmarks/tune_long_criteria.py [--lengths 0,9,11,13,99] [--beyonds 0,1]
+    .venv/bin/python benchmarks/tune_long_criteria.py [--lengths 0,9,11,13,99] [--beyonds 0,1] \
+        [--pools geomean]
 
 auto reads its Akaike weights off each candidate's 64-start batched fit, which on long curves
 often misses BNSL's good basin (run E′, docs/auto-evidence.md); reading them off the whole-grid
@@ -10,7 +11,8 @@ fit that predicts (`RuleConfig.criteria_fits = "whole"`) brought lang's and data
 medians to BNSL2's but cost 1.15× on the fresh study draws, whose curves are short. Here the
 whole-grid criteria apply only to curves with at least L distinct training x values (L in
 `--lengths`; 0: every curve, 99: none, the shipped rule), with the interval's growth past the
-reach b in `--beyonds` and the scale in `FINE_SCALES`, each split choosing (L, b, scale) by
+reach b in `--beyonds`, the cuts' pooling in `--pools` (`Calibration.pool`) and the scale in
+`FINE_SCALES`, each split choosing (L, b, pooling, scale) by
 `protocol.default_choice` on the other five of the six sources of tune_beyond.py.
 """
 
@@ -33,13 +35,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lengths", default="0,9,11,13,99", help="L values, comma-separated")
     parser.add_argument("--beyonds", default="0,1", help="b values, comma-separated")
+    parser.add_argument("--pools", default="geomean", help="poolings, comma-separated")
     fresh_cache.add_fresh_sets_option(parser)
     args = parser.parse_args()
     lengths = [int(v) for v in args.lengths.split(",") if v.strip()]
     beyonds = [float(b) for b in args.beyonds.split(",") if b.strip()]
     problems, fits = fresh_cache.six_sources(args.fresh_sets)
     t0 = time.perf_counter()
-    batched_rules = [DEFAULT_RULE.with_(beyond=b) for b in beyonds]
+    pools = [v.strip() for v in args.pools.split(",") if v.strip()]
+    batched_rules = [DEFAULT_RULE.with_(beyond=b, pool=pool) for b in beyonds for pool in pools]
     whole_rules = [rule.with_(criteria_fits="whole") for rule in batched_rules]
     batched = configs_outcomes(problems, fits, batched_rules, FINE_SCALES)
     whole_fits = copy.deepcopy(fits)
@@ -62,7 +66,7 @@ def main() -> None:
     print_loso_of(
         problems, outcomes, grid,
         f"DEFAULT_RULE, criteria from the whole-grid fits on curves of L or more x values, "
-        f"L in {lengths}, b in {beyonds}, (L, b, scale) chosen",
+        f"L in {lengths}, b in {beyonds}, pool in {pools}, (L, b, pool, scale) chosen",
     )  # fmt: skip
     print(f"\n({time.perf_counter() - t0:.0f} s after the fits)")
 

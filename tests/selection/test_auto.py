@@ -474,3 +474,23 @@ def test_bad_y_is_refused_before_any_fit_warns(y: list[float], message: str) -> 
         warnings.simplefilter("error")
         with pytest.raises(ScalingLabError, match=message):
             auto_fit(np.arange(1.0, 7.0), y)
+
+
+def test_the_growth_past_the_reach_and_the_scale_change_only_the_half_width() -> None:
+    """Two rules that differ in `scale` and `beyond` only predict alike, and their 90% log
+    half-widths differ by (scale₁/scale₀)·max(d/reach, 1)^(b₁ − b₀) at every x, within the
+    backtests' reach and past it: what benchmarks/rescale_outcomes.py relies on."""
+    m, y = curve(n=10)
+    x = np.array([2e7, 1e8, 1e9, 1e10])
+    old = DEFAULT_RULE.with_(beyond=0.0, scale=3.2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        law0, _ = auto_fit(m, y, target=1e9, config=old, candidates=CHEAP)
+        law1, _ = auto_fit(m, y, target=1e9, config=DEFAULT_RULE, candidates=CHEAP)
+    cal0, cal1 = law0.calibration_, law1.calibration_
+    assert cal0 is not None and cal1 is not None
+    np.testing.assert_allclose(law1.predict(x[:, None]), law0.predict(x[:, None]), rtol=1e-12)
+    d = np.log(x / m.max())
+    assert d.min() < cal1.reach < d.max()  # points on both sides of the reach
+    factor = (DEFAULT_RULE.scale / 3.2) * np.maximum(d / cal1.reach, 1.0) ** DEFAULT_RULE.beyond
+    np.testing.assert_allclose(cal1.half_width(x, 0.9), cal0.half_width(x, 0.9) * factor)
