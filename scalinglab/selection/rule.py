@@ -179,11 +179,11 @@ class RuleConfig:
 # interval only, their two cuts' quantiles pooled by the geometric mean. Until 2026-12-05 the
 # default stacked the laws on their backtests (ridge 0.1 toward equal weights, 2.8 times the
 # conformal quantile): the same coverage band out of source, but 2.5 times the worst regret.
-# Since 2026-12-07 the interval also grows linearly past the backtests' reach (beyond 1, scale
-# 2.9868 instead of 3.2; `benchmarks/tune_beyond.py`, every left-out split's choice on six
-# sources), registered and passed on a fresh study set and an image draw made unread for it:
-# far past the reach, where datablations' misses were, one linear growth had been too slow
-# (docs/auto-tuning-log.md).
+# Since 2026-12-07 the interval grows faster past the backtests' reach: its log half-width goes
+# as (d/reach)² there, d/reach within it (beyond 1, scale 2.9868 instead of 3.2;
+# `benchmarks/tune_beyond.py`, every left-out split's choice on six sources), registered and
+# passed on a fresh study set and an image draw made unread for it: far past the reach, where
+# datablations' misses were, linear growth had been too slow (docs/auto-tuning-log.md).
 DEFAULT_RULE = RuleConfig(
     candidates=("m1", "m2", "m3", "m4", "bnsl1", "bnsl2", "power_const"),
     n_cuts=2,
