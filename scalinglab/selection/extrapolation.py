@@ -19,9 +19,7 @@ import math
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import get_context
 from typing import Any
 
 import numpy as np
@@ -31,6 +29,7 @@ from scalinglab.errors import FitWarning, ScalingLabError
 from scalinglab.fitting.scores import rmse_log
 from scalinglab.fitting.threads import torch_threads
 from scalinglab.laws.base import FloatArray, ScalingLaw
+from scalinglab.parallel import worker_pool
 from scalinglab.selection.auto import auto_fit
 from scalinglab.selection.backtest import Candidate, candidate
 
@@ -241,7 +240,7 @@ def run_benchmark(
             if progress is not None:
                 progress(evaluations[-1])
     else:
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        with worker_pool(workers) as pool:
             for ev in pool.map(evaluate_curve, curves, [candidates] * len(curves)):
                 evaluations.append(ev)
                 if progress is not None:

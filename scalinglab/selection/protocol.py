@@ -31,9 +31,7 @@ import math
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from typing import Any, Protocol
 
 import numpy as np
@@ -41,6 +39,7 @@ import pandas as pd
 
 from scalinglab.errors import FitWarning, ScalingLabError
 from scalinglab.laws.base import FloatArray, ScalingLaw
+from scalinglab.parallel import worker_pool
 from scalinglab.selection.corpus import Problem
 from scalinglab.selection.rule import RuleConfig
 
@@ -194,7 +193,7 @@ def score(
             if progress is not None:
                 progress(task[0], result)
         return outcomes
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+    with worker_pool(workers) as pool:
         for task, result in zip(tasks, pool.map(_evaluate_task, tasks), strict=True):
             outcomes += result
             if progress is not None:

@@ -22,18 +22,17 @@ PR_SET_PDEATHSIG), and on Ctrl-C the parent asks each to re-queue its trial and 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import math
 import multiprocessing as mp
 import os
 import signal
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from scalinglab.errors import ScalingLabError
+from scalinglab.parallel import die_with_parent
 from scalinglab.study.config import ResourceSpec
 from scalinglab.study.worker import WorkerReport, WorkerSpec, run_worker
 
@@ -84,16 +83,9 @@ def gpu_assignment(n_workers: int, gpus: list[str], gpus_per_trial: float) -> li
     return out
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to send SIGTERM to this process when its parent dies (no orphan workers)."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
 def _process_main(spec: WorkerSpec, queue: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent forwards Ctrl-C as SIGTERM
-    _die_with_parent()
+    die_with_parent()
     try:
         queue.put(run_worker(spec))
     except Exception as exc:

@@ -7,7 +7,7 @@ import dataclasses
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -107,6 +107,20 @@ def test_summarise_medians_wins_and_coverage() -> None:
     assert row.loc[("a", "exact"), "problems"] == len(problems) // 2
     text = protocol.format_table(table)
     assert text.count("\n") == len(table) + 1 and "| a | exact |" in text
+
+
+def test_spawned_workers_score_as_one_process_does() -> None:
+    """`workers=2` runs the problems in spawned processes (scalinglab.parallel.worker_pool) and
+    returns the same outcomes, in the same order, as one process."""
+    problems = power_problems("a", 10.0) + power_problems("b", 1e4)
+    rules = {"exact": Exact(width=1.01), "off": Exact(bias=1.1, width=1.2)}
+
+    def strip(o: protocol.Outcome) -> protocol.Outcome:
+        return replace(o, seconds=0.0)
+
+    one = [strip(o) for o in protocol.score(problems, rules)]
+    two = [strip(o) for o in protocol.score(problems, rules, workers=2)]
+    assert two == one and len(one) == 2 * len(problems)
 
 
 def test_leave_one_source_out_never_tunes_on_the_left_out_source() -> None:
