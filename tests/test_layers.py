@@ -17,7 +17,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "scalinglab"
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "types", "expr", "display"),
+    ("errors", "types", "expr", "display", "parallel"),
     ("fitting",),
     ("laws",),
     ("io",),
