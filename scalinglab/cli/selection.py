@@ -11,7 +11,7 @@ from rich.table import Table
 from scalinglab.cli.app import console, fail
 from scalinglab.display import num
 from scalinglab.errors import ScalingLabError
-from scalinglab.fitting.calibration import POOL_NAMES
+from scalinglab.fitting.calibration import POOL_NAMES, Calibration
 
 # scalinglab.selection imports numpy and torch: imported where used, so that importing the
 # command line (`scalinglab --help`) stays fast.
@@ -103,8 +103,25 @@ def print_selection(selection: Selection, law: ScalingLaw, level: float) -> None
         console.print(
             f"prediction intervals calibrated on {n} held-out points of {len(cal.scores)} "
             f"backtests ({POOL_NAMES[cal.pool]}); {level:.0%} half-width "
-            f"{num(cal.scale * cal.multiplier(level), '.3g')} σ with σ = {num(cal.noise, '.3g')}",
+            f"{num(cal.scale * cal.multiplier(level), '.3g')} σ with σ = {num(cal.noise, '.3g')}"
+            + growth_text(cal),
             highlight=False,
         )
     else:
         console.print("prediction intervals are not calibrated (no usable backtest points)")
+
+
+def growth_text(cal: Calibration) -> str:
+    """How the half-width grows with the distance past the data (`growth_factor`): as
+    d^growth up to the backtests' reach, as d^(growth + beyond) past it."""
+    if not (math.isfinite(cal.reach) and cal.reach > 0) or cal.growth == cal.beyond == 0:
+        return ""
+
+    def power(p: float) -> str:
+        return {0.0: "constant", 1.0: "∝ d", 2.0: "∝ d²"}.get(p, f"∝ d^{p:g}")
+
+    text = (
+        f" at d = {cal.reach:.3g} (d = ln(x / largest x), the backtests' reach), "
+        f"{power(cal.growth)} within it"
+    )
+    return text + (f" and {power(cal.growth + cal.beyond)} past it" if cal.beyond else "")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,8 @@ import pytest
 
 from scalinglab.cli import app  # noqa: F401  (registers every command)
 from scalinglab.cli.app import run_app
+from scalinglab.cli.selection import growth_text
+from scalinglab.fitting.calibration import Calibration
 
 
 def write_curve(path: Path, n: int) -> Path:
@@ -127,6 +131,7 @@ def test_fit_and_predict_say_when_the_curve_still_steepens(
     text = " ".join(capsys.readouterr().out.split())
     assert "the curve still steepens at its end" in text and "about 64%" in text
     assert "backtests (geometric mean of the cuts' quantiles)" in text
+    assert "∝ d within it and ∝ d² past it" in text
     assert run_app(["predict", str(out), "--at", "shard_size=4096"]) == 0
     assert "warning: the curve still steepens at its end" in " ".join(
         capsys.readouterr().out.split()
@@ -194,3 +199,18 @@ def test_benchmark_extrapolation_rejects_a_table_without_its_columns(
     data = write_curve(tmp_path / "curve.csv", 6)
     assert run_app(["benchmark", "extrapolation", str(data)]) == 2
     assert "Seen Examples" in capsys.readouterr().err
+
+
+def test_the_calibration_line_says_how_the_interval_grows() -> None:
+    """The half-width `fit --law auto` prints is the one at the backtests' reach; the line says
+    how it grows within the reach and past it, and says nothing where there is no reach."""
+    base = Calibration(scores=((1.0, 2.0),), noise=0.01, x_max=10.0, reach=0.693, growth=1.0)
+    assert growth_text(base) == (
+        " at d = 0.693 (d = ln(x / largest x), the backtests' reach), ∝ d within it"
+    )
+    assert growth_text(replace(base, beyond=1.0)).endswith("∝ d within it and ∝ d² past it")
+    assert growth_text(replace(base, growth=0.5, beyond=1.0)).endswith(
+        "∝ d^0.5 within it and ∝ d^1.5 past it"
+    )
+    assert growth_text(replace(base, reach=math.nan)) == ""
+    assert growth_text(replace(base, growth=0.0)) == ""
