@@ -36,9 +36,7 @@ import re
 import time
 import warnings
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, replace
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +47,7 @@ from scalinglab.errors import FitWarning, ScalingLabError
 from scalinglab.fitting.calibration import POOLS, Calibration, column_spread
 from scalinglab.fitting.subsets import SubsetFit
 from scalinglab.laws.base import ScalingLaw
+from scalinglab.parallel import worker_pool
 from scalinglab.selection import protocol
 from scalinglab.selection.backtest import (
     BACKTEST_OPTIONS,
@@ -230,7 +229,7 @@ def load_or_compute(
         tmp.write_bytes(gzip.compress(text) if cache.suffix == ".gz" else text)
         tmp.replace(cache)
 
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+    with worker_pool(workers) as pool:
         fits = pool.map(
             problem_fits,
             todo,
@@ -610,7 +609,7 @@ def grid_outcomes(
     table). Column-wise: the six-source grid has 19 million outcomes."""
     table = OutcomeTable() if into is None else into
     tasks = [(p, fits[p.id], combines, priors, intervals) for p in problems]
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+    with worker_pool(workers) as pool:
         for result in pool.map(_rule_outcomes, tasks, chunksize=8):
             table.merge(result)
     return table
