@@ -2,9 +2,9 @@
 
 A `ProcessPoolExecutor` on its own leaves its workers behind when its parent is killed
 (`kill PID`, a batch scheduler's stop): they finish the task in hand, for nobody, and then stay,
-blocked, holding their memory. And on
-Ctrl-C every worker, being in the terminal's process group, prints its own KeyboardInterrupt
-traceback, while the executor's exit waits for every task still queued. `worker_pool` gives
+blocked, holding their memory. And on Ctrl-C every worker, being in the terminal's process
+group, prints its own KeyboardInterrupt traceback, while the executor's exit waits for every
+task still queued. `worker_pool` gives
 spawned workers that die with their parent (Linux PR_SET_PDEATHSIG, and a check that the parent
 is still the one that started them) and leave Ctrl-C to it; when the parent stops on an error
 or Ctrl-C, the queued tasks are cancelled instead of run.
