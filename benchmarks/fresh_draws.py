@@ -16,9 +16,14 @@ them). The variant is `DEFAULT_RULE` with the knobs given, run through `auto_fit
 benchmarks/data/study_<SET>_<name>_outcomes.jsonl as they are computed (a rerun resumes). The
 shipped rule's outcomes (study_<SET>_auto_outcomes.jsonl) and the single laws'
 (study_<SET>_singles_outcomes.jsonl, each law on its whole start grid) were computed the same way
-before. Printed: per study and pooled, median RMSE and 90% coverage, and the paired bootstrap
-ratio of the variant's median RMSE to the shipped rule's and to the best single law's, and the
-pooled coverages with their curve bootstrap intervals (`protocol.coverage_interval`).
+before. `auto` is always the rule shipped today: when `DEFAULT_RULE` changes, the records of the
+rule it replaces are renamed (on 2026-12-07, to study_<SET>_rule-2026-12-05_outcomes.jsonl, and
+on the first set the records from before `rule.MIN_WEIGHT` to ..._rule-2026-12-05-early_...),
+and the new rule's are written as `auto` (`rescale_outcomes.py` when only the interval changed,
+else `--reference`). Printed: per study and pooled, median RMSE and 90% coverage, and the
+paired bootstrap ratio of the variant's median RMSE to the shipped rule's and to the best single
+law's, and the pooled coverages with their curve bootstrap intervals
+(`protocol.coverage_interval`).
 """
 
 from __future__ import annotations

@@ -9,8 +9,9 @@ its bands read off the as-run fits of the corpus (tune_auto.log_band, the cache 
 are symmetric in log around the prediction, so the widened bands are exact). Each split chooses
 k on its tuning sources (flagged points' coverage closest to 90%, ties to the smaller k) and is
 scored on the left-out source. `--fresh` scores the same widening on `auto_fit`'s outcomes on
-the fresh study draws (benchmarks/data/study_fresh_auto_outcomes.jsonl, the registered
-head-to-head's, on benchmarks/data/study_curves_fresh.csv).
+the fresh study draws (the registered head-to-head's were
+benchmarks/data/study_fresh_rule-2026-12-05-early_outcomes.jsonl, on
+benchmarks/data/study_curves_fresh.csv; study_fresh_auto_outcomes.jsonl are the shipped rule's).
 """
 
 from __future__ import annotations
