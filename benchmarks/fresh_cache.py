@@ -16,6 +16,7 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
+import training_curves
 import tune_auto
 
 from scalinglab.selection import corpus
@@ -52,6 +53,17 @@ def six_sources(fresh_sets: str, workers: int = 1) -> tuple[list[corpus.Problem]
     fresh = fresh_source("fresh", tune_auto.split_sets(fresh_sets))
     fits.update(tune_auto.load_or_compute(fresh, CACHE, workers, True))
     return problems + fresh, fits
+
+
+def seven_sources(fresh_sets: str, workers: int = 1) -> tuple[list[corpus.Problem], dict]:
+    """`six_sources` and the training curves of fresh set 7 as a seventh source, 'training'
+    (benchmarks/training_curves.py, with its cached as-run fits): the tuning sources since the
+    registration of 2026-12-07 07:02 (docs/auto-tuning-log.md)."""
+    problems, fits = six_sources(fresh_sets, workers)
+    training = training_curves.problems(training_curves.TUNING_SET)
+    cache = training_curves.cache_path(training_curves.TUNING_SET)
+    fits.update(tune_auto.load_or_compute(training, cache, workers, True))
+    return problems + training, fits
 
 
 def main() -> None:
