@@ -70,9 +70,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", default=",".join(tune_auto.FRESH_SETS))
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--cache", type=Path, default=CACHE,
+        help="where to cache the fits (a set kept for a registered check: a cache of its own)",
+    )  # fmt: skip
     args = parser.parse_args()
     problems = fresh_problems([s.strip() for s in args.sets.split(",") if s.strip()])
-    tune_auto.load_or_compute(problems, CACHE, args.workers, as_run=True)
+    tune_auto.load_or_compute(problems, args.cache, args.workers, as_run=True)
 
 
 if __name__ == "__main__":
