@@ -19,7 +19,6 @@ import argparse
 import json
 from dataclasses import replace
 
-import pandas as pd
 import training_curves
 import tune_auto
 from fresh_cache import DATA, fresh_problems
@@ -76,18 +75,8 @@ def main() -> None:
     r, lo, hi = tune_auto.paired_ratio(tune_auto.rmse_by_rule(outcomes), "variant", "auto")
     print(f"- median RMSE variant / auto: {r:.3f} (paired bootstrap 90%: {lo:.2f}-{hi:.2f})")
     task = {p.id: task_of(p) for p in problems}
-    hits = pd.DataFrame(
-        [
-            (o.rule, task[o.problem], h)
-            for o in outcomes
-            if o.rule in ("auto", "variant")
-            for h in o.hits
-            if h is not None
-        ],
-        columns=["rule", "task", "hit"],
-    )
     print("\n90% coverage by task:")
-    print(hits.pivot_table(index="task", columns="rule", values="hit").round(3).to_string())
+    print(tune_auto.coverage_by(outcomes, ("auto", "variant"), lambda o: task[o.problem], "task"))
 
 
 if __name__ == "__main__":

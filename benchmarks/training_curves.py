@@ -124,6 +124,11 @@ def candidate_outcomes(ps: list[corpus.Problem], fits: dict) -> list[protocol.Ou
     return out
 
 
+def cut_of(outcome: protocol.Outcome) -> str:
+    """The decades its problem's curve was cut at ("...@h0.3" -> "0.3")."""
+    return outcome.problem.rsplit("@h", 1)[1]
+
+
 def score(name: str) -> None:
     ps = problems(name)
     fits = tune_auto.read_cache(cache_path(name))
@@ -144,18 +149,8 @@ def score(name: str) -> None:
     for a, b in (("C", "auto"), ("C", best), ("auto", best)):
         r, lo, hi = tune_auto.paired_ratio(rmse, a, b)
         print(f"- median RMSE {a} / {b}: {r:.3f} (paired bootstrap 90% interval {lo:.2f}-{hi:.2f})")
-    by_horizon = pd.DataFrame(
-        [
-            (o.rule, o.problem.rsplit("@h", 1)[1], h)
-            for o in outcomes
-            if o.rule in ("auto", "C")
-            for h in o.hits
-            if h is not None
-        ],
-        columns=["rule", "cut", "hit"],
-    )
     print("\n90% coverage by cut (decades held out):")
-    print(by_horizon.pivot_table(index="rule", columns="cut", values="hit").round(3).to_string())
+    print(tune_auto.coverage_by(outcomes, ("auto", "C"), cut_of, "cut"))
 
 
 def main() -> None:

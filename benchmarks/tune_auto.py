@@ -35,7 +35,7 @@ import math
 import re
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -972,6 +972,27 @@ def coverage_text(outcomes: Sequence[protocol.Outcome]) -> str:
         f"90% coverage {share:.1%} (curve bootstrap 90% interval {lo:.1%}-{hi:.1%}, "
         f"{curves} curves)"
     )
+
+
+def coverage_by(
+    outcomes: Sequence[protocol.Outcome],
+    rules: Sequence[str],
+    group_of: Callable[[protocol.Outcome], str],
+    name: str,
+) -> str:
+    """The 90% coverage of each of `rules` per group of held-out points (`group_of` an outcome's
+    group, `name` the groups' heading), as a table, groups down and rules across."""
+    hits = pd.DataFrame(
+        [
+            (o.rule, group_of(o), h)
+            for o in outcomes
+            if o.rule in rules
+            for h in o.hits
+            if h is not None
+        ],
+        columns=["rule", name, "hit"],
+    )
+    return hits.pivot_table(index=name, columns="rule", values="hit").round(3).to_string()
 
 
 def ratio_line(outcomes: list[protocol.Outcome], source: str, chosen: str) -> str:
