@@ -123,13 +123,17 @@ def main() -> None:
         table = protocol.summarise(part, rules=shown)
         print(f"\n{study}:")
         print(table[["rule", "problems", "median_rmse", "coverage90"]].to_string(index=False))
-    summary = protocol.summarise(outcomes)
-    singles = summary[summary["rule"].isin(protocol.STANDARD)]
-    best = str(singles.sort_values("median_rmse")["rule"].iloc[0])
-    if shown_name != "auto":
-        print(f"\n{ratio(outcomes, shown_name, 'auto')}\n{ratio(outcomes, shown_name, best)}")
-    print(f"the shipped rule: {ratio(outcomes, 'auto', best)}")
-    for rule in dict.fromkeys([shown_name, "auto"]):
+    scored = {o.rule for o in outcomes}
+    if not {"auto", *protocol.STANDARD} <= scored:
+        print(f"\n(no reference records for {args.set}: run --reference for the ratios)")
+    else:
+        summary = protocol.summarise(outcomes)
+        singles = summary[summary["rule"].isin(protocol.STANDARD)]
+        best = str(singles.sort_values("median_rmse")["rule"].iloc[0])
+        if shown_name != "auto":
+            print(f"\n{ratio(outcomes, shown_name, 'auto')}\n{ratio(outcomes, shown_name, best)}")
+        print(f"the shipped rule: {ratio(outcomes, 'auto', best)}")
+    for rule in (r for r in dict.fromkeys([shown_name, "auto"]) if r in scored):
         print(f"{rule}: pooled {tune_auto.coverage_text([o for o in outcomes if o.rule == rule])}")
 
 
