@@ -302,7 +302,7 @@ def interval_warnings(calibration: Calibration | None) -> list[str]:
 
 def _covered(percent: int) -> str:
     return (
-        f", and on the development corpus such 90% intervals covered about {percent}% of the points"
+        f", and on the tuning sources such 90% intervals covered about {percent}% of the points"
     )
 
 
