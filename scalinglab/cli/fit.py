@@ -510,8 +510,7 @@ def predict_command(
                 "no bootstrap draws in this fit: refit with --bootstrap N for an interval"
             )
         else:
-            farthest = float(X[:, 0].max()) if X.shape[1] == 1 else None
-            for note in interval_warnings(model.calibration_, farthest):
+            for note in interval_warnings(model.calibration_):
                 console.print(f"[yellow]warning:[/] {note}")
 
     emit(payload, json_out, render)

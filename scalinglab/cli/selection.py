@@ -100,11 +100,14 @@ def print_selection(selection: Selection, law: ScalingLaw, level: float) -> None
     cal = law.calibration_
     if cal is not None:
         n = sum(len(s) for s in cal.scores)
+        half = cal.scale * cal.multiplier(level)
+        # scores in units of the fits' σ (RuleConfig.units "sigma"); in log units σ is 1
+        sigma = num(cal.noise, ".3g")
+        in_sigma = "" if cal.noise == 1.0 else f" ({num(half, '.3g')} σ, σ = {sigma})"
         console.print(
             f"prediction intervals calibrated on {n} held-out points of {len(cal.scores)} "
             f"backtests ({POOL_NAMES[cal.pool]}); {level:.0%} half-width "
-            f"{num(cal.scale * cal.multiplier(level), '.3g')} σ with σ = {num(cal.noise, '.3g')}"
-            + growth_text(cal),
+            f"{num(half * cal.noise, '.3g')} in ln y{in_sigma}" + growth_text(cal),
             highlight=False,
         )
     else:

@@ -81,7 +81,7 @@ def _exponent_tables(a: StudyFit) -> list[Table]:
     return [t1, t2]
 
 
-def _prediction_note(a: StudyFit, farthest: float) -> str:
+def _prediction_note(a: StudyFit) -> str:
     """How the predictions at more data were made, and when their intervals are optimistic."""
     size = "best model size from the model-size curve, its intervals from its parameters' draws"
     calibration = a.predictor.calibration_
@@ -91,7 +91,7 @@ def _prediction_note(a: StudyFit, farthest: float) -> str:
             "from the bootstrap draws of the parameters (parameter uncertainty only)."
         )
     chosen = a.selection.chosen if a.selection is not None else a.predictor.name
-    warning = "".join(f" Warning: {n}." for n in interval_warnings(calibration, farthest))
+    warning = "".join(f" Warning: {n}." for n in interval_warnings(calibration))
     return (
         f"Predicted by {chosen} (the auto rule, as fit --law auto); {a.level:.0%} intervals "
         f"calibrated on the learning curve's backtests ({POOL_NAMES[calibration.pool]}), wider "
@@ -158,7 +158,7 @@ def _plan_tables(a: StudyFit) -> list[Table]:
             f"{a.level:.0%} interval",
         ],
         rows,
-        note=_prediction_note(a, max(ms)) + _target_note(a),
+        note=_prediction_note(a) + _target_note(a),
         highlight={i for i, (_, _, is_target) in enumerate(points) if is_target},
     )
     best_y = float(a.best[a.y].min())

@@ -184,6 +184,13 @@ class RuleConfig:
 # `benchmarks/tune_beyond.py`, every left-out split's choice on six sources), registered and
 # passed on a fresh study set and an image draw made unread for it: far past the reach, where
 # datablations' misses were, linear growth had been too slow (docs/auto-tuning-log.md).
+# Since 2026-12-07 (later) the conformal scores are the held-out log errors themselves (units
+# "log"), not errors divided by the fits' σ, and the interval grows as (d/reach)^1.5 past the
+# reach, at scale 2.1226: on training curves, smooth and misfit rather than noisy, σ units
+# covered 61-68% of the held-out points. Chosen leave one source out on seven sources (the
+# training curves of fresh set 7 the seventh; every left-out source in the band,
+# benchmarks/tune_units_seven.py), registered and passed on fresh set 8's per-shard and training
+# curves and a tenth image draw (docs/auto-tuning-log.md, 2026-12-07 07:27).
 DEFAULT_RULE = RuleConfig(
     candidates=("m1", "m2", "m3", "m4", "bnsl1", "bnsl2", "power_const"),
     n_cuts=2,
@@ -192,9 +199,10 @@ DEFAULT_RULE = RuleConfig(
     criterion="aic",
     temperature=1.0,
     growth=1.0,
-    scale=2.9868,
-    beyond=1.0,
+    scale=2.1226,
+    beyond=0.5,
     pool="geomean",
+    units="log",
 )
 
 

@@ -101,18 +101,20 @@ def test_fit_auto_with_a_target_prints_the_prediction_predict_gives(
     assert abs(at["prediction"] / (3.0 * 1e7**-0.4 + 0.1) - 1) < 0.1  # the curve drawn
 
 
-def test_predict_warns_past_the_distance_the_backtests_checked(
+def test_predict_far_past_the_backtests_reach_widens_without_a_warning(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Backtested for 10x beyond the data: predict at 10x says nothing of the reach; at 1000x
-    it warns that the interval's growth there is extrapolated."""
+    """Backtested for 10x beyond the data: at 1000x, past the backtests' reach, the interval
+    keeps widening (as d^1.5 there) and, as its coverage there matched the rest on the tuning
+    sources, carries no warning that it is optimistic."""
     out = fit_auto_for_1e7(tmp_path, 12)
+    capsys.readouterr()
+    assert run_app(["predict", str(out), "--at", "shard_size=1e7;1e9", "--json", "-"]) == 0
+    lower, upper = json.loads(capsys.readouterr().out)["interval"]
+    widths = [math.log(hi / lo) for lo, hi in zip(lower, upper, strict=True)]
+    assert widths[1] > widths[0] * (math.log(1e9 / 1e6) / math.log(1e7 / 1e6)) ** 1.2
+    assert run_app(["predict", str(out), "--at", "shard_size=1e9"]) == 0
     assert "past the" not in capsys.readouterr().out
-    assert run_app(["predict", str(out), "--at", "shard_size=1e7"]) == 0
-    assert "past the" not in capsys.readouterr().out
-    assert run_app(["predict", str(out), "--at", "shard_size=1e7;1e9"]) == 0
-    text = " ".join(capsys.readouterr().out.split())
-    assert "warning: x = 1e+09 lies e^6.91 beyond the data, past the e^2.3" in text
 
 
 def test_fit_and_predict_say_when_the_curve_still_steepens(
@@ -120,7 +122,8 @@ def test_fit_and_predict_say_when_the_curve_still_steepens(
 ) -> None:
     """A word-error curve still leaving its small-data region (a fresh speech study's, to 1,024
     examples): `fit --law auto` and `predict` with its fit file both say the curve still steepens
-    and that such intervals covered about 64% on the corpus; the pooling is named."""
+    and that such intervals covered about 83% on the tuning sources; the pooling is named, and
+    the half-width is given in ln y (the scores are in log units)."""
     m = 2.0 ** np.arange(4, 11)
     err = [0.933594, 0.932617, 0.900391, 0.844727, 0.754883, 0.659180, 0.543945]
     data = tmp_path / "speech.csv"
@@ -129,9 +132,10 @@ def test_fit_and_predict_say_when_the_curve_still_steepens(
     args = ["fit", str(data), "--law", "auto", "--x", "shard_size", "--y", "best_val_error"]
     assert run_app([*args, "--candidates", "m1,m2,power_const", "--json", str(out)]) == 0
     text = " ".join(capsys.readouterr().out.split())
-    assert "the curve still steepens at its end" in text and "about 64%" in text
+    assert "the curve still steepens at its end" in text and "about 83%" in text
     assert "backtests (geometric mean of the cuts' quantiles)" in text
-    assert "∝ d within it and ∝ d² past it" in text
+    assert "in ln y at d = " in text and " σ" not in text.split("in ln y")[1][:12]
+    assert "∝ d within it and ∝ d^1.5 past it" in text
     assert run_app(["predict", str(out), "--at", "shard_size=4096"]) == 0
     assert "warning: the curve still steepens at its end" in " ".join(
         capsys.readouterr().out.split()
