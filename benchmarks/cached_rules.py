@@ -22,7 +22,7 @@ from dataclasses import replace
 import training_curves
 import tune_auto
 from fresh_cache import DATA, fresh_problems
-from tune_candidates import configs_outcomes
+from tune_candidates import config_outcomes
 
 from scalinglab.selection import corpus, protocol
 from scalinglab.selection.rule import DEFAULT_RULE, RuleConfig
@@ -32,13 +32,12 @@ def rules_outcomes(
     problems: list[corpus.Problem], fits: dict, rules: dict[str, RuleConfig]
 ) -> list[protocol.Outcome]:
     """The seven laws and each of `rules` (named by its key in the dict) on every problem."""
-    outcomes: list[protocol.Outcome] = []
-    for i, (name, rule) in enumerate(rules.items()):
-        got = configs_outcomes(problems, fits, [rule], [rule.scale])
+    outcomes = tune_auto.single_outcomes(problems, fits)
+    for name, rule in rules.items():
         outcomes += [
-            o if o.rule in tune_auto.LABELS else replace(o, rule=name)
-            for o in got
-            if i == 0 or o.rule not in tune_auto.LABELS
+            replace(o, rule=name)
+            for p in problems
+            for o in config_outcomes(p, fits[p.id], rule, [rule.scale])
         ]
     return outcomes
 

@@ -7,23 +7,25 @@ laws: issue 13's out-of-sample check on our own studies.
 
 The problems are those of benchmarks/data/study_curves_<SET>.csv (default: fresh): the five
 corpus studies rerun with new seeds (new shards, initialisations and batch orders; made by
-benchmarks/corpus_studies/make_curves.py --suffix SET), cut as the `studies` source's; the
-files are kept out of every tuning run. `--reference` scores the set's reference records: each
-single law on its whole start grid and the shipped rule, with the fit options the tool uses
-today (the first set's were made with RECORD_OPTIONS, and a variant is run on that set with
-them). The variant is `DEFAULT_RULE` with the knobs given, run through `auto_fit`
-(`protocol.AutoRule`); its outcomes are appended to
-benchmarks/data/study_<SET>_<name>_outcomes.jsonl as they are computed (a rerun resumes). The
-shipped rule's outcomes (study_<SET>_auto_outcomes.jsonl) and the single laws'
-(study_<SET>_singles_outcomes.jsonl, each law on its whole start grid) were computed the same way
-before. `auto` is always the rule shipped today: when `DEFAULT_RULE` changes, the records of the
-rule it replaces are renamed (on 2026-12-07, to study_<SET>_rule-2026-12-05_outcomes.jsonl, and
-on the first set the records from before `rule.MIN_WEIGHT` to ..._rule-2026-12-05-early_...),
-and the new rule's are written as `auto` (`rescale_outcomes.py` when only the interval changed,
-else `--reference`). Printed: per study and pooled, median RMSE and 90% coverage, and the
-paired bootstrap ratio of the variant's median RMSE to the shipped rule's and to the best single
-law's, and the pooled coverages with their curve bootstrap intervals
-(`protocol.coverage_interval`).
+benchmarks/corpus_studies/make_curves.py --suffix SET), cut as the `studies` source's; the files
+are kept out of every tuning run. `--reference` scores the set's reference records: each single
+law on its whole start grid and the shipped rule, with the fit options the tool uses today (the
+first set's were made with RECORD_OPTIONS, and a variant is run on that set with them). The
+variant is `DEFAULT_RULE` with the knobs given, run through `auto_fit` (`protocol.AutoRule`);
+its outcomes are appended to benchmarks/data/study_<SET>_<name>_outcomes.jsonl as they are
+computed (a rerun resumes). The shipped rule's outcomes (study_<SET>_auto_outcomes.jsonl) and
+the single laws' (study_<SET>_singles_outcomes.jsonl, each law on its whole start grid) were
+computed the same way before. `auto` is always the rule shipped today: when `DEFAULT_RULE`
+changes, the records of the rule it replaces are renamed (on 2026-12-07, to
+study_<SET>_rule-2026-12-05_outcomes.jsonl, and on the first set the records from before
+`rule.MIN_WEIGHT` to ..._rule-2026-12-05-early_...; later that day, when the scores went to log
+units, the σ-unit rule's to study_<SET>_rule-2026-12-07-sigma_outcomes.jsonl), and the new
+rule's are written as `auto` (`rescale_outcomes.py` when only the scale and growth changed, else
+`--reference` or `--name auto` with no knobs). Today's `auto` records exist for set 8 (its
+registered check, through `auto_fit`); sets 1-7 have none until they are rerun. Printed: per
+study and pooled, median RMSE and 90% coverage, and the paired bootstrap ratio of the variant's
+median RMSE to the shipped rule's and to the best single law's, and the pooled coverages with
+their curve bootstrap intervals (`protocol.coverage_interval`).
 """
 
 from __future__ import annotations

@@ -2,21 +2,23 @@
 interval's scale and growth past the backtests' reach (issue 13: shipping `beyond` 1).
 
     .venv/bin/python benchmarks/rescale_outcomes.py --set fresh2 --from rule-2026-12-05 \\
-        --from-knobs '{"beyond": 0, "scale": 3.2}' --name auto
+        --from-knobs '{"units": "sigma", "beyond": 0, "scale": 3.2}' \\
+        --knobs '{"units": "sigma", "beyond": 1, "scale": 2.9868}' --name rule-2026-12-07-sigma
 
 Such rules weigh the laws alike, so their predictions are the same, and their calibrated 90%
-intervals ŷ·exp(±scale·q·σ·g(d)) differ by the factor (scale₁/scale₀)·max(d/reach, 1)^(b₁ − b₀)
-on the half-width (`calibration.growth_factor`), where d is the held-out point's ln-distance
-past the last training point and the reach is how far the backtests extrapolated
-(`backtest.cut_points`, `CurveBacktests.reach`; both follow from the training x and the
-horizon). A problem too short to backtest keeps its parameter band under both. Outcomes of the
-`--name` rule already stored (computed through `auto_fit` by `fresh_draws.py`, or rescaled
-before) are checked against the rescaled ones (the largest log difference of their bounds is
-printed) and kept; the rest are appended to benchmarks/data/study_<SET>_<name>_outcomes.jsonl.
-The example wrote the shipped rule's records (`auto`) of fresh sets 2–6 from those of the rule
-shipped until 2026-12-07; on set 7 and 85 problems of set 1, scored through `auto_fit`, they
-agree to 4e-15. `fresh_draws.py`'s tables then read
-them as its own. Computing them afresh takes about 20 min per set on two cores; this, seconds.
+intervals ŷ·exp(±scale·q·σ·g(d)) differ by the factor (scale₁/scale₀)·max(d/reach, 1)^(b₁ − b₀) on
+the half-width (`calibration.growth_factor`), where d is the held-out point's ln-distance past the
+last training point and the reach is how far the backtests extrapolated (`backtest.cut_points`,
+`CurveBacktests.reach`; both follow from the training x and the horizon). A problem too short to
+backtest keeps its parameter band under both. Outcomes of the `--name` rule already stored (computed
+through `auto_fit` by `fresh_draws.py`, or rescaled before) are checked against the rescaled ones
+(the largest log difference of their bounds is printed) and kept; the rest are appended to
+benchmarks/data/study_<SET>_<name>_outcomes.jsonl. The example wrote the records of the rule shipped
+on the morning of 2026-12-07 (then `auto`, now rule-2026-12-07-sigma: the log-unit rule shipped
+later differs in its units, which this script cannot rescale) on fresh sets 2–6 from those of the
+rule shipped until then; on set 7 and 85 problems of set 1, scored through `auto_fit`, they agree to
+4e-15. `fresh_draws.py`'s tables then read them as its own. Computing them afresh takes about 20 min
+per set on two cores; this, seconds.
 """
 
 from __future__ import annotations

@@ -18,10 +18,10 @@ cut, and they are asked at short and long horizons alike.
 
 `fit` caches the as-run fits (as `tune_auto.py --as-run` fits the corpus; resumable) in
 benchmarks/data/tune_cache_as_run_training_<SET>.json.gz. `score` prints, from the cache, the
-seven laws, the shipped rule and candidate C of the registration of 2026-12-07 07:02
-(docs/auto-tuning-log.md): the shipped rule, except that a curve with `LONG` or more distinct
-training x values reads its Akaike weights off the whole-grid fits, with its interval at scale
-`LONG_SCALE`.
+seven laws, the rule shipped then (`tune_auto.SIGMA_RULE`, scores in units of σ) and candidate C
+of the registration of 2026-12-07 07:02 (docs/auto-tuning-log.md): that rule, except that a curve
+with `LONG` or more distinct training x values reads its Akaike weights off the whole-grid fits,
+with its interval at scale `LONG_SCALE`.
 """
 
 from __future__ import annotations
@@ -39,7 +39,6 @@ import tune_auto
 from tune_candidates import configs_outcomes
 
 from scalinglab.selection import corpus, protocol
-from scalinglab.selection.rule import DEFAULT_RULE
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "benchmarks" / "data"
@@ -108,13 +107,15 @@ def problems(name: str) -> list[corpus.Problem]:
 
 
 def candidate_outcomes(ps: list[corpus.Problem], fits: dict) -> list[protocol.Outcome]:
-    """The seven laws, the shipped rule ("auto") and candidate C ("C") on every problem."""
-    batched = configs_outcomes(ps, fits, [DEFAULT_RULE], [DEFAULT_RULE.scale])
+    """The seven laws, the rule shipped at the registration ("auto", `tune_auto.SIGMA_RULE`) and
+    candidate C ("C") on every problem."""
+    base = tune_auto.SIGMA_RULE
+    batched = configs_outcomes(ps, fits, [base], [base.scale])
     whole_fits = copy.deepcopy(fits)
     tune_auto.criteria_from_final(whole_fits)
-    whole_rule = DEFAULT_RULE.with_(criteria_fits="whole", scale=LONG_SCALE)
+    whole_rule = base.with_(criteria_fits="whole", scale=LONG_SCALE)
     whole = configs_outcomes(ps, whole_fits, [whole_rule], [LONG_SCALE])
-    shipped = {o.problem: o for o in batched if o.rule == DEFAULT_RULE.key}
+    shipped = {o.problem: o for o in batched if o.rule == base.key}
     long_branch = {o.problem: o for o in whole if o.rule == whole_rule.key}
     out = [o for o in batched if o.rule in tune_auto.LABELS]
     for p in ps:

@@ -88,6 +88,12 @@ FRESH_SETS = ["fresh", "fresh2", "fresh3"]
 # the sets each spent by a registered check since (fresh4–fresh6), fitted into the same cache
 # on 2026-12-07: `--fresh-sets` can add them to tuning; fresh7 is kept unread for the next check
 SPENT_FRESH_SETS = ["fresh4", "fresh5", "fresh6"]
+# The rule shipped on the morning of 2026-12-07: scores in units of the fits' σ, growth 1 past
+# the backtests' reach, scale 2.9868 (`DEFAULT_RULE` until the log-unit rule replaced it). Its
+# records on fresh sets 1-7 are study_<SET>_<SIGMA_RECORDS>_outcomes.jsonl; scripts that read
+# them, or reproduce a table logged before that day's later change, start from it.
+SIGMA_RULE = DEFAULT_RULE.with_(units="sigma", beyond=1.0, scale=2.9868)
+SIGMA_RECORDS = "rule-2026-12-07-sigma"
 
 
 # ------------------------------------------------------------------------------------------------

@@ -25,10 +25,9 @@ from dataclasses import replace
 
 import fresh_cache
 import tune_auto
+from tune_auto import SIGMA_RULE
 from tune_candidates import configs_outcomes, print_loso_of
 from tune_units import FINE_SCALES
-
-from scalinglab.selection.rule import DEFAULT_RULE
 
 
 def main() -> None:
@@ -43,7 +42,7 @@ def main() -> None:
     problems, fits = fresh_cache.six_sources(args.fresh_sets)
     t0 = time.perf_counter()
     pools = [v.strip() for v in args.pools.split(",") if v.strip()]
-    batched_rules = [DEFAULT_RULE.with_(beyond=b, pool=pool) for b in beyonds for pool in pools]
+    batched_rules = [SIGMA_RULE.with_(beyond=b, pool=pool) for b in beyonds for pool in pools]
     whole_rules = [rule.with_(criteria_fits="whole") for rule in batched_rules]
     batched = configs_outcomes(problems, fits, batched_rules, FINE_SCALES)
     whole_fits = copy.deepcopy(fits)
@@ -65,7 +64,7 @@ def main() -> None:
                     outcomes.append(replace(by_key[(key, p.id)], rule=name))
     print_loso_of(
         problems, outcomes, grid,
-        f"DEFAULT_RULE, criteria from the whole-grid fits on curves of L or more x values, "
+        f"the σ-unit rule, criteria from the whole-grid fits on curves of L or more x values, "
         f"L in {lengths}, b in {beyonds}, pool in {pools}, (L, b, pool, scale) chosen",
     )  # fmt: skip
     print(f"\n({time.perf_counter() - t0:.0f} s after the fits)")

@@ -3,7 +3,8 @@ docs/auto-tuning-log.md, 2026-12-07, "the laws' spread as a power").
 
     .venv/bin/python benchmarks/tune_spread_level.py [--spent] [--fresh-sets fresh,...]
 
-`DEFAULT_RULE`'s point knobs stay as shipped, so its predictions and medians do not change; its
+`tune_auto.SIGMA_RULE`'s point knobs stay as they are, so its predictions and medians do not
+change (it was `DEFAULT_RULE` when this ran; the log-unit rule shipped later that day); its
 interval's log half-width at a held-out x becomes scale·q·σ·g·(s(x)/s₀)^c
 (`RuleConfig.spread_power` c; `calibration.spread_factor`), s(x) the standard deviation of the
 log predictions at x of the seven candidates fitted on all the training points (the caches'
@@ -14,10 +15,10 @@ as `fresh`, the sources of tune_pool.py; `--fresh-sets` names others), each spli
 choice and the choice on all six (in-sample).
 
 `--spent` adds what can be read without refitting on the spent fresh sets 4–6 (tuned on by no
-split, but read before: neither in-sample nor a test): each set's stored outcomes of the shipped
-rule (its prediction and interval) and of the single laws (their predictions give s(x), from
-the reference fits rather than auto's own), the interval rescaled to each power at the
-all-six choice's scale; pooled coverage per set.
+split, but read before: neither in-sample nor a test): each set's stored outcomes of that rule
+(study_<SET>_rule-2026-12-07-sigma_outcomes.jsonl: its prediction and interval) and of the
+single laws (their predictions give s(x), from the reference fits rather than auto's own), the
+interval rescaled to each power at the all-six choice's scale; pooled coverage per set.
 """
 
 from __future__ import annotations
@@ -32,14 +33,14 @@ import numpy as np
 import pandas as pd
 import tune_auto
 from extrapolation_corpus import read_outcomes
-from tune_auto import LABELS
+from tune_auto import LABELS, SIGMA_RECORDS, SIGMA_RULE
 from tune_candidates import config_outcomes, print_loso_of
 from tune_units import FINE_SCALES
 
 from scalinglab.fitting.calibration import spread_factor
 from scalinglab.selection import protocol
 from scalinglab.selection.corpus import Problem
-from scalinglab.selection.rule import DEFAULT_RULE, RuleConfig
+from scalinglab.selection.rule import RuleConfig
 
 POWERS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)  # c, fixed before the table was computed
 DATA = Path(__file__).resolve().parent / "data"
@@ -65,15 +66,15 @@ def spent_coverage(choice: dict[float, float]) -> None:
         }
         singles: dict[str, list[np.ndarray]] = defaultdict(list)
         for o in read_outcomes(DATA / f"study_{name}_singles_outcomes.jsonl"):
-            if o.rule in DEFAULT_RULE.candidates and not o.error:
+            if o.rule in SIGMA_RULE.candidates and not o.error:
                 singles[o.problem].append(np.log(np.asarray(o.prediction, dtype=float)))
         hits: dict[float, list[bool]] = defaultdict(list)
-        for o in read_outcomes(DATA / f"study_{name}_auto_outcomes.jsonl"):
+        for o in read_outcomes(DATA / f"study_{name}_{SIGMA_RECORDS}_outcomes.jsonl"):
             lower = np.asarray(o.lower, dtype=float)
             if o.error or not lower.size or np.isnan(lower).any():
                 continue  # no interval: not counted, as protocol.summarise
             log_pred = np.log(np.asarray(o.prediction, dtype=float))
-            half_at_1 = (log_pred - np.log(lower)) / DEFAULT_RULE.scale
+            half_at_1 = (log_pred - np.log(lower)) / SIGMA_RULE.scale
             preds = singles[o.problem]
             spread = np.std(preds, axis=0) if len(preds) >= 2 else np.zeros_like(log_pred)
             log_error = np.abs(np.log(actual[o.problem]) - log_pred)
@@ -102,7 +103,7 @@ def main() -> None:
     args = parser.parse_args()
     problems, fits = fresh_cache.six_sources(args.fresh_sets)
     t0 = time.perf_counter()
-    configs = [DEFAULT_RULE.with_(spread_power=c) for c in POWERS]
+    configs = [SIGMA_RULE.with_(spread_power=c) for c in POWERS]
     outcomes = tune_auto.single_outcomes(problems, fits)
     for p in problems:
         for config in configs:
@@ -110,7 +111,7 @@ def main() -> None:
     grid = {g.key: g for g in (c.with_(scale=s) for c in configs for s in FINE_SCALES)}
     everything = print_loso_of(
         problems, outcomes, list(grid),
-        "DEFAULT_RULE with the laws' spread as a power c, c and scale chosen",
+        "the σ-unit rule with the laws' spread as a power c, c and scale chosen",
     )  # fmt: skip
     print(f"\n({time.perf_counter() - t0:.0f} s after the fits)")
     if args.spent:

@@ -11,7 +11,8 @@ k on its tuning sources (flagged points' coverage closest to 90%, ties to the sm
 scored on the left-out source. `--fresh` scores the same widening on `auto_fit`'s outcomes on
 the fresh study draws (the registered head-to-head's were
 benchmarks/data/study_fresh_rule-2026-12-05-early_outcomes.jsonl, on
-benchmarks/data/study_curves_fresh.csv; study_fresh_auto_outcomes.jsonl are the shipped rule's).
+benchmarks/data/study_curves_fresh.csv; study_fresh_rule-2026-12-07-sigma_outcomes.jsonl are
+the σ-unit rule's, shipped until the log-unit rule on 2026-12-07).
 """
 
 from __future__ import annotations
