@@ -506,14 +506,22 @@ def calibrated(
     problem: Problem, rec: dict[str, Any], config: RuleConfig
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """One configuration on one problem, from its cached fits: the log prediction at the held-
-    out x and its interval's log half-width at scale 1; None when too short to backtest."""
-    bt, scores = scored_backtests(problem, rec, config.n_cuts, config.score)
-    weighed = combined(rec, bt, scores, config)
+    out x and its interval's log half-width at scale 1; None when too short to backtest.
+
+    A long curve (`RuleConfig.for_curve`) reads its criteria off the whole-grid fits
+    (`criteria_from_final`), and its half-width is returned times long_scale / scale, so that
+    at the config's own scale its interval is at long_scale (scanned scales move both)."""
+    own = config.for_curve(len(set(problem.x_train)))
+    if own is not config:
+        rec = {**rec, "full_noise": None}
+    bt, scores = scored_backtests(problem, rec, own.n_cuts, own.score)
+    weighed = combined(rec, bt, scores, own)
     if weighed is None:
         return None
     w, log_pred, noise = weighed
-    cal = calibrate(bt, w, config.with_(scale=1.0), noise)
-    return np.asarray(log_pred), cal.half_width(np.asarray(problem.x_test, dtype=float), LEVEL)
+    cal = calibrate(bt, w, own.with_(scale=1.0), noise)
+    half = cal.half_width(np.asarray(problem.x_test, dtype=float), LEVEL)
+    return np.asarray(log_pred), half * (own.scale / config.scale)
 
 
 def log_band(

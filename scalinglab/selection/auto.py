@@ -144,6 +144,7 @@ def auto_fit(
         if target > x_max:
             horizon = math.log(target) - math.log(x_max)
     n_values = len(np.unique(x_arr[:, 0]))
+    config = config.for_curve(n_values)  # long curves: their own criteria fits and scale
     if n_values < MIN_BACKTEST_POINTS:
         why = f"{n} points" if n_values == n else f"{n} points at {n_values} distinct x values"
         return _fallback(x_arr, y_arr, options, f"{why} are too few to backtest")

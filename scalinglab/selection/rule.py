@@ -126,9 +126,25 @@ class RuleConfig:
     # shipped: docs/auto-tuning-log.md; benchmarks/tune_spread_level.py): the log half-width is
     # scale·q·σ·g·(s(x)/s₀)^c (scalinglab.fitting.calibration.spread_factor). 0: none
     spread_power: float = 0.0
+    # L, long curves (registered 2026-12-07, docs/auto-tuning-log.md;
+    # benchmarks/tune_long_criteria.py): a curve with at least L distinct x values reads its
+    # information criteria off the whole-grid fits (criteria_fits "whole", where BNSL finds its
+    # basin) and calibrates at `long_scale` — conformal scores taken per class of curve length
+    # (Mondrian conformal prediction; Vovk et al. 2005), since the long curves' cut errors speak
+    # for a better-fitted prediction. 0: every curve as the rest of the knobs say
+    long_curves: int = 0
+    long_scale: float = 0.0
 
     def with_(self, **changes: object) -> RuleConfig:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+    def for_curve(self, n_values: int) -> RuleConfig:
+        """The knobs that apply to a curve of `n_values` distinct x values (`long_curves`)."""
+        if not self.long_curves or n_values < self.long_curves:
+            return self
+        return self.with_(
+            criteria_fits="whole", scale=self.long_scale, long_curves=0, long_scale=0.0
+        )
 
     @property
     def criterion_name(self) -> str:
@@ -168,7 +184,9 @@ class RuleConfig:
             + (f"-L{self.noise_floor_ratio:.3g}" if self.noise_floor_ratio else "")
             + (f"-ms{self.model_spread:g}" if self.model_spread else "")
             + (f"-sp{self.spread_power:g}" if self.spread_power else "")
-            + f"-s{self.scale:g}-{'+'.join(self.candidates)}"
+            + f"-s{self.scale:g}"
+            + (f"-L{self.long_curves}w{self.long_scale:g}" if self.long_curves else "")
+            + f"-{'+'.join(self.candidates)}"
         )
 
 
