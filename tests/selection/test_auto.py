@@ -498,3 +498,26 @@ def test_the_growth_past_the_reach_and_the_scale_change_only_the_half_width() ->
     assert d.min() < cal1.reach < d.max()  # points on both sides of the reach
     factor = (DEFAULT_RULE.scale / 3.2) * np.maximum(d / cal1.reach, 1.0) ** DEFAULT_RULE.beyond
     np.testing.assert_allclose(cal1.half_width(x, 0.9), cal0.half_width(x, 0.9) * factor)
+
+
+@pytest.mark.slow
+def test_a_long_curve_takes_the_whole_grid_criteria_and_the_long_scale(shared_data: Path) -> None:
+    """`long_curves` L: the first language curve (10 distinct x values) with L 10 is fitted as
+    with criteria_fits="whole" (the weights go to bnsl2) and calibrated at long_scale; with L
+    11, as the rule is without it."""
+    import pandas as pd
+
+    from scalinglab.selection import extrapolation
+
+    curve = extrapolation.load_curves(pd.read_csv(shared_data / "alabdulmohsin2022_lang.csv"))[0]
+    x, y = curve.x_train, curve.y_train
+    assert len(np.unique(x[:, 0])) == 10
+    target = float(curve.x_test.max())
+    long = DEFAULT_RULE.with_(long_curves=10, long_scale=1.7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        law, by_long = auto_fit(x, y, target=target, config=long)
+        short, by_short = auto_fit(x, y, target=target, config=long.with_(long_curves=11))
+    assert by_long.weights["bnsl2"] > 0.9 > 0.01 > by_short.weights.get("bnsl2", 0.0)
+    assert law.calibration_ is not None and short.calibration_ is not None
+    assert (law.calibration_.scale, short.calibration_.scale) == (1.7, DEFAULT_RULE.scale)

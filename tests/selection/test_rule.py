@@ -20,6 +20,7 @@ from scalinglab.fitting.calibration import (
 from scalinglab.laws.base import ScalingLaw, laws_spread
 from scalinglab.selection.backtest import CandidateBacktest, CurveBacktests
 from scalinglab.selection.rule import (
+    DEFAULT_RULE,
     NOISE_RATIO_CAP,
     RuleConfig,
     calibrate,
@@ -584,3 +585,15 @@ def test_a_spread_law_keeps_only_its_name_options_and_params() -> None:
     doc = Calibration(scores=((1.0,),), noise=0.01, x_max=10.0, spread=1.0).to_dict()
     back = Calibration.from_dict({**doc, "spread_laws": [nested, nested]})
     assert all(set(entry) == {"law", "params"} for entry in back.spread_laws)
+
+
+def test_long_curves_get_the_whole_grid_criteria_and_their_own_scale() -> None:
+    """long_curves L: a curve of L or more distinct x values reads its criteria off the
+    whole-grid fits at long_scale; a shorter one gets the knobs as they are; L 0 is off."""
+    rule = DEFAULT_RULE.with_(long_curves=11, long_scale=1.75)
+    long = rule.for_curve(11)
+    assert (long.criteria_fits, long.scale, long.long_curves) == ("whole", 1.75, 0)
+    assert long.with_(criteria_fits="batched", scale=rule.scale) == DEFAULT_RULE
+    assert rule.for_curve(10) is rule
+    assert DEFAULT_RULE.for_curve(1000) is DEFAULT_RULE
+    assert "-L11w1.75-" in rule.key and "-L11w" not in DEFAULT_RULE.key
