@@ -33,7 +33,6 @@ from scalinglab.selection.auto import (
     end_steepening,
 )
 from scalinglab.selection.corpus import load_corpus
-from scalinglab.selection.rule import calibrate
 
 
 def share(hits: list[np.ndarray]) -> str:
@@ -67,12 +66,10 @@ def main() -> None:
     by_source: dict[tuple[str, str], list[np.ndarray]] = {}
     for problem in problems:
         rec = cache[problem.id]
-        bt, scores = tune_auto.scored_backtests(problem, rec, config.n_cuts, config.score)
-        weighed = tune_auto.combined(rec, bt, scores, config)
-        if weighed is None:  # too short to backtest: no calibrated interval, no warning
+        band = tune_auto.calibration_of(problem, rec, config)
+        if band is None:  # too short to backtest: no calibrated interval, no warning
             continue
-        weights, log_pred, noise = weighed
-        cal = calibrate(bt, weights, config, noise)
+        log_pred, cal = band
         x = np.asarray(problem.x_test, dtype=float)
         half = cal.half_width(x, tune_auto.LEVEL)
         ok = np.isfinite(half)

@@ -502,15 +502,13 @@ def grid_configs(
     return {config.key: config for config in configs}
 
 
-def calibrated(
+def calibration_of(
     problem: Problem, rec: dict[str, Any], config: RuleConfig
-) -> tuple[np.ndarray, np.ndarray] | None:
+) -> tuple[np.ndarray, Calibration] | None:
     """One configuration on one problem, from its cached fits: the log prediction at the held-
-    out x and its interval's log half-width at scale 1; None when too short to backtest.
-
-    A long curve (`RuleConfig.for_curve`) reads its criteria off the whole-grid fits
-    (`criteria_from_final`), and its half-width is returned times long_scale / scale, so that
-    at the config's own scale its interval is at long_scale (scanned scales move both)."""
+    out x and its calibration at the scale the curve gets; None when too short to backtest. A
+    long curve (`RuleConfig.for_curve`) reads its criteria off the whole-grid fits
+    (`criteria_from_final`) and is calibrated at long_scale."""
     own = config.for_curve(len(set(problem.x_train)))
     if own is not config:
         rec = {**rec, "full_noise": None}
@@ -519,9 +517,21 @@ def calibrated(
     if weighed is None:
         return None
     w, log_pred, noise = weighed
-    cal = calibrate(bt, w, own.with_(scale=1.0), noise)
+    return np.asarray(log_pred), calibrate(bt, w, own, noise)
+
+
+def calibrated(
+    problem: Problem, rec: dict[str, Any], config: RuleConfig
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """`calibration_of`'s log prediction and its interval's log half-width at scale 1 — a long
+    curve's times long_scale / scale, so that at the config's own scale its interval is at
+    long_scale (scanned scales move both)."""
+    band = calibration_of(problem, rec, config)
+    if band is None:
+        return None
+    log_pred, cal = band
     half = cal.half_width(np.asarray(problem.x_test, dtype=float), LEVEL)
-    return np.asarray(log_pred), half * (own.scale / config.scale)
+    return log_pred, half / config.scale
 
 
 def log_band(
