@@ -56,13 +56,17 @@ def six_sources(fresh_sets: str, workers: int = 1) -> tuple[list[corpus.Problem]
 
 
 def seven_sources(fresh_sets: str, workers: int = 1) -> tuple[list[corpus.Problem], dict]:
-    """`six_sources` and the training curves of fresh set 7 as a seventh source, 'training'
-    (benchmarks/training_curves.py, with its cached as-run fits): the tuning sources since the
-    registration of 2026-12-07 07:02 (docs/auto-tuning-log.md)."""
+    """`six_sources` and the training curves of `training_curves.TUNING_SETS` as a seventh
+    source, 'training' (benchmarks/training_curves.py, with their cached as-run fits): the tuning
+    sources since the registration of 2026-12-07 07:02 (fresh set 7's training curves; set 9's
+    joined at 10:22, docs/auto-tuning-log.md)."""
     problems, fits = six_sources(fresh_sets, workers)
-    training = training_curves.problems(training_curves.TUNING_SET)
-    cache = training_curves.cache_path(training_curves.TUNING_SET)
-    fits.update(tune_auto.load_or_compute(training, cache, workers, True))
+    training = []
+    for name in training_curves.TUNING_SETS:
+        mine = training_curves.problems(name)
+        cache = training_curves.cache_path(name)
+        fits.update(tune_auto.load_or_compute(mine, cache, workers, True))
+        training += mine
     return problems + training, fits
 
 

@@ -45,7 +45,9 @@ DATA = REPO / "benchmarks" / "data"
 RUNS = REPO / "runs" / "corpus"
 TASKS = ("synthetic", "image", "speech", "lm", "translation")
 SOURCE = "training"
-TUNING_SET = "fresh7"  # the set whose training curves are a tuning source (fresh_cache)
+# The sets whose training curves are a tuning source (fresh_cache.seven_sources): set 7's since
+# 2026-12-07 07:02, set 9's since the registration of 09:47 failed (docs/auto-tuning-log.md)
+TUNING_SETS = ("fresh7", "fresh9")
 LONG = 11  # distinct training x values from which candidate C reads the whole-grid criteria
 LONG_SCALE = 2.2288  # candidate C's interval scale on those curves (in-sample choice, registered)
 COLUMNS = ["study", "task", "seed", "shard_size", "model_size", "trial", "x", "y"]
