@@ -101,9 +101,8 @@ def print_selection(selection: Selection, law: ScalingLaw, level: float) -> None
     if cal is not None:
         n = sum(len(s) for s in cal.scores)
         half = cal.scale * cal.multiplier(level)
-        # scores in units of the fits' σ (RuleConfig.units "sigma"); in log units σ is 1
         sigma = num(cal.noise, ".3g")
-        in_sigma = "" if cal.noise == 1.0 else f" ({num(half, '.3g')} σ, σ = {sigma})"
+        in_sigma = "" if cal.units == "log" else f" ({num(half, '.3g')} σ, σ = {sigma})"
         console.print(
             f"prediction intervals calibrated on {n} held-out points of {len(cal.scores)} "
             f"backtests ({POOL_NAMES[cal.pool]}); {level:.0%} half-width "

@@ -56,6 +56,7 @@ from numpy.typing import ArrayLike
 from scalinglab.errors import ScalingLabError
 from scalinglab.types import FloatArray
 
+UNITS = ("sigma", "log")  # what a calibration's scores are measured in (Calibration.units)
 NOISE_FLOOR = 1e-4  # residual scales below this (log units) are taken as this
 # s₀ (log units) of the spread factor (s(x)/s₀)^c: a typical disagreement of the candidate laws
 # on the development corpus (medians 0.004–0.06 per source), so that the scale stays comparable
@@ -132,10 +133,15 @@ class Calibration:
     spread_laws: tuple[Mapping[str, Any], ...] = ()
     # c: the power of the laws' disagreement that scales the interval (module doc); 0: none
     spread_power: float = 0.0
+    # UNITS: what the scores are measured in: "log", the log errors themselves (noise 1);
+    # "sigma", the errors divided by the fits' residual scale (noise that σ)
+    units: str = "sigma"
 
     def __post_init__(self) -> None:
         if self.pool not in POOLS:
             raise ScalingLabError(f"unknown pool {self.pool!r}; choose from {', '.join(POOLS)}")
+        if self.units not in UNITS:
+            raise ScalingLabError(f"unknown units {self.units!r}; choose from {', '.join(UNITS)}")
         if not (math.isfinite(self.spread) and self.spread >= 0):
             raise ScalingLabError(f"the calibration's spread must be >= 0, got {self.spread}")
         if not (math.isfinite(self.spread_power) and self.spread_power >= 0):
@@ -224,6 +230,7 @@ class Calibration:
             "spread": self.spread,
             "spread_laws": [dict(entry) for entry in self.spread_laws],
             "spread_power": self.spread_power,
+            "units": self.units,
         }
 
     @classmethod
@@ -246,6 +253,8 @@ class Calibration:
             return cls(
                 scores=scores,
                 noise=float(data["noise"]),
+                # fit files written before the field: log units (since 2026-12-07) have noise 1
+                units=str(data.get("units", "log" if float(data["noise"]) == 1.0 else "sigma")),
                 x_max=float(data["x_max"]),
                 reach=math.nan if reach is None else float(reach),
                 growth=float(data.get("growth", 0.0)),

@@ -51,7 +51,7 @@ import numpy as np
 from scipy.optimize import nnls
 
 from scalinglab.errors import ScalingLabError
-from scalinglab.fitting.calibration import NOISE_FLOOR, Calibration, growth_factor
+from scalinglab.fitting.calibration import NOISE_FLOOR, UNITS, Calibration, growth_factor
 from scalinglab.laws.base import FloatArray
 from scalinglab.selection.backtest import EXTRA_POINTS, CurveBacktests
 
@@ -66,7 +66,6 @@ NEAR_TIE = 0.1  # `simplest`: scores within this log distance (~10%) of the best
 # curve: 14.8 s -> 5.0 s). On the development corpus (in-sample) it moved the shipped rule's
 # medians by at most 0.8% and no coverage (README, "How auto predicts"). It was 1e-6.
 MIN_WEIGHT = 0.005
-UNITS = ("sigma", "log")  # the conformal scores' units (RuleConfig.units)
 # The information criteria of combine "ic" (`information_criteria`), by name, as papers write them
 CRITERIA = {"aic": "AIC", "aicc": "AICc", "bic": "BIC"}
 
@@ -613,6 +612,7 @@ def calibrate(
         beyond=config.beyond,
         values=values,
         pool=config.pool,
+        units=config.units,
     )
 
 

@@ -135,9 +135,10 @@ def test_log_units_score_the_errors_themselves_whatever_the_fits_sigma() -> None
         for cb in bt.candidates.values():
             cb.noise[:] = [cut_sigma] * 3
         cal = calibrate(bt, {"a": 1.0}, config, full_noise=full_sigma)
-        assert cal.noise == 1.0
+        assert (cal.noise, cal.units) == (1.0, "log")
         widths.append(float(cal.half_width(np.array([2e3]), 0.9)[0]))
         in_sigma = calibrate(bt, {"a": 1.0}, config.with_(units="sigma"), full_noise=full_sigma)
+        assert in_sigma.units == "sigma"
         expected = 0.02 / cut_sigma * min(full_sigma, NOISE_RATIO_CAP * cut_sigma)
         np.testing.assert_allclose(in_sigma.half_width(np.array([2e3]), 0.9), expected)
     np.testing.assert_allclose(widths, 0.02)
@@ -597,3 +598,17 @@ def test_long_curves_get_the_whole_grid_criteria_and_their_own_scale() -> None:
     assert rule.for_curve(10) is rule
     assert DEFAULT_RULE.for_curve(1000) is DEFAULT_RULE
     assert "-L11w1.75-" in rule.key and "-L11w" not in DEFAULT_RULE.key
+
+
+def test_a_calibration_keeps_its_units_through_a_fit_file() -> None:
+    """Calibration.units round-trips; a fit file written before the field says σ units unless
+    its noise is exactly 1 (log units, 2026-12-07 until the field); unknown units are refused."""
+    log_cal = Calibration(scores=((0.1, 0.2),), noise=1.0, x_max=10.0, units="log")
+    sigma_cal = Calibration(scores=((1.0, 2.0),), noise=0.05, x_max=10.0)
+    for cal in (log_cal, sigma_cal):
+        assert Calibration.from_dict(cal.to_dict()) == cal
+    for cal, units in ((log_cal, "log"), (sigma_cal, "sigma")):
+        old = {k: v for k, v in cal.to_dict().items() if k != "units"}
+        assert Calibration.from_dict(old).units == units
+    with pytest.raises(ScalingLabError, match="unknown units 'nats'"):
+        Calibration.from_dict({**log_cal.to_dict(), "units": "nats"})
