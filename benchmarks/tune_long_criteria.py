@@ -3,7 +3,7 @@ only (issue 13; docs/auto-tuning-log.md, 2026-12-07, "criteria from the whole-gr
 curves").
 
     .venv/bin/python benchmarks/tune_long_criteria.py [--lengths 0,9,11,13,99] [--beyonds 0,1] \
-        [--pools geomean] [--base sigma|shipped] [--sources six|seven]
+        [--pools geomean] [--base sigma|shipped] [--sources six|seven] [--own-scale]
 
 auto reads its Akaike weights off each candidate's 64-start batched fit, which on long curves
 often misses BNSL's good basin (run E′, docs/auto-evidence.md); reading them off the whole-grid

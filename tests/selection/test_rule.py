@@ -597,7 +597,7 @@ def test_long_curves_get_the_whole_grid_criteria_and_their_own_scale() -> None:
     assert long.with_(criteria_fits="batched", scale=rule.scale) == DEFAULT_RULE
     assert rule.for_curve(10) is rule
     assert DEFAULT_RULE.for_curve(1000) is DEFAULT_RULE
-    assert "-L11w1.75-" in rule.key and "-L11w" not in DEFAULT_RULE.key
+    assert "-lc11w1.75-" in rule.key and "-lc" not in DEFAULT_RULE.key
 
 
 def test_a_calibration_keeps_its_units_through_a_fit_file() -> None:
