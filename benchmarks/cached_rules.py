@@ -17,29 +17,14 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import replace
 
 import training_curves
 import tune_auto
 from fresh_cache import DATA, fresh_problems
-from tune_candidates import config_outcomes
+from tune_candidates import rules_outcomes
 
 from scalinglab.selection import corpus, protocol
-from scalinglab.selection.rule import DEFAULT_RULE, RuleConfig
-
-
-def rules_outcomes(
-    problems: list[corpus.Problem], fits: dict, rules: dict[str, RuleConfig]
-) -> list[protocol.Outcome]:
-    """The seven laws and each of `rules` (named by its key in the dict) on every problem."""
-    outcomes = tune_auto.single_outcomes(problems, fits)
-    for name, rule in rules.items():
-        outcomes += [
-            replace(o, rule=name)
-            for p in problems
-            for o in config_outcomes(p, fits[p.id], rule, [rule.scale])
-        ]
-    return outcomes
+from scalinglab.selection.rule import DEFAULT_RULE
 
 
 def task_of(problem: corpus.Problem) -> str:

@@ -27,16 +27,14 @@ with its interval at scale `LONG_SCALE`.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import math
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import tune_auto
-from tune_candidates import configs_outcomes
+from tune_candidates import rules_outcomes
 
 from scalinglab.selection import corpus, protocol
 
@@ -110,21 +108,11 @@ def problems(name: str) -> list[corpus.Problem]:
 
 def candidate_outcomes(ps: list[corpus.Problem], fits: dict) -> list[protocol.Outcome]:
     """The seven laws, the rule shipped at the registration ("auto", `tune_auto.SIGMA_RULE`) and
-    candidate C ("C") on every problem."""
+    candidate C ("C": that rule with `long_curves` LONG at `long_scale` LONG_SCALE) on every
+    problem."""
     base = tune_auto.SIGMA_RULE
-    batched = configs_outcomes(ps, fits, [base], [base.scale])
-    whole_fits = copy.deepcopy(fits)
-    tune_auto.criteria_from_final(whole_fits)
-    whole_rule = base.with_(criteria_fits="whole", scale=LONG_SCALE)
-    whole = configs_outcomes(ps, whole_fits, [whole_rule], [LONG_SCALE])
-    shipped = {o.problem: o for o in batched if o.rule == base.key}
-    long_branch = {o.problem: o for o in whole if o.rule == whole_rule.key}
-    out = [o for o in batched if o.rule in tune_auto.LABELS]
-    for p in ps:
-        out.append(replace(shipped[p.id], rule="auto"))
-        chosen = long_branch if len(set(p.x_train)) >= LONG else shipped
-        out.append(replace(chosen[p.id], rule="C"))
-    return out
+    candidate_c = base.with_(long_curves=LONG, long_scale=LONG_SCALE)
+    return rules_outcomes(ps, fits, {"auto": base, "C": candidate_c})
 
 
 def cut_of(outcome: protocol.Outcome) -> str:

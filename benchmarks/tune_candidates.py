@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -80,6 +81,20 @@ def config_outcomes(
         else None
     )
     return tune_auto.scaled(problem, config, rmse, log_error, half, scales, spread)
+
+
+def rules_outcomes(
+    problems: Sequence[Problem], fits: dict, rules: dict[str, RuleConfig]
+) -> list[protocol.Outcome]:
+    """The seven laws and each of `rules` (named by its key in the dict) on every problem."""
+    outcomes = tune_auto.single_outcomes(problems, fits)
+    for name, rule in rules.items():
+        outcomes += [
+            replace(o, rule=name)
+            for p in problems
+            for o in config_outcomes(p, fits[p.id], rule, [rule.scale])
+        ]
+    return outcomes
 
 
 def configs_outcomes(

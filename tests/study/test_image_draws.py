@@ -56,7 +56,7 @@ def test_the_first_image_study_at_60000_lies_inside_its_interval() -> None:
         # kept unseen until the registration of 2026-12-07 07:27 (seeds 18 and 19): 22% high
         ("image-fashion-mnist-60k-s1819.csv.gz", 0.0975, 0.1194),
         # kept unseen until the registration of 2026-12-07 09:47 (seeds 20 and 21): 2% low, in
-        # an interval 9x wide end to end (the draw's backtests erred far more than others')
+        # an interval 9x wide end to end (it rests on a single backtest cut, at 1,024 images)
         ("image-fashion-mnist-60k-s2021.csv.gz", 0.0934, 0.0912),
     ],
 )
