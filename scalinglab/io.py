@@ -134,9 +134,13 @@ def _looks_like_json(path: Path) -> bool:
 
 
 def numeric_columns(
-    df: pd.DataFrame, columns: Sequence[str], source: str = "the table"
+    df: pd.DataFrame,
+    columns: Sequence[str],
+    source: str = "the table",
+    remedy: str = "drop them or filter with --where",
 ) -> FloatArray:
-    """The named columns as a float (n, k) array; unknown, non-numeric or missing values fail."""
+    """The named columns as a float (n, k) array; unknown, non-numeric or missing values fail
+    (the message ends with `remedy`: what the command lets a user do about them)."""
     missing = [c for c in columns if c not in df.columns]
     if missing:
         known = ", ".join(map(str, df.columns))
@@ -154,7 +158,7 @@ def numeric_columns(
             row = int(np.flatnonzero(bad)[0])
             raise ScalingLabError(
                 f"column {col!r} has {int(bad.sum())} missing, non-numeric, NaN or inf value(s) "
-                f"(first at data row {row + 1}); drop them or filter with --where"
+                f"(first at data row {row + 1}); {remedy}"
             )
         out[:, j] = values
     return out

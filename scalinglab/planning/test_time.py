@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from scalinglab.errors import ScalingLabError
+from scalinglab.io import numeric_columns
 from scalinglab.laws.base import FloatArray, ScalingLaw
 from scalinglab.planning._checks import check_level
 from scalinglab.planning._results import JsonRecord, interval
@@ -169,8 +170,12 @@ def tradeoff_runs(df: pd.DataFrame) -> pd.DataFrame:
     train_compute (the trial's training FLOPs), samples (k), test_compute (k × FLOPs per sample),
     coverage (pass@k), plus seed and shard_size when present. A table that already has
     train_compute, test_compute and coverage is returned as it is."""
-    if {"train_compute", "test_compute", "coverage"} <= set(df.columns):
-        return df
+    direct = ["train_compute", "test_compute", "coverage"]
+    if set(direct) <= set(df.columns):
+        out = df.copy()
+        # a string or NaN gets one clear line
+        out[direct] = numeric_columns(df, direct, remedy="fix or drop those rows")
+        return out
     pass_cols = sorted(
         (c for c in df.columns if c.startswith(PASS_PREFIX) and c[len(PASS_PREFIX) :].isdigit()),
         key=lambda c: int(c[len(PASS_PREFIX) :]),
@@ -188,15 +193,29 @@ def tradeoff_runs(df: pd.DataFrame) -> pd.DataFrame:
     for col in pass_cols:
         k = int(col[len(PASS_PREFIX) :])
         part = df[keep].copy()
-        part["train_compute"] = df["flops"].astype(float)
+        part["train_compute"] = _numbers(df, "flops")
         part["samples"] = k
-        part["test_compute"] = k * df[TEST_FLOPS_COLUMN].astype(float)
-        part["coverage"] = df[col].astype(float)
+        part["test_compute"] = k * _numbers(df, TEST_FLOPS_COLUMN)
+        part["coverage"] = _numbers(df, col)
         rows.append(part)
     out = pd.concat(rows, ignore_index=True).dropna(subset=["coverage", "train_compute"])
     if out.empty:
         raise ScalingLabError("the test-time table has no finished trials with coverage")
     return out.sort_values(["train_compute", "samples"]).reset_index(drop=True)
+
+
+def _numbers(df: pd.DataFrame, column: str) -> pd.Series:
+    """A column as floats, missing values kept as NaN (a trial that did not finish); a value
+    that is not a number fails with one line naming it."""
+    values = pd.to_numeric(df[column], errors="coerce")
+    bad = values.isna() & df[column].notna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise ScalingLabError(
+            f"column {column!r} holds {df[column].iloc[row]!r} at data row {row + 1}, which is "
+            "not a number; fix or drop that row"
+        )
+    return values.astype(float)
 
 
 def has_test_time_columns(df: pd.DataFrame) -> bool:

@@ -42,6 +42,23 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     one = _wide_study_table()
     one["flops"] = 1e11
     one.to_csv(d / "onebudget.csv", index=False)
+    text = _wide_study_table().astype({"pass_k4": object, "flops": object})
+    text.loc[2, "pass_k4"] = "abc"
+    text.to_csv(d / "textpass.csv", index=False)
+    text = _wide_study_table().astype({"flops": object})
+    text.loc[2, "flops"] = "1e12 FLOPs"
+    text.to_csv(d / "textflops.csv", index=False)
+    long = pd.DataFrame(
+        {
+            "train_compute": [1e10, 1e11, 1e12],
+            "test_compute": [1e5] * 3,
+            "coverage": [0.2, 0.4, 0.6],
+        }
+    ).astype(object)
+    long.loc[1, "coverage"] = "40%"
+    long.to_csv(d / "percent.csv", index=False)
+    long.loc[1, "coverage"] = None
+    long.to_csv(d / "missing.csv", index=False)
     rng = np.random.default_rng(0)
     X = np.array([(10**lc, e) for lc in np.arange(10.0, 13.1, 0.6) for e in (-1.5, -1.0, -0.5)])
     truth = JonesTradeoff()
@@ -145,6 +162,11 @@ BAD = [
     ("tradeoff onebudget.csv", "one budget only"),
     ("tradeoff study.csv --plot fig.pdf", "--plot takes a .png or .svg"),
     ("tradeoff nosuchstudy", "no study database"),
+    # text where numbers belong: one line naming the column and row, never a pandas traceback
+    ("tradeoff textpass.csv", "column 'pass_k4' holds 'abc' at data row 3"),
+    ("tradeoff textflops.csv", "column 'flops' holds '1e12 FLOPs' at data row 3"),
+    ("tradeoff percent.csv", "column 'coverage' has 1 missing, non-numeric"),
+    ("tradeoff missing.csv", "(first at data row 2); fix or drop those rows"),
     ("plan curve.json --target-perf 0.5 --inference-calls 10", "no test-time compute column"),
     ("plan cov.json --target-perf 0.5", "go with --inference-calls"),
     ("plan cov.json --inference-calls 10", "needs a target"),
