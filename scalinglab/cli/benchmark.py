@@ -87,15 +87,16 @@ def extrapolation_command(
         ../shared/data/alabdulmohsin2022_lang.csv
       scalinglab benchmark extrapolation lang.csv --json results.json --workers 2
     """
+    from scalinglab.cli.selection import parse_candidates
     from scalinglab.io import read_table
     from scalinglab.selection import extrapolation
     from scalinglab.selection.backtest import candidate
 
     if workers < 1:
         fail("--workers must be >= 1")
-    labels = [s.strip() for s in laws.split(",") if s.strip()]
-    if not labels or "auto" in labels:
+    if "auto" in [s.strip() for s in laws.split(",")]:
         fail("--laws takes one or more law names (auto is always included)")
+    labels = parse_candidates(laws, "--laws") or ()
     candidates = [candidate(label) for label in labels]
     table = read_table(data)
     curves = extrapolation.load_curves(table, source=str(data))

@@ -20,22 +20,23 @@ if TYPE_CHECKING:
     from scalinglab.selection.auto import Selection
 
 
-def parse_candidates(text: str | None) -> tuple[str, ...] | None:
-    """--candidates m1,m4,bnsl2 as candidate labels (None: the auto rule's own)."""
+def parse_candidates(text: str | None, option: str = "--candidates") -> tuple[str, ...] | None:
+    """--candidates m1,m4,bnsl2 (or another `option`) as candidate labels: laws of one variable
+    (None: the auto rule's own)."""
     from scalinglab.selection.backtest import candidate
 
     if text is None:
         return None
     labels = [s.strip() for s in text.split(",") if s.strip()]
     if not labels:
-        fail("--candidates takes comma-separated law names, e.g. m1,m4,bnsl2")
+        fail(f"{option} takes comma-separated law names, e.g. m1,m4,bnsl2")
     for label in labels:
         try:
             cand = candidate(label)
         except ScalingLabError as exc:
-            fail(f"--candidates: {exc}")
+            fail(f"{option}: {exc}")
         if len(cand.make().variables) != 1:
-            fail(f"--candidates: {label} is not a law of one variable (a learning curve)")
+            fail(f"{option}: {label} is not a law of one variable (a learning curve)")
     return tuple(labels)
 
 

@@ -298,9 +298,13 @@ def _flag_cases() -> list[Case]:
         Case("demo --config nosuch.toml", "no such study file"),
         Case("demo --config badtoml.toml", "malformed TOML"),
         Case("demo --out curve.csv", "--out curve.csv is a file"),
-        Case("benchmark extrapolation curve.csv --laws ''", "--laws takes one or more"),
+        Case("benchmark extrapolation curve.csv --laws ''", "--laws takes comma-separated"),
         Case("benchmark extrapolation curve.csv --laws auto", "--laws takes one or more"),
         Case("benchmark extrapolation curve.csv --laws nope", "unknown law 'nope'"),
+        Case(
+            "benchmark extrapolation curve.csv --laws m1,chinchilla",
+            "--laws: chinchilla is not a law of one variable",
+        ),
         Case("benchmark extrapolation curve.csv --workers 0", "--workers must be >= 1"),
     ]
 
