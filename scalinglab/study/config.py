@@ -113,6 +113,9 @@ class TaskSpec(_Strict):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
+MAX_SHARDS = 100  # a geometric series of shard sizes longer than this is a typo in its factor
+
+
 class ShardSpec(_Strict):
     """Shard sizes: an explicit list, or a geometric series smallest * factor**k <= largest."""
 
@@ -135,6 +138,13 @@ class ShardSpec(_Strict):
                 raise ValueError("give sizes = [...] or both smallest and largest")
             if self.smallest > self.largest:
                 raise ValueError(f"smallest={self.smallest} is larger than largest={self.largest}")
+            n = math.floor(math.log(self.largest / self.smallest) / math.log(self.factor)) + 1
+            if n > MAX_SHARDS:  # a factor of 1.0000001 would list shards for hours
+                raise ValueError(
+                    f"factor={self.factor:.10g} from {self.smallest} to {self.largest} gives {n} "
+                    f"shards, more than {MAX_SHARDS}; raise factor (Hestness et al. 2017 double "
+                    "the data from shard to shard: factor = 2)"
+                )
         return self
 
     def resolve(self) -> list[int]:
@@ -340,15 +350,18 @@ class TrainSpec(_Strict):
             raise ValueError("seeds is empty")
         if len(set(value)) != len(value):
             raise ValueError("seeds has duplicates")
+        if min(value) < 0:  # numpy and torch take seeds >= 0 only
+            raise ValueError(f"seeds must be integers >= 0, got {min(value)}")
         return value
 
 
 class BudgetSpec(_Strict):
     """Optional compute limits: per trial, for the whole study, and per `study run` call."""
 
-    flops_per_trial: float | None = Field(default=None, gt=0)
-    total_flops: float | None = Field(default=None, gt=0)
-    wall_time: float | None = Field(default=None, gt=0)
+    # finite: a limit of inf is no limit (leave the key out), and it cannot be spent in steps
+    flops_per_trial: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    total_flops: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    wall_time: float | None = Field(default=None, gt=0, allow_inf_nan=False)
 
 
 # Validation context key: check that this machine has the device asked for (`study run`).
@@ -365,8 +378,8 @@ class ResourceSpec(_Strict):
     recent GPUs) or "fp16" (CUDA only, with loss scaling).
     """
 
-    cpus_per_trial: float = Field(default=1.0, gt=0)
-    gpus_per_trial: float = Field(default=0.0, ge=0)
+    cpus_per_trial: float = Field(default=1.0, gt=0, allow_inf_nan=False)
+    gpus_per_trial: float = Field(default=0.0, ge=0, allow_inf_nan=False)
     device: str = "auto"
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
 

@@ -113,6 +113,13 @@ class LocalExecutor:
         return k
 
     def run(self, make_spec: SpecFactory, resources: ResourceSpec) -> ExecutionResult:
+        cores = cpu_count()
+        if resources.cpus_per_trial > cores:  # a trial trains with that many threads
+            raise ScalingLabError(
+                f"[resources] cpus_per_trial = {resources.cpus_per_trial:g} is more than this "
+                f"machine's {cores} CPUs; lower it to at most {cores}, or run on a Ray cluster "
+                "(--executor ray)"
+            )
         gpus = visible_gpus() if resources.gpus_per_trial > 0 else []
         k = self.n_workers(resources, len(gpus))
         threads = max(1, math.floor(resources.cpus_per_trial))
@@ -206,11 +213,17 @@ class RayExecutor:
                 ray.shutdown()
 
     def _run(self, ray: Any, make_spec: SpecFactory, resources: ResourceSpec) -> ExecutionResult:
+        cluster = ray.cluster_resources()
+        cpus = float(cluster.get("CPU", 1.0))
+        if resources.cpus_per_trial > cpus:  # Ray would wait forever for a node that big
+            raise ScalingLabError(
+                f"[resources] cpus_per_trial = {resources.cpus_per_trial:g} is more than the Ray "
+                f"cluster's {cpus:g} CPUs; lower it, or add nodes"
+            )
         if self.workers is not None:
             k = self.workers
         else:
-            cluster = ray.cluster_resources()
-            k = max(1, int(float(cluster.get("CPU", 1.0)) // max(resources.cpus_per_trial, 1e-9)))
+            k = max(1, int(cpus // max(resources.cpus_per_trial, 1e-9)))
             if resources.gpus_per_trial > 0:  # Ray would queue the rest: no more than fit
                 k = min(k, max(1, int(float(cluster.get("GPU", 0.0)) // resources.gpus_per_trial)))
         threads = max(1, math.floor(resources.cpus_per_trial))

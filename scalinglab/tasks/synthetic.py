@@ -34,6 +34,7 @@ TEACHER_WIDTH = 32
 TEACHER_SCALE = 3.0  # logit scale: larger -> cleaner labels -> lower irreducible error
 EVAL_MIN_EXAMPLES = 512  # validate at most every 512 training examples (tiny shards: per epochs)
 EVAL_MAX_EXAMPLES = 4096  # and at least every 4096
+MAX_GENERATED_VALUES = 10**9  # float32 numbers the pools may hold: 4 GB
 
 
 class SyntheticTask:
@@ -61,6 +62,13 @@ class SyntheticTask:
         }.items():
             if int(value) < (2 if key == "classes" else 1):
                 raise ScalingLabError(f"synthetic task option {key}={value} is too small")
+        values = (int(pool_size) + int(val_size)) * int(dim)
+        if values > MAX_GENERATED_VALUES:  # caught here, not by every trial running out of memory
+            raise ScalingLabError(
+                f"synthetic task options pool_size={pool_size}, val_size={val_size}, dim={dim} "
+                f"would generate (pool_size + val_size) x dim, more than {MAX_GENERATED_VALUES:.0e}"
+                " numbers (4 GB); lower pool_size or dim"
+            )
         self.pool_size = int(pool_size)
         self.val_size = int(val_size)
         self.dim = int(dim)

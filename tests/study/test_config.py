@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 
 from scalinglab.errors import ScalingLabError
 from scalinglab.study import check_task, load_config
-from scalinglab.study.config import ShardSpec
+from scalinglab.study.config import ResourceSpec, ShardSpec
+from scalinglab.study.executors import LocalExecutor, cpu_count
+from scalinglab.tasks import get_task
 
 
 def test_example_config_is_valid() -> None:
@@ -29,6 +31,7 @@ def test_example_config_is_valid() -> None:
         ({"trials_per_shard": 0}, "search.trials_per_shard"),
         ({"sampler": '"bayes"'}, "search.sampler"),
         ({"seeds": "[]"}, "seeds is empty"),
+        ({"seeds": "[3, -1]"}, "seeds must be integers >= 0, got -1"),
     ],
 )
 def test_bad_fields_name_the_field(
@@ -175,3 +178,46 @@ def test_adaptive_config_and_grid_fingerprint_unchanged() -> None:
     assert config.search.n_trials() == 4  # 2 model sizes x 2 trials per cell, at most
     grid = load_config(Path(__file__).parents[2] / "examples" / "synthetic.toml")
     assert not set(ADAPTIVE_ONLY) & set(grid.identity()["search"])  # old studies still resume
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        # a factor this close to 1 once listed shards for hours before the study started
+        ("[shards]\nfactor = 1.0000001", "factor=1.0000001 from 256 to 4096 gives 27725889 shards"),
+        ("[budget]\nflops_per_trial = inf", "budget.flops_per_trial: Input should be a finite"),
+        ("[budget]\ntotal_flops = nan", "budget.total_flops: Input should be a finite"),
+        ("[resources]\ncpus_per_trial = inf", "resources.cpus_per_trial: Input should be a finite"),
+    ],
+)
+def test_values_that_would_hang_or_fail_every_trial_are_one_line(
+    tmp_path: Path, make_toml: Callable[..., str], extra: str, message: str
+) -> None:
+    text = make_toml("t")
+    section, line = extra.split("\n")
+    text = text.replace(section, f"{section}\n{line}") if section in text else f"{text}\n{extra}\n"
+    path = tmp_path / "t.toml"
+    path.write_text(text)
+    with pytest.raises(ScalingLabError, match=message.replace("(", r"\(")) as info:
+        load_config(path)
+    assert "\n" not in str(info.value)
+
+
+def test_more_cpus_per_trial_than_the_machine_has_fails_before_any_worker_starts() -> None:
+    def no_worker(*_: object) -> object:
+        raise AssertionError("a worker was started")
+
+    too_many = ResourceSpec(cpus_per_trial=cpu_count() + 1)
+    with pytest.raises(ScalingLabError, match=f"more than this machine's {cpu_count()} CPUs"):
+        LocalExecutor(workers=1).run(no_worker, too_many)  # type: ignore[arg-type]
+
+
+def test_a_synthetic_pool_too_large_to_generate_fails_when_the_task_is_built(
+    tmp_path: Path, make_toml: Callable[..., str]
+) -> None:
+    with pytest.raises(ScalingLabError, match="more than 1e\\+09 numbers"):
+        get_task("synthetic", pool_size=10**8)
+    path = tmp_path / "t.toml"
+    path.write_text(make_toml("t", pool_size="1e308"))  # every trial died of it, one by one
+    with pytest.raises(ScalingLabError, match="lower pool_size or dim"):
+        check_task(load_config(path))
