@@ -34,12 +34,16 @@ LogOption = Annotated[
     list[str] | None,
     typer.Option(help="--formula: parameters fitted on the log scale, e.g. A,B."),
 ]
+# More random starts than this is a typo, not a search: 10^7 of them ran for minutes before
+# the first fit step (each start is a row of the batched solve)
+MAX_RANDOM_STARTS = 100_000
 StartsOption = Annotated[
     int | None,
     typer.Option(
         min=1,
+        max=MAX_RANDOM_STARTS,
         help="--formula: this many more start points, scrambled Sobol inside the bounds, "
-        "on top of the default grid (at most 512 points).",
+        f"on top of the default grid (at most 512 points); at most {MAX_RANDOM_STARTS:,}.",
     ),
 ]
 

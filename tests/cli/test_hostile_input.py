@@ -429,6 +429,8 @@ def _formula_cases() -> list[Case]:
         Case(f"{f} a*x**-b --group nope", "has no column 'nope' (--group)"),
         Case(f"{f} a*x**-b --group x", "uses the --group column 'x'"),
         Case(f"{f} a*x**-b --starts 0", "Invalid value for '--starts'"),
+        # 10^8 random starts ran past any timeout before the first fit step
+        Case(f"{f} a*x**-b --starts 100000000", "less than or equal to 100000"),
         Case(f"{f} a*x**-b --objective nope", "unknown objective 'nope'"),
         Case("fit curve.csv --x x --y y --bounds b=0:1", "--bounds applies to --formula"),
         Case("fit curve.csv --x x --y y --shared b", "--shared applies to --formula"),
