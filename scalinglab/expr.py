@@ -143,7 +143,8 @@ def parse_filter(
     """Parse and check a filter (or, with `what` and `example` saying so, an arithmetic
     expression parsed the same way); raises ExpressionError naming what is not allowed."""
     if not text.strip():
-        raise ExpressionError(f"{option} is empty: give a condition such as 'params > 1e8'")
+        article = "an" if what[:1] in "aeiou" else "a"
+        raise ExpressionError(f"{option} is empty: give {article} {what} such as {example}")
     source, backticked = _prepare(text, option)
     tokens = _tokens(source)
     if tokens is not None and not _has_at(tokens):

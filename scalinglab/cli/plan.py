@@ -5,7 +5,6 @@ A thin command over scalinglab.planning; every number it prints is one function 
 
 from __future__ import annotations
 
-import importlib
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -30,7 +29,6 @@ from scalinglab.errors import ScalingLabError
 if TYPE_CHECKING:
     from scalinglab.laws.base import ScalingLaw
     from scalinglab.planning import FlopModel
-    from scalinglab.planning.flops import FlopFunction
     from scalinglab.planning.lines import AllocationLines
 
 # Library errors name API parameters; `plan` shows its own flags instead.
@@ -70,28 +68,6 @@ def _check_rows(frame: Any) -> None:
                 f"--model-sizes: a model of {rec['params']:.3g} parameters gives {flops:.3g} "
                 f"FLOPs and {tokens:.3g} tokens; ask for sizes near the runs fitted"
             )
-
-
-def _load_flop_function(spec: str) -> FlopFunction:
-    """'package.module:function' → the function (a user's FLOP model f(N, D) → C)."""
-    module_name, sep, attr = spec.partition(":")
-    dotted = all(part.isidentifier() for part in module_name.split("."))
-    if not sep or not dotted or not attr.isidentifier():
-        fail(
-            f"--flops-function takes module:function (an importable package.module and a "
-            f"function in it), got {spec!r}"
-        )
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        fail(f"--flops-function: cannot import {module_name!r}: {exc}")
-    except Exception as exc:  # the user's module failed while it was being imported
-        fail(f"--flops-function: importing {module_name!r} failed: {type(exc).__name__}: {exc}")
-    func = getattr(module, attr, None)
-    if func is None or not callable(func):
-        raise ScalingLabError(f"--flops-function: {module_name!r} has no function {attr!r}")
-    function: FlopFunction = func
-    return function
 
 
 def _allocation_lines(path: Path) -> tuple[AllocationLines, dict[str, Any]] | None:
@@ -178,7 +154,10 @@ def plan_command(
     ] = 6.0,
     flops_function: Annotated[
         str | None,
-        typer.Option(help="Your FLOP model instead of k·N·D: module:function taking (N, D)."),
+        typer.Option(
+            help="Your FLOP model instead of k·N·D: arithmetic in N (parameters) and D (tokens), "
+            "e.g. '6*N*D + 2e4*D' (parsed safely, never run as code)."
+        ),
     ] = None,
     r_d_star: Annotated[
         float | None, typer.Option(help="R*_D for --unique-tokens with a chinchilla fit.")
@@ -229,6 +208,7 @@ def plan_command(
     """
     from scalinglab.io import load_fit
     from scalinglab.planning import FlopModel
+    from scalinglab.planning.flops import FlopExpression
 
     if inference_calls is not None or target_perf is not None or target_win_rate is not None:
         from scalinglab.cli.tradeoff import plan_split
@@ -269,8 +249,8 @@ def plan_command(
     if not (math.isfinite(flops_per_param_token) and flops_per_param_token > 0):
         fail(f"--flops-per-param-token must be > 0, got {flops_per_param_token}")
     flops = (
-        FlopModel(function=_load_flop_function(flops_function))
-        if flops_function
+        FlopModel(function=FlopExpression(flops_function))
+        if flops_function is not None
         else FlopModel(k=flops_per_param_token)
     )
     found = _allocation_lines(fit_file)

@@ -4,7 +4,9 @@ The default is the transformer rule of thumb C ≈ 6·N·D (Kaplan et al. 2020, 
 Sec. 2.1: 2·N FLOPs per token forward, twice that backward; Hoffmann et al. 2022 use it for
 their allocation). `FlopModel(k)` is C = k·N·D for another constant; `FlopModel(function=f)`
 takes any f(N, D) → C (numpy arrays in, array out) that grows with N and with D, e.g. one that
-adds attention FLOPs. Inference costs 2·N FLOPs per token (Sardana et al. 2023).
+adds attention FLOPs; `FlopExpression` is such an f written as arithmetic in N and D, what `plan
+--flops-function` reads (parsed with the expression allow-list of scalinglab.expr, never run as
+code). Inference costs 2·N FLOPs per token (Sardana et al. 2023).
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike
 
 from scalinglab.errors import ScalingLabError
+from scalinglab.expr import evaluate_numeric, parse_filter
 from scalinglab.laws.base import FloatArray
 from scalinglab.planning._checks import positive_array
 
@@ -25,6 +29,32 @@ TRAIN_FLOPS_PER_PARAM_TOKEN = 6.0  # Kaplan 2020, Sec. 2.1; Hoffmann 2022, Sec. 
 INFERENCE_FLOPS_PER_PARAM_TOKEN = 2.0  # forward pass only (Sardana 2023, Sec. 2)
 
 _LOG_LO, _LOG_HI = np.log(1e-30), np.log(1e80)
+FLOP_VARIABLES = ("N", "D")  # the names a FlopExpression may use: parameters and tokens
+
+
+@dataclass(frozen=True)
+class FlopExpression:
+    """C(N, D) as arithmetic in N (parameters) and D (tokens), e.g. "6*N*D + 2e4*D" (C = 6·N·D
+    plus a per-token cost that does not scale with N): a FlopFunction that a user writes on the
+    command line. Parsed and checked by the allow-list of scalinglab.expr (numbers, N, D, + − ·
+    / **, comparisons and where(...)), never handed to eval or an import."""
+
+    text: str
+    option: str = "--flops-function"
+
+    def __post_init__(self) -> None:
+        parsed = parse_filter(self.text, self.option, "expression", "'6*N*D'")
+        unknown = sorted(parsed.column_names() - set(FLOP_VARIABLES))
+        if unknown:
+            raise ScalingLabError(
+                f"{self.option} may name N (parameters) and D (tokens) only, not {unknown[0]!r}; "
+                "write e.g. '6*N*D + 2e4*D'"
+            )
+
+    def __call__(self, params: FloatArray, tokens: FloatArray) -> FloatArray:
+        n = np.asarray(params, dtype=float)
+        frame = pd.DataFrame({"N": n.ravel(), "D": np.asarray(tokens, dtype=float).ravel()})
+        return evaluate_numeric(frame, self.text, self.option).reshape(n.shape)
 
 
 @dataclass(frozen=True)
@@ -61,6 +91,8 @@ class FlopModel:
     def describe(self) -> str:
         if self.function is None:
             return f"C = {self.k:g}·N·D"
+        if isinstance(self.function, FlopExpression):
+            return f"C = {self.function.text}"
         return f"C = {getattr(self.function, '__name__', 'f')}(N, D)"
 
     def compute(self, params: ArrayLike, tokens: ArrayLike) -> FloatArray:
@@ -72,6 +104,8 @@ class FlopModel:
         n, d = np.broadcast_arrays(n, d)
         try:
             out = np.asarray(self.function(n, d), dtype=float)
+        except ScalingLabError:  # a FlopExpression says itself what is wrong
+            raise
         except Exception as exc:  # a user's function may raise anything; report it in one line
             first = str(exc).splitlines()[0] if str(exc) else ""
             raise ScalingLabError(

@@ -340,18 +340,9 @@ def test_plan_from_isoflop_result(tmp_path: Path, capsys: pytest.CaptureFixture[
 
 
 def test_plan_flops_function(example_fit: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # numpy.multiply as the FLOP model: C = N·D, i.e. k = 1.
+    # C = N·D as the FLOP model, i.e. k = 1: the plan for 1e24 FLOPs is 6·N·D's for 6e24
     code, out, _ = run(
-        [
-            "plan",
-            str(example_fit),
-            "--compute",
-            "1e24",
-            "--flops-function",
-            "numpy:multiply",
-            "--json",
-            "-",
-        ],
+        ["plan", str(example_fit), "--compute", "1e24", "--flops-function", "N*D", "--json", "-"],
         capsys,
     )
     assert code == 0
@@ -359,10 +350,15 @@ def test_plan_flops_function(example_fit: Path, capsys: pytest.CaptureFixture[st
     code, out, _ = run(["plan", str(example_fit), "--compute", "6e24", "--json", "-"], capsys)
     assert doc["n_opt"] == pytest.approx(json.loads(out)["n_opt"], rel=1e-5)
     assert doc["method"] == "numeric"
+    # a cost per token that does not scale with N makes tokens dearer: a bigger model, fewer D
+    args = ["--compute", "1e24", "--flops-function", "N*D + 1e9*D", "--json", "-"]
+    code, out, _ = run(["plan", str(example_fit), *args], capsys)
+    assert code == 0
+    assert json.loads(out)["n_opt"] > doc["n_opt"]
     for spec, needle in (
-        ("nomodule_xyz:f", "cannot import"),
-        ("numpy:nope", "no function"),
-        ("numpy", "module:function"),
+        ("numpy:multiply", "not a valid expression"),
+        ("N*tokens", "N (parameters) and D (tokens) only, not 'tokens'"),
+        ("exp(N)", "may not use function calls"),
     ):
         code, _, err = run(
             ["plan", str(example_fit), "--compute", "1e24", "--flops-function", spec], capsys

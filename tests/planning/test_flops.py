@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
 import pytest
 
 from scalinglab.errors import ScalingLabError
-from scalinglab.planning.flops import FlopModel
+from scalinglab.planning.flops import FlopExpression, FlopModel
 
 
 def with_attention(n: np.ndarray, d: np.ndarray) -> np.ndarray:
@@ -39,3 +40,20 @@ def test_a_valid_function_is_used_and_inverted() -> None:
     np.testing.assert_allclose(c, 6 * 1e9 * 2e10 + 1e3 * 2e10)
     np.testing.assert_allclose(model.tokens(c, [1e9]), [2e10], rtol=1e-9)
     np.testing.assert_allclose(model.params(c, [2e10]), [1e9], rtol=1e-9)
+
+
+def test_a_flop_expression_is_arithmetic_in_n_and_d_and_never_code() -> None:
+    six = FlopModel(function=FlopExpression("6*N*D"))
+    n, d = np.array([1e8, 1e9]), np.array([1e10, 3e10])
+    np.testing.assert_allclose(six.compute(n, d), 6 * n * d)
+    assert six.describe() == "C = 6*N*D"
+    # the plan inverts the expression numerically as it does any FLOP function
+    np.testing.assert_allclose(six.tokens(6e19, 1e9), 1e10, rtol=1e-6)
+    for text, needle in (
+        ("6*N*L", "N (parameters) and D (tokens) only, not 'L'"),
+        ("os:system", "not a valid expression"),
+        ("__import__('os').system('true')", "may not use function calls"),
+        ("N.real * D", "may not use attribute access"),
+    ):
+        with pytest.raises(ScalingLabError, match=re.escape(needle)):
+            FlopExpression(text)
