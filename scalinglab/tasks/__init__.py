@@ -2,14 +2,17 @@
 
 A study config names its task (`[task] name = "image"`) or points at a user's own one
 (`name = "mypackage.mytasks:MyTask"`, or `"mypackage.mytasks.MyTask"`); either resolves to a class
-or factory that is called with the config's `[task.options]` and must return an object following
-the Task protocol (scalinglab.tasks.base). Built-in modules are imported lazily, so naming the fast
-`synthetic` task never loads the data code of the real ones.
+that has the Task protocol's methods (scalinglab.tasks.base), checked before it is called with the
+config's `[task.options]`. A study file is data, not a program: an import path into Python's
+standard library is refused unimported, and nothing but a task class is ever called (a path to
+os:system or subprocess:Popen would otherwise run a command). Built-in modules are imported
+lazily, so naming the fast `synthetic` task never loads the data code of the real ones.
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import Any
 
 from scalinglab.errors import ScalingLabError
@@ -23,6 +26,8 @@ from scalinglab.tasks.base import (
     nested_shard,
 )
 
+# What a task class must define before it is built (its `name` may be set in __init__)
+TASK_METHODS = ("train_pool_size", "n_params", "flops_per_example", "train")
 # Built-in name -> "module:attribute" (one readable file per domain, Hestness 2017 Sec. 4).
 BUILTIN_TASKS: dict[str, str] = {
     "synthetic": "scalinglab.tasks.synthetic:SyntheticTask",
@@ -44,6 +49,12 @@ def _resolve(spec: str) -> Any:
         raise ScalingLabError(
             f"unknown task {spec!r}; built-in tasks: {', '.join(BUILTIN_TASKS)}, "
             "or give an import path like 'mypackage.tasks:MyTask'"
+        )
+    top = module_name.split(".")[0]
+    if top in sys.stdlib_module_names:  # importing some of them acts (`this`, `antigravity`)
+        raise ScalingLabError(
+            f"task {spec!r}: {top!r} is a module of Python's standard library, not a task; give "
+            "a built-in task or an import path to your own, like 'mypackage.tasks:MyTask'"
         )
     try:
         module = importlib.import_module(module_name)
@@ -86,21 +97,21 @@ def get_task(name: str, **options: Any) -> Task:
     """Build a task from a built-in name or an import path, passing `options` to its constructor."""
     factory = task_factory(name)
     name = name.strip()
+    # Checked on the class, before anything is called with the study file's options.
+    unmet = [m for m in TASK_METHODS if not callable(getattr(factory, m, None))]
+    if not isinstance(factory, type) or unmet:
+        what = f"missing {', '.join(unmet)}" if unmet else "it is not a class"
+        raise ScalingLabError(
+            f"task {name!r} does not follow the Task protocol: {what} (scalinglab.tasks.base)"
+        )
     try:
         task = factory(**options)
     except ScalingLabError:
         raise
     except (TypeError, ValueError, OverflowError) as exc:  # e.g. pool_size = "abc"
         raise ScalingLabError(f"task {name!r}: bad [task.options]: {exc}") from None
-    missing = [
-        attr
-        for attr in ("name", "train_pool_size", "n_params", "flops_per_example", "train")
-        if not hasattr(task, attr)
-    ]
-    if missing:
-        raise ScalingLabError(
-            f"task {name!r} does not follow the Task protocol: missing {', '.join(missing)}"
-        )
+    if not hasattr(task, "name"):
+        raise ScalingLabError(f"task {name!r} does not follow the Task protocol: missing name")
     return task
 
 

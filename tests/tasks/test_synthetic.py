@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -30,6 +32,10 @@ def test_registry_builtin_and_import_path() -> None:
         ("synthetic", {"colour": "red"}, "bad \\[task.options\\]"),
         ("synthetic", {"classes": 1}, "classes=1 is too small"),
         ("scalinglab.errors:FitWarning", {}, "does not follow the Task protocol"),
+        # a study file is data: no standard-library module is imported, nothing else is called
+        ("os:system", {"command": "true"}, "'os' is a module of Python's standard library"),
+        ("subprocess:Popen", {"args": "true"}, "'subprocess' is a module of Python's standard"),
+        ("numpy:ndarray", {"shape": 3}, "missing train_pool_size, n_params"),
     ],
 )
 def test_registry_errors_are_one_line(name: str, options: dict[str, object], message: str) -> None:
@@ -78,3 +84,26 @@ def test_flop_budget_and_max_steps_cap_training() -> None:
     budget = task.flops_per_example(8) * 64 * 3  # three batches of 64
     small = task.train(TrainConfig(shard_size=2048, model_size=8, flop_budget=budget))
     assert small.steps == 3 and small.flops <= budget
+
+
+def test_an_import_path_is_checked_before_anything_is_called_or_imported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    marker = tmp_path / "ran"
+    (tmp_path / "user_tasks.py").write_text(
+        "from pathlib import Path\n"
+        f"def make(**options):\n    Path({str(marker)!r}).write_text('called')\n"
+        "class Half:\n"
+        "    def __init__(self, **options):\n"
+        f"        Path({str(marker)!r}).write_text('built')\n"
+        "    def train(self, config, report=None): ...\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ScalingLabError, match="does not follow the Task protocol: missing"):
+        get_task("user_tasks:make", x=1)
+    with pytest.raises(ScalingLabError, match="missing train_pool_size, n_params, flops_per_"):
+        get_task("user_tasks:Half")
+    assert not marker.exists(), "a function or a class without the protocol was called"
+    with pytest.raises(ScalingLabError, match="standard library"):
+        get_task("this:Anything")  # importing `this` prints the Zen of Python
+    assert capsys.readouterr().out == ""
