@@ -21,6 +21,7 @@ import json
 import math
 import re
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -234,9 +235,14 @@ def cli_command() -> Any:
 def run_app(argv: list[str] | None = None) -> int:
     """Run the CLI and map user errors to exit code 2 with one line on stderr."""
     try:
-        # Without standalone mode click returns what a command returns, or the code of a
-        # typer.Exit(n) raised inside it.
-        code = cli_command().main(args=argv, prog_name=PROG, standalone_mode=False)
+        # numpy's RuntimeWarnings (overflow in exp, log of 0) name a source line of ours, not
+        # the user's problem: the checks that follow them say that in one line, or the result
+        # is shown as inf/nan where it is one. The library's own FitWarnings still show.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            # Without standalone mode click returns what a command returns, or the code of a
+            # typer.Exit(n) raised inside it.
+            code = cli_command().main(args=argv, prog_name=PROG, standalone_mode=False)
     except ScalingLabError as exc:
         print_error(str(exc))
         return 2

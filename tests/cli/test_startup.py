@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 HEAVY = ("torch", "scipy", "pandas", "optuna", "matplotlib")
 
@@ -87,3 +88,17 @@ def test_help_text_literals_match_the_library() -> None:
     from scalinglab.selection import extrapolation
 
     assert extrapolation.ESTIMATORS[:-1] == benchmark.DEFAULT_ESTIMATORS
+
+
+def test_numpy_runtime_warnings_never_reach_the_user(tmp_path: Path) -> None:
+    """y near the float limit overflows inside the fit: the user gets the one line that says
+    what to do, not numpy's RuntimeWarning naming a source line of ours."""
+    data = tmp_path / "huge.csv"
+    data.write_text("x,y\n" + "".join(f"{128 * 2**k},1e{308 - k}\n" for k in range(5)))
+    argv = ["fit", str(data), "--x", "x", "--y", "y", "--bootstrap", "0"]
+    out = subprocess.run(
+        [sys.executable, "-m", "scalinglab.cli", *argv], capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 2
+    assert "RuntimeWarning" not in out.stderr
+    assert out.stderr.startswith("error: ") and out.stderr.count("\n") == 1, out.stderr
