@@ -129,8 +129,12 @@ def auto_fit(
     n = x_arr.shape[0]
     if n == 0:
         raise ScalingLabError("the curve has no points")
-    # y's own checks (length, NaN, y > 0 under a log objective) before a start guess takes log y
-    y_arr = get_law(DEFAULT_LAW)(**dict(options or {})).check_y(y, n)
+    # The checks every law's fit makes (x finite and > 0, as every candidate takes log x; y's
+    # length, NaN, y > 0 under a log objective), before the horizon or a start guess takes a log:
+    # an x of 0 gave numpy's RuntimeWarning and an "extrapolation horizon ... inf" error instead.
+    probe = get_law(DEFAULT_LAW)(**dict(options or {}))
+    x_arr = probe.check_X(x_arr)
+    y_arr = probe.check_y(y, n)
     labels = tuple(candidates) if candidates is not None else config.candidates
     if config.criteria_fits not in ("batched", "whole"):
         raise ScalingLabError(
@@ -303,9 +307,7 @@ def interval_warnings(calibration: Calibration | None) -> list[str]:
 
 
 def _covered(percent: int) -> str:
-    return (
-        f", and on the tuning sources such 90% intervals covered about {percent}% of the points"
-    )
+    return f", and on the tuning sources such 90% intervals covered about {percent}% of the points"
 
 
 def _weighted_law(

@@ -30,7 +30,7 @@ from scalinglab.fitting.scores import rmse_log
 from scalinglab.fitting.threads import torch_threads
 from scalinglab.laws.base import FloatArray, ScalingLaw
 from scalinglab.parallel import worker_pool
-from scalinglab.selection.auto import auto_fit
+from scalinglab.selection.auto import MIN_BACKTEST_POINTS, auto_fit
 from scalinglab.selection.backtest import Candidate, candidate
 
 COLUMNS = ("Domain", "Task", "Model", "Seen Examples", "Loss", "Training")
@@ -67,22 +67,44 @@ def load_curves(table: pd.DataFrame, source: str = "table") -> list[Curve]:
         raise ScalingLabError(
             f"{source} lacks column(s) {missing}; the benchmark needs {list(COLUMNS)}"
         )
-    df = table[list(COLUMNS)].drop_duplicates()
     for col in ("Seen Examples", "Loss", "Training"):
-        if not pd.api.types.is_numeric_dtype(df[col]):
+        if not pd.api.types.is_numeric_dtype(table[col]):
             raise ScalingLabError(f"column {col!r} of {source} must be numeric")
-    if df[["Seen Examples", "Loss"]].isna().any().any():
-        raise ScalingLabError(f"{source} has empty 'Seen Examples' or 'Loss' values")
-    if (df[["Seen Examples", "Loss"]] <= 0).any().any():
-        raise ScalingLabError(f"'Seen Examples' and 'Loss' in {source} must be > 0")
+    # The score is a log error and the laws take log x: an empty, infinite or non-positive value
+    # would score as ∞ or NaN (an inf Seen Examples surfaced as "the extrapolation horizon must
+    # be > 0, got inf"). Row numbers are the table's, counted before duplicates are dropped.
+    for col in ("Seen Examples", "Loss"):
+        values = table[col].to_numpy(dtype=float)
+        bad = ~(np.isfinite(values) & (values > 0))  # NaN fails both tests
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            what = "is empty" if math.isnan(values[row]) else f"holds {values[row]:g}"
+            raise ScalingLabError(
+                f"column {col!r} of {source} {what} at data row {row + 1}; every 'Seen "
+                "Examples' and 'Loss' must be a finite number > 0 (the benchmark scores log "
+                "errors): fix or drop that row"
+            )
+    df = table[list(COLUMNS)].drop_duplicates()
     curves = []
     for (domain, task, model), g in df.groupby(["Domain", "Task", "Model"], sort=False):
         g = g.sort_values("Seen Examples", kind="stable")
         train, test = g[g["Training"] == 1], g[g["Training"] == 0]
+        name = f"evaluation ({domain}, {task}, {model}) of {source}"
         if train.empty or test.empty:
+            lacking = "1 (points to fit)" if train.empty else "0 (held-out points to score)"
             raise ScalingLabError(
-                f"evaluation ({domain}, {task}, {model}) of {source} needs rows with "
+                f"{name} has no rows with Training == {lacking}; it needs rows with "
                 "Training == 1 and rows with Training == 0"
+            )
+        # auto selects by backtesting the training part, which takes MIN_BACKTEST_POINTS
+        # distinct x values; with fewer it selects nothing (one default law) and the laws with
+        # more parameters than points score ∞: the benchmark would measure nothing, exiting 0.
+        n_values = train["Seen Examples"].nunique()
+        if n_values < MIN_BACKTEST_POINTS:
+            raise ScalingLabError(
+                f"{name} has {n_values} distinct 'Seen Examples' value(s) with Training == 1; "
+                f"the benchmark needs at least {MIN_BACKTEST_POINTS} (as many as auto "
+                "backtests on): add training rows or drop that evaluation"
             )
         curves.append(
             Curve(

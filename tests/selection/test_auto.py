@@ -480,6 +480,21 @@ def test_bad_y_is_refused_before_any_fit_warns(y: list[float], message: str) -> 
             auto_fit(np.arange(1.0, 7.0), y)
 
 
+@pytest.mark.parametrize(
+    ("x0", "message"),
+    [(0.0, "must be > 0"), (-1.0, "must be > 0"), (math.inf, "NaN or inf")],
+)
+def test_bad_x_is_refused_as_a_plain_fit_refuses_it(x0: float, message: str) -> None:
+    """An x a law cannot take the log of is the error `fit --law power_const` gives, raised
+    before the backtests' default horizon takes log x (an x of 0 printed numpy's
+    RuntimeWarning, then "the extrapolation horizon must be > 0, got inf")."""
+    x = np.array([x0, 256.0, 512.0, 1024.0, 2048.0, 4096.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ScalingLabError, match=message):
+            auto_fit(x, [0.5, 0.4, 0.3, 0.25, 0.2, 0.18])
+
+
 def test_the_growth_past_the_reach_and_the_scale_change_only_the_half_width() -> None:
     """Two rules that differ in `scale` and `beyond` only predict alike, and their 90% log
     half-widths differ by (scale₁/scale₀)·max(d/reach, 1)^(b₁ − b₀) at every x, within the
