@@ -56,12 +56,17 @@ def run_costs(df: pd.DataFrame, text: str, source: str) -> np.ndarray:
 
 
 def fitted_law(
-    fit_file: Path | None, formula: str | None, y: str | None, runs: pd.DataFrame | None
+    fit_file: Path | None,
+    formula: str | None,
+    y: str | None,
+    runs: pd.DataFrame | None,
+    runs_source: str = "--runs",
 ) -> tuple[ScalingLaw, list[str], str | None]:
     """(law, its X columns, its y column): from a fit file, or --formula fitted on --runs."""
     from scalinglab.cli.formula import formula_variables
-    from scalinglab.io import fit_variables, load_fit, numeric_columns
+    from scalinglab.io import fit_variables, load_fit
     from scalinglab.laws.formula import FormulaLaw
+    from scalinglab.planning.design import check_outcomes
 
     if fit_file is not None:
         law, doc = load_fit(fit_file)
@@ -70,8 +75,19 @@ def fitted_law(
     assert formula is not None and runs is not None and y is not None
     variables = formula_variables(formula, runs, y, None)
     law = FormulaLaw(formula, variables)
-    law.fit(numeric_columns(runs, variables, "--runs"), numeric_columns(runs, [y], "--runs")[:, 0])
+    # checked here, not left to the fit: the fit's message cannot name the file's row
+    y_runs = table_columns(runs, [y], runs_source)[:, 0]
+    y_runs = check_outcomes(law.objective, y_runs, y, runs_source)
+    law.fit(table_columns(runs, variables, runs_source), y_runs)
     return law, variables, y
+
+
+def table_columns(df: pd.DataFrame, columns: list[str], source: str) -> np.ndarray:
+    """`numeric_columns` with a remedy for a bad value that names the table and that these
+    commands offer (they have no --where)."""
+    from scalinglab.io import numeric_columns
+
+    return numeric_columns(df, columns, source, remedy=f"drop or fix those rows of {source}")
 
 
 @app.command("suggest")
@@ -124,8 +140,10 @@ def suggest_command(
     import math
 
     from scalinglab.cli.ranges import points_note, x_range
-    from scalinglab.io import numeric_columns, read_table, write_table
+    from scalinglab.io import read_table, write_table
     from scalinglab.planning.design import (
+        check_defined,
+        check_outcomes,
         greedy_design,
         state_from_fit,
         state_from_runs,
@@ -145,13 +163,19 @@ def suggest_command(
         fail(f"--budget must be a number > 0, got {budget:g}")
     if out is not None and out.suffix.lower() != ".csv":
         fail(f"--out {out}: give a .csv file name")
+    pool_source, target_source = f"{candidates} (--candidates)", f"{target} (--target)"
+    runs_source = f"{runs} (--runs)"
     pool = read_table(candidates)
-    costs = run_costs(pool, cost, str(candidates))  # a bad --cost fails before any fitting
+    costs = run_costs(pool, cost, pool_source)  # a bad --cost fails before any fitting
     targets = read_table(target)
     done = None if runs is None else read_table(runs)
-    law, variables, y_name = fitted_law(fit_file, formula, y, done)
-    X_pool = numeric_columns(pool, variables, str(candidates))
-    X_target = numeric_columns(targets, variables, str(target))
+    law, variables, y_name = fitted_law(fit_file, formula, y, done, runs_source)
+    X_pool = table_columns(pool, variables, pool_source)
+    X_target = table_columns(targets, variables, target_source)
+    # every row checked here, where its number is still the file's: the design drops
+    # candidates first, and its own check could only count the rows it is given
+    check_defined(law, X_pool, pool_source)
+    check_defined(law, X_target, target_source)
     discrepancy = None
     outside = 0
     beyond = None  # how far the targets lie past the runs done
@@ -159,8 +183,12 @@ def suggest_command(
         if y_name is None:
             fail("the fit file names no y column; the runs done need one to learn from")
         assert y_name is not None
-        X_done = numeric_columns(done, variables, str(runs))
-        y_done = numeric_columns(done, [y_name], str(runs))[:, 0]
+        X_done = table_columns(done, variables, runs_source)
+        # a fit file's runs: their log is taken under a log objective
+        y_done = check_outcomes(
+            law.objective, table_columns(done, [y_name], runs_source)[:, 0], y_name, runs_source
+        )
+        check_defined(law, X_done, runs_source)
         inside = within_shape_range(X_done, X_pool, X_target)
         if not inside.any():
             fail(
@@ -290,10 +318,12 @@ def design_benchmark_command(
     from rich.progress import Progress
 
     from scalinglab.cli.formula import formula_options, formula_variables
-    from scalinglab.io import numeric_columns, read_table
+    from scalinglab.errors import ScalingLabError
+    from scalinglab.io import read_table
     from scalinglab.laws.base import OBJECTIVES
     from scalinglab.laws.formula import FormulaLaw
-    from scalinglab.planning.design_benchmark import METHODS, Pool, run_benchmark
+    from scalinglab.planning.design import check_outcomes
+    from scalinglab.planning.design_benchmark import METHODS, Pool, check_budgets, run_benchmark
 
     try:
         fractions = [float(b) for b in budgets.split(",") if b.strip()]
@@ -305,8 +335,8 @@ def design_benchmark_command(
         fail(f"--objective {objective!r} is not one of {', '.join(OBJECTIVES)}")
     train_df, test_df = read_table(train), read_table(test)
     variables = formula_variables(formula, train_df, y, group)
-    X = numeric_columns(train_df, variables, str(train))
-    X_test = numeric_columns(test_df, variables, str(test))
+    X = table_columns(train_df, variables, str(train))
+    X_test = table_columns(test_df, variables, str(test))
     options = formula_options({"objective": objective}, bounds or [], log or [], starts)
     if group is not None:
         for df, source in ((train_df, train), (test_df, test)):
@@ -321,19 +351,24 @@ def design_benchmark_command(
         X_test = _with_codes(X_test, probe.group_codes(test_df[group].astype(str).tolist()))
         options |= {"groups": labels, "group_column": group}
     pool = Pool(
-        X=X, y=numeric_columns(train_df, [y], str(train))[:, 0],
+        X=X, y=table_columns(train_df, [y], str(train))[:, 0],
         cost=run_costs(train_df, cost, str(train)),
-        X_test=X_test, y_test=numeric_columns(test_df, [y], str(test))[:, 0],
+        X_test=X_test, y_test=table_columns(test_df, [y], str(test))[:, 0],
     )  # fmt: skip
     probe = FormulaLaw(formula, variables, **options)  # a bad formula fails here, before work
-    probe.check_y(pool.y, len(pool.y))  # e.g. a loss <= 0 under a log objective
-    probe.check_y(pool.y_test, len(pool.y_test))
+    # e.g. a loss <= 0 under a log objective, named by its file and data row
+    check_outcomes(probe.objective, pool.y, y, str(train))
+    check_outcomes(probe.objective, pool.y_test, y, str(test))
     n_free = len(probe.free_params())
     if len(pool.y) <= n_free:
         fail(
             f"{train} has {len(pool.y)} runs for a law with {n_free} free parameters; a method "
             "needs more runs to pick from than the law has parameters"
         )
+    try:  # once each (a repeat is the same column, run again), and each buying a run
+        fractions = check_budgets(pool, fractions, str(train))
+    except ScalingLabError as exc:
+        fail(f"--budgets: {exc}")
 
     def make_law() -> FormulaLaw:
         return FormulaLaw(formula, variables, **options)
@@ -358,7 +393,8 @@ def design_benchmark_command(
         table = Table()
         table.add_column("method")
         for b in fractions:
-            table.add_column(f"{b:.0%} budget", justify="right")
+            # 3 significant digits: a whole percent would show 0.1% (or less) as 0%
+            table.add_column(f"{100 * b:.3g}% budget", justify="right")
         methods: dict[str, Any] = result["methods"]  # type: ignore[assignment]
         for name in METHODS:
             cells = []

@@ -104,10 +104,14 @@ def solver_point(law: ScalingLaw) -> tuple[tuple[str, ...], torch.Tensor]:
 
 
 def prediction_jacobian(
-    law: ScalingLaw, X: FloatArray, free: tuple[str, ...], theta: torch.Tensor
+    law: ScalingLaw,
+    X: FloatArray,
+    free: tuple[str, ...],
+    theta: torch.Tensor,
+    source: str = "the given runs",
 ) -> tuple[FloatArray, FloatArray]:
     """(f (n,), J (n, p)): the prediction on the objective's scale and its gradient in solver
-    coordinates at theta, at each row of X."""
+    coordinates at theta, at each row of X (the data rows of `source`, which errors name)."""
     x = torch.tensor(law.check_X(X), dtype=torch.float64)
     # With y = 1 (log y = 0) the residual is the prediction itself, on the objective's scale.
     ones = torch.ones(x.shape[0], dtype=torch.float64)
@@ -116,10 +120,41 @@ def prediction_jacobian(
     if not (np.all(np.isfinite(f_np)) and np.all(np.isfinite(J_np))):
         bad = int(np.flatnonzero(~np.isfinite(f_np) | ~np.isfinite(J_np).all(axis=1))[0])
         raise ScalingLabError(
-            f"the law's prediction (or its gradient) is not finite at row {bad} of the given "
-            "runs; check that the runs lie where the law is defined"
+            f"the law's prediction (or its gradient) is not finite at data row {bad + 1} of "
+            f"{source}; check that its inputs lie where the law is defined"
         )
     return f_np, J_np
+
+
+def check_defined(law: ScalingLaw, X: FloatArray, source: str) -> None:
+    """Fail, naming the data row (1-based) of `source`, where the fitted law's prediction or
+    its gradient is not finite. For callers that go on to use only some of the rows: the
+    design's own check counts rows of what it is given."""
+    free, theta = solver_point(law)
+    prediction_jacobian(law, X, free, theta, source)
+
+
+def check_outcomes(
+    objective: str, y: FloatArray, column: str = "y", source: str = "the runs done"
+) -> FloatArray:
+    """The runs done's outcomes as floats: finite, and > 0 under a log objective (the design
+    takes their log); else one line naming the column and the data row (1-based)."""
+    arr = np.asarray(y, dtype=float).reshape(-1)
+    finite = np.isfinite(arr)
+    if not finite.all():
+        row = int(np.flatnonzero(~finite)[0])
+        raise ScalingLabError(
+            f"column {column!r} of {source} holds {arr[row]:g} at data row {row + 1}; every run "
+            "done needs a finite value: drop or fix that run"
+        )
+    if objective in LOG_OBJECTIVES and np.any(arr <= 0):
+        row = int(np.flatnonzero(arr <= 0)[0])
+        raise ScalingLabError(
+            f"column {column!r} of {source} must be > 0: objective {objective!r} fits log(y) "
+            f"(objective 'ls_linear' fits y itself, of any sign), but data row {row + 1} holds "
+            f"{arr[row]:g}; drop or fix that run"
+        )
+    return arr
 
 
 def prior_precision(law: ScalingLaw, free: tuple[str, ...], theta: torch.Tensor) -> FloatArray:
@@ -329,10 +364,10 @@ def state_from_runs(
 ) -> tuple[DesignState, Discrepancy]:
     """The design state given the runs done, with the misfit fitted to their residuals."""
     free, theta = solver_point(law)
-    f_d, J_d = prediction_jacobian(law, X_done, free, theta)
-    _, J_c = prediction_jacobian(law, X_candidates, free, theta)
-    _, J_t = prediction_jacobian(law, X_target, free, theta)
-    y_done = np.asarray(y_done, dtype=float)
+    y_done = check_outcomes(law.objective, y_done)
+    f_d, J_d = prediction_jacobian(law, X_done, free, theta, "the runs done")
+    _, J_c = prediction_jacobian(law, X_candidates, free, theta, "the candidates")
+    _, J_t = prediction_jacobian(law, X_target, free, theta, "the targets")
     observed = np.log(y_done) if law.objective in LOG_OBJECTIVES else y_done
     Z = standardised_inputs(np.vstack([X_done, X_candidates, X_target]), X_done)
     n_d, k = len(X_done), len(X_candidates)
@@ -380,8 +415,8 @@ def state_from_fit(law: ScalingLaw, X_candidates: FloatArray, X_target: FloatArr
     scale = np.array([1.0 / law.params_[n] if law.param(n).log else 1.0 for n in free])
     sigma_theta = np.asarray(cov, dtype=float)[np.ix_(index, index)] * np.outer(scale, scale)
     info = _symmetric_inverse(sigma_theta) * noise2  # JᵀJ of the runs the fit saw
-    _, J_c = prediction_jacobian(law, X_candidates, free, theta)
-    _, J_t = prediction_jacobian(law, X_target, free, theta)
+    _, J_c = prediction_jacobian(law, X_candidates, free, theta, "the candidates")
+    _, J_t = prediction_jacobian(law, X_target, free, theta, "the targets")
     k, m, p = len(X_candidates), len(X_target), len(free)
     return DesignState(
         A=info + noise2 * prior_precision(law, free, theta), M=noise2 * info,

@@ -60,6 +60,40 @@ class Pool:
             raise ScalingLabError("every run's cost must be a finite number > 0")
 
 
+def smallest_budget(pool: Pool) -> float:
+    """The smallest budget fraction, to 3 significant digits and rounded up, that buys the
+    pool's cheapest run: what a user can give instead of a budget too small for any run."""
+    total, cheapest = float(pool.cost.sum()), float(pool.cost.min())
+    step = 10.0 ** (math.floor(math.log10(cheapest / total)) - 2)
+    fraction = float(f"{math.ceil(cheapest / total / step) * step:.3g}")
+    while fraction * total < cheapest:  # the rounding may land a hair below it
+        fraction = float(f"{fraction + step:.3g}")
+    return fraction
+
+
+def check_budgets(pool: Pool, budgets: Iterable[float], source: str = "the pool") -> list[float]:
+    """The budget fractions once each, in the order first given: a repeat would rerun every
+    method for the same result key (f"{fraction:g}", so fractions equal to 6 significant digits
+    are one). Each must be in (0, 1] and buy at least the cheapest run of `source`: below that
+    no method picks a run and every score would be a meaningless −1."""
+    first: dict[str, float] = {}
+    for b in budgets:
+        first.setdefault(f"{float(b):g}", float(b))
+    if not first:
+        raise ScalingLabError("give at least one budget fraction")
+    total, cheapest = float(pool.cost.sum()), float(pool.cost.min())
+    for fraction in first.values():
+        if not (math.isfinite(fraction) and 0 < fraction <= 1):
+            raise ScalingLabError(f"a budget fraction must be in (0, 1], got {fraction:g}")
+        if fraction * total < cheapest:  # the pickers' own test: no run fits in the budget
+            raise ScalingLabError(
+                f"{fraction:g} of the total cost of {source} is less than its cheapest run "
+                f"({cheapest / total:.3g} of the total), so no method could pick a run; give "
+                f"fractions of at least {smallest_budget(pool):g}"
+            )
+    return list(first.values())
+
+
 def clipped_r2(prediction: FloatArray, actual: FloatArray) -> float:
     """1 − SS_res/SS_tot clipped to [−1, 1]; −1 for a prediction that is not finite."""
     if not np.all(np.isfinite(prediction)):
@@ -196,7 +230,7 @@ def run_benchmark(
     """{"methods": {name: {"r2": {budget: mean}, "r2_se": {budget: the mean's standard error},
     "r2_runs": {budget: [per repeat]}, "cost_share": {budget: mean share spent}}}, "all_data_r2":
     ...}; a deterministic method runs once (standard error 0)."""
-    budgets = list(budgets)
+    budgets = check_budgets(pool, budgets)
     total = float(pool.cost.sum())
     out: dict[str, dict[str, dict[str, object]]] = {}
     for method in methods:

@@ -214,6 +214,106 @@ def test_bad_usage_is_one_line(
     assert needle in err and len(err.strip().splitlines()) == 1, err
 
 
+def one_line_error(code: int, err: str) -> str:
+    assert code == 2, err
+    assert "Traceback" not in err and "Warning" not in err, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    return lines[0].removeprefix("error: ")
+
+
+@pytest.mark.parametrize("source", ["formula", "fit file"])
+def test_suggest_names_the_file_and_data_row_of_a_run_done_with_loss_at_most_0(
+    tables: Path, tmp_path: Path, source: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Under a log objective a loss <= 0 has no log: one line naming the column, the file and
+    its 1-based data row (it was a raw RuntimeWarning and a wrong 'no candidate' message)."""
+    done = pd.read_csv(tables / "done.csv")
+    done.loc[3, "loss"] = -1.0  # data row 4
+    bad = tmp_path / "done_neg.csv"
+    done.to_csv(bad, index=False)
+    args = [a if a != str(tables / "done.csv") else str(bad) for a in suggest_args(tables)]
+    if source == "fit file":
+        fit = tmp_path / "fit.json"
+        doc = {"law": "formula", "x": ["N", "D"], "y": "loss", "params": HOFFMANN,
+               "options": {"formula": FORMULA, "variables": ["N", "D"]}}  # fmt: skip
+        fit.write_text(json.dumps(doc))
+        i = args.index("--formula")
+        args = [args[0], str(fit), *args[1:i], *args[i + 2 :]]
+        args.remove("--y")
+        args.remove("loss")
+    code, _, err = run(args, capsys)
+    assert one_line_error(code, err) == (
+        f"column 'loss' of {bad} (--runs) must be > 0: objective 'huber' fits log(y) (objective "
+        "'ls_linear' fits y itself, of any sign), but data row 4 holds -1; drop or fix that run"
+    )
+
+
+@pytest.mark.parametrize("option", ["--target", "--candidates"])
+def test_suggest_names_the_option_and_data_row_where_the_law_is_not_defined(
+    tables: Path, tmp_path: Path, option: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """N = 0 in data row 2: E + A/N**alpha is infinite there. Rows were counted from 0
+    ('row 1 of the given runs'), and candidates after dropping those of an extreme shape."""
+    name = "target.csv" if option == "--target" else "pool.csv"
+    table = pd.read_csv(tables / name)
+    table.loc[1, "N"] = 0.0
+    bad = tmp_path / name
+    table.to_csv(bad, index=False)
+    args = suggest_args(tables)
+    args[args.index(option) + 1] = str(bad)
+    args[args.index("--cost") + 1] = "D"  # a cost that N = 0 leaves > 0
+    code, _, err = run(args, capsys)
+    assert one_line_error(code, err) == (
+        f"the law's prediction (or its gradient) is not finite at data row 2 of {bad} "
+        f"({option}); check that its inputs lie where the law is defined"
+    )
+
+
+def test_benchmark_design_refuses_a_budget_below_the_cheapest_run(
+    tables: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No method can pick a run: every R² was −1 under a '0% budget' column, exit 0."""
+    pool = pd.read_csv(tables / "pool_with_loss.csv")
+    cost = 6 * pool.N * pool.D
+    share = cost.min() / cost.sum()
+    code, _, err = run(
+        ["benchmark", "design", str(tables / "pool_with_loss.csv"), str(tables / "test.csv"),
+         "--formula", FORMULA, "--y", "loss", "--cost", "6*N*D", "--budgets", "0.3,1e-12",
+         "--repeats", "1"],
+        capsys,
+    )  # fmt: skip
+    message = one_line_error(code, err)
+    assert message.startswith(
+        f"--budgets: 1e-12 of the total cost of {tables / 'pool_with_loss.csv'} is less than its "
+        f"cheapest run ({share:.3g} of the total), so no method could pick a run; give fractions "
+        "of at least "
+    ), message
+    smallest = float(message.rsplit(" ", 1)[1])
+    assert share <= smallest < share * 1.01 and smallest * cost.sum() >= cost.min()
+
+
+def test_benchmark_design_runs_a_repeated_budget_once(
+    tables: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Duplicates merge in the order first given (5000 copies of one budget ran past 90 s);
+    a column shows its budget to 3 significant digits, not 12.5% as 12%."""
+    base = [
+        "benchmark", "design", str(tables / "pool_with_loss.csv"), str(tables / "test.csv"),
+        "--formula", FORMULA, "--y", "loss", "--cost", "6*N*D", "--repeats", "1",
+        "--budgets", "0.3,0.125,0.3,0.125",
+    ]  # fmt: skip
+    code, out, err = run([*base, "--json", "-"], capsys)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["budgets"] == [0.3, 0.125]
+    assert list(doc["methods"]["random"]["r2_runs"]) == ["0.3", "0.125"]
+    assert all(len(runs) == 1 for runs in doc["methods"]["random"]["r2_runs"].values())
+    code, out, err = run(base, capsys)
+    assert code == 0, err
+    assert out.count("12.5% budget") == 1 and out.count("30% budget") == 1, out
+
+
 @pytest.mark.slow
 def test_the_readme_suggest_example_reproduces_from_its_input_script(
     shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
