@@ -225,10 +225,12 @@ def fit_command(
             '(--formula "..." --y a --formula "..." --y b)'
         )
     y_name = outputs[0]  # the one column the law predicts
-    law = law or "power_const"
+    law = "power_const" if law is None else law  # --law "" is a typo, not the default
     auto = law == "auto"  # backtested selection and calibrated intervals (selection/auto.py)
     if target is not None and not auto:
         fail("--target applies to --law auto (it sets how far the backtests extrapolate)")
+    if candidates is not None and not auto:
+        fail("--candidates applies to --law auto (the laws it chooses among)")
     law_cls = get_law(DEFAULT_LAW if auto else law)
     df = read_table(data, where=where)
     columns = list(x) if x else list(law_cls.variables)

@@ -269,6 +269,12 @@ class ScalingLaw:
                     f"fixed {name} = {value!r}: give a finite number of magnitude at most "
                     f"{FLOAT32_MAX:.3g}"
                 )
+            lower, upper = self.param_bounds(name)
+            if not lower <= _as_float(value) <= upper:  # e.g. --fix alpha=5 with alpha=0:1
+                raise ScalingLabError(
+                    f"fixed {name} = {_as_float(value):g} lies outside its bounds "
+                    f"[{lower:g}, {upper:g}]; fix it inside them, or widen the bounds"
+                )
         for name, other in tied.items():
             self.param(other)
             if other in tied or other in fixed:

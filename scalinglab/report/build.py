@@ -512,6 +512,11 @@ def build_report(
     if suffixes == {".json"}:
         if target is not None:
             raise _target_not_applicable("fit files")
+        if where is not None:  # it was once ignored here, so the page showed every row
+            raise ScalingLabError(
+                "--where filters the rows of a results table; a fit file was fitted on rows "
+                "already chosen (fit --where)"
+            )
         return _fits_source(srcs, out_dir, fits)
     if len(srcs) > 1:
         raise ScalingLabError("give one study or one table, or several .json fit files")
@@ -522,6 +527,11 @@ def build_report(
         raise ScalingLabError(
             f"{src}: unknown source type; use a .csv/.parquet table, .json fit files or a "
             "study name"
+        )
+    if where is not None:
+        raise ScalingLabError(
+            "--where filters the rows of a results table, not a study's trials; export the "
+            f"study (scalinglab study export {src} --out runs.csv) and report on that table"
         )
     cfg = Path(config_path) if config_path is not None else None
     return _study_source(src, out_dir, storage, y, fits, cfg, target)

@@ -83,6 +83,7 @@ def _fit_file_cases() -> list[Case]:
         Case("plan runs.csv --compute 1e22", "is not a fit file"),
         Case("report fit.json badjson.json --out rep", "not a valid JSON fit file"),
         Case("report nosuch.json --out rep", "no such fit file"),
+        Case("report fit.json --where 'x > 1' --out rep", "--where filters the rows of a results"),
     ]
 
 
@@ -129,6 +130,12 @@ def _table_cases() -> list[Case]:
         Case("benchmark extrapolation curve.csv", "lacks column(s)"),
         Case("benchmark extrapolation fit.json", "is a JSON file"),
         Case("benchmark extrapolation empty.csv", "is empty"),
+        # a curve the benchmark cannot score exited 0 with RMSE ∞ for every law
+        Case("benchmark extrapolation bench_onetrain.csv --laws m1", "has 1 distinct 'Seen Ex"),
+        Case("benchmark extrapolation bench_constx.csv --laws m1", "needs at least 5"),
+        Case("benchmark extrapolation bench_notest.csv", "no rows with Training == 0 (held-out"),
+        Case("benchmark extrapolation bench_infx.csv", "'Seen Examples' of bench_infx.csv holds"),
+        Case("fit zerox.csv --x x --y y --law auto --bootstrap 0", "every value of ['x'] must be"),
     ]
 
 
@@ -216,6 +223,10 @@ def _flag_cases() -> list[Case]:
         Case(f"{xy} --law auto --candidates nope", "--candidates: unknown law 'nope'"),
         Case(f"{xy} --law auto --candidates chinchilla", "not a law of one variable"),
         Case(f"{xy} --law auto --fix a=1", "--fix cannot be used with --law auto"),
+        # once silently ignored, or silently the default law
+        Case(f"{xy} --candidates m1", "--candidates applies to --law auto"),
+        Case(f"{xy} --law ''", "unknown law ''"),
+        Case(f"{xy} --fix c=-1", "fixed c = -1 lies outside its bounds [0, inf]"),
         Case(f"{xy} --json adir", "cannot write adir"),
         Case(f"{xy} --json curve.csv/out.json", "cannot write curve.csv/out.json"),
         # predict
@@ -264,12 +275,18 @@ def _flag_cases() -> list[Case]:
         ),
         Case("plan chin.json --compute 1e22 --level 1", "Invalid value for '--level'"),
         Case("plan chin.json --compute 1e22 --flops-per-param-token 0", "must be > 0"),
-        Case("plan chin.json --compute 1e22 --flops-function nope", "takes module:function"),
-        Case("plan chin.json --compute 1e22 --flops-function :f", "takes module:function"),
-        Case("plan chin.json --compute 1e22 --flops-function nosuchmod:f", "cannot import"),
-        Case("plan chin.json --compute 1e22 --flops-function math:pi", "has no function 'pi'"),
-        Case("plan chin.json --compute 1e22 --flops-function os:system", "failed: TypeError"),
-        Case("plan chin.json --compute 1e22 --flops-function os:getcwd", "failed: TypeError"),
+        # the FLOP model is arithmetic in N and D: no module is imported, no function called
+        # (module:function once imported `this`, and called os.system)
+        Case("plan chin.json --compute 1e22 --flops-function nope", "N (parameters) and D"),
+        Case("plan chin.json --compute 1e22 --flops-function ''", "give an expression such"),
+        Case("plan chin.json --compute 1e22 --flops-function os:system", "not a valid expression"),
+        Case("plan chin.json --compute 1e22 --flops-function this:x", "not a valid expression"),
+        Case(
+            "plan chin.json --compute 1e22 --flops-function \"__import__('os').system('id')\"",
+            "may not use function calls",
+        ),
+        Case("plan chin.json --compute 1e22 --flops-function 'N > D'", "must give a number"),
+        Case("plan chin.json --compute 1e22 --flops-function D-N", "must grow with N and with D"),
         Case("plan iso.json --target-loss 2", "answers --compute and --model-sizes only"),
         Case("plan iso.json --compute -1", "compute budget must be a positive number"),
         Case("plan iso.json --model-sizes x", "takes comma-separated numbers"),
@@ -425,6 +442,7 @@ def _formula_cases() -> list[Case]:
         Case(f"{f} a*x**-b --log 'a b'", "--log takes parameter names"),
         Case(f"{f} a*x**-b --log z", "--log names 'z'"),
         Case(f"{f} a*x**-b --fix z=1", "no parameter 'z'"),
+        Case(f"{f} a*x**-b --bounds b=0:1 --fix b=5", "fixed b = 5 lies outside its bounds"),
         Case(f"{f} a*x**-b --shared b", "--shared needs --group"),
         Case(f"{f} a*x**-b --group nope", "has no column 'nope' (--group)"),
         Case(f"{f} a*x**-b --group x", "uses the --group column 'x'"),
@@ -511,8 +529,22 @@ def _sweep_cases() -> list[Case]:
         Case(f"{suggest} --cost '{deep_cost}'", "--cost is nested more than 60 levels"),
         Case(f"{suggest} --cost ''", "--cost is empty"),
         Case(f"{suggest.replace(' --candidates designpool.csv', '')} --cost N", "needs --candid"),
-        Case("plan fit.json --compute 1e22 --flops-function .x:f", "takes module:function"),
-        Case("plan fit.json --compute 1e22 --flops-function ../evil:f", "takes module:function"),
+        # a log of a loss < 0 (a raw RuntimeWarning), and rows counted from 0 (2026-12-07)
+        Case(
+            f"{suggest.replace('designruns.csv', 'designneg.csv')} --cost N",
+            "'loss' of designneg.csv (--runs) must be > 0: objective 'huber' fits log(y)",
+        ),
+        Case(
+            f"{suggest.replace('designtarget.csv', 'designtarget0.csv')} --cost N",
+            "not finite at data row 1 of designtarget0.csv (--target)",
+        ),
+        Case(
+            "benchmark design designruns.csv designruns.csv --formula 'E + A/N**alpha + "
+            "B/D**beta' --y loss --cost N --budgets 1e-12",
+            "--budgets: 1e-12 of the total cost of designruns.csv is less than its cheapest run",
+        ),
+        Case("plan fit.json --compute 1e22 --flops-function .x:f", "not a valid expression"),
+        Case("plan fit.json --compute 1e22 --flops-function ../evil:f", "not a valid expression"),
         Case("tradeoff tt_allone.csv --bootstrap 0", "every coverage is 1"),
         Case("tradeoff tt_over.csv --bootstrap 0", "is a share in [0, 1]; 2 row(s)"),
         Case("tradeoff tt_over.csv --bootstrap 0 --save-fit adir", "--save-fit adir is a dir"),
@@ -751,11 +783,45 @@ def _write_files(d: Path) -> None:
     runs.to_csv(d / "designruns.csv", index=False)
     runs.assign(N=runs["N"] * 2).to_csv(d / "designpool.csv", index=False)
     runs.assign(N=runs["N"] * 100).drop(columns="loss").to_csv(d / "designtarget.csv", index=False)
+    runs.assign(loss=np.where(runs.index == 3, -1.0, runs["loss"])).to_csv(
+        d / "designneg.csv", index=False
+    )  # a loss < 0 in data row 4
+    runs.assign(N=np.where(runs.index == 0, 0.0, runs["N"] * 100)).drop(columns="loss").to_csv(
+        d / "designtarget0.csv", index=False
+    )  # N = 0 in data row 1: the law is infinite there
     train, test = np.meshgrid([1e9, 1e10, 1e11], [1e3, 1e4])
     tradeoff = pd.DataFrame({"train_compute": train.ravel(), "test_compute": test.ravel()})
     tradeoff.assign(coverage=1.0).to_csv(d / "tt_allone.csv", index=False)
     tradeoff.assign(coverage=np.linspace(0.2, 1.5, 6)).to_csv(d / "tt_over.csv", index=False)
     _write_study_files(d)
+    _write_bench_files(d)
+
+
+def _write_bench_files(d: Path) -> None:
+    """Benchmark tables of two evaluations (8 training points, 4 held out) broken one way each,
+    and a learning curve with an x of 0 long enough for auto to backtest."""
+    x = np.geomspace(1e3, 1e7, 12)
+    one = pd.DataFrame(
+        {
+            "Domain": "Lang",
+            "Task": "t1",
+            "Model": "M",
+            "Seen Examples": x,
+            "Loss": 4 * x**-0.3 + 0.5,
+            "Training": [1] * 8 + [0] * 4,
+        }
+    )
+    good = pd.concat([one, one.assign(Task="t2")], ignore_index=True)
+    good.iloc[[0, 8]].to_csv(d / "bench_onetrain.csv", index=False)  # one point to fit
+    good.assign(**{"Seen Examples": 1e3}).to_csv(d / "bench_constx.csv", index=False)
+    good.assign(Training=1).to_csv(d / "bench_notest.csv", index=False)
+    infx = good.copy()
+    infx.loc[3, "Seen Examples"] = np.inf
+    infx.to_csv(d / "bench_infx.csv", index=False)
+    m = np.array([0.0, 256, 512, 1024, 2048, 4096])
+    pd.DataFrame({"x": m, "y": [0.5, 0.4, 0.3, 0.25, 0.2, 0.18]}).to_csv(
+        d / "zerox.csv", index=False
+    )
 
 
 def _write_study_files(d: Path) -> None:
