@@ -36,8 +36,8 @@ FLOP_VARIABLES = ("N", "D")  # the names a FlopExpression may use: parameters an
 class FlopExpression:
     """C(N, D) as arithmetic in N (parameters) and D (tokens), e.g. "6*N*D + 2e4*D" (C = 6·N·D
     plus a per-token cost that does not scale with N): a FlopFunction that a user writes on the
-    command line. Parsed and checked by the allow-list of scalinglab.expr (numbers, N, D, + − ·
-    / **, comparisons and where(...)), never handed to eval or an import."""
+    command line. Parsed and checked by the allow-list of scalinglab.expr (numbers, N, D and
+    + − · / **; no calls, names or attributes beyond those), never handed to eval or an import."""
 
     text: str
     option: str = "--flops-function"

@@ -27,6 +27,7 @@ from filelock import FileLock
 
 from scalinglab.cli import run_app
 from tests.report.tiny_study import TinyStudy, make_tiny_study
+from tests.selection.test_extrapolation import bench_table
 from tests.signals import as_in_a_terminal
 
 SCALINGLAB = [sys.executable, "-m", "scalinglab.cli"]
@@ -800,18 +801,7 @@ def _write_files(d: Path) -> None:
 def _write_bench_files(d: Path) -> None:
     """Benchmark tables of two evaluations (8 training points, 4 held out) broken one way each,
     and a learning curve with an x of 0 long enough for auto to backtest."""
-    x = np.geomspace(1e3, 1e7, 12)
-    one = pd.DataFrame(
-        {
-            "Domain": "Lang",
-            "Task": "t1",
-            "Model": "M",
-            "Seen Examples": x,
-            "Loss": 4 * x**-0.3 + 0.5,
-            "Training": [1] * 8 + [0] * 4,
-        }
-    )
-    good = pd.concat([one, one.assign(Task="t2")], ignore_index=True)
+    good = bench_table(n_train=8, n_test=4)
     good.iloc[[0, 8]].to_csv(d / "bench_onetrain.csv", index=False)  # one point to fit
     good.assign(**{"Seen Examples": 1e3}).to_csv(d / "bench_constx.csv", index=False)
     good.assign(Training=1).to_csv(d / "bench_notest.csv", index=False)
