@@ -18,6 +18,7 @@ PostgreSQL already locks the row (`SELECT ... FOR UPDATE`).
 from __future__ import annotations
 
 import random
+import re
 import sqlite3
 import time
 import warnings
@@ -47,6 +48,14 @@ def normalize_url(url: str | None, name: str) -> str:
         url = default_url(name)
     url = str(url).strip()
     if "://" not in url:
+        prefix = re.match(r"([A-Za-z][A-Za-z0-9+.-]+):", url)  # two letters or more: not C:
+        if prefix:  # "sqlite:runs/x.db" once made a file of that very name in the cwd
+            name, rest = prefix.group(1), url[prefix.end() :].lstrip("/")
+            meant = f"sqlite:///{rest}" if name.startswith("sqlite") else f"{name}://{rest}"
+            raise ScalingLabError(
+                f"storage {url!r} looks like a URL without its '//': write {meant} (or a bare "
+                "file path such as runs/x.db)"
+            )
         url = f"sqlite:///{url}"
     path = sqlite_path(url)
     if path is not None:

@@ -358,6 +358,9 @@ def _study_cases() -> list[Case]:
         Case("study run ex.toml --storage ftp://x", "unsupported URL scheme 'ftp'"),
         Case("study run ex.toml --storage sqlite:///curve.csv/x.db", "cannot open SQLite"),
         Case("study run ex.toml --storage curve.csv", "file is not a database"),
+        # once a SQLite file literally named "sqlite:ex.db" in the current directory
+        Case("study run ex.toml --storage sqlite:ex.db", "write sqlite:///ex.db (or a bare"),
+        Case("study status ex --storage postgresql:me@h/db", "write postgresql://me@h/db"),
         Case(
             "study run ex.toml --storage postgresql://nobody@127.0.0.1:1/x",
             "cannot open storage postgresql",
