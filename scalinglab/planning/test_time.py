@@ -210,9 +210,12 @@ def _numbers(df: pd.DataFrame, column: str) -> pd.Series:
     values = pd.to_numeric(df[column], errors="coerce")
     bad = values.isna() & df[column].notna()
     if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
+        at = int(np.flatnonzero(bad.to_numpy())[0])
+        # the table's own row: unfinished trials may have been left out before this check
+        label = df.index[at]
+        row = int(label) if isinstance(label, int | np.integer) else at
         raise ScalingLabError(
-            f"column {column!r} holds {df[column].iloc[row]!r} at data row {row + 1}, which is "
+            f"column {column!r} holds {df[column].iloc[at]!r} at data row {row + 1}, which is "
             "not a number; fix or drop that row"
         )
     return values.astype(float)

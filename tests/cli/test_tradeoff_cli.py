@@ -45,6 +45,8 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     text = _wide_study_table().astype({"pass_k4": object, "flops": object})
     text.loc[2, "pass_k4"] = "abc"
     text.to_csv(d / "textpass.csv", index=False)
+    text.loc[0, "state"] = "FAIL"  # left out before the check: row numbers stay the file's
+    text.to_csv(d / "textpass_failed.csv", index=False)
     text = _wide_study_table().astype({"flops": object})
     text.loc[2, "flops"] = "1e12 FLOPs"
     text.to_csv(d / "textflops.csv", index=False)
@@ -164,6 +166,7 @@ BAD = [
     ("tradeoff nosuchstudy", "no study database"),
     # text where numbers belong: one line naming the column and row, never a pandas traceback
     ("tradeoff textpass.csv", "column 'pass_k4' holds 'abc' at data row 3"),
+    ("tradeoff textpass_failed.csv", "column 'pass_k4' holds 'abc' at data row 3"),
     ("tradeoff textflops.csv", "column 'flops' holds '1e12 FLOPs' at data row 3"),
     ("tradeoff percent.csv", "column 'coverage' has 1 missing, non-numeric"),
     ("tradeoff missing.csv", "(first at data row 2); fix or drop those rows"),
