@@ -556,6 +556,9 @@ class ScalingLaw:
                 + (f"; missing {missing}" if missing else "")
                 + (f"; unknown {extra}" if extra else "")
             )
+        flags = [n for n in law.param_names if isinstance(params[n], bool)]
+        if flags:  # float(True) is 1.0: a hand-edited `true` would pass as a number
+            raise ScalingLabError(f"'params' gives {flags[0]} as true/false; give a number")
         try:
             law.params_ = {n: float(params[n]) for n in law.param_names}
         except (TypeError, ValueError):

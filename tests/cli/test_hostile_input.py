@@ -529,6 +529,7 @@ def _sweep_cases() -> list[Case]:
         Case("report deepfit.json --out rep", "nested too deeply to be a JSON fit file"),
         Case("predict bigint.json --at x=1", "Exceeds the limit (4300 digits)"),
         Case("predict negscale.json --at x=1", "a = -3e+06 lies outside the law's bounds"),
+        Case("predict boolscale.json --at x=1", "'params' gives a as true/false"),
         Case(f"fit curve.csv --x x --y y --where '{deep_where}'", "nested more than 60 levels"),
         Case(f"{suggest} --cost '{deep_cost}'", "--cost is nested more than 60 levels"),
         Case(f"{suggest} --cost ''", "--cost is empty"),
@@ -772,6 +773,8 @@ def _write_files(d: Path) -> None:
     (d / "adir").mkdir()
     negative = '{"law": "power_const", "params": {"a": -3e6, "b": 0.3, "c": 0.1}}'
     (d / "negscale.json").write_text(negative)
+    flag = '{"law": "power_const", "params": {"a": true, "b": -0.3, "c": 0.1}}'
+    (d / "boolscale.json").write_text(flag)  # true once read as a = 1
     (d / "optslist.json").write_text('{"law": "power_const", "options": [1], "params": {}}')
     (d / "deepfit.json").write_text("[" * 100_000)
     params = '{"a": 1' + "0" * 5000 + ', "b": 0.3, "c": 0.1}'
