@@ -108,21 +108,7 @@ class Filter:
 
     def mask(self, df: pd.DataFrame, option: str = "--where") -> pd.Series:
         """One boolean per row of `df`; fails on an unknown column or a non-boolean result."""
-        unknown = sorted(c for c in self.column_names() if c not in df.columns)
-        if unknown:
-            known = ", ".join(map(str, df.columns))
-            raise ExpressionError(
-                f"{option} names {unknown[0]!r}, which is not a column; the columns are: {known}"
-            )
-        evaluator = _Evaluator(df, self.backticked, option)
-        try:
-            with np.errstate(all="ignore"):
-                value = evaluator.visit(self.tree.body)
-        except ExpressionError:
-            raise
-        except (TypeError, ValueError, ZeroDivisionError, OverflowError) as exc:
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise ExpressionError(f"cannot evaluate {option} {self.text!r}: {first}") from None
+        value = self._value(df, option)
         if isinstance(value, bool):
             value = pd.Series(value, index=df.index)
         if not isinstance(value, pd.Series) or not pd.api.types.is_bool_dtype(value.dtype):
@@ -131,6 +117,41 @@ class Filter:
                 "e.g. 'params > 1e8 and epoch_outlier == 0'"
             )
         return value
+
+    def numbers(self, df: pd.DataFrame, option: str = "--cost") -> np.ndarray:
+        """One number per row of `df` (the filter read as an arithmetic expression, as
+        `evaluate_numeric` parses it); fails on an unknown column or a result that is not a
+        number per row. Parse once, then call this as often as needed."""
+        value = self._value(df, option)
+        if isinstance(value, int | float | np.floating) and not isinstance(value, bool):
+            value = pd.Series(float(value), index=df.index)
+        if (
+            not isinstance(value, pd.Series)
+            or not pd.api.types.is_numeric_dtype(value.dtype)
+            or pd.api.types.is_bool_dtype(value.dtype)
+        ):
+            raise ExpressionError(
+                f"{option} {self.text!r} must give a number per row (arithmetic on numeric "
+                "columns, e.g. '6*params*tokens'), not a condition or text"
+            )
+        return value.to_numpy(dtype=float)
+
+    def _value(self, df: pd.DataFrame, option: str) -> Any:
+        """The tree evaluated on `df`'s columns; one line for an unknown column or a failure."""
+        unknown = sorted(c for c in self.column_names() if c not in df.columns)
+        if unknown:
+            known = ", ".join(map(str, df.columns))
+            raise ExpressionError(
+                f"{option} names {unknown[0]!r}, which is not a column; the columns are: {known}"
+            )
+        try:
+            with np.errstate(all="ignore"):
+                return _Evaluator(df, self.backticked, option).visit(self.tree.body)
+        except ExpressionError:
+            raise
+        except (TypeError, ValueError, ZeroDivisionError, OverflowError) as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ExpressionError(f"cannot evaluate {option} {self.text!r}: {first}") from None
 
 
 CONDITION_EXAMPLE = "'params > 1e8 and data == \"c4\"'"
@@ -184,33 +205,7 @@ def evaluate_numeric(df: pd.DataFrame, text: str, option: str = "--cost") -> np.
     column or a result that is not a number per row."""
     if not text.strip():
         raise ExpressionError(f"{option} is empty: give an expression such as '6*params*tokens'")
-    parsed = parse_filter(text, option, "expression", NUMBER_EXAMPLE)
-    unknown = sorted(c for c in parsed.column_names() if c not in df.columns)
-    if unknown:
-        known = ", ".join(map(str, df.columns))
-        raise ExpressionError(
-            f"{option} names {unknown[0]!r}, which is not a column; the columns are: {known}"
-        )
-    try:
-        with np.errstate(all="ignore"):
-            value = _Evaluator(df, parsed.backticked, option).visit(parsed.tree.body)
-    except ExpressionError:
-        raise
-    except (TypeError, ValueError, ZeroDivisionError, OverflowError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ExpressionError(f"cannot evaluate {option} {text!r}: {first}") from None
-    if isinstance(value, int | float | np.floating) and not isinstance(value, bool):
-        value = pd.Series(float(value), index=df.index)
-    if (
-        not isinstance(value, pd.Series)
-        or not pd.api.types.is_numeric_dtype(value.dtype)
-        or pd.api.types.is_bool_dtype(value.dtype)
-    ):
-        raise ExpressionError(
-            f"{option} {text!r} must give a number per row (arithmetic on numeric columns, "
-            "e.g. '6*params*tokens'), not a condition or text"
-        )
-    return value.to_numpy(dtype=float)
+    return parse_filter(text, option, "expression", NUMBER_EXAMPLE).numbers(df, option)
 
 
 def _prepare(text: str, option: str) -> tuple[str, dict[str, str]]:

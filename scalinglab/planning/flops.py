@@ -12,14 +12,14 @@ code). Inference costs 2·N FLOPs per token (Sardana et al. 2023).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
 from scalinglab.errors import ScalingLabError
-from scalinglab.expr import evaluate_numeric, parse_filter
+from scalinglab.expr import Filter, parse_filter
 from scalinglab.laws.base import FloatArray
 from scalinglab.planning._checks import positive_array
 
@@ -41,6 +41,8 @@ class FlopExpression:
 
     text: str
     option: str = "--flops-function"
+    # parsed once: a plan's root solves call the function about 1,400 times
+    parsed: Filter = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         parsed = parse_filter(self.text, self.option, "expression", "'6*N*D'")
@@ -50,11 +52,12 @@ class FlopExpression:
                 f"{self.option} may name N (parameters) and D (tokens) only, not {unknown[0]!r}; "
                 "write e.g. '6*N*D + 2e4*D'"
             )
+        object.__setattr__(self, "parsed", parsed)  # frozen: set once, here
 
     def __call__(self, params: FloatArray, tokens: FloatArray) -> FloatArray:
         n = np.asarray(params, dtype=float)
         frame = pd.DataFrame({"N": n.ravel(), "D": np.asarray(tokens, dtype=float).ravel()})
-        return evaluate_numeric(frame, self.text, self.option).reshape(n.shape)
+        return self.parsed.numbers(frame, self.option).reshape(n.shape)
 
 
 @dataclass(frozen=True)
