@@ -133,6 +133,13 @@ def _looks_like_json(path: Path) -> bool:
     return start[:1] in (b"{", b"[")
 
 
+def file_row(df: pd.DataFrame, i: int) -> int:
+    """The 1-based data row of its file that position i of `df` came from: `read_table` keeps
+    the file's index through --where, and rows left out later keep theirs."""
+    label = df.index[i]
+    return (int(label) if isinstance(label, int | np.integer) else i) + 1
+
+
 def numeric_columns(
     df: pd.DataFrame,
     columns: Sequence[str],

@@ -405,8 +405,34 @@ def design_benchmark_command(
         all_data = num(float(result["all_data_r2"]), ".3f")  # type: ignore[arg-type]
         table.add_row("all of TRAIN", *[all_data] * len(fractions))
         console.print(table)
+        short = underdetermined_note(methods, fractions, repeats, n_free)
+        if short is not None:
+            console.print(f"note: {short}", highlight=False)
 
     emit(result, json_out, render)
+
+
+def underdetermined_note(
+    methods: dict[str, Any], fractions: list[float], repeats: int, n_free: int
+) -> str | None:
+    """Where a method picked fewer runs than the law's free parameters (its R² is −1 by the
+    benchmark's definition, the fit being underdetermined): each method and budget, in how
+    many of its repeats. None when it never did."""
+    from scalinglab.planning.design_benchmark import METHODS
+
+    where = []
+    for name in METHODS:
+        for b in fractions:
+            count = methods[name]["underdetermined"][f"{b:g}"]
+            if count:
+                of = "" if name == "cheapest" else f" in {count} of {repeats} repeats"
+                where.append(f"{name} at {100 * b:.3g}% budget{of}")
+    if not where:
+        return None
+    return (
+        f"R² is −1 where the runs picked were fewer than the law's {n_free} free parameters "
+        f"(an underdetermined fit): {', '.join(where)}"
+    )
 
 
 def _with_codes(X: np.ndarray, codes: np.ndarray) -> np.ndarray:

@@ -467,16 +467,23 @@ def predict_command(
             names.append(model.group_column)
     if table is not None:
         _predict_table_command(model, doc, table, names, out=out, y=list(y or []),
-                               where=where, level=level, json_out=json_out)  # fmt: skip
+                               where=where, level=level, json_out=json_out,
+                               fit_file=str(fit_file))  # fmt: skip
         return
     assert at is not None
     if isinstance(model, JointFormulaLaw):
         from scalinglab.cli.formula import predict_joint_at
 
-        predict_joint_at(model, _parse_at(at, names), names, level=level, json_out=json_out)
+        predict_joint_at(
+            model, _parse_at(at, names), names, level=level, json_out=json_out,
+            fit_file=str(fit_file),
+        )  # fmt: skip
         return
+    from scalinglab.cli.formula import at_point, check_overflow
+
     X = _parse_at(at, names)
     prediction = model.predict(X)
+    check_overflow(prediction, str(fit_file), lambda i: at_point(names, X, i))
     has_draws = model.bootstrap_params_ is not None or model.calibration_ is not None
     interval = model.predict_interval(X, level=level) if has_draws else None
     scalar = len(prediction) == 1
@@ -529,6 +536,7 @@ def _predict_table_command(
     where: str | None,
     level: float,
     json_out: JsonOption,
+    fit_file: str,
 ) -> None:
     import pandas as pd
 
@@ -536,7 +544,9 @@ def _predict_table_command(
     from scalinglab.cli.ranges import points_note
     from scalinglab.io import write_table
 
-    result, payload = predict_table(model, doc, table, out=out, level=level, y=y, where=where)
+    result, payload = predict_table(
+        model, doc, table, out=out, level=level, y=y, where=where, fit_file=fit_file
+    )
     if out is not None:
         write_table(result, out)
     inputs = result[names].apply(pd.to_numeric, errors="coerce")

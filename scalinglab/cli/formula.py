@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -439,14 +440,28 @@ def print_joint_fit(law: JointFormulaLaw) -> None:
         console.print(f"[yellow]warning:[/] {escape(message)}")
 
 
+def at_point(names: list[str], X: np.ndarray, i: int) -> str:
+    """Point i of --at as the user wrote it ("x=1e+20"), and which one when there are several."""
+    point = ",".join(f"{n}={v:g}" for n, v in zip(names, X[i], strict=True))
+    return point if len(X) == 1 else f"{point} (point {i + 1} of --at)"
+
+
 def predict_joint_at(
-    law: JointFormulaLaw, X: np.ndarray, names: list[str], *, level: float, json_out: Path | None
+    law: JointFormulaLaw,
+    X: np.ndarray,
+    names: list[str],
+    *,
+    level: float,
+    json_out: Path | None,
+    fit_file: str = "the fit file",
 ) -> None:
     """`predict FIT.json --at ...` for a joint fit: every output at each point."""
     from scalinglab.cli.app import emit
 
     bands = {o: _predict_with_band(law, law.with_output(X, j), level)
              for j, o in enumerate(law.outputs)}  # fmt: skip
+    for output, (prediction, _, _) in bands.items():
+        check_overflow(prediction, fit_file, lambda i: at_point(names, X, i), output)
     scalar = len(X) == 1
     payload: dict[str, Any] = {
         "law": law.name,
@@ -550,12 +565,14 @@ def predict_table(
     level: float,
     y: list[str] | str | None,
     where: str | None = None,
+    fit_file: str = "the fit file",
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The table with prediction, lower and upper columns (a joint fit: prediction_OUT,
-    lower_OUT, upper_OUT per output OUT), and the payload of the command."""
+    lower_OUT, upper_OUT per output OUT), and the payload of the command. A prediction that
+    overflows fails, naming the table's data row (`check_overflow`)."""
     import numpy as np
 
-    from scalinglab.io import fit_variables, numeric_columns, read_table
+    from scalinglab.io import file_row, fit_variables, numeric_columns, read_table
     from scalinglab.laws.joint import JointFormulaLaw
 
     check_out(out)
@@ -592,6 +609,9 @@ def predict_table(
         else:
             Xj = X
         prediction, lower, upper = _predict_with_band(model, Xj, level)
+        check_overflow(
+            prediction, fit_file, lambda i: f"data row {file_row(df, i)} of {table}", output
+        )
         suffix = f"_{output}" if joint else ""
         for column, values in (("prediction", prediction), ("lower", lower), ("upper", upper)):
             result[column + suffix] = values
@@ -640,6 +660,25 @@ def _predict_with_band(
         if has_draws:
             lower, upper = model.predict_interval(X, level=level)
     return prediction, np.asarray(lower), np.asarray(upper)
+
+
+def check_overflow(
+    prediction: np.ndarray, fit_file: str, where: Callable[[int], str], output: str = ""
+) -> None:
+    """Fail, naming the first point (`where(i)`), if the law's prediction overflows to ±inf
+    there: finite parameters that do that (an exponent of 400, a coefficient of 1e300) are a
+    broken fit file, not a prediction to show."""
+    import numpy as np
+
+    over = np.flatnonzero(np.isinf(prediction))
+    if over.size:
+        of = f" of {output}" if output else ""
+        more = f" and {over.size - 1} more" if over.size > 1 else ""
+        fail(
+            f"{fit_file}: the law's prediction{of} overflows at {where(int(over[0]))}{more}; "
+            "the parameters in this fit file are probably wrong: check them, or refit with "
+            "`scalinglab fit ... --json`"
+        )
 
 
 def print_predicted_table(

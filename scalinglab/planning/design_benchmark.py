@@ -228,23 +228,28 @@ def run_benchmark(
     progress: Callable[[], None] | None = None,
 ) -> dict[str, object]:
     """{"methods": {name: {"r2": {budget: mean}, "r2_se": {budget: the mean's standard error},
-    "r2_runs": {budget: [per repeat]}, "cost_share": {budget: mean share spent}}}, "all_data_r2":
-    ...}; a deterministic method runs once (standard error 0)."""
+    "r2_runs": {budget: [per repeat]}, "cost_share": {budget: mean share spent},
+    "underdetermined": {budget: repeats that picked fewer runs than the law's free parameters,
+    whose fit is underdetermined and scores −1}}}, "all_data_r2": ...}; a deterministic method
+    runs once (standard error 0)."""
     budgets = check_budgets(pool, budgets)
     total = float(pool.cost.sum())
+    n_free = len(make_law().free_params())
     out: dict[str, dict[str, dict[str, object]]] = {}
     for method in methods:
         r2s: dict[str, object] = {}
         errors: dict[str, object] = {}
         runs: dict[str, object] = {}
         shares: dict[str, object] = {}
+        short: dict[str, object] = {}
         for fraction in budgets:
-            scores, spent = [], []
+            scores, spent, too_few = [], [], 0
             for r in range(1 if method == "cheapest" else repeats):
                 rng = np.random.default_rng([seed, r])
                 picked = pick(method, make_law, pool, fraction * total, rng)
                 scores.append(score_runs(make_law, pool, picked))
                 spent.append(float(pool.cost[picked].sum()) / total)
+                too_few += len(picked) < n_free
                 if progress is not None:
                     progress()
             key = f"{fraction:g}"
@@ -255,6 +260,10 @@ def run_benchmark(
             )
             runs[key] = scores
             shares[key] = float(np.mean(spent))
-        out[method] = {"r2": r2s, "r2_se": errors, "r2_runs": runs, "cost_share": shares}
+            short[key] = too_few
+        out[method] = {
+            "r2": r2s, "r2_se": errors, "r2_runs": runs, "cost_share": shares,
+            "underdetermined": short,
+        }  # fmt: skip
     all_data = score_runs(make_law, pool, range(len(pool.y)))
     return {"methods": out, "all_data_r2": all_data, "budgets": budgets, "repeats": repeats}

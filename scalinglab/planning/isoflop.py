@@ -128,6 +128,17 @@ def _parabolas(u: FloatArray, y: FloatArray, weights: FloatArray) -> FloatArray:
     return np.column_stack([k0 - k1 * center + k2 * center**2, k1 - 2 * k2 * center, k2])
 
 
+def _overflowed(y: FloatArray, idx: np.ndarray, compute: float) -> None:
+    """Fail naming the run (1-based, in input order) whose loss made its budget's parabola
+    overflow: only a loss of the order of 1e300 (finite, but no loss) does that, and without
+    this it would read as a budget without a minimum, or with too few model sizes."""
+    worst = int(idx[np.argmax(y[idx])])
+    raise ScalingLabError(
+        f"loss is out of range: run {worst + 1} has {y[worst]:g}, too large to fit a parabola "
+        f"to its budget ({compute:.3g} FLOPs: the fit overflows); check the loss column"
+    )
+
+
 def _bracketed(u: FloatArray, y: FloatArray) -> bool:
     """Whether the lowest loss of a budget lies strictly between its smallest and largest model
     sizes (a minimum the runs on either side bracket)."""
@@ -178,6 +189,8 @@ def isoflop_analysis(
         k_c[j] = float(np.median(c[idx] / (n[idx] * d[idx]))) if d is not None else math.nan
         row: dict[str, Any] = {"compute": float(cb), "n_runs": int(idx.size)}
         coef = _parabolas(u[idx], y[idx], np.ones((1, idx.size)))[0]
+        if not np.all(np.isfinite(coef)) and _distinct(u[idx], np.ones((1, idx.size)))[0] >= 3:
+            _overflowed(y, idx, cb)
         c0, c1, c2 = (float(v) for v in coef)
         row.update({"c2": c2, "c1": c1, "c0": c0})
         note = ""

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from scalinglab.errors import ScalingLabError
-from scalinglab.io import numeric_columns
+from scalinglab.io import file_row, numeric_columns
 from scalinglab.laws.base import FloatArray, ScalingLaw
 from scalinglab.planning._checks import check_level
 from scalinglab.planning._results import JsonRecord, interval
@@ -168,8 +168,10 @@ def iso_performance_line(
 def tradeoff_runs(df: pd.DataFrame) -> pd.DataFrame:
     """The long table of a test-time study: one row per (trial, sample count k) with columns
     train_compute (the trial's training FLOPs), samples (k), test_compute (k × FLOPs per sample),
-    coverage (pass@k), plus seed and shard_size when present. A table that already has
-    train_compute, test_compute and coverage is returned as it is."""
+    coverage (pass@k), plus seed and shard_size when present. Trials whose state is not
+    COMPLETE are left out; the others (every row, without a state column) are finished, and an
+    empty cell among their measurements fails, naming its column and data row. A table that
+    already has train_compute, test_compute and coverage is returned as it is."""
     direct = ["train_compute", "test_compute", "coverage"]
     if set(direct) <= set(df.columns):
         out = df.copy()
@@ -198,24 +200,33 @@ def tradeoff_runs(df: pd.DataFrame) -> pd.DataFrame:
         part["test_compute"] = k * _numbers(df, TEST_FLOPS_COLUMN)
         part["coverage"] = _numbers(df, col)
         rows.append(part)
-    out = pd.concat(rows, ignore_index=True).dropna(subset=["coverage", "train_compute"])
+    out = pd.concat(rows, ignore_index=True)
     if out.empty:
         raise ScalingLabError("the test-time table has no finished trials with coverage")
     return out.sort_values(["train_compute", "samples"]).reset_index(drop=True)
 
 
 def _numbers(df: pd.DataFrame, column: str) -> pd.Series:
-    """A column as floats, missing values kept as NaN (a trial that did not finish); a value
-    that is not a number fails with one line naming it."""
+    """A column of finished trials as floats; a value that is not a number, or an empty cell
+    (a finished trial has every measurement), fails with one line naming it."""
     values = pd.to_numeric(df[column], errors="coerce")
-    bad = values.isna() & df[column].notna()
-    if bad.any():
-        at = int(np.flatnonzero(bad.to_numpy())[0])
+    text, empty = values.isna() & df[column].notna(), df[column].isna()
+    if text.any() or empty.any():
+        at = int(np.flatnonzero((text | empty).to_numpy())[0])
         # the table's own row: unfinished trials may have been left out before this check
-        label = df.index[at]
-        row = int(label) if isinstance(label, int | np.integer) else at
+        row = file_row(df, at)
+        if empty.iloc[at]:
+            finished = (
+                "a finished trial (state COMPLETE)"
+                if "state" in df.columns
+                else "a finished trial (a table without a state column holds only those)"
+            )
+            raise ScalingLabError(
+                f"column {column!r} is empty at data row {row}, {finished}; fill it in "
+                "or drop that row"
+            )
         raise ScalingLabError(
-            f"column {column!r} holds {df[column].iloc[at]!r} at data row {row + 1}, which is "
+            f"column {column!r} holds {df[column].iloc[at]!r} at data row {row}, which is "
             "not a number; fix or drop that row"
         )
     return values.astype(float)

@@ -293,6 +293,36 @@ def test_benchmark_design_refuses_a_budget_below_the_cheapest_run(
     assert share <= smallest < share * 1.01 and smallest * cost.sum() >= cost.min()
 
 
+def test_benchmark_design_says_where_too_few_runs_were_picked_to_fit(
+    tables: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A budget that buys fewer runs than the law's 5 free parameters scores −1 by the
+    protocol; that was silent (exit 0, a bare −1.000). Now a note and a count per budget."""
+    pool = pd.read_csv(tables / "pool_with_loss.csv")
+    cost = 6 * pool.N * pool.D
+    tiny = f"{1.5 * cost.min() / cost.sum():.3g}"  # the cheapest run, maybe one more
+    out_json = tmp_path / "bench.json"
+    code, out, err = run(
+        ["benchmark", "design", str(tables / "pool_with_loss.csv"), str(tables / "test.csv"),
+         "--formula", FORMULA, "--y", "loss", "--cost", "6*N*D", "--budgets", f"0.3,{tiny}",
+         "--repeats", "2", "--json", str(out_json)],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    methods = json.loads(out_json.read_text())["methods"]
+    for name, repeats in (("random", 2), ("cheapest", 1), ("design", 2)):
+        entry = methods[name]
+        assert entry["underdetermined"] == {"0.3": 0, tiny: repeats}, name
+        assert entry["r2"][tiny] == -1.0 and entry["r2_runs"][tiny] == [-1.0] * repeats
+    pct = f"{100 * float(tiny):.3g}%"
+    assert (
+        "note: R² is −1 where the runs picked were fewer than the law's 5 free parameters (an "
+        f"underdetermined fit): random at {pct} budget in 2 of 2 repeats, cheapest at {pct} "
+        f"budget, design at {pct} budget in 2 of 2 repeats"
+    ) in " ".join(out.split())
+    assert "30% budget in" not in out
+
+
 def test_benchmark_design_runs_a_repeated_budget_once(
     tables: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -590,7 +590,42 @@ def _target_sweep_cases() -> list[Case]:
     ]
 
 
+def _overflow_cases() -> list[Case]:
+    """Finite input that overflows: a hand-edited fit file whose prediction is inf once printed
+    as ∞ with exit 0, and a loss of 1e308 once read as a budget without a minimum."""
+    pred = "the parameters in this fit file are probably wrong: check them, or refit with"
+    return [
+        Case("predict hugefit.json --at 'x=1;10'", f"overflows at x=10 (point 2 of --at); {pred}"),
+        Case(
+            "predict hugefit.json --at x=10",
+            "hugefit.json: the law's prediction overflows at x=10;",
+        ),
+        Case(
+            "predict hugefit.json --table curve.csv --out pred.csv",
+            "hugefit.json: the law's prediction overflows at data row 1 of curve.csv and 11 more;",
+        ),
+        # the file's own data row, also when --where leaves rows out
+        Case(
+            "predict hugefit.json --table curve.csv --where 'x > 1e5'",
+            "overflows at data row 10 of curve.csv and 2 more",
+        ),
+        Case(
+            "predict hugejoint.json --at x=1e5", "the law's prediction of z overflows at x=100000"
+        ),
+        Case("predict hugejoint.json --table outputs.csv", "prediction of z overflows at data row"),
+        Case(
+            "isoflop isohugeloss.csv",
+            "loss is out of range: run 6 has 1e+308, too large to fit a parabola to its budget "
+            "(6e+18 FLOPs: the fit overflows)",
+        ),
+        # was: "needs a minimum at 2 or more budgets; ... (1 with no minimum (parabola opens
+        # downward))"
+        Case("isoflop isohugeloss2.csv --bootstrap 0", "loss is out of range: run 6 has 1e+308"),
+    ]
+
+
 CASES = [
+    *_overflow_cases(),
     *_sweep_cases(),
     *_target_sweep_cases(),
     *_fit_file_cases(),
@@ -633,6 +668,9 @@ def _write_files(d: Path) -> None:
             rows.append((size, tok, c, 1.69 + 406 * size**-0.34 + 411 * tok**-0.28, k))
     iso = pd.DataFrame(rows, columns=["params", "tokens", "flops", "loss", "run"])
     iso.to_csv(d / "iso.csv", index=False)
+    huge = iso.assign(loss=np.where(iso.index == 5, 1e308, iso["loss"]))
+    huge.to_csv(d / "isohugeloss.csv", index=False)  # data row 6: the first budget's valley
+    huge.iloc[:22].to_csv(d / "isohugeloss2.csv", index=False)  # two budgets
     pd.DataFrame({"x": m, "g": "v", "y": 1.0}).to_csv(d / "groups.csv", index=False)
     flags = pd.DataFrame({"x": m, "flag": np.arange(len(m)) % 2 == 0, "y": 4 * m**-0.35})
     flags.to_csv(d / "flags.csv", index=False)
@@ -758,6 +796,24 @@ def _write_files(d: Path) -> None:
             "law": "joint_formula",
             "options": {"formulas": ["a*x**-b"], "outputs": ["y", "z"], "variables": ["x"]},
             "params": {"a": 4.0, "b": 0.35},
+        },
+        # finite, in the law's bounds, and inf from x = 10 on (1e300 · 10^20)
+        "hugefit.json": {
+            "law": "power_const",
+            "x": ["x"],
+            "y": "y",
+            "params": {"a": 1e300, "b": 20, "c": 0.05},
+        },
+        "hugejoint.json": {
+            "law": "joint_formula",
+            "x": ["x", "output"],
+            "y": ["y", "z"],
+            "options": {
+                "formulas": ["a*x**-b", "c*x**b"],
+                "outputs": ["y", "z"],
+                "variables": ["x"],
+            },
+            "params": {"a": 4.0, "b": 3.0, "c": 1e300},
         },
         "iso.json": {
             "n_line": {"exponent": 0.5, "coef": 0.1},

@@ -50,6 +50,18 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     text = _wide_study_table().astype({"flops": object})
     text.loc[2, "flops"] = "1e12 FLOPs"
     text.to_csv(d / "textflops.csv", index=False)
+    # an empty cell of a finished trial: its points were left out without a word
+    empty = _wide_study_table()
+    empty.loc[2, "pass_k4"] = np.nan
+    empty.to_csv(d / "emptypass.csv", index=False)
+    empty.drop(columns="state").to_csv(d / "emptypass_nostate.csv", index=False)
+    empty = _wide_study_table()
+    empty.loc[4, "test_flops_per_sample"] = np.nan
+    empty.to_csv(d / "emptytestflops.csv", index=False)
+    unfinished = _wide_study_table()
+    unfinished.loc[2, "state"] = "FAIL"  # a trial that did not finish: no measurements
+    unfinished.loc[2, ["flops", "pass_k1", "pass_k4"]] = np.nan
+    unfinished.to_csv(d / "unfinished.csv", index=False)
     long = pd.DataFrame(
         {
             "train_compute": [1e10, 1e11, 1e12],
@@ -143,6 +155,14 @@ def test_plan_says_how_far_past_the_fitted_compute_its_split_lies(
         assert json.loads(capsys.readouterr().out)["beyond_data"] is None
 
 
+def test_tradeoff_leaves_out_trials_that_did_not_finish(
+    files: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A trial whose state is not COMPLETE is left out, empty cells and all (its 6 points)."""
+    assert _run("tradeoff unfinished.csv --bootstrap 0 --json -", files, monkeypatch) == 0
+    assert json.loads(capsys.readouterr().out)["n_points"] == 10 * 6 - 6
+
+
 def test_plan_of_an_elo_tradeoff_with_a_win_rate(
     files: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -170,6 +190,17 @@ BAD = [
     ("tradeoff textflops.csv", "column 'flops' holds '1e12 FLOPs' at data row 3"),
     ("tradeoff percent.csv", "column 'coverage' has 1 missing, non-numeric"),
     ("tradeoff missing.csv", "(first at data row 2); fix or drop those rows"),
+    # a finished trial's empty cell: refused like text, naming its column and data row
+    (
+        "tradeoff emptypass.csv",
+        "column 'pass_k4' is empty at data row 3, a finished trial (state COMPLETE); fill it in "
+        "or drop that row",
+    ),
+    (
+        "tradeoff emptypass_nostate.csv",
+        "column 'pass_k4' is empty at data row 3, a finished trial (a table without a state",
+    ),
+    ("tradeoff emptytestflops.csv", "column 'test_flops_per_sample' is empty at data row 5"),
     ("plan curve.json --target-perf 0.5 --inference-calls 10", "no test-time compute column"),
     ("plan cov.json --target-perf 0.5", "go with --inference-calls"),
     ("plan cov.json --inference-calls 10", "needs a target"),
