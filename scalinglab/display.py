@@ -22,7 +22,7 @@ def num(value: Any, spec: str = ".4g") -> str:
         return MISSING
     try:
         v = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # overflow: an integer of hundreds of digits
         return str(value)
     if math.isnan(v):
         return MISSING

@@ -412,8 +412,13 @@ class _Evaluator:
                 value.dtype
             ):
                 return
+            if pd.api.types.is_bool_dtype(value.dtype):
+                # a true/false column, or a comparison's result (named after its left column)
+                raise ExpressionError(
+                    f"{self.option}: {symbol!r} needs numbers, not true/false values"
+                )
             raise ExpressionError(
-                f"{self.option}: {symbol!r} needs numbers, but column {value.name!r} is not numeric"
+                f"{self.option}: {symbol!r} needs numbers, but {_describe(value)} is not numeric"
             )
         if isinstance(value, int | float | np.floating) and not isinstance(value, bool):
             return
@@ -425,6 +430,8 @@ def _describe(value: Any) -> str:
         return f"column {value.name!r}" if value.name is not None else "a column expression"
     if isinstance(value, str):
         return f"the string {value!r}"
+    if isinstance(value, list):  # evaluated literals: their repr would show numpy types
+        return "a list"
     return f"the value {value!r}"
 
 

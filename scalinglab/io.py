@@ -7,6 +7,8 @@ column — becomes a ScalingLabError that names the problem and what to do.
 from __future__ import annotations
 
 import json
+import math
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -159,7 +161,7 @@ def numeric_columns(
                 f"column {col!r} holds True/False values, not numbers; choose a numeric column "
                 "(a flag belongs in --where, e.g. --where 'flag == True')"
             )
-        values = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
+        values = to_numbers(df[col]).to_numpy(dtype=float)
         bad = ~np.isfinite(values)
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
@@ -169,6 +171,22 @@ def numeric_columns(
             )
         out[:, j] = values
     return out
+
+
+def to_numbers(values: pd.Series) -> pd.Series:
+    """`pd.to_numeric(values, errors="coerce")`: text becomes NaN, and an integer beyond the
+    float range (pandas reads a cell of hundreds of digits as a Python int, which to_numeric
+    refuses with OverflowError) becomes inf or -inf, as the same number written 1e400 reads."""
+    try:
+        return pd.to_numeric(values, errors="coerce")
+    except OverflowError:
+        return pd.to_numeric(values.map(_beyond_float_as_inf), errors="coerce")
+
+
+def _beyond_float_as_inf(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > sys.float_info.max:
+        return math.inf if value > 0 else -math.inf
+    return value
 
 
 def load_fit(path: str | Path) -> tuple[ScalingLaw, dict[str, Any]]:
@@ -184,7 +202,7 @@ def load_fit(path: str | Path) -> tuple[ScalingLaw, dict[str, Any]]:
     data = _parse_json(p, "fit file")
     if not isinstance(data, dict):
         raise ScalingLabError(f"{p} must hold a JSON object with 'law' and 'params'")
-    if "params" not in data:
+    if data.get("params") is None:  # null too: the law would not be fitted
         raise ScalingLabError(f"{p} has no 'params': it is not a fit result")
     law = ScalingLaw.from_dict(data)
     return law, data
@@ -195,6 +213,11 @@ def fit_variables(law: ScalingLaw, doc: dict[str, Any]) -> list[str]:
     x = doc.get("x")
     if x is None:
         return list(law.variables)
+    if not isinstance(x, str | list | tuple):
+        raise ScalingLabError(
+            "fit file field 'x' must name the input column(s), a string or a list of strings; "
+            "fix it or delete the field"
+        )
     names = [x] if isinstance(x, str) else list(x)
     if len(names) != len(law.variables):
         raise ScalingLabError(

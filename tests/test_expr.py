@@ -83,6 +83,8 @@ def test_allowed_conditions_select_the_right_rows(text: str, rows: list[int]) ->
         ("params > 1 and 2", "combine conditions"),
         ("data * 1000000000 == 'c4'", "needs numbers"),
         ("'ab' * 1000000000 == data", "needs numbers"),
+        ("(params > 1) + 1 > 0", "'+' needs numbers, not true/false values"),  # not "column None"
+        ("[1, 2] * loss > 0", "'*' needs numbers, not a list"),  # no numpy reprs
         ("nope > 1", "not a column"),
         ("`no such` > 1", "not a column"),
         ("params >", "not a valid condition"),

@@ -5,18 +5,25 @@ Each failure is a ScalingLabError with one line naming the file or column and th
 
 from __future__ import annotations
 
+import copy
 import json
+import math
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scalinglab.errors import ScalingLabError
+from scalinglab.expr import parse_filter
 from scalinglab.io import fit_variables, load_fit, numeric_columns, read_table
 from scalinglab.laws import get_law
+from tests.audit import no_code_runs
 
 RUNS = pd.DataFrame({"params": [1e6, 2e6, 4e6], "tokens": [1e8, 2e8, 4e8], "loss": [3.0, 2.8, 2.6]})
 
@@ -67,6 +74,140 @@ def test_where_filters_rows(tmp_path: Path) -> None:
     with refused(r"no rows of .*runs\.csv match") as info:
         read_table(path, where="params > 1e9")
     one_line(info)
+
+
+# --------------------------------------------------------------------------------------------
+# read_table --where: text that looks like code, and random filters
+# --------------------------------------------------------------------------------------------
+TABLE = pd.DataFrame(
+    {
+        "params": [1e6, 2e6, 4e6, np.nan, 8e6],
+        "loss": [3.0, 2.8, 2.6, 2.5, -1.0],
+        "data": ["c4", "oscar", "c4", "a b", "x"],
+        "epoch_outlier": [0, 1, 0, 0, 1],
+        "Seen Examples": [10, 20, 30, 40, 50],
+        "open": [1, 2, 3, 4, 5],  # named like a builtin: still only a column
+    }
+)
+# Each creates MARKER when handed to eval or exec or, the '@' ones, to DataFrame.query (checked
+# once by hand): reading the filter as code would show.
+CODE_LIKE = [
+    "__import__('pathlib').Path('MARKER').touch() is None",
+    "open('MARKER', 'w').close() is None",
+    "params > 0 and [open('MARKER', 'w') for _ in [1]] == []",
+    "params < 0 or __import__('os').system('touch MARKER') == 0",
+    "exec(\"open('MARKER', 'w')\") is None",
+    "(lambda: open('MARKER', 'w'))() is None",
+    "getattr(__import__('builtins'), 'open')('MARKER', 'w') is None",
+    "@pd.io.common.os.system('touch MARKER') == 0",
+    "params > 0 & @pd.io.common.os.system('touch MARKER') == 0",
+    "`params` < 0 or @pd.io.common.os.system('touch MARKER') == 0",
+    "params > 0\n__import__('os').system('touch MARKER')",
+    "params > 0; open('MARKER', 'w')",
+    "data == '\\'' or open('MARKER', 'w') is None",
+    "(x := open('MARKER', 'w')) is None",
+    "f\"{open('MARKER', 'w')}\" == ''",
+    "[*map(open, ['MARKER'], ['w'])] == []",
+]
+
+
+@pytest.fixture(scope="module")
+def table_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("where") / "runs.csv"
+    TABLE.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("text", CODE_LIKE)
+def test_where_that_looks_like_code_is_refused_and_never_run(
+    text: str, table_csv: Path, tmp_path: Path
+) -> None:
+    marker = tmp_path / "pwned"
+    with refused("--where") as info:
+        read_table(table_csv, where=text.replace("MARKER", str(marker)))
+    one_line(info)
+    assert not marker.exists()
+
+
+WORDS = ["and", "or", "&", "|"]
+WHERE_PIECES = [
+    *("params", "loss", "data", "`Seen Examples`", "`", "'", '"', "(", ")", "[", "]", ",", "."),
+    *(" ", "==", "<", ">=", "!", "=", "+", "-", "*", "**", "/", "@", "^", "~", " and ", " or "),
+    *(" not ", " in ", "1", "0", "1e7", "9**9**9", "c4", "__", "lambda", ":", "\\", "\n", "é"),
+]
+_operands = st.sampled_from(
+    [
+        *("params", "loss", "data", "epoch_outlier", "`Seen Examples`", "open", "`open`"),
+        *("nope", "`no such`", "0", "1", "-3", "2.5", "1e7", "1e999", "9**9**9", "10**400"),
+        *("1" + "0" * 400, "'c4'", "''", '"a b"', "True", "None", "[1, 'c4']", "(2.5,)"),
+    ]
+)
+_arithmetic = st.recursive(
+    _operands,
+    lambda inner: st.one_of(
+        st.builds(
+            lambda a, op, b: f"({a} {op} {b})",
+            inner,
+            st.sampled_from(["+", "-", "*", "/", "//", "%", "**"]),
+            inner,
+        ),
+        st.builds(lambda a: f"-{a}", inner),
+    ),
+    max_leaves=4,
+)
+_comparisons = st.builds(
+    lambda a, op, b: f"{a} {op} {b}",
+    _arithmetic,
+    st.sampled_from(["==", "!=", "<", "<=", ">", ">=", "in", "not in", "is"]),
+    _arithmetic,
+)
+_conditions = st.recursive(
+    _comparisons,
+    lambda inner: st.one_of(
+        st.builds(lambda a, op, b: f"({a}) {op} ({b})", inner, st.sampled_from(WORDS), inner),
+        st.builds(lambda op, a: f"{op}({a})", st.sampled_from(["not ", "~"]), inner),
+    ),
+    max_leaves=4,
+)
+_where_text = st.one_of(
+    st.text(max_size=40),
+    _conditions,
+    st.lists(st.sampled_from([*CODE_LIKE, *WHERE_PIECES]), max_size=10).map("".join),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=_where_text)
+def test_any_where_keeps_the_rows_it_selects_or_fails_in_one_line(
+    text: str, table_csv: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """read_table(where=...) keeps exactly the rows the filter's mask selects, unchanged, or
+    raises the filter's one-line error (or says no row matches); nothing in it ever runs."""
+    marker = tmp_path_factory.getbasetemp() / "where-pwned"
+    where = text.replace("MARKER", str(marker))
+    full = read_table(table_csv)
+    mask, error = None, None
+    with no_code_runs("the --where filter"):
+        try:
+            mask = parse_filter(where).mask(full).to_numpy() if where else None
+        except ScalingLabError as exc:
+            error = str(exc)
+    try:
+        df = read_table(table_csv, where=where)
+    except ScalingLabError as exc:
+        message = str(exc)
+        assert message.strip() and "\n" not in message
+        if error is None:
+            assert mask is not None and not mask.any()
+            assert message.startswith(f"no rows of {table_csv} match the filter")
+        else:
+            assert message == error and "--where" in message
+    else:
+        assert error is None
+        expected = full if mask is None else full[mask]
+        pd.testing.assert_frame_equal(df, expected)
+        pd.testing.assert_frame_equal(df, full.loc[df.index])  # rows as they were in the file
+    assert not marker.exists()
 
 
 # --------------------------------------------------------------------------------------------
@@ -218,6 +359,9 @@ def test_a_hand_written_fit_needs_only_law_and_params(tmp_path: Path) -> None:
     assert fit_variables(law, data) == ["x"]  # the law's own variable names
 
 
+POWER = '"law": "power", "params": {"a": 1, "b": -0.3}'
+
+
 @pytest.mark.parametrize(
     ("name", "text", "match"),
     [
@@ -231,6 +375,17 @@ def test_a_hand_written_fit_needs_only_law_and_params(tmp_path: Path) -> None:
         ("fit.json", '{"law": "nope", "params": {}}', "unknown law 'nope'"),
         ("fit.json", '{"law": "power", "params": {"a": 1}}', r"missing \['b'\]"),
         ("fit.json", '{"law": "power", "params": {"a": 1, "b": "x"}}', "must be a number"),
+        # found by the property tests below: each was an exception other than ScalingLabError
+        ("fit.json", '{"law": "power", "params": null}', "has no 'params'"),
+        ("fit.json", f'{{"law": "power", "params": {{"a": 1{"0" * 400}, "b": 1}}}}', "finite"),
+        ("fit.json", f'{{{POWER}, "stderr": {{"a": 1{"0" * 400}}}}}', "'stderr' is malformed"),
+        ("fit.json", f'{{{POWER}, "n_points": Infinity}}', "'n_points' is malformed"),
+        ("fit.json", f'{{{POWER}, "options": {{"bounds": "a"}}}}', "option 'bounds' in a fit"),
+        (
+            "fit.json",
+            f'{{{POWER}, "calibration": {{"noise": 1{"0" * 400}, "scores": [], "x_max": 1}}}}',
+            "a calibration in a fit file must hold finite numbers",
+        ),
     ],
 )
 def test_load_fit_refuses_what_is_not_a_fit(
@@ -266,9 +421,177 @@ def test_fit_variables_must_match_the_law() -> None:
     one_line(info)
 
 
+@pytest.mark.parametrize("x", [math.nan, 5, True, {"params": 1}])
+def test_fit_variables_refuses_an_x_that_names_no_column(x: Any) -> None:
+    with refused("fit file field 'x' must name the input column") as info:
+        fit_variables(get_law("power")(), {"x": x})
+    one_line(info)
+
+
 def test_fit_variables_of_a_one_variable_law() -> None:
     law = get_law("power")()
     assert fit_variables(law, {"x": "shard_size"}) == ["shard_size"]
     assert fit_variables(law, {"x": ["shard_size"]}) == ["shard_size"]
     with refused("lists 2 x column"):
         fit_variables(law, {"x": ["a", "b"]})
+
+
+# --------------------------------------------------------------------------------------------
+# load_fit: property tests on random and mutated fit files
+# --------------------------------------------------------------------------------------------
+FIT_KEYS = [
+    *("law", "variables", "options", "params", "stderr", "ci", "ci_level", "objective"),
+    *("n_points", "residual_sd", "converged", "at_bounds", "warnings", "covariance"),
+    *("bootstrap_params", "calibration", "interval_widening", "x", "y", "where", "x_range"),
+]
+LAW_NAMES = ["power", "power_const", "chinchilla", "formula", "bnsl", "nope", ""]
+_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(-(10**400), 10**400),  # beyond float range
+    st.floats(),  # NaN and +-inf too: json writes them as NaN and Infinity
+    st.text(max_size=8),
+    st.sampled_from(["1e3", "NaN", "inf", "", "a", "b", "c", "x", "shard_size", *LAW_NAMES]),
+)
+_json_values = st.recursive(
+    _scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(
+            st.one_of(st.text(max_size=6), st.sampled_from(FIT_KEYS)), inner, max_size=4
+        ),
+    ),
+    max_leaves=12,
+)
+# Documents shaped like a fit file: the known keys with random values.
+_fit_like = st.fixed_dictionaries(
+    {"law": st.one_of(st.sampled_from(LAW_NAMES), _json_values)},
+    optional={key: _json_values for key in FIT_KEYS if key != "law"},
+)
+
+
+def _fit_cli(tmp: Path, *args: str) -> dict[str, Any]:
+    from scalinglab.cli.app import run_app
+
+    x = np.logspace(2, 6, 10)
+    err = (4.0 * x**-0.35 + 0.05) * np.exp(0.01 * np.random.default_rng(0).standard_normal(10))
+    curve = tmp / "curve.csv"
+    pd.DataFrame({"shard_size": x, "err": err}).to_csv(curve, index=False)
+    out = tmp / "fit.json"
+    argv = ["fit", str(curve), *args, "--y", "err", "--bootstrap", "20", "--json", str(out)]
+    assert run_app(argv) == 0
+    return dict(json.loads(out.read_text()))
+
+
+@pytest.fixture(scope="module")
+def real_fits(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    """Fit files as `scalinglab fit --json` writes them: an auto fit (with its calibration and
+    selection) and a formula fit (whose options hold the formula)."""
+    tmp = tmp_path_factory.mktemp("fits")
+    auto = ["--law", "auto", "--candidates", "power_const,power", "--x", "shard_size"]
+    return [_fit_cli(tmp, *auto), _fit_cli(tmp, "--formula", "a * shard_size**-b + c")]
+
+
+def _draw_path(data: st.DataObject, doc: Any) -> tuple[Any, ...]:
+    """A path (dict keys, list indices) into a JSON value: a top-level field, then deeper with
+    chance 2/3 at each level (so the many numbers of bootstrap_params do not crowd out the
+    other fields); the root itself now and then."""
+    path: tuple[Any, ...] = ()
+    node = doc
+    while isinstance(node, dict | list) and node and data.draw(st.integers(0, 2)) > (not path):
+        key = data.draw(st.sampled_from(list(node) if isinstance(node, dict) else range(len(node))))
+        path, node = (*path, key), node[key]
+    return path
+
+
+_MUTATIONS = ["drop", "replace", "as_text", "wrap", "empty", "nan", "inf", "huge", "negative"]
+
+
+def _mutate(doc: Any, path: tuple[Any, ...], kind: str, value: Any) -> Any:
+    """The document with the value at `path` changed as `kind` says."""
+    if not path:
+        return value if kind == "replace" else [doc] if kind == "wrap" else doc
+    parent = doc
+    for step in path[:-1]:
+        parent = parent[step]
+    last, old = path[-1], parent[path[-1]]
+    if kind == "drop":
+        del parent[last]
+        return doc
+    new = {
+        "replace": value,
+        "as_text": json.dumps(old) if not isinstance(old, str) else old + "x",
+        "wrap": [old],
+        "empty": type(old)() if isinstance(old, list | dict | str) else None,
+        "nan": math.nan,
+        "inf": -math.inf if isinstance(old, int | float) and old < 0 else math.inf,
+        "huge": 10**400,
+        "negative": -old if isinstance(old, int | float) else -1,
+    }[kind]
+    parent[last] = new
+    return doc
+
+
+def _check_load(path: Path) -> None:
+    """load_fit gives a law whose params are the file's (as finite floats) or one line."""
+    try:
+        law, data = load_fit(path)
+        names = fit_variables(law, data)
+    except ScalingLabError as exc:
+        message = str(exc)
+        assert message.strip() and "\n" not in message
+        return
+    assert isinstance(data, dict) and "params" in data
+    assert set(law.params_) == set(law.param_names)
+    for name, value in law.params_.items():
+        assert isinstance(value, float) and math.isfinite(value)
+        assert value == float(data["params"][name])
+    assert len(names) == len(law.variables) and all(isinstance(n, str) for n in names)
+    # what the file's readers do next: predict, with the interval the fit carries
+    X = np.tile([[1e3], [1e7]], (1, len(law.variables)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a hand-edited fit may warn; it must not break
+        try:
+            assert law.predict(X).shape == (2,)
+            lower, upper = law.predict_interval(X, 0.9)
+            assert lower.shape == upper.shape == (2,)
+        except ScalingLabError as exc:
+            assert str(exc).strip() and "\n" not in str(exc)
+
+
+@settings(max_examples=200, deadline=None)
+@given(doc=st.one_of(_json_values, _fit_like))
+def test_a_random_json_document_loads_as_a_fit_or_one_clean_error(
+    doc: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    path = tmp_path_factory.getbasetemp() / "random-fit.json"
+    path.write_text(json.dumps(doc))
+    _check_load(path)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_a_mutated_real_fit_file_loads_or_fails_in_one_line(
+    data: st.DataObject, real_fits: list[dict[str, Any]], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    doc = copy.deepcopy(data.draw(st.sampled_from(real_fits)))
+    for _ in range(data.draw(st.integers(1, 3))):
+        path = _draw_path(data, doc)
+        kind = data.draw(st.sampled_from(_MUTATIONS))
+        doc = _mutate(doc, path, kind, data.draw(_json_values) if kind == "replace" else None)
+    text = json.dumps(doc, indent=1)
+    if data.draw(st.integers(0, 9)) == 0:
+        text = text[: data.draw(st.integers(0, len(text)))]  # a file cut short
+    path = tmp_path_factory.getbasetemp() / "mutated-fit.json"
+    path.write_text(text)
+    _check_load(path)
+
+
+def test_the_real_fit_files_load_unchanged(real_fits: list[dict[str, Any]], tmp_path: Path) -> None:
+    """The mutation test's starting points are good fit files: what it changes is the cause."""
+    for doc in real_fits:
+        path = write(tmp_path / "fit.json", json.dumps(doc))
+        law, data = load_fit(path)
+        assert law.params_ == doc["params"] and data == doc
+        assert fit_variables(law, data) == ["shard_size"]

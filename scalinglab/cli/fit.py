@@ -538,18 +538,16 @@ def _predict_table_command(
     json_out: JsonOption,
     fit_file: str,
 ) -> None:
-    import pandas as pd
-
     from scalinglab.cli.formula import predict_table, print_predicted_table, print_scores
     from scalinglab.cli.ranges import points_note
-    from scalinglab.io import write_table
+    from scalinglab.io import to_numbers, write_table
 
     result, payload = predict_table(
         model, doc, table, out=out, level=level, y=y, where=where, fit_file=fit_file
     )
     if out is not None:
         write_table(result, out)
-    inputs = result[names].apply(pd.to_numeric, errors="coerce")
+    inputs = result[names].apply(to_numbers)
     payload["beyond_data"] = beyond = points_note(doc, names, inputs.to_numpy(dtype=float))
 
     def render() -> None:

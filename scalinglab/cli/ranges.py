@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from scalinglab.display import BEYOND_DATA, beyond
+from scalinglab.io import to_numbers
 from scalinglab.laws.base import FloatArray
 
 PREFIX = BEYOND_DATA  # how a note starts (`suggest`: beyond the runs done)
@@ -34,7 +35,7 @@ def x_range(variables: Sequence[str], X: FloatArray) -> dict[str, list[float]]:
 
 def frame_range(df: pd.DataFrame, variables: Sequence[str]) -> dict[str, list[float]]:
     """x_range of a table's columns (a group column, not numeric, has none)."""
-    inputs = df[list(variables)].apply(pd.to_numeric, errors="coerce")
+    inputs = df[list(variables)].apply(to_numbers)
     return x_range(variables, inputs.to_numpy(dtype=float))
 
 

@@ -275,3 +275,5 @@ class Calibration:
             raise  # a number out of range names itself (__post_init__)
         except (TypeError, ValueError):
             raise ScalingLabError("a calibration in a fit file must hold numbers") from None
+        except OverflowError:  # an integer beyond any float, or an infinite count of values
+            raise ScalingLabError("a calibration in a fit file must hold finite numbers") from None

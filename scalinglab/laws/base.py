@@ -539,6 +539,11 @@ class ScalingLaw:
         if not isinstance(raw_options, Mapping):
             raise ScalingLabError("'options' in a fit file must map option names to values")
         options = {k: v for k, v in raw_options.items() if v is not None}
+        for key in ("fixed", "tied", "bounds", "starts"):
+            if not isinstance(options.get(key, {}), Mapping):
+                raise ScalingLabError(
+                    f"option {key!r} in a fit file must map parameter names to values"
+                )
         try:
             law = law_cls(**options)
         except TypeError as exc:
@@ -563,6 +568,8 @@ class ScalingLaw:
             law.params_ = {n: float(params[n]) for n in law.param_names}
         except (TypeError, ValueError):
             raise ScalingLabError("every value in 'params' must be a number") from None
+        except OverflowError:  # an integer of hundreds of digits: beyond any float
+            raise ScalingLabError("every value in 'params' must be finite") from None
         if not all(math.isfinite(v) for v in law.params_.values()):
             raise ScalingLabError("every value in 'params' must be finite")
         for name, value in law.params_.items():
@@ -609,7 +616,7 @@ class ScalingLaw:
             if draws is not None and (draws.ndim != 2 or draws.shape[1] != k):
                 raise ValueError(f"expected rows of {k} numbers, got shape {draws.shape}")
             law.bootstrap_params_ = draws
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise ScalingLabError(
                 f"fit file field {field!r} is malformed ({exc}); fix it or delete the field"
             ) from None

@@ -20,6 +20,7 @@ coverage; `fit_tradeoff` fits `pass_at_k_compute` to it and reads the measured t
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -27,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from scalinglab.errors import ScalingLabError
-from scalinglab.io import file_row, numeric_columns
+from scalinglab.io import file_row, numeric_columns, to_numbers
 from scalinglab.laws.base import FloatArray, ScalingLaw
 from scalinglab.planning._checks import check_level
 from scalinglab.planning._results import JsonRecord, interval
@@ -174,26 +175,26 @@ def tradeoff_runs(df: pd.DataFrame) -> pd.DataFrame:
     already has train_compute, test_compute and coverage is returned as it is."""
     direct = ["train_compute", "test_compute", "coverage"]
     if set(direct) <= set(df.columns):
+        _check_unique(df, direct)
         out = df.copy()
         # a string or NaN gets one clear line
         out[direct] = numeric_columns(df, direct, remedy="fix or drop those rows")
         return out
-    pass_cols = sorted(
-        (c for c in df.columns if c.startswith(PASS_PREFIX) and c[len(PASS_PREFIX) :].isdigit()),
-        key=lambda c: int(c[len(PASS_PREFIX) :]),
-    )
+    samples = {c: k for c in df.columns if (k := _sample_count(c)) is not None}
+    pass_cols = sorted(samples, key=samples.__getitem__)
     if not pass_cols or TEST_FLOPS_COLUMN not in df.columns or "flops" not in df.columns:
         raise ScalingLabError(
             "no test-time column: a test-time table needs pass_k1, pass_k2, ... columns with "
             f"{TEST_FLOPS_COLUMN} and flops (a `test_time` study), or train_compute, "
             "test_compute and coverage columns"
         )
+    keep = [c for c in ("seed", "shard_size") if c in df.columns]
+    _check_unique(df, [*pass_cols, TEST_FLOPS_COLUMN, "flops", "state", *keep])
     if "state" in df.columns:
         df = df[df["state"] == "COMPLETE"]
-    keep = [c for c in ("seed", "shard_size") if c in df.columns]
     rows = []
     for col in pass_cols:
-        k = int(col[len(PASS_PREFIX) :])
+        k = samples[col]
         part = df[keep].copy()
         part["train_compute"] = _numbers(df, "flops")
         part["samples"] = k
@@ -206,10 +207,29 @@ def tradeoff_runs(df: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["train_compute", "samples"]).reset_index(drop=True)
 
 
+def _sample_count(column: object) -> int | None:
+    """k of a coverage column pass_k{k} (ASCII digits, at most 15 of them: a sample count, not
+    a number beyond exact floats), else None: the column is not one."""
+    if not isinstance(column, str):
+        return None
+    match = re.fullmatch(rf"{PASS_PREFIX}([0-9]{{1,15}})", column)
+    return None if match is None else int(match.group(1))
+
+
+def _check_unique(df: pd.DataFrame, columns: list[str]) -> None:
+    """Fail if a column that is read appears more than once (a DataFrame may repeat a name)."""
+    repeated = [c for c in columns if int((df.columns == c).sum()) > 1]
+    if repeated:
+        raise ScalingLabError(
+            f"the test-time table has more than one column named {repeated[0]!r}; rename them "
+            "so each column name is unique"
+        )
+
+
 def _numbers(df: pd.DataFrame, column: str) -> pd.Series:
     """A column of finished trials as floats; a value that is not a number, or an empty cell
     (a finished trial has every measurement), fails with one line naming it."""
-    values = pd.to_numeric(df[column], errors="coerce")
+    values = to_numbers(df[column])
     text, empty = values.isna() & df[column].notna(), df[column].isna()
     if text.any() or empty.any():
         at = int(np.flatnonzero((text | empty).to_numpy())[0])
