@@ -85,12 +85,17 @@ def print_selection(selection: Selection, law: ScalingLaw, level: float) -> None
     table.add_column("law")
     table.add_column(score_column, justify="right")
     table.add_column("weight", justify="right")
+    at = selection.at_target
+    if at:  # where the laws part at the target: the spread the weighted mean hides
+        table.add_column(f"at x = {num(selection.target, '.3g')}", justify="right")
     for label, score in sorted(selection.scores.items(), key=lambda kv: kv[1]):
         weight = selection.weights.get(label, 0.0)
+        value = [num(at[label], ".4g") if label in at else "-"] if at else []
         table.add_row(
             escape(label),
             num(score) if math.isfinite(score) else "not eligible",
             num(weight, ".2f") if weight > 0 else "-",
+            *value,
             style="bold" if weight > 0 else None,
         )
     console.print(table)

@@ -469,6 +469,8 @@ def _print_study_fit(name: str, result: StudyFit, headline: dict[str, Any]) -> N
             f"({escape(result.selection.reason)})",
             highlight=False,
         )
+        if result.selection.at_target:
+            console.print(escape(result.selection.at_target_text("m")), highlight=False)
     where = "the target" if result.target is not None else "10x the largest shard"
     m, pred = headline["target"], headline["predicted_at_target"]
     interval = headline["predicted_at_target_interval"]

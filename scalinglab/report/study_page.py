@@ -92,10 +92,12 @@ def _prediction_note(a: StudyFit) -> str:
         )
     chosen = a.selection.chosen if a.selection is not None else a.predictor.name
     warning = "".join(f" Warning: {n}." for n in interval_warnings(calibration))
+    laws = a.selection.at_target_text("m") if a.selection is not None else ""
     return (
         f"Predicted by {chosen} (the auto rule, as fit --law auto); {a.level:.0%} intervals "
         f"calibrated on the learning curve's backtests ({POOL_NAMES[calibration.pool]}), wider "
         f"the farther beyond the data; {size}.{warning}"
+        + (f" {laws[0].upper()}{laws[1:]}." if laws else "")
     )
 
 

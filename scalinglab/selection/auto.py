@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from scalinglab.display import examples, num
 from scalinglab.errors import FitWarning, ScalingLabError
 from scalinglab.fitting.calibration import Calibration
 from scalinglab.laws.averaged import AveragedLaw
@@ -34,8 +35,10 @@ from scalinglab.selection.backtest import (
     FULL_START_BUDGET,
     MIN_TRAIN_POINTS,
     Candidate,
+    CurveBacktests,
     backtest_curve,
     candidate,
+    log_prediction,
     residual_scale,
 )
 from scalinglab.selection.rule import DEFAULT_RULE, RuleConfig, calibrate, weigh
@@ -77,6 +80,21 @@ class Selection:
     weights: dict[str, float] = field(default_factory=dict)
     fallback: bool = False
     criterion: str = ""  # rule.CRITERIA: scores are ΔIC of the full fits; "": backtest scores
+    target: float = math.nan  # the x auto was asked to predict at (NaN: none)
+    # each candidate's fit on every point, predicted at `target` (`laws_at`): how far apart the
+    # laws are where the user extrapolates to, which the weights alone do not show
+    at_target: dict[str, float] = field(default_factory=dict)
+
+    def at_target_text(self, x_name: str = "x") -> str:
+        """ "each law fitted on every point, at m = 60,000: m1 0.08311, bnsl1 0.1014, ...",
+        lowest first; "" without a target."""
+        if not self.at_target:
+            return ""
+        laws = ", ".join(
+            f"{label} {num(value)}"
+            for label, value in sorted(self.at_target.items(), key=lambda t: t[1])
+        )
+        return f"each law fitted on every point, at {x_name} = {examples(self.target)}: {laws}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -88,6 +106,8 @@ class Selection:
             "weights": dict(self.weights),
             "fallback": self.fallback,
             "criterion": self.criterion,
+            "target": self.target if math.isfinite(self.target) else None,
+            "at_target": {k: (v if math.isfinite(v) else None) for k, v in self.at_target.items()},
         }
 
 
@@ -219,8 +239,35 @@ def auto_fit(
         scores=weighing.scores,
         weights=weighing.weights,
         criterion=config.criterion if config.combine == "ic" else "",
+        target=math.nan if target is None else float(target),
+        at_target={} if target is None else laws_at(float(target), law, weights, bt, cands),
     )
     return law, selection
+
+
+def laws_at(
+    x: float,
+    law: ScalingLaw,
+    weights: Mapping[str, float],
+    bt: CurveBacktests,
+    cands: Sequence[Candidate],
+) -> dict[str, float]:
+    """Each candidate's prediction at x from its fit on every point: the laws carrying weight
+    as `law` (the average, or the one law) holds them, the others as the criterion weighed them
+    (the backtests' batched fits on every point); a law with neither is left out. The weighted
+    geometric mean of the weighted ones is auto's own prediction."""
+    fitted = dict(zip(law.labels, law.laws, strict=True)) if isinstance(law, AveragedLaw) else {}
+    if not fitted:
+        fitted = {next(iter(weights)): law}
+    X = np.array([[x]])
+    out: dict[str, float] = {}
+    for cand in cands:
+        if cand.label in fitted:
+            with np.errstate(all="ignore"):
+                out[cand.label] = float(fitted[cand.label].predict(X)[0])
+        elif (fit := bt.full.get(cand.label)) is not None:
+            out[cand.label] = float(np.exp(log_prediction(cand.make(), fit, X))[0])
+    return out
 
 
 def whole_grid_fits(

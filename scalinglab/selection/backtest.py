@@ -161,7 +161,7 @@ def residual_scale(log_pred: FloatArray, log_y: FloatArray, n_free: int) -> floa
     return float(np.sqrt(np.sum(r * r) / max(r.size - n_free, 1)))
 
 
-def _log_prediction(law: ScalingLaw, fit: SubsetFit, X: FloatArray) -> FloatArray:
+def log_prediction(law: ScalingLaw, fit: SubsetFit, X: FloatArray) -> FloatArray:
     """ln ŷ of `law` at a fit's parameters, at every row of X."""
     law.params_ = dict(fit.params)
     with np.errstate(all="ignore"):
@@ -225,7 +225,7 @@ def backtest_curve(
                 log_pred.append(np.full(xs.size - k, np.nan))
                 noise.append(math.nan)
                 continue
-            lp = _log_prediction(law, fit, X)
+            lp = log_prediction(law, fit, X)
             log_pred.append(lp[k:])
             noise.append(residual_scale(lp[:k], np.log(ys[:k]), n_free))
         results[cand.label] = CandidateBacktest(cand.label, n_free, log_pred, noise)
@@ -234,6 +234,6 @@ def backtest_curve(
             full_noise[cand.label] = (
                 math.nan
                 if fit is None
-                else residual_scale(_log_prediction(law, fit, X), np.log(ys), n_free)
+                else residual_scale(log_prediction(law, fit, X), np.log(ys), n_free)
             )
     return CurveBacktests(xs, ys, h, cuts, results, full, full_noise)

@@ -99,6 +99,11 @@ def test_fit_auto_with_a_target_prints_the_prediction_predict_gives(
     shown = f"predicted best_val_error at shard_size = 1e+07 (the target): {at['prediction']:.6g}"
     assert shown in text
     assert abs(at["prediction"] / (3.0 * 1e7**-0.4 + 0.1) - 1) < 0.1  # the curve drawn
+    # every law's own prediction at the target, in the laws' table and the fit file
+    selection = json.loads(out.read_text())["selection"]
+    assert selection["target"] == 1e7
+    assert set(selection["weights"]) <= set(selection["at_target"]) <= set(selection["scores"])
+    assert "at x = 1e+07" in text
 
 
 def test_predict_far_past_the_backtests_reach_widens_without_a_warning(

@@ -39,6 +39,11 @@ def test_report_and_study_fit_agree(tiny_study: TinyStudy, tmp_path: Path) -> No
     assert "calibrated on the learning curve's backtests" in more.note
     assert "parameter uncertainty only" not in more.note
     assert "the backtests checked" not in more.note
+    # and where each law fitted on every point would have gone, at the rule's horizon
+    at = fit["selection"]["at_target"]
+    assert set(fit["selection"]["weights"]) <= set(at) <= set(fit["selection"]["scores"])
+    assert "Each law fitted on every point, at m = " in more.note
+    assert all(f"{law} {num(value)}" in more.note for law, value in at.items())
 
     # The laws compared: fitted without the two largest shards, scored on them, in both.
     comparison = fit["law_comparison"]

@@ -48,6 +48,23 @@ def test_auto_prefers_the_law_with_the_right_form() -> None:
     json.dumps(sel.to_dict())  # JSON-ready
 
 
+def test_each_law_at_the_target_is_what_the_weighted_prediction_averages() -> None:
+    """`Selection.at_target`: every candidate's fit on every point, predicted at the target;
+    the weighted geometric mean of the laws carrying weight is auto's own prediction (the
+    average's members, not the backtests' batched fits), and a law without weight still shows
+    where it would have gone (m1, without a floor, far below the rest at 1000x)."""
+    x, y = curve()
+    target = float(x.max()) * 1000
+    law, sel = auto_fit(x, y, candidates=CHEAP, target=target)
+    assert sel.target == target and set(sel.at_target) == set(CHEAP)
+    mean = sum(w * math.log(sel.at_target[k]) for k, w in sel.weights.items())
+    assert math.exp(mean) == pytest.approx(float(law.predict([[target]])[0]), rel=1e-9)
+    assert sel.at_target["m1"] < 0.8 * min(sel.at_target["m2"], sel.at_target["power_const"])
+    assert json.loads(json.dumps(sel.to_dict()))["at_target"] == sel.at_target
+    _, none = auto_fit(x, y, candidates=CHEAP)
+    assert none.at_target == {} and none.to_dict()["target"] is None
+
+
 def test_the_backtests_extrapolate_as_far_as_the_target() -> None:
     x, y = curve(n=21)
     _, near = auto_fit(x, y, candidates=CHEAP, target=float(x.max()) * 3)
