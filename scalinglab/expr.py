@@ -58,6 +58,9 @@ _COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
     ast.Gt: operator.gt,
     ast.GtE: operator.ge,
 }
+# Comparisons that order their operands: numbers with numbers, text with text (pandas' own
+# message for a number against text names dtypes, not the filter's words).
+_ORDERING: dict[type[ast.cmpop], str] = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
 _OPERATOR_SYMBOLS: dict[type[ast.AST], str] = {
     ast.MatMult: "@",
     ast.LShift: "<<",
@@ -387,6 +390,8 @@ class _Evaluator:
                 step = series.isin(right)
                 step = ~step if isinstance(op, ast.NotIn) else step
             else:
+                if type(op) in _ORDERING:
+                    self._comparable(left, right, _ORDERING[type(op)])
                 step = _COMPARE[type(op)](left, right)
             if not isinstance(step, pd.Series):  # a comparison of two literals
                 step = pd.Series(bool(step), index=self.df.index)
@@ -404,6 +409,17 @@ class _Evaluator:
             f"{self.option}: 'and', 'or' and 'not' combine conditions (comparisons), "
             f"not {_describe(value)}"
         )
+
+    def _comparable(self, left: Any, right: Any, symbol: str) -> None:
+        """An ordering of a number against text is one clear line naming both sides."""
+        kinds = {_kind(left), _kind(right)}
+        if kinds == {"number", "text"}:
+            quoted = any(isinstance(v, str) and _is_number(v) for v in (left, right))
+            raise ExpressionError(
+                f"{self.option}: {symbol!r} compares numbers with numbers or text with text, not "
+                f"{_describe(left)} with {_describe(right)}"
+                + (" (a number in quotes is text: drop the quotes)" if quoted else "")
+            )
 
     def _numeric(self, value: Any, symbol: str) -> None:
         """Arithmetic only on numbers and numeric columns (no string repetition bombs)."""
@@ -425,6 +441,31 @@ class _Evaluator:
         raise ExpressionError(f"{self.option}: {symbol!r} needs numbers, not {_describe(value)}")
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _kind(value: Any) -> str | None:
+    """ "number" or "text" for what an ordering compares; None for anything else (true/false,
+    lists, mixed columns), which pandas judges as before."""
+    if isinstance(value, pd.Series):
+        dtype = value.dtype
+        if pd.api.types.is_bool_dtype(dtype):
+            return None
+        if pd.api.types.is_numeric_dtype(dtype):
+            return "number"
+        return "text" if pd.api.types.is_string_dtype(dtype) else None
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, int | float | np.number) and not isinstance(value, bool):
+        return "number"
+    return None
+
+
 def _describe(value: Any) -> str:
     if isinstance(value, pd.Series):
         return f"column {value.name!r}" if value.name is not None else "a column expression"
@@ -432,6 +473,8 @@ def _describe(value: Any) -> str:
         return f"the string {value!r}"
     if isinstance(value, list):  # evaluated literals: their repr would show numpy types
         return "a list"
+    if isinstance(value, int | float | np.number) and not isinstance(value, bool):
+        return f"the number {float(value):g}"  # not np.float64(1.0)
     return f"the value {value!r}"
 
 

@@ -85,6 +85,10 @@ def test_allowed_conditions_select_the_right_rows(text: str, rows: list[int]) ->
         ("'ab' * 1000000000 == data", "needs numbers"),
         ("(params > 1) + 1 > 0", "'+' needs numbers, not true/false values"),  # not "column None"
         ("[1, 2] * loss > 0", "'*' needs numbers, not a list"),  # no numpy reprs
+        # an ordering of a number against text: both sides named, not pandas' dtypes
+        ("data > 1", "'>' compares numbers with numbers or text with text, not column 'data'"),
+        ("'' <= loss", "not the string '' with column 'loss'"),
+        ("loss < '2'", "a number in quotes is text: drop the quotes"),
         ("nope > 1", "not a column"),
         ("`no such` > 1", "not a column"),
         ("params >", "not a valid condition"),
