@@ -126,13 +126,9 @@ class Filter:
         `evaluate_numeric` parses it); fails on an unknown column or a result that is not a
         number per row. Parse once, then call this as often as needed."""
         value = self._value(df, option)
-        if isinstance(value, int | float | np.floating) and not isinstance(value, bool):
+        if not isinstance(value, pd.Series) and _kind(value) == "number":
             value = pd.Series(float(value), index=df.index)
-        if (
-            not isinstance(value, pd.Series)
-            or not pd.api.types.is_numeric_dtype(value.dtype)
-            or pd.api.types.is_bool_dtype(value.dtype)
-        ):
+        if not isinstance(value, pd.Series) or _kind(value) != "number":
             raise ExpressionError(
                 f"{option} {self.text!r} must give a number per row (arithmetic on numeric "
                 "columns, e.g. '6*params*tokens'), not a condition or text"
@@ -206,8 +202,6 @@ def evaluate_numeric(df: pd.DataFrame, text: str, option: str = "--cost") -> np.
     """One number per row of `df` from an arithmetic expression over its columns (e.g. a run's
     cost, "6*params*tokens"), parsed and checked like a filter; fails in one line on an unknown
     column or a result that is not a number per row."""
-    if not text.strip():
-        raise ExpressionError(f"{option} is empty: give an expression such as '6*params*tokens'")
     return parse_filter(text, option, "expression", NUMBER_EXAMPLE).numbers(df, option)
 
 
@@ -423,11 +417,9 @@ class _Evaluator:
 
     def _numeric(self, value: Any, symbol: str) -> None:
         """Arithmetic only on numbers and numeric columns (no string repetition bombs)."""
+        if _kind(value) == "number":
+            return
         if isinstance(value, pd.Series):
-            if pd.api.types.is_numeric_dtype(value.dtype) and not pd.api.types.is_bool_dtype(
-                value.dtype
-            ):
-                return
             if pd.api.types.is_bool_dtype(value.dtype):
                 # a true/false column, or a comparison's result (named after its left column)
                 raise ExpressionError(
@@ -436,8 +428,6 @@ class _Evaluator:
             raise ExpressionError(
                 f"{self.option}: {symbol!r} needs numbers, but {_describe(value)} is not numeric"
             )
-        if isinstance(value, int | float | np.floating) and not isinstance(value, bool):
-            return
         raise ExpressionError(f"{self.option}: {symbol!r} needs numbers, not {_describe(value)}")
 
 
@@ -450,8 +440,9 @@ def _is_number(text: str) -> bool:
 
 
 def _kind(value: Any) -> str | None:
-    """ "number" or "text" for what an ordering compares; None for anything else (true/false,
-    lists, mixed columns), which pandas judges as before."""
+    """ "number" (a numeric column, or a number; true/false are not numbers) or "text" (a
+    text column, or a string); None for anything else (lists, mixed columns): what arithmetic
+    takes, what a number per row must be, and what an ordering compares."""
     if isinstance(value, pd.Series):
         dtype = value.dtype
         if pd.api.types.is_bool_dtype(dtype):
@@ -461,7 +452,7 @@ def _kind(value: Any) -> str | None:
         return "text" if pd.api.types.is_string_dtype(dtype) else None
     if isinstance(value, str):
         return "text"
-    if isinstance(value, int | float | np.number) and not isinstance(value, bool):
+    if isinstance(value, int | float | np.floating) and not isinstance(value, bool):
         return "number"
     return None
 
@@ -473,7 +464,7 @@ def _describe(value: Any) -> str:
         return f"the string {value!r}"
     if isinstance(value, list):  # evaluated literals: their repr would show numpy types
         return "a list"
-    if isinstance(value, int | float | np.number) and not isinstance(value, bool):
+    if _kind(value) == "number":
         return f"the number {float(value):g}"  # not np.float64(1.0)
     return f"the value {value!r}"
 

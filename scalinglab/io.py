@@ -164,10 +164,10 @@ def numeric_columns(
         values = to_numbers(df[col]).to_numpy(dtype=float)
         bad = ~np.isfinite(values)
         if bad.any():
-            row = int(np.flatnonzero(bad)[0])
+            row = file_row(df, int(np.flatnonzero(bad)[0]))  # the file's row, after --where too
             raise ScalingLabError(
                 f"column {col!r} has {int(bad.sum())} missing, non-numeric, NaN or inf value(s) "
-                f"(first at data row {row + 1}); {remedy}"
+                f"(first at data row {row}); {remedy}"
             )
         out[:, j] = values
     return out

@@ -213,6 +213,17 @@ def test_any_where_keeps_the_rows_it_selects_or_fails_in_one_line(
 # --------------------------------------------------------------------------------------------
 # read_table: what is not a table
 # --------------------------------------------------------------------------------------------
+def test_a_bad_value_is_named_by_its_row_in_the_file_after_where(tmp_path: Path) -> None:
+    """numeric_columns names the file's data row, not the row's place among those --where kept
+    (it said data row 2 here, where the empty y is the file's fourth)."""
+    path = tmp_path / "runs.csv"
+    path.write_text("x,y\n1,1\n2,2\n3,3\n4,\n5,5\n")
+    with pytest.raises(ScalingLabError, match=r"first at data row 4\)"):
+        numeric_columns(read_table(path, where="x > 2"), ["x", "y"])
+    with pytest.raises(ScalingLabError, match=r"first at data row 4\)"):
+        numeric_columns(read_table(path), ["x", "y"])
+
+
 def test_missing_file(tmp_path: Path) -> None:
     with refused("no such file") as info:
         read_table(tmp_path / "nope.csv")

@@ -164,15 +164,17 @@ def group_labels(df: pd.DataFrame, group: str, source: str) -> np.ndarray:
     """Each row's label in the --group column, as text (a missing label fails)."""
     import numpy as np
 
+    from scalinglab.io import file_row
+
     if group not in df.columns:
         known = ", ".join(map(str, df.columns))
         fail(f"{source} has no column {group!r} (--group); its columns are: {known}")
     missing = df[group].isna().to_numpy()
     if missing.any():
-        row = int(np.flatnonzero(missing)[0])
+        row = file_row(df, int(np.flatnonzero(missing)[0]))  # the file's row, after --where too
         fail(
             f"column {group!r} (--group) has {int(missing.sum())} missing value(s) (first at "
-            f"data row {row + 1}); drop them or filter with --where"
+            f"data row {row}); drop them or filter with --where"
         )
     return df[group].astype(str).to_numpy()
 
