@@ -12,7 +12,7 @@ The metric is the one the study selects by: top-1 / word error for image and spe
 (`select_by = "error"`), validation loss otherwise.
 
     .venv/bin/python benchmarks/corpus_studies/make_curves.py [NAME ...] [--no-run] \
-        [--suffix fresh2 --first-seed 6] [--workers 1]
+        [--suffix fresh2 --first-seed 6 [--factor 1.4142135623730951]] [--workers 1]
 
 Studies run one at a time into runs/corpus/<name>.db (rerunning resumes: finished trials are
 kept), are exported to runs/corpus/<name>.csv, and the curve table is rewritten from all exports
@@ -52,19 +52,24 @@ def select_by(config: Path) -> str:
         return str(tomllib.load(fh).get("search", {}).get("select_by", "loss"))
 
 
-def fresh_config(config: Path, suffix: str, first_seed: int) -> Path:
+def fresh_config(config: Path, suffix: str, first_seed: int, factor: float | None = None) -> Path:
     """A fresh draw of a corpus study: renamed <name>-<suffix>, its seeds renumbered from
-    first_seed (as many as it had), written beside the runs; the new file's path."""
+    first_seed (as many as it had), its shards `factor` apart when given (the same range, denser:
+    longer curves), written beside the runs; the new file's path."""
     with config.open("rb") as fh:
         seeds = tomllib.load(fh)["train"]["seeds"]
     fresh = list(range(first_seed, first_seed + len(seeds)))
     text = config.read_text()
     text = re.sub(r'^name = "([^"]+)"', rf'name = "\1-{suffix}"', text, count=1, flags=re.M)
     text = re.sub(r"^seeds = \[[^\]]*\]", f"seeds = {fresh}", text, count=1, flags=re.M)
+    if factor is not None:
+        text = re.sub(r"^factor = \S+", f"factor = {factor!r}", text, count=1, flags=re.M)
     out = RUNS / f"{config.stem}-{suffix}.toml"
     out.write_text(text)
     with out.open("rb") as fh:  # the substitution must have taken
-        assert tomllib.load(fh)["train"]["seeds"] == fresh, out
+        read = tomllib.load(fh)
+    assert read["train"]["seeds"] == fresh, out
+    assert factor is None or read["shards"]["factor"] == factor, out
     return out
 
 
@@ -137,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-run", action="store_true", help="only rebuild the curve table")
     parser.add_argument("--suffix", help="fresh draws: the studies' name suffix (e.g. fresh2)")
     parser.add_argument("--first-seed", type=int, help="fresh draws: their first seed")
+    parser.add_argument(
+        "--factor", type=float, help="fresh draws: the shards' factor (default: the study's, 2)"
+    )
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args(argv)
     if (args.suffix is None) != (args.first_seed is None):
@@ -145,7 +153,10 @@ def main(argv: list[str] | None = None) -> int:
 
     configs = {name: HERE / f"{name}.toml" for name in STUDIES}
     if args.suffix is not None:  # fresh draws: each study renamed and reseeded, once
-        configs = {n: fresh_config(c, args.suffix, args.first_seed) for n, c in configs.items()}
+        configs = {
+            n: fresh_config(c, args.suffix, args.first_seed, args.factor)
+            for n, c in configs.items()
+        }
     if not args.no_run:
         for name in args.names:
             run_and_export(configs[name], args.workers)
