@@ -104,6 +104,7 @@ def demo_command(
 
     from scalinglab.report import build_report
     from scalinglab.study import load_config, run_study
+    from scalinglab.study.storage import normalize_url
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     check_out_dir(out, "--out")
@@ -111,7 +112,8 @@ def demo_command(
     t0 = time.monotonic()
     config_path = config if config is not None else find_demo_config()
     cfg = load_config(config_path)
-    url = storage or f"sqlite:///{(out / 'study.db').resolve()}"
+    # checked now, not after the data is prepared: an in-memory or unknown URL is one line
+    url = normalize_url(storage or f"sqlite:///{(out / 'study.db').resolve()}", cfg.name)
     out.mkdir(parents=True, exist_ok=True)
 
     if prepare_data and cfg.task.name in ("image", "lm", "translation", "speech"):

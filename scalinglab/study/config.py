@@ -114,6 +114,18 @@ class TaskSpec(_Strict):
 
 
 MAX_SHARDS = 100  # a geometric series of shard sizes longer than this is a typo in its factor
+# Seeds and model sizes are int64 columns of the results table (scalinglab.study.results): 2**63
+# and above once crashed it, or were wrapped to negative numbers that matched no trial.
+INT64_LIMIT = 2**63
+# Trials one study may hold: every slot is queued in storage before the first trial runs
+# (scalinglab.study.layout), so trials_per_shard = 10**8 hung `study run` without training.
+# Counted over the whole study (shards x trials per shard x seeds), as that is what is written;
+# Hestness et al. (2017) ran hundreds of trials per study.
+MAX_TRIALS = 100_000
+# Hyperparameters the built-in tasks read (scalinglab.tasks._training.hparam), checked when the
+# study is loaded instead of failing every trial. A learning rate above MAX_LR trains nothing:
+# 1e300 overflowed float32 in every trial.
+MAX_LR = 1e3
 
 
 class ShardSpec(_Strict):
@@ -122,7 +134,7 @@ class ShardSpec(_Strict):
     sizes: list[int] | None = None
     smallest: int | None = Field(default=None, ge=1)
     largest: int | None = Field(default=None, ge=1)
-    factor: float = Field(default=2.0, gt=1.0)
+    factor: float = Field(default=2.0, gt=1.0, allow_inf_nan=False)  # inf: no second shard
 
     @model_validator(mode="after")
     def _one_form(self) -> ShardSpec:
@@ -133,6 +145,11 @@ class ShardSpec(_Strict):
                 raise ValueError("sizes is empty")
             if any(s < 1 for s in self.sizes):
                 raise ValueError("sizes must be positive")
+            if len(self.sizes) > MAX_SHARDS:
+                raise ValueError(
+                    f"sizes lists {len(self.sizes)} shards, more than {MAX_SHARDS}; list fewer "
+                    "(Hestness et al. 2017 double the data from shard to shard)"
+                )
         else:
             if self.smallest is None or self.largest is None:
                 raise ValueError("give sizes = [...] or both smallest and largest")
@@ -190,6 +207,27 @@ class HParamSpec(_Strict):
         return self
 
 
+_RULES = {
+    "lr": f"a learning rate must be a positive number of at most {MAX_LR:g}",
+    "batch_size": "a batch size must be a whole number >= 1",
+}
+
+
+def _check_known_hparam(name: str, spec: HParamSpec) -> None:
+    """A searched lr or batch_size the built-in tasks can train with (_RULES)."""
+    values: list[Any] = list(spec.choices) if spec.choices is not None else [spec.low, spec.high]
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            ok = False  # a string choice
+        elif name == "lr":
+            ok = 0 < value <= MAX_LR  # false for nan and inf too
+        else:  # a range's draws are truncated to whole numbers by the tasks: low >= 1 is enough
+            whole = spec.choices is None or isinstance(value, int) or value.is_integer()
+            ok = value >= 1 and whole
+        if not ok:
+            raise ValueError(f"hparams.{name}: {value!r} is not valid; {_RULES[name]}")
+
+
 # The adaptive design's default law: error = a·m^(−b) + c·p^(−d) + e, m the shard size and p the
 # model's parameter count (the data and model terms of Rosenfeld et al. 2020 / Hoffmann et al.
 # 2022 added, with an irreducible floor e, Hestness's gamma).
@@ -228,7 +266,7 @@ class SearchSpec(_Strict):
     model_sizes: list[int]
     design: Literal["grid", "adaptive"] = "grid"
     target: TargetSpec | None = None
-    target_rel_width: float | None = Field(default=None, gt=0)
+    target_rel_width: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     seed_shards: int = Field(default=3, ge=2)
     runs_per_round: int = Field(default=2, ge=1)
     trials_per_cell: int | None = Field(default=None, ge=1)
@@ -252,7 +290,26 @@ class SearchSpec(_Strict):
             raise ValueError("the model-size grid is empty; list at least one size")
         if any(v < 1 for v in value):
             raise ValueError("model sizes must be positive")
+        if max(value) >= INT64_LIMIT:
+            raise ValueError(f"model sizes must be below 2**63, got {max(value)}")
         return sorted(set(value))
+
+    @field_validator("hparams", mode="before")
+    @classmethod
+    def _no_booleans(cls, value: Any) -> Any:
+        # pydantic reads `true` as 1.0: a learning rate or batch size of true is a slip, not 1
+        if not isinstance(value, dict):
+            return value
+        for name in ("lr", "batch_size"):
+            spec = value.get(name)
+            if not isinstance(spec, dict):
+                continue
+            choices = spec.get("choices")
+            raw = [spec.get("low"), spec.get("high")]
+            raw += choices if isinstance(choices, list) else []
+            if any(isinstance(v, bool) for v in raw):
+                raise ValueError(f"{name}: true/false is not a number; {_RULES[name]}")
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> SearchSpec:
@@ -263,6 +320,9 @@ class SearchSpec(_Strict):
         clash = sorted(set(self.hparams) & RESERVED_COLUMNS)
         if clash:
             raise ValueError(f"hparam name(s) {clash} clash with results-table columns; rename")
+        for name, spec in self.hparams.items():
+            if name in _RULES:
+                _check_known_hparam(name, spec)
         if self.sampler == "grid":
             ranged = [k for k, v in self.hparams.items() if v.choices is None]
             if ranged:
@@ -324,12 +384,18 @@ class SearchSpec(_Strict):
             combos = [{**c, key: v} for c in combos for v in spec.choices]
         return combos
 
+    def _combinations(self) -> int:
+        """Hparam combinations of the grid sampler, counted without listing them."""
+        return math.prod(len(spec.choices or []) for spec in self.hparams.values())
+
     def n_trials(self) -> int:
         """Trials per shard and seed (adaptive: at most, if every model size ran there)."""
+        # counted, not listed: a grid of 10**10 combinations is refused, not built (MAX_TRIALS)
         if self.design == "adaptive":
-            return len(self.cell_trials()) * len(self.model_sizes)
+            per_cell = self._combinations() if self.sampler == "grid" else self.trials_per_cell or 1
+            return per_cell * len(self.model_sizes)
         if self.sampler == "grid":
-            n = len(self.grid())
+            n = len(self.model_sizes) * self._combinations()
             return n if self.trials_per_shard is None else min(n, self.trials_per_shard)
         assert self.trials_per_shard is not None
         return self.trials_per_shard
@@ -352,6 +418,8 @@ class TrainSpec(_Strict):
             raise ValueError("seeds has duplicates")
         if min(value) < 0:  # numpy and torch take seeds >= 0 only
             raise ValueError(f"seeds must be integers >= 0, got {min(value)}")
+        if max(value) >= INT64_LIMIT:
+            raise ValueError(f"seeds must be integers below 2**63, got {max(value)}")
         return value
 
 
@@ -424,6 +492,24 @@ class StudyConfig(_Strict):
     budget: BudgetSpec = Field(default_factory=BudgetSpec)
     resources: ResourceSpec = Field(default_factory=ResourceSpec)
     reliability: ReliabilitySpec = Field(default_factory=ReliabilitySpec)
+
+    @model_validator(mode="after")
+    def _study_size(self) -> StudyConfig:
+        n_shards, n_seeds = len(self.shard_sizes()), len(self.train.seeds)
+        per_shard = self.search.n_trials()
+        total = n_shards * per_shard * n_seeds
+        if total > MAX_TRIALS:
+            raise ValueError(
+                f"{n_shards} shards x {per_shard:,} trials per shard x {n_seeds} seed(s) = "
+                f"{total:,} trials, more than {MAX_TRIALS:,}; lower [search] trials_per_shard "
+                "(or the number of model sizes and choices), or use fewer shards or seeds"
+            )
+        if self.search.design == "adaptive" and self.search.seed_shards > n_shards:
+            raise ValueError(
+                f"search.seed_shards = {self.search.seed_shards} is more than the {n_shards} "
+                f"shards of [shards]; lower seed_shards to at most {n_shards}, or add shards"
+            )
+        return self
 
     def shard_sizes(self) -> list[int]:
         return self.shards.resolve()

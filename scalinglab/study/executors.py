@@ -38,6 +38,9 @@ from scalinglab.study.worker import WorkerReport, WorkerSpec, run_worker
 
 SpecFactory = Callable[[str, int], WorkerSpec]  # (worker id, threads) -> spec
 STOP_GRACE = 30.0  # seconds a stopped worker gets to re-queue its trial
+# Most workers one `study run` starts: each is a process (or Ray task) of its own, so 2*10**9
+# once ran out of memory listing them. Far more than the trials one machine or cluster runs at once.
+MAX_WORKERS = 1024
 
 
 @dataclass
@@ -47,6 +50,14 @@ class ExecutionResult:
     reports: list[WorkerReport] = field(default_factory=list)
     interrupted: bool = False
     errors: list[str] = field(default_factory=list)  # workers that crashed outside any trial
+
+
+def check_workers(workers: int | None) -> None:
+    """--workers, when given, is 1..MAX_WORKERS."""
+    if workers is not None and workers < 1:
+        raise ScalingLabError(f"--workers must be at least 1, got {workers}")
+    if workers is not None and workers > MAX_WORKERS:
+        raise ScalingLabError(f"--workers {workers} is more than {MAX_WORKERS}; give at most that")
 
 
 def cpu_count() -> int:
@@ -98,8 +109,7 @@ class LocalExecutor:
     name = "local"
 
     def __init__(self, workers: int | None = None) -> None:
-        if workers is not None and workers < 1:
-            raise ScalingLabError(f"--workers must be at least 1, got {workers}")
+        check_workers(workers)
         self.workers = workers
 
     def n_workers(self, resources: ResourceSpec, gpus: int = 0) -> int:
@@ -181,8 +191,7 @@ class RayExecutor:
     name = "ray"
 
     def __init__(self, address: str | None = None, workers: int | None = None) -> None:
-        if workers is not None and workers < 1:
-            raise ScalingLabError(f"--workers must be at least 1, got {workers}")
+        check_workers(workers)
         self.address = address
         self.workers = workers
 

@@ -61,6 +61,11 @@ def normalize_url(url: str | None, name: str) -> str:
     if path is not None:
         # Absolute, so that workers started elsewhere (Ray tasks, other cwd) open the same file.
         return f"sqlite:///{path.expanduser().resolve()}"
+    if _in_memory_sqlite(url):  # each worker process would open its own, empty database
+        raise ScalingLabError(
+            f"storage {url!r} is an in-memory SQLite database, which each worker process "
+            "would open anew and empty; a study needs a file: sqlite:///study.db or runs/study.db"
+        )
     scheme = url.split("://", 1)[0]
     if scheme in ("postgresql", "postgres"):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
@@ -81,6 +86,15 @@ def sqlite_path(url: str) -> Path | None:
     if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
         return None
     return Path(str(parsed.database))
+
+
+def _in_memory_sqlite(url: str) -> bool:
+    """sqlite://, sqlite:/// and sqlite:///:memory: (any sqlite driver)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return False
+    return parsed.drivername.startswith("sqlite") and parsed.database in (None, "", ":memory:")
 
 
 def display_url(url: str) -> str:

@@ -34,7 +34,7 @@ TEACHER_WIDTH = 32
 TEACHER_SCALE = 3.0  # logit scale: larger -> cleaner labels -> lower irreducible error
 EVAL_MIN_EXAMPLES = 512  # validate at most every 512 training examples (tiny shards: per epochs)
 EVAL_MAX_EXAMPLES = 4096  # and at least every 4096
-MAX_GENERATED_VALUES = 10**9  # float32 numbers the pools may hold: 4 GB
+MAX_GENERATED_VALUES = 10**9  # float32 numbers the data and its teacher may hold: 4 GB
 
 
 class SyntheticTask:
@@ -62,12 +62,16 @@ class SyntheticTask:
         }.items():
             if int(value) < (2 if key == "classes" else 1):
                 raise ScalingLabError(f"synthetic task option {key}={value} is too small")
-        values = (int(pool_size) + int(val_size)) * int(dim)
+        # Every generated matrix has dim or classes columns: the inputs and the teacher's class
+        # probabilities of each example, and the teacher's weights (TEACHER_WIDTH rows).
+        rows = int(pool_size) + int(val_size) + TEACHER_WIDTH
+        values = rows * (int(dim) + int(classes))
         if values > MAX_GENERATED_VALUES:  # caught here, not by every trial running out of memory
             raise ScalingLabError(
-                f"synthetic task options pool_size={pool_size}, val_size={val_size}, dim={dim} "
-                f"would generate (pool_size + val_size) x dim, more than {MAX_GENERATED_VALUES:.0e}"
-                " numbers (4 GB); lower pool_size or dim"
+                f"synthetic task options pool_size={pool_size}, val_size={val_size}, dim={dim}, "
+                f"classes={classes} would generate (pool_size + val_size + {TEACHER_WIDTH}) x "
+                f"(dim + classes), more than {MAX_GENERATED_VALUES:.0e} numbers (4 GB); lower "
+                "pool_size, dim or classes"
             )
         self.pool_size = int(pool_size)
         self.val_size = int(val_size)

@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 
 from scalinglab.cli.app import run_app
+from scalinglab.tasks.base import ReportFn, TrainConfig, TrainResult
+from scalinglab.tasks.synthetic import SyntheticTask
 
 TINY = """
 name = "{name}"
@@ -42,6 +44,8 @@ def _write(tmp_path: Path, name: str = "cli", **kw: object) -> Path:
         ({"task": "nosuchtask"}, "unknown task 'nosuchtask'"),
         ({"largest": 4096}, "larger than the task's training data (2048 examples)"),
         ({"sizes": "[]"}, "model-size grid is empty"),
+        # once an OverflowError traceback from the results table after training
+        ({"sizes": "[4, 99999999999999999999]"}, "model sizes must be below 2**63"),
     ],
 )
 def test_bad_config_is_one_line_exit_2_before_training(
@@ -60,6 +64,36 @@ def test_malformed_toml_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str
     config.write_text('name = "x"\n[shards\n')
     assert run_app(["study", "run", str(config)]) == 2
     assert "malformed TOML" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "sqlite:///"])
+def test_in_memory_sqlite_is_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], url: str
+) -> None:
+    # once a KeyError 'Record does not exist' from every worker: each opened its own database
+    config = _write(tmp_path)
+    for argv in (
+        ["study", "run", str(config), "--storage", url, "--workers", "2"],
+        ["demo", "--config", str(config), "--out", str(tmp_path / "demo"), "--storage", url],
+    ):
+        assert run_app(argv) == 2
+        err = capsys.readouterr().err
+        assert "is an in-memory SQLite database" in err and "sqlite:///study.db" in err
+        assert err.strip().count("\n") == 0
+    assert not (tmp_path / "demo").exists()  # refused before the demo made its directory
+
+
+@pytest.mark.parametrize("workers", ["99999999999999999999", "2000000000", "1025"])
+def test_too_many_workers_is_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], workers: str
+) -> None:
+    # once an OverflowError, or a MemoryError listing two billion worker processes
+    config, storage = _write(tmp_path), tmp_path / "never.db"
+    argv = ["study", "run", str(config), "--storage", str(storage), "--workers", workers]
+    assert run_app(argv) == 2
+    err = capsys.readouterr().err
+    assert f"--workers {workers} is more than 1024; give at most that" in err.replace("\n", " ")
+    assert not storage.exists()
 
 
 def test_unknown_study_and_bad_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -112,15 +146,26 @@ def test_run_status_export_fit(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "raise --fit-up-to" in capsys.readouterr().err
 
 
+class OopsTask(SyntheticTask):
+    """The synthetic task, whose training fails at lr = 0.02: one slot of a study fails (a bad
+    lr in the study file itself is refused when it is loaded)."""
+
+    def train(self, config: TrainConfig, report: ReportFn | None = None) -> TrainResult:
+        if config.hparams["lr"] == 0.02:
+            raise RuntimeError("oops, lr 0.02")
+        return super().train(config, report)
+
+
 def test_failed_trials_are_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "oops.toml"
-    text = _write(tmp_path, "oops", largest=256, sizes="[8]").read_text()
+    task = f"{__name__}:OopsTask"
+    text = _write(tmp_path, "oops", task=task, largest=256, sizes="[8]").read_text()
     text = text.replace(
-        'sampler = "random"', 'sampler = "grid"\nhparams.lr = { choices = [0.01, "x"] }'
+        'sampler = "random"', 'sampler = "grid"\nhparams.lr = { choices = [0.01, 0.02] }'
     )
     text = text.replace("trials_per_shard = 2\n", "")
     config.write_text(text)
     db = str(tmp_path / "oops.db")
     assert run_app(["study", "run", str(config), "--storage", db, "--workers", "1"]) == 1
     captured = capsys.readouterr()
-    assert "1 slot(s) failed" in captured.err and "could not convert string" in captured.err
+    assert "1 slot(s) failed" in captured.err and "RuntimeError: oops, lr 0.02" in captured.err

@@ -32,6 +32,12 @@ def test_example_config_is_valid() -> None:
         ({"sampler": '"bayes"'}, "search.sampler"),
         ({"seeds": "[]"}, "seeds is empty"),
         ({"seeds": "[3, -1]"}, "seeds must be integers >= 0, got -1"),
+        # 2**64 crashed the results table; 2**63 was wrapped to a negative seed, no slot finished
+        ({"seeds": "[18446744073709551616]"}, r"below 2\*\*63, got 18446744073709551616"),
+        ({"seeds": "[0, 9223372036854775808]"}, r"below 2\*\*63, got 9223372036854775808"),
+        ({"model_sizes": "[4, 99999999999999999999]"}, r"model sizes must be below 2\*\*63"),
+        # every slot is queued before training: 10**8 of them hung `study run`
+        ({"trials_per_shard": 100000000}, "500,000,000 trials, more than 100,000"),
     ],
 )
 def test_bad_fields_name_the_field(
@@ -85,6 +91,69 @@ def test_grid_sampler_needs_choices_and_counts_combinations() -> None:
     data["search"]["hparams"] = {"lr": lr, "steps": {"choices": [1, 2]}}
     with pytest.raises(ScalingLabError, match="clash with results-table columns"):
         load_config(data)
+
+
+def test_the_largest_valid_seed_and_model_size_still_load(write_study: Callable[..., Path]) -> None:
+    config = load_config(write_study(seeds="[0, 9223372036854775807]", model_sizes="[4, 64]"))
+    assert config.train.seeds == [0, 2**63 - 1] and config.search.model_sizes == [4, 64]
+
+
+def _study(shards: dict[str, Any] | None = None, **search: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {"model_sizes": [4], "trials_per_shard": 2}
+    base.update(search)
+    return {"name": "s", "task": {"name": "synthetic"}, "shards": shards or {"sizes": [64, 128]},
+            "search": base}  # fmt: skip
+
+
+def test_too_many_explicit_shards_or_grid_combinations_are_one_line() -> None:
+    with pytest.raises(ScalingLabError, match="sizes lists 101 shards, more than 100") as info:
+        load_config(_study({"sizes": list(range(1, 102))}))
+    assert "\n" not in str(info.value)
+    assert len(load_config(_study({"sizes": list(range(1, 101))})).shard_sizes()) == 100
+    # 100**10 combinations: counted and refused, never listed
+    many = {"lr": {"choices": [0.01] * 100}} | {f"h{i}": {"choices": list(range(100))}
+                                                for i in range(9)}  # fmt: skip
+    with pytest.raises(ScalingLabError, match="more than 100,000; lower") as info:
+        load_config(_study(sampler="grid", trials_per_shard=None, hparams=many))
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "spec", "message"),
+    [
+        ("lr", {"choices": [0.0]}, "hparams.lr: 0.0 is not valid; a learning rate must be a "
+         "positive number of at most 1000"),
+        ("lr", {"low": -1, "high": 3e-2}, "hparams.lr: -1.0 is not valid"),
+        ("lr", {"choices": [1e-3, 1e300]}, "hparams.lr: 1e\\+300 is not valid"),
+        ("lr", {"choices": [float("nan")]}, "hparams.lr: nan is not valid"),
+        ("lr", {"choices": ["fast"]}, "hparams.lr: 'fast' is not valid"),
+        ("lr", {"choices": [True]}, "lr: true/false is not a number; a learning rate must"),
+        ("lr", {"low": True, "high": 3}, "lr: true/false is not a number"),
+        ("batch_size", {"choices": [0]}, "hparams.batch_size: 0 is not valid; a batch size "
+         "must be a whole number >= 1"),
+        ("batch_size", {"choices": ["abc"]}, "hparams.batch_size: 'abc' is not valid"),
+        ("batch_size", {"choices": [64.5]}, "hparams.batch_size: 64.5 is not valid"),
+        ("batch_size", {"low": 0.5, "high": 64}, "hparams.batch_size: 0.5 is not valid"),
+        ("batch_size", {"choices": [32, True]}, "batch_size: true/false is not a number"),
+    ],
+)  # fmt: skip
+def test_lr_and_batch_size_are_checked_at_load(
+    name: str, spec: dict[str, Any], message: str
+) -> None:
+    hparams = {"lr": {"choices": [0.01]}, name: spec}
+    with pytest.raises(ScalingLabError, match=message) as info:
+        load_config(_study(hparams=hparams))
+    assert "\n" not in str(info.value)
+
+
+def test_valid_lr_and_batch_size_still_load() -> None:
+    hparams = {
+        "lr": {"low": 1e-4, "high": 1e3, "log": True},
+        "batch_size": {"choices": [16, 64.0, 10**30]},
+    }
+    assert load_config(_study(hparams=hparams)).search.hparams["batch_size"].choices
+    ranged = {"lr": {"choices": [3e-3]}, "batch_size": {"low": 1, "high": 256, "log": True}}
+    assert load_config(_study(hparams=ranged)).search.hparams["batch_size"].low == 1
 
 
 def test_fingerprint_ignores_executor_side_sections() -> None:
@@ -160,6 +229,9 @@ def _adaptive(**search: Any) -> dict[str, Any]:
         ({"law": "a*m**-b + e"}, "variable 'p' does not appear"),
         ({"law": "a*m**-b + c*p**-d + import_x("}, "search"),
         ({"design": "grid"}, "target is for design = 'adaptive' only"),
+        ({"target_rel_width": float("inf")}, "search.target_rel_width: Input should be a finite"),
+        # 4 shards (128 .. 1024): the seed grid cannot take the 5 smallest
+        ({"seed_shards": 5}, "seed_shards = 5 is more than the 4 shards of \\[shards\\]; lower"),
     ],
 )
 def test_adaptive_bad_values_are_one_line(search: dict[str, Any], message: str) -> None:
@@ -185,6 +257,7 @@ def test_adaptive_config_and_grid_fingerprint_unchanged() -> None:
     [
         # a factor this close to 1 once listed shards for hours before the study started
         ("[shards]\nfactor = 1.0000001", "factor=1.0000001 from 256 to 4096 gives 27725889 shards"),
+        ("[shards]\nfactor = inf", "shards.factor: Input should be a finite"),
         ("[budget]\nflops_per_trial = inf", "budget.flops_per_trial: Input should be a finite"),
         ("[budget]\ntotal_flops = nan", "budget.total_flops: Input should be a finite"),
         ("[resources]\ncpus_per_trial = inf", "resources.cpus_per_trial: Input should be a finite"),
@@ -212,6 +285,17 @@ def test_more_cpus_per_trial_than_the_machine_has_fails_before_any_worker_starts
         LocalExecutor(workers=1).run(no_worker, too_many)  # type: ignore[arg-type]
 
 
+def test_worker_counts_above_the_cap_fail_before_any_worker_starts() -> None:
+    from scalinglab.study.executors import MAX_WORKERS, RayExecutor
+
+    assert LocalExecutor(workers=MAX_WORKERS).workers == MAX_WORKERS
+    for workers in (MAX_WORKERS + 1, 2_000_000_000, 99999999999999999999):
+        with pytest.raises(ScalingLabError, match=f"--workers {workers} is more than 1024"):
+            LocalExecutor(workers=workers)
+        with pytest.raises(ScalingLabError, match=f"--workers {workers} is more than 1024"):
+            RayExecutor(workers=workers)
+
+
 def test_a_synthetic_pool_too_large_to_generate_fails_when_the_task_is_built(
     tmp_path: Path, make_toml: Callable[..., str]
 ) -> None:
@@ -219,5 +303,5 @@ def test_a_synthetic_pool_too_large_to_generate_fails_when_the_task_is_built(
         get_task("synthetic", pool_size=10**8)
     path = tmp_path / "t.toml"
     path.write_text(make_toml("t", pool_size="1e308"))  # every trial died of it, one by one
-    with pytest.raises(ScalingLabError, match="lower pool_size or dim"):
+    with pytest.raises(ScalingLabError, match="lower pool_size, dim or classes"):
         check_task(load_config(path))

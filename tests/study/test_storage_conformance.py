@@ -264,3 +264,12 @@ def test_a_storage_that_cannot_be_opened_is_one_line_without_the_password(
         assert "s3cret-pw" not in str(info.value)
         assert display_url(missing) in str(info.value)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("memory", ["sqlite://", "sqlite:///:memory:", "sqlite:///", ":memory:"])
+def test_in_memory_sqlite_is_refused_in_one_line(memory: str) -> None:
+    # every worker process (and each open) would get its own empty database: KeyError in workers
+    with pytest.raises(ScalingLabError, match="is an in-memory SQLite database") as info:
+        normalize_url(memory, "x")
+    assert "a study needs a file: sqlite:///study.db" in str(info.value)
+    assert "\n" not in str(info.value)

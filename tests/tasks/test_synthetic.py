@@ -31,6 +31,9 @@ def test_registry_builtin_and_import_path() -> None:
         ("scalinglab.tasks.synthetic:Nope", {}, "has no 'Nope'"),
         ("synthetic", {"colour": "red"}, "bad \\[task.options\\]"),
         ("synthetic", {"classes": 1}, "classes=1 is too small"),
+        # once 22 GB of teacher probabilities, then the OOM killer, in every trial
+        ("synthetic", {"pool_size": 1024, "classes": 10**8}, "classes=100000000 would generate"),
+        ("synthetic", {"classes": 10**8}, "lower pool_size, dim or classes"),
         ("scalinglab.errors:FitWarning", {}, "does not follow the Task protocol"),
         # a study file is data: no standard-library module is imported, nothing else is called
         ("os:system", {"command": "true"}, "'os' is a module of Python's standard library"),
