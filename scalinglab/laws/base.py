@@ -593,6 +593,8 @@ class ScalingLaw:
             field = "ci_level"
             # Files without the field predate it: their intervals were 95%.
             law.ci_level_ = float(data.get("ci_level", 0.95))
+            if not 0 < law.ci_level_ < 1:  # a report would print a "700% interval"
+                raise ValueError(f"a level lies between 0 and 1, got {law.ci_level_:g}")
             field = "objective"
             law.objective_ = float(data.get("objective", math.nan))
             field = "n_points"

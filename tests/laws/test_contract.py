@@ -159,3 +159,12 @@ def test_a_law_defined_by_a_test_is_gone_after_it() -> None:
 def test_unknown_law_names_the_choices() -> None:
     with pytest.raises(ScalingLabError, match=r"unknown law 'nope'.*chinchilla"):
         get_law("nope")
+
+
+@pytest.mark.parametrize("level", [7, 0, 1, -0.5, math.nan, "high"])
+def test_a_fit_file_level_outside_0_1_is_malformed(level: object) -> None:
+    """A hand-edited ci_level of 7 once reached the report as a "700% interval"."""
+    doc = {"law": "power_const", "params": CASES["power_const"].params, "ci_level": level}
+    with pytest.raises(ScalingLabError, match="field 'ci_level' is malformed"):
+        ScalingLaw.from_dict(doc)
+    ScalingLaw.from_dict({**doc, "ci_level": 0.9})  # a level in (0, 1) reads as before
