@@ -4,7 +4,8 @@
 
 Output: a command prints tables to the terminal and, with `--json PATH`, also writes its result
 as JSON to PATH; with `--json -` stdout holds the JSON and nothing else (tables are skipped,
-progress and warnings go to stderr).
+progress and warnings go to stderr). A --json path that cannot be written (a directory, a path
+through a file) is refused as the command line is read, before the command's work.
 
 Every usage error — an unknown command or option, a missing argument, a value of the wrong type,
 input a command cannot use (`ScalingLabError`) — is one line on stderr and exit code 2; `--help`
@@ -19,6 +20,7 @@ from __future__ import annotations
 import inspect
 import json
 import math
+import os
 import re
 import sys
 import warnings
@@ -74,13 +76,43 @@ def print_error(message: str) -> None:
     err_console.print(f"[bold red]error:[/] {one_line(message)}", highlight=False, soft_wrap=True)
 
 
+def _file_in_the_way(directory: Path) -> Path | None:
+    """The nearest of `directory` and its parents that exists but is not a directory (a regular
+    file, say): what stops `directory` from being created. None when nothing does."""
+    for candidate in (directory, *directory.parents):
+        if os.path.exists(candidate):  # False, not an error, past a file: afile/x
+            return None if os.path.isdir(candidate) else candidate
+    return None
+
+
+def _check_can_create(directory: Path, option: str, path: Path) -> None:
+    """Fail unless `directory` (where `path` goes) is, or can be created as, a directory: no
+    file in the way, and the nearest existing directory is one we may write in."""
+    blocker = _file_in_the_way(directory)
+    if blocker is not None:
+        fail(f"{option} {path}: {blocker} is a file, not a directory")
+    base = next((d for d in (directory, *directory.parents) if os.path.isdir(d)), None)
+    if base is not None and not os.access(base, os.W_OK | os.X_OK):
+        fail(f"{option} {path}: {base} is not writable; give a path you can write to")
+
+
 def check_out_dir(path: Path, option: str) -> None:
     """Fail unless `path` is, or can be created as, a directory."""
     if path.exists() and not path.is_dir():
         fail(f"{option} {path} is a file; give a directory (it is created if missing)")
-    for parent in path.parents:
-        if parent.exists() and not parent.is_dir():
-            fail(f"{option} {path}: {parent} is a file, not a directory")
+    _check_can_create(path, option, path)
+
+
+def check_out_file(path: Path | None, option: str, example: str) -> None:
+    """Fail unless `path` can be written as a file: not a directory, and its directory is there
+    or can be created. Called before a command's work, so that hours of training or fitting do
+    not end in an unwritable path. None (no file) and '-' (stdout) pass; `example` is a file name
+    the message suggests."""
+    if path is None or str(path) == "-":
+        return
+    if path.is_dir():
+        fail(f"{option} {path} is a directory; give a file name, e.g. {path / example}")
+    _check_can_create(path.parent, option, path)
 
 
 def write_json(path: Path, payload: Mapping[str, Any]) -> None:
@@ -93,7 +125,16 @@ def write_json(path: Path, payload: Mapping[str, Any]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text + "\n")
     except OSError as exc:
-        fail(f"cannot write {path}: {exc.strerror}")
+        # mkdir's "File exists" would hide which part of the path is a file
+        blocker = _file_in_the_way(path.parent)
+        reason = f"{blocker} is a file, not a directory" if blocker else exc.strerror
+        fail(f"cannot write {path}: {reason}")
+
+
+def _check_json_out(value: Path | None) -> Path | None:
+    """--json, checked as the command line is read: before the command's work."""
+    check_out_file(value, "--json", "result.json")
+    return value
 
 
 # ---------------------------------------------------------------------------------------------
@@ -161,6 +202,7 @@ JsonOption = Annotated[
     typer.Option(
         "--json",
         help="Also write the result as JSON to this file ('-': stdout, and nothing else there).",
+        callback=_check_json_out,
     ),
 ]
 

@@ -25,6 +25,7 @@ from scalinglab.cli.app import (
     LevelOption,
     SeedOption,
     app,
+    check_out_file,
     console,
     emit,
     err_console,
@@ -286,10 +287,15 @@ def export_cmd(
         --best-only
     """
     from scalinglab.study import export_results
+    from scalinglab.study.results import best_path
 
     _optuna_quiet()
     if out.suffix.lower() not in (".csv", ".parquet", ".pq"):
         fail(f"{out}: unknown table format; use .csv or .parquet")
+    check_out_file(out, "--out", "results.csv")
+    best = best_path(out)  # the per-shard table, written beside OUT
+    if not best_only and best.is_dir():
+        fail(f"--out {out}: {best}, where its per-shard table goes, is a directory; give another")
     paths = export_results(name, out, storage=storage, best_only=best_only)
 
     def render() -> None:
@@ -366,8 +372,9 @@ def fit_cmd(
         fail(f"--predict-with takes auto or curve, not {predict_with!r}")
     check_target(target)
     if save_fit is not None:
-        if str(save_fit) == "-" or save_fit.is_dir():
+        if str(save_fit) == "-":
             fail(f"--save-fit {save_fit} is not a file name; give one, e.g. curve.json")
+        check_out_file(save_fit, "--save-fit", "curve.json")
         if (
             json_out is not None
             and str(json_out) != "-"

@@ -35,6 +35,7 @@ import pandas as pd
 from scalinglab.display import BEYOND_DATA, beyond
 from scalinglab.errors import FitWarning, ScalingLabError
 from scalinglab.fitting.scores import rmse_log
+from scalinglab.io import file_row, to_numbers
 from scalinglab.laws.base import FloatArray, ScalingLaw, get_law
 from scalinglab.planning import fit_model_size_curve, isoflop_analysis
 from scalinglab.planning.isoflop import IsoFLOPResult
@@ -385,6 +386,63 @@ def _check(df: pd.DataFrame, law: str, fit_up_to: float | None, unc: _Uncertaint
         )
 
 
+# What a count read for the fit must be; a metric must only be finite
+COUNTS = {
+    "shard_size": "a shard size is a finite number of examples > 0",
+    "n_params": "a parameter count is a finite number > 0",
+}
+
+
+def _check_values(df: pd.DataFrame, y: str) -> None:
+    """Fail on a trial whose shard size is not a number > 0, or a finished trial whose
+    parameter count is not a number > 0 or whose `y` (or best_val_loss, when it picks the best
+    trials: a table without is_best) is not a finite number, naming the column, the table's
+    data row and the value: a hand-edited results table, once a traceback or "run the study
+    further". (Unfinished trials have no measurements; a best value <= 0 is a number, left out
+    of the fit to ln y with a note.)"""
+    done = df[df["state"].astype(str) == "COMPLETE"]
+    checks = {"shard_size": df, "n_params": done, y: done}
+    if "is_best" not in df.columns:
+        checks["best_val_loss"] = done
+    for column, rows in checks.items():
+        values = to_numbers(rows[column]).to_numpy(dtype=float)
+        ok = np.isfinite(values)
+        if column in COUNTS:
+            ok[ok] = values[ok] > 0
+        if ok.all():
+            continue
+        at = int(np.flatnonzero(~ok)[0])
+        cell = rows[column].iloc[at]
+        empty = pd.api.types.is_scalar(cell) and pd.isna(cell)
+        shown = "is empty" if empty else f"holds {_cell_text(cell, values[at])}"
+        trial = "" if rows is df else ", a finished trial"
+        rule = COUNTS.get(column, "its best value must be a finite number")
+        raise ScalingLabError(
+            f"column {column!r} {shown} at data row {file_row(rows, at)}{trial}: {rule}; fix or "
+            "drop that row"
+        )
+
+
+def _cell_text(cell: Any, value: float) -> str:
+    """A cell as the table holds it: text quoted, a number as read (1e400: inf)."""
+    return repr(cell) if isinstance(cell, str) else f"{value:g}"
+
+
+def _too_few_positive(df: pd.DataFrame, y: str, n_shards: int) -> ScalingLabError:
+    """The error when the best values <= 0, left out of the fit to ln y, leave too few shards:
+    it names the first row holding one (its data row and value)."""
+    values = to_numbers(df[y]).to_numpy(dtype=float)
+    at = np.flatnonzero(values <= 0)
+    more = f" ({len(at) - 1} more row(s) hold values <= 0)" if len(at) > 1 else ""
+    other = next(c for c in Y_COLUMNS if c != y)
+    return ScalingLabError(
+        f"column {y!r} holds {values[at[0]]:g} at data row {file_row(df, int(at[0]))}{more}; "
+        f"the learning curve is fitted to ln {y}, and only {n_shards} shard(s) have a best "
+        f"value > 0 (a fit needs at least {MIN_SHARDS}): fix those values, or fit the other "
+        f"column, y = {other}"
+    )
+
+
 def fit_study(
     df: pd.DataFrame,
     *,
@@ -428,6 +486,7 @@ def fit_study(
         y = task_curve_y(task)
     if y not in Y_COLUMNS:
         raise ScalingLabError(f"y must be best_val_loss, best_val_error or auto, not {y!r}")
+    _check_values(df, y)
     best = best_per_shard(df)
     values = best[y].to_numpy(dtype=float)
     finite = np.isfinite(values)
@@ -439,12 +498,17 @@ def fit_study(
             f"left out {int((finite & ~positive).sum())} best-per-shard point(s) with {y} <= 0 "
             f"(shard sizes {', '.join(map(str, left_out))}): the learning curve is fitted to ln y"
         )
+    kept = best[finite]  # with the values <= 0: if enough shards, those values are the cause
+    if fit_up_to is not None:
+        kept = kept[kept["shard_size"] <= fit_up_to]
     best = best[positive]
     held = best.iloc[0:0]
     if fit_up_to is not None:
         held = best[best["shard_size"] > fit_up_to]
         best = best[best["shard_size"] <= fit_up_to]
     n_shards = best["shard_size"].nunique()
+    if n_shards < MIN_SHARDS <= kept["shard_size"].nunique():
+        raise _too_few_positive(df, y, n_shards)
     if n_shards < MIN_SHARDS:
         hint = "raise fit_up_to" if fit_up_to is not None else "run the study further"
         raise ScalingLabError(

@@ -187,7 +187,7 @@ def _flag_cases() -> list[Case]:
         Case("plan fit.json --compute abc", "Invalid value for '--compute'"),
         Case("plan fit.json --level high", "Invalid value for '--level'"),
         Case("laws extra", "unexpected extra argument"),
-        Case("laws --json adir", "cannot write adir"),
+        Case("laws --json adir", "--json adir is a directory; give a file name, e.g. adir/result"),
         Case("study nope", "No such command 'nope'"),
         Case("study run", "Missing argument 'config'"),
         Case("study run ex.toml --workers 0", "Invalid value for '--workers'"),
@@ -228,8 +228,8 @@ def _flag_cases() -> list[Case]:
         Case(f"{xy} --candidates m1", "--candidates applies to --law auto"),
         Case(f"{xy} --law ''", "unknown law ''"),
         Case(f"{xy} --fix c=-1", "fixed c = -1 lies outside its bounds [0, inf]"),
-        Case(f"{xy} --json adir", "cannot write adir"),
-        Case(f"{xy} --json curve.csv/out.json", "cannot write curve.csv/out.json"),
+        Case(f"{xy} --json adir", "--json adir is a directory"),
+        Case(f"{xy} --json curve.csv/out.json", "curve.csv is a file, not a directory"),
         # predict
         Case("predict fit.json --at x=", "x has no value"),
         Case("predict fit.json --at =5", "--at takes NAME=VALUE"),
@@ -379,11 +379,11 @@ def _study_cases() -> list[Case]:
         Case("study fit tiny-report --storage {S} --fit-up-to nan", "must be a positive shard"),
         Case("study fit tiny-report --storage {S} --fit-up-to 1", "needs at least 3"),
         Case("study fit tiny-report --storage {S} --bootstrap 10000000", "resamples must be"),
-        Case("study status tiny-report --storage {S} --json adir", "cannot write adir"),
-        Case("study fit tiny-report --storage {S} --bootstrap 10 --json adir", "cannot write adir"),
+        Case("study status tiny-report --storage {S} --json adir", "--json adir is a directory"),
+        Case("study fit tiny-report --storage {S} --json adir", "--json adir is a directory"),
         Case("study fit tiny-report --storage {S} --target -5", "--target must be a shard size"),
         Case("study fit tiny-report --storage {S} --target inf", "--target must be a shard size"),
-        Case("study fit tiny-report --storage {S} --save-fit adir", "adir is not a file name"),
+        Case("study fit tiny-report --storage {S} --save-fit adir", "--save-fit adir is a direc"),
         Case("study fit tiny-report --storage {S} --save-fit -", "- is not a file name"),
         Case("study fit tiny-report --storage {S} --save-fit s.json --json s.json", "both s.json"),
         Case("predict fit.json --at 'x=;1'", "x has an empty entry"),
@@ -400,6 +400,66 @@ def _study_cases() -> list[Case]:
         Case("report tiny-report --storage {S} --target abc --out rep", "Invalid value for '--t"),
         Case("report nosuch --out rep", "no study database"),
         Case("report nosuch --storage ftp://x --out rep", "unsupported URL scheme 'ftp'"),
+    ]
+
+
+def _output_path_cases() -> list[Case]:
+    """An output path that cannot be written fails before the work, not after it: once the
+    study trained (or was fitted, exported) first, then `cannot write adir: Is a directory`,
+    or `File exists` for a path through a file. The snapshot shows never.db was not made."""
+    run = "study run ex.toml --storage sqlite:///never.db"
+    file_in_the_way = "curve.csv is a file, not a directory"
+    return [
+        Case(f"{run} --json adir", "--json adir is a directory; give a file name"),
+        Case(f"{run} --json curve.csv/x.json", f"--json curve.csv/x.json: {file_in_the_way}"),
+        Case(f"{run} --json curve.csv/sub/x.json", file_in_the_way),
+        Case("study status tiny-report --storage {S} --json curve.csv/s.json", file_in_the_way),
+        Case("study fit tiny-report --storage {S} --json curve.csv/f.json", file_in_the_way),
+        Case(
+            "study fit tiny-report --storage {S} --save-fit curve.csv/c.json",
+            f"--save-fit curve.csv/c.json: {file_in_the_way}",
+        ),
+        Case(
+            "study export tiny-report --storage {S} --out curve.csv/x.csv",
+            f"--out curve.csv/x.csv: {file_in_the_way}",
+        ),
+        Case("study export tiny-report --storage {S} --out dir.csv", "--out dir.csv is a direc"),
+        Case(
+            "study export tiny-report --storage {S} --out table.csv",
+            "table.best.csv, where its per-shard table goes, is a directory",
+        ),
+        Case("study export tiny-report --storage {S} --out x.csv --json adir", "--json adir is"),
+        Case("report tiny-report --storage {S} --out rep --json adir", "--json adir is a dir"),
+    ]
+
+
+def _results_table_cases() -> list[Case]:
+    """A study's results table (`study export`) with a bad shard size or metric: once a
+    ValueError traceback, or 'only 0 shard(s) ... (run the study further)'."""
+    fix = "fix or drop that row"
+    return [
+        Case(
+            "report sr_text.csv --out rep",
+            "column 'shard_size' holds 'abc' at data row 2: a shard size is a finite number "
+            f"of examples > 0; {fix}",
+        ),
+        Case("report sr_neg.csv --out rep", "column 'shard_size' holds -5 at data row 1: a sh"),
+        Case("report sr_huge.csv --out rep", "column 'shard_size' holds inf at data row 1: a s"),
+        Case(
+            "report sr_negloss.csv --out rep",
+            "column 'best_val_loss' holds -1 at data row 1 (3 more row(s) hold values <= 0); "
+            "the learning curve is fitted to ln best_val_loss, and only 0 shard(s) have a best "
+            "value > 0 (a fit needs at least 3): fix those values, or fit the other column, "
+            "y = best_val_error",
+        ),
+        Case(
+            "report sr_emptyloss.csv --out rep",
+            "column 'best_val_loss' is empty at data row 3, a finished trial: its best value "
+            f"must be a finite number; {fix}",
+        ),
+        Case("report sr_params.csv --out rep", "column 'n_params' holds 'many' at data row 4, a"),
+        # a study that is truly unfinished keeps its message
+        Case("report sr_two.csv --out rep", "only 2 shard(s) to fit have a finished best trial"),
     ]
 
 
@@ -633,6 +693,8 @@ CASES = [
     *_where_cases(),
     *_flag_cases(),
     *_study_cases(),
+    *_output_path_cases(),
+    *_results_table_cases(),
     *_formula_cases(),
 ]
 
@@ -857,7 +919,37 @@ def _write_files(d: Path) -> None:
     tradeoff.assign(coverage=1.0).to_csv(d / "tt_allone.csv", index=False)
     tradeoff.assign(coverage=np.linspace(0.2, 1.5, 6)).to_csv(d / "tt_over.csv", index=False)
     _write_study_files(d)
+    _write_results_tables(d)
     _write_bench_files(d)
+
+
+def _write_results_tables(d: Path) -> None:
+    """`study export` best-per-shard tables of 4 shards, each broken one way; and an output
+    directory named like a table, and one where `--out table.csv` puts its per-shard table."""
+    m = np.array([64, 128, 256, 512])
+    good = pd.DataFrame(
+        {"study": "sr", "task": "synthetic", "seed": 0, "shard_size": m, "state": "COMPLETE",
+         "model_size": 8, "n_params": 244, "best_val_loss": 2 * m**-0.3 + 0.5,
+         "best_val_error": m**-0.3 + 0.1, "is_best": True}
+    )  # fmt: skip
+    text = good.astype({"shard_size": object, "n_params": object})
+    text.loc[1, "shard_size"] = "abc"
+    text.to_csv(d / "sr_text.csv", index=False)
+    good.assign(shard_size=-5).to_csv(d / "sr_neg.csv", index=False)
+    good.assign(best_val_loss=-1.0).to_csv(d / "sr_negloss.csv", index=False)
+    good.iloc[:2].to_csv(d / "sr_two.csv", index=False)
+    empty = good.copy()
+    empty.loc[2, "best_val_loss"] = np.nan
+    empty.to_csv(d / "sr_emptyloss.csv", index=False)
+    params = good.astype({"n_params": object})
+    params.loc[3, "n_params"] = "many"
+    params.to_csv(d / "sr_params.csv", index=False)
+    # 1e400 in the file: read as inf
+    (d / "sr_huge.csv").write_text(
+        good.to_csv(index=False).replace(",64,", ",1e400,").replace(",128,", ",1e400,")
+    )
+    (d / "dir.csv").mkdir()
+    (d / "table.best.csv").mkdir()
 
 
 def _write_bench_files(d: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,16 @@ import pytest
 import typer
 
 from scalinglab.cli import app
-from scalinglab.cli.app import DEFAULT_BOOTSTRAP, DEFAULT_LEVEL, DEFAULT_SEED, reflowed, run_app
+from scalinglab.cli.app import (
+    DEFAULT_BOOTSTRAP,
+    DEFAULT_LEVEL,
+    DEFAULT_SEED,
+    check_out_file,
+    reflowed,
+    run_app,
+    write_json,
+)
+from scalinglab.errors import ScalingLabError
 from tests.report.tiny_study import TINY_TOML
 
 # The commands that fit something, and so take --bootstrap, --seed and --level.
@@ -115,6 +125,55 @@ def test_shared_options_are_checked_the_same_way(
     """Before any work: the files named need not even exist."""
     assert run_app(args.split()) == 2
     assert needle in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_command_checks_its_json_path_as_it_reads_the_line(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A --json that cannot be written fails before any work, before even the command's
+    arguments are read: once it failed after the training or the fit, `Is a directory`, or
+    `File exists` for a path through a file."""
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    cases = {
+        tmp_path: f"--json {tmp_path} is a directory; give a file name, e.g. {tmp_path}/result",
+        afile / "x.json": f"--json {afile}/x.json: {afile} is a file, not a directory",
+        afile / "sub" / "x.json": f"--json {afile}/sub/x.json: {afile} is a file, not a dir",
+    }
+    for path, needle in cases.items():
+        assert run_app([*name.split(), "--json", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and err.count("\n") == 1 and needle in err, err
+
+
+def test_a_json_path_in_new_directories_is_created(
+    files: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = files / "new" / "sub" / "laws.json"
+    assert run_app(["laws", "--json", str(out)]) == 0
+    assert json.loads(out.read_text()) and "JSON written to" in capsys.readouterr().out
+
+
+def test_write_json_names_the_file_in_the_way(tmp_path: Path) -> None:
+    """Written after the work (the path checked before may have changed since): mkdir's
+    `File exists` named no file."""
+    (tmp_path / "afile").write_text("x")
+    for path in (tmp_path / "afile" / "x.json", tmp_path / "afile" / "sub" / "x.json"):
+        with pytest.raises(ScalingLabError) as err:
+            write_json(path, {})
+        assert str(err.value) == f"cannot write {path}: {tmp_path}/afile is a file, not a directory"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write in a read-only directory")
+def test_an_output_path_in_a_read_only_directory_fails_first(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    try:
+        with pytest.raises(ScalingLabError, match=f"{locked} is not writable; give a path"):
+            check_out_file(locked / "sub" / "x.json", "--json", "result.json")
+    finally:
+        locked.chmod(0o700)
 
 
 @pytest.fixture(scope="module")

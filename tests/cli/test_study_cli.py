@@ -106,6 +106,66 @@ def test_unknown_study_and_bad_options(tmp_path: Path, capsys: pytest.CaptureFix
     assert "unknown executor 'slurm'" in capsys.readouterr().err
 
 
+def test_run_with_an_unwritable_json_fails_before_creating_the_study(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Once the whole study trained, then `cannot write DIR: Is a directory` (exit 2)."""
+    config, storage = _write(tmp_path), tmp_path / "never.db"
+    (tmp_path / "afile").write_text("x")
+    for json_out, message in (
+        (tmp_path, f"--json {tmp_path} is a directory; give a file name"),
+        (tmp_path / "afile" / "x.json", f"{tmp_path}/afile is a file, not a directory"),
+    ):
+        argv = ["study", "run", str(config), "--storage", str(storage), "--json", str(json_out)]
+        assert run_app(argv) == 2
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and err.count("\n") == 1 and message in err, err
+        assert not storage.exists()  # refused before creating the study, let alone training
+
+
+def _no_work(*_args: object, **_kwargs: object) -> None:
+    raise AssertionError("the command started its work before checking its output paths")
+
+
+@pytest.mark.parametrize(
+    ("args", "work", "message"),
+    [
+        ("status s --json {dir}", "study_status", "--json {dir} is a directory"),
+        ("status s --json {file}/s.json", "study_status", "{file} is a file, not a directory"),
+        ("fit s --save-fit {dir}", "load_results", "--save-fit {dir} is a directory"),
+        ("fit s --save-fit {file}/c.json", "load_results", "--save-fit {file}/c.json: {file} is"),
+        ("fit s --save-fit {file}/a/c.json", "load_results", "{file} is a file, not a directory"),
+        ("fit s --json {file}/f.json", "load_results", "--json {file}/f.json: {file} is a file"),
+        ("export s --out {file}/x.csv", "export_results", "--out {file}/x.csv: {file} is a file"),
+        ("export s --out {dir}/t.csv", "export_results", "--out {dir}/t.csv is a directory"),
+        ("export s --out {dir}/b.csv", "export_results", "{dir}/b.best.csv, where its per-shard"),
+        ("export s --out {dir}/x.csv --json {file}/j", "export_results", "{file} is a file"),
+    ],
+)
+def test_an_unwritable_output_path_fails_before_any_work(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: str,
+    work: str,
+    message: str,
+) -> None:
+    """Every output path of `study status|fit|export` is checked first: the library call that
+    does the work (loading, fitting, exporting) fails the test if it is reached."""
+    import scalinglab.study
+
+    monkeypatch.setattr(scalinglab.study, work, _no_work)
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "t.csv").mkdir()
+    (tmp_path / "b.best.csv").mkdir()  # where `--out b.csv` puts its per-shard table
+    names = {"dir": str(tmp_path), "file": str(tmp_path / "afile")}
+    argv = ["study", *args.format(**names).split(), "--storage", str(tmp_path / "none.db")]
+    assert run_app(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("\n") == 1, err
+    assert err.startswith("error: ") and message.format(**names) in err, err
+
+
 @pytest.mark.slow
 def test_run_status_export_fit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = _write(tmp_path, "cyc", largest=2048)  # shards 256, 512, 1024, 2048

@@ -5,6 +5,7 @@ extrapolation (`fit_up_to`: fit the small shards, predict the large ones)."""
 from __future__ import annotations
 
 import inspect
+import io
 import json
 import math
 from collections.abc import Callable
@@ -142,6 +143,64 @@ def test_json_keeps_the_study_fit_keys() -> None:
 def test_bad_fit_up_to_is_one_clear_error(fit_up_to: float, message: str) -> None:
     with pytest.raises(ScalingLabError, match=message):
         fit_study(trials(), y="best_val_error", n_bootstrap=0, fit_up_to=fit_up_to)
+
+
+def _edited(column: str, value: object, row: int | None = None) -> pd.DataFrame:
+    """trials() of 4 shards read back from a CSV file (as `report` reads an exported table),
+    with `value` in `column` at data row `row` + 1 (every row when None)."""
+    df = trials(shards=SHARDS[:4]).astype({column: object})
+    if row is None:
+        df[column] = value
+    else:
+        df.loc[row, column] = value
+    return pd.read_csv(io.StringIO(df.to_csv(index=False)))
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "row", "message"),
+    [
+        ("shard_size", "abc", 2, "column 'shard_size' holds 'abc' at data row 3: a shard size is a "
+         "finite number of examples > 0; fix or drop that row"),
+        ("shard_size", -5, None, "column 'shard_size' holds -5 at data row 1: a shard size"),
+        ("shard_size", 0, 5, "column 'shard_size' holds 0 at data row 6: a shard size"),
+        ("shard_size", "1e400", None, "column 'shard_size' holds inf at data row 1: a shard size"),
+        ("best_val_error", "oops", 4, "column 'best_val_error' holds 'oops' at data row 5, a "
+         "finished trial: its best value must be a finite number; fix or drop that row"),
+        ("best_val_error", np.inf, 1, "column 'best_val_error' holds inf at data row 2, a fin"),
+        ("best_val_loss", np.nan, 7, "column 'best_val_loss' is empty at data row 8, a finished"),
+        ("n_params", -1, 0, "column 'n_params' holds -1 at data row 1, a finished trial: a param"),
+    ],
+)  # fmt: skip
+def test_a_bad_shard_size_or_metric_names_its_column_row_and_value(
+    column: str, value: object, row: int | None, message: str
+) -> None:
+    """Once a ValueError traceback (text), or 'only 0 shard(s) ... (run the study further)'."""
+    with pytest.raises(ScalingLabError) as err:
+        fit_study(_edited(column, value, row), y="best_val_error", n_bootstrap=0)
+    assert str(err.value).startswith(message), str(err.value)
+
+
+def test_only_finished_trials_need_measurements() -> None:
+    """A failed trial has no measurements (NaN, even text): it is not a finished one."""
+    df = _edited("best_val_error", "failed", 1).assign(
+        state=lambda d: np.where(d.index == 1, "FAIL", "COMPLETE")
+    )
+    assert fit_study(df, y="best_val_error", n_bootstrap=0).best["shard_size"].nunique() == 4
+
+
+def test_best_values_at_most_0_that_leave_too_few_shards_are_named() -> None:
+    """Every best value <= 0 was 'only 0 shard(s) ... (run the study further)'; the study is
+    finished: the values are the problem."""
+    with pytest.raises(ScalingLabError) as err:
+        fit_study(_edited("best_val_loss", -1.0), y="best_val_loss", n_bootstrap=0)
+    assert str(err.value) == (
+        "column 'best_val_loss' holds -1 at data row 1 (15 more row(s) hold values <= 0); the "
+        "learning curve is fitted to ln best_val_loss, and only 0 shard(s) have a best value > 0 "
+        "(a fit needs at least 3): fix those values, or fit the other column, y = best_val_error"
+    )
+    # two shards: a study run too short keeps its message
+    with pytest.raises(ScalingLabError, match=r"only 2 shard\(s\) .* \(run the study further\)"):
+        fit_study(trials(shards=SHARDS[:2]), y="best_val_error", n_bootstrap=0)
 
 
 def test_not_a_study_table_and_no_finished_trials() -> None:
