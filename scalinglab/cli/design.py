@@ -3,6 +3,7 @@ budget-limited fitting benchmark): scalinglab.planning.design on the command lin
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -21,6 +22,7 @@ from scalinglab.cli.app import (
 from scalinglab.cli.benchmark import bench_app
 from scalinglab.cli.formula import BoundsOption, LogOption, ObjectiveOption, StartsOption
 from scalinglab.display import num
+from scalinglab.errors import FitWarning
 
 if TYPE_CHECKING:
     import numpy as np
@@ -70,6 +72,7 @@ def fitted_law(
 
     if fit_file is not None:
         law, doc = load_fit(fit_file)
+        check_one_output(law, fit_file)
         y_name = doc.get("y")
         return law, fit_variables(law, doc), None if y_name is None else str(y_name)
     assert formula is not None and runs is not None and y is not None
@@ -78,8 +81,31 @@ def fitted_law(
     # checked here, not left to the fit: the fit's message cannot name the file's row
     y_runs = table_columns(runs, [y], runs_source)[:, 0]
     y_runs = check_outcomes(law.objective, y_runs, y, runs_source)
-    law.fit(table_columns(runs, variables, runs_source), y_runs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)  # in law.warnings_: shown with the runs
+        law.fit(table_columns(runs, variables, runs_source), y_runs)
     return law, variables, y
+
+
+def check_one_output(law: ScalingLaw, fit_file: Path) -> None:
+    """Refuse a joint or grouped fit up front: the design models one law predicting one output,
+    and would otherwise fail later on a column (the joint's output index, the group labels)
+    that its candidates and targets do not hold as numbers."""
+    from scalinglab.laws.formula import FormulaLaw
+    from scalinglab.laws.joint import JointFormulaLaw
+
+    if isinstance(law, JointFormulaLaw):
+        fail(
+            f"{fit_file} is a joint fit of {len(law.outputs)} outputs "
+            f"({', '.join(law.outputs)}); suggest works on one law fitted to one output: fit "
+            f"the output to plan for on its own (fit --formula ... --y {law.outputs[0]})"
+        )
+    if isinstance(law, FormulaLaw) and law.groups:
+        fail(
+            f"{fit_file} has parameters per {law.group_column} ({len(law.groups)} groups); "
+            "suggest works on one law fitted to one output: refit one group, e.g. "
+            f"fit --formula ... --where '{law.group_column} == \"{law.groups[0]}\"'"
+        )
 
 
 def table_columns(df: pd.DataFrame, columns: list[str], source: str) -> np.ndarray:
@@ -216,6 +242,8 @@ def suggest_command(
     chosen = design.table(pool)
     if out is not None:
         write_table(chosen, out)
+    # a fit file's warnings were shown when it was fitted; --formula's fit is this command's
+    fit_warnings = list(law.warnings_) if formula is not None else []
     payload: dict[str, Any] = {
         "law": law.name,
         "target_rows": len(X_target),
@@ -226,19 +254,21 @@ def suggest_command(
         "candidates_outside_shape_range": outside,
         "targets_beyond_runs": beyond,
         "runs": chosen.to_dict(orient="records"),
+        "fit_warnings": fit_warnings,
     }
     console = out_console(json_out)
     emit(
         payload, json_out,
         lambda: _print_design(
-            console, design, chosen, variables, level, law.objective, outside, beyond
+            console, design, chosen, variables, level, law.objective, outside, beyond,
+            fit_warnings,
         ),
     )  # fmt: skip
 
 
 def _print_design(
     console: Any, design: Any, chosen: pd.DataFrame, variables: list[str], level: float,
-    objective: str, outside: int, beyond: str | None,
+    objective: str, outside: int, beyond: str | None, fit_warnings: list[str],
 ) -> None:  # fmt: skip
     from rich.table import Table
 
@@ -270,6 +300,8 @@ def _print_design(
         )
     if beyond is not None:
         console.print(f"note: {escape(beyond)}")
+    for message in fit_warnings:
+        console.print(f"[yellow]warning:[/] {escape(message)}")
 
 
 @bench_app.command("design")
@@ -323,7 +355,13 @@ def design_benchmark_command(
     from scalinglab.laws.base import OBJECTIVES
     from scalinglab.laws.formula import FormulaLaw
     from scalinglab.planning.design import check_outcomes
-    from scalinglab.planning.design_benchmark import METHODS, Pool, check_budgets, run_benchmark
+    from scalinglab.planning.design_benchmark import (
+        METHODS,
+        Pool,
+        check_budgets,
+        check_test_spread,
+        run_benchmark,
+    )
 
     try:
         fractions = [float(b) for b in budgets.split(",") if b.strip()]
@@ -350,10 +388,11 @@ def design_benchmark_command(
         X = _with_codes(X, probe.group_codes(train_df[group].astype(str).tolist()))
         X_test = _with_codes(X_test, probe.group_codes(test_df[group].astype(str).tolist()))
         options |= {"groups": labels, "group_column": group}
+    y_test = table_columns(test_df, [y], str(test))[:, 0]
+    check_test_spread(y_test, str(test))  # before any fitting: R² is undefined without spread
     pool = Pool(
         X=X, y=table_columns(train_df, [y], str(train))[:, 0],
-        cost=run_costs(train_df, cost, str(train)),
-        X_test=X_test, y_test=table_columns(test_df, [y], str(test))[:, 0],
+        cost=run_costs(train_df, cost, str(train)), X_test=X_test, y_test=y_test,
     )  # fmt: skip
     probe = FormulaLaw(formula, variables, **options)  # a bad formula fails here, before work
     # e.g. a loss <= 0 under a log objective, named by its file and data row

@@ -58,6 +58,22 @@ class Pool:
             raise ScalingLabError("the pool's inputs, outcomes and costs differ in length")
         if not np.all(np.isfinite(self.cost)) or np.any(self.cost <= 0):
             raise ScalingLabError("every run's cost must be a finite number > 0")
+        check_test_spread(self.y_test)
+
+
+def check_test_spread(y_test: FloatArray, source: str = "the test runs") -> None:
+    """R² divides by the test outcomes' spread (SS_tot): with one test row, or all alike, it is
+    undefined and every method would score a meaningless −1."""
+    if len(y_test) < 2:
+        raise ScalingLabError(
+            f"R² needs test rows whose y varies, and {source} has {len(y_test)} row(s); give at "
+            "least 2 test runs with different outcomes"
+        )
+    if np.all(y_test == y_test[0]):  # NaN compares unequal: left to the checks of values
+        raise ScalingLabError(
+            f"R² needs test rows whose y varies, and every y of {source} is {y_test[0]:g}; give "
+            "test runs with different outcomes"
+        )
 
 
 def smallest_budget(pool: Pool) -> float:

@@ -154,6 +154,15 @@ class FlopModel:
         return np.asarray(np.exp(0.5 * (lo + hi)), dtype=float)
 
 
+def search_budgets(flops: FlopModel) -> tuple[float, float]:
+    """(lowest, highest) budget in FLOPs that the planners search for a target loss or a model
+    size: 1e2 to 1e45, the low end raised to a decade above C(1, 1) where a flop function charges
+    more than 10 FLOPs for one parameter on one token (e.g. 6*N*D + 2e4*D): below C(1, 1) no
+    model can be trained at all, and just above it only a few parameters or tokens."""
+    one = float(flops.compute(1.0, 1.0))
+    return max(1e2, 10.0 * one), 1e45
+
+
 def _summary(values: FloatArray) -> str:
     if values.shape == ():
         return f"the scalar {float(values):g}"

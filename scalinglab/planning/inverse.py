@@ -33,10 +33,9 @@ from scalinglab.planning._checks import check_level
 from scalinglab.planning._results import JsonRecord, interval
 from scalinglab.planning._zoom import zoom_root
 from scalinglab.planning.allocation import chinchilla_rows, optimal_rows
-from scalinglab.planning.flops import FlopModel
+from scalinglab.planning.flops import FlopModel, search_budgets
 from scalinglab.planning.surface import LossSurface, evaluate_rows, law_draws, point_row
 
-LOG_C_LO, LOG_C_HI = math.log(1e2), math.log(1e45)  # search range of budgets (FLOPs)
 LOG_X_LO, LOG_X_HI = math.log(1e-30), math.log(1e60)  # search range of a curve's x
 NUMERIC_MAX_DRAWS = 200  # nested numeric solves are costlier per draw
 
@@ -125,17 +124,16 @@ def compute_for_loss(
     surface = LossSurface(law, known)
     closed = surface.closed_form and flops.linear
     theta = point_row(law)
+    log_lo, log_hi = (math.log(c) for c in search_budgets(flops))
 
     def solve(th: FloatArray, xtol: float = 1e-12) -> FloatArray:
         if closed:
             return _closed_form_compute(surface, th, target, flops.k)
         f = _frontier_loss(surface, th, flops)
         b = th.shape[0]
-        logc = zoom_root(
-            f, np.full(b, target), np.full(b, LOG_C_LO), np.full(b, LOG_C_HI), xtol=xtol
-        )
+        logc = zoom_root(f, np.full(b, target), np.full(b, log_lo), np.full(b, log_hi), xtol=xtol)
         # A row without a crossing: the target is below what the largest budget reaches.
-        ends = f(np.column_stack([np.full(b, LOG_C_LO), np.full(b, LOG_C_HI)]))
+        ends = f(np.column_stack([np.full(b, log_lo), np.full(b, log_hi)]))
         too_low = np.isnan(logc) & (target <= ends[:, 1])
         return np.where(too_low, np.inf, np.exp(logc))
 
@@ -193,10 +191,11 @@ def _explain_unreachable_loss(
     if closed:
         raise ScalingLabError(f"target loss {target:g} cannot be reached with this fit")
     f = _frontier_loss(surface, theta, flops)
-    ends = f(np.array([[LOG_C_LO, LOG_C_HI]]))[0]
+    lo, hi = search_budgets(flops)
+    ends = f(np.log([[lo, hi]]))[0]
     raise ScalingLabError(
         f"target loss {target:g} is out of reach of this {law.name} fit: its compute-optimal "
-        f"loss goes from {ends[0]:.6g} at 1e2 FLOPs to {ends[1]:.6g} at 1e45 FLOPs"
+        f"loss goes from {ends[0]:.6g} at {lo:.3g} FLOPs to {ends[1]:.6g} at {hi:.3g} FLOPs"
     )
 
 

@@ -24,13 +24,12 @@ from scalinglab.planning._checks import check_level
 from scalinglab.planning._results import interval
 from scalinglab.planning._zoom import zoom_root
 from scalinglab.planning.allocation import chinchilla_rows, optimal_rows
-from scalinglab.planning.flops import FlopModel
+from scalinglab.planning.flops import FlopModel, search_budgets
 from scalinglab.planning.lines import PowerLawLine
 from scalinglab.planning.surface import LossSurface, law_draws, point_row
 
 GOPHER_FLOPS = 5.76e23  # one Gopher (280B parameters, 300B tokens) training run (Hoffmann Table 3)
 HOFFMANN_TABLE3_SIZES = (4e8, 1e9, 1e10, 6.7e10, 1.75e11, 2.8e11, 5.2e11, 1e12, 1e13)
-_LOG_C_LO, _LOG_C_HI = math.log(1e2), math.log(1e45)
 
 
 class HasAllocationLines(Protocol):
@@ -70,8 +69,9 @@ def _budget_rows(
         return np.where(ok, np.log(n), np.nan).reshape(b, m)
 
     b = theta.shape[0]
+    lo, hi = search_budgets(flops)
     logc = zoom_root(
-        log_nopt, np.log(sizes), np.full(b, _LOG_C_LO), np.full(b, _LOG_C_HI), points=9
+        log_nopt, np.log(sizes), np.full(b, math.log(lo)), np.full(b, math.log(hi)), points=9
     )
     return np.exp(logc)
 
@@ -108,9 +108,10 @@ def projection_table(
     c = _budget_rows(surface, theta, sizes, flops)
     if not np.all(np.isfinite(c)):
         bad = sizes[~np.isfinite(c)][0]
+        lo, hi = search_budgets(flops)
         raise ScalingLabError(
-            f"no budget between 1e2 and 1e45 FLOPs makes {bad:g} parameters compute-optimal "
-            f"under this {law.name} fit"
+            f"no budget between {lo:.3g} and {hi:.3g} FLOPs makes {bad:g} parameters "
+            f"compute-optimal under this {law.name} fit"
         )
     d = flops.tokens(c, sizes)
     loss = surface.loss(theta, sizes[:, None], d[:, None])[:, 0]

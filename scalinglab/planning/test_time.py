@@ -316,8 +316,15 @@ def fit_tradeoff(
             f"coverage (pass@k) is a share in [0, 1]; {len(outside)} row(s) hold values such as "
             f"{outside.iloc[0]:g}"
         )
+    if runs.empty:
+        raise ScalingLabError("the test-time table has no rows with coverage")
     runs = runs[runs["coverage"] > 0].reset_index(drop=True)
-    if runs.empty or bool((runs["coverage"] == 1).all()):
+    if runs.empty:
+        raise ScalingLabError(
+            "every coverage is 0: no run solved a problem, so these runs do not show how coverage "
+            "grows with compute; add easier problems, larger runs or more samples per problem"
+        )
+    if bool((runs["coverage"] == 1).all()):
         raise ScalingLabError(
             "every coverage is 1 (rows with 0 are left out): these runs do not show how coverage "
             "grows with compute; add harder problems or smaller runs"

@@ -323,6 +323,27 @@ def test_benchmark_design_says_where_too_few_runs_were_picked_to_fit(
     assert "30% budget in" not in out
 
 
+@pytest.mark.parametrize("rows", [1, 2])
+def test_benchmark_design_refuses_a_test_set_whose_r2_is_undefined(
+    tables: Path, tmp_path: Path, rows: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One test row, or all with one y: every R² was −1, blamed on underdetermined fits, exit 0."""
+    test = pd.read_csv(tables / "test.csv").iloc[:rows].assign(loss=3.5)
+    bad = tmp_path / "test.csv"
+    test.to_csv(bad, index=False)
+    code, _, err = run(
+        ["benchmark", "design", str(tables / "pool_with_loss.csv"), str(bad), "--formula", FORMULA,
+         "--y", "loss", "--cost", "6*N*D", "--repeats", "1"],
+        capsys,
+    )  # fmt: skip
+    problem = (
+        f"{bad} has 1 row(s); give at least 2 test runs"
+        if rows == 1
+        else f"every y of {bad} is 3.5; give test runs"
+    )
+    assert one_line_error(code, err).startswith(f"R² needs test rows whose y varies, and {problem}")
+
+
 def test_benchmark_design_runs_a_repeated_budget_once(
     tables: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -368,3 +389,72 @@ def test_the_readme_suggest_example_reproduces_from_its_input_script(
     assert payload["targets_beyond_runs"].startswith(
         "the targets lie beyond the runs done: N = 1.62e+10 is 0.73 decades above the largest N"
     )
+
+
+@pytest.fixture(scope="module")
+def two_tasks(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """curves.csv (loss and err of two tasks over shard_size), a fit with parameters per task
+    (grouped.json) and a joint fit of loss and err (joint.json)."""
+    d = tmp_path_factory.mktemp("two_tasks")
+    x = np.geomspace(1e3, 3.2e4, 6)
+    frame = pd.concat(
+        pd.DataFrame({"task": task, "shard_size": x, "loss": a * x**-0.3 + 0.1, "err": a * x**-0.3})
+        for task, a in (("t1", 5.0), ("t2", 3.0))
+    )
+    frame.to_csv(d / "curves.csv", index=False)
+    fit = ["fit", str(d / "curves.csv"), "--bootstrap", "0", "--json"]
+    argv = [*fit, str(d / "grouped.json"), "--formula", "a*shard_size**-b + c", "--y", "loss"]
+    assert run_app([*argv, "--group", "task"]) == 0
+    argv = [*fit, str(d / "joint.json"), "--formula", "E1 + A/shard_size**b", "--y", "loss"]
+    assert run_app([*argv, "--formula", "E2 + A/shard_size**b", "--y", "err"]) == 0
+    return d
+
+
+@pytest.mark.parametrize(
+    ("fit", "message"),
+    [
+        (
+            "grouped.json",
+            "has parameters per task (2 groups); suggest works on one law fitted to one output: "
+            "refit one group, e.g. fit --formula ... --where 'task == \"t1\"'",
+        ),
+        (
+            "joint.json",
+            "is a joint fit of 2 outputs (loss, err); suggest works on one law fitted to one "
+            "output: fit the output to plan for on its own (fit --formula ... --y loss)",
+        ),
+    ],
+)
+def test_suggest_refuses_a_grouped_or_joint_fit_up_front(
+    two_tasks: Path, fit: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It failed later on an internal column: 'task' non-numeric, or no column 'output'."""
+    capsys.readouterr()  # the fixture's fit tables
+    table = str(two_tasks / "curves.csv")
+    args = ["--candidates", table, "--target", table, "--cost", "shard_size"]
+    code, _, err = run(["suggest", str(two_tasks / fit), *args], capsys)
+    assert one_line_error(code, err) == f"{two_tasks / fit} {message}"
+
+
+def test_suggest_shows_the_fit_warnings_of_formula_as_warning_lines(
+    tables: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Runs of one loss: the fit ends on its exponents' bounds. Its FitWarnings went through
+    Python's formatter (a source path and `law.fit(...)`); now `warning: ...` lines."""
+    import warnings
+
+    runs = [pd.read_csv(tables / name) for name in ("done.csv", "pool_with_loss.csv")]
+    flat = pd.concat(runs).assign(loss=3.0)  # the whole grid: both exponents end at 0
+    flat.to_csv(tmp_path / "flat.csv", index=False)
+    args = [a if a != str(tables / "done.csv") else str(tmp_path / "flat.csv") for a in
+            suggest_args(tables)]  # fmt: skip
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code, out, err = run([*args, "--n", "2"], capsys)
+        assert code == 0, err
+        _, doc, _ = run([*args, "--n", "2", "--json", "-"], capsys)
+    assert not caught, [str(w.message) for w in caught]
+    lines = [line for line in out.splitlines() if line.startswith("warning: ")]
+    assert lines and lines[0].startswith("warning: formula: optimum sits on a bound"), out
+    assert "design.py" not in out + err and "law.fit(" not in out + err
+    assert any("default bound" in w for w in json.loads(doc)["fit_warnings"])

@@ -366,6 +366,27 @@ def test_plan_flops_function(example_fit: Path, capsys: pytest.CaptureFixture[st
         one_line_error(code, err, needle)
 
 
+def test_plan_flops_function_answers_target_loss_and_model_sizes(
+    example_fit: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The README's function charges 20006 FLOPs for one parameter on one token, more than the
+    # 1e2 FLOPs where the budget searches used to start; the answers must agree with --compute.
+    flops = ["--flops-function", "6*N*D + 2e4*D", "--json", "-"]
+    code, out, _ = run(["plan", str(example_fit), "--target-loss", "2", *flops], capsys)
+    assert code == 0
+    target = json.loads(out)
+    code, out, _ = run(
+        ["plan", str(example_fit), "--compute", str(target["compute"]), *flops], capsys
+    )
+    assert code == 0
+    assert json.loads(out)["loss"] == pytest.approx(2.0, rel=1e-6)
+    code, out, _ = run(["plan", str(example_fit), "--model-sizes", "1e9", *flops], capsys)
+    assert code == 0
+    (row,) = json.loads(out)["rows"]
+    code, out, _ = run(["plan", str(example_fit), "--compute", str(row["flops"]), *flops], capsys)
+    assert json.loads(out)["n_opt"] == pytest.approx(1e9, rel=1e-4)
+
+
 def test_plan_says_how_far_past_the_fitted_data_its_answer_lies(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

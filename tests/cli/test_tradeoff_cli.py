@@ -73,6 +73,10 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     long.to_csv(d / "percent.csv", index=False)
     long.loc[1, "coverage"] = None
     long.to_csv(d / "missing.csv", index=False)
+    long["coverage"] = 0.0
+    long.to_csv(d / "allzero.csv", index=False)
+    long["coverage"] = [0.0, 1.0, 1.0]
+    long.to_csv(d / "zero_or_one.csv", index=False)
     rng = np.random.default_rng(0)
     X = np.array([(10**lc, e) for lc in np.arange(10.0, 13.1, 0.6) for e in (-1.5, -1.0, -0.5)])
     truth = JonesTradeoff()
@@ -190,6 +194,9 @@ BAD = [
     ("tradeoff textflops.csv", "column 'flops' holds '1e12 FLOPs' at data row 3"),
     ("tradeoff percent.csv", "column 'coverage' has 1 missing, non-numeric"),
     ("tradeoff missing.csv", "(first at data row 2); fix or drop those rows"),
+    # no run ever solved a problem: not the all-solved message (fuzzing finding 8)
+    ("tradeoff allzero.csv", "every coverage is 0: no run solved a problem"),
+    ("tradeoff zero_or_one.csv", "every coverage is 1 (rows with 0 are left out)"),
     # a finished trial's empty cell: refused like text, naming its column and data row
     (
         "tradeoff emptypass.csv",

@@ -228,6 +228,18 @@ def test_benchmark_protocol_on_a_small_power_law() -> None:
     assert -1 <= result["all_data_r2"] <= 1  # type: ignore[operator]
 
 
+@pytest.mark.parametrize(
+    ("y_test", "needle"),
+    [([0.5], "the test runs has 1 row"), ([0.5, 0.5, 0.5], "every y of the test runs is 0.5")],
+)
+def test_a_pool_refuses_test_runs_whose_r2_is_undefined(y_test: list[float], needle: str) -> None:
+    # SS_tot = 0: every method scored −1, blamed on an underdetermined fit
+    train = {"X": np.ones((3, 1)), "y": np.ones(3), "cost": np.ones(3)}
+    X_test = np.full((len(y_test), 1), 1e6)
+    with pytest.raises(ScalingLabError, match=f"R² needs test rows whose y varies, and {needle}"):
+        Pool(**train, X_test=X_test, y_test=np.array(y_test))
+
+
 @pytest.mark.slow
 def test_a_measured_value_is_covered_by_the_measured_interval_not_the_laws() -> None:
     """The law's interval is for its value at a point; a value *measured* there also carries one

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from scalinglab.errors import ScalingLabError
 from scalinglab.laws import ScalingLaw, get_law
 from scalinglab.planning import FlopModel, compute_for_loss, compute_optimal, data_for_target
+from scalinglab.planning.flops import FlopExpression
 
 from .conftest import EXAMPLE, chinchilla
 
@@ -50,6 +51,26 @@ def test_inverse_agrees_with_forward(example_law: ScalingLaw) -> None:
     plan = compute_optimal(example_law, res.compute)
     assert plan.loss == pytest.approx(2.0, rel=1e-10)
     assert plan.n_opt == pytest.approx(res.n_opt, rel=1e-10)
+
+
+@pytest.mark.parametrize("text", ["6*N*D + 2e4*D", "6*N*D + 100", "6*N*D + 1e11*D"])
+def test_target_loss_under_a_flop_function_dearer_than_1e2_flops_at_one_param_one_token(
+    example_law: ScalingLaw, text: str
+) -> None:
+    # C(1, 1) > 1e2 FLOPs (the README's example function among them): the search for the budget
+    # must start above C(1, 1), not at 1e2 FLOPs where no model can be trained
+    flops = FlopModel(function=FlopExpression(text))
+    res = compute_for_loss(example_law, 2.0, flops, draws=False)
+    plan = compute_optimal(example_law, res.compute, flops, draws=False)
+    assert plan.loss == pytest.approx(2.0, rel=1e-6)
+    assert plan.n_opt == pytest.approx(res.n_opt, rel=1e-4)
+    assert flops.compute(res.n_opt, res.d_opt) == pytest.approx(res.compute, rel=1e-6)
+
+
+def test_unreachable_loss_names_the_searched_budgets(example_law: ScalingLaw) -> None:
+    flops = FlopModel(function=FlopExpression("6*N*D + 2e4*D"))  # C(1, 1) = 20006 FLOPs
+    with pytest.raises(ScalingLabError, match=r"at 2e\+05 FLOPs to 1\.70\d* at 1e\+45 FLOPs"):
+        compute_for_loss(example_law, 1e3, flops, draws=False)
 
 
 def test_target_below_irreducible_loss(example_law: ScalingLaw) -> None:

@@ -19,6 +19,7 @@ from scalinglab.planning import (
     fit_model_size_curve,
     projection_table,
 )
+from scalinglab.planning.flops import FlopExpression
 
 
 def test_table_from_a_law(hoffmann_law: ScalingLaw) -> None:
@@ -39,6 +40,20 @@ def test_numeric_matches_closed_form(hoffmann_law: ScalingLaw) -> None:
         hoffmann_law, sizes, flops=FlopModel(function=lambda n, d: 6.0 * n * d)
     )
     assert np.allclose(numeric["flops"], closed["flops"], rtol=1e-4)
+
+
+@pytest.mark.parametrize("text", ["6*N*D + 2e4*D", "6*N*D + 200*N"])
+def test_table_under_a_flop_function_dearer_than_1e2_flops_at_one_param_one_token(
+    hoffmann_law: ScalingLaw, text: str
+) -> None:
+    # C(1, 1) > 1e2 FLOPs (the README's example function among them): each size's budget is
+    # still found, and is the one whose compute-optimal model has that size
+    flops = FlopModel(function=FlopExpression(text))
+    table = projection_table(hoffmann_law, [1e9, 1e11], flops=flops, draws=False)
+    for rec in table.to_dict(orient="records"):
+        plan = compute_optimal(hoffmann_law, rec["flops"], flops, draws=False)
+        assert plan.n_opt == pytest.approx(rec["params"], rel=1e-4)
+        assert plan.d_opt == pytest.approx(rec["tokens"], rel=1e-4)
 
 
 def test_table_from_allocation_lines() -> None:

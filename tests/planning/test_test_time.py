@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from scalinglab.errors import ScalingLabError
 from scalinglab.io import read_table
-from scalinglab.planning.test_time import TEST_FLOPS_COLUMN, tradeoff_runs
+from scalinglab.planning.test_time import TEST_FLOPS_COLUMN, fit_tradeoff, tradeoff_runs
 
 OUT = ["train_compute", "samples", "test_compute", "coverage"]
 _clean = st.one_of(
@@ -216,3 +216,21 @@ def test_a_number_of_hundreds_of_digits_is_inf_not_an_overflow(tmp_path: Path) -
     long = pd.DataFrame({"train_compute": [1e12, 10**400], "test_compute": [1e5, 1e5]})
     with pytest.raises(ScalingLabError, match="column 'train_compute' has 1 missing"):
         tradeoff_runs(long.assign(coverage=[0.5, 0.6]))
+
+
+@pytest.mark.parametrize(
+    ("coverage", "needle"),
+    [
+        ([0.0, 0.0, 0.0], "every coverage is 0: no run solved a problem"),
+        ([1.0, 1.0, 1.0], "every coverage is 1"),
+        ([0.0, 1.0, 1.0], r"every coverage is 1 \(rows with 0 are left out\)"),
+    ],
+)
+def test_a_table_without_partial_coverage_names_which_end_it_sits_at(
+    coverage: list[float], needle: str
+) -> None:
+    table = pd.DataFrame(
+        {"train_compute": [1e10, 1e11, 1e12], "test_compute": [1e5] * 3, "coverage": coverage}
+    )
+    with pytest.raises(ScalingLabError, match=needle):
+        fit_tradeoff(table, n_bootstrap=0)
