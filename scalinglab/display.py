@@ -83,4 +83,12 @@ def printable(text: str, limit: int | None = None) -> str:
     return shown
 
 
-__all__ = ["BEYOND_DATA", "MISSING", "beyond", "examples", "num", "printable", "span"]
+def path_error(path: Any, exc: OSError) -> str:
+    """The message PATH: REASON for a path the system refuses (a file name too long), the path
+    cut to 100 characters: cut later, as a whole error line is, the reason would be lost."""
+    return f"{printable(str(path), 100)}: {(exc.strerror or str(exc)).lower()}"
+
+
+__all__ = [
+    "BEYOND_DATA", "MISSING", "beyond", "examples", "num", "path_error", "printable", "span",
+]  # fmt: skip

@@ -7,8 +7,13 @@ column — becomes a ScalingLabError that names the problem and what to do.
 from __future__ import annotations
 
 import json
+import lzma
 import math
 import sys
+import tarfile
+import zipfile
+import zlib
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,44 +21,42 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from scalinglab.display import path_error
 from scalinglab.errors import ScalingLabError
 from scalinglab.expr import apply_filter
 from scalinglab.laws.base import FloatArray, ScalingLaw
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
+# What pandas decompresses by the file's last suffix (its compression="infer").
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".zip", ".xz", ".zst", ".tar")
+# What a damaged or mislabelled compressed file raises while pandas decompresses it.
+_DECOMPRESS_ERRORS = (
+    EOFError, OSError, ValueError, lzma.LZMAError, tarfile.TarError, zipfile.BadZipFile,
+    zlib.error,
+)  # fmt: skip
 
 
 def read_table(path: str | Path, where: str | None = None) -> pd.DataFrame:
     """A CSV/TSV/Parquet file as a DataFrame, optionally filtered by a `--where` condition
     (scalinglab.expr: parsed with an allow-list, never evaluated as code)."""
     p = Path(path)
-    if not p.exists():
+    if not _exists(p):
         raise ScalingLabError(f"no such file: {p}")
     if p.is_dir():
         raise ScalingLabError(f"{p} is a directory, not a CSV or Parquet file")
     _check_regular(p, "a CSV or Parquet file")
     suffix = p.suffix.lower()
-    if suffix == ".json" or (suffix not in (".parquet", ".pq") and _looks_like_json(p)):
+    if suffix == ".json" or (suffix not in (".parquet", ".pq") and _is_json(p, suffix)):
         raise ScalingLabError(
             f"{p} is a JSON file (a fit result?); this command reads a table of runs: "
             "CSV, TSV or Parquet with a header row"
         )
-    sep = "\t" if suffix == ".tsv" else ","
-    try:
-        if suffix in (".parquet", ".pq"):
-            df = pd.read_parquet(p)
-            header = [str(c) for c in df.columns]
-        else:
-            df = pd.read_csv(p, sep=sep)
-            # pandas renames a repeated name (x, x.1): the raw header row shows the repeat.
-            first_row = pd.read_csv(p, sep=sep, header=None, nrows=1, dtype=str).iloc[0]
-            header = [c for c in first_row if isinstance(c, str)]  # blanks are NaN
-    except pd.errors.EmptyDataError:
-        raise ScalingLabError(f"{p} is empty: it needs a header row and data rows") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ScalingLabError(f"cannot read {p} as a table: {first}") from None
-    repeated = sorted({str(c) for c in header if header.count(c) > 1})
+    if suffix in COMPRESSED_SUFFIXES:
+        df, header = _read_compressed_csv(p)
+    else:
+        df, header = _read_plain_table(p, suffix)
+    # Counter, not header.count: a header of 200,000 columns would take quadratic time
+    repeated = sorted(str(c) for c, n in Counter(header).items() if n > 1)
     if repeated:
         raise ScalingLabError(
             f"{p} has more than one column named {repeated[0]!r}; rename them so each column "
@@ -66,6 +69,60 @@ def read_table(path: str | Path, where: str | None = None) -> pd.DataFrame:
         if df.empty:
             raise ScalingLabError(f"no rows of {p} match the filter {where!r}")
     return df
+
+
+def _read_plain_table(p: Path, suffix: str) -> tuple[pd.DataFrame, list[str]]:
+    """A CSV, TSV or Parquet file and its header row as written."""
+    sep = "\t" if suffix == ".tsv" else ","
+    try:
+        if suffix in (".parquet", ".pq"):
+            df = pd.read_parquet(p)
+            return df, [str(c) for c in df.columns]
+        return _read_csv(p, sep)
+    except pd.errors.EmptyDataError:
+        raise ScalingLabError(f"{p} is empty: it needs a header row and data rows") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
+        raise ScalingLabError(f"cannot read {p} as a table: {_first_line(exc)}") from None
+
+
+def _read_compressed_csv(p: Path) -> tuple[pd.DataFrame, list[str]]:
+    """A compressed CSV (data.csv.gz, .bz2, .zip, .xz, .zst, .tar) and its header row."""
+    try:
+        return _read_csv(p, "\t" if p.stem.lower().endswith(".tsv") else ",")
+    except pd.errors.EmptyDataError:
+        raise ScalingLabError(f"{p} is empty: it needs a header row and data rows") from None
+    except ImportError as exc:  # .zst needs the optional zstandard package
+        module = exc.name or getattr(exc.__cause__, "name", None)
+        need = f"needs the {module} package: pip install {module}" if module else _first_line(exc)
+        raise ScalingLabError(
+            f"cannot read {p} as a compressed CSV ({need}); or decompress it first"
+        ) from None
+    except _DECOMPRESS_ERRORS as exc:  # ParserError and UnicodeDecodeError are ValueErrors
+        raise ScalingLabError(
+            f"cannot read {p} as a compressed CSV ({_first_line(exc).rstrip(':')})"
+        ) from None
+
+
+def _read_csv(p: Path, sep: str) -> tuple[pd.DataFrame, list[str]]:
+    df = pd.read_csv(p, sep=sep)
+    # pandas renames a repeated name (x, x.1): the raw header row shows the repeat.
+    first_row = pd.read_csv(p, sep=sep, header=None, nrows=1, dtype=str).iloc[0]
+    return df, [c for c in first_row if isinstance(c, str)]  # blanks are NaN
+
+
+def _first_line(exc: BaseException) -> str:
+    """An exception's message's first line, or its class name when it has none."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _exists(p: Path) -> bool:
+    """`p.exists()`, but a path the system cannot even look up (a name too long) fails with
+    its reason instead of raising OSError."""
+    try:
+        return p.exists()
+    except OSError as exc:
+        raise ScalingLabError(path_error(p, exc)) from None
 
 
 def write_table(df: pd.DataFrame, path: str | Path) -> None:
@@ -96,7 +153,7 @@ def _check_regular(path: Path, what: str) -> None:
 
 def _existing_file(p: Path, what: str) -> None:
     """Fail unless `p` is a regular file that exists (`what` names it in the message)."""
-    if not p.exists():
+    if not _exists(p):
         raise ScalingLabError(f"no such {what}: {p}")
     if p.is_dir():
         raise ScalingLabError(f"{p} is a directory, not a {what}")
@@ -133,6 +190,20 @@ def _looks_like_json(path: Path) -> bool:
     except OSError:
         return False
     return start[:1] in (b"{", b"[")
+
+
+def _is_json(path: Path, suffix: str) -> bool:
+    """True for a JSON document: sniffed by its first character, and behind a .csv or .tsv
+    suffix also parsed, since a CSV header may start with "[" or "{" too ("[N],loss")."""
+    if not _looks_like_json(path):
+        return False
+    if suffix not in TABLE_SUFFIXES:
+        return True
+    try:
+        json.loads(path.read_bytes())
+    except (ValueError, RecursionError, OSError):  # JSONDecodeError and UnicodeDecodeError
+        return False
+    return True
 
 
 def file_row(df: pd.DataFrame, i: int) -> int:
@@ -218,10 +289,15 @@ def fit_variables(law: ScalingLaw, doc: dict[str, Any]) -> list[str]:
             "fit file field 'x' must name the input column(s), a string or a list of strings; "
             "fix it or delete the field"
         )
-    names = [x] if isinstance(x, str) else list(x)
+    names = [str(n) for n in ([x] if isinstance(x, str) else x)]
     if len(names) != len(law.variables):
         raise ScalingLabError(
             f"fit file lists {len(names)} x column(s) but law {law.name!r} takes "
             f"{len(law.variables)}: {list(law.variables)}"
         )
-    return [str(n) for n in names]
+    if len(set(names)) < len(names):  # two variables cannot be one column
+        raise ScalingLabError(
+            f"fit file field 'x' {names} names a column more than once; give each variable "
+            "its own column"
+        )
+    return names

@@ -606,3 +606,58 @@ def test_the_real_fit_files_load_unchanged(real_fits: list[dict[str, Any]], tmp_
         law, data = load_fit(path)
         assert law.params_ == doc["params"] and data == doc
         assert fit_variables(law, data) == ["shard_size"]
+
+
+# --------------------------------------------------------------------------------------------
+# Found by fuzzing
+# --------------------------------------------------------------------------------------------
+def test_a_gzipped_csv_reads(tmp_path: Path) -> None:
+    path = tmp_path / "runs.csv.gz"
+    RUNS.to_csv(path, index=False)  # pandas compresses by the suffix
+    pd.testing.assert_frame_equal(read_table(path), RUNS)
+
+
+@pytest.mark.parametrize("name", ["runs.csv.zip", "runs.csv.xz", "runs.csv.tar", "runs.csv.gz"])
+def test_a_compressed_csv_that_is_not_one_is_one_line(tmp_path: Path, name: str) -> None:
+    # once BadZipFile, LZMAError, tarfile.ReadError or EOFError tracebacks
+    with refused(rf"cannot read .*{re.escape(name)} as a compressed CSV \(") as info:
+        read_table(write(tmp_path / name, b"params,loss\n1,2\n"))
+    one_line(info)
+
+
+def test_a_truncated_gzip_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "runs.csv.gz"
+    RUNS.to_csv(path, index=False)
+    path.write_bytes(path.read_bytes()[:30])
+    with refused("as a compressed CSV") as info:
+        read_table(path)
+    one_line(info)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".json"])
+def test_a_path_too_long_is_named_with_the_reason(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / ("a" * 5000 + suffix)
+    with refused("…: file name too long") as info:
+        read_table(path) if suffix == ".csv" else load_fit(path)
+    one_line(info)
+
+
+def test_a_csv_header_starting_with_a_bracket_is_a_table(tmp_path: Path) -> None:
+    # "[N],loss" was taken for a JSON array: a .csv suffix decides
+    df = read_table(write(tmp_path / "runs.csv", "[N],loss\n1,2\n2,1\n"))
+    assert list(df.columns) == ["[N]", "loss"]
+
+
+def test_duplicates_among_many_columns_are_found_fast(tmp_path: Path) -> None:
+    # the check was quadratic: 200,000 columns hung it (pandas alone reads these in a second)
+    names = [f"c{i}" for i in range(20_000)] + ["c7"]
+    text = ",".join(names) + "\n" + ",".join("1" for _ in names) + "\n"
+    with refused("more than one column named 'c7'") as info:
+        read_table(write(tmp_path / "wide.csv", text))
+    one_line(info)
+
+
+def test_fit_variables_refuses_a_column_named_twice() -> None:
+    with refused(re.escape("fit file field 'x' ['p', 'p'] names a column more than once")) as info:
+        fit_variables(get_law("chinchilla")(), {"x": ["p", "p"]})
+    one_line(info)

@@ -34,7 +34,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from scalinglab.display import printable
+from scalinglab.display import path_error, printable
 from scalinglab.errors import ScalingLabError
 
 PROG = "scalinglab"
@@ -96,9 +96,18 @@ def _check_can_create(directory: Path, option: str, path: Path) -> None:
         fail(f"{option} {path}: {base} is not writable; give a path you can write to")
 
 
+def _is(test: Callable[[], bool], path: Path, option: str) -> bool:
+    """`test()` (path.exists, path.is_dir), failing in one line when the system cannot look
+    the path up at all (a file name too long) instead of raising OSError."""
+    try:
+        return test()
+    except OSError as exc:
+        fail(f"{option} {path_error(path, exc)}")
+
+
 def check_out_dir(path: Path, option: str) -> None:
     """Fail unless `path` is, or can be created as, a directory."""
-    if path.exists() and not path.is_dir():
+    if _is(path.exists, path, option) and not path.is_dir():
         fail(f"{option} {path} is a file; give a directory (it is created if missing)")
     _check_can_create(path, option, path)
 
@@ -110,9 +119,20 @@ def check_out_file(path: Path | None, option: str, example: str) -> None:
     the message suggests."""
     if path is None or str(path) == "-":
         return
-    if path.is_dir():
+    if _is(path.is_dir, path, option):
         fail(f"{option} {path} is a directory; give a file name, e.g. {path / example}")
     _check_can_create(path.parent, option, path)
+
+
+def check_not_input(path: Path | None, option: str, *inputs: Path | None) -> None:
+    """Fail if the output file `path` is one of the command's input files: writing it would
+    destroy what the command read. None and '-' (stdout) pass; paths compare resolved, so
+    ./a.csv and a.csv are one file."""
+    if path is None or str(path) == "-":
+        return
+    for source in inputs:
+        if source is not None and path.resolve() == source.resolve():
+            fail(f"{option} {path} is the input file {source}; give another file name")
 
 
 def write_json(path: Path, payload: Mapping[str, Any]) -> None:

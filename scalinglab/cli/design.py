@@ -15,6 +15,7 @@ from scalinglab.cli.app import (
     JsonOption,
     LevelOption,
     app,
+    check_not_input,
     emit,
     fail,
     out_console,
@@ -189,6 +190,8 @@ def suggest_command(
         fail(f"--budget must be a number > 0, got {budget:g}")
     if out is not None and out.suffix.lower() != ".csv":
         fail(f"--out {out}: give a .csv file name")
+    for option, path in (("--out", out), ("--json", json_out)):  # not over what it reads
+        check_not_input(path, option, fit_file, candidates, target, runs)
     pool_source, target_source = f"{candidates} (--candidates)", f"{target} (--target)"
     runs_source = f"{runs} (--runs)"
     pool = read_table(candidates)

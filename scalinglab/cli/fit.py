@@ -19,6 +19,7 @@ from scalinglab.cli.app import (
     LevelOption,
     SeedOption,
     app,
+    check_not_input,
     console,
     emit,
     fail,
@@ -71,7 +72,7 @@ def print_fit(law: ScalingLaw, x: list[str], y: str, smallest: float | None = No
 
     source = "bootstrap" if law.bootstrap_params_ is not None else "Gauss-Newton"
     console.print(
-        f"[bold]{law.name}[/]: {law.formula}   "
+        f"[bold]{escape(printable(law.name))}[/]: {escape(printable(law.formula))}   "
         f"({escape(printable(y))} vs {escape(printable(', '.join(x)))}; {law.n_points_} points)",
         highlight=False,
     )
@@ -93,7 +94,7 @@ def print_fit(law: ScalingLaw, x: list[str], y: str, smallest: float | None = No
     if isinstance(law, Hestness) and smallest is not None:
         console.print(f"regions: {escape(law.regions_text(smallest))}", highlight=False)
     for message in law.warnings_:
-        console.print(f"[yellow]warning:[/] {escape(message)}")
+        console.print(f"[yellow]warning:[/] {escape(printable(message))}")
 
 
 @app.command("fit")
@@ -187,6 +188,7 @@ def fit_command(
 
     formula_only = {"--bounds": bounds, "--log": log, "--starts": starts, "--group": group,
                     "--shared": shared}  # fmt: skip
+    check_not_input(json_out, "--json", data)
     outputs = list(y) if y else ["loss"]
     if formula:
         if law is not None:
@@ -290,7 +292,8 @@ def fit_command(
         if at_target is not None and target_x is not None:
             lo, hi = at_target["interval"]
             console.print(
-                f"predicted {escape(y_name)} at {escape(columns[0])} = {num(target_x, '.4g')} "
+                f"predicted {escape(printable(y_name))} at {escape(printable(columns[0]))} = "
+                f"{num(target_x, '.4g')} "
                 f"(the target): [bold]{num(at_target['prediction'], '.6g')}[/] "
                 f"({level:.0%} interval {span((lo, hi), '.6g')})",
                 highlight=False,
@@ -445,6 +448,7 @@ def predict_command(
     """
     from scalinglab.cli.ranges import points_note
     from scalinglab.io import fit_variables, load_fit
+    from scalinglab.laws.formula import FormulaLaw
     from scalinglab.laws.joint import JointFormulaLaw
     from scalinglab.selection.auto import interval_warnings
 
@@ -454,16 +458,23 @@ def predict_command(
         fail("--out, --y and --where apply to --table")
     if table is not None and out is not None and out.resolve() == table.resolve():
         fail(f"--out {out} is the --table it reads; give another file name")
+    check_not_input(json_out, "--json", fit_file, table)
+    check_not_input(out, "--out", fit_file)
     model, doc = load_fit(fit_file)
     names = fit_variables(model, doc)
+    # A grouped fit (`fit --formula ... --group COL`) takes a group label, which --at (numbers
+    # only) cannot give: a table with the group column can.
+    grouped = isinstance(model, FormulaLaw | JointFormulaLaw) and bool(model.groups)
+    if grouped and table is None:
+        assert isinstance(model, FormulaLaw | JointFormulaLaw)
+        column = model.group_column
+        fail(
+            f"this fit has parameters per {column}: predict it with --table (a table with a "
+            f"{column} column), or refit one {column} alone (--where) to predict with --at"
+        )
     if isinstance(model, JointFormulaLaw):
         names = list(model.input_variables)  # the output index is not a column of a table
         if model.groups:
-            if table is None:
-                fail(
-                    f"this fit has parameters per {model.group_column}: predict it with --table "
-                    f"(a table with a {model.group_column} column)"
-                )
             names.append(model.group_column)
     if table is not None:
         _predict_table_command(model, doc, table, names, out=out, y=list(y or []),
@@ -502,8 +513,9 @@ def predict_command(
     def render() -> None:
         table = Table(title=f"{model.name} prediction", title_justify="left")
         for n in names:
-            table.add_column(escape(n), justify="right")
-        table.add_column(escape(str(doc.get("y", "prediction"))), justify="right")
+            table.add_column(escape(printable(n)), justify="right")
+        y_name = escape(printable(str(doc.get("y", "prediction"))))
+        table.add_column(y_name, justify="right")
         if interval is not None:
             table.add_column(f"{level:.0%} interval", justify="right")
         for i in range(len(prediction)):
@@ -555,7 +567,8 @@ def _predict_table_command(
         if out is None:
             print_predicted_table(result, names, y, level, payload["outputs"])
         else:
-            console.print(f"wrote {out} ({len(result)} rows with {', '.join(columns)})")
+            shown = escape(printable(str(out)))
+            console.print(f"wrote {shown} ({len(result)} rows with {', '.join(columns)})")
         for measured, metrics in payload.get("scores", {}).items():
             print_scores(metrics, measured)
         if beyond is not None:

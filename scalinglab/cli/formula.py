@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from scalinglab.cli.app import console, fail
-from scalinglab.display import num, span
+from scalinglab.display import num, printable, span
 from scalinglab.errors import FitWarning, ScalingLabError
 
 if TYPE_CHECKING:
@@ -203,19 +203,22 @@ def print_group_tables(law: FormulaLaw | JointFormulaLaw, group: str, y: str, x:
     joint = law if isinstance(law, JointFormulaLaw) else None
     if joint is None:
         console.print(
-            f"[bold]formula[/]: {escape(law.formula)}   ({escape(y)} vs {escape(', '.join(x))}; "
-            f"{law.n_points_} points; one fit per {escape(group)})",
+            f"[bold]formula[/]: {escape(printable(law.formula))}   ({escape(printable(y))} vs "
+            f"{escape(printable(', '.join(x)))}; {law.n_points_} points; one fit per "
+            f"{escape(printable(group))})",
             highlight=False,
         )
     else:
         print_formulas(joint)
         console.print(
             f"fitted jointly: {joint.n_points_} points ({len(joint.outputs)} outputs); a name in "
-            f"several formulas is one parameter; one fit per {escape(group)}",
+            f"several formulas is one parameter; one fit per {escape(printable(group))}",
             highlight=False,
         )
     for label in law.groups or ():
-        table = Table(title=f"{group} = {label}", title_justify="left")
+        # group and label come from the user's table: shown, never read as markup
+        title = escape(printable(f"{group} = {label}"))
+        table = Table(title=title, title_justify="left")
         table.add_column("parameter")
         if joint is not None:
             table.add_column("outputs")
@@ -235,7 +238,7 @@ def print_group_tables(law: FormulaLaw | JointFormulaLaw, group: str, y: str, x:
     status = "converged" if law.converged_ else "[red]did NOT converge[/]"
     console.print(f"objective {law.objective} = {num(law.objective_, '.6g')}; {status}")
     for message in law.warnings_:
-        console.print(f"[yellow]warning:[/] {escape(message)}")
+        console.print(f"[yellow]warning:[/] {escape(printable(message))}")
 
 
 # ------------------------------------------------------------------------------------------
@@ -406,8 +409,8 @@ def print_formulas(law: JointFormulaLaw) -> None:
     """Each output's formula and the columns it reads."""
     for output, formula in zip(law.outputs, law.formulas, strict=True):
         console.print(
-            f"[bold]{escape(output)}[/] = {escape(formula)}   (vs "
-            f"{escape(', '.join(law.variables_of(output)))})",
+            f"[bold]{escape(printable(output))}[/] = {escape(printable(formula))}   (vs "
+            f"{escape(printable(', '.join(law.variables_of(output))))})",
             highlight=False,
         )
 
@@ -430,7 +433,7 @@ def print_joint_fit(law: JointFormulaLaw) -> None:
     for name in law.param_names:
         table.add_row(
             escape(name),
-            escape(", ".join(law.outputs_of(name))),
+            escape(printable(", ".join(law.outputs_of(name)))),
             num(law.params_[name], ".6g"),
             num(law.stderr_[name], ".6g"),
             span(law.ci_[name], ".6g"),
@@ -439,7 +442,7 @@ def print_joint_fit(law: JointFormulaLaw) -> None:
     status = "converged" if law.converged_ else "[red]did NOT converge[/]"
     console.print(f"objective {law.objective} = {num(law.objective_, '.6g')}; {status}")
     for message in law.warnings_:
-        console.print(f"[yellow]warning:[/] {escape(message)}")
+        console.print(f"[yellow]warning:[/] {escape(printable(message))}")
 
 
 def at_point(names: list[str], X: np.ndarray, i: int) -> str:
@@ -481,9 +484,9 @@ def predict_joint_at(
     def render() -> None:
         table = Table(title="joint_formula prediction", title_justify="left")
         for n in names:
-            table.add_column(escape(n), justify="right")
+            table.add_column(escape(printable(n)), justify="right")
         for output in law.outputs:
-            table.add_column(escape(output), justify="right")
+            table.add_column(escape(printable(output)), justify="right")
             table.add_column(f"{level:.0%} interval", justify="right")
         for i in range(len(X)):
             row = [num(v) for v in X[i]]
@@ -547,12 +550,12 @@ def scores(prediction: np.ndarray, actual: np.ndarray) -> dict[str, float]:
 
 
 def print_scores(rows: dict[str, dict[str, float]], y: str) -> None:
-    table = Table(title=f"prediction of {y}", title_justify="left")
+    table = Table(title=f"prediction of {escape(printable(y))}", title_justify="left")
     for column in ("rows", "n", "R²", "RMSE", "MAPE %"):
         table.add_column(column, justify="left" if column == "rows" else "right")
     for label, s in rows.items():
         table.add_row(
-            escape(label), str(s["n"]), num(s["r2"], ".4f"), num(s["rmse"], ".4g"),
+            escape(printable(label)), str(s["n"]), num(s["r2"], ".4f"), num(s["rmse"], ".4g"),
             num(s["mape"], ".3g"),
         )  # fmt: skip
     console.print(table)
@@ -691,13 +694,14 @@ def print_predicted_table(
     columns = [c for c in dict.fromkeys([*names, *y]) if c in result.columns]
     suffixes = [f"_{o}" for o in outputs] or [""]
     for c in columns:
-        table.add_column(escape(str(c)), justify="right")
+        table.add_column(escape(printable(str(c))), justify="right")
     for suffix in suffixes:
         table.add_column(escape("prediction" + suffix), justify="right")
         table.add_column(escape("interval" + suffix), justify="right")
     for _, row in shown.iterrows():
         cells = [
-            num(row[c]) if isinstance(row[c], int | float) else escape(str(row[c])) for c in columns
+            num(row[c]) if isinstance(row[c], int | float) else escape(printable(str(row[c])))
+            for c in columns
         ]
         for suffix in suffixes:
             cells.append(num(float(row["prediction" + suffix]), ".6g"))

@@ -17,6 +17,7 @@ from scalinglab.cli.app import (
     JsonOption,
     LevelOption,
     app,
+    check_not_input,
     fail,
     flag_names,
 )
@@ -209,6 +210,8 @@ def plan_command(
     from scalinglab.io import load_fit
     from scalinglab.planning import FlopModel
     from scalinglab.planning.flops import FlopExpression
+
+    check_not_input(json_out, "--json", fit_file)
 
     if inference_calls is not None or target_perf is not None or target_win_rate is not None:
         from scalinglab.cli.tradeoff import plan_split

@@ -19,6 +19,7 @@ from scalinglab.cli.app import (
     LevelOption,
     SeedOption,
     app,
+    check_not_input,
     fail,
     write_json,
 )
@@ -74,6 +75,8 @@ def tradeoff_command(
     if save_fit is not None and save_fit.is_dir():
         fail(f"--save-fit {save_fit} is a directory; give a file name, e.g. tt.json")
     path = Path(source)
+    for option, out in (("--save-fit", save_fit), ("--plot", plot), ("--json", json_out)):
+        check_not_input(out, option, path)
     if path.suffix.lower() in (".csv", ".tsv", ".parquet") or path.exists():
         table = read_table(path)
     else:

@@ -19,6 +19,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogFormatterSciNotation, LogLocator, NullFormatter
 
+from scalinglab.display import path_error
+from scalinglab.errors import ScalingLabError
 from scalinglab.report.document import FigureFile
 
 OKABE_ITO = (
@@ -113,15 +115,22 @@ def label_log_axes(ax: Axes, xlabel: str, ylabel: str, title: str, which: str = 
 
 
 def save_figure(fig: Figure, stem: Path) -> dict[str, Path]:
-    """Write `stem`.png and `stem`.svg, close the figure; returns {"png": path, "svg": path}."""
-    stem.parent.mkdir(parents=True, exist_ok=True)
+    """Write `stem`.png and `stem`.svg, close the figure; returns {"png": path, "svg": path}.
+    A path that cannot be written (a file name too long, no permission) is one
+    ScalingLabError."""
     out = {}
-    with plt.rc_context(RC):
-        for fmt in ("png", "svg"):
-            path = stem.with_suffix(f".{fmt}")
-            fig.savefig(path, format=fmt, bbox_inches="tight")
-            out[fmt] = path
-    plt.close(fig)
+    path = stem
+    try:
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        with plt.rc_context(RC):
+            for fmt in ("png", "svg"):
+                path = stem.with_suffix(f".{fmt}")
+                fig.savefig(path, format=fmt, bbox_inches="tight")
+                out[fmt] = path
+    except OSError as exc:
+        raise ScalingLabError(f"cannot write {path_error(path, exc)}") from None
+    finally:
+        plt.close(fig)
     return out
 
 

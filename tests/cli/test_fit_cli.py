@@ -216,3 +216,29 @@ def test_hestness_regions_line_never_prints_an_undetermined_best_guess(
     assert "regions: no point in the small-data region (it ends below x = " in out
     assert "best-guess error are not determined by these data" in out
     assert "irreducible error 0.049" in out
+
+
+# Found by fuzzing: names from a fit file or a table reached the terminal raw (an ESC that
+# recolours it) in predict's headers and in --law auto's "predicted ..." line.
+def test_predict_shows_fit_file_names_as_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fit = tmp_path / "fit.json"
+    doc = {"law": "power", "x": "n\x1b[31m", "y": "[bold]err\x07", "params": {"a": 1, "b": -0.3}}
+    fit.write_text(json.dumps(doc))
+    assert run_app(["predict", str(fit), "--at", "n\x1b[31m=100"]) == 0
+    out, err = capsys.readouterr()
+    assert "\x1b" not in out + err and "\x07" not in out
+    assert "n\\x1b[31m" in out and "[bold]err\\x07" in out
+
+
+def test_auto_target_line_shows_the_column_names_as_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    m = np.geomspace(1e3, 1e6, 10)
+    data = tmp_path / "c.csv"
+    pd.DataFrame({"m": m, "err\x1b[31m": 3 * m**-0.3 + 0.2}).to_csv(data, index=False)
+    argv = ["fit", str(data), "--law", "auto", "--x", "m", "--y", "err\x1b[31m"]
+    assert run_app([*argv, "--target", "m=1e7", "--bootstrap", "0"]) == 0
+    out, err = capsys.readouterr()
+    assert "\x1b" not in out + err and "predicted err\\x1b[31m at m" in out

@@ -253,3 +253,43 @@ def test_a_group_with_too_few_points_for_its_own_parameters_is_one_clear_error(
         code, _out, err = run([*argv, *extra], capsys)
         assert code == 2 and "Traceback" not in err
         assert len(err.strip().splitlines()) == 1 and needle in err, err
+
+
+# Found by fuzzing: a group label or column name from the user's table is text to show, never
+# markup (once rich.errors.MarkupError) nor raw control characters (an ESC recoloured the
+# terminal).
+@pytest.mark.parametrize("label", ["[/]", "t\x1b[31mred"])
+def test_a_group_label_is_shown_as_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], label: str
+) -> None:
+    m = np.geomspace(1e3, 1e6, 8)
+    df = pd.DataFrame({"task": label, "shard": m, "err": 3 * m**-0.3 + 0.2})
+    df.to_csv(tmp_path / "g.csv", index=False)
+    argv = ["fit", str(tmp_path / "g.csv"), "--formula", "a * shard**-b + c", "--y", "err"]
+    code, out, err = run([*argv, "--group", "task", "--bootstrap", "0"], capsys)
+    assert code == 0, err
+    assert "\x1b" not in out + err and "Traceback" not in out + err
+    assert f"task = {label}".replace("\x1b", "\\x1b") in out
+
+
+def test_a_column_name_in_a_formula_is_shown_as_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    m = np.geomspace(1e3, 1e6, 8)
+    pd.DataFrame({"x[/]": m, "y\x1b": 3 * m**-0.3 + 0.2}).to_csv(tmp_path / "c.csv", index=False)
+    argv = ["fit", str(tmp_path / "c.csv"), "--formula", "a * `x[/]`**-b + c", "--y", "y\x1b"]
+    code, out, err = run([*argv, "--bootstrap", "0"], capsys)
+    assert code == 0, err
+    assert "\x1b" not in out + err and "x[/]" in out and "y\\x1b" in out
+
+
+def test_a_grouped_fit_predicted_at_points_says_how_to_predict_it(
+    grouped: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # once `missing ['task']`, then `'lm' is not a number`: no --at could work
+    fit = tmp_path / "fit.json"
+    argv = ["fit", str(grouped), "--formula", "a * shard**-b + c", "--y", "err"]
+    assert run([*argv, "--group", "task", "--bootstrap", "0", "--json", str(fit)], capsys)[0] == 0
+    code, _, err = run(["predict", str(fit), "--at", "shard=1e5"], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "this fit has parameters per task: predict it with --table" in err

@@ -9,6 +9,7 @@ code) fails. A few cases run the real entry point in a subprocess, and two send 
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shlex
@@ -684,7 +685,39 @@ def _overflow_cases() -> list[Case]:
     ]
 
 
+def _fuzz_cases() -> list[Case]:
+    """Found by fuzzing: compressed files that are not what their suffix says (once a
+    BadZipFile, LZMAError or tarfile traceback, or a truncated .gz shown as exit 130), a path
+    too long for the system (once OSError [Errno 36]), an output that is an input (once
+    silently overwritten) and a fit file naming one column twice."""
+    xy = "--x x --y y"
+    long = "a" * 5000
+    return [
+        Case(f"fit notzip.csv.zip {xy}", "cannot read notzip.csv.zip as a compressed CSV"),
+        Case(f"fit notxz.csv.xz {xy}", "cannot read notxz.csv.xz as a compressed CSV"),
+        Case(f"fit nottar.csv.tar {xy}", "cannot read nottar.csv.tar as a compressed CSV"),
+        Case(f"fit cut.csv.gz {xy}", "cannot read cut.csv.gz as a compressed CSV"),
+        Case(f"fit {long}.csv {xy}", "…: file name too long"),
+        Case(f"predict {long}.json --at x=1", "…: file name too long"),
+        Case(f"fit curve.csv {xy} --json {long}.json", "--json aaaa"),
+        Case(f"fit curve.csv {xy} --json {long}/x.json", "file name too long"),
+        Case(f"fit curve.csv {xy} --json ./curve.csv", "is the input file curve.csv"),
+        Case("predict fit.json --at x=1 --json fit.json", "is the input file fit.json"),
+        Case("predict fit.json --table curve.csv --json curve.csv", "is the input file curve.csv"),
+        Case("predict dupx.json --at p=1", "names a column more than once"),
+        Case("plan chin.json --compute 1e22 --json chin.json", "is the input file chin.json"),
+        Case(
+            "suggest --formula 'E + A/N**alpha + B/D**beta' --runs designruns.csv --y loss "
+            "--target designtarget.csv --candidates designpool.csv --cost 6*N*D "
+            "--out designpool.csv",
+            "--out designpool.csv is the input file designpool.csv",
+        ),
+        Case("tradeoff tt_over.csv --save-fit tt_over.csv", "--save-fit tt_over.csv is the input"),
+    ]
+
+
 CASES = [
+    *_fuzz_cases(),
     *_overflow_cases(),
     *_sweep_cases(),
     *_target_sweep_cases(),
@@ -758,6 +791,13 @@ def _write_files(d: Path) -> None:
     }
     for name, text in texts.items():
         (d / name).write_text(text)
+    for name in ("notzip.csv.zip", "notxz.csv.xz", "nottar.csv.tar"):
+        (d / name).write_text("x,y\n1,2\n")  # plain text behind a compression suffix
+    whole = gzip.compress((d / "curve.csv").read_bytes())
+    (d / "cut.csv.gz").write_bytes(whole[: len(whole) // 2])  # a download cut short
+    chinchilla = {"A": 1, "B": 1, "E": 1, "alpha": 0.3, "beta": 0.3}
+    dupx = {"law": "chinchilla", "x": ["p", "p"], "params": chinchilla}
+    (d / "dupx.json").write_text(json.dumps(dupx))
     (d / "bin.csv").write_bytes(bytes(range(256)) * 4)
     (d / "binary.toml").write_bytes(b"\xff\xfe\x00name")
     good = {"a": 4.0, "b": -0.35, "c": 0.05}
