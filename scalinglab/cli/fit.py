@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -148,7 +150,9 @@ def fit_command(
         list[str] | None,
         typer.Option(help="--formula --group: parameters common to all groups, e.g. alpha,beta."),
     ] = None,
-    n_breaks: Annotated[int, typer.Option(help="Breaks of the bnsl law.")] = 1,
+    n_breaks: Annotated[
+        int | None, typer.Option(help="Breaks of the bnsl law (default 1).", show_default=False)
+    ] = None,
     candidates: Annotated[
         str | None, typer.Option(help="--law auto: laws to choose from, e.g. m1,m4,bnsl2.")
     ] = None,
@@ -182,7 +186,7 @@ def fit_command(
     """
     from scalinglab.cli.ranges import range_note, x_range
     from scalinglab.cli.selection import parse_candidates, parse_target, print_selection
-    from scalinglab.io import numeric_columns, read_table
+    from scalinglab.io import file_row, numeric_columns, read_table
     from scalinglab.laws import get_law
     from scalinglab.selection.auto import DEFAULT_LAW, auto_fit
 
@@ -190,9 +194,14 @@ def fit_command(
                     "--shared": shared}  # fmt: skip
     check_not_input(json_out, "--json", data)
     outputs = list(y) if y else ["loss"]
+    if n_breaks is not None and law != "bnsl":
+        fail("--n-breaks applies to --law bnsl (the number of breaks of its curve)")
     if formula:
         if law is not None:
             fail("give --law or --formula, not both")
+        if target is not None or candidates is not None:
+            flag = "--target" if target is not None else "--candidates"
+            fail(f"{flag} applies to --law auto, not to --formula")
         if x:
             fail(
                 "--x does not apply to --formula: the formula's names that are columns are "
@@ -245,7 +254,7 @@ def fit_command(
         "fixed": _parse_assignments(fix or [], "--fix") or None,
     }
     if law == "bnsl":
-        options["n_breaks"] = n_breaks
+        options["n_breaks"] = 1 if n_breaks is None else n_breaks
     model = law_cls(**options)
     if len(columns) != len(model.variables):
         fail(
@@ -254,6 +263,10 @@ def fit_command(
         )
     X = numeric_columns(df, columns, source=str(data))
     values = numeric_columns(df, [y_name], source=str(data))[:, 0]
+    check_positive_x(
+        model, columns, X, lambda i: f"at data row {file_row(df, i)} of {data}",
+        "drop or fix those rows, or filter with --where",
+    )  # fmt: skip
     if len({tuple(row) for row in X.tolist()}) == 1:  # the law would say the same, less clearly
         what = " and ".join(f"{c!r} ({X[0, j]:g})" for j, c in enumerate(columns))
         fail(
@@ -368,6 +381,29 @@ def _fit_formula_command(
     emit(doc, json_out, render)
 
 
+def check_positive_x(
+    model: ScalingLaw,
+    columns: list[str],
+    X: np.ndarray,
+    place: Callable[[int], str],
+    remedy: str,
+) -> None:
+    """Refuse x <= 0 where the law takes a log, naming the user's column: the law's own check
+    can only name its internal variable (e.g. 'x' for a column 'shard_size')."""
+    if not model.positive_x:
+        return
+    for j, (column, variable) in enumerate(zip(columns, model.variables, strict=True)):
+        if variable in model.signed_variables:
+            continue
+        bad = (X[:, j] <= 0).nonzero()[0]
+        if len(bad):
+            i = int(bad[0])
+            fail(
+                f"every value of [{column!r}] must be > 0 (law {model.name!r} takes its log); "
+                f"{column} = {X[i, j]:g} {place(i)}; {remedy}"
+            )
+
+
 def _parse_at(at: list[str], names: list[str]) -> np.ndarray:
     """--at name=v1,name2=v2 (values may be ';'-separated lists) as an (n, k) array."""
     import numpy as np
@@ -391,6 +427,9 @@ def _parse_at(at: list[str], names: list[str]) -> np.ndarray:
                 values[key] = [float(v) for v in entries]
             except ValueError:
                 fail(f"--at: {raw!r} is not a number (in {part!r})")
+            for entry, value in zip(entries, values[key], strict=True):
+                if not math.isfinite(value):  # 1e400 reads as inf: no law predicts there
+                    fail(f"--at: {key} = {entry} is not a finite number (NaN or inf)")
     unknown = [k for k in values if k not in names]
     missing = [n for n in names if n not in values]
     if unknown or missing:
@@ -493,6 +532,7 @@ def predict_command(
     from scalinglab.cli.formula import at_point, check_overflow
 
     X = _parse_at(at, names)
+    check_positive_x(model, names, X, lambda i: "in --at", "give a value > 0")
     prediction = model.predict(X)
     check_overflow(prediction, str(fit_file), lambda i: at_point(names, X, i))
     has_draws = model.bootstrap_params_ is not None or model.calibration_ is not None

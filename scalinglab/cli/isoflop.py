@@ -94,6 +94,15 @@ def isoflop_command(
         fail(f"--flops-per-param-token must be > 0, got {flops_per_param_token}")
     if run is not None and method != "envelope":
         fail("--run only applies with --method envelope")
+    # N, D and loss are different quantities: one column for two is a typo. (--flops is left
+    # out: a FLOPs column reused as N already fails in the fit with its own message.)
+    seen: dict[str, str] = {}  # column -> the flag that named it first
+    for flag, column in (("--params", params), ("--tokens", tokens), ("--loss", loss)):
+        if column is None:
+            continue
+        if column in seen:
+            fail(f"{seen[column]} and {flag} both name column {column!r}; give each its own column")
+        seen[column] = flag
     df = read_table(runs, where=where)
     source = str(runs)
     tok_col = tokens if tokens is not None else ("tokens" if "tokens" in df.columns else None)

@@ -12,6 +12,7 @@ once its module is imported.
 
 from __future__ import annotations
 
+import inspect
 import math
 import warnings
 from collections.abc import Mapping, Sequence
@@ -49,6 +50,66 @@ def _as_float(value: object) -> float:
         return float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return math.nan
+
+
+# What a fit-file option must be, by its annotation in the law's __init__ (None never reaches
+# the check: from_dict drops null options, so "int | None" is checked as "int").
+_OPTION_KINDS: dict[str, tuple[str, Any]] = {
+    "int": ("a whole number", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+    "float": ("a number", lambda v: isinstance(v, int | float) and not isinstance(v, bool)),
+    "bool": ("true or false", lambda v: isinstance(v, bool)),
+    "str": ("text", lambda v: isinstance(v, str)),
+    "Sequence[str]": (
+        "a list of text",
+        lambda v: isinstance(v, list | tuple) and all(isinstance(e, str) for e in v),
+    ),
+}
+
+
+def _init_options(law_cls: type) -> dict[str, inspect.Parameter]:
+    """The keyword options a law's constructor accepts, walking up while one passes **options on.
+
+    From the signatures rather than get_options(): a formula law cannot be built without the
+    very options being checked."""
+    found: dict[str, inspect.Parameter] = {}
+    for klass in law_cls.__mro__:
+        if "__init__" not in vars(klass) or klass is object:
+            continue
+        _self, *params = inspect.signature(vars(klass)["__init__"]).parameters.values()
+        for prm in params:
+            if prm.kind is not inspect.Parameter.VAR_KEYWORD:
+                found.setdefault(prm.name, prm)  # the subclass's default wins
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+            break
+    return found
+
+
+def _check_file_options(
+    law_cls: type[ScalingLaw], data: Mapping[str, Any], options: Mapping[str, Any]
+) -> None:
+    """Name an unknown, missing or mistyped option of a fit file in the file's own terms."""
+    accepted = _init_options(law_cls)
+    bad = f"fit file has bad options for {law_cls.name}"  # the wording of the fallback too
+    unknown = [k for k in options if k not in accepted]
+    if unknown:
+        raise ScalingLabError(f"{bad}: unknown {unknown}; its options are {sorted(accepted)}")
+    required = [
+        name
+        for name, prm in accepted.items()
+        if prm.default is inspect.Parameter.empty and name not in options
+    ]
+    if required:
+        misplaced = [name for name in required if name in data]
+        raise ScalingLabError(
+            f"{bad}: missing {required} (they go under 'options')"
+            + (f"; move {misplaced} from the top level into 'options'" if misplaced else "")
+        )
+    for name, value in options.items():
+        annotation = accepted[name].annotation
+        text = annotation if isinstance(annotation, str) else inspect.formatannotation(annotation)
+        kind = _OPTION_KINDS.get(text.removesuffix(" | None"))
+        if kind is not None and not kind[1](value):
+            raise ScalingLabError(f"{bad}: {name!r} must be {kind[0]}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -544,10 +605,14 @@ class ScalingLaw:
                 raise ScalingLabError(
                     f"option {key!r} in a fit file must map parameter names to values"
                 )
+        _check_file_options(law_cls, data, options)
         try:
             law = law_cls(**options)
-        except TypeError as exc:
-            raise ScalingLabError(f"fit file has bad options for {law_cls.name}: {exc}") from None
+        except TypeError:  # a type the checks above do not cover; never show Python's wording
+            raise ScalingLabError(
+                f"fit file has bad options for {law_cls.name}: a value of the wrong type; "
+                "compare them with a fit file written by `scalinglab fit --json`"
+            ) from None
         params = data.get("params")
         if params is None:
             return law

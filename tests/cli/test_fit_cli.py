@@ -242,3 +242,38 @@ def test_auto_target_line_shows_the_column_names_as_text(
     assert run_app([*argv, "--target", "m=1e7", "--bootstrap", "0"]) == 0
     out, err = capsys.readouterr()
     assert "\x1b" not in out + err and "predicted err\\x1b[31m at m" in out
+
+
+def test_non_positive_x_names_the_column_and_row(
+    curve_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    df = pd.read_csv(curve_csv)
+    df.loc[2, "shard_size"] = -10.0
+    neg = tmp_path / "neg_x.csv"
+    df.to_csv(neg, index=False)
+    args = ["--x", "shard_size", "--y", "best_val_error"]
+    assert run_app(["fit", str(neg), *args]) == 2
+    err = capsys.readouterr().err
+    assert "shard_size = -10 at data row 3" in err and "['x']" not in err
+    fit = tmp_path / "fit.json"
+    assert run_app(["fit", str(curve_csv), *args, "--json", str(fit)]) == 0
+    capsys.readouterr()
+    assert run_app(["predict", str(fit), "--at", "shard_size=1e400"]) == 2
+    assert "shard_size = 1e400 is not a finite number" in capsys.readouterr().err
+    assert run_app(["predict", str(fit), "--at", "shard_size=-5"]) == 2
+    assert "shard_size = -5 in --at" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--formula", "a*shard_size**-b+c", "--target", "shard_size=1e7"], "--target applies"),
+        (["--formula", "a*shard_size**-b+c", "--candidates", "m1"], "--candidates applies"),
+        (["--x", "shard_size", "--law", "power_const", "--n-breaks", "2"], "--n-breaks applies"),
+    ],
+)
+def test_options_that_do_not_apply_are_refused(
+    curve_csv: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    assert run_app(["fit", str(curve_csv), "--y", "best_val_error", *extra]) == 2
+    assert message in capsys.readouterr().err

@@ -270,6 +270,14 @@ def test_isoflop_bad_tables(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     one_line_error(code, err, "--method")
 
 
+def test_isoflop_refuses_one_column_for_two_flags(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runs = isoflop_csv(tmp_path / "runs.csv")
+    code, _, err = run(["isoflop", str(runs), "--params", "N", "--tokens", "N"], capsys)
+    one_line_error(code, err, "--params and --tokens both name column 'N'")
+
+
 def test_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
     for command in ("plan", "isoflop"):
         code, out, _ = run([command, "--help"], capsys)

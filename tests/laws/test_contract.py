@@ -168,3 +168,35 @@ def test_a_fit_file_level_outside_0_1_is_malformed(level: object) -> None:
     with pytest.raises(ScalingLabError, match="field 'ci_level' is malformed"):
         ScalingLaw.from_dict(doc)
     ScalingLaw.from_dict({**doc, "ci_level": 0.9})  # a level in (0, 1) reads as before
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            {"bogus": 1},
+            r"bad options for power_const: unknown \['bogus'\].*'n_random_starts'",
+        ),
+        ({"n_random_starts": "lots"}, "'n_random_starts' must be a whole number"),
+        ({"objective": 3}, "'objective' must be text"),
+    ],
+)
+def test_a_fit_file_option_is_named_not_a_python_error(options: dict, message: str) -> None:
+    doc = {"law": "power_const", "params": CASES["power_const"].params, "options": options}
+    with pytest.raises(ScalingLabError, match=message) as info:
+        ScalingLaw.from_dict(doc)
+    assert "__init__" not in str(info.value)
+
+
+def test_a_formula_fit_file_names_its_missing_or_mistyped_fields() -> None:
+    doc = {"law": "formula", "formula": "a * x**-b", "params": {"a": 1.0, "b": 0.5}}
+    with pytest.raises(
+        ScalingLabError, match=r"missing \['formula', 'variables'\].*move \['formula'\]"
+    ):
+        ScalingLaw.from_dict(doc)
+    bad = {"law": "formula", "options": {"formula": 123, "variables": ["x"]}}
+    with pytest.raises(ScalingLabError, match="'formula' must be text, got 123"):
+        ScalingLaw.from_dict(bad)
+    lots = {"law": "formula", "options": {"formula": "a*x", "variables": ["x"], "n_starts": "9"}}
+    with pytest.raises(ScalingLabError, match="'n_starts' must be a whole number"):
+        ScalingLaw.from_dict(lots)
