@@ -390,14 +390,10 @@ def check_positive_x(
 ) -> None:
     """Refuse x <= 0 where the law takes a log, naming the user's column: the law's own check
     can only name its internal variable (e.g. 'x' for a column 'shard_size')."""
-    if not model.positive_x:
-        return
-    for j, (column, variable) in enumerate(zip(columns, model.variables, strict=True)):
-        if variable in model.signed_variables:
-            continue
+    for j in model.logged_variables():  # the rule of the law's own check_X
         bad = (X[:, j] <= 0).nonzero()[0]
         if len(bad):
-            i = int(bad[0])
+            i, column = int(bad[0]), columns[j]
             fail(
                 f"every value of [{column!r}] must be > 0 (law {model.name!r} takes its log); "
                 f"{column} = {X[i, j]:g} {place(i)}; {remedy}"

@@ -384,13 +384,20 @@ class ScalingLaw:
             )
         if not np.all(np.isfinite(arr)):
             raise ScalingLabError("X contains NaN or inf; drop or fix those rows")
-        logged = [j for j, v in enumerate(self.variables) if v not in self.signed_variables]
-        if self.positive_x and np.any(arr[:, logged] <= 0):
+        logged = self.logged_variables()
+        if logged and np.any(arr[:, logged] <= 0):
             raise ScalingLabError(
                 f"law {self.name!r} takes logs of X: every value of "
                 f"{[self.variables[j] for j in logged]} must be > 0"
             )
         return arr
+
+    def logged_variables(self) -> list[int]:
+        """The positions in `variables` of the inputs the law takes logs of, which must be > 0:
+        every one unless `positive_x` is False, less the `signed_variables`."""
+        if not self.positive_x:
+            return []
+        return [j for j, v in enumerate(self.variables) if v not in self.signed_variables]
 
     def check_y(self, y: ArrayLike, n: int) -> FloatArray:
         arr = np.asarray(y, dtype=float).reshape(-1)
