@@ -276,6 +276,7 @@ def backtests_of(problem: Problem, rec: dict[str, Any], n_cuts: int) -> CurveBac
         list(rec["cuts"])[:n_cuts],
         cands,
         full_noise={k: float(noise[k]) for k in cands},
+        group=rec.get("group", []),
     )
 
 

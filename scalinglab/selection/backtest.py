@@ -124,6 +124,10 @@ class CurveBacktests:
     candidates: dict[str, CandidateBacktest]
     full: dict[str, SubsetFit | None] = field(default_factory=dict)  # fits on every point
     full_noise: dict[str, float] = field(default_factory=dict)  # their residual_scale
+    # The curve's group (a study's curves per model size, the other curves of a grouped fit):
+    # each other curve's candidates' ΔIC, which RuleConfig.pooling adds to this curve's criteria
+    # (`rule.pooled`). Empty: a curve on its own.
+    group: list[dict[str, float]] = field(default_factory=list)
 
     def held_out(self, j: int) -> tuple[FloatArray, FloatArray, FloatArray]:
         """(x, log y, ln-distance beyond the cut) of the points held out at cut j."""

@@ -134,6 +134,15 @@ class RuleConfig:
     # the long curves' cut errors speak for a better-fitted prediction. 0: off
     long_curves: int = 0
     long_scale: float = 0.0
+    # λ, partial pooling of the information criteria over a curve's group (the other curves of a
+    # grouped fit, or a study's curves per model size): each candidate's criterion is its own
+    # plus λ times its mean ΔIC over the other curves (`group_evidence`, each capped at
+    # `pooling_cap`), so a law that fits the group's curves well gains weight on each of them.
+    # 0: each curve on its own. λ = 1 with one other curve is the grouped criterion. Explored
+    # leave one source out and not shipped (docs/auto-tuning-log.md, 2026-12-07 20:40;
+    # benchmarks/tune_pooling.py): auto_fit never fills a curve's group.
+    pooling: float = 0.0
+    pooling_cap: float = 40.0
 
     def with_(self, **changes: object) -> RuleConfig:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -186,6 +195,7 @@ class RuleConfig:
             + (f"-sp{self.spread_power:g}" if self.spread_power else "")
             + f"-s{self.scale:g}"
             + (f"-lc{self.long_curves}w{self.long_scale:g}" if self.long_curves else "")
+            + (f"-gp{self.pooling:g}c{self.pooling_cap:g}" if self.pooling else "")
             + f"-{'+'.join(self.candidates)}"
         )
 
@@ -438,9 +448,29 @@ def ic_deltas(bt: CurveBacktests, labels: Sequence[str], config: RuleConfig) -> 
     """ΔIC of each candidate's fit on every point: its information criterion minus the lowest
     (inf: no criterion; candidates the backtests do not hold are left out)."""
     noise = {k: bt.full_noise.get(k, math.nan) for k in labels if k in bt.candidates}
-    ic = information_criteria(bt.x.size, noise, _n_free(bt), config)
+    ic = pooled(information_criteria(bt.x.size, noise, _n_free(bt), config), bt, config)
     low = min((v for v in ic.values() if math.isfinite(v)), default=math.inf)
     return {k: v - low if math.isfinite(v) else math.inf for k, v in ic.items()}
+
+
+def group_evidence(others: Sequence[Mapping[str, float]], cap: float) -> dict[str, float]:
+    """Each candidate's mean ΔIC over the group's other curves, each ΔIC capped at `cap` (a law
+    with no criterion on a curve counts as the cap), so one curve's failed fit cannot outvote the
+    rest. Empty when there are no other curves."""
+    labels = {k for d in others for k in d}
+    return {
+        k: float(np.mean([min(d.get(k, math.inf), cap) for d in others])) for k in sorted(labels)
+    }
+
+
+def pooled(ic: Mapping[str, float], bt: CurveBacktests, config: RuleConfig) -> dict[str, float]:
+    """The criteria with λ times the group's evidence added (`RuleConfig.pooling`); a law the
+    group never scored gets the cap. Unchanged for a curve on its own."""
+    if not (config.pooling and bt.group):
+        return dict(ic)
+    cap = config.pooling_cap
+    evidence = group_evidence(bt.group, cap)
+    return {k: v + config.pooling * evidence.get(k, cap) for k, v in ic.items()}
 
 
 def ic_weights(ic: Mapping[str, float], config: RuleConfig) -> dict[str, float]:
@@ -655,7 +685,8 @@ def _cut_ic_weights(bt: CurveBacktests, config: RuleConfig, j: int) -> dict[str,
         if (cb := bt.candidates.get(k)) is not None and np.all(np.isfinite(cb.log_pred[j]))
     }
     try:
-        return ic_weights(information_criteria(bt.cuts[j], fitted, _n_free(bt), config), config)
+        criteria = information_criteria(bt.cuts[j], fitted, _n_free(bt), config)
+        return ic_weights(pooled(criteria, bt, config), config)
     except ScalingLabError:
         return {}
 

@@ -25,6 +25,8 @@ from scalinglab.selection.rule import (
     RuleConfig,
     calibrate,
     candidate_scores,
+    group_evidence,
+    ic_deltas,
     ic_weights,
     information_criteria,
     mixture_prior,
@@ -407,6 +409,39 @@ def test_ic_weighs_the_full_fits_and_calibrates_the_rule_at_each_cut() -> None:
     # A candidate without a full fit has no criterion, so no weight.
     bt.full_noise["b"] = math.nan
     assert "b" not in weigh(bt, config).weights
+
+
+def test_group_evidence_is_the_capped_mean_of_the_other_curves_deltas() -> None:
+    others = [{"a": 0.0, "b": 4.0}, {"a": 100.0, "b": 0.0, "c": 2.0}]
+    # a: (0 + cap 10) / 2; b: (4 + 0) / 2; c: missing on the first curve counts as the cap
+    assert group_evidence(others, 10.0) == {"a": 5.0, "b": 2.0, "c": 6.0}
+    assert group_evidence([], 10.0) == {}
+
+
+def test_pooling_adds_the_groups_evidence_to_the_criteria_at_the_fit_and_each_cut() -> None:
+    """b fits this curve best (ΔAIC of a: 13·ln 9 ≈ 28.6); its group says a by 40 each (capped
+    there), so with λ = 1 a wins, by 40 − 28.6. Without a group, or with λ = 0, nothing moves.
+    The cuts' criteria get the same evidence: a group for c (exact at every cut, but the worst
+    cut fits) moves the cuts' weight from a (off by 0.05 = 5σ) to c, and the scores to ~0."""
+    bt = _ic_backtests({"a": 0.03, "b": 0.01, "c": 0.05})
+    config = CONFIG.with_(combine="ic", criterion="aic", temperature=1.0, growth=0.0)
+    own = ic_deltas(bt, config.candidates, config)
+    bt.group = [{"a": 0.0, "b": 50.0, "c": 60.0}] * 3
+    assert ic_deltas(bt, config.candidates, config) == own
+    pooled = config.with_(pooling=1.0, pooling_cap=40.0)
+    deltas = ic_deltas(bt, pooled.candidates, pooled)
+    assert deltas["a"] == 0.0
+    assert deltas["b"] == pytest.approx(40.0 - own["a"])
+    assert next(iter(weigh(bt, pooled).weights)) == "a"
+    weights = weigh(bt, pooled).weights
+    assert calibrate(bt, weights, pooled, full_noise=0.01).multiplier(0.9) == pytest.approx(
+        5.0, rel=0.02
+    )
+    bt.group = [{"a": 40.0, "b": 40.0, "c": 0.0}] * 3
+    assert calibrate(bt, weights, pooled, full_noise=0.01).multiplier(0.9) < 0.5
+    bt.group = []
+    assert ic_deltas(bt, pooled.candidates, pooled) == own
+    assert "gp1c40" in pooled.key and "gp" not in config.key
 
 
 def test_stacks_toward_the_akaike_weights_keep_the_unbacktested_laws_share() -> None:
