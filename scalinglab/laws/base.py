@@ -84,10 +84,19 @@ def _init_options(law_cls: type) -> dict[str, inspect.Parameter]:
     return found
 
 
+def _whole(value: object) -> object:
+    """A float that is a whole number (200.0, as a JSON writer other than Python's may put it)
+    as that int; anything else as it is."""
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+        return int(value)
+    return value
+
+
 def _check_file_options(
     law_cls: type[ScalingLaw], data: Mapping[str, Any], options: Mapping[str, Any]
-) -> None:
-    """Name an unknown, missing or mistyped option of a fit file in the file's own terms."""
+) -> dict[str, Any]:
+    """The options of a fit file, whole-number options written as 200.0 read as 200; an
+    unknown, missing or mistyped option is named in the file's own terms."""
     accepted = _init_options(law_cls)
     bad = f"fit file has bad options for {law_cls.name}"  # the wording of the fallback too
     unknown = [k for k in options if k not in accepted]
@@ -104,12 +113,17 @@ def _check_file_options(
             f"{bad}: missing {required} (they go under 'options')"
             + (f"; move {misplaced} from the top level into 'options'" if misplaced else "")
         )
+    checked = dict(options)
     for name, value in options.items():
         annotation = accepted[name].annotation
         text = annotation if isinstance(annotation, str) else inspect.formatannotation(annotation)
-        kind = _OPTION_KINDS.get(text.removesuffix(" | None"))
+        kind_name = text.removesuffix(" | None")
+        if kind_name == "int":
+            value = checked[name] = _whole(value)
+        kind = _OPTION_KINDS.get(kind_name)
         if kind is not None and not kind[1](value):
             raise ScalingLabError(f"{bad}: {name!r} must be {kind[0]}, got {value!r}")
+    return checked
 
 
 @dataclass(frozen=True)
@@ -612,7 +626,7 @@ class ScalingLaw:
                 raise ScalingLabError(
                     f"option {key!r} in a fit file must map parameter names to values"
                 )
-        _check_file_options(law_cls, data, options)
+        options = _check_file_options(law_cls, data, options)
         try:
             law = law_cls(**options)
         except TypeError:  # a type the checks above do not cover; never show Python's wording

@@ -178,6 +178,8 @@ def test_a_fit_file_level_outside_0_1_is_malformed(level: object) -> None:
             r"bad options for power_const: unknown \['bogus'\].*'n_random_starts'",
         ),
         ({"n_random_starts": "lots"}, "'n_random_starts' must be a whole number"),
+        ({"n_random_starts": 2.5}, r"'n_random_starts' must be a whole number, got 2\.5"),
+        ({"n_random_starts": 1e300}, "'n_random_starts' must be a whole number"),
         ({"objective": 3}, "'objective' must be text"),
     ],
 )
@@ -186,6 +188,14 @@ def test_a_fit_file_option_is_named_not_a_python_error(options: dict, message: s
     with pytest.raises(ScalingLabError, match=message) as info:
         ScalingLaw.from_dict(doc)
     assert "__init__" not in str(info.value)
+
+
+def test_a_whole_number_written_as_a_float_reads_as_that_number() -> None:
+    """JSON writers other than Python's may write 200 as 200.0."""
+    doc = {"law": "power_const", "params": CASES["power_const"].params}
+    law = ScalingLaw.from_dict({**doc, "options": {"n_bootstrap": 20.0, "random_state": 3.0}})
+    assert law.get_options()["n_bootstrap"] == 20 and law.n_bootstrap == 20
+    assert isinstance(law.n_bootstrap, int) and isinstance(law.random_state, int)
 
 
 def test_a_formula_fit_file_names_its_missing_or_mistyped_fields() -> None:
