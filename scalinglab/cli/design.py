@@ -1,5 +1,5 @@
 """`scalinglab suggest` (the next runs to train) and `scalinglab benchmark design` (the
-budget-limited fitting benchmark): scalinglab.planning.design on the command line."""
+budget-limited fitting benchmark): scalinglab.design.next_runs on the command line."""
 
 from __future__ import annotations
 
@@ -67,9 +67,9 @@ def fitted_law(
 ) -> tuple[ScalingLaw, list[str], str | None]:
     """(law, its X columns, its y column): from a fit file, or --formula fitted on --runs."""
     from scalinglab.cli.formula import formula_variables
+    from scalinglab.design.next_runs import check_outcomes
     from scalinglab.io import fit_variables, load_fit
     from scalinglab.laws.formula import FormulaLaw
-    from scalinglab.planning.design import check_outcomes
 
     if fit_file is not None:
         law, doc = load_fit(fit_file)
@@ -154,7 +154,7 @@ def suggest_command(
     Chosen one after another, each given those before it.
 
     Bayesian design on the fit, linearised, with a Gaussian-process model of where the law
-    misfits when the runs done are given (scalinglab.planning.design).
+    misfits when the runs done are given (scalinglab.design.next_runs).
 
     \b
     Examples:
@@ -167,8 +167,7 @@ def suggest_command(
     import math
 
     from scalinglab.cli.ranges import points_note, x_range
-    from scalinglab.io import read_table, write_table
-    from scalinglab.planning.design import (
+    from scalinglab.design.next_runs import (
         check_defined,
         check_outcomes,
         greedy_design,
@@ -176,6 +175,7 @@ def suggest_command(
         state_from_runs,
         within_shape_range,
     )
+    from scalinglab.io import read_table, write_table
 
     if (fit_file is None) == (formula is None):
         fail("give a fit file or --formula (with --runs and --y), not both and not neither")
@@ -353,18 +353,18 @@ def design_benchmark_command(
     from rich.progress import Progress
 
     from scalinglab.cli.formula import formula_options, formula_variables
-    from scalinglab.errors import ScalingLabError
-    from scalinglab.io import read_table
-    from scalinglab.laws.base import OBJECTIVES
-    from scalinglab.laws.formula import FormulaLaw
-    from scalinglab.planning.design import check_outcomes
-    from scalinglab.planning.design_benchmark import (
+    from scalinglab.design.budget_benchmark import (
         METHODS,
         Pool,
         check_budgets,
         check_test_spread,
         run_benchmark,
     )
+    from scalinglab.design.next_runs import check_outcomes
+    from scalinglab.errors import ScalingLabError
+    from scalinglab.io import read_table
+    from scalinglab.laws.base import OBJECTIVES
+    from scalinglab.laws.formula import FormulaLaw
 
     try:
         fractions = [float(b) for b in budgets.split(",") if b.strip()]
@@ -460,7 +460,7 @@ def underdetermined_note(
     """Where a method picked fewer runs than the law's free parameters (its R² is −1 by the
     benchmark's definition, the fit being underdetermined): each method and budget, in how
     many of its repeats. None when it never did."""
-    from scalinglab.planning.design_benchmark import METHODS
+    from scalinglab.design.budget_benchmark import METHODS
 
     where = []
     for name in METHODS:

@@ -1,11 +1,10 @@
-"""The planners' results: intervals and spreads of parameter draws, and JSON-ready output
-(`JsonRecord` for result dataclasses, `records` for tables).
+"""The planners' results: intervals and spreads of parameter draws, and JSON-ready tables
+(`records`; result dataclasses are `types.JsonRecord`).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,26 +36,6 @@ def spread(values: FloatArray) -> float:
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
     return float(np.std(v, ddof=1)) if v.size > 1 else float("nan")
-
-
-class JsonRecord:
-    """Mixin of the planners' result dataclasses: `to_dict()` is `dataclasses.asdict` with every
-    tuple — an interval (lo, hi), alone or in a dict of intervals — as a list (JSON has none)."""
-
-    # Set by @dataclass on each subclass; declared so that asdict(self) type-checks.
-    __dataclass_fields__: ClassVar[dict[str, Any]]
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = _tuples_as_lists(asdict(self))
-        return out
-
-
-def _tuples_as_lists(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return [_tuples_as_lists(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _tuples_as_lists(v) for k, v in value.items()}
-    return value
 
 
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:

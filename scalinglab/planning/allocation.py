@@ -29,10 +29,11 @@ from numpy.typing import ArrayLike
 from scalinglab.errors import ScalingLabError
 from scalinglab.laws.base import FloatArray, ScalingLaw
 from scalinglab.planning._checks import check_level
-from scalinglab.planning._results import JsonRecord, interval, row_intervals, spread
+from scalinglab.planning._results import interval, row_intervals, spread
 from scalinglab.planning._zoom import zoom_minimize
 from scalinglab.planning.flops import FlopModel, check_budget
 from scalinglab.planning.surface import LossSurface, law_draws, point_row
+from scalinglab.types import JsonRecord
 
 NUMERIC_MAX_DRAWS = 1000  # draws used by the numeric (non-closed-form) path
 

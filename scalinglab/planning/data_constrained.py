@@ -27,10 +27,10 @@ from numpy.typing import ArrayLike
 from scalinglab.errors import ScalingLabError
 from scalinglab.laws.base import FloatArray, ScalingLaw
 from scalinglab.laws.data_constrained import R_D_STAR, R_N_STAR
-from scalinglab.planning._results import JsonRecord
 from scalinglab.planning.allocation import compute_optimal
 from scalinglab.planning.flops import FlopModel, check_budget
 from scalinglab.planning.surface import law_draws
+from scalinglab.types import JsonRecord
 
 CHINCHILLA_PARAMS = ("E", "A", "B", "alpha", "beta")
 

@@ -25,12 +25,13 @@ import numpy as np
 from scalinglab.errors import ScalingLabError
 from scalinglab.laws.base import FloatArray, ScalingLaw
 from scalinglab.planning._checks import check_level
-from scalinglab.planning._results import JsonRecord, interval
+from scalinglab.planning._results import interval
 from scalinglab.planning._zoom import zoom_minimize, zoom_root
 from scalinglab.planning.allocation import compute_optimal
 from scalinglab.planning.flops import INFERENCE_FLOPS_PER_PARAM_TOKEN, FlopModel, check_budget
 from scalinglab.planning.inverse import compute_for_loss
 from scalinglab.planning.surface import LossSurface, law_draws, point_row
+from scalinglab.types import JsonRecord
 
 _LOG_D_LO, _LOG_D_HI = math.log(1.0), math.log(1e40)
 _SPAN = 60.0  # search log N over (log N_min, log N_min + 60)

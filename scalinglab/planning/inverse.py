@@ -30,11 +30,12 @@ import numpy as np
 from scalinglab.errors import ScalingLabError
 from scalinglab.laws.base import FloatArray, ScalingLaw
 from scalinglab.planning._checks import check_level
-from scalinglab.planning._results import JsonRecord, interval
+from scalinglab.planning._results import interval
 from scalinglab.planning._zoom import zoom_root
 from scalinglab.planning.allocation import chinchilla_rows, optimal_rows
 from scalinglab.planning.flops import FlopModel, search_budgets
 from scalinglab.planning.surface import LossSurface, evaluate_rows, law_draws, point_row
+from scalinglab.types import JsonRecord
 
 LOG_X_LO, LOG_X_HI = math.log(1e-30), math.log(1e60)  # search range of a curve's x
 NUMERIC_MAX_DRAWS = 200  # nested numeric solves are costlier per draw

@@ -18,7 +18,8 @@ from scipy import stats
 
 from scalinglab.errors import ScalingLabError
 from scalinglab.laws.base import FloatArray
-from scalinglab.planning._results import JsonRecord, interval, spread
+from scalinglab.planning._results import interval, spread
+from scalinglab.types import JsonRecord
 
 
 @dataclass

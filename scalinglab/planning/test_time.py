@@ -31,8 +31,9 @@ from scalinglab.errors import ScalingLabError
 from scalinglab.io import file_row, numeric_columns, to_numbers
 from scalinglab.laws.base import FloatArray, ScalingLaw
 from scalinglab.planning._checks import check_level
-from scalinglab.planning._results import JsonRecord, interval
+from scalinglab.planning._results import interval
 from scalinglab.planning.surface import law_draws, point_row
+from scalinglab.types import JsonRecord
 
 PASS_PREFIX = "pass_k"  # a study's coverage columns: pass_k1, pass_k2, ...
 TEST_FLOPS_COLUMN = "test_flops_per_sample"  # forward FLOPs of one sample

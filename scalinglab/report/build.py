@@ -228,7 +228,7 @@ def _add_adaptive_rounds(report: Report, config: Any, storage: Any) -> None:
             rows,
             note=f"Prediction at {target} of the law {config.search.law} (m shard size, p "
             "params) fitted on the cells done after each round, with its model-robust 90% "
-            "interval (variance and misfit; scalinglab.planning.design), and the 90% interval "
+            "interval (variance and misfit; scalinglab.design.next_runs), and the 90% interval "
             "of a value measured there (also the noise of one cell; a confirmation is checked "
             f"against this one). {stop}",
         ),

@@ -9,7 +9,7 @@ seed grid first: the `seed_shards` smallest shards at every model size. Then, ro
    over the seeds; x = (m, p), the shard size and the model's parameter count;
 2. the study's law (a formula in m and p, default a·m^(−b) + c·p^(−d) + e) is fitted to them;
 3. the 90% interval of its prediction at the target (target examples at the target model size)
-   is the model-robust one of scalinglab.planning.design: variance plus the law's misfit,
+   is the model-robust one of scalinglab.design.next_runs: variance plus the law's misfit,
    z·sqrt(MSE) on the log scale. Its relative width (hi − lo) / prediction is recorded with the
    training FLOPs spent so far, and so is the 90% interval of a value *measured* at the target,
    z·sqrt(MSE + σ²), σ² the design model's noise of one cell there (the seeds' scatter about
@@ -27,7 +27,7 @@ seed grid first: the `seed_shards` smallest shards at every model size. Then, ro
    shows. The study also stops when the `[budget] total_flops` is spent or no cell is left
    (or none qualifies to confirm, said so); else `greedy_design` picks the next
    `runs_per_round` cells among those not run and within the range of shapes (examples per
-   parameter) of the cells done and the target (planning.design.within_shape_range, as
+   parameter) of the cells done and the target (design.next_runs.within_shape_range, as
    `suggest`), within what is left of the
    budget (cost: estimated training FLOPs of the cell — FLOPs per example of its model times
    the examples it will see, the upper 90% bound of a regression on the shard size over the
@@ -56,15 +56,15 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from scalinglab.errors import ScalingLabError
-from scalinglab.fitting.objectives import LOG_OBJECTIVES
-from scalinglab.laws.formula import FormulaLaw
-from scalinglab.planning.design import (
+from scalinglab.design.next_runs import (
     greedy_design,
     standardised_inputs,
     state_from_runs,
     within_shape_range,
 )
+from scalinglab.errors import ScalingLabError
+from scalinglab.fitting.objectives import LOG_OBJECTIVES
+from scalinglab.laws.formula import FormulaLaw
 from scalinglab.study.config import ADAPTIVE_VARIABLES, StudyConfig
 from scalinglab.study.storage import shard_study_name
 from scalinglab.tasks.base import Task
@@ -306,7 +306,7 @@ def target_interval(
     X_candidates: np.ndarray | None = None,
 ) -> tuple[TargetInterval, Any]:
     """The prediction at the target and its model-robust 90% intervals (variance and misfit of
-    the law refitted on these cells, scalinglab.planning.design; for a measured value also the
+    the law refitted on these cells, scalinglab.design.next_runs; for a measured value also the
     cell noise there, `DesignState.measured_mse`), with the design state."""
     X_done = cells[["shard_size", "n_params"]].to_numpy(dtype=float)
     cand = X_target if X_candidates is None or len(X_candidates) == 0 else X_candidates
@@ -410,7 +410,7 @@ def confirmation_cell(
     X_done: np.ndarray, X_candidates: np.ndarray, X_target: np.ndarray, affordable: np.ndarray
 ) -> int | None:
     """Index of the confirmation cell among the candidates: the affordable one nearest the
-    target in the design's standardised log inputs (planning.design.standardised_inputs, scaled
+    target in the design's standardised log inputs (design.next_runs.standardised_inputs, scaled
     by the cells done); None when none is affordable."""
     if not affordable.any():
         return None
@@ -515,7 +515,7 @@ def advance(
         ).reshape(-1, 2)
         # Cells of a more extreme shape (data per parameter) than the cells done and the target
         # are left out, as `suggest` leaves them out: the law's misfit there is what the cells
-        # done cannot show (planning.design.within_shape_range).
+        # done cannot show (design.next_runs.within_shape_range).
         X_done = cells[["shard_size", "n_params"]].to_numpy(dtype=float)
         inside = within_shape_range(X_done, X_cand, X_target)
         remaining = [cell for cell, ok in zip(remaining, inside, strict=True) if ok]

@@ -258,7 +258,7 @@ class SearchSpec(_Strict):
 
     `design = "adaptive"` runs a small seed grid (the `seed_shards` smallest shards at every
     model size), then rounds of `runs_per_round` (shard, model size) cells chosen by
-    scalinglab.planning.design on the law fitted so far, until the 90% interval of the
+    scalinglab.design.next_runs on the law fitted so far, until the 90% interval of the
     prediction at `target` is narrower than `target_rel_width` (relative to the prediction) and
     a confirmation cell near the target lands inside the interval predicted for it, or
     `[budget] total_flops` is spent (scalinglab.study.adaptive)."""

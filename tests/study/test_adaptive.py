@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scalinglab.planning.design import within_shape_range
+from scalinglab.design.next_runs import within_shape_range
 from scalinglab.study import run_study
 from scalinglab.study.adaptive import (
     Round,
@@ -93,7 +93,7 @@ def test_adaptive_study_stops_records_rounds_and_resumes(tmp_path: Path) -> None
     assert status.total < 15 and status.failed == 0
     assert status.adaptive.target_examples == 4096 and status.adaptive.target_model_size == 16
     # Every cell the design chose lay within the range of shapes of the cells done before it
-    # and the target (planning.design.within_shape_range), as `suggest` keeps it.
+    # and the target (design.next_runs.within_shape_range), as `suggest` keeps it.
     config = load_config(path)
     task = get_task(config.task.name, **config.task.options)
     plan = read_plan(config, open_storage(url))
@@ -224,7 +224,7 @@ def test_a_width_met_is_confirmed_by_one_cell_near_the_target(
     target = xs([(4096, 16)])
     rest = [c for c, ok in zip(rest, within_shape_range(xs(seed), xs(rest), target),
                                strict=True) if ok]  # fmt: skip
-    from scalinglab.planning.design import standardised_inputs
+    from scalinglab.design.next_runs import standardised_inputs
 
     Z = standardised_inputs(np.vstack([xs(rest), target]), xs(seed))
     nearest = rest[int(np.argmin(np.linalg.norm(Z[:-1] - Z[-1], axis=1)))]

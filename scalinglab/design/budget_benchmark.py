@@ -23,15 +23,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scalinglab.errors import ScalingLabError
-from scalinglab.laws.base import ScalingLaw
-from scalinglab.planning.design import (
+from scalinglab.design.next_runs import (
     greedy_design,
     ladder,
     standardised_inputs,
     state_from_runs,
     within_shape_range,
 )
+from scalinglab.errors import ScalingLabError
+from scalinglab.laws.base import ScalingLaw
 from scalinglab.types import FloatArray
 
 METHODS = ("random", "cheapest", "design")

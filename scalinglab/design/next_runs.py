@@ -48,8 +48,7 @@ import torch
 from scalinglab.errors import ScalingLabError
 from scalinglab.fitting.objectives import LOG_OBJECTIVES, residual_jacobian, residuals
 from scalinglab.laws.base import ScalingLaw
-from scalinglab.planning._results import JsonRecord
-from scalinglab.types import FloatArray
+from scalinglab.types import FloatArray, JsonRecord
 
 # s² never below this: a fit through every point (s ≈ 0) would call each new run worthless.
 MIN_RESIDUAL_SD = 1e-3
