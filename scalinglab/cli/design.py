@@ -68,6 +68,7 @@ def fitted_law(
     """(law, its X columns, its y column): from a fit file, or --formula fitted on --runs."""
     from scalinglab.cli.formula import formula_variables
     from scalinglab.design.next_runs import check_outcomes
+    from scalinglab.design.suggest import table_columns
     from scalinglab.io import fit_variables, load_fit
     from scalinglab.laws.formula import FormulaLaw
 
@@ -107,14 +108,6 @@ def check_one_output(law: ScalingLaw, fit_file: Path) -> None:
             "suggest works on one law fitted to one output: refit one group, e.g. "
             f"fit --formula ... --where '{law.group_column} == \"{law.groups[0]}\"'"
         )
-
-
-def table_columns(df: pd.DataFrame, columns: list[str], source: str) -> np.ndarray:
-    """`numeric_columns` with a remedy for a bad value that names the table and that these
-    commands offer (they have no --where)."""
-    from scalinglab.io import numeric_columns
-
-    return numeric_columns(df, columns, source, remedy=f"drop or fix those rows of {source}")
 
 
 @app.command("suggest")
@@ -167,14 +160,7 @@ def suggest_command(
     import math
 
     from scalinglab.cli.ranges import points_note, x_range
-    from scalinglab.design.next_runs import (
-        check_defined,
-        check_outcomes,
-        greedy_design,
-        state_from_fit,
-        state_from_runs,
-        within_shape_range,
-    )
+    from scalinglab.design.suggest import suggest_runs, table_columns
     from scalinglab.io import read_table, write_table
 
     if (fit_file is None) == (formula is None):
@@ -192,64 +178,38 @@ def suggest_command(
         fail(f"--out {out}: give a .csv file name")
     for option, path in (("--out", out), ("--json", json_out)):  # not over what it reads
         check_not_input(path, option, fit_file, candidates, target, runs)
-    pool_source, target_source = f"{candidates} (--candidates)", f"{target} (--target)"
-    runs_source = f"{runs} (--runs)"
+    sources = {
+        "candidates": f"{candidates} (--candidates)",
+        "targets": f"{target} (--target)",
+        "runs": f"{runs} (--runs)",
+    }
     pool = read_table(candidates)
-    costs = run_costs(pool, cost, pool_source)  # a bad --cost fails before any fitting
+    costs = run_costs(pool, cost, sources["candidates"])  # a bad --cost fails before any fit
     targets = read_table(target)
     done = None if runs is None else read_table(runs)
-    law, variables, y_name = fitted_law(fit_file, formula, y, done, runs_source)
-    X_pool = table_columns(pool, variables, pool_source)
-    X_target = table_columns(targets, variables, target_source)
-    # every row checked here, where its number is still the file's: the design drops
-    # candidates first, and its own check could only count the rows it is given
-    check_defined(law, X_pool, pool_source)
-    check_defined(law, X_target, target_source)
-    discrepancy = None
-    outside = 0
+    law, variables, y_name = fitted_law(fit_file, formula, y, done, sources["runs"])
+    if done is not None and y_name is None:
+        fail("the fit file names no y column; the runs done need one to learn from")
+    suggestion = suggest_runs(
+        law, pool, costs, targets, runs=done, y=y_name, variables=variables, n=n,
+        budget=budget, level=level, sources=sources,
+    )  # fmt: skip
+    design, chosen, outside = suggestion.design, suggestion.runs, suggestion.outside
+    discrepancy = suggestion.discrepancy
     beyond = None  # how far the targets lie past the runs done
     if done is not None:
-        if y_name is None:
-            fail("the fit file names no y column; the runs done need one to learn from")
-        assert y_name is not None
-        X_done = table_columns(done, variables, runs_source)
-        # a fit file's runs: their log is taken under a log objective
-        y_done = check_outcomes(
-            law.objective, table_columns(done, [y_name], runs_source)[:, 0], y_name, runs_source
-        )
-        check_defined(law, X_done, runs_source)
-        inside = within_shape_range(X_done, X_pool, X_target)
-        if not inside.any():
-            fail(
-                "every candidate is of a more extreme shape than the targets and the runs done "
-                "(farther from the line that scales the runs up to the targets); add candidates "
-                "between them"
-            )
-        outside = int((~inside).sum())
-        pool, X_pool, costs = pool[inside].reset_index(drop=True), X_pool[inside], costs[inside]
-        state, discrepancy = state_from_runs(law, X_done, y_done, X_pool, X_target)
         beyond = points_note(
-            {"x_range": x_range(variables, X_done)}, variables, X_target,
+            {"x_range": x_range(variables, table_columns(done, variables, sources["runs"]))},
+            variables, table_columns(targets, variables, sources["targets"]),
             prefix="the targets lie beyond the runs done",
         )  # fmt: skip
-    else:
-        state = state_from_fit(law, X_pool, X_target)
-    design = greedy_design(law, state, costs, n=n, budget=budget, level=level)
-    if not design.steps:
-        if budget is not None:
-            fail("no candidate run fits in --budget; raise it or add cheaper candidates")
-        fail(
-            "no candidate run would shrink the target's interval (the runs done already pin "
-            "what the candidates could measure); add candidates nearer the target"
-        )
-    chosen = design.table(pool)
     if out is not None:
         write_table(chosen, out)
     # a fit file's warnings were shown when it was fitted; --formula's fit is this command's
     fit_warnings = list(law.warnings_) if formula is not None else []
     payload: dict[str, Any] = {
         "law": law.name,
-        "target_rows": len(X_target),
+        "target_rows": len(targets),
         "level": level,
         "width_before": design.width_before,
         "residual_sd": design.residual_sd,
@@ -361,6 +321,7 @@ def design_benchmark_command(
         run_benchmark,
     )
     from scalinglab.design.next_runs import check_outcomes
+    from scalinglab.design.suggest import table_columns
     from scalinglab.errors import ScalingLabError
     from scalinglab.io import read_table
     from scalinglab.laws.base import OBJECTIVES

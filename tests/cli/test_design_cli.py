@@ -159,7 +159,7 @@ HOSTILE = [
     (["--cost", "N - 1e12"], "must be a finite number > 0"),
     (["--cost", "6*params*tokens"], "'params', which is not a column"),
     (["--budget", "-1"], "--budget must be a number > 0"),
-    (["--budget", "1"], "no candidate run fits in --budget"),
+    (["--budget", "1"], "no candidate run fits in the budget (1)"),
     (["--out", "next.json"], "give a .csv file name"),
 ]
 

@@ -1,0 +1,87 @@
+"""`suggest_runs`, the `suggest` command as one call: the same runs as the design's steps taken
+by hand, candidates outside the shape range left out and counted, and bad input refused naming
+the table it came from."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scalinglab.design import suggest_runs
+from scalinglab.design.next_runs import (
+    greedy_design,
+    state_from_fit,
+    state_from_runs,
+    within_shape_range,
+)
+from scalinglab.errors import ScalingLabError
+from tests.design.test_next_runs import TARGET, cost_of, fitted, grid, observe
+
+
+@pytest.fixture(scope="module")
+def tables() -> tuple[object, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """A Chinchilla fit on the 16 cheapest runs of the grid; the rest are the candidates."""
+    rng = np.random.default_rng(0)
+    X = grid()
+    order = np.argsort(X[:, 0] * X[:, 1])
+    done, pool = X[order[:16]], X[order[16:]]
+    y = observe(done, rng)
+    runs = pd.DataFrame({"params": done[:, 0], "tokens": done[:, 1], "loss": y})
+    candidates = pd.DataFrame({"params": pool[:, 0], "tokens": pool[:, 1]})
+    targets = pd.DataFrame({"params": TARGET[:, 0], "tokens": TARGET[:, 1]})
+    return fitted(done, y), runs, candidates, targets
+
+
+def test_one_call_chooses_what_the_steps_by_hand_choose(tables) -> None:
+    law, runs, candidates, targets = tables
+    pool, done = candidates.to_numpy(), runs[["params", "tokens"]].to_numpy()
+    got = suggest_runs(law, candidates, cost_of(pool), targets, runs=runs, y="loss", n=4)
+    inside = within_shape_range(done, pool, TARGET)
+    state, _ = state_from_runs(law, done, runs["loss"].to_numpy(), pool[inside], TARGET)
+    by_hand = greedy_design(law, state, cost_of(pool[inside]), n=4)
+    assert got.outside == int((~inside).sum())
+    expected = candidates[inside].reset_index(drop=True).iloc[[s.row for s in by_hand.steps]]
+    np.testing.assert_array_equal(got.runs[["params", "tokens"]].to_numpy(), expected.to_numpy())
+    assert list(got.runs["rank"]) == [1, 2, 3, 4]
+    assert got.runs["target_width_after"].is_monotonic_decreasing
+    assert (
+        got.discrepancy is not None
+        and got.design.width_before > got.runs["target_width_after"].iloc[-1]
+    )
+
+
+def test_without_the_runs_done_it_designs_from_the_fit_alone(tables) -> None:
+    law, _, candidates, targets = tables
+    law = copy.deepcopy(law)  # the module's fit stays as it is for the other tests
+    law.residual_sd_ = 0.01
+    pool = candidates.to_numpy()
+    got = suggest_runs(law, candidates, cost_of(pool), targets, n=3)
+    by_hand = greedy_design(law, state_from_fit(law, pool, TARGET), cost_of(pool), n=3)
+    assert [int(i) for i in got.runs.index] == [0, 1, 2]
+    assert got.runs["cost"].tolist() == [s.cost for s in by_hand.steps]
+    assert got.discrepancy is None and got.outside == 0
+
+
+def test_bad_input_names_the_table(tables) -> None:
+    law, runs, candidates, targets = tables
+    cost = cost_of(candidates.to_numpy())
+    with pytest.raises(ScalingLabError, match="give one cost per candidate run: 3 costs for"):
+        suggest_runs(law, candidates, cost[:3], targets)
+    with pytest.raises(ScalingLabError, match=r"pool\.csv has no column 'tokens'"):
+        suggest_runs(
+            law,
+            candidates.drop(columns="tokens"),
+            cost,
+            targets,
+            sources={"candidates": "pool.csv"},
+        )
+    bad = runs.assign(loss=runs["loss"].where(runs.index != 3, -1.0))
+    with pytest.raises(ScalingLabError, match="the runs done"):
+        suggest_runs(law, candidates, cost, targets, runs=bad, y="loss")
+    with pytest.raises(ScalingLabError, match="column they measured"):
+        suggest_runs(law, candidates, cost, targets, runs=runs)
+    with pytest.raises(ScalingLabError, match=r"fits in the budget \(1\)"):
+        suggest_runs(law, candidates, cost, targets, runs=runs, y="loss", n=None, budget=1.0)
