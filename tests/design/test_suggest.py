@@ -18,21 +18,18 @@ from scalinglab.design.next_runs import (
     within_shape_range,
 )
 from scalinglab.errors import ScalingLabError
-from tests.design.test_next_runs import TARGET, cost_of, fitted, grid, observe
+from scalinglab.laws import ScalingLaw
+from tests.design.conftest import TARGET, cost_of
 
 
 @pytest.fixture(scope="module")
-def tables() -> tuple[object, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """A Chinchilla fit on the 16 cheapest runs of the grid; the rest are the candidates."""
-    rng = np.random.default_rng(0)
-    X = grid()
-    order = np.argsort(X[:, 0] * X[:, 1])
-    done, pool = X[order[:16]], X[order[16:]]
-    y = observe(done, rng)
-    runs = pd.DataFrame({"params": done[:, 0], "tokens": done[:, 1], "loss": y})
+def tables(setup) -> tuple[ScalingLaw, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The design's fit on the 16 cheapest runs (conftest `setup`) as the tables a user has."""
+    law, done, y_done, pool = setup
+    runs = pd.DataFrame({"params": done[:, 0], "tokens": done[:, 1], "loss": y_done})
     candidates = pd.DataFrame({"params": pool[:, 0], "tokens": pool[:, 1]})
     targets = pd.DataFrame({"params": TARGET[:, 0], "tokens": TARGET[:, 1]})
-    return fitted(done, y), runs, candidates, targets
+    return law, runs, candidates, targets
 
 
 def test_one_call_chooses_what_the_steps_by_hand_choose(tables) -> None:
