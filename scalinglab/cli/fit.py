@@ -491,10 +491,8 @@ def predict_command(
         fail("give --at (points) or --table (a table of runs), one of them")
     if table is None and (out is not None or y or where is not None):
         fail("--out, --y and --where apply to --table")
-    if table is not None and out is not None and out.resolve() == table.resolve():
-        fail(f"--out {out} is the --table it reads; give another file name")
     check_not_input(json_out, "--json", fit_file, table)
-    check_not_input(out, "--out", fit_file)
+    check_not_input(out, "--out", fit_file, table)
     model, doc = load_fit(fit_file)
     names = fit_variables(model, doc)
     # A grouped fit (`fit --formula ... --group COL`) takes a group label, which --at (numbers

@@ -20,6 +20,7 @@ from scalinglab.cli.app import (
     SeedOption,
     app,
     check_not_input,
+    check_out_file,
     fail,
     write_json,
 )
@@ -72,8 +73,7 @@ def tradeoff_command(
     from scalinglab.planning.test_time import HEX_MULTIPLE, fit_tradeoff
 
     check_plot_path(plot)
-    if save_fit is not None and save_fit.is_dir():
-        fail(f"--save-fit {save_fit} is a directory; give a file name, e.g. tt.json")
+    check_out_file(save_fit, "--save-fit", "tt.json")
     path = Path(source)
     for option, out in (("--save-fit", save_fit), ("--plot", plot), ("--json", json_out)):
         check_not_input(out, option, path)

@@ -622,7 +622,7 @@ def _sweep_cases() -> list[Case]:
             "less than or equal to 1000",
         ),
         Case("fit fifo.csv --x x --y y", "fifo.csv is not a regular file"),
-        Case("predict fit.json --table curve.csv --out curve.csv", "is the --table it reads"),
+        Case("predict fit.json --table curve.csv --out curve.csv", "is the input file curve.csv"),
         Case("fit curve.csv --x x --y y --fix c=0.1 --fix c=0.2", "--fix gives c twice"),
         Case("fit curve.csv --y y --formula 'a*x**-b' --bounds b=0:1,b=2:3", "gives b twice"),
         Case(
