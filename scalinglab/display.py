@@ -9,7 +9,9 @@ Python, no numpy: the command line imports it before any command runs.
 from __future__ import annotations
 
 import math
+import os
 import re
+from pathlib import Path
 from typing import Any
 
 MISSING = "–"  # the one spelling of a missing value (an en dash)
@@ -89,6 +91,17 @@ def path_error(path: Any, exc: OSError) -> str:
     return f"{printable(str(path), 100)}: {(exc.strerror or str(exc)).lower()}"
 
 
+def file_in_the_way(directory: Path) -> Path | None:
+    """The nearest of `directory` and its parents that exists but is not a directory (a regular
+    file, say): what stops `directory` from being created, which the system's "File exists" or
+    "Not a directory" does not name. None when nothing does."""
+    for candidate in (directory, *directory.parents):
+        if os.path.exists(candidate):  # False, not an error, past a file: afile/x
+            return None if os.path.isdir(candidate) else candidate
+    return None
+
+
 __all__ = [
-    "BEYOND_DATA", "MISSING", "beyond", "examples", "num", "path_error", "printable", "span",
+    "BEYOND_DATA", "MISSING", "beyond", "examples", "file_in_the_way", "num", "path_error",
+    "printable", "span",
 ]  # fmt: skip

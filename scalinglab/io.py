@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scalinglab.display import path_error
+from scalinglab.display import file_in_the_way, path_error
 from scalinglab.errors import ScalingLabError
 from scalinglab.expr import apply_filter
 from scalinglab.laws.base import FloatArray, ScalingLaw
@@ -139,7 +139,9 @@ def write_table(df: pd.DataFrame, path: str | Path) -> None:
         else:
             df.to_csv(p, index=False, sep="\t" if suffix == ".tsv" else ",")
     except OSError as exc:
-        raise ScalingLabError(f"cannot write {p}: {exc.strerror or exc}") from None
+        blocker = file_in_the_way(p.parent)
+        reason = f"{blocker} is a file, not a directory" if blocker else exc.strerror or exc
+        raise ScalingLabError(f"cannot write {p}: {reason}") from None
     except (ValueError, ImportError) as exc:
         raise ScalingLabError(f"cannot write {p}: {exc}") from None
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from scalinglab.errors import ScalingLabError
 from scalinglab.expr import parse_filter
-from scalinglab.io import fit_variables, load_fit, numeric_columns, read_table
+from scalinglab.io import fit_variables, load_fit, numeric_columns, read_table, write_table
 from scalinglab.laws import get_law
 from tests.audit import no_code_runs
 
@@ -661,3 +661,16 @@ def test_fit_variables_refuses_a_column_named_twice() -> None:
     with refused(re.escape("fit file field 'x' ['p', 'p'] names a column more than once")) as info:
         fit_variables(get_law("chinchilla")(), {"x": ["p", "p"]})
     one_line(info)
+
+
+def test_write_table_round_trips_and_names_a_file_in_the_way(tmp_path: Path) -> None:
+    df = pd.DataFrame({"n": [1, 2], "loss": [0.5, 0.25]})
+    for name in ("deep/a.csv", "b.tsv", "c.parquet"):
+        write_table(df, tmp_path / name)
+        pd.testing.assert_frame_equal(read_table(tmp_path / name), df)
+    (tmp_path / "afile").write_text("x")
+    # the system says "File exists" or "Not a directory"; the message names the file instead
+    with pytest.raises(ScalingLabError, match=r"afile is a file, not a directory$"):
+        write_table(df, tmp_path / "afile" / "sub" / "t.csv")
+    with pytest.raises(ScalingLabError, match="unknown table format"):
+        write_table(df, tmp_path / "t.xlsx")

@@ -34,7 +34,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from scalinglab.display import path_error, printable
+from scalinglab.display import file_in_the_way, path_error, printable
 from scalinglab.errors import ScalingLabError
 
 PROG = "scalinglab"
@@ -76,19 +76,10 @@ def print_error(message: str) -> None:
     err_console.print(f"[bold red]error:[/] {one_line(message)}", highlight=False, soft_wrap=True)
 
 
-def _file_in_the_way(directory: Path) -> Path | None:
-    """The nearest of `directory` and its parents that exists but is not a directory (a regular
-    file, say): what stops `directory` from being created. None when nothing does."""
-    for candidate in (directory, *directory.parents):
-        if os.path.exists(candidate):  # False, not an error, past a file: afile/x
-            return None if os.path.isdir(candidate) else candidate
-    return None
-
-
 def _check_can_create(directory: Path, option: str, path: Path) -> None:
     """Fail unless `directory` (where `path` goes) is, or can be created as, a directory: no
     file in the way, and the nearest existing directory is one we may write in."""
-    blocker = _file_in_the_way(directory)
+    blocker = file_in_the_way(directory)
     if blocker is not None:
         fail(f"{option} {path}: {blocker} is a file, not a directory")
     base = next((d for d in (directory, *directory.parents) if os.path.isdir(d)), None)
@@ -146,7 +137,7 @@ def write_json(path: Path, payload: Mapping[str, Any]) -> None:
         path.write_text(text + "\n")
     except OSError as exc:
         # mkdir's "File exists" would hide which part of the path is a file
-        blocker = _file_in_the_way(path.parent)
+        blocker = file_in_the_way(path.parent)
         reason = f"{blocker} is a file, not a directory" if blocker else exc.strerror
         fail(f"cannot write {path}: {reason}")
 
