@@ -5,10 +5,13 @@ the table it came from."""
 from __future__ import annotations
 
 import copy
+import itertools
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from scalinglab.design import suggest_runs
 from scalinglab.design.next_runs import (
@@ -82,3 +85,45 @@ def test_bad_input_names_the_table(tables) -> None:
         suggest_runs(law, candidates, cost, targets, runs=runs)
     with pytest.raises(ScalingLabError, match=r"fits in the budget \(1\)"):
         suggest_runs(law, candidates, cost, targets, runs=runs, y="loss", n=None, budget=1.0)
+
+
+# runs within the grid's range of sizes, and at times one row of anything (NaN, inf, <= 0, huge)
+plausible = st.tuples(st.floats(1e7, 1e9), st.floats(1e8, 1e11), st.floats(1e15, 1e21))
+hostile = st.tuples(st.floats(), st.floats(), st.floats())
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    pool=st.lists(plausible, min_size=1, max_size=12),
+    odd=st.one_of(st.none(), st.tuples(st.integers(0, 12), hostile)),
+    n=st.one_of(st.none(), st.integers(1, 5)),
+    budget=st.one_of(st.none(), st.floats(min_value=1e-3, max_value=1e30)),
+)
+def test_random_candidates_get_a_valid_suggestion_or_one_clear_line(
+    tables,
+    pool: list[tuple[float, float, float]],
+    odd: tuple[int, tuple[float, float, float]] | None,
+    n: int | None,
+    budget: float | None,
+) -> None:
+    """Whatever the candidates and costs (NaN, inf, negative, huge): either a ScalingLabError
+    of one line, or distinct candidates within n and the budget, the target's interval never
+    widening from one chosen run to the next."""
+    law, runs, _, targets = tables
+    if odd is not None:
+        pool = [*pool[: odd[0]], odd[1], *pool[odd[0] :]]
+    candidates = pd.DataFrame({"params": [p[0] for p in pool], "tokens": [p[1] for p in pool]})
+    cost = [p[2] for p in pool]
+    try:
+        got = suggest_runs(law, candidates, cost, targets, runs=runs, y="loss", n=n, budget=budget)
+    except ScalingLabError as exc:
+        assert str(exc).strip() and "\n" not in str(exc)
+        return
+    chosen = got.runs
+    assert 1 <= len(chosen) <= (n if n is not None else len(pool))
+    rows = [step.row for step in got.design.steps]
+    assert len(set(rows)) == len(rows)
+    if budget is not None:
+        assert chosen["cumulative_cost"].iloc[-1] <= budget * (1 + 1e-9)
+    widths = [got.design.width_before, *chosen["target_width_after"]]
+    assert all(b <= a * (1 + 1e-9) for a, b in itertools.pairwise(widths))
