@@ -163,6 +163,14 @@ def fit_command(
             "backtests extrapolate as far. Default: a third of the data's log range beyond it."
         ),
     ] = None,
+    error_rate: Annotated[
+        bool,
+        typer.Option(
+            "--error-rate",
+            help="--law auto: y is an error rate (top-1 error, word error rate), whose interval "
+            "is calibrated at a scale of its own (wider than a loss curve's).",
+        ),
+    ] = False,
     json_out: JsonOption = None,
 ) -> None:
     """Fit a scaling law to a table of runs.
@@ -176,7 +184,7 @@ def fit_command(
       scalinglab fit curve.csv --law auto --x shard_size --y best_val_error
         --json fit.json
       scalinglab fit curve.csv --law auto --x shard_size --y best_val_error
-        --target shard_size=1e6
+        --target shard_size=1e6 --error-rate
       scalinglab fit runs.csv --formula "E + A/params**alpha + B/tokens**beta"
         --y loss --bounds "alpha=0:2" --fix E=1.69 --json fit.json
       scalinglab fit runs.csv --formula "a * shard_size**-b + c" --y loss
@@ -199,9 +207,10 @@ def fit_command(
     if formula:
         if law is not None:
             fail("give --law or --formula, not both")
-        if target is not None or candidates is not None:
-            flag = "--target" if target is not None else "--candidates"
-            fail(f"{flag} applies to --law auto, not to --formula")
+        auto_only = {"--target": target, "--candidates": candidates, "--error-rate": error_rate}
+        for flag, given in auto_only.items():
+            if given:
+                fail(f"{flag} applies to --law auto, not to --formula")
         if x:
             fail(
                 "--x does not apply to --formula: the formula's names that are columns are "
@@ -242,6 +251,8 @@ def fit_command(
         fail("--target applies to --law auto (it sets how far the backtests extrapolate)")
     if candidates is not None and not auto:
         fail("--candidates applies to --law auto (the laws it chooses among)")
+    if error_rate and not auto:
+        fail("--error-rate applies to --law auto (it sets the scale of its calibrated interval)")
     law_cls = get_law(DEFAULT_LAW if auto else law)
     df = read_table(data, where=where)
     columns = list(x) if x else list(law_cls.variables)
@@ -286,6 +297,7 @@ def fit_command(
                     target=target_x,
                     candidates=parse_candidates(candidates),
                     options=options,
+                    error_rate=error_rate,
                 )
             else:
                 model.fit(X, values)

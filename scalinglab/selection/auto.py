@@ -135,12 +135,15 @@ def auto_fit(
     config: RuleConfig = DEFAULT_RULE,
     candidates: Sequence[str] | None = None,
     options: Mapping[str, Any] | None = None,
+    error_rate: bool = False,
 ) -> tuple[ScalingLaw, Selection]:
     """The auto rule on the learning curve (X, y): the fitted, calibrated law and its Selection.
 
     `target` is the x the user will predict at (the backtests extrapolate as far beyond their
     cuts as it lies beyond the data); `candidates` overrides the rule's candidate labels;
-    `options` go to every law's constructor (objective, n_bootstrap, random_state, ...).
+    `options` go to every law's constructor (objective, n_bootstrap, random_state, ...);
+    `error_rate` says that y is an error rate (top-1 error, word error rate), whose interval the
+    rule calibrates at its own scale (`RuleConfig.error_scale`).
     """
     x_arr = np.array(X, dtype=float)
     x_arr = x_arr[:, None] if x_arr.ndim == 1 else x_arr
@@ -169,6 +172,9 @@ def auto_fit(
         if target > x_max:
             horizon = math.log(target) - math.log(x_max)
     n_values = len(np.unique(x_arr[:, 0]))
+    loss_scale = config.scale
+    if error_rate:
+        config = config.for_error_rate()
     config = config.for_curve(n_values)  # long curves: their own criteria fits and scale
     if n_values < MIN_BACKTEST_POINTS:
         why = f"{n} points" if n_values == n else f"{n} points at {n_values} distinct x values"
@@ -219,7 +225,11 @@ def auto_fit(
             else (),
         )
         law.calibration_ = calibration
-        reason = "; ".join([weighing.reason, *interval_warnings(calibration)])
+        notes = interval_warnings(calibration)
+        if error_rate and config.scale != loss_scale:
+            scales = f"{config.scale:g} (loss curves {loss_scale:g})"
+            notes.insert(0, f"y is an error rate: the interval at its scale, {scales}")
+        reason = "; ".join([weighing.reason, *notes])
     else:  # no cut could score the weighted prediction: nothing to calibrate on
         uncalibrated = (
             "no backtest cut held a fit of the laws carrying weight, so the intervals are the "

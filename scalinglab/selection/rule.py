@@ -143,9 +143,18 @@ class RuleConfig:
     # benchmarks/tune_pooling.py): auto_fit never fills a curve's group.
     pooling: float = 0.0
     pooling_cap: float = 40.0
+    # The interval's scale on curves of an error rate (top-1 error, word error rate), which the
+    # caller knows and auto is told (`auto_fit(error_rate=True)`): conformal calibration per
+    # category of curve (Mondrian; Vovk et al. 2005). On the tuning sources such curves need a
+    # wider interval than loss curves (benchmarks/tune_error_scale.py). 0: `scale` for both
+    error_scale: float = 0.0
 
     def with_(self, **changes: object) -> RuleConfig:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+    def for_error_rate(self) -> RuleConfig:
+        """The knobs for a curve of an error rate: the interval at `error_scale`, when set."""
+        return self.with_(scale=self.error_scale) if self.error_scale else self
 
     def for_curve(self, n_values: int) -> RuleConfig:
         """The knobs that apply to a curve of `n_values` distinct x values (`long_curves`)."""
@@ -196,6 +205,7 @@ class RuleConfig:
             + f"-s{self.scale:g}"
             + (f"-lc{self.long_curves}w{self.long_scale:g}" if self.long_curves else "")
             + (f"-gp{self.pooling:g}c{self.pooling_cap:g}" if self.pooling else "")
+            + (f"-e{self.error_scale:g}" if self.error_scale else "")
             + f"-{'+'.join(self.candidates)}"
         )
 

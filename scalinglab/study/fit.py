@@ -44,7 +44,7 @@ from scalinglab.selection.auto import Selection, auto_fit
 from scalinglab.selection.rule import DEFAULT_RULE, RuleConfig
 from scalinglab.study.comparison import LawComparison, compare_laws
 from scalinglab.study.results import best_per_shard, throughput_summary, trial_devices
-from scalinglab.tasks import CURVE_Y_COLUMNS, task_curve_y
+from scalinglab.tasks import CURVE_Y_COLUMNS, ERROR_RATE_METRICS, task_curve_y
 
 DEFAULT_BOOTSTRAP = 200  # bootstrap refits of every study fit: `study fit`, `report` and `demo`
 DEFAULT_LEVEL = 0.9  # level of every interval: parameters, predictions and bands
@@ -525,8 +525,9 @@ def fit_study(
             horizon = float(held["shard_size"].max()) if len(held) else 10 * float(m.max())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FitWarning)
+            error_rate = y == "best_val_error" and _first(df, "metric", "") in ERROR_RATE_METRICS
             predicts, selection = auto_fit(
-                m, eps, target=horizon, config=rule, options=unc.options()
+                m, eps, target=horizon, config=rule, options=unc.options(), error_rate=error_rate
             )
     regions_fit: ScalingLaw | None = curve if law == "hestness" else None
     comparison = None

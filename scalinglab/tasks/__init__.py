@@ -19,6 +19,7 @@ from scalinglab.errors import ScalingLabError
 from scalinglab.tasks.base import (
     CURVE_Y_COLUMNS,
     DEFAULT_CURVE_Y,
+    ERROR_RATE_METRICS,
     ReportFn,
     Task,
     TrainConfig,
@@ -119,6 +120,7 @@ __all__ = [
     "BUILTIN_TASKS",
     "CURVE_Y_COLUMNS",
     "DEFAULT_CURVE_Y",
+    "ERROR_RATE_METRICS",
     "ReportFn",
     "Task",
     "TrainConfig",

@@ -22,6 +22,10 @@ ReportFn = Callable[[int, float], None]
 # the study's search objective.
 DEFAULT_CURVE_Y = "best_val_loss"
 CURVE_Y_COLUMNS = ("best_val_loss", "best_val_error")
+# The metrics (a task's `metric`, the name of its best_val_error) that are error rates in [0, 1]:
+# the auto rule calibrates their learning curves' intervals at a scale of their own
+# (RuleConfig.error_scale). The others (bits per character, cross-entropy) are losses.
+ERROR_RATE_METRICS = ("top1_error", "word_error_rate", "one_minus_pass_at_1")
 
 
 @dataclass(frozen=True)

@@ -227,6 +227,8 @@ def _flag_cases() -> list[Case]:
         Case(f"{xy} --law auto --fix a=1", "--fix cannot be used with --law auto"),
         # once silently ignored, or silently the default law
         Case(f"{xy} --candidates m1", "--candidates applies to --law auto"),
+        Case(f"{xy} --error-rate", "--error-rate applies to --law auto"),
+        Case("fit curve.csv --formula 'a*x**b' --y y --error-rate", "--error-rate applies to"),
         Case(f"{xy} --law ''", "unknown law ''"),
         Case(f"{xy} --fix c=-1", "fixed c = -1 lies outside its bounds [0, inf]"),
         Case(f"{xy} --json adir", "--json adir is a directory"),

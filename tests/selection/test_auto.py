@@ -553,3 +553,27 @@ def test_a_long_curve_takes_the_whole_grid_criteria_and_the_long_scale(shared_da
     assert by_long.weights["bnsl2"] > 0.9 > 0.01 > by_short.weights.get("bnsl2", 0.0)
     assert law.calibration_ is not None and short.calibration_ is not None
     assert (law.calibration_.scale, short.calibration_.scale) == (1.7, DEFAULT_RULE.scale)
+
+
+def test_an_error_rate_is_calibrated_at_its_own_scale() -> None:
+    """`error_rate` with `error_scale` s: the same prediction, the half-width s / scale times
+    the loss curve's at every x, the fit file keeping the scale and the reason saying so;
+    without an error scale, or for a loss curve, nothing changes."""
+    m, y = curve(n=10)
+    x = np.array([2e7, 1e9])
+    rule = DEFAULT_RULE.with_(error_scale=2 * DEFAULT_RULE.scale)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        loss, by_loss = auto_fit(m, y, target=1e9, config=rule, candidates=CHEAP)
+        err, by_err = auto_fit(m, y, target=1e9, config=rule, candidates=CHEAP, error_rate=True)
+        plain, _ = auto_fit(m, y, target=1e9, candidates=CHEAP, error_rate=True)
+    np.testing.assert_allclose(err.predict(x[:, None]), loss.predict(x[:, None]), rtol=1e-12)
+    cal_err, cal_loss, cal_plain = err.calibration_, loss.calibration_, plain.calibration_
+    assert cal_err is not None and cal_loss is not None and cal_plain is not None
+    np.testing.assert_allclose(cal_err.half_width(x, 0.9), 2 * cal_loss.half_width(x, 0.9))
+    assert type(err).from_dict(err.to_dict()).calibration_.scale == 2 * DEFAULT_RULE.scale
+    assert "y is an error rate: the interval at its scale" in by_err.reason
+    assert "error rate" not in by_loss.reason
+    assert cal_plain.scale == DEFAULT_RULE.scale  # DEFAULT_RULE without an error scale
+    assert DEFAULT_RULE.with_(error_scale=3.0).for_error_rate().scale == 3.0
+    assert "-e3" in DEFAULT_RULE.with_(error_scale=3.0).key and "-e" not in DEFAULT_RULE.key

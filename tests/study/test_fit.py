@@ -367,3 +367,28 @@ def test_save_fit_writes_a_fit_file_predict_reads(
     assert "0.99 decades above the largest shard_size (2.05e+03)" in pred["beyond_data"]
     assert run_app([*argv, "--target", "0"]) == 2
     assert "--target must be a shard size" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("metric", "y", "error_rate"),
+    [
+        ("top1_error", "best_val_error", True),
+        ("word_error_rate", "best_val_error", True),
+        ("bits_per_char", "best_val_error", False),  # lm's error metric is a loss
+        ("top1_error", "best_val_loss", False),
+    ],
+)
+def test_an_error_rate_curve_is_calibrated_at_the_error_scale(
+    metric: str, y: str, error_rate: bool
+) -> None:
+    """The curve is an error rate when y is the task's error metric and that metric is a rate
+    (tasks.ERROR_RATE_METRICS): its interval at the rule's error_scale, otherwise at scale."""
+    from scalinglab.selection.rule import DEFAULT_RULE
+
+    rule = DEFAULT_RULE.with_(error_scale=2 * DEFAULT_RULE.scale)
+    df = trials().assign(metric=metric)
+    fit = fit_study(df, y=y, fit_up_to=8192, n_bootstrap=0, rule=rule)
+    calibration = fit.predictor.calibration_
+    assert calibration is not None and fit.selection is not None
+    assert calibration.scale == (rule.error_scale if error_rate else rule.scale)
+    assert ("y is an error rate" in fit.selection.reason) is error_rate
