@@ -71,6 +71,7 @@ from scalinglab.selection.rule import (
     candidate_weights,
     mixture_prior,
 )
+from scalinglab.tasks import ERROR_RATE_METRICS
 
 LABELS = protocol.STANDARD
 MAX_CUTS = 4
@@ -503,15 +504,27 @@ def grid_configs(
     return {config.key: config for config in configs}
 
 
+def is_error_rate(problem: Problem) -> bool:
+    """Whether the problem's curve measures an error rate, as `study fit` tells auto: the image
+    and speech studies' per-shard curves (their metric in tasks.ERROR_RATE_METRICS) and lang's
+    BIG-bench tasks (domain BB, an error); every other source's curves are losses."""
+    meta = problem.meta
+    if problem.source == "lang":
+        return meta.get("domain") == "BB"
+    return str(meta.get("metric", "")) in ERROR_RATE_METRICS
+
+
 def calibration_of(
     problem: Problem, rec: dict[str, Any], config: RuleConfig
 ) -> tuple[np.ndarray, Calibration] | None:
     """One configuration on one problem, from its cached fits: the log prediction at the held-
     out x and its calibration at the scale the curve gets; None when too short to backtest. A
     long curve (`RuleConfig.for_curve`) reads its criteria off the whole-grid fits
-    (`criteria_from_final`) and is calibrated at long_scale."""
-    own = config.for_curve(len(set(problem.x_train)))
-    if own is not config:
+    (`criteria_from_final`) and is calibrated at long_scale; an error-rate curve
+    (`is_error_rate`) at error_scale."""
+    kind = config.for_error_rate() if is_error_rate(problem) else config
+    own = kind.for_curve(len(set(problem.x_train)))
+    if own is not kind:
         rec = {**rec, "full_noise": None}
     bt, scores = scored_backtests(problem, rec, own.n_cuts, own.score)
     weighed = combined(rec, bt, scores, own)

@@ -10,8 +10,9 @@ conformal prediction; Vovk et al. 2005, ch. 4) calibrates each category at its o
 category is what the curve measures, which `study fit` knows (its y column) and `fit --law
 auto` is told (`--error-rate`); auto stays blind to the task.
 
-Error-rate curves here: the per-shard curves of the image and speech studies (`studies`,
-`fresh`: metric top1_error, word_error_rate) and lang's BIG-bench tasks (domain BB). Loss
+Error-rate curves here (`tune_auto.is_error_rate`): the per-shard curves of the image and speech
+studies (`studies`, `fresh`: metric top1_error, word_error_rate) and lang's BIG-bench tasks
+(domain BB). Loss
 curves keep the shipped scale. Each split chooses the error scale as the smallest of
 `FINE_SCALES` at which the error-rate curves of the other sources cover at least 90% of their
 held-out points (pooled), and is scored on the one left out. Printed per source: the coverage
@@ -36,15 +37,10 @@ from tune_units import FINE_SCALES
 from scalinglab.selection import corpus
 from scalinglab.selection.rule import DEFAULT_RULE
 
+# the rule at one scale for every curve: the error scale is what is chosen here
+ONE_SCALE = DEFAULT_RULE.with_(error_scale=0.0)
+
 LEVEL = 0.9
-
-
-def is_error_rate(problem: corpus.Problem) -> bool:
-    """Whether the problem's curve measures an error rate (see the module doc)."""
-    m = problem.meta
-    if problem.source in ("studies", "fresh"):
-        return "error" in str(m.get("metric", ""))
-    return problem.source == "lang" and m.get("domain") == "BB"
 
 
 def coverage(hits: Iterable[tuple[int, int]]) -> float:
@@ -58,11 +54,11 @@ Hits = dict[tuple[float, str, bool], list[tuple[int, int]]]
 def tally(problems: list[corpus.Problem], fits: dict, scales: Iterable[float], by: str) -> Hits:
     """(scale, group, error-rate?) -> each problem's (points covered, points with an interval),
     the group a problem's source (`by` "source") or task ("task")."""
-    error = {p.id: is_error_rate(p) for p in problems}
+    error = {p.id: tune_auto.is_error_rate(p) for p in problems}
     group = {p.id: p.source if by == "source" else str(p.meta.get("domain")) for p in problems}
-    keys = {DEFAULT_RULE.with_(scale=s).key: s for s in scales}
+    keys = {ONE_SCALE.with_(scale=s).key: s for s in scales}
     hits: Hits = defaultdict(list)
-    for o in configs_outcomes(problems, fits, [DEFAULT_RULE], list(keys.values())):
+    for o in configs_outcomes(problems, fits, [ONE_SCALE], list(keys.values())):
         if o.rule in keys:
             inside = [h for h in o.hits if h is not None]
             hits[keys[o.rule], group[o.problem], error[o.problem]].append(
@@ -101,7 +97,7 @@ def main() -> None:
     problems, fits = seven_sources(",".join(tune_auto.FRESH_SETS))
     hits = tally(problems, fits, FINE_SCALES, by="source")
     shipped = DEFAULT_RULE.scale
-    sources = sorted({p.source for p in problems if is_error_rate(p)})
+    sources = sorted({p.source for p in problems if tune_auto.is_error_rate(p)})
 
     def error_scale(tuning: list[str]) -> float:
         return next(

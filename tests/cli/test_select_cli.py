@@ -223,3 +223,27 @@ def test_the_calibration_line_says_how_the_interval_grows() -> None:
     )
     assert growth_text(replace(base, reach=math.nan)) == ""
     assert growth_text(replace(base, growth=0.0)) == ""
+
+
+def test_fit_auto_error_rate_calibrates_at_the_error_scale(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--error-rate`: the same prediction, the interval at DEFAULT_RULE.error_scale, which the
+    fit file keeps (so `predict` gives it) and the output says."""
+    from scalinglab.selection.rule import DEFAULT_RULE
+
+    data = write_curve(tmp_path / "curve.csv", 12)
+    args = ["fit", str(data), "--law", "auto", "--x", "shard_size", "--y", "best_val_error",
+            "--candidates", "m2,power_const", "--target", "shard_size=1e7"]  # fmt: skip
+    docs = {}
+    for flag in ([], ["--error-rate"]):
+        out = tmp_path / f"fit{len(flag)}.json"
+        assert run_app([*args, *flag, "--json", str(out)]) == 0
+        docs[bool(flag)] = json.loads(out.read_text())
+    text = " ".join(capsys.readouterr().out.split())
+    assert "y is an error rate: the interval at its scale, 3.1361 (loss curves 2.1226)" in text
+    assert docs[True]["calibration"]["scale"] == DEFAULT_RULE.error_scale
+    assert docs[False]["calibration"]["scale"] == DEFAULT_RULE.scale
+    loss, err = docs[False]["target_prediction"], docs[True]["target_prediction"]
+    assert err["prediction"] == pytest.approx(loss["prediction"], rel=1e-12)
+    assert err["interval"][0] < loss["interval"][0] and err["interval"][1] > loss["interval"][1]

@@ -566,7 +566,14 @@ def test_an_error_rate_is_calibrated_at_its_own_scale() -> None:
         warnings.simplefilter("ignore", FitWarning)
         loss, by_loss = auto_fit(m, y, target=1e9, config=rule, candidates=CHEAP)
         err, by_err = auto_fit(m, y, target=1e9, config=rule, candidates=CHEAP, error_rate=True)
-        plain, _ = auto_fit(m, y, target=1e9, candidates=CHEAP, error_rate=True)
+        plain, _ = auto_fit(
+            m,
+            y,
+            target=1e9,
+            config=DEFAULT_RULE.with_(error_scale=0.0),
+            candidates=CHEAP,
+            error_rate=True,
+        )
     np.testing.assert_allclose(err.predict(x[:, None]), loss.predict(x[:, None]), rtol=1e-12)
     cal_err, cal_loss, cal_plain = err.calibration_, loss.calibration_, plain.calibration_
     assert cal_err is not None and cal_loss is not None and cal_plain is not None
@@ -574,6 +581,7 @@ def test_an_error_rate_is_calibrated_at_its_own_scale() -> None:
     assert type(err).from_dict(err.to_dict()).calibration_.scale == 2 * DEFAULT_RULE.scale
     assert "y is an error rate: the interval at its scale" in by_err.reason
     assert "error rate" not in by_loss.reason
-    assert cal_plain.scale == DEFAULT_RULE.scale  # DEFAULT_RULE without an error scale
-    assert DEFAULT_RULE.with_(error_scale=3.0).for_error_rate().scale == 3.0
-    assert "-e3" in DEFAULT_RULE.with_(error_scale=3.0).key and "-e" not in DEFAULT_RULE.key
+    assert cal_plain.scale == DEFAULT_RULE.scale  # a rule without an error scale
+    assert DEFAULT_RULE.for_error_rate().scale == DEFAULT_RULE.error_scale > DEFAULT_RULE.scale
+    assert "-e3" in DEFAULT_RULE.with_(error_scale=3.0).key
+    assert "-e" not in DEFAULT_RULE.with_(error_scale=0.0).key
