@@ -473,7 +473,8 @@ def fit_study(
     backtested at the distance predicted to: `target`, the shard size the user will predict at,
     else the largest held-out shard, else 10× the largest shard), "curve" predicts with the curve
     itself; `rule` is the auto rule's configuration (scalinglab.selection.rule, default the
-    shipped DEFAULT_RULE).
+    shipped DEFAULT_RULE), whose interval on a curve of an error rate (y = best_val_error of a
+    task whose metric is in tasks.ERROR_RATE_METRICS) is at its error_scale.
     """
     if target is not None and not (math.isfinite(target) and target > 0):
         raise ScalingLabError(f"target must be a shard size > 0, got {target}")
@@ -523,9 +524,10 @@ def fit_study(
         horizon = target
         if horizon is None:
             horizon = float(held["shard_size"].max()) if len(held) else 10 * float(m.max())
+        # an error rate's interval is calibrated at the rule's error_scale
+        error_rate = y == "best_val_error" and _first(df, "metric", "") in ERROR_RATE_METRICS
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FitWarning)
-            error_rate = y == "best_val_error" and _first(df, "metric", "") in ERROR_RATE_METRICS
             predicts, selection = auto_fit(
                 m, eps, target=horizon, config=rule, options=unc.options(), error_rate=error_rate
             )
