@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -32,7 +33,10 @@ class _KaplanSingle(ScalingLaw):
         # log L = α log X_c − α log X: slope −α, intercept α log X_c.
         a, b = loglog_line(x[:, 0], y)
         alpha = max(-b, 1e-3)
-        return {self.exponent_name: alpha, self.scale_name: float(np.exp(np.log(a) / alpha))}
+        # X_c = a^(1/α) in log space, kept within floats: a flat curve (α at its floor) would
+        # overflow exp and warn; the start grid bounds the guess anyway
+        log_scale = float(np.clip(np.log(a) / alpha, -700.0, 700.0))
+        return {self.exponent_name: alpha, self.scale_name: math.exp(log_scale)}
 
     def inverse(self, target: ArrayLike, **known: float) -> FloatArray:
         """X = X_c · L^(−1/α)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Iterator
 
 import numpy as np
@@ -210,3 +211,20 @@ def test_a_formula_fit_file_names_its_missing_or_mistyped_fields() -> None:
     lots = {"law": "formula", "options": {"formula": "a*x", "variables": ["x"], "n_starts": "9"}}
     with pytest.raises(ScalingLabError, match="'n_starts' must be a whole number"):
         ScalingLaw.from_dict(lots)
+
+
+@pytest.mark.parametrize("name", LAWS)
+def test_a_start_guess_on_a_flat_huge_curve_stays_finite_and_quiet(name: str) -> None:
+    """A guess from data far from any law's shape (flat at 1e200) gives finite numbers and no
+    RuntimeWarning: kaplan's X_c = a^(1/α) overflowed exp at α's floor."""
+    law = get_law(name)()
+    n_vars = len(law.variables)
+    X = np.column_stack([np.geomspace(1.0, 4.0, 6)] * n_vars)
+    y = np.full(6, 1e200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        try:
+            guess = law.guess(X, y)
+        except ScalingLabError:
+            return
+    assert all(np.isfinite(v) for v in guess.values()), guess
