@@ -677,9 +677,13 @@ def _fit_law(
                 f"{law.name}: {n_failed} of {law.n_bootstrap} bootstrap refits stopped before "
                 "converging (resamples with few distinct points can leave a parameter loose)"
             )
-        law.stderr_ = {
-            n: float(np.nanstd(draws[:, j], ddof=1)) for j, n in enumerate(law.param_names)
-        }
+        # A loose parameter's draws can pass 1e154 (a BNSL break far past the data), whose
+        # square overflows: its spread is then inf, said so, without numpy's warning.
+        with np.errstate(over="ignore", invalid="ignore"):
+            law.stderr_ = {
+                n: float(np.nanstd(draws[:, j], ddof=1)) for j, n in enumerate(law.param_names)
+            }
+            law.covariance_ = np.cov(draws.T)
         tail = (1 - law.ci_level) / 2
         law.ci_ = {
             n: (
@@ -688,7 +692,6 @@ def _fit_law(
             )
             for j, n in enumerate(law.param_names)
         }
-        law.covariance_ = np.cov(draws.T)
     else:
         law.stderr_, law.ci_ = wald_summary(law, law.covariance_, law.ci_level)
     law.ci_level_ = float(law.ci_level)
